@@ -1,0 +1,357 @@
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { parse, type CsvError, type Options } from 'csv-parse';
+import { InputError, describeFileError } from '../errors.js';
+import { checkToken, checkWebPushJson, checkWebPushSubscription, type CheckedToken } from './check-token.js';
+import {
+  type ApnsEnvironment,
+  type AudienceRow,
+  type DeviceRecipient,
+  type ProviderName,
+  type RowProblem,
+  type UserRecipient,
+} from './recipient.js';
+import { SeenSet } from './seen-set.js';
+
+export interface AudienceSource {
+  /** The path as the user wrote it, or `-` for `input`: used in every message. */
+  path: string;
+  /** Where to read the file, when `path` is relative to another directory. */
+  file?: string;
+  /** An already open stream (standard input); otherwise the file is opened. */
+  input?: Readable;
+  /** Provider for rows that name none (a file with only a `token` column). */
+  defaultProvider?: ProviderName;
+}
+
+export interface Audience {
+  path: string;
+  /** `devices`: rows are tokens or subscriptions; `users`: rows are user IDs for the device registry. */
+  shape: 'devices' | 'users';
+  header: string[];
+  /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
+  rows: AsyncIterable<AudienceRow>;
+}
+
+/** Header names pushcast reads itself; every other column is a template variable. */
+const columnAliases: Record<string, keyof ColumnRoles> = {
+  provider: 'provider',
+  platform: 'platform',
+  token: 'token',
+  device_token: 'token',
+  endpoint: 'endpoint',
+  p256dh: 'p256dh',
+  auth: 'auth',
+  subscription: 'subscription',
+  user_id: 'userId',
+  userid: 'userId',
+  locale: 'locale',
+  timezone: 'timezone',
+  time_zone: 'timezone',
+  apns_topic: 'apnsTopic',
+  apns_environment: 'apnsEnvironment',
+};
+
+/** Columns that carry a token or a key: never template variables, never echoed. */
+const secretRoles = new Set<keyof ColumnRoles>(['token', 'endpoint', 'p256dh', 'auth', 'subscription']);
+
+interface ColumnRoles {
+  provider?: number;
+  platform?: number;
+  token?: number;
+  endpoint?: number;
+  p256dh?: number;
+  auth?: number;
+  subscription?: number;
+  userId?: number;
+  locale?: number;
+  timezone?: number;
+  apnsTopic?: number;
+  apnsEnvironment?: number;
+}
+
+const providerAliases: Record<string, ProviderName> = {
+  fcm: 'fcm',
+  apns: 'apns',
+  webpush: 'webpush',
+  'web-push': 'webpush',
+  web_push: 'webpush',
+};
+const platformProviders: Record<string, ProviderName> = {
+  android: 'fcm',
+  ios: 'apns',
+  ipados: 'apns',
+  macos: 'apns',
+  web: 'webpush',
+};
+
+interface ParsedRecord {
+  fields: string[];
+  line: number;
+}
+
+/**
+ * Opens a CSV audience and reads its header. Throws `InputError` when the file cannot be read or
+ * its header does not say what to send to; problems in single rows come out of `rows` instead.
+ */
+export async function openAudience(source: AudienceSource): Promise<Audience> {
+  const { path } = source;
+  const input = source.input ?? createReadStream(source.file ?? path);
+  if (!source.input) {
+    try {
+      await once(input, 'open');
+    } catch (error) {
+      throw new InputError(`audience ${describeFileError(path, error)}`, { cause: error });
+    }
+  }
+
+  // Line numbers come from each record's raw text: csv-parse's own counter drifts on CRLF inside quotes.
+  let nextLine = 1;
+  const syntaxProblems: RowProblem[] = [];
+  const parser = parse({
+    bom: true,
+    raw: true,
+    relax_column_count: true,
+    skip_records_with_error: true,
+    // With `raw`, each record arrives as { record, raw }.
+    on_record: ((record: { record: string[]; raw: string }): ParsedRecord => {
+      const line = nextLine;
+      nextLine += countLineBreaks(record.raw);
+      return { fields: record.record, line };
+    }) as unknown as Options['on_record'],
+    on_skip: (error: CsvError | undefined, raw: string | undefined) => {
+      const line = nextLine;
+      nextLine += countLineBreaks(raw ?? '');
+      syntaxProblems.push({ kind: 'problem', line, reason: 'malformed-row', detail: describeCsvError(error) });
+      return undefined;
+    },
+  });
+  input.on('error', (error: Error) => parser.destroy(error));
+  input.pipe(parser);
+  const records = parser[Symbol.asyncIterator]() as AsyncIterator<ParsedRecord>;
+
+  let first: IteratorResult<ParsedRecord>;
+  try {
+    first = await records.next();
+  } catch (error) {
+    throw new InputError(`audience ${describeFileError(path, error)}`, { cause: error });
+  }
+  if (first.done) throw new InputError(`audience ${path}: the file is empty; expected a header line such as "provider,token"`);
+  const header = first.value.fields.map((name) => name.trim());
+  const roles = readHeader(path, header, source.defaultProvider);
+
+  return {
+    path,
+    shape: roles.shape,
+    header,
+    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider),
+  };
+}
+
+interface HeaderReading extends ColumnRoles {
+  shape: 'devices' | 'users';
+  vars: Array<[name: string, index: number]>;
+  /** The provider of rows that name none, when the header alone decides it. */
+  impliedProvider?: ProviderName;
+}
+
+function readHeader(path: string, header: string[], defaultProvider?: ProviderName): HeaderReading {
+  const roles: ColumnRoles = {};
+  const vars: Array<[string, number]> = [];
+  const seen = new Map<string, number>();
+  header.forEach((name, index) => {
+    if (name === '') throw new InputError(`audience ${path}, line 1: column ${index + 1} has no name`);
+    const normal = name.toLowerCase().replace(/[\s-]+/g, '_');
+    if (seen.has(normal)) throw new InputError(`audience ${path}, line 1: column "${name}" appears twice`);
+    seen.set(normal, index);
+    const role = columnAliases[normal];
+    if (role) roles[role] = index;
+    if (!role || !secretRoles.has(role)) vars.push([name, index]);
+  });
+
+  const hasDeviceColumn = roles.token !== undefined || roles.endpoint !== undefined || roles.subscription !== undefined;
+  if (!hasDeviceColumn) {
+    if (roles.userId !== undefined) return { ...roles, shape: 'users', vars };
+    throw new InputError(
+      `audience ${path}, line 1: the header has no token, endpoint, subscription or user_id column, so pushcast cannot tell whom to send to (found: ${header.join(', ')})`,
+    );
+  }
+  if (roles.endpoint !== undefined && (roles.p256dh === undefined || roles.auth === undefined)) {
+    throw new InputError(`audience ${path}, line 1: an endpoint column needs p256dh and auth columns beside it`);
+  }
+  let impliedProvider = defaultProvider;
+  const onlyWebPushColumns = roles.token === undefined;
+  if (!impliedProvider && onlyWebPushColumns) impliedProvider = 'webpush';
+  if (!impliedProvider && roles.provider === undefined && roles.platform === undefined) {
+    throw new InputError(
+      `audience ${path}, line 1: a token column needs a provider (fcm, apns, webpush) or platform (android, ios, web) column, or --provider for the whole file`,
+    );
+  }
+  return { ...roles, shape: 'devices', vars, impliedProvider };
+}
+
+async function* readRows(
+  path: string,
+  records: AsyncIterator<ParsedRecord>,
+  header: string[],
+  roles: HeaderReading,
+  syntaxProblems: RowProblem[],
+  defaultProvider: ProviderName | undefined,
+): AsyncGenerator<AudienceRow> {
+  const seen = new SeenSet();
+  for (;;) {
+    let next: IteratorResult<ParsedRecord>;
+    try {
+      next = await records.next();
+    } catch (error) {
+      throw new InputError(`audience ${describeFileError(path, error)}`, { cause: error });
+    }
+    // Rows csv-parse could not read come before the record that followed them.
+    while (syntaxProblems.length > 0 && (next.done || syntaxProblems[0].line < next.value.line)) {
+      yield syntaxProblems.shift()!;
+    }
+    if (next.done) return;
+    const { fields, line } = next.value;
+    if (fields.length === 1 && fields[0].trim() === '' && header.length > 1) continue; // a blank line
+    if (fields.length !== header.length) {
+      yield {
+        kind: 'problem',
+        line,
+        reason: 'wrong-column-count',
+        detail: `expected ${header.length} fields as in the header, found ${fields.length}`,
+      };
+      continue;
+    }
+    const row = roles.shape === 'users' ? readUser(fields, line, roles) : readDevice(fields, line, roles, defaultProvider);
+    if (row.kind === 'problem') {
+      yield row;
+      continue;
+    }
+    const key = row.kind === 'user' ? `user\u0000${row.userId}` : `${row.provider}\u0000${row.token}`;
+    const firstLine = seen.addOrGetLine(key, line);
+    if (firstLine) {
+      yield {
+        kind: 'problem',
+        line,
+        reason: 'duplicate',
+        detail: `same ${row.kind === 'user' ? 'user_id' : `${row.provider} token`} as line ${firstLine}; sent once`,
+        ...(row.kind === 'device' ? { provider: row.provider } : {}),
+      };
+      continue;
+    }
+    yield row;
+  }
+}
+
+function readUser(fields: string[], line: number, roles: HeaderReading): UserRecipient | RowProblem {
+  const userId = fields[roles.userId!].trim();
+  if (userId === '') return { kind: 'problem', line, reason: 'empty-token', detail: 'user_id is empty' };
+  return {
+    kind: 'user',
+    line,
+    userId,
+    locale: cell(fields, roles.locale),
+    timezone: cell(fields, roles.timezone),
+    vars: readVars(fields, roles.vars),
+    fields,
+  };
+}
+
+function readDevice(
+  fields: string[],
+  line: number,
+  roles: HeaderReading,
+  defaultProvider: ProviderName | undefined,
+): DeviceRecipient | RowProblem {
+  const provider = readProvider(fields, roles, defaultProvider);
+  if (typeof provider !== 'string') return { kind: 'problem', line, reason: 'unknown-provider', detail: provider.detail };
+
+  let checked: CheckedToken;
+  if (provider === 'webpush') {
+    const endpoint = cell(fields, roles.endpoint);
+    const subscription = cell(fields, roles.subscription);
+    if (endpoint !== undefined) {
+      checked = checkWebPushSubscription(endpoint, fields[roles.p256dh!], fields[roles.auth!]);
+    } else if (subscription !== undefined) {
+      checked = checkWebPushJson(subscription);
+    } else {
+      checked = checkWebPushJson(cell(fields, roles.token) ?? '');
+    }
+  } else {
+    checked = checkToken(provider, cell(fields, roles.token) ?? '');
+  }
+  if (!checked.ok) return { kind: 'problem', line, reason: checked.reason, detail: checked.detail, provider };
+
+  const environment = cell(fields, roles.apnsEnvironment)?.toLowerCase();
+  if (environment !== undefined && environment !== 'sandbox' && environment !== 'production') {
+    return {
+      kind: 'problem',
+      line,
+      reason: 'malformed-row',
+      detail: `apns_environment must be sandbox or production, not "${environment}"`,
+      provider,
+    };
+  }
+  return {
+    kind: 'device',
+    line,
+    provider,
+    token: checked.token,
+    subscription: checked.subscription,
+    userId: cell(fields, roles.userId),
+    locale: cell(fields, roles.locale),
+    timezone: cell(fields, roles.timezone),
+    apnsTopic: cell(fields, roles.apnsTopic),
+    apnsEnvironment: environment as ApnsEnvironment | undefined,
+    vars: readVars(fields, roles.vars),
+    fields,
+  };
+}
+
+function readProvider(
+  fields: string[],
+  roles: HeaderReading,
+  defaultProvider: ProviderName | undefined,
+): ProviderName | { detail: string } {
+  const named = cell(fields, roles.provider)?.toLowerCase();
+  if (named !== undefined) {
+    return providerAliases[named] ?? { detail: `unknown provider "${named}" (expected fcm, apns or webpush)` };
+  }
+  const platform = cell(fields, roles.platform)?.toLowerCase();
+  if (platform !== undefined) {
+    return platformProviders[platform] ?? { detail: `unknown platform "${platform}" (expected android, ios or web)` };
+  }
+  return roles.impliedProvider ?? defaultProvider ?? { detail: 'provider and platform are empty' };
+}
+
+function readVars(fields: string[], columns: Array<[string, number]>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [name, index] of columns) {
+    const value = fields[index];
+    if (value !== '') vars[name] = value; // an empty cell is a missing variable, so defaults apply
+  }
+  return vars;
+}
+
+function cell(fields: string[], index: number | undefined): string | undefined {
+  if (index === undefined) return undefined;
+  const value = fields[index].trim();
+  return value === '' ? undefined : value;
+}
+
+function countLineBreaks(raw: string): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 10) count++;
+    else if (c === 13 && raw.charCodeAt(i + 1) !== 10) count++; // a bare CR, or a CRLF cut short by csv-parse
+  }
+  return count;
+}
+
+function describeCsvError(error: { message?: string } | undefined): string {
+  const message = error?.message ?? 'unreadable CSV record';
+  // csv-parse counts lines its own way; our line number is the one that matters.
+  return message.replace(/\s*at line \d+\.?$/, '').replace(/:\s*$/, '');
+}

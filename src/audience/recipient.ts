@@ -1,0 +1,75 @@
+/** The three push providers, in the order reports list them. */
+export const providerNames = ['fcm', 'apns', 'webpush'] as const;
+export type ProviderName = (typeof providerNames)[number];
+
+export type ApnsEnvironment = 'sandbox' | 'production';
+
+/** A browser's PushSubscription, as `subscription.toJSON()` gives it. */
+export interface WebPushSubscription {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+/** One device to send to, read from a token-list audience. */
+export interface DeviceRecipient {
+  kind: 'device';
+  /** Line of the audience file where this row starts (1 is the header). */
+  line: number;
+  provider: ProviderName;
+  /** FCM registration token, APNs device token (lower-case hex), or the web push endpoint. */
+  token: string;
+  subscription?: WebPushSubscription;
+  userId?: string;
+  locale?: string;
+  timezone?: string;
+  /** APNs topic (bundle id) for this device, when it differs from the configured one. */
+  apnsTopic?: string;
+  apnsEnvironment?: ApnsEnvironment;
+  /** Every other column, by header name: the template's variables. Empty cells are left out. */
+  vars: Record<string, string>;
+  /** The row as read, so failed recipients can be written back in the audience's own format. */
+  fields: string[];
+}
+
+/** One user to send to, read from a user-ID audience; the device registry resolves their devices. */
+export interface UserRecipient {
+  kind: 'user';
+  line: number;
+  userId: string;
+  locale?: string;
+  timezone?: string;
+  vars: Record<string, string>;
+  fields: string[];
+}
+
+/** Why a row was skipped. Stable names: they appear in reports and in `--json` output. */
+export type SkipReason =
+  | 'duplicate'
+  | 'unknown-provider'
+  | 'empty-token'
+  | 'malformed-token'
+  | 'malformed-row'
+  | 'wrong-column-count'
+  | 'missing-variable'
+  | 'template-error'
+  | 'payload-too-large'
+  | 'collapse-id-too-long'
+  | 'endpoint-not-allowed';
+
+/** A row that will not be sent, with where and why. */
+export interface RowProblem {
+  kind: 'problem';
+  line: number;
+  reason: SkipReason;
+  detail: string;
+  provider?: ProviderName;
+}
+
+export type AudienceRow = DeviceRecipient | UserRecipient | RowProblem;
+
+/** A short, safe form of a token for messages and logs: never the whole secret-like string. */
+export function maskToken(token: string): string {
+  if (token.startsWith('https://')) return `${new URL(token).origin}/…${token.slice(-4)}`; // a web push endpoint
+  if (token.length <= 12) return `${token.slice(0, 2)}…`;
+  return `${token.slice(0, 6)}…${token.slice(-4)}`;
+}

@@ -1,0 +1,21 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** Everything a command may touch of the outside world; tests pass their own. */
+export interface CliIo {
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  stdin: Readable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+/** Colour and spinners only for a person at a terminal: not in CI, not with NO_COLOR, not with --quiet or --json. */
+export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: boolean } = {}): boolean {
+  return Boolean(io.stderr.isTTY) && !options.quiet && !options.json && !io.env.NO_COLOR && !io.env.CI && io.env.TERM !== 'dumb';
+}
+
+export function writeLine(stream: Writable, text = ''): void {
+  stream.write(`${text}\n`);
+}

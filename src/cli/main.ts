@@ -1,0 +1,58 @@
+import { CommanderError } from 'commander';
+import { ExitCode, PushcastError } from '../errors.js';
+import type { CliIo } from './io.js';
+import { buildProgram } from './program.js';
+
+/**
+ * Runs one command line and returns its exit code. Never exits the process and never throws:
+ * tests call it directly, and `main` below is the only place that touches `process`.
+ */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let result: Promise<number> | undefined;
+  const program = buildProgram(io, (code) => {
+    result = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (!result) {
+      program.outputHelp();
+      return ExitCode.usage;
+    }
+    return await result;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message; help and --version end with code 0.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (error instanceof PushcastError) {
+    io.stderr.write(`pushcast: ${error.message}\n`);
+    return error.exitCode;
+  }
+  // Anything else is a bug in pushcast: say so, with the stack, rather than hide it.
+  io.stderr.write(`pushcast: unexpected error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+  return ExitCode.fatal;
+}
+
+export async function main(proc: NodeJS.Process): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  proc.once('SIGINT', onSignal);
+  proc.once('SIGTERM', onSignal);
+  const code = await run(proc.argv.slice(2), {
+    stdout: proc.stdout,
+    stderr: proc.stderr,
+    stdin: proc.stdin,
+    env: proc.env,
+    cwd: proc.cwd(),
+    signal: controller.signal,
+  });
+  proc.exitCode = code;
+  proc.off('SIGINT', onSignal);
+  proc.off('SIGTERM', onSignal);
+}

@@ -1,0 +1,43 @@
+import { providerNames } from '../audience/recipient.js';
+import { countRecipients, type CampaignPlan } from '../engine/plan-campaign.js';
+
+const listedInTerminal = 20;
+
+/** The dry-run plan for a person: counts first, then the bad rows, then one sample per provider. */
+export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messagePath: string }): string {
+  const lines: string[] = [];
+  const total = countRecipients(plan);
+  const skippedTotal = Object.values(plan.skipped).reduce((sum, n) => sum + (n ?? 0), 0);
+  const byProvider = providerNames.map((name) => `${name} ${plan.recipients[name]}`).join(', ');
+  const skippedBy = Object.entries(plan.skipped)
+    .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const target = plan.shape === 'users' ? `${plan.users} users (resolved to devices by the device registry)` : `${total} devices (${byProvider})`;
+  if (options.quiet) {
+    return `dry run: ${target}; ${skippedTotal} rows skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
+  }
+
+  lines.push('pushcast dry run: nothing was sent', '');
+  lines.push(`  audience   ${plan.audience} (${plan.rows} rows)`);
+  lines.push(`  message    ${options.messagePath}`);
+  lines.push(`  would send ${target}`);
+  lines.push(`  skipped    ${skippedTotal}${skippedTotal ? ` rows: ${skippedBy}` : ''}`);
+  if (plan.errors.length > 0) {
+    lines.push('', '  line  reason                detail');
+    for (const error of plan.errors.slice(0, listedInTerminal)) {
+      const where = error.provider ? `[${error.provider}] ` : '';
+      lines.push(`  ${String(error.line).padStart(4)}  ${error.reason.padEnd(20)}  ${where}${error.detail}`);
+    }
+    const more = plan.errors.length - listedInTerminal + plan.errorsNotListed;
+    const listedByJson = plan.errorsNotListed === 0 ? 'them all' : `the first ${plan.errors.length}`;
+    if (more > 0) lines.push(`  … and ${more} more (--json lists ${listedByJson})`);
+  }
+  for (const name of providerNames) {
+    const sample = plan.samples[name];
+    if (sample === undefined) continue;
+    lines.push('', `  sample ${name} payload:`);
+    lines.push(...JSON.stringify(sample, null, 2).split('\n').map((line) => `    ${line}`));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,19 @@
+/** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
+export interface ResourceUse {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMB: number;
+}
+
+export function startMeasuring(): () => ResourceUse {
+  const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpuBefore);
+    return {
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The errors that stop pushcast, each with the exit code the CLI turns it into.
+ * A single recipient's failure is never one of these: it is an outcome or a row problem.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  /** Bad usage or bad input, found before anything was sent. */
+  usage: 1,
+  /** Stopped on a fatal provider or configuration error. */
+  fatal: 2,
+  /** Finished, but a threshold was crossed (invalid rate, failures, smoke test). */
+  threshold: 3,
+  /** Interrupted by SIGINT/SIGTERM; the campaign can be resumed. */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class PushcastError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The command line itself is wrong: an unknown flag, a missing option. */
+export class UsageError extends PushcastError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+/** An input file cannot be used as a whole: missing, unreadable, or of an unknown shape. */
+export class InputError extends PushcastError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+/** Configuration or credentials that cannot work; found before or during sending. */
+export class ConfigError extends PushcastError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.fatal, options);
+  }
+}
+
+/** Node's own file errors, phrased for a person. */
+export function describeFileError(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return `${path}: no such file`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${path}: permission denied`;
+    case 'EISDIR':
+      return `${path}: is a directory, expected a file`;
+    default:
+      return `${path}: ${(error as Error)?.message ?? String(error)}`;
+  }
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** Provider limits checked before any network call; each names its source. */
+export const limits = {
+  /** FCM: "the maximum payload for both message types is 4096 bytes" (notification + data). */
+  fcmPayloadBytes: 4096,
+  /** APNs: 4 KB for regular remote notifications (the JSON payload). */
+  apnsPayloadBytes: 4096,
+  /** Web Push: 4096-byte body minus the aes128gcm header (86), tag (16) and padding delimiter (1). */
+  webPushPlaintextBytes: 3993,
+  /** RFC 8030 §5.4: Topic is at most 32 characters of the URL- and filename-safe base64 alphabet. */
+  webPushTopicChars: 32,
+  /** APNs: apns-collapse-id must not exceed 64 bytes. */
+  apnsCollapseIdBytes: 64,
+} as const;
+
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+const topicPattern = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * The Web Push `Topic` for a grouping key: the key itself when it is already valid, otherwise
+ * the first 32 characters of its SHA-256 in base64url, so the same group always maps to the same topic.
+ */
+export function webPushTopic(group: string): string {
+  if (topicPattern.test(group)) return group;
+  return createHash('sha256').update(group).digest('base64url').slice(0, limits.webPushTopicChars);
+}
+
+export function tooLarge(what: string, bytes: number, limit: number): string {
+  return `${what} is ${bytes} bytes; the limit is ${limit} bytes (${bytes - limit} over)`;
+}

@@ -1,0 +1,46 @@
+import type { DeviceRecipient } from '../../audience/recipient.js';
+import type { RenderedMessage } from '../../message/compile-template.js';
+import { limits, tooLarge, utf8Bytes } from '../../message/limits.js';
+import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
+import type { ApnsPayload, BuildContext, BuildResult } from '../provider.js';
+
+/** The APNs request for one device token: headers for node-apn and the JSON body. */
+export function buildApnsPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<ApnsPayload> {
+  const visible = message.kind === 'notification';
+  if (message.group !== undefined && utf8Bytes(message.group) > limits.apnsCollapseIdBytes) {
+    return {
+      ok: false,
+      reason: 'collapse-id-too-long',
+      detail: tooLarge('group (apns-collapse-id)', utf8Bytes(message.group), limits.apnsCollapseIdBytes),
+    };
+  }
+  const aps = visible
+    ? {
+        alert: { title: message.title, body: message.body },
+        badge: message.badge,
+        sound: message.sound,
+        'thread-id': message.thread,
+        'mutable-content': message.image ? 1 : undefined, // lets a notification service extension fetch the image
+      }
+    : { 'content-available': 1, badge: message.badge };
+  // Custom keys sit beside aps, as iOS apps read them from userInfo; aps itself cannot be overridden by data.
+  const built = dropUndefined({ ...message.data, link: message.link, image: message.image, aps });
+  const body = mergeFields(built as Record<string, unknown>, message.apns);
+
+  const bytes = utf8Bytes(JSON.stringify(body));
+  if (bytes > limits.apnsPayloadBytes) {
+    return { ok: false, reason: 'payload-too-large', detail: tooLarge('APNs payload', bytes, limits.apnsPayloadBytes) };
+  }
+  return {
+    ok: true,
+    payload: dropUndefined({
+      topic: recipient.apnsTopic ?? context.apnsTopic,
+      pushType: visible ? 'alert' : 'background',
+      // Apple requires priority 5 for background pushes.
+      priority: !visible || message.priority === 'normal' ? 5 : 10,
+      ttlSeconds: message.ttlSeconds,
+      collapseId: message.group,
+      body,
+    }),
+  };
+}

@@ -1,0 +1,65 @@
+import type { TokenMessage } from 'firebase-admin/messaging';
+import type { DeviceRecipient, ProviderName, SkipReason } from '../audience/recipient.js';
+
+/** What APNs receives for one device: the headers node-apn sets and the JSON body. */
+export interface ApnsPayload {
+  topic?: string;
+  pushType: 'alert' | 'background';
+  priority: 5 | 10;
+  /** Seconds to keep trying; turned into apns-expiration when the request is made. */
+  ttlSeconds?: number;
+  collapseId?: string;
+  body: Record<string, unknown>;
+}
+
+/** What web-push receives for one subscription: the plaintext to encrypt and the request options. */
+export interface WebPushPayload {
+  plaintext: string;
+  ttlSeconds?: number;
+  urgency: 'very-low' | 'low' | 'normal' | 'high';
+  topic?: string;
+}
+
+export interface PayloadByProvider {
+  fcm: TokenMessage;
+  apns: ApnsPayload;
+  webpush: WebPushPayload;
+}
+
+/** A recipient with its message built for its provider, ready to send. */
+export type Rendered<P extends ProviderName = ProviderName> = {
+  [K in P]: { provider: K; recipient: DeviceRecipient; payload: PayloadByProvider[K] };
+}[P];
+
+export type BuildResult<T> = { ok: true; payload: T } | { ok: false; reason: SkipReason; detail: string };
+
+/** Settings the builders need beyond the message: the clock and configured defaults. */
+export interface BuildContext {
+  /** Seconds since the epoch, for absolute expiry headers. */
+  now: number;
+  /** APNs topic (bundle id) for recipients whose row names none. */
+  apnsTopic?: string;
+}
+
+/**
+ * The provider's answer for one recipient. `accepted` means the provider took the message;
+ * providers give no delivery receipts.
+ */
+export type Outcome =
+  | { kind: 'accepted'; id?: string }
+  | { kind: 'invalid-token'; reason: string; detail?: string }
+  | { kind: 'rejected-message'; reason: string; detail?: string }
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number; detail?: string }
+  | { kind: 'fatal'; reason: string; fix: string };
+
+export interface Provider<P extends ProviderName = ProviderName> {
+  readonly name: P;
+  /** Recipients per `send` call: 500 for FCM's sendEach; the others batch for the journal only. */
+  readonly maxBatch: number;
+  /** Checks credentials before the first send, where the provider allows it. */
+  verify?(signal: AbortSignal): Promise<void>;
+  /** One outcome per input, in the same order. A recipient's failure is an outcome, never a throw. */
+  send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
+  /** Closes sessions and sockets so the process can exit. */
+  close(): Promise<void>;
+}

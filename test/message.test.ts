@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { DeviceRecipient } from '../src/audience/recipient.js';
+import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
+import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
+import { limits, webPushTopic } from '../src/message/limits.js';
+import { buildApnsPayload } from '../src/providers/apns/payload.js';
+import { buildFcmPayload } from '../src/providers/fcm/payload.js';
+import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
+import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
+
+const context = { now: 1_800_000_000, apnsTopic: 'com.example.app' };
+const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => ({ kind: 'device', line: 2, provider, token, vars: {}, fields: [] });
+const template = (fields: Partial<MessageTemplate>): CompiledTemplate => new CompiledTemplate({ kind: 'notification', ...fields } as MessageTemplate);
+const rendered = (fields: Partial<MessageTemplate>, vars: Record<string, string> = {}): RenderedMessage => {
+  const result = template(fields).render(vars);
+  if (!result.ok) throw new Error(result.detail);
+  return result.message;
+};
+
+describe('message templates', () => {
+  it('fills placeholders as plain text, without HTML escaping', () => {
+    expect(rendered({ title: 'Hi {{name}} & <friends>', body: '{{what}}' }, { name: 'Tom & "Jerry"', what: '<b>50%</b>' })).toMatchObject({
+      title: 'Hi Tom & "Jerry" & <friends>',
+      body: '<b>50%</b>',
+    });
+  });
+
+  it('picks the variant for the exact locale, then its language, then the base message', () => {
+    const t = template({ title: 'Sale', body: 'Hello {{name}}', locales: { fa: { title: 'حراج' }, 'pt-br': { title: 'Promoção' } } });
+    const title = (locale?: string) => {
+      const result = t.render({ name: 'x' }, locale);
+      return result.ok ? result.message.title : result.detail;
+    };
+    expect(title('fa')).toBe('حراج');
+    expect(title('fa_IR')).toBe('حراج'); // language fallback, underscore normalised
+    expect(title('pt-BR')).toBe('Promoção');
+    expect(title('pt-PT')).toBe('Sale'); // no pt variant at all: the base
+    expect(title('de')).toBe('Sale');
+    expect(title(undefined)).toBe('Sale');
+    const fa = t.render({ name: 'x' }, 'fa');
+    expect(fa.ok && fa.message.body).toBe('Hello x'); // fields a variant leaves out come from the base
+  });
+
+  it('makes a missing variable an error for the row, naming it and the field, unless a default is given', () => {
+    const t = template({ title: 'Hi {{default name "there"}}', body: 'Code {{coupon}}' });
+    expect(t.render({ coupon: 'C1' })).toMatchObject({ ok: true, message: { title: 'Hi there', body: 'Code C1' } });
+    expect(t.render({ name: 'Ann' })).toMatchObject({ ok: false, reason: 'missing-variable', detail: expect.stringMatching(/\{\{coupon\}\}.*in body/) });
+  });
+
+  it('lists every problem of a template file at once, with the file name', async () => {
+    expect(checkTemplate({ titel: 'x', kind: 'loud', data: { n: 1 }, ttl: '40d' })).toEqual([
+      expect.stringContaining('unknown field "titel"'),
+      expect.stringContaining('kind must be'),
+      expect.stringContaining('ttl is 3456000s'),
+      expect.stringContaining('data.n must be a string'),
+    ]);
+    expect(checkTemplate({ data: { a: 'b' } })).toEqual([expect.stringContaining('needs a title or a body (use "kind": "data"')]);
+    expect(checkTemplate({ kind: 'data', title: 'x' })).toEqual([expect.stringContaining('a data message is not shown')]);
+    const path = tempFile('bad.json', '{"title": "x", "bodyy": "y"}');
+    await expect(loadTemplate(path)).rejects.toThrow(new RegExp(`message ${path}:\\n  - unknown field "bodyy"`));
+    await expect(loadTemplate(tempFile('t.json', '{"title": "{{#if}}"}'))).resolves.toBeDefined();
+    expect(() => new CompiledTemplate({ kind: 'notification', title: 'Hi {{name' } as MessageTemplate)).toThrow(/title/);
+  });
+});
+
+describe('payload builders put each field where its provider expects it', () => {
+  const message = rendered({
+    title: 'T',
+    body: 'B',
+    data: { k: 'v' },
+    image: 'https://cdn.example/i.png',
+    link: 'https://shop.example/x',
+    sound: 'default',
+    badge: 3,
+    ttl: 3600,
+    priority: 'high',
+    group: 'sale-1',
+    thread: 'promos',
+    fcm: { android: { notification: { channelId: 'offers' } } },
+    apns: { aps: { 'interruption-level': 'time-sensitive' } },
+  });
+
+  it('FCM: collapse_key, ttl in milliseconds, tag, and apns/webpush blocks', () => {
+    const built = buildFcmPayload(message, device('fcm', fcmToken(1)), context);
+    expect(built).toMatchObject({
+      ok: true,
+      payload: {
+        token: fcmToken(1),
+        notification: { title: 'T', body: 'B', imageUrl: 'https://cdn.example/i.png' },
+        data: { k: 'v', link: 'https://shop.example/x' },
+        android: { collapseKey: 'sale-1', priority: 'high', ttl: 3_600_000, notification: { tag: 'promos', sound: 'default', channelId: 'offers' } },
+        apns: {
+          headers: { 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-expiration': String(context.now + 3600) },
+          payload: { aps: { threadId: 'promos', badge: 3, mutableContent: true } },
+        },
+        webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, fcmOptions: { link: 'https://shop.example/x' } },
+      },
+    });
+  });
+
+  it('APNs: push type, priority, collapse id, thread-id, custom keys beside aps', () => {
+    expect(buildApnsPayload(message, device('apns', apnsToken(1)), context)).toEqual({
+      ok: true,
+      payload: {
+        topic: 'com.example.app',
+        pushType: 'alert',
+        priority: 10,
+        ttlSeconds: 3600,
+        collapseId: 'sale-1',
+        body: {
+          k: 'v',
+          link: 'https://shop.example/x',
+          image: 'https://cdn.example/i.png',
+          aps: {
+            alert: { title: 'T', body: 'B' },
+            badge: 3,
+            sound: 'default',
+            'thread-id': 'promos',
+            'mutable-content': 1,
+            'interruption-level': 'time-sensitive',
+          },
+        },
+      },
+    });
+  });
+
+  it('data messages are silent: no notification, APNs background push at priority 5', () => {
+    const data = rendered({ kind: 'data', data: { sync: '1' } });
+    const fcm = buildFcmPayload(data, device('fcm', fcmToken(1)), context);
+    expect(fcm.ok && fcm.payload.notification).toBeUndefined();
+    expect(fcm.ok && fcm.payload.apns?.payload?.aps).toEqual({ contentAvailable: true });
+    expect(buildApnsPayload(data, device('apns', apnsToken(1)), context)).toMatchObject({
+      payload: { pushType: 'background', priority: 5, body: { sync: '1', aps: { 'content-available': 1 } } },
+    });
+    const web = buildWebPushPayload(data, device('webpush', 'https://x'), context);
+    expect(web.ok && JSON.parse(web.payload.plaintext)).toEqual({ data: { sync: '1' } });
+  });
+
+  it('Web Push: urgency option, topic and TTL', () => {
+    const built = buildWebPushPayload(message, device('webpush', 'https://push.example/1'), context);
+    expect(built).toMatchObject({ ok: true, payload: { ttlSeconds: 3600, urgency: 'high', topic: 'sale-1' } });
+    expect(built.ok && JSON.parse(built.payload.plaintext)).toMatchObject({ title: 'T', body: 'B', tag: 'promos', link: 'https://shop.example/x', data: { k: 'v' } });
+  });
+});
+
+describe('size limits, at the exact byte boundary', () => {
+  // Pads the body with a two-byte character and ASCII so the measured part is exactly `bytes` long.
+  function bodyForSize(measure: (body: string) => number, bytes: number): string {
+    let body = 'ж'; // 2 bytes in UTF-8: the limit is in bytes, not characters
+    body += 'x'.repeat(bytes - measure(body));
+    expect(measure(body)).toBe(bytes);
+    return body;
+  }
+
+  it('FCM: notification + data up to 4096 bytes', () => {
+    const measure = (body: string) => Buffer.byteLength(JSON.stringify({ notification: { title: 'T', body }, data: { k: 'v' } }));
+    const build = (body: string) => buildFcmPayload(rendered({ title: 'T', body, data: { k: 'v' } }), device('fcm', fcmToken(1)), context);
+    expect(build(bodyForSize(measure, limits.fcmPayloadBytes)).ok).toBe(true);
+    expect(build(bodyForSize(measure, limits.fcmPayloadBytes + 1))).toMatchObject({ ok: false, reason: 'payload-too-large', detail: expect.stringContaining('4096') });
+  });
+
+  it('APNs: the JSON payload up to 4096 bytes', () => {
+    const measure = (body: string) => Buffer.byteLength(JSON.stringify({ aps: { alert: { title: 'T', body } } }));
+    const build = (body: string) => buildApnsPayload(rendered({ title: 'T', body }), device('apns', apnsToken(1)), context);
+    expect(build(bodyForSize(measure, limits.apnsPayloadBytes)).ok).toBe(true);
+    expect(build(bodyForSize(measure, limits.apnsPayloadBytes + 1))).toMatchObject({ ok: false, reason: 'payload-too-large', detail: expect.stringContaining('4096') });
+  });
+
+  it('Web Push: plaintext up to 3993 bytes', () => {
+    const measure = (body: string) => Buffer.byteLength(JSON.stringify({ title: 'T', body }));
+    const build = (body: string) => buildWebPushPayload(rendered({ title: 'T', body }), device('webpush', 'https://x'), context);
+    expect(build(bodyForSize(measure, limits.webPushPlaintextBytes)).ok).toBe(true);
+    expect(build(bodyForSize(measure, limits.webPushPlaintextBytes + 1))).toMatchObject({ ok: false, reason: 'payload-too-large', detail: expect.stringContaining('3993') });
+  });
+
+  it('APNs collapse id: 64 bytes', () => {
+    const build = (group: string) => buildApnsPayload(rendered({ title: 'T', group }), device('apns', apnsToken(1)), context);
+    expect(build('é'.repeat(32)).ok).toBe(true); // 64 bytes
+    expect(build(`${'é'.repeat(32)}x`)).toMatchObject({ ok: false, reason: 'collapse-id-too-long', detail: expect.stringContaining('65 bytes; the limit is 64') });
+  });
+
+  it('Web Push Topic: a valid key is kept; anything else becomes 32 characters of its SHA-256', () => {
+    expect(webPushTopic('a'.repeat(32))).toBe('a'.repeat(32));
+    expect(webPushTopic('autumn_sale-2026')).toBe('autumn_sale-2026');
+    const long = 'a'.repeat(33);
+    expect(webPushTopic(long)).toBe(createHash('sha256').update(long).digest('base64url').slice(0, 32));
+    for (const group of [long, 'حراج پاییزه', 'has space', 'a.b']) {
+      expect(webPushTopic(group)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    }
+    expect(webPushTopic('حراج پاییزه')).toBe(webPushTopic('حراج پاییزه')); // stable
+  });
+});
