@@ -10,8 +10,14 @@ Examples:
   # The same, as one JSON object for scripts
   $ pushcast send --audience users.csv --message sale.json --dry-run --json | jq .skipped
 
-  # A file with only a token column, all FCM; refuse to go on if any row is bad
-  $ pushcast send --audience tokens.csv --provider fcm --message sale.json --dry-run --strict
+  # A file with only a token column, all FCM; send nothing at all if any row is bad
+  $ pushcast send --audience tokens.csv --provider fcm --message sale.json --strict
+
+  # One message to one device: a smoke test after a release
+  $ pushcast send --provider apns --token 5d9c74…8948 --title "Release 4.2" --body "Smoke test"
+
+  # Against the local emulator instead of the real providers (start it with: pushcast emulator)
+  $ pushcast send --config pushcast.emulator.json --audience users.csv --message sale.json
 
 Audience CSV (the header says what each column is):
   provider,token,user_id,locale,name        provider: fcm | apns | webpush
@@ -43,6 +49,12 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('-m, --message <file>', 'JSON message template')
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
     .option('-n, --dry-run', 'read, render and check everything, print the plan, send nothing')
+    .option('-t, --token <token>', 'send one message to this device instead of an audience (with --provider, --title, --body)')
+    .option('--title <text>', 'title of the one message sent with --token')
+    .option('--body <text>', 'body of the one message sent with --token')
+    .option('--data <key=value...>', 'data of the one message sent with --token')
+    .option('--campaign <id>', 'campaign id (default: derived from the audience and message contents)')
+    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 1000, apns 200, webpush 200)')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
@@ -55,9 +67,53 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     });
 
   program
+    .command('emulator')
+    .description('run a local FCM, APNs and Web Push emulator that pushcast (and your CI) can send to')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', '0')
+    .option('--seed <text>', 'makes per-token behaviour reproducible')
+    .option('--unregistered <share>', 'share of tokens that are no longer registered, e.g. 0.05 or 5%')
+    .option('--bad-device-token <share>', 'share of APNs tokens answered BadDeviceToken (wrong environment)')
+    .option('--too-many-requests <share>', 'share of tokens whose first attempt gets 429 with Retry-After')
+    .option('--unavailable <share>', 'share of tokens whose first attempt gets 503')
+    .option('--drop <share>', 'share of tokens whose first attempt finds the connection dropped (GOAWAY or reset)')
+    .option('--retry-after <seconds>', 'Retry-After sent with 429 and 503')
+    .option('--latency <ms>', 'delay before every answer')
+    .option('--dead <file>', 'tokens or endpoints (one per line) always answered as unregistered')
+    .option('--log <file>', 'append every accepted message, decrypted, to this JSONL file')
+    .option('--write-config <file>', 'where to write a pushcast config that points at the emulator', 'pushcast.emulator.json')
+    .option('--no-write-config', 'do not write the config file')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # Start it, then send the bundled campaign to it from another terminal
+  $ pushcast emulator --port 8443
+  $ pushcast send --config pushcast.emulator.json -a fixtures/audience.csv -m fixtures/message.json
+
+  # A harsher world: 5% dead tokens, 2% throttled, 2% unavailable, some dropped connections
+  $ pushcast emulator --unregistered 5% --too-many-requests 2% --unavailable 2% --drop 1% --log delivered.jsonl`,
+    )
+    .action(async (options) => {
+      const { emulatorCommand } = await import('./commands/emulator.js');
+      setResult(emulatorCommand(options, io));
+    });
+
+  program
+    .command('vapid-keys')
+    .description('print a new VAPID key pair for Web Push')
+    .option('--json', 'print {"publicKey", "privateKey"}')
+    .addHelpText('after', '\nExample:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…')
+    .action(async (options) => {
+      const { vapidKeysCommand } = await import('./commands/vapid-keys.js');
+      setResult(vapidKeysCommand(options, io));
+    });
+
+  program
     .command('demo')
-    .description('plan the bundled example campaign (fixtures/) with --dry-run: what `npm start` runs')
+    .description('send the bundled example campaign (fixtures/) to an in-process emulator: what `npm start` runs')
     .option('--json', 'print one JSON object on stdout')
+    .option('-n, --dry-run', 'only plan it')
     .action(async (options) => {
       const { demoCommand } = await import('./commands/demo.js');
       setResult(demoCommand(options, io));

@@ -49,7 +49,8 @@ export type Outcome =
   | { kind: 'accepted'; id?: string }
   | { kind: 'invalid-token'; reason: string; detail?: string }
   | { kind: 'rejected-message'; reason: string; detail?: string }
-  | { kind: 'retryable'; reason: string; retryAfterMs?: number; detail?: string }
+  /** `unprocessed`: the provider guarantees it did not act on the request (HTTP/2 REFUSED_STREAM), so it costs no attempt. */
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number; detail?: string; unprocessed?: boolean }
   | { kind: 'fatal'; reason: string; fix: string };
 
 export interface Provider<P extends ProviderName = ProviderName> {

@@ -1,19 +1,25 @@
 import { fileURLToPath } from 'node:url';
-import type { CliIo } from '../io.js';
+import { startEmulator } from '../../emulator/start-emulator.js';
+import { writeLine, type CliIo } from '../io.js';
 import { sendCommand } from './send.js';
 
-/** fixtures/ ships with the package: the demo must work from any directory. */
-const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+/** The package root: the demo's fixtures ship with it, so `npm start` works from anywhere. */
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-export async function demoCommand(options: { json?: boolean }, io: CliIo): Promise<number> {
-  return sendCommand(
-    {
-      audience: 'fixtures/audience.csv',
-      message: 'fixtures/message.json',
-      dryRun: true,
-      json: options.json,
-      apnsTopic: 'com.example.pushcast',
-    },
-    { ...io, cwd: fixtures.replace(/fixtures\/?$/, '') },
-  );
+/**
+ * `npm start`: the bundled campaign (fixtures/) sent for real through the real client libraries
+ * to the emulator, started in this process. A share of tokens is dead so the report has something to say.
+ */
+export async function demoCommand(options: { json?: boolean; dryRun?: boolean }, io: CliIo): Promise<number> {
+  const emulator = await startEmulator({ seed: 'demo', unregistered: 0.2 });
+  try {
+    if (!options.json) writeLine(io.stderr, `demo: sending fixtures/audience.csv through the local provider emulator at ${emulator.url}`);
+    return await sendCommand(
+      { audience: 'fixtures/audience.csv', message: 'fixtures/message.json', json: options.json, dryRun: options.dryRun, campaign: 'demo' },
+      { ...io, cwd: packageRoot },
+      { config: emulator.config() },
+    );
+  } finally {
+    await emulator.close();
+  }
 }

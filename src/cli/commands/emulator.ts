@@ -1,0 +1,77 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { once } from 'node:events';
+import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
+import { writeLine, type CliIo } from '../io.js';
+
+export interface EmulatorCommandOptions {
+  host: string;
+  port: string;
+  seed?: string;
+  unregistered?: string;
+  badDeviceToken?: string;
+  tooManyRequests?: string;
+  unavailable?: string;
+  drop?: string;
+  retryAfter?: string;
+  latency?: string;
+  dead?: string;
+  log?: string;
+  writeConfig: string | false;
+}
+
+export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo): Promise<number> {
+  const emulator = await startEmulator({
+    host: options.host,
+    port: whole('--port', options.port),
+    seed: options.seed,
+    unregistered: share('--unregistered', options.unregistered),
+    badDeviceToken: share('--bad-device-token', options.badDeviceToken),
+    tooManyRequests: share('--too-many-requests', options.tooManyRequests),
+    unavailable: share('--unavailable', options.unavailable),
+    dropConnection: share('--drop', options.drop),
+    retryAfterSeconds: options.retryAfter === undefined ? undefined : whole('--retry-after', options.retryAfter),
+    latencyMs: options.latency === undefined ? undefined : whole('--latency', options.latency),
+    dead: options.dead ? readDead(resolve(io.cwd, options.dead)) : undefined,
+    logFile: options.log ? resolve(io.cwd, options.log) : undefined,
+    keepDelivered: false,
+  } satisfies EmulatorOptions);
+
+  writeLine(io.stdout, `pushcast emulator: FCM HTTP v1 (with OAuth), APNs and Web Push on ${emulator.url}`);
+  if (options.writeConfig !== false) {
+    const file = resolve(io.cwd, options.writeConfig);
+    writeFileSync(file, `${JSON.stringify({ ...emulator.config(), webpush: { ...emulator.config().webpush } }, null, 2)}\n`, { mode: 0o600 });
+    writeLine(io.stdout, `config written to ${options.writeConfig} (the emulator's own throwaway keys and certificate)`);
+    writeLine(io.stdout, `send to it:  pushcast send --config ${options.writeConfig} --audience fixtures/audience.csv --message fixtures/message.json`);
+  }
+  writeLine(io.stdout, `counters:    curl -sk ${emulator.url}/_emulator/stats`);
+  if (options.log) writeLine(io.stdout, `accepted messages are appended to ${options.log}`);
+  writeLine(io.stdout, 'stop with Ctrl-C');
+
+  if (!io.signal.aborted) await once(io.signal, 'abort');
+  await emulator.close();
+  writeLine(io.stderr, `pushcast emulator: stopped; ${JSON.stringify(emulator.stats().accepted)} accepted`);
+  return ExitCode.ok;
+}
+
+function share(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} is a share of tokens between 0 and 1 (or 0% to 100%), not "${value}"`);
+  return n;
+}
+
+function whole(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number, not "${value}"`);
+  return n;
+}
+
+function readDead(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  } catch (error) {
+    throw new InputError(`--dead ${describeFileError(file, error)}`);
+  }
+}

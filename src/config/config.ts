@@ -1,0 +1,48 @@
+import type { ApnsEnvironment } from '../audience/recipient.js';
+
+/**
+ * pushcast's settings. Secrets (`serviceAccount`, `key`, `vapidPrivateKey`, …) may be a file path
+ * or the content itself, which is how CI secrets arrive; `redactConfig` hides them for printing.
+ */
+export interface PushcastConfig {
+  fcm?: {
+    /** Service account JSON, or a path to it. Default: GOOGLE_APPLICATION_CREDENTIALS. */
+    serviceAccount?: string;
+    projectId?: string;
+    /** Send to this origin instead of https://fcm.googleapis.com (a proxy or the emulator). */
+    endpoint?: string;
+    /** Messages per sendEach call: at most 500. */
+    batchSize?: number;
+  };
+  apns?: {
+    /** The .p8 signing key (token auth), or a path to it. */
+    key?: string;
+    keyId?: string;
+    teamId?: string;
+    /** Certificate auth instead of token auth: PEM certificate and key, or paths to them. */
+    cert?: string;
+    certKey?: string;
+    passphrase?: string;
+    /** The app's bundle id, used for rows without an apns_topic column. */
+    topic?: string;
+    /** For rows without an apns_environment column. Default: production. */
+    environment?: ApnsEnvironment;
+    /** Send to this origin instead of Apple's hosts (a proxy or the emulator). */
+    endpoint?: string;
+  };
+  webpush?: {
+    vapidPublicKey?: string;
+    vapidPrivateKey?: string;
+    /** mailto: or https: contact for push services. */
+    subject?: string;
+    /** Send every request to this origin instead of the subscription's (a proxy or the emulator). */
+    endpoint?: string;
+    /** Push service origins to allow besides the public ones (FCM, Mozilla, Windows, Apple). */
+    allowedOrigins?: string[];
+  };
+  /** PEM file of a certificate authority to trust for the endpoint overrides (the emulator's). */
+  ca?: string;
+}
+
+/** Names of settings whose values are secrets: never printed, logged or written into reports. */
+export const secretSettings = ['fcm.serviceAccount', 'apns.key', 'apns.certKey', 'apns.passphrase', 'webpush.vapidPrivateKey'] as const;

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeFileError } from '../errors.js';
+import { isInlineContent } from './load-config.js';
+
+/** A raw P-256 private key in base64url, as VAPID keys are written. */
+const vapidKeyPattern = /^[A-Za-z0-9_-]{43}=?$/;
+
+/**
+ * A setting that holds key material either inline (PEM, JSON, a base64url VAPID key) or as a
+ * path to a file, told apart by the content's shape. When the file cannot be read, the message
+ * names the path only if the value could not be key material itself: a secret is never echoed.
+ */
+export function readSecret(setting: string, value: string): string {
+  const trimmed = value.trim();
+  if (isInlineContent(trimmed) || vapidKeyPattern.test(trimmed)) return trimmed;
+  try {
+    return readFileSync(trimmed, 'utf8').trim();
+  } catch (error) {
+    const safeToShow = /[/\\]/.test(trimmed) && !/\s/.test(trimmed) && trimmed.length < 300 && /\.[A-Za-z0-9]{1,8}$/.test(trimmed);
+    const reason = safeToShow
+      ? describeFileError(trimmed, error)
+      : `neither key material nor a readable file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}); the value is not shown because it may be a key`;
+    throw new ConfigError(`${setting}: ${reason}`, { cause: error });
+  }
+}

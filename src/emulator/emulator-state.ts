@@ -1,0 +1,118 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { ProviderName } from '../audience/recipient.js';
+import { SeenSet } from '../audience/seen-set.js';
+import { fateOf, isTransient, type Behaviour, type Fate } from './fate.js';
+
+/** One message the emulator accepted: what the provider would go on to deliver. */
+export interface Delivered {
+  provider: ProviderName;
+  token: string;
+  at: string;
+  attempt: number;
+  /** Provider headers that matter to grouping and delivery (collapse ids, TTL, urgency, push type…). */
+  headers: Record<string, string>;
+  /** The message as the device would get it: the FCM message, the APNs JSON, the decrypted web push JSON. */
+  message: unknown;
+}
+
+/** Every answer the emulator gave, in order: what tests measure retries and Retry-After gaps with. */
+export interface Attempt {
+  provider: ProviderName;
+  token: string;
+  at: number;
+  status: number | 'dropped';
+  reason?: string;
+}
+
+export interface EmulatorStats {
+  requests: Record<ProviderName, number>;
+  accepted: Record<ProviderName, number>;
+  /** FCM validate_only requests that passed: checked, not delivered. */
+  validated: number;
+  /** Answers other than acceptance, by provider and reason. */
+  rejected: Record<ProviderName, Record<string, number>>;
+  /** Connections dropped on purpose. */
+  drops: number;
+  /** Tokens accepted more than once: a sender's duplicate pushes. */
+  duplicates: number;
+  oauthTokensIssued: number;
+}
+
+/** The emulator's memory: attempts per token, what was accepted, counters and the JSONL log. */
+export class EmulatorState {
+  readonly delivered: Delivered[] = [];
+  readonly attemptLog: Attempt[] = [];
+  stats: EmulatorStats = emptyStats();
+  private readonly attempts = new Map<string, number>();
+  private acceptedTokens = new SeenSet();
+  private readonly log?: WriteStream;
+
+  constructor(
+    readonly behaviour: Behaviour,
+    private readonly options: { keepDelivered: boolean; logFile?: string },
+  ) {
+    if (options.logFile) this.log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+
+  /** Decides this attempt's fate; attempts are counted only for tokens whose fate changes with them. */
+  fate(provider: ProviderName, token: string): { fate: Fate; attempt: number } {
+    this.stats.requests[provider]++;
+    const first = fateOf(this.behaviour, provider, token, 1);
+    if (!isTransient(first)) return { fate: first, attempt: 1 };
+    const key = `${provider}\u0000${token}`;
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    return { fate: fateOf(this.behaviour, provider, token, attempt), attempt };
+  }
+
+  /** A connection dropped on purpose instead of an answer. */
+  drop(provider: ProviderName, token: string): void {
+    this.stats.drops++;
+    this.noteAttempt(provider, token, 'dropped');
+  }
+
+  /** Notes one answer, when the emulator keeps history (tests); benchmarks keep counters only. */
+  noteAttempt(provider: ProviderName, token: string, status: number | 'dropped', reason?: string): void {
+    if (this.options.keepDelivered) this.attemptLog.push({ provider, token, at: Date.now(), status, reason });
+  }
+
+  accept(entry: Omit<Delivered, 'at'>): void {
+    this.noteAttempt(entry.provider, entry.token, 200);
+    this.stats.accepted[entry.provider]++;
+    if (this.acceptedTokens.addOrGetLine(`${entry.provider}\u0000${entry.token}`, 1)) this.stats.duplicates++;
+    const delivered = { ...entry, at: new Date().toISOString() };
+    if (this.options.keepDelivered) this.delivered.push(delivered);
+    this.log?.write(`${JSON.stringify(delivered)}\n`);
+  }
+
+  reject(provider: ProviderName, reason: string, token = '', status = 0): void {
+    this.noteAttempt(provider, token, status, reason);
+    const counts = this.stats.rejected[provider];
+    counts[reason] = (counts[reason] ?? 0) + 1;
+  }
+
+  /** Forgets everything seen so far, so one emulator can serve several test cases. */
+  reset(): void {
+    this.delivered.length = 0;
+    this.attemptLog.length = 0;
+    this.attempts.clear();
+    this.stats = emptyStats();
+    this.acceptedTokens = new SeenSet();
+  }
+
+  async close(): Promise<void> {
+    if (this.log) await new Promise<void>((resolve) => this.log!.end(resolve));
+  }
+}
+
+function emptyStats(): EmulatorStats {
+  return {
+    requests: { fcm: 0, apns: 0, webpush: 0 },
+    accepted: { fcm: 0, apns: 0, webpush: 0 },
+    validated: 0,
+    rejected: { fcm: {}, apns: {}, webpush: {} },
+    drops: 0,
+    duplicates: 0,
+    oauthTokensIssued: 0,
+  };
+}

@@ -1,0 +1,92 @@
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { EmulatorCredentials } from './emulator-credentials.js';
+import type { EmulatorState } from './emulator-state.js';
+
+/** One request as every handler sees it, whether it came over HTTP/2 or HTTP/1.1. */
+export interface Exchange {
+  req: Http2ServerRequest;
+  res: Http2ServerResponse;
+  body: Buffer;
+  /** The HTTP/2 session and stream id the request came on, taken when it arrived (a closed stream forgets them). */
+  session?: object;
+  streamId?: number;
+  /** The host the client meant (its Host or :authority), which a redirected client keeps. */
+  host: string;
+  path: string;
+}
+
+export interface EmulatorContext {
+  state: EmulatorState;
+  credentials: EmulatorCredentials;
+  /** Bearer tokens the OAuth endpoint issued, which the FCM API accepts. */
+  accessTokens: Set<string>;
+  /** VAPID public key subscriptions were made with; a request signed with another key gets 403. */
+  applicationServerKey?: string;
+  /** APNs topics the credentials may send to; empty allows any. */
+  apnsTopics: Set<string>;
+}
+
+export function sendJson(exchange: Exchange, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  exchange.res.writeHead(status, { ...(text ? { 'content-type': 'application/json; charset=UTF-8' } : {}), ...headers });
+  exchange.res.end(text);
+}
+
+/** Sessions that sent GOAWAY, with the last stream id they promised to process. */
+const lastProcessedStream = new WeakMap<object, number>();
+/** The highest stream id each session has processed (answered, or is answering). */
+const highestProcessed = new WeakMap<object, number>();
+
+/** Notes that a request is being processed: a later GOAWAY must not disown it. */
+export function noteProcessing(exchange: Exchange): void {
+  if (!exchange.session || exchange.streamId === undefined) return;
+  highestProcessed.set(exchange.session, Math.max(highestProcessed.get(exchange.session) ?? 0, exchange.streamId));
+}
+
+/**
+ * Whether a request arrived on a session after it sent GOAWAY, above the last stream it promised
+ * to process: the client was told this stream was not processed and will send it again, so the
+ * emulator must refuse it rather than deliver it (as an HTTP/2 server does, RFC 9113 §6.8).
+ */
+export function refusedAfterGoaway(exchange: Exchange): boolean {
+  if (exchange.req.httpVersion !== '2.0') return false;
+  const stream = exchange.req.stream;
+  // A stream the client already reset will never see an answer: it was not processed.
+  if (!stream || stream.destroyed || stream.closed) return true;
+  const last = exchange.session ? lastProcessedStream.get(exchange.session) : undefined;
+  if (last === undefined || exchange.streamId === undefined || exchange.streamId <= last) {
+    noteProcessing(exchange);
+    return false;
+  }
+  stream.close(constants.NGHTTP2_REFUSED_STREAM);
+  return true;
+}
+
+/**
+ * Drops the connection before answering, as a provider's front end does under load or on
+ * deploys: HTTP/2 gets a GOAWAY that says this stream was not processed (so the client may
+ * safely send it again), HTTP/1.1 a reset socket. Nothing is recorded as delivered.
+ */
+export function dropConnection(exchange: Exchange): void {
+  const stream = exchange.req.stream;
+  const session = stream?.session;
+  if (exchange.req.httpVersion === '2.0' && stream && session && exchange.streamId !== undefined) {
+    // The last stream id must cover every stream already answered: nghttp2 sends GOAWAY ahead of
+    // queued responses, and a client drops answers to streams above the id it was given.
+    const lastStreamId = highestProcessed.get(session) ?? 0;
+    if (!lastProcessedStream.has(session) && !session.closed && !session.destroyed) {
+      lastProcessedStream.set(session, lastStreamId);
+      // One GOAWAY only: session.close() would send a second with a higher last stream id,
+      // a protocol error that makes clients drop answers they were owed. The client closes.
+      session.goaway(constants.NGHTTP2_NO_ERROR, lastStreamId);
+    }
+    if (!stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  exchange.req.socket.destroy();
+}
+
+/** Headers worth recording, without the ones the request did not carry. */
+export function compact(headers: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

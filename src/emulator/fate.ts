@@ -1,0 +1,74 @@
+import { hash64 } from '../audience/seen-set.js';
+import type { ProviderName } from '../audience/recipient.js';
+
+/** How the emulator treats its traffic. Shares are fractions of tokens, each decided once per token. */
+export interface Behaviour {
+  /** Makes the per-token decisions reproducible: same seed, same token, same fate. */
+  seed: string;
+  /** Tokens that are no longer registered (FCM UNREGISTERED, APNs 410 Unregistered, Web Push 410). */
+  unregistered: number;
+  /** APNs tokens answered 400 BadDeviceToken, as when they belong to the other environment. */
+  badDeviceToken: number;
+  /** Tokens whose first attempt gets 429 with Retry-After. */
+  tooManyRequests: number;
+  /** Tokens whose first attempt gets 503. */
+  unavailable: number;
+  /** Tokens whose first attempt finds the connection dropped (HTTP/2 GOAWAY, HTTP/1.1 reset) before any answer. */
+  dropConnection: number;
+  /** Retry-After sent with 429 and 503, in seconds. */
+  retryAfterSeconds: number;
+  /** Added before every answer. */
+  latencyMs: number;
+  /** Tokens (or web push endpoints) always treated as unregistered. */
+  dead: Set<string>;
+  /** Answers forced for particular tokens, on every attempt: for tests of each error a provider gives. */
+  forced: Map<string, ForcedAnswer>;
+}
+
+export type ForcedAnswer = { status: number; reason: string; retryAfterSeconds?: number };
+
+export type Fate = 'accept' | 'unregistered' | 'bad-device-token' | 'too-many-requests' | 'unavailable' | 'drop' | { forced: ForcedAnswer };
+
+export const defaultBehaviour: Behaviour = {
+  seed: 'pushcast',
+  unregistered: 0,
+  badDeviceToken: 0,
+  tooManyRequests: 0,
+  unavailable: 0,
+  dropConnection: 0,
+  retryAfterSeconds: 1,
+  latencyMs: 0,
+  dead: new Set(),
+  forced: new Map(),
+};
+
+/** A token's place in [0, 1): where it falls among the shares decides its fate. */
+export function tokenPosition(seed: string, provider: ProviderName, token: string): number {
+  const [a, b] = hash64(`${seed}\u0000${provider}\u0000${token}`);
+  return (a * 2 ** 21 + (b >>> 11)) / 2 ** 53;
+}
+
+/** The fate of one attempt (1 for the first) to send to a token. Transient failures strike the first attempt only. */
+export function fateOf(behaviour: Behaviour, provider: ProviderName, token: string, attempt: number): Fate {
+  const forced = behaviour.forced.get(token);
+  if (forced) return { forced };
+  if (behaviour.dead.has(token)) return 'unregistered';
+  let position = tokenPosition(behaviour.seed, provider, token);
+  const bands: Array<[Fate, number]> = [
+    ['unregistered', behaviour.unregistered],
+    ['bad-device-token', provider === 'apns' ? behaviour.badDeviceToken : 0],
+    ['too-many-requests', behaviour.tooManyRequests],
+    ['unavailable', behaviour.unavailable],
+    ['drop', behaviour.dropConnection],
+  ];
+  for (const [fate, share] of bands) {
+    if (position < share) return fate === 'unregistered' || fate === 'bad-device-token' || attempt === 1 ? fate : 'accept';
+    position -= share;
+  }
+  return 'accept';
+}
+
+/** Whether a token's fate depends on the attempt, so the emulator must count attempts for it. */
+export function isTransient(fate: Fate): boolean {
+  return fate === 'too-many-requests' || fate === 'unavailable' || fate === 'drop';
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { decryptWebPush } from './decrypt-webpush.js';
+import { compact, dropConnection, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { subscriberKeys, subscriptionIdOf } from './subscriber-keys.js';
+import { p256PublicKey, verifyJwt } from './verify-jwt.js';
+
+const urgencies = new Set(['very-low', 'low', 'normal', 'high']);
+const topicPattern = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * A push service (RFC 8030) that checks VAPID (RFC 8292) and, playing the browser too,
+ * decrypts the aes128gcm message (RFC 8291) with the keys it derives for the subscription.
+ */
+export function handleWebPush(context: EmulatorContext, exchange: Exchange): void {
+  const { state } = context;
+  const headers = exchange.req.headers;
+  const endpoint = `https://${exchange.host}${exchange.path}`;
+  const fail = (status: number, reason: string, responseHeaders: Record<string, string> = {}) => {
+    state.reject('webpush', reason, endpoint ?? '', status);
+    sendJson(exchange, status, { reason }, responseHeaders);
+  };
+  if (exchange.req.method !== 'POST') return fail(405, 'method-not-allowed');
+
+  const vapid = /^vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)/.exec(String(headers.authorization ?? ''));
+  if (!vapid) return fail(401, 'missing-vapid');
+  const publicKey = Buffer.from(vapid[2], 'base64url');
+  if (publicKey.length !== 65) return fail(401, 'bad-vapid-key');
+  const verified = verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
+  if ('error' in verified) return fail(401, 'bad-vapid-signature');
+  const now = Date.now() / 1000;
+  const { aud, exp, sub } = verified.claims;
+  if (aud !== `https://${exchange.host}`) return fail(401, 'vapid-audience-mismatch');
+  if (typeof exp !== 'number' || exp <= now || exp > now + 24 * 3600) return fail(401, 'vapid-expired');
+  if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub)) return fail(401, 'vapid-bad-subject');
+  if (context.applicationServerKey && vapid[2] !== context.applicationServerKey) return fail(403, 'vapid-key-mismatch');
+
+  const ttl = headers.ttl === undefined ? undefined : String(headers.ttl);
+  if (ttl === undefined || !/^\d+$/.test(ttl)) return fail(400, 'missing-ttl');
+  if (headers['content-encoding'] !== 'aes128gcm') return fail(415, 'unsupported-content-encoding');
+  const urgency = headers.urgency === undefined ? undefined : String(headers.urgency);
+  if (urgency !== undefined && !urgencies.has(urgency)) return fail(400, 'bad-urgency');
+  const topic = headers.topic === undefined ? undefined : String(headers.topic);
+  if (topic !== undefined && !topicPattern.test(topic)) return fail(400, 'bad-topic');
+  if (exchange.body.length > 4096) return fail(413, 'payload-too-large');
+
+  const { fate, attempt } = state.fate('webpush', endpoint);
+  const retryAfter = { 'retry-after': String(state.behaviour.retryAfterSeconds) };
+  if (fate === 'drop') {
+    state.drop('webpush', endpoint);
+    return dropConnection(exchange);
+  }
+  if (typeof fate === 'object') {
+    const forcedHeaders: Record<string, string> = fate.forced.retryAfterSeconds !== undefined ? { 'retry-after': String(fate.forced.retryAfterSeconds) } : {};
+    return fail(fate.forced.status, fate.forced.reason, forcedHeaders);
+  }
+  switch (fate) {
+    case 'unregistered':
+    case 'bad-device-token':
+      return fail(410, 'unsubscribed');
+    case 'too-many-requests':
+      return fail(429, 'too-many-requests', retryAfter);
+    case 'unavailable':
+      return fail(503, 'unavailable', retryAfter);
+  }
+
+  let message: unknown;
+  try {
+    const { ecdh, auth } = subscriberKeys(subscriptionIdOf(endpoint));
+    const plaintext = decryptWebPush(exchange.body, ecdh, auth);
+    try {
+      message = JSON.parse(plaintext);
+    } catch {
+      message = plaintext;
+    }
+  } catch (error) {
+    // Not a subscription the emulator made: a real push service cannot read it either, so accept it unread.
+    message = { undecryptable: (error as Error).message };
+  }
+  state.accept({ provider: 'webpush', token: endpoint, attempt, headers: compact({ TTL: ttl, Urgency: urgency, Topic: topic }), message });
+  exchange.res.writeHead(201, { location: `https://${exchange.host}/m/${randomUUID()}` });
+  exchange.res.end();
+}

@@ -1,0 +1,164 @@
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { PushcastConfig } from '../config/config.js';
+import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
+import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
+import { refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { defaultBehaviour, type Behaviour, type ForcedAnswer } from './fate.js';
+import { handleApns } from './handle-apns.js';
+import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
+import { handleWebPush } from './handle-webpush.js';
+
+export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'forced'>> {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Tokens or web push endpoints always answered as unregistered. */
+  dead?: Iterable<string>;
+  /** Answers forced per token, e.g. { status: 400, reason: 'SENDER_ID_MISMATCH' }. */
+  forced?: Record<string, ForcedAnswer>;
+  /** Append every accepted message to this JSONL file. */
+  logFile?: string;
+  /** Keep accepted messages in memory for `delivered()` (default true; benchmarks turn it off). */
+  keepDelivered?: boolean;
+  /** Answer 403 to web push signed with another VAPID key than the emulator's. Default true. */
+  checkApplicationServerKey?: boolean;
+  /** Bundle ids the APNs key may send to; others get TopicDisallowed. Default: any. */
+  apnsTopics?: string[];
+}
+
+export interface Emulator {
+  /** The one origin that speaks FCM HTTP v1, OAuth, APNs and Web Push. */
+  url: string;
+  /** PEM of the emulator's self-signed certificate: what clients must trust. */
+  ca: string;
+  credentials: EmulatorCredentials;
+  /** A pushcast configuration that sends everything here, with the emulator's credentials inline. */
+  config(): PushcastConfig;
+  delivered(): Delivered[];
+  /** Every answer given, in order (kept with `keepDelivered`). */
+  attemptLog(): Attempt[];
+  stats(): EmulatorStats;
+  reset(): void;
+  behaviour: Behaviour;
+  close(): Promise<void>;
+}
+
+const maxBodyBytes = 1 << 20;
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? '127.0.0.1';
+  const behaviour: Behaviour = {
+    ...defaultBehaviour,
+    ...Object.fromEntries(Object.entries(options).filter(([key, value]) => key in defaultBehaviour && value !== undefined)),
+    dead: new Set(options.dead ?? []),
+    forced: new Map(Object.entries(options.forced ?? {})),
+  };
+  const generated = await makeCredentials(host);
+  const state = new EmulatorState(behaviour, { keepDelivered: options.keepDelivered ?? true, logFile: options.logFile });
+
+  const server = createSecureServer({
+    key: generated.tls.key,
+    cert: generated.tls.cert,
+    allowHTTP1: true, // web push clients and OAuth speak HTTP/1.1; FCM and APNs, HTTP/2
+    settings: { maxConcurrentStreams: 1000 },
+    maxSessionMemory: 64,
+  });
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => undefined); // a client that goes away mid-stream is not the emulator's problem
+  });
+  server.on('secureConnection', (socket) => socket.on('error', () => undefined));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://${host === '::1' ? '[::1]' : host}:${port}`;
+
+  const credentials: EmulatorCredentials = {
+    ...generated,
+    serviceAccount: {
+      type: 'service_account',
+      project_id: 'pushcast-emulator',
+      private_key_id: 'emulator',
+      private_key: generated.serviceAccountKey,
+      client_email: 'pushcast@pushcast-emulator.iam.gserviceaccount.com',
+      token_uri: `${url}/token`,
+    },
+  };
+  const context: EmulatorContext = {
+    state,
+    credentials,
+    accessTokens: new Set(),
+    applicationServerKey: options.checkApplicationServerKey === false ? undefined : credentials.vapid.publicKey,
+    apnsTopics: new Set(options.apnsTopics ?? []),
+  };
+
+  server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const stream = req.stream as (typeof req.stream & { id?: number }) | undefined;
+    const arrival = { session: stream?.session, streamId: stream?.id };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBodyBytes) chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      const exchange: Exchange = {
+        req,
+        res,
+        body: Buffer.concat(chunks),
+        ...arrival,
+        host: String(req.headers[':authority'] ?? req.headers.host ?? `${host}:${port}`),
+        path: (req.url ?? '/').split('?')[0],
+      };
+      const answer = () => {
+        if (!refusedAfterGoaway(exchange)) route(context, exchange);
+      };
+      if (behaviour.latencyMs > 0) setTimeout(answer, behaviour.latencyMs);
+      else answer();
+    });
+  });
+
+  return {
+    url,
+    ca: generated.tls.cert,
+    credentials,
+    behaviour,
+    config: () => ({
+      fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url },
+      apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: options.apnsTopics?.[0] ?? 'com.example.pushcast', endpoint: url },
+      webpush: { vapidPublicKey: credentials.vapid.publicKey, vapidPrivateKey: credentials.vapid.privateKey, subject: credentials.vapid.subject, endpoint: url },
+      ca: generated.tls.cert,
+    }),
+    delivered: () => state.delivered,
+    attemptLog: () => state.attemptLog,
+    stats: () => state.stats,
+    reset: () => state.reset(),
+    async close() {
+      for (const session of sessions) session.destroy();
+      server.close();
+      await Promise.race([once(server, 'close'), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await state.close();
+    },
+  };
+}
+
+function route(context: EmulatorContext, exchange: Exchange): void {
+  const { path } = exchange;
+  if (path === '/token') return handleOAuthToken(context, exchange);
+  if (path.startsWith('/v1/projects/')) return handleFcmSend(context, exchange);
+  if (path.startsWith('/3/device/')) return handleApns(context, exchange);
+  if (path === '/_emulator/stats') return sendJson(exchange, 200, context.state.stats);
+  if (path === '/_emulator/delivered') return sendJson(exchange, 200, context.state.delivered);
+  if (path === '/_emulator/reset' && exchange.req.method === 'POST') {
+    context.state.reset();
+    return sendJson(exchange, 204, undefined);
+  }
+  return handleWebPush(context, exchange);
+}

@@ -1,0 +1,65 @@
+import { providerNames, type ProviderName, type SkipReason } from '../audience/recipient.js';
+
+/** What became of every recipient of one provider. accepted is not delivered: providers give no receipts. */
+export interface ProviderCounts {
+  /** Devices pushcast tried to send to. */
+  targeted: number;
+  accepted: number;
+  /** Tokens the provider says are dead: prune them. */
+  invalid: number;
+  /** Messages the provider refused (too large, bad argument): fix the message. */
+  rejected: number;
+  /** Still failing after every retry. */
+  failed: number;
+  /** In flight when the process died: maybe sent, maybe not. */
+  uncertain: number;
+  /** Rows not sent: duplicates, bad rows, not allowed endpoints. */
+  skipped: number;
+}
+
+export type CampaignStatus = 'done' | 'stopped' | 'interrupted';
+
+export interface Tally {
+  status: CampaignStatus;
+  counts: ProviderCounts;
+  providers: Record<ProviderName, ProviderCounts>;
+  invalidByReason: Record<string, number>;
+  rejectedByReason: Record<string, number>;
+  failedByReason: Record<string, number>;
+  skippedByReason: Partial<Record<SkipReason | string, number>>;
+  /** Retries made, beyond first attempts. */
+  retries: number;
+  /** Why the campaign stopped early, and what to fix. */
+  fatal?: { provider: ProviderName; reason: string; fix: string };
+}
+
+export function emptyCounts(): ProviderCounts {
+  return { targeted: 0, accepted: 0, invalid: 0, rejected: 0, failed: 0, uncertain: 0, skipped: 0 };
+}
+
+export function emptyTally(): Tally {
+  return {
+    status: 'done',
+    counts: emptyCounts(),
+    providers: Object.fromEntries(providerNames.map((name) => [name, emptyCounts()])) as Record<ProviderName, ProviderCounts>,
+    invalidByReason: {},
+    rejectedByReason: {},
+    failedByReason: {},
+    skippedByReason: {},
+    retries: 0,
+  };
+}
+
+export type FinalKind = 'accepted' | 'invalid' | 'rejected' | 'failed' | 'uncertain' | 'skipped';
+
+/** Counts one recipient's final state, per provider and in total. */
+export function countFinal(tally: Tally, provider: ProviderName | undefined, kind: FinalKind, reason?: string): void {
+  const byReason = kind === 'invalid' ? tally.invalidByReason : kind === 'rejected' ? tally.rejectedByReason : kind === 'failed' ? tally.failedByReason : kind === 'skipped' ? tally.skippedByReason : undefined;
+  if (byReason && reason) byReason[reason] = (byReason[reason] ?? 0) + 1;
+  tally.counts[kind]++;
+  if (kind !== 'skipped') tally.counts.targeted++;
+  if (provider) {
+    tally.providers[provider][kind]++;
+    if (kind !== 'skipped') tally.providers[provider].targeted++;
+  }
+}

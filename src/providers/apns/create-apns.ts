@@ -1,0 +1,116 @@
+import { createPrivateKey } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { ApnsEnvironment } from '../../audience/recipient.js';
+import type { PushcastConfig } from '../../config/config.js';
+import { parseEndpoint } from '../../config/parse-endpoint.js';
+import { readSecret } from '../../config/read-secret.js';
+import { ConfigError } from '../../errors.js';
+import type { Outcome, Provider, Rendered } from '../provider.js';
+import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
+import { observeRetryAfter } from './observe-retry-after.js';
+
+/** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
+export const apnsStreamsPerConnection = 100;
+/** Recipients per engine batch: APNs takes one request per device, so this only sets journal granularity. */
+const apnsBatch = 500;
+
+type ApnModule = typeof import('@parse/node-apn');
+type ApnProvider = InstanceType<ApnModule['Provider']>;
+
+export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns'>> {
+  const settings = config.apns ?? {};
+  const auth = readCredentials(settings);
+  const ca = config.ca ? [readSecret('ca', config.ca)] : undefined;
+  const endpoint = settings.endpoint ? parseEndpoint('apns.endpoint', settings.endpoint) : undefined;
+  const defaultEnvironment: ApnsEnvironment = settings.environment ?? 'production';
+  if (defaultEnvironment !== 'production' && defaultEnvironment !== 'sandbox') {
+    throw new ConfigError(`apns.environment must be sandbox or production, not "${String(defaultEnvironment)}"`);
+  }
+  const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;
+
+  // One provider (one HTTP/2 connection, one signing token) per environment, reused for the whole run.
+  const connections = new Map<ApnsEnvironment, { provider: ApnProvider; limit: ReturnType<typeof pLimit>; retryAfter: (path: string) => number | undefined }>();
+  const connectionFor = (environment: ApnsEnvironment) => {
+    let connection = connections.get(environment);
+    if (!connection) {
+      let provider: ApnProvider;
+      try {
+        provider = new apn.Provider({
+          ...auth,
+          production: environment === 'production',
+          ...(endpoint ? { address: endpoint.hostname, port: Number(endpoint.port || 443) } : {}),
+          ca,
+          connectionRetryLimit: 0, // pushcast retries, honouring Retry-After; a second layer would double pushes
+          requestTimeout: 30_000,
+        });
+      } catch (error) {
+        throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
+      }
+      connection = { provider, limit: pLimit(apnsStreamsPerConnection), retryAfter: observeRetryAfter(provider) };
+      connections.set(environment, connection);
+    }
+    return connection;
+  };
+
+  const sendOne = async (item: Rendered<'apns'>): Promise<Outcome> => {
+    const { payload, recipient } = item;
+    if (!payload.topic) return { kind: 'fatal', reason: 'MissingTopic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };
+    const environment = recipient.apnsEnvironment ?? defaultEnvironment;
+    const connection = connectionFor(environment);
+    const note = new apn.Notification();
+    note.rawPayload = payload.body;
+    note.topic = payload.topic;
+    note.pushType = payload.pushType;
+    note.priority = payload.priority;
+    if (payload.ttlSeconds !== undefined) note.expiry = Math.floor(Date.now() / 1000) + payload.ttlSeconds;
+    if (payload.collapseId !== undefined) note.collapseId = payload.collapseId;
+    const result = await connection.limit(() => connection.provider.send(note, recipient.token));
+    const retryAfterMs = connection.retryAfter(`/3/device/${recipient.token}`);
+    const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
+    if (sent) return { kind: 'accepted', id: sent['apns-id'] };
+    const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, retryAfterMs);
+    if (outcome.kind === 'invalid-token' && outcome.reason === 'BadDeviceToken') {
+      return { ...outcome, detail: `sent to the ${environment} environment; a token from the other environment gets this answer too` };
+    }
+    return outcome;
+  };
+
+  return {
+    name: 'apns',
+    maxBatch: apnsBatch,
+
+    async verify() {
+      connectionFor(defaultEnvironment); // signs the first token: a key that cannot sign fails here
+    },
+
+    send(batch) {
+      return Promise.all(batch.map(sendOne));
+    },
+
+    async close() {
+      await Promise.all([...connections.values()].map(({ provider }) => provider.shutdown()));
+      connections.clear();
+    },
+  };
+}
+
+type ApnsAuth = { token: { key: string; keyId: string; teamId: string } } | { cert: string; key: string; passphrase?: string };
+
+function readCredentials(settings: NonNullable<PushcastConfig['apns']>): ApnsAuth {
+  if (settings.key) {
+    const missing = (['keyId', 'teamId'] as const).filter((name) => !settings[name]);
+    if (missing.length > 0) throw new ConfigError(`APNs token auth needs ${missing.map((name) => `apns.${name}`).join(' and ')} beside apns.key`);
+    const key = readSecret('apns.key', settings.key);
+    try {
+      createPrivateKey(key);
+    } catch {
+      throw new ConfigError('apns.key: not a readable .p8 private key (expected the PEM file Apple gave you)');
+    }
+    return { token: { key, keyId: settings.keyId!, teamId: settings.teamId! } };
+  }
+  if (settings.cert) {
+    if (!settings.certKey) throw new ConfigError('APNs certificate auth needs apns.certKey beside apns.cert');
+    return { cert: readSecret('apns.cert', settings.cert), key: readSecret('apns.certKey', settings.certKey), passphrase: settings.passphrase };
+  }
+  throw new ConfigError('APNs: no credentials: set apns.key, apns.keyId and apns.teamId (a .p8 key), or apns.cert and apns.certKey');
+}

@@ -1,0 +1,92 @@
+import { createSign } from 'node:crypto';
+import { request } from 'node:https';
+import type { Credential, GoogleOAuthAccessToken } from 'firebase-admin/app';
+import { ConfigError } from '../../errors.js';
+
+export interface ServiceAccount {
+  project_id: string;
+  client_email: string;
+  private_key: string;
+  /** Where to exchange the signed assertion for an access token; every Google key file names it. */
+  token_uri?: string;
+}
+
+const defaultTokenUri = 'https://oauth2.googleapis.com/token';
+const scopes = 'https://www.googleapis.com/auth/firebase.messaging https://www.googleapis.com/auth/cloud-platform';
+
+export function parseServiceAccount(json: string, setting: string): ServiceAccount {
+  let parsed: Partial<ServiceAccount>;
+  try {
+    parsed = JSON.parse(json) as Partial<ServiceAccount>;
+  } catch {
+    throw new ConfigError(`${setting}: not a service account JSON file`);
+  }
+  const missing = (['project_id', 'client_email', 'private_key'] as const).filter((key) => typeof parsed[key] !== 'string' || parsed[key] === '');
+  if (missing.length > 0) throw new ConfigError(`${setting}: the service account JSON has no ${missing.join(', ')}`);
+  return parsed as ServiceAccount;
+}
+
+/**
+ * A firebase-admin Credential for a service account: the OAuth 2.0 JWT-bearer grant (RFC 7523)
+ * against the key file's own `token_uri`. firebase-admin's `cert()` posts to a token URL fixed
+ * inside gtoken; honouring `token_uri` lets a proxy or the emulator issue tokens through public API.
+ */
+export function serviceAccountCredential(account: ServiceAccount, options: { ca?: string } = {}): Credential {
+  const tokenUri = account.token_uri ?? defaultTokenUri;
+  return {
+    async getAccessToken(): Promise<GoogleOAuthAccessToken> {
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = signJwt({ iss: account.client_email, scope: scopes, aud: tokenUri, iat: now, exp: now + 3600 }, account.private_key);
+      const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
+      let answer: { status: number; json: Record<string, unknown> };
+      try {
+        answer = await postForm(tokenUri, body, options.ca);
+      } catch (error) {
+        throw new ConfigError(`FCM: could not reach the token endpoint ${tokenUri}: ${(error as Error).message}`, { cause: error });
+      }
+      const { status, json } = answer;
+      if (status !== 200 || typeof json.access_token !== 'string') {
+        const reason = [json.error, json.error_description].filter(Boolean).join(': ') || `HTTP ${status}`;
+        throw new ConfigError(`FCM: the token endpoint rejected the service account ${account.client_email} (${reason}); check the key file or create a new key`);
+      }
+      return { access_token: json.access_token, expires_in: Number(json.expires_in ?? 3600) };
+    },
+  };
+}
+
+function signJwt(claims: Record<string, unknown>, privateKey: string): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode(claims)}`;
+  let signature: string;
+  try {
+    signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey, 'base64url');
+  } catch {
+    throw new ConfigError('FCM: the service account private_key is not a valid RSA private key');
+  }
+  return `${unsigned}.${signature}`;
+}
+
+function postForm(url: string, body: string, ca: string | undefined): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', ca, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            // a non-JSON answer: the status says enough
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,41 @@
+import { createECDH } from 'node:crypto';
+import { ConfigError } from '../../errors.js';
+
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+  subject: string;
+}
+
+/** Checks the VAPID keys and subject before anything is sent; messages never echo a key. */
+export function checkVapid(settings: { vapidPublicKey?: string; vapidPrivateKey?: string; subject?: string }): VapidKeys {
+  const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = settings;
+  if (!publicKey || !privateKey) {
+    throw new ConfigError('Web Push: set webpush.vapidPublicKey and webpush.vapidPrivateKey (run `pushcast vapid-keys` to make a pair)');
+  }
+  if (Buffer.from(publicKey, 'base64url').length !== 65) throw new ConfigError('webpush.vapidPublicKey: not a base64url P-256 public key (65 bytes)');
+  const privateBytes = Buffer.from(privateKey, 'base64url');
+  if (privateBytes.length !== 32) throw new ConfigError('webpush.vapidPrivateKey: not a base64url P-256 private key (32 bytes)');
+  let derived: string;
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(privateBytes);
+    derived = ecdh.getPublicKey('base64url');
+  } catch {
+    throw new ConfigError('webpush.vapidPrivateKey: not a valid P-256 private key');
+  }
+  if (derived !== publicKey.replace(/=+$/, '')) {
+    throw new ConfigError('webpush.vapidPrivateKey does not belong to webpush.vapidPublicKey: every push service would reject the signature');
+  }
+  if (!subject) throw new ConfigError('Web Push: set webpush.subject, a mailto: or https: contact for push services (e.g. mailto:push@example.com)');
+  let url: URL;
+  try {
+    url = new URL(subject);
+  } catch {
+    throw new ConfigError(`webpush.subject: "${subject}" is not a mailto: or https: URL`);
+  }
+  if (url.protocol !== 'mailto:' && url.protocol !== 'https:') throw new ConfigError(`webpush.subject must be mailto: or https:, not ${url.protocol}`);
+  // Apple's push service answers BadJwtToken to a localhost subject.
+  if (url.hostname === 'localhost' || /@localhost$/i.test(url.pathname)) throw new ConfigError('webpush.subject must not point at localhost: Apple rejects it');
+  return { publicKey, privateKey, subject };
+}

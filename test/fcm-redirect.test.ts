@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
+import { serviceAccountCredential } from '../src/providers/fcm/service-account-credential.js';
+import { startEmulator, type Emulator } from './helpers/emulator.js';
+import { fcmToken } from './helpers/tokens.js';
+
+/**
+ * The upgrade guard for fcm.endpoint. firebase-admin has no endpoint setting, so pushcast wraps
+ * the http2.connect call it makes for https://fcm.googleapis.com (src/providers/fcm/fcm-connect-hook.ts).
+ * If a firebase-admin upgrade stops making that call the way this relies on, these tests fail
+ * and say so, instead of campaigns quietly going to the real FCM.
+ */
+const require = createRequire(import.meta.url);
+// firebase-admin's exports hide package.json: walk up from its main entry instead.
+const adminRoot = join(dirname(require.resolve('firebase-admin')), '..');
+const adminVersion = (JSON.parse(readFileSync(join(adminRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
+  it('firebase-admin still sends through http2.connect to the hard-coded FCM host', () => {
+    const apiRequest = readFileSync(join(adminRoot, 'lib/utils/api-request.js'), 'utf8');
+    const messaging = readFileSync(join(adminRoot, 'lib/messaging/messaging.js'), 'utf8');
+    expect(apiRequest, 'firebase-admin no longer calls http2.connect: fcm-connect-hook.ts cannot redirect it').toMatch(/http2\.connect\(url, opts\)/);
+    expect(apiRequest, 'firebase-admin no longer require()s node:http2 as a module object').toMatch(/require\("http2"\)/);
+    expect(messaging, 'the FCM host is no longer fcm.googleapis.com').toContain("FCM_SEND_HOST = 'fcm.googleapis.com'");
+    expect(messaging, 'sendEach no longer opens its HTTP/2 session synchronously').toMatch(/new api_request_1\.Http2SessionHandler\(`https:\/\/\$\{FCM_SEND_HOST\}`\)/);
+  });
+
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+
+  it('a real sendEach over HTTP/2 reaches the emulator, and its session is observed', async () => {
+    const removeHook = installFcmConnectHook({ redirect: { endpoint: emulator.url, ca: emulator.ca } });
+    const { initializeApp, deleteApp } = await import('firebase-admin/app');
+    const { getMessaging } = await import('firebase-admin/messaging');
+    const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'redirect-guard');
+    try {
+      const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]));
+      const response = await result;
+      expect(observation.connected, 'the hook did not see firebase-admin open its session').toBe(true);
+      expect(response.successCount).toBe(1);
+      expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('guard')]);
+    } finally {
+      await deleteApp(app);
+      removeHook();
+    }
+  });
+});

@@ -1,0 +1,195 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ProviderName } from '../src/audience/recipient.js';
+import type { PushcastConfig } from '../src/config/config.js';
+import { ConfigError } from '../src/errors.js';
+import { ConfiguredProviders } from '../src/providers/configured-providers.js';
+import type { Outcome, Provider, Rendered } from '../src/providers/provider.js';
+import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
+import { apnsToken, emulatorSubscription, fcmToken } from './helpers/tokens.js';
+
+const forced = {
+  [fcmToken('unregistered')]: { status: 404, reason: 'UNREGISTERED' },
+  [fcmToken('bad-argument')]: { status: 400, reason: 'INVALID_ARGUMENT' },
+  [fcmToken('other-project')]: { status: 403, reason: 'SENDER_ID_MISMATCH' },
+  [fcmToken('quota')]: { status: 429, reason: 'QUOTA_EXCEEDED', retryAfterSeconds: 7 },
+  [fcmToken('internal')]: { status: 500, reason: 'INTERNAL' },
+  [fcmToken('apns-auth')]: { status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' },
+  [apnsToken('unregistered')]: { status: 410, reason: 'Unregistered' },
+  [apnsToken('bad')]: { status: 400, reason: 'BadDeviceToken' },
+  [apnsToken('other-app')]: { status: 400, reason: 'DeviceTokenNotForTopic' },
+  [apnsToken('throttled')]: { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 3 },
+  [apnsToken('unavailable')]: { status: 503, reason: 'ServiceUnavailable' },
+  [apnsToken('too-large')]: { status: 413, reason: 'PayloadTooLarge' },
+  [apnsToken('bad-cert')]: { status: 403, reason: 'BadCertificate' },
+  [emulatorSubscription('gone').endpoint]: { status: 410, reason: 'gone' },
+  [emulatorSubscription('not-found').endpoint]: { status: 404, reason: 'not-found' },
+  [emulatorSubscription('too-large').endpoint]: { status: 413, reason: 'too-large' },
+  [emulatorSubscription('throttled').endpoint]: { status: 429, reason: 'throttled', retryAfterSeconds: 2 },
+  [emulatorSubscription('down').endpoint]: { status: 503, reason: 'down' },
+  [emulatorSubscription('unauthorized').endpoint]: { status: 401, reason: 'unauthorized' },
+};
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ forced, apnsTopics: ['com.example.pushcast'] });
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
+
+async function sendWith<P extends ProviderName>(name: P, items: Rendered[], config: PushcastConfig = emulator.config()): Promise<Outcome[]> {
+  const providers = new ConfiguredProviders(config);
+  try {
+    const provider = (await providers.get(name)) as Provider;
+    return await provider.send(items as never, new AbortController().signal);
+  } finally {
+    await providers.close();
+  }
+}
+
+describe('FCM through firebase-admin', () => {
+  it('puts collapse_key, ttl, priority, tag and the apns and webpush blocks where FCM expects them', async () => {
+    const item = rendered('fcm', fcmToken(1), { title: 'Sale', body: 'Now', group: 'sale-1', thread: 'promos', ttl: 3600, priority: 'high', data: { a: 'b' } });
+    expect(await sendWith('fcm', [item])).toEqual([{ kind: 'accepted', id: expect.stringMatching(/^projects\/pushcast-emulator\/messages\//) }]);
+    const [delivered] = emulator.delivered();
+    expect(delivered.token).toBe(fcmToken(1));
+    expect(delivered.headers).toMatchObject({ collapse_key: 'sale-1', ttl: '3600s', priority: 'high', 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', Topic: 'sale-1', Urgency: 'high' });
+    expect(delivered.message).toMatchObject({
+      notification: { title: 'Sale', body: 'Now' },
+      data: { a: 'b' },
+      android: { notification: { tag: 'promos' } },
+      apns: { payload: { aps: { 'thread-id': 'promos' } } },
+      webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' } },
+    });
+  });
+
+  it('sends a data message without a notification, as a background push for iOS', async () => {
+    await sendWith('fcm', [rendered('fcm', fcmToken(2), { kind: 'data', data: { sync: '1' } })]);
+    const [delivered] = emulator.delivered();
+    expect(delivered.message).not.toHaveProperty('notification');
+    expect(delivered.message).toMatchObject({ data: { sync: '1' }, apns: { headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, payload: { aps: { 'content-available': 1 } } } });
+  });
+
+  it('classifies every FCM error the emulator gives as its real wire body', async () => {
+    const tokens = ['unregistered', 'bad-argument', 'other-project', 'quota', 'internal', 'apns-auth'].map((id) => fcmToken(id));
+    const outcomes = await sendWith('fcm', [...tokens.map((token) => rendered('fcm', token)), rendered('fcm', 'not a valid token')]);
+    expect(outcomes).toMatchObject([
+      { kind: 'invalid-token', reason: 'unregistered' },
+      { kind: 'rejected-message', reason: 'invalid-argument' },
+      { kind: 'invalid-token', reason: 'sender-id-mismatch' },
+      { kind: 'retryable', reason: 'quota-exceeded', retryAfterMs: 7000 },
+      { kind: 'retryable', reason: 'internal-error' },
+      { kind: 'fatal', reason: 'third-party-auth-error' },
+      { kind: 'invalid-token', reason: 'invalid-registration-token' },
+    ]);
+    expect(emulator.delivered()).toEqual([]);
+  });
+
+  it('stops on a project the service account may not send for', async () => {
+    const config = emulator.config();
+    const outcomes = await sendWith('fcm', [rendered('fcm', fcmToken(3))], { ...config, fcm: { ...config.fcm, projectId: 'someone-elses-project' } });
+    expect(outcomes).toMatchObject([{ kind: 'fatal', reason: 'permission-denied' }]);
+  });
+
+  it('refuses a service account the token endpoint rejects, before sending anything', async () => {
+    const config = emulator.config();
+    const account = { ...emulator.credentials.serviceAccount, private_key: otherRsaKey() };
+    const providers = new ConfiguredProviders({ ...config, fcm: { ...config.fcm, serviceAccount: JSON.stringify(account) } });
+    await expect(providers.get('fcm')).rejects.toThrow(/token endpoint rejected the service account .*invalid_grant/);
+    await providers.close();
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+});
+
+describe('APNs through @parse/node-apn', () => {
+  it('sets push type, priority, collapse id, expiry and topic headers, and the aps payload', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const item = rendered('apns', apnsToken(1), { title: 'Sale', body: 'Now', group: 'sale-1', thread: 'promos', ttl: 600, badge: 2, image: 'https://cdn.example/i.png' });
+    expect(await sendWith('apns', [item])).toEqual([{ kind: 'accepted', id: expect.any(String) }]);
+    const [delivered] = emulator.delivered();
+    expect(delivered.headers).toMatchObject({ 'apns-topic': 'com.example.pushcast', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-collapse-id': 'sale-1' });
+    const expiry = Number(delivered.headers['apns-expiration']);
+    expect(expiry).toBeGreaterThanOrEqual(before + 600);
+    expect(expiry).toBeLessThanOrEqual(before + 602);
+    expect(delivered.message).toEqual({
+      image: 'https://cdn.example/i.png',
+      aps: { alert: { title: 'Sale', body: 'Now' }, badge: 2, 'thread-id': 'promos', 'mutable-content': 1 },
+    });
+  });
+
+  it('sends a data message as a background push at priority 5', async () => {
+    await sendWith('apns', [rendered('apns', apnsToken(2), { kind: 'data', data: { sync: '1' } })]);
+    expect(emulator.delivered()[0]).toMatchObject({ headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, message: { sync: '1', aps: { 'content-available': 1 } } });
+  });
+
+  it('classifies APNs reasons, and reads Retry-After that node-apn drops', async () => {
+    const ids = ['unregistered', 'bad', 'other-app', 'throttled', 'unavailable', 'too-large', 'bad-cert'];
+    const outcomes = await sendWith('apns', ids.map((id) => rendered('apns', apnsToken(id))));
+    expect(outcomes).toMatchObject([
+      { kind: 'invalid-token', reason: 'Unregistered' },
+      { kind: 'invalid-token', reason: 'BadDeviceToken', detail: expect.stringContaining('production environment') },
+      { kind: 'invalid-token', reason: 'DeviceTokenNotForTopic' },
+      { kind: 'retryable', reason: 'TooManyRequests', retryAfterMs: 3000 },
+      { kind: 'retryable', reason: 'ServiceUnavailable' },
+      { kind: 'rejected-message', reason: 'PayloadTooLarge' },
+      { kind: 'fatal', reason: 'BadCertificate' },
+    ]);
+    // connectionRetryLimit 0: node-apn did not retry on its own (one retry layer: pushcast's).
+    expect(emulator.stats().requests.apns).toBe(ids.length);
+  });
+
+  it('stops on a signing key APNs does not know, and on a topic the key may not use', async () => {
+    const config = emulator.config();
+    const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(await sendWith('apns', [rendered('apns', apnsToken(3))], { ...config, apns: { ...config.apns, key: wrongKey } })).toMatchObject([
+      { kind: 'fatal', reason: 'InvalidProviderToken', fix: expect.stringContaining('apns.keyId') },
+    ]);
+    const otherTopic = rendered('apns', apnsToken(4));
+    (otherTopic.payload as { topic?: string }).topic = 'com.example.other';
+    expect(await sendWith('apns', [otherTopic])).toMatchObject([{ kind: 'fatal', reason: 'TopicDisallowed' }]);
+    expect(emulator.delivered()).toEqual([]);
+  });
+});
+
+describe('Web Push through web-push', () => {
+  it('encrypts with aes128gcm what the emulator decrypts back to the rendered message, with a VAPID JWT it verifies', async () => {
+    const item = rendered('webpush', 'w1', { title: 'Sale', body: 'Привет 🎉', group: 'sale 2026', ttl: 120, priority: 'normal', data: { a: 'b' } });
+    expect(await sendWith('webpush', [item])).toEqual([{ kind: 'accepted', id: expect.stringContaining('/m/') }]);
+    const [delivered] = emulator.delivered();
+    expect(delivered.token).toBe(emulatorSubscription('w1').endpoint);
+    expect(delivered.message).toEqual(JSON.parse((item.payload as { plaintext: string }).plaintext));
+    expect(delivered.message).toMatchObject({ title: 'Sale', body: 'Привет 🎉', data: { a: 'b' } });
+    expect(delivered.headers).toEqual({ TTL: '120', Urgency: 'normal', Topic: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+  });
+
+  it('classifies push service answers, honouring Retry-After', async () => {
+    const ids = ['gone', 'not-found', 'too-large', 'throttled', 'down', 'unauthorized'];
+    expect(await sendWith('webpush', ids.map((id) => rendered('webpush', id)))).toMatchObject([
+      { kind: 'invalid-token', reason: 'unsubscribed' },
+      { kind: 'invalid-token', reason: 'not-found' },
+      { kind: 'rejected-message', reason: 'payload-too-large' },
+      { kind: 'retryable', reason: 'too-many-requests', retryAfterMs: 2000 },
+      { kind: 'retryable', reason: 'http-503' },
+      { kind: 'fatal', reason: 'unauthorized' },
+    ]);
+  });
+
+  it('gets 403 from a push service for a subscription made with another VAPID key', async () => {
+    const other = await import('web-push').then((module) => (module as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys());
+    const config = emulator.config();
+    const outcomes = await sendWith('webpush', [rendered('webpush', 'w2')], { ...config, webpush: { ...config.webpush, vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey } });
+    expect(outcomes).toMatchObject([{ kind: 'invalid-token', reason: 'vapid-key-mismatch' }]);
+  });
+
+  it('refuses VAPID keys that are not a pair, or a localhost subject, before sending', async () => {
+    const config = emulator.config();
+    const other = (await import('web-push') as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys();
+    await expect(sendWith('webpush', [], { ...config, webpush: { ...config.webpush, vapidPrivateKey: other.privateKey } })).rejects.toThrow(/does not belong to webpush.vapidPublicKey/);
+    await expect(sendWith('webpush', [], { ...config, webpush: { ...config.webpush, subject: 'mailto:me@localhost' } })).rejects.toBeInstanceOf(ConfigError);
+    expect(emulator.stats().requests.webpush).toBe(0);
+  });
+});
+
+function otherRsaKey(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
