@@ -8,6 +8,7 @@ import {
   type ApnsEnvironment,
   type AudienceRow,
   type DeviceRecipient,
+  identityOf,
   type ProviderName,
   type RowProblem,
   type UserRecipient,
@@ -228,7 +229,7 @@ async function* readRows(
       yield row;
       continue;
     }
-    const key = row.kind === 'user' ? `user\u0000${row.userId}` : `${row.provider}\u0000${row.token}`;
+    const key = identityOf(row);
     const firstLine = seen.addOrGetLine(key, line);
     if (firstLine) {
       yield {
@@ -236,6 +237,7 @@ async function* readRows(
         line,
         reason: 'duplicate',
         detail: `same ${row.kind === 'user' ? 'user_id' : `${row.provider} token`} as line ${firstLine}; sent once`,
+        identity: key,
         ...(row.kind === 'device' ? { provider: row.provider } : {}),
       };
       continue;

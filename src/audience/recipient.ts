@@ -63,9 +63,16 @@ export interface RowProblem {
   reason: SkipReason;
   detail: string;
   provider?: ProviderName;
+  /** The recipient's identity when the row has one (a duplicate): shards place the row by it. */
+  identity?: string;
 }
 
 export type AudienceRow = DeviceRecipient | UserRecipient | RowProblem;
+
+/** A recipient's identity: what duplicates, shards and the journal recognise it by. */
+export function identityOf(row: DeviceRecipient | UserRecipient): string {
+  return row.kind === 'user' ? `user\u0000${row.userId}` : `${row.provider}\u0000${row.token}`;
+}
 
 /** A short, safe form of a token for messages and logs: never the whole secret-like string. */
 export function maskToken(token: string): string {

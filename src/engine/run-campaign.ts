@@ -1,9 +1,12 @@
-import type { AudienceRow, DeviceRecipient, ProviderName } from '../audience/recipient.js';
+import { identityOf, type AudienceRow, type DeviceRecipient, type ProviderName } from '../audience/recipient.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { OriginCheck } from '../providers/webpush/allowed-origins.js';
 import type { BuildContext, Outcome, Provider, Rendered } from '../providers/provider.js';
 import { ConfigError } from '../errors.js';
+import { journalKey, type JournalWriter, type PriorState } from './journal.js';
 import { prepareRecipient } from './prepare-recipient.js';
+import { RateLimiter } from './rate-limiter.js';
+import { inShard, type Shard } from './shard.js';
 import { retryDelay } from './retry-delay.js';
 import { countFinal, emptyTally, type FinalKind, type Tally } from './tally.js';
 
@@ -37,6 +40,12 @@ export interface CampaignOptions {
   /** No retry starts later than this after a recipient's first attempt. */
   maxRetryMs: number;
   signal?: AbortSignal;
+  /** Only the recipients of this shard are sent; the others belong to other processes. */
+  shard?: Shard;
+  /** Sends per second: across providers, and per provider. */
+  rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
+  /** The campaign's journal, and what earlier runs of it left. */
+  journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
   random?: () => number;
@@ -60,6 +69,8 @@ const providerWideWaits = new Set(['quota-exceeded', 'too-many-requests']);
 
 interface Work {
   rendered: Rendered;
+  /** The journal's key for this recipient. */
+  key: string;
   attempts: number;
   firstAttemptAt?: number;
 }
@@ -72,6 +83,7 @@ class Lane {
   pausedUntil = 0;
   provider?: Promise<Provider | undefined>;
   batchSize = 1;
+  rate?: RateLimiter;
   wrongSender = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] as Array<[Work, Outcome & { kind: 'invalid-token' }]> };
   constructor(readonly name: ProviderName) {}
 }
@@ -86,21 +98,47 @@ class CampaignRun {
   private stopping = false;
   private wake?: () => void;
   private readonly random: () => number;
+  private readonly totalRate?: RateLimiter;
 
   constructor(private readonly options: CampaignOptions) {
     this.random = options.random ?? Math.random;
+    if (options.rate?.total) this.totalRate = new RateLimiter(options.rate.total);
     options.signal?.addEventListener('abort', () => this.stop('interrupted'), { once: true });
   }
 
   async run(rows: AsyncIterable<AudienceRow>): Promise<Tally> {
+    const { shard, journal } = this.options;
     for await (const row of rows) {
       if (this.stopping) break;
       if (row.kind === 'problem') {
+        if (!inShard(shard, row.identity ?? `line\u0000${row.line}`)) continue;
         this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
         continue;
       }
+      const identity = identityOf(row);
+      if (!inShard(shard, identity)) continue;
       if (row.kind === 'user') {
         this.final({ kind: 'skipped', line: row.line, reason: 'needs-registry', detail: 'user-ID audiences need the device registry', attempts: 0 });
+        continue;
+      }
+      const key = journalKey(identity);
+      const prior = journal?.prior.get(key);
+      if (prior?.state === 'final') {
+        // Settled by an earlier run of this campaign: counted, never sent again.
+        const { o, r, d, id } = prior.line;
+        this.final({ kind: o, line: row.line, provider: row.provider, recipient: row, reason: r, detail: d, id, attempts: 0 }, false);
+        continue;
+      }
+      if (prior?.state === 'uncertain' && !journal?.resendUncertain) {
+        this.final({
+          kind: 'uncertain',
+          line: row.line,
+          provider: row.provider,
+          recipient: row,
+          reason: 'in-flight-when-stopped',
+          detail: 'was being sent when an earlier run stopped; maybe delivered. --resend-uncertain sends it again',
+          attempts: 0,
+        }, false);
         continue;
       }
       const prepared = prepareRecipient(this.options.template, row, this.options.context);
@@ -121,7 +159,7 @@ class CampaignRun {
         continue;
       }
       const lane = await this.laneFor(row.provider);
-      lane.pending.push({ rendered: prepared, attempts: 0 });
+      lane.pending.push({ rendered: prepared, key, attempts: 0 });
       if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
     }
     await this.drain();
@@ -140,6 +178,13 @@ class CampaignRun {
       });
       const provider = await lane.provider;
       lane.batchSize = Math.max(1, Math.min(provider?.maxBatch ?? 500, this.options.inFlight[name]));
+      const perSecond = this.options.rate?.perProvider?.[name];
+      if (perSecond) {
+        lane.rate = new RateLimiter(perSecond);
+        // A batch bigger than a second's worth would arrive as one burst.
+        lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(perSecond)));
+      }
+      if (this.totalRate) lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(this.options.rate!.total!)));
     }
     return lane;
   }
@@ -155,15 +200,21 @@ class CampaignRun {
         await this.changed();
         continue;
       }
-      this.launch(lane, lane.pending.splice(0, size));
+      const batch = lane.pending.splice(0, size);
+      lane.inFlight += batch.length; // reserve the capacity while waiting for the rate
+      await this.totalRate?.take(batch.length);
+      await lane.rate?.take(batch.length);
+      this.launch(lane, batch);
     }
   }
 
   private launch(lane: Lane, batch: Work[]): void {
-    lane.inFlight += batch.length;
     const send = async (): Promise<Outcome[]> => {
       const provider = await lane.provider;
       if (!provider) return batch.map(() => ({ kind: 'fatal', reason: 'provider-not-configured', fix: `${lane.name} has no credentials configured` }));
+      if (this.stopping) return batch.map(() => ({ kind: 'retryable', reason: 'not-sent', unprocessed: true }));
+      // Durable before the first request: after a crash these are known to be maybe sent.
+      await this.options.journal?.writer.sent(lane.name, batch.map((work) => work.key));
       const now = Date.now();
       for (const work of batch) {
         if (work.attempts > 0) this.tally.retries++;
@@ -201,7 +252,7 @@ class CampaignRun {
           }
           if (wrongSenderReasons[outcome.reason] && lane.wrongSender.universal) {
             // The sender is wrong, not the token: never put it on the prune list.
-            return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail });
+            return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry');
           }
           this.watchWrongSender(lane, false);
           return this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail });
@@ -210,7 +261,8 @@ class CampaignRun {
           return this.final({ ...base, kind: 'rejected', reason: outcome.reason, detail: outcome.detail });
         case 'fatal':
           this.stop('stopped', { provider: lane.name, reason: outcome.reason, fix: outcome.fix });
-          return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix });
+          // Not the recipient's fault: once the configuration is fixed, a re-run sends it.
+          return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix }, 'retry');
         case 'retryable':
           return this.retryOrFail(lane, work, outcome);
       }
@@ -223,10 +275,15 @@ class CampaignRun {
     if (outcome.unprocessed) work.attempts--; // refused unread: no attempt was spent, only time
     const delay = outcome.unprocessed ? 0 : retryDelay(work.attempts, outcome.retryAfterMs, this.random);
     const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
-    if (this.stopping || work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
+    if (this.stopping) {
+      // Not delivered, and not given up on: a later run sends it.
+      return this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', detail: outcome.detail, attempts: work.attempts }, 'retry');
+    }
+    if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
       return this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
     }
     if (providerWideWaits.has(outcome.reason)) lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + delay);
+    this.options.journal?.writer.retry(work.key);
     const timer = setTimeout(() => {
       lane.retriesWaiting.delete(timer);
       lane.retryWork.delete(timer);
@@ -255,7 +312,7 @@ class CampaignRun {
     for (const [work, outcome] of watch.held) {
       const { recipient } = work.rendered;
       const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
-      if (universal) this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail });
+      if (universal) this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry');
       else this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail });
     }
     watch.held = [];
@@ -285,7 +342,8 @@ class CampaignRun {
       for (const [timer, work] of lane.retryWork) {
         clearTimeout(timer);
         const { recipient } = work.rendered;
-        this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: 'campaign-stopped', attempts: work.attempts });
+        // Journaled as a retry already: a later run sends it.
+        this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', attempts: work.attempts }, false);
       }
       lane.retriesWaiting.clear();
       lane.retryWork.clear();
@@ -293,16 +351,36 @@ class CampaignRun {
     this.notify();
   }
 
-  /** Work that was queued but never sent when the campaign stopped: not sent, so listed for a later run. */
+  /** Work that was queued but never sent when the campaign stopped: a later run sends it. */
   private abandonPending(lane: Lane): void {
     for (const work of lane.pending.splice(0)) {
       const { recipient } = work.rendered;
-      this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: 'campaign-stopped', attempts: work.attempts });
+      this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', attempts: work.attempts }, false);
     }
   }
 
-  private final(event: FinalEvent): void {
+  /**
+   * Counts a recipient's state for this run and journals it: as settled (`final`), as still to
+   * send on a re-run (`retry`), or not at all (it came from the journal, or was never sent).
+   */
+  private final(event: FinalEvent, record: 'final' | 'retry' | false = 'final'): void {
     countFinal(this.tally, event.provider, event.kind, event.reason);
+    const writer = this.options.journal?.writer;
+    if (record === 'retry' && writer && event.recipient) writer.retry(journalKey(identityOf(event.recipient)));
+    if (record === 'final' && writer && event.recipient && event.provider && event.kind !== 'skipped' && event.kind !== 'uncertain') {
+      const { recipient } = event;
+      writer.final({
+        k: journalKey(identityOf(recipient)),
+        p: event.provider,
+        o: event.kind,
+        r: event.reason,
+        d: event.detail,
+        line: event.line,
+        id: event.id,
+        // The prune list needs the token itself; nothing else in the journal does.
+        ...(event.kind === 'invalid' ? { token: recipient.token, user: recipient.userId } : {}),
+      });
+    }
     this.options.onFinal?.(event);
   }
 

@@ -1,5 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { run } from '../../src/cli/main.js';
+import { tempDir } from './tokens.js';
 
 export interface CliResult {
   code: number;
@@ -7,7 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI in this process with captured output, as `pushcast ARGS` would from `cwd`. */
+/**
+ * Runs the CLI in this process with captured output, as `pushcast ARGS` would from `cwd`: by
+ * default a fresh folder, so campaign journals never carry over from one test to the next.
+ */
 export async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -19,7 +23,7 @@ export async function runCli(args: string[], options: { cwd?: string; env?: Node
     stderr,
     stdin: Readable.from([options.stdin ?? '']),
     env: options.env ?? {},
-    cwd: options.cwd ?? process.cwd(),
+    cwd: options.cwd ?? tempDir(),
     signal: new AbortController().signal,
   });
   return { code, stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };

@@ -15,7 +15,8 @@ export async function demoCommand(options: { json?: boolean; dryRun?: boolean },
   try {
     if (!options.json) writeLine(io.stderr, `demo: sending fixtures/audience.csv through the local provider emulator at ${emulator.url}`);
     return await sendCommand(
-      { audience: 'fixtures/audience.csv', message: 'fixtures/message.json', json: options.json, dryRun: options.dryRun, campaign: 'demo' },
+      // No journal: the demo is meant to run again and again, each time in full.
+      { audience: 'fixtures/audience.csv', message: 'fixtures/message.json', json: options.json, dryRun: options.dryRun, campaign: 'demo', journal: false },
       { ...io, cwd: packageRoot },
       { config: emulator.config() },
     );

@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { openAudience, type Audience } from '../audience/read-audience.js';
+import { providerNames, type ProviderName } from '../audience/recipient.js';
+import { UsageError } from '../errors.js';
+import { CompiledTemplate } from '../message/compile-template.js';
+import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';
+import type { CliIo } from './io.js';
+
+export interface InputOptions {
+  audience?: string;
+  message?: string;
+  provider?: string;
+  token?: string;
+  title?: string;
+  body?: string;
+  data?: string[];
+}
+
+/** What a send reads: the audience (re-openable, for --strict), the compiled template, and the files behind them. */
+export interface Inputs {
+  audience: Audience;
+  template: CompiledTemplate;
+  messageLabel: string;
+  /** Files whose contents identify the campaign: empty for --token sends. */
+  files: string[];
+  reopen(): Promise<Audience>;
+}
+
+export async function openInputs(options: InputOptions, io: CliIo): Promise<Inputs> {
+  const defaultProvider = parseProvider(options.provider);
+  if (options.token !== undefined) return singleMessageInputs(options, defaultProvider);
+  if (!options.audience) throw new UsageError('send needs --audience FILE (a CSV of tokens or user IDs), or --token for one device; see pushcast send --help');
+  if (!options.message) throw new UsageError('send needs --message FILE (a JSON message template); see pushcast send --help');
+  const messageFile = resolve(io.cwd, options.message);
+  const template = new CompiledTemplate(await loadTemplate(options.message, messageFile));
+  const fromStdin = options.audience === '-';
+  const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
+  const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider });
+  return { audience: await open(), template, messageLabel: options.message, files: audienceFile ? [audienceFile, messageFile] : [], reopen: open };
+}
+
+/** `--token T --provider P --title X --body Y`: one message to one device, for smoke tests. */
+async function singleMessageInputs(options: InputOptions, provider: ProviderName | undefined): Promise<Inputs> {
+  if (!provider) throw new UsageError('--token needs --provider fcm, apns or webpush');
+  if (options.audience) throw new UsageError('give either --audience or --token, not both');
+  const data = Object.fromEntries(
+    (options.data ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new UsageError(`--data takes key=value, not "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  const fields = JSON.parse(JSON.stringify({ title: options.title, body: options.body, data: Object.keys(data).length ? data : undefined })) as Record<string, unknown>;
+  const problems = checkTemplate(fields);
+  if (problems.length > 0) throw new UsageError(`the message: ${problems.join('; ')}`);
+  // Placeholders mean nothing here: the text is sent as written.
+  const literal = (text: string | undefined) => text?.replace(/\{\{/g, '\\{{');
+  const template = new CompiledTemplate({ kind: 'notification', title: literal(options.title), body: literal(options.body), data } as MessageTemplate);
+  const csv = `provider,token\n${provider},"${options.token!.replace(/"/g, '""')}"\n`;
+  const open = () => openAudience({ path: '--token', input: Readable.from([csv]) });
+  return { audience: await open(), template, messageLabel: '--title/--body', files: [], reopen: open };
+}
+
+export function parseProvider(value: string | undefined): ProviderName | undefined {
+  if (value === undefined) return undefined;
+  const name = value.toLowerCase();
+  if (!(providerNames as readonly string[]).includes(name)) {
+    throw new UsageError(`--provider must be one of ${providerNames.join(', ')}, not "${value}"`);
+  }
+  return name as ProviderName;
+}

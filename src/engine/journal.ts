@@ -1,0 +1,132 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { hash64 } from '../audience/seen-set.js';
+import type { ProviderName } from '../audience/recipient.js';
+import type { FinalKind } from './tally.js';
+
+/**
+ * A campaign's journal: one JSON object a line, appended.
+ *  - `run`: a run started (campaign, shard, pushcast version).
+ *  - `sent`: a batch is about to go out; written and fsynced before the first request.
+ *  - `retry`: a recipient got a definite "not now" (429, 503, refused stream): not delivered.
+ *  - `final`: a recipient's last word: accepted, invalid, rejected or failed.
+ * A recipient whose last line is `sent` was in flight when the process died: uncertain.
+ * The last line may be torn by a crash; it is ignored.
+ */
+export type JournalLine =
+  | { t: 'run'; campaign: string; shard?: string; at: string; version: string }
+  | { t: 'sent'; p: ProviderName; k: string[] }
+  | { t: 'retry'; k: string }
+  | { t: 'final'; k: string; p: ProviderName; o: FinalKind; r?: string; d?: string; line: number; token?: string; user?: string; id?: string };
+
+/** What an earlier run left for a recipient. */
+export type PriorState = { state: 'final'; line: Extract<JournalLine, { t: 'final' }> } | { state: 'retry' } | { state: 'uncertain' };
+
+/** A recipient's key in the journal: a hash of its identity, so the journal does not hold every token. */
+export function journalKey(identity: string): string {
+  const [a, b] = hash64(identity);
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
+
+export async function readJournal(path: string): Promise<{ prior: Map<string, PriorState>; runs: number; lines: number; torn: boolean }> {
+  const prior = new Map<string, PriorState>();
+  let runs = 0;
+  let lines = 0;
+  let torn = false;
+  let stream;
+  try {
+    stream = createReadStream(path, { encoding: 'utf8' });
+    await new Promise((resolve, reject) => stream!.once('open', resolve).once('error', reject));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { prior, runs, lines, torn };
+    throw error;
+  }
+  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+    if (text === '') continue;
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(text) as JournalLine;
+    } catch {
+      torn = true; // only a crash mid-write makes a bad line, and only the last can be
+      continue;
+    }
+    lines++;
+    switch (entry.t) {
+      case 'run':
+        runs++;
+        break;
+      case 'sent':
+        for (const key of entry.k) if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain' });
+        break;
+      case 'retry':
+        if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry' });
+        break;
+      case 'final':
+        prior.set(entry.k, { state: 'final', line: entry });
+        break;
+    }
+  }
+  return { prior, runs, lines, torn };
+}
+
+/** Appends to a journal: intents durably (fsync per batch), outcomes promptly (written, fsynced with the next batch). */
+export class JournalWriter {
+  private buffer: string[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly path: string,
+  ) {}
+
+  static async open(path: string, run: Omit<Extract<JournalLine, { t: 'run' }>, 't' | 'at'>): Promise<JournalWriter> {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'a', 0o600);
+    const writer = new JournalWriter(handle, path);
+    // A torn last line from a crash gets its own line: start on a fresh one.
+    writer.append({ t: 'run', ...run, at: new Date().toISOString() }, true);
+    await writer.flush(true);
+    return writer;
+  }
+
+  /** Before a batch goes out: durable, so a crash can never forget something was maybe sent. */
+  async sent(provider: ProviderName, keys: string[]): Promise<void> {
+    this.append({ t: 'sent', p: provider, k: keys });
+    await this.flush(true);
+  }
+
+  retry(key: string): void {
+    this.append({ t: 'retry', k: key });
+  }
+
+  final(line: Omit<Extract<JournalLine, { t: 'final' }>, 't'>): void {
+    this.append({ t: 'final', ...line });
+  }
+
+  async close(): Promise<void> {
+    await this.flush(true);
+    await this.handle.close();
+  }
+
+  private append(line: JournalLine, leadingNewline = false): void {
+    this.buffer.push(`${leadingNewline ? '\n' : ''}${JSON.stringify(line)}\n`);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush(false));
+    }
+  }
+
+  private flush(durable: boolean): Promise<void> {
+    this.flushScheduled = false;
+    const text = this.buffer.join('');
+    this.buffer = [];
+    this.writing = this.writing.then(async () => {
+      if (text) await this.handle.write(text);
+      if (durable) await this.handle.sync();
+    });
+    return this.writing;
+  }
+}

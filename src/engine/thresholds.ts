@@ -1,0 +1,36 @@
+import type { Tally } from './tally.js';
+
+/** Conditions under which a finished campaign exits 3: for cron alerts and CI smoke tests. */
+export interface Thresholds {
+  /** Invalid tokens as a share of targeted devices, e.g. 0.1. */
+  maxInvalidRate?: number;
+  /** Recipients still failing after every retry. */
+  maxFailed?: number;
+  /** Every row of the audience must end accepted (a smoke test). */
+  requireAllAccepted?: boolean;
+}
+
+/** The thresholds a finished campaign crossed, in words; empty when it passed. */
+export function crossedThresholds(tally: Tally, thresholds: Thresholds): string[] {
+  const { counts } = tally;
+  const crossed: string[] = [];
+  if (thresholds.maxInvalidRate !== undefined && counts.targeted > 0) {
+    const rate = counts.invalid / counts.targeted;
+    if (rate > thresholds.maxInvalidRate) {
+      crossed.push(`${(rate * 100).toFixed(1)}% of tokens are invalid, over --max-invalid-rate ${thresholds.maxInvalidRate}`);
+    }
+  }
+  if (thresholds.maxFailed !== undefined && counts.failed > thresholds.maxFailed) {
+    crossed.push(`${counts.failed} recipients failed after retries, over --max-failed ${thresholds.maxFailed}`);
+  }
+  if (thresholds.requireAllAccepted) {
+    const duplicates = tally.skippedByReason.duplicate ?? 0;
+    const notAccepted = counts.targeted - counts.accepted + counts.skipped - duplicates;
+    if (notAccepted > 0 || counts.targeted === 0) {
+      const parts = (['invalid', 'rejected', 'failed', 'uncertain'] as const).filter((kind) => counts[kind] > 0).map((kind) => `${counts[kind]} ${kind}`);
+      if (counts.skipped - duplicates > 0) parts.push(`${counts.skipped - duplicates} skipped`);
+      crossed.push(`--require-all-accepted: ${counts.targeted === 0 ? 'nothing was sent' : `${parts.join(', ')}`}`);
+    }
+  }
+  return crossed;
+}
