@@ -39,6 +39,9 @@ function reportError(error: unknown, io: CliIo): number {
   return ExitCode.fatal;
 }
 
+/** How long the process may linger after its work is done before it is ended anyway. */
+export const exitGraceMs = 3000;
+
 export async function main(proc: NodeJS.Process): Promise<void> {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
@@ -55,4 +58,11 @@ export async function main(proc: NodeJS.Process): Promise<void> {
   proc.exitCode = code;
   proc.off('SIGINT', onSignal);
   proc.off('SIGTERM', onSignal);
+  // Every client is closed by now, so Node should exit at once. If a library left a handle open,
+  // a cron job must still end: exit anyway after a grace period, and say so. The timer is unref'd,
+  // so it never keeps a process alive that was ending on its own.
+  setTimeout(() => {
+    proc.stderr.write(`pushcast: open handles kept the process alive ${exitGraceMs / 1000} s after it finished; exiting with ${code}\n`);
+    proc.exit(code);
+  }, exitGraceMs).unref();
 }

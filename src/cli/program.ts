@@ -63,6 +63,10 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid, e.g. 0.1 or 10%')
     .option('--max-failed <n>', 'exit 3 when more than n recipients still fail after retries')
     .option('--require-all-accepted', 'exit 3 unless every row was accepted: for CI smoke tests')
+    .option('--report <file.json>', 'write the campaign report as JSON (schema/report-v1.schema.json)')
+    .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
+    .option('--failed-out <file.csv>', 'write the recipients to send again later, in the audience\'s own columns')
+    .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
@@ -72,6 +76,47 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .action(async (options) => {
       const { sendCommand } = await import('./commands/send.js');
       setResult(sendCommand(options, io));
+    });
+
+  program
+    .command('check')
+    .description('report which device tokens are still valid, without delivering anything')
+    .requiredOption('-a, --audience <file>', 'CSV of device tokens or web push subscriptions')
+    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
+    .option('--invalid-out <file.csv>', 'write the tokens to prune')
+    .option('--report <file.json>', 'write the report as JSON')
+    .option('--json', 'print one JSON object on stdout and nothing else there')
+    .option('-q, --quiet', 'one summary line and errors')
+    .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
+    .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
+    .addHelpText(
+      'after',
+      `
+FCM tokens are checked with a validate_only send: FCM answers as it would for a real message and
+delivers nothing. APNs and Web Push have no such dry run, so their rows only get the offline
+format checks (64 hex digits; an https endpoint with valid keys) and are reported as
+format-checked-only: pushcast does not pretend to know whether they are still registered.
+
+Examples:
+  $ pushcast check --audience tokens.csv --invalid-out prune.csv
+  $ pushcast check --audience tokens.csv --json | jq .invalidByReason`,
+    )
+    .action(async (options) => {
+      const { sendCommand } = await import('./commands/send.js');
+      setResult(sendCommand({ ...options, check: true }, io));
+    });
+
+  program
+    .command('report')
+    .description('print a campaign\'s report again from its journal (after a crash too; shards merged)')
+    .argument('<campaign>', 'the campaign id, as its report or --json printed it')
+    .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
+    .option('--json', 'print the report as one JSON object')
+    .addHelpText('after', '\nExamples:\n  $ pushcast report c-3f1a2b4c5d6e7f80\n  $ pushcast report spring-sale --json | jq .counts')
+    .action(async (campaign, options) => {
+      const { reportCommand } = await import('./commands/report.js');
+      setResult(reportCommand(campaign, options, io));
     });
 
   program

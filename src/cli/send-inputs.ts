@@ -15,6 +15,8 @@ export interface InputOptions {
   title?: string;
   body?: string;
   data?: string[];
+  /** Used when no --message is given (`pushcast check`, where nothing is delivered). */
+  defaultTemplate?: MessageTemplate;
 }
 
 /** What a send reads: the audience (re-openable, for --strict), the compiled template, and the files behind them. */
@@ -31,13 +33,14 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Inpu
   const defaultProvider = parseProvider(options.provider);
   if (options.token !== undefined) return singleMessageInputs(options, defaultProvider);
   if (!options.audience) throw new UsageError('send needs --audience FILE (a CSV of tokens or user IDs), or --token for one device; see pushcast send --help');
-  if (!options.message) throw new UsageError('send needs --message FILE (a JSON message template); see pushcast send --help');
-  const messageFile = resolve(io.cwd, options.message);
-  const template = new CompiledTemplate(await loadTemplate(options.message, messageFile));
+  if (!options.message && !options.defaultTemplate) throw new UsageError('send needs --message FILE (a JSON message template); see pushcast send --help');
+  const messageFile = options.message ? resolve(io.cwd, options.message) : undefined;
+  const template = new CompiledTemplate(messageFile ? await loadTemplate(options.message!, messageFile) : options.defaultTemplate!);
   const fromStdin = options.audience === '-';
   const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
   const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider });
-  return { audience: await open(), template, messageLabel: options.message, files: audienceFile ? [audienceFile, messageFile] : [], reopen: open };
+  const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
+  return { audience: await open(), template, messageLabel: options.message ?? '(built-in)', files, reopen: open };
 }
 
 /** `--token T --provider P --title X --body Y`: one message to one device, for smoke tests. */

@@ -19,7 +19,9 @@ export type JournalLine =
   | { t: 'run'; campaign: string; shard?: string; at: string; version: string }
   | { t: 'sent'; p: ProviderName; k: string[] }
   | { t: 'retry'; k: string }
-  | { t: 'final'; k: string; p: ProviderName; o: FinalKind; r?: string; d?: string; line: number; token?: string; user?: string; id?: string };
+  | { t: 'final'; k: string; p: ProviderName; o: FinalKind; r?: string; d?: string; line: number; token?: string; user?: string; id?: string }
+  /** A run ended (not after a crash): its report, for `pushcast report`. */
+  | { t: 'end'; record: unknown };
 
 /** What an earlier run left for a recipient. */
 export type PriorState = { state: 'final'; line: Extract<JournalLine, { t: 'final' }> } | { state: 'retry' } | { state: 'uncertain' };
@@ -104,6 +106,12 @@ export class JournalWriter {
 
   final(line: Omit<Extract<JournalLine, { t: 'final' }>, 't'>): void {
     this.append({ t: 'final', ...line });
+  }
+
+  /** The run's report, last: `pushcast report` reads it back. */
+  async end(record: unknown): Promise<void> {
+    this.append({ t: 'end', record });
+    await this.flush(true);
   }
 
   async close(): Promise<void> {

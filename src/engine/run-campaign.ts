@@ -44,11 +44,32 @@ export interface CampaignOptions {
   shard?: Shard;
   /** Sends per second: across providers, and per provider. */
   rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
+  /** Providers whose rows are not sent, and why (no credentials; no dry run for `check`). */
+  skipProviders?: Partial<Record<ProviderName, { reason: string; detail: string }>>;
+  /** A batch with no answer after this long counts as uncertain: one stalled call cannot hang a cron job. */
+  batchTimeoutMs?: number;
   /** The campaign's journal, and what earlier runs of it left. */
   journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
   random?: () => number;
+}
+
+/** Outcomes for a batch that did not answer in time: its requests may have gone out. */
+async function withTimeout(sending: Promise<Outcome[]>, timeoutMs: number | undefined, size: number): Promise<Outcome[]> {
+  if (!timeoutMs) return sending;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Outcome[]>((resolve) => {
+    timer = setTimeout(
+      () => resolve(Array.from({ length: size }, () => ({ kind: 'uncertain', reason: 'batch-timeout', detail: `no answer within ${timeoutMs / 1000} s` }) as Outcome)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([sending, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export const defaultInFlight: Record<ProviderName, number> = { fcm: 1000, apns: 200, webpush: 200 };
@@ -117,6 +138,11 @@ class CampaignRun {
       }
       const identity = identityOf(row);
       if (!inShard(shard, identity)) continue;
+      const unusable = row.kind === 'device' ? this.options.skipProviders?.[row.provider] : undefined;
+      if (unusable && row.kind === 'device') {
+        this.final({ kind: 'skipped', line: row.line, provider: row.provider, recipient: row, ...unusable, attempts: 0 });
+        continue;
+      }
       if (row.kind === 'user') {
         this.final({ kind: 'skipped', line: row.line, reason: 'needs-registry', detail: 'user-ID audiences need the device registry', attempts: 0 });
         continue;
@@ -221,7 +247,8 @@ class CampaignRun {
         work.firstAttemptAt ??= now;
       }
       try {
-        return await provider.send(batch.map((work) => work.rendered) as never, this.options.signal ?? new AbortController().signal);
+        const sending = provider.send(batch.map((work) => work.rendered) as never, this.options.signal ?? new AbortController().signal);
+        return await withTimeout(sending, this.options.batchTimeoutMs, batch.length);
       } catch (error) {
         // A provider must answer per recipient; a throw is a transport failure for the whole batch.
         return batch.map(() => ({ kind: 'retryable', reason: 'network-error', detail: (error as Error).message }));
@@ -265,6 +292,9 @@ class CampaignRun {
           return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix }, 'retry');
         case 'retryable':
           return this.retryOrFail(lane, work, outcome);
+        case 'uncertain':
+          // Maybe sent: never resent in this run; the journal keeps it open for --resend-uncertain.
+          return this.final({ ...base, kind: 'uncertain', reason: outcome.reason, detail: outcome.detail }, false);
       }
     });
     this.options.onProgress?.(this.tally);

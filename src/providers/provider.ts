@@ -51,7 +51,9 @@ export type Outcome =
   | { kind: 'rejected-message'; reason: string; detail?: string }
   /** `unprocessed`: the provider guarantees it did not act on the request (HTTP/2 REFUSED_STREAM), so it costs no attempt. */
   | { kind: 'retryable'; reason: string; retryAfterMs?: number; detail?: string; unprocessed?: boolean }
-  | { kind: 'fatal'; reason: string; fix: string };
+  | { kind: 'fatal'; reason: string; fix: string }
+  /** The request may or may not have reached the provider (a batch that timed out): never resent automatically. */
+  | { kind: 'uncertain'; reason: string; detail?: string };
 
 export interface Provider<P extends ProviderName = ProviderName> {
   readonly name: P;

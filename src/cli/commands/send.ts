@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { providerNames, type ProviderName } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
@@ -12,12 +14,16 @@ import { parseShard, shardLabel, type Shard } from '../../engine/shard.js';
 import type { Tally } from '../../engine/tally.js';
 import { crossedThresholds, type Thresholds } from '../../engine/thresholds.js';
 import { ConfigError, ExitCode, UsageError } from '../../errors.js';
+import type { MessageTemplate } from '../../message/load-template.js';
 import { ConfiguredProviders } from '../../providers/configured-providers.js';
 import { allowOrigins } from '../../providers/webpush/allowed-origins.js';
 import { pushcastVersion } from '../../version.js';
 import { writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
-import { formatSummary, summaryJson } from '../print-summary.js';
+import { buildRecord, RecordLists, type CampaignRecord } from '../../report/campaign-record.js';
+import { formatReport } from '../../report/format-report.js';
+import { ReportFiles } from '../../report/report-files.js';
+import { SanityGuard } from '../../report/sanity-guard.js';
 import { startProgress } from '../progress.js';
 import { openInputs, type InputOptions } from '../send-inputs.js';
 
@@ -38,7 +44,16 @@ export interface SendOptions extends InputOptions {
   maxInvalidRate?: string;
   maxFailed?: string;
   requireAllAccepted?: boolean;
+  report?: string;
+  invalidOut?: string;
+  failedOut?: string;
+  trustInvalid?: boolean;
+  /** `pushcast check`: FCM validate_only, nothing delivered; APNs and Web Push get format checks only. */
+  check?: boolean;
 }
+
+/** What `check` validates FCM tokens with: FCM checks message and token, and delivers nothing. */
+const checkTemplate: MessageTemplate = { kind: 'notification', title: 'pushcast token check', body: 'validate_only: never delivered' };
 
 /** Where journals live unless --journal-dir says otherwise: beside the command, like npm's caches. */
 export const defaultJournalDir = '.pushcast';
@@ -50,7 +65,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   const thresholds = parseThresholds(options);
   const rate = parseRates(options.rate);
   const context = () => ({ now: Math.floor(Date.now() / 1000), apnsTopic: config.apns?.topic });
-  const inputs = await openInputs(options, io);
+  const inputs = await openInputs(options.check ? { ...options, defaultTemplate: checkTemplate } : options, io);
   if (inputs.files.length === 0 && options.audience === '-' && options.strict && !options.dryRun) {
     throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
   }
@@ -71,21 +86,33 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
   }
 
-  const providers = new ConfiguredProviders(config);
+  // check: only FCM can validate without delivering; the others must not be created at all.
+  const providers = new ConfiguredProviders(options.check ? { ...config, apns: undefined, webpush: undefined } : config, { dryRun: options.check });
   let journal: CampaignOptions['journal'];
   try {
     const configured = await providers.verifyConfigured();
-    if (configured.length === 0) {
+    if (configured.length === 0 && !options.check) {
       throw new ConfigError('no provider has credentials: set them in pushcast.config.json or the environment (see the README), or try the emulator: pushcast emulator');
     }
     const campaign = options.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
     if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
-    if (campaign && options.journal !== false) {
+    if (campaign && options.journal !== false && !options.check) {
       const path = journalPath(resolve(io.cwd, options.journalDir ?? defaultJournalDir), campaign, shard);
       const { prior, torn } = await readJournal(path);
       if (torn && !options.quiet && !options.json) writeLine(io.stderr, `pushcast: ${path}: a line cut short by a crash was ignored`);
       journal = { writer: await JournalWriter.open(path, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(options.resendUncertain) };
     }
+    const guard = new SanityGuard(config.apns?.environment);
+    const lists = new RecordLists();
+    const out = (file: string | undefined) => (file ? resolve(io.cwd, file) : undefined);
+    const files = new ReportFiles({
+      invalidOut: out(options.invalidOut),
+      failedOut: out(options.failedOut),
+      header: inputs.audience.header,
+      guard,
+      trustInvalid: Boolean(options.trustInvalid),
+    });
+    const startedAt = new Date();
     const measure = startMeasuring();
     const progress = await startProgress(io, options);
     let tally: Tally;
@@ -102,17 +129,41 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         shard,
         rate,
         journal,
+        skipProviders: Object.fromEntries(
+          providerNames.filter((name) => !configured.includes(name)).map((name) => [name, unusable(name, Boolean(options.check))]),
+        ),
+        batchTimeoutMs: 120_000,
+        onFinal: (event) => {
+          guard.observe(event);
+          files.onFinal(event);
+          lists.onFinal(event);
+        },
         onProgress: (current) => progress.update(current),
       });
     } finally {
       progress.stop();
     }
     const resources = measure();
-    const name = campaign ?? 'one-off';
-    if (options.json) writeLine(io.stdout, JSON.stringify({ ...summaryJson(tally, resources, name), ...(shard ? { shard: shardLabel(shard) } : {}) }));
-    else if (options.quiet) writeLine(io.stdout, quietLine(tally, name));
-    else io.stdout.write(formatSummary(tally, resources, name));
-    return exitCodeFor(tally, thresholds, io);
+    const suspects = guard.suspects();
+    const { suspectFile } = await files.finish(suspects);
+    const record = buildRecord({
+      campaign: campaign ?? 'one-off',
+      shard: shardLabel(shard),
+      tally,
+      lists,
+      suspects,
+      resources,
+      startedAt,
+      audience: inputs.audience.path,
+      message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
+      files: compactFiles({ invalidOut: options.invalidOut, suspectOut: suspectFile && options.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'), failedOut: options.failedOut, journal: journal?.writer.path }),
+    });
+    await journal?.writer.end(record);
+    if (options.report) await writeFile(resolve(io.cwd, options.report), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    if (options.json) writeLine(io.stdout, JSON.stringify(record));
+    else if (options.quiet) writeLine(io.stdout, quietLine(tally, record.campaign));
+    else io.stdout.write(formatReport(record));
+    return exitCodeFor(record, tally, thresholds, Boolean(options.trustInvalid), io);
   } finally {
     await journal?.writer.close();
     await providers.close();
@@ -124,7 +175,15 @@ export function journalPath(dir: string, campaign: string, shard: Shard | undefi
   return join(dir, `${campaign}${label}.jsonl`);
 }
 
-function exitCodeFor(tally: Tally, thresholds: Thresholds, io: CliIo): number {
+/** Why a provider's rows are not sent. */
+function unusable(name: ProviderName, check: boolean): { reason: string; detail: string } {
+  if (check && name !== 'fcm') {
+    return { reason: 'format-checked-only', detail: `${name === 'apns' ? 'APNs' : 'Web Push'} has no dry run: only the token's format was checked, not whether it is still registered` };
+  }
+  return { reason: 'provider-not-configured', detail: `no ${name} credentials are configured` };
+}
+
+function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Thresholds, trustInvalid: boolean, io: CliIo): number {
   if (tally.status === 'interrupted') {
     writeLine(io.stderr, 'pushcast: interrupted; run the same command again to resume');
     return ExitCode.interrupted;
@@ -135,8 +194,18 @@ function exitCodeFor(tally: Tally, thresholds: Thresholds, io: CliIo): number {
     return ExitCode.fatal;
   }
   const crossed = crossedThresholds(tally, thresholds);
+  if (!trustInvalid) crossed.push(...record.suspect.map((suspect) => suspect.note));
   for (const message of crossed) writeLine(io.stderr, `pushcast: ${message}`);
   return crossed.length > 0 ? ExitCode.threshold : ExitCode.ok;
+}
+
+async function sha256(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
+}
+
+function compactFiles(files: NonNullable<CampaignRecord['files']>): CampaignRecord['files'] {
+  const present = Object.entries(files).filter(([, value]) => value !== undefined);
+  return present.length > 0 ? Object.fromEntries(present) : undefined;
 }
 
 function quietLine(tally: Tally, campaign: string): string {

@@ -1,0 +1,18 @@
+import { resolve } from 'node:path';
+import { ExitCode } from '../../errors.js';
+import { formatReport } from '../../report/format-report.js';
+import { findJournals, mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
+import { writeLine, type CliIo } from '../io.js';
+import { defaultJournalDir } from './send.js';
+
+/** `pushcast report CAMPAIGN`: the report again, from the journal; shards merged. */
+export async function reportCommand(campaign: string, options: { journalDir?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const journals = await findJournals(resolve(io.cwd, options.journalDir ?? defaultJournalDir), campaign);
+  const record = mergeRecords(await Promise.all(journals.map(recordFromJournal)));
+  if (options.json) writeLine(io.stdout, JSON.stringify(record));
+  else {
+    if (journals.length > 1) writeLine(io.stdout, `${journals.length} shard journals merged`);
+    io.stdout.write(formatReport(record));
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,118 @@
+import type { ProviderName } from '../audience/recipient.js';
+import type { ResourceUse } from '../engine/measure-resources.js';
+import type { FinalEvent } from '../engine/run-campaign.js';
+import type { CampaignStatus, ProviderCounts, Tally } from '../engine/tally.js';
+import { pushcastVersion } from '../version.js';
+import type { Suspect } from './sanity-guard.js';
+
+/** Bumped when a field changes meaning or goes away; new fields may appear within a version. */
+export const reportSchemaVersion = 1;
+const listedLimit = 1000;
+
+/**
+ * A campaign's record, in the spirit of a push service's history entry: what `--json` prints and
+ * `--report` writes. Documented field by field in schema/report-v1.schema.json. No secrets, no tokens.
+ */
+export interface CampaignRecord {
+  schemaVersion: typeof reportSchemaVersion;
+  pushcast: string;
+  campaign: string;
+  shard?: string;
+  status: CampaignStatus;
+  audience?: string;
+  message?: { file: string; sha256?: string };
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  sendsPerSecond: number;
+  /** Devices targeted: not all of them will get it. */
+  devices: number;
+  /** Devices the providers accepted the message for: not a delivery receipt. */
+  successes: number;
+  invalidTokens: number;
+  counts: ProviderCounts;
+  providers: Record<ProviderName, ProviderCounts>;
+  invalidByReason: Record<string, number>;
+  rejectedByReason: Record<string, number>;
+  failedByReason: Record<string, number>;
+  skippedByReason: Record<string, number>;
+  retries: number;
+  suspect: Suspect[];
+  fatal?: Tally['fatal'];
+  /** Rows that were skipped, rejected or failed, with their line: the first 1000. */
+  errors: Array<{ line: number; provider?: ProviderName; kind: string; reason?: string; detail?: string }>;
+  errorsNotListed: number;
+  /** Lines of recipients that may or may not have been sent: the first 1000. */
+  uncertain: Array<{ line: number; provider?: ProviderName }>;
+  uncertainNotListed: number;
+  files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
+  resources: ResourceUse;
+}
+
+/** Collects what the record lists line by line while the campaign runs. */
+export class RecordLists {
+  readonly errors: CampaignRecord['errors'] = [];
+  readonly uncertain: CampaignRecord['uncertain'] = [];
+  errorsNotListed = 0;
+  uncertainNotListed = 0;
+
+  onFinal(event: FinalEvent): void {
+    if (event.kind === 'uncertain') {
+      if (this.uncertain.length < listedLimit) this.uncertain.push({ line: event.line, provider: event.provider });
+      else this.uncertainNotListed++;
+    } else if (event.kind === 'skipped' || event.kind === 'rejected' || event.kind === 'failed') {
+      if (this.errors.length < listedLimit) this.errors.push({ line: event.line, provider: event.provider, kind: event.kind, reason: event.reason, detail: event.detail });
+      else this.errorsNotListed++;
+    }
+  }
+}
+
+export function buildRecord(input: {
+  campaign: string;
+  shard?: string;
+  tally: Tally;
+  lists: RecordLists;
+  suspects: Suspect[];
+  resources: ResourceUse;
+  startedAt: Date;
+  audience?: string;
+  message?: CampaignRecord['message'];
+  files?: CampaignRecord['files'];
+}): CampaignRecord {
+  const { tally, resources } = input;
+  return {
+    schemaVersion: reportSchemaVersion,
+    pushcast: pushcastVersion,
+    campaign: input.campaign,
+    ...(input.shard ? { shard: input.shard } : {}),
+    status: tally.status,
+    ...(input.audience ? { audience: input.audience } : {}),
+    ...(input.message ? { message: input.message } : {}),
+    startedAt: input.startedAt.toISOString(),
+    finishedAt: new Date(input.startedAt.getTime() + resources.seconds * 1000).toISOString(),
+    durationSeconds: round(resources.seconds),
+    sendsPerSecond: resources.seconds > 0 ? Math.round(tally.counts.targeted / resources.seconds) : tally.counts.targeted,
+    devices: tally.counts.targeted,
+    successes: tally.counts.accepted,
+    invalidTokens: tally.counts.invalid,
+    counts: tally.counts,
+    providers: tally.providers,
+    invalidByReason: tally.invalidByReason,
+    rejectedByReason: tally.rejectedByReason,
+    failedByReason: tally.failedByReason,
+    skippedByReason: tally.skippedByReason as Record<string, number>,
+    retries: tally.retries,
+    suspect: input.suspects,
+    ...(tally.fatal ? { fatal: tally.fatal } : {}),
+    errors: input.lists.errors,
+    errorsNotListed: input.lists.errorsNotListed,
+    uncertain: input.lists.uncertain,
+    uncertainNotListed: input.lists.uncertainNotListed,
+    ...(input.files ? { files: input.files } : {}),
+    resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

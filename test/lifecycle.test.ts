@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/pushcast.js');
+const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
+
+/** Runs the installed command and resolves when the process has exited, with when it did. */
+function runBin(args: string[], cwd: string): Promise<{ code: number | null; exitedAt: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, exitedAt: Date.now(), stderr }));
+  });
+}
+
+describe('the process ends by itself after its last send', () => {
+  const dir = tempDir();
+  const log = join(dir, 'delivered.jsonl');
+  let emulator: ChildProcess;
+
+  beforeAll(async () => {
+    emulator = spawn(process.execPath, [bin, 'emulator', '--log', log, '--unregistered', '0.1', '--seed', 'lifecycle'], { cwd: dir });
+    let output = '';
+    await new Promise<void>((resolve) => emulator.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()).includes('Ctrl-C') && resolve()));
+  });
+  afterAll(() => emulator.kill('SIGKILL'));
+
+  for (const provider of ['fcm', 'apns', 'webpush'] as const) {
+    it(`${provider}: exits 0 within a few seconds of its last send, with every client closed`, async () => {
+      const result = await runBin(['send', '--config', 'pushcast.emulator.json', '-a', audienceFile(provider, 300, `life-${provider}`), '-m', message, '--quiet'], dir);
+      expect(result.code, result.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the emulator's log is written asynchronously
+      const lastSend = Math.max(
+        ...readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { provider: string; at: string })
+          .filter((entry) => entry.provider === provider).map((entry) => Date.parse(entry.at)),
+      );
+      expect(result.exitedAt - lastSend).toBeLessThan(3000);
+      // It ended because nothing was left open, not because the last-resort timer fired.
+      expect(result.stderr).not.toContain('open handles');
+    });
+  }
+
+  it('exits 2 promptly on a fatal credential error', async () => {
+    const config = JSON.parse(readFileSync(join(dir, 'pushcast.emulator.json'), 'utf8'));
+    config.webpush.vapidPrivateKey = 'AAAA';
+    writeFileSync(join(dir, 'broken.json'), JSON.stringify(config));
+    const started = Date.now();
+    const result = await runBin(['send', '--config', 'broken.json', '-a', audienceFile('webpush', 10, 'life-bad'), '-m', message], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('webpush.vapidPrivateKey');
+    expect(result.exitedAt - started).toBeLessThan(5000);
+  });
+});

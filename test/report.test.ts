@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
+import { runCli } from './helpers/run-cli.js';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { apnsToken, audienceFile, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const schema = JSON.parse(readFileSync(join(root, 'schema/report-v1.schema.json'), 'utf8'));
+const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: true });
+(addFormats as unknown as typeof addFormats.default)(ajv);
+const validate = ajv.compile(schema);
+const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
+
+function readCsv(path: string): string[][] {
+  return readFileSync(path, 'utf8').trim().split('\n').map((line) => line.split(','));
+}
+
+/** 60 rows per provider plus rows the provider refuses and rows that keep failing. */
+function audienceWithTrouble(): string {
+  const rows = ['provider,token,name'];
+  const sub = (id: string) => `"${JSON.stringify(emulatorSubscription(id)).replace(/"/g, '""')}"`;
+  for (let i = 0; i < 60; i++) rows.push(`fcm,${fcmToken(`r${i}`)},F${i}`, `apns,${apnsToken(`r${i}`)},A${i}`, `webpush,${sub(`r${i}`)},W${i}`);
+  rows.push(`apns,${apnsToken('too-large')},big`, `webpush,${sub('keeps-failing')},down`, `apns,${apnsToken('keeps-failing')},down`, 'fcm,bad token,x');
+  return tempFile('trouble.csv', `${rows.join('\n')}\n`);
+}
+
+const forced = {
+  [apnsToken('too-large')]: { status: 413, reason: 'PayloadTooLarge' },
+  [emulatorSubscription('keeps-failing').endpoint]: { status: 503, reason: 'down', retryAfterSeconds: 0 },
+  [apnsToken('keeps-failing')]: { status: 503, reason: 'ServiceUnavailable', retryAfterSeconds: 0 },
+};
+
+describe('the token-validity report', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 'report', unregistered: 0.15, forced });
+  });
+  afterAll(() => emulator.close());
+  beforeEach(() => {
+    emulator.reset();
+    for (const [token, answer] of Object.entries(forced)) emulator.behaviour.forced.set(token, answer);
+  });
+
+  it('counts match what the emulator recorded, the prune list holds exactly the dead tokens, and the report fits its schema', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const { code, stdout } = await runCli(
+      ['send', '--config', config, '-a', audienceWithTrouble(), '-m', message, '--report', 'report.json', '--invalid-out', 'prune.csv', '--failed-out', 'again.csv'],
+      { cwd: dir },
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+
+    const stats = emulator.stats();
+    for (const provider of ['fcm', 'apns', 'webpush'] as const) {
+      expect(report.providers[provider].accepted).toBe(stats.accepted[provider]);
+    }
+    expect(report.counts).toMatchObject({ targeted: 183, rejected: 1, failed: 2, uncertain: 0, skipped: 1 });
+    expect(report.counts.accepted + report.counts.invalid + report.counts.rejected + report.counts.failed).toBe(183);
+    expect(report).toMatchObject({ devices: 183, successes: report.counts.accepted, invalidTokens: report.counts.invalid });
+    expect(report.rejectedByReason).toEqual({ PayloadTooLarge: 1 });
+    expect(report.failedByReason).toEqual({ ServiceUnavailable: 1, 'http-503': 1 });
+    expect(report.errors).toContainEqual(expect.objectContaining({ kind: 'skipped', reason: 'malformed-token', line: 185 }));
+    expect(report.message.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(stdout).toContain('they do not report delivery');
+
+    // The prune list: exactly the tokens the emulator treats as dead, with the provider's reason.
+    const behaviour = { ...defaultBehaviour, seed: 'report', unregistered: 0.15 };
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 60; i++) {
+      for (const [provider, token, reason] of [
+        ['fcm', fcmToken(`r${i}`), 'unregistered'],
+        ['apns', apnsToken(`r${i}`), 'Unregistered'],
+        ['webpush', emulatorSubscription(`r${i}`).endpoint, 'unsubscribed'],
+      ] as const) {
+        if (fateOf(behaviour, provider, token, 1) === 'unregistered') expected.set(token, `${provider} ${reason}`);
+      }
+    }
+    const [header, ...rows] = readCsv(join(dir, 'prune.csv'));
+    expect(header).toEqual(['provider', 'token', 'user_id', 'reason', 'detail', 'time']);
+    expect(new Map(rows.map((row) => [row[1], `${row[0]} ${row[3]}`]))).toEqual(expected);
+    expect(report.counts.invalid).toBe(expected.size);
+  });
+
+  it('the failed-out file, fed back as the audience, sends exactly those recipients', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    await runCli(['send', '--config', config, '-a', audienceWithTrouble(), '-m', message, '--failed-out', 'again.csv'], { cwd: dir });
+    const again = readFileSync(join(dir, 'again.csv'), 'utf8');
+    expect(again.split('\n')[0]).toBe('provider,token,name');
+
+    emulator.reset();
+    emulator.behaviour.forced.clear(); // the outage is over
+    const { code, stdout } = await runCli(['send', '--config', config, '-a', 'again.csv', '-m', message, '--json'], { cwd: dir });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).counts).toMatchObject({ targeted: 2, accepted: 2 });
+    expect(emulator.delivered().map((item) => item.token).sort()).toEqual([apnsToken('keeps-failing'), emulatorSubscription('keeps-failing').endpoint].sort());
+  });
+
+  it('pushcast report prints the report again from the journal, merging shards', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const audience = audienceFile('fcm', 300, 'merge');
+    const shards = [];
+    for (const shard of ['1/3', '2/3', '3/3']) {
+      const { stdout } = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'merged', '--shard', shard, '--json'], { cwd: dir });
+      shards.push(JSON.parse(stdout));
+    }
+    const { code, stdout } = await runCli(['report', 'merged', '--json'], { cwd: dir });
+    expect(code).toBe(0);
+    const merged = JSON.parse(stdout);
+    expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
+    expect(merged.counts.targeted).toBe(300);
+    expect(merged.counts.accepted).toBe(shards.reduce((sum, shard) => sum + shard.counts.accepted, 0));
+    expect(merged.counts.accepted).toBe(emulator.stats().accepted.fcm);
+    const text = await runCli(['report', 'merged'], { cwd: dir });
+    expect(text.stdout).toContain('3 shard journals merged');
+    expect((await runCli(['report', 'nope'], { cwd: dir })).stderr).toContain('no journal for campaign "nope"');
+  });
+
+  it('never writes a credential into a report or a file', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    await runCli(['send', '--config', config, '-a', audienceWithTrouble(), '-m', message, '--report', 'r.json', '--invalid-out', 'p.csv', '--failed-out', 'f.csv', '--campaign', 'secret-check'], { cwd: dir });
+    const written = ['r.json', 'p.csv', 'f.csv', '.pushcast/secret-check.jsonl'].map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
+    const { credentials } = emulator;
+    expect(written).not.toContain(credentials.vapid.privateKey);
+    for (const pem of [credentials.apns.key, credentials.serviceAccount.private_key]) {
+      for (const line of pem.split('\n').filter((text) => text && !text.startsWith('-----'))) expect(written).not.toContain(line);
+    }
+  });
+});
+
+describe('pushcast check', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 'check', unregistered: 0.25 });
+  });
+  afterAll(() => emulator.close());
+
+  it('marks dead FCM tokens with a validate_only send, delivers nothing, and says plainly what it could not check', async () => {
+    const rows = ['provider,token'];
+    for (let i = 0; i < 40; i++) rows.push(`fcm,${fcmToken(`c${i}`)}`);
+    rows.push(`apns,${apnsToken('c')}`, `webpush,"${JSON.stringify(emulatorSubscription('c')).replace(/"/g, '""')}"`, 'apns,123');
+    const dir = tempDir();
+    const { code, stdout } = await runCli(['check', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('c.csv', rows.join('\n')), '--invalid-out', 'prune.csv', '--json'], { cwd: dir });
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    const behaviour = { ...defaultBehaviour, seed: 'check', unregistered: 0.25 };
+    const dead = Array.from({ length: 40 }, (_, i) => fcmToken(`c${i}`)).filter((token) => fateOf(behaviour, 'fcm', token, 1) === 'unregistered');
+    expect(report.providers.fcm).toMatchObject({ targeted: 40, invalid: dead.length, accepted: 40 - dead.length });
+    expect(report.skippedByReason).toEqual({ 'format-checked-only': 2, 'malformed-token': 1 });
+    expect(report.errors).toContainEqual(expect.objectContaining({ reason: 'format-checked-only', detail: expect.stringContaining('APNs has no dry run') }));
+    expect(emulator.delivered()).toEqual([]);
+    expect(emulator.stats().validated).toBe(40 - dead.length);
+    expect(readCsv(join(dir, 'prune.csv')).slice(1).map((row) => row[1]).sort()).toEqual(dead.sort());
+  });
+});
+
+describe('the sanity guard on mass invalid tokens', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 'guard', badDeviceToken: 0.6 });
+  });
+  afterAll(() => emulator.close());
+
+  it('calls them suspect, keeps them off the prune list, and exits 3; --trust-invalid prunes them', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const audience = audienceFile('apns', 200, 'guard');
+    const guarded = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--invalid-out', 'prune.csv', '--json', '--no-journal'], { cwd: dir });
+    expect(guarded.code).toBe(3);
+    const report = JSON.parse(guarded.stdout);
+    const bad = report.invalidByReason.BadDeviceToken;
+    expect(bad).toBeGreaterThan(100);
+    expect(report.suspect).toEqual([expect.objectContaining({ group: 'apns/production', invalid: bad, targeted: 200, note: expect.stringContaining('environment') })]);
+    expect(guarded.stderr).toContain('--trust-invalid');
+    expect(readCsv(join(dir, 'prune.csv'))).toHaveLength(1); // the header alone
+    expect(readCsv(join(dir, 'prune.suspect.csv'))).toHaveLength(bad + 1);
+
+    const trusted = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--invalid-out', 'prune.csv', '--trust-invalid', '--no-journal'], { cwd: dir });
+    expect(trusted.code).toBe(0);
+    expect(readCsv(join(dir, 'prune.csv'))).toHaveLength(bad + 1);
+  });
+});
