@@ -14,19 +14,17 @@ function fcmToken(i) {
 const apnsToken = (i) => createHash('sha256').update(`apns${i}`).digest('hex');
 const csvQuote = (value) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-/** Rows cycle fcm, apns, webpush; subscription keys repeat every 1000 rows (endpoints do not). */
-export async function generateAudience(path, size, { providers = ['fcm', 'apns', 'webpush'], keyPool = 1000 } = {}) {
+/** Rows cycle through `providers`; every web push row is a subscription the emulator can decrypt. */
+export async function generateAudience(path, size, { providers = ['fcm', 'apns', 'webpush'] } = {}) {
   if (existsSync(path) && statSync(path).size > 0) return path;
-  const keys = [];
-  for (let k = 0; k < Math.min(keyPool, size); k++) keys.push(emulatorSubscription(`bench-${k}`).keys);
   const out = createWriteStream(path);
   out.write('provider,token,endpoint,p256dh,auth,user_id,locale,name,coupon\n');
   for (let i = 0; i < size; i++) {
     const provider = providers[i % providers.length];
     let row;
     if (provider === 'webpush') {
-      const { p256dh, auth } = keys[i % keys.length];
-      row = ['webpush', '', `https://fcm.googleapis.com/fcm/send/bench-${i}`, p256dh, auth];
+      const { endpoint, keys } = emulatorSubscription(`bench-${i}`);
+      row = ['webpush', '', endpoint, keys.p256dh, keys.auth];
     } else {
       row = [provider, provider === 'fcm' ? fcmToken(i) : apnsToken(i), '', '', ''];
     }

@@ -59,7 +59,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--no-journal', 'keep no journal: a re-run sends everything again')
     .option('--shard <K/N>', 'send only shard K of N: N processes on N machines split one audience with no overlap')
     .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
-    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 1000, apns 200, webpush 200)')
+    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 500, apns 500, webpush 200)')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid, e.g. 0.1 or 10%')
     .option('--max-failed <n>', 'exit 3 when more than n recipients still fail after retries')
     .option('--require-all-accepted', 'exit 3 unless every row was accepted: for CI smoke tests')
@@ -67,6 +67,9 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
     .option('--failed-out <file.csv>', 'write the recipients to send again later, in the audience\'s own columns')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
+    .option('--registry <file>', 'device registry for user-ID audiences, channels and feedback (default: ./pushcast.db)')
+    .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
+    .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
@@ -90,6 +93,8 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('-q, --quiet', 'one summary line and errors')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
+    .option('--registry <file>', 'device registry to mark invalid tokens in (default: ./pushcast.db, if it exists)')
+    .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .addHelpText(
       'after',
       `
@@ -117,6 +122,79 @@ Examples:
     .action(async (campaign, options) => {
       const { reportCommand } = await import('./commands/report.js');
       setResult(reportCommand(campaign, options, io));
+    });
+
+  const devices = program
+    .command('devices')
+    .description('the device registry: users\' devices, their tokens, channels and validity (SQLite, ./pushcast.db)')
+    .option('--registry <file>', 'registry file (default: ./pushcast.db, or $PUSHCAST_REGISTRY)');
+  const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
+  devices
+    .command('import')
+    .description('add or update devices from a CSV of tokens (columns as for an audience, plus channels, platform)')
+    .argument('<file>', 'CSV with provider,token (or endpoint/subscription), user_id, locale, channels ("news;sales")…')
+    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices import devices.csv\n  $ pushcast devices --registry /var/lib/push/devices.db import nightly-export.csv --json')
+    .action(async (file, options) => {
+      const { importCommand } = await import('./commands/devices.js');
+      setResult(importCommand(file, withRegistry(options), io));
+    });
+  devices
+    .command('register')
+    .description('register one device\'s token for a user; a refreshed token replaces its old one')
+    .requiredOption('--user <id>', 'the user the device belongs to')
+    .requiredOption('--provider <name>', 'fcm, apns or webpush')
+    .requiredOption('--token <token>', 'the device token (for web push, the subscription JSON)')
+    .option('--replaces <old-token>', 'the token this one replaces (after a reinstall or a refresh)')
+    .option('--single-device', 'drop the user\'s other devices: for apps with one device per account')
+    .option('--channels <list>', 'channels the device subscribes to, comma-separated (no "/")')
+    .option('--locale <locale>', 'the device\'s locale')
+    .option('--timezone <zone>', 'the device\'s time zone')
+    .option('--environment <env>', 'APNs: sandbox or production')
+    .option('--app <bundle-id>', 'APNs: the app\'s topic')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices register --user u42 --provider fcm --token "$NEW" --replaces "$OLD"\n  $ pushcast devices register --user u42 --provider apns --token 5d9c…8948 --environment production --single-device')
+    .action(async (options) => {
+      const { registerCommand } = await import('./commands/devices.js');
+      setResult(registerCommand(withRegistry(options) as never, io));
+    });
+  devices
+    .command('list')
+    .description('list devices, tokens masked')
+    .option('--user <id>', 'one user\'s devices')
+    .option('--channel <name>', 'the devices of a channel')
+    .option('--json', 'print them as JSON, tokens in full')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices list --user u42\n  $ pushcast devices list --channel news --json | jq length')
+    .action(async (options) => {
+      const { listCommand } = await import('./commands/devices.js');
+      setResult(listCommand(withRegistry(options), io));
+    });
+  devices
+    .command('stats')
+    .description('count devices by provider and validity')
+    .option('--json', 'print them as JSON')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices stats\n  $ pushcast devices stats --json | jq .invalidByReason')
+    .action(async (options) => {
+      const { statsCommand } = await import('./commands/devices.js');
+      setResult(statsCommand(withRegistry(options), io));
+    });
+  devices
+    .command('prune')
+    .description('drop devices marked invalid and, with --stale, those not seen for that long')
+    .option('--stale <duration>', 'also drop devices not seen for this long, e.g. 90d')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices prune\n  $ pushcast devices prune --stale 90d')
+    .action(async (options) => {
+      const { pruneCommand } = await import('./commands/devices.js');
+      setResult(pruneCommand(withRegistry(options), io));
+    });
+  devices
+    .command('export')
+    .description('write every device as CSV, in columns devices import reads back')
+    .option('--out <file>', 'write to a file instead of standard output')
+    .addHelpText('after', '\nExamples:\n  $ pushcast devices export --out devices.csv\n  $ pushcast devices export | grep ",0,"   # the invalid ones')
+    .action(async (options) => {
+      const { exportCommand } = await import('./commands/devices.js');
+      setResult(exportCommand(withRegistry(options), io));
     });
 
   program
@@ -153,10 +231,55 @@ Examples:
     });
 
   program
+    .command('init')
+    .description('write a starting config file, a sample message and a sample audience here')
+    .option('--providers <list>', 'providers to set up: fcm,apns,webpush (asked when on a terminal; default all)')
+    .option('--force', 'overwrite files that already exist')
+    .addHelpText('after', '\nExamples:\n  $ pushcast init                       # asks which providers\n  $ pushcast init --providers fcm,apns  # in a script or CI')
+    .action(async (options) => {
+      const { initCommand } = await import('./commands/init.js');
+      setResult(initCommand(options, io));
+    });
+
+  program
+    .command('config')
+    .description('print the effective configuration, secrets redacted, with where each value came from')
+    .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json or .yaml, or $PUSHCAST_CONFIG)')
+    .option('--json', 'print it as JSON')
+    .addHelpText('after', '\nExamples:\n  $ pushcast config\n  $ PUSHCAST_APNS_TOPIC=com.example.beta pushcast config --json | jq .settings')
+    .action(async (options) => {
+      const { configCommand } = await import('./commands/config.js');
+      setResult(configCommand(options, io));
+    });
+
+  program
+    .command('doctor')
+    .description('check the configured credentials without any notification reaching a device')
+    .option('-c, --config <file>', 'configuration file')
+    .option('--json', 'print the findings as JSON')
+    .addHelpText(
+      'after',
+      `
+FCM: an OAuth token is fetched and a validate_only message is sent to a made-up token.
+APNs: the key must sign a token, and APNs is asked to send to a made-up token: it checks the
+credentials first, then answers BadDeviceToken; nothing is delivered.
+Web Push: the key pair must match; whether a push service accepts it can only be seen on a real
+subscription, and doctor says so. Exit 0 when all is well, 2 when something is wrong.
+
+Examples:
+  $ pushcast doctor
+  $ GOOGLE_APPLICATION_CREDENTIALS=ci-key.json pushcast doctor --json`,
+    )
+    .action(async (options) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      setResult(doctorCommand(options, io));
+    });
+
+  program
     .command('vapid-keys')
     .description('print a new VAPID key pair for Web Push')
     .option('--json', 'print {"publicKey", "privateKey"}')
-    .addHelpText('after', '\nExample:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…')
+    .addHelpText('after', '\nExamples:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…\n  $ pushcast vapid-keys --json | jq -r .publicKey   # the applicationServerKey for your site')
     .action(async (options) => {
       const { vapidKeysCommand } = await import('./commands/vapid-keys.js');
       setResult(vapidKeysCommand(options, io));
@@ -167,6 +290,7 @@ Examples:
     .description('send the bundled example campaign (fixtures/) to an in-process emulator: what `npm start` runs')
     .option('--json', 'print one JSON object on stdout')
     .option('-n, --dry-run', 'only plan it')
+    .addHelpText('after', '\nExamples:\n  $ pushcast demo\n  $ pushcast demo --json | jq .counts')
     .action(async (options) => {
       const { demoCommand } = await import('./commands/demo.js');
       setResult(demoCommand(options, io));

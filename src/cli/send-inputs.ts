@@ -33,14 +33,20 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Inpu
   const defaultProvider = parseProvider(options.provider);
   if (options.token !== undefined) return singleMessageInputs(options, defaultProvider);
   if (!options.audience) throw new UsageError('send needs --audience FILE (a CSV of tokens or user IDs), or --token for one device; see pushcast send --help');
-  if (!options.message && !options.defaultTemplate) throw new UsageError('send needs --message FILE (a JSON message template); see pushcast send --help');
-  const messageFile = options.message ? resolve(io.cwd, options.message) : undefined;
-  const template = new CompiledTemplate(messageFile ? await loadTemplate(options.message!, messageFile) : options.defaultTemplate!);
+  const { template, messageLabel, messageFile } = await compileMessage(options, io);
   const fromStdin = options.audience === '-';
   const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
   const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider });
   const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
-  return { audience: await open(), template, messageLabel: options.message ?? '(built-in)', files, reopen: open };
+  return { audience: await open(), template, messageLabel, files, reopen: open };
+}
+
+/** The message template of --message, or the built-in one where a command has one. */
+export async function compileMessage(options: InputOptions, io: CliIo): Promise<{ template: CompiledTemplate; messageLabel: string; messageFile?: string }> {
+  if (!options.message && !options.defaultTemplate) throw new UsageError('send needs --message FILE (a JSON message template); see pushcast send --help');
+  const messageFile = options.message ? resolve(io.cwd, options.message) : undefined;
+  const template = new CompiledTemplate(messageFile ? await loadTemplate(options.message!, messageFile) : options.defaultTemplate!);
+  return { template, messageLabel: options.message ?? '(built-in)', messageFile };
 }
 
 /** `--token T --provider P --title X --body Y`: one message to one device, for smoke tests. */

@@ -42,7 +42,13 @@ export interface PushcastConfig {
   };
   /** PEM file of a certificate authority to trust for the endpoint overrides (the emulator's). */
   ca?: string;
+  /** Recipients in flight per provider (--concurrency). */
+  concurrency?: number;
+  /** Sends per second, as --rate takes it: "500", "30000/m", "fcm=10000,apns=2000". */
+  rate?: string | number;
+  /** Where campaign journals are kept (--journal-dir). Default: ./.pushcast */
+  journalDir?: string;
+  /** The device registry (SQLite) for user-ID audiences and channels. Default: ./pushcast.db */
+  registry?: string;
 }
 
-/** Names of settings whose values are secrets: never printed, logged or written into reports. */
-export const secretSettings = ['fcm.serviceAccount', 'apns.key', 'apns.certKey', 'apns.passphrase', 'webpush.vapidPrivateKey'] as const;

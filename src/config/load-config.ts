@@ -1,59 +1,112 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, describeFileError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
+import { getSetting, setSetting, settings, type Setting } from './settings.js';
 
-export const defaultConfigFile = 'pushcast.config.json';
+export const defaultConfigFiles = ['pushcast.config.json', 'pushcast.config.yaml', 'pushcast.config.yml'];
 
-/** Environment variables for each setting; GOOGLE_APPLICATION_CREDENTIALS is the one firebase-admin users know. */
-const environmentSettings: Array<[variable: string, section: keyof PushcastConfig, key: string]> = [
-  ['GOOGLE_APPLICATION_CREDENTIALS', 'fcm', 'serviceAccount'],
-  ['PUSHCAST_FCM_SERVICE_ACCOUNT', 'fcm', 'serviceAccount'],
-  ['PUSHCAST_FCM_PROJECT_ID', 'fcm', 'projectId'],
-  ['PUSHCAST_FCM_ENDPOINT', 'fcm', 'endpoint'],
-  ['PUSHCAST_APNS_KEY', 'apns', 'key'],
-  ['PUSHCAST_APNS_KEY_ID', 'apns', 'keyId'],
-  ['PUSHCAST_APNS_TEAM_ID', 'apns', 'teamId'],
-  ['PUSHCAST_APNS_CERT', 'apns', 'cert'],
-  ['PUSHCAST_APNS_CERT_KEY', 'apns', 'certKey'],
-  ['PUSHCAST_APNS_PASSPHRASE', 'apns', 'passphrase'],
-  ['PUSHCAST_APNS_TOPIC', 'apns', 'topic'],
-  ['PUSHCAST_APNS_ENVIRONMENT', 'apns', 'environment'],
-  ['PUSHCAST_APNS_ENDPOINT', 'apns', 'endpoint'],
-  ['PUSHCAST_VAPID_PUBLIC_KEY', 'webpush', 'vapidPublicKey'],
-  ['PUSHCAST_VAPID_PRIVATE_KEY', 'webpush', 'vapidPrivateKey'],
-  ['PUSHCAST_VAPID_SUBJECT', 'webpush', 'subject'],
-  ['PUSHCAST_WEBPUSH_ENDPOINT', 'webpush', 'endpoint'],
-  ['PUSHCAST_CA', 'ca', ''],
-];
+/** Where a setting's value came from, for `pushcast config`. */
+export interface Source {
+  from: 'flag' | 'env' | 'file';
+  /** The flag, the variable, or the file. */
+  name: string;
+}
+
+/** A command-line flag that sets a setting, as `{ path: 'apns.topic', flag: '--apns-topic', value }`. */
+export interface FlagSetting {
+  path: string;
+  flag: string;
+  value: unknown;
+}
 
 export interface LoadedConfig {
   config: PushcastConfig;
   /** The file read, if any. */
   file?: string;
+  sources: Map<string, Source>;
 }
 
-/** Settings that may name a file: made absolute where they are read, so a relative path means what its writer meant. */
-const fileSettings: Array<[section: 'fcm' | 'apns' | 'ca', key: string]> = [
-  ['fcm', 'serviceAccount'],
-  ['apns', 'key'],
-  ['apns', 'cert'],
-  ['apns', 'certKey'],
-  ['ca', ''],
-];
-
-function resolveFileSettings(config: PushcastConfig, baseDir: string): PushcastConfig {
-  const out: PushcastConfig = { ...config };
-  for (const [section, key] of fileSettings) {
-    if (section === 'ca') {
-      if (out.ca && !isInlineContent(out.ca)) out.ca = resolve(baseDir, out.ca);
-      continue;
+/**
+ * The effective configuration: flags override the environment, which overrides the file
+ * (--config, $PUSHCAST_CONFIG, or ./pushcast.config.json|yaml), which overrides the defaults.
+ * A relative path is relative to where it was written: the file's folder, or the working directory.
+ */
+export function loadConfig(options: { file?: string; cwd: string; env: NodeJS.ProcessEnv; flags?: FlagSetting[] }): LoadedConfig {
+  const sources = new Map<string, Source>();
+  const given = options.file ?? options.env.PUSHCAST_CONFIG;
+  const path = given ? resolve(options.cwd, given) : defaultConfigFiles.map((name) => resolve(options.cwd, name)).find((candidate) => existsSync(candidate));
+  let config: Record<string, unknown> = {};
+  if (path) {
+    config = readConfigFile(path, given ?? path);
+    for (const setting of settings) {
+      const value = getSetting(config, setting.path);
+      if (value === undefined) continue;
+      setSetting(config, setting.path, resolveFile(setting, value, resolve(path, '..')));
+      sources.set(setting.path, { from: 'file', name: given ?? path });
     }
-    const values = out[section] as Record<string, unknown> | undefined;
-    const value = values?.[key];
-    if (typeof value === 'string' && !isInlineContent(value)) out[section] = { ...values, [key]: resolve(baseDir, value) };
   }
-  return out;
+  for (const setting of settings) {
+    const variable = setting.env.find((name) => options.env[name] !== undefined && options.env[name] !== '');
+    if (!variable) continue;
+    setSetting(config, setting.path, resolveFile(setting, parseValue(setting, options.env[variable]!, variable), options.cwd));
+    sources.set(setting.path, { from: 'env', name: variable });
+  }
+  for (const { path: settingPath, flag, value } of options.flags ?? []) {
+    if (value === undefined) continue;
+    setSetting(config, settingPath, value);
+    sources.set(settingPath, { from: 'flag', name: flag });
+  }
+  return { config: config as PushcastConfig, file: path, sources };
+}
+
+function readConfigFile(path: string, label: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (error) {
+    throw new ConfigError(`config ${describeFileError(label, error)}`, { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config ${label}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${label}: must be an object of settings`);
+  const problems = unknownSettings(parsed as Record<string, unknown>);
+  if (problems.length > 0) throw new ConfigError(`config ${label}: ${problems.join('; ')} (see schema/config-v1.schema.json)`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The yaml package (CommonJS) is loaded only when a YAML file is read. */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+}
+
+/** Typos in a config file are errors: a misspelt key would otherwise be silently ignored. */
+function unknownSettings(config: Record<string, unknown>): string[] {
+  const known = new Set(settings.map((setting) => setting.path));
+  const sections = new Set(settings.filter((setting) => setting.path.includes('.')).map((setting) => setting.path.split('.')[0]));
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (key === '$schema') continue;
+    if (sections.has(key) && value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const inner of Object.keys(value)) if (!known.has(`${key}.${inner}`)) problems.push(`unknown setting "${key}.${inner}"`);
+    } else if (!known.has(key)) problems.push(`unknown setting "${key}"`);
+  }
+  return problems;
+}
+
+function parseValue(setting: Setting, value: string, variable: string): unknown {
+  if (setting.kind === 'number') {
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new ConfigError(`${variable} must be a number, not "${value}"`);
+    return n;
+  }
+  if (setting.kind === 'list') return value.split(',').map((item) => item.trim()).filter(Boolean);
+  return value;
 }
 
 /** PEM or JSON given as the value itself rather than as a path. */
@@ -62,38 +115,8 @@ export function isInlineContent(value: string): boolean {
   return trimmed.startsWith('-----BEGIN') || trimmed.startsWith('{');
 }
 
-/** Reads the config file (given, or ./pushcast.config.json if present), then lets the environment override it. */
-export function loadConfig(options: { file?: string; cwd: string; env: NodeJS.ProcessEnv }): LoadedConfig {
-  const path = options.file ? resolve(options.cwd, options.file) : resolve(options.cwd, defaultConfigFile);
-  let config: PushcastConfig = {};
-  let file: string | undefined;
-  if (options.file || existsSync(path)) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`config ${describeFileError(options.file ?? defaultConfigFile, error)}`, { cause: error });
-    }
-    try {
-      config = JSON.parse(text.replace(/^\uFEFF/, '')) as PushcastConfig;
-    } catch (error) {
-      throw new ConfigError(`config ${options.file ?? defaultConfigFile}: not valid JSON: ${(error as Error).message}`, { cause: error });
-    }
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ConfigError(`config ${path}: must be a JSON object`);
-    file = path;
-    config = resolveFileSettings(config, resolve(path, '..'));
-  }
-  const fromEnvironment: PushcastConfig = {};
-  for (const [variable, section, key] of environmentSettings) {
-    const value = options.env[variable];
-    if (value === undefined || value === '') continue;
-    if (section === 'ca') fromEnvironment.ca = value;
-    else (fromEnvironment as Record<string, Record<string, string>>)[section] = { ...(fromEnvironment[section] as object), [key]: value };
-  }
-  const environment = resolveFileSettings(fromEnvironment, options.cwd);
-  for (const section of ['fcm', 'apns', 'webpush'] as const) {
-    if (environment[section]) config = { ...config, [section]: { ...config[section], ...environment[section] } };
-  }
-  if (environment.ca) config = { ...config, ca: environment.ca };
-  return { config, file };
+function resolveFile(setting: Setting, value: unknown, baseDir: string): unknown {
+  if ((setting.kind !== 'file' && setting.kind !== 'secret-file') || typeof value !== 'string') return value;
+  if (isInlineContent(value) || isAbsolute(value)) return value;
+  return resolve(baseDir, value);
 }

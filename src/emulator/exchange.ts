@@ -90,3 +90,8 @@ export function dropConnection(exchange: Exchange): void {
 export function compact(headers: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
+
+/** The Retry-After header of a throttling answer: the forced answer's own, or the emulator's. */
+export function retryAfterHeader(seconds: number | undefined): Record<string, string> {
+  return seconds === undefined ? {} : { 'retry-after': String(seconds) };
+}

@@ -1,8 +1,16 @@
-import { createPublicKey, randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants } from 'node:http2';
 import { utf8Bytes } from '../message/limits.js';
-import { compact, dropConnection, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
-import { verifyJwt } from './verify-jwt.js';
+import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
+
+const verifiedTokens = new Map<string, VerifiedJwt>();
+const publicKeys = new Map<string, KeyObject>();
+function apnsPublicKey(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (!key) publicKeys.set(pem, (key = createPublicKey(pem)));
+  return key;
+}
 
 const devicePath = /^\/3\/device\/([^/?]+)$/;
 const pushTypes = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'location', 'liveactivity', 'pushtotalk', 'widgets']);
@@ -22,10 +30,13 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const authorization = String(headers.authorization ?? '');
   if (!authorization) return fail(403, 'MissingProviderToken');
   const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
-  const verified = verifyJwt(jwt, createPublicKey(credentials.apns.key), 'ES256');
+  const verified = verifiedTokens.get(jwt) ?? verifyJwt(jwt, apnsPublicKey(credentials.apns.key), 'ES256');
   if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) {
     return fail(403, 'InvalidProviderToken');
   }
+  // Clients reuse one token for up to an hour: verify it once, as APNs itself caches them.
+  if (verifiedTokens.size > 1000) verifiedTokens.clear();
+  verifiedTokens.set(jwt, verified);
   if (typeof verified.claims.iat !== 'number' || verified.claims.iat < Date.now() / 1000 - 3600) return fail(403, 'ExpiredProviderToken');
 
   const topic = headers['apns-topic'];
@@ -50,14 +61,13 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   }
 
   const { fate, attempt } = state.fate('apns', token);
-  const retryAfter = { 'retry-after': String(state.behaviour.retryAfterSeconds) };
+  const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (fate === 'drop') {
     state.drop('apns', token);
     return dropConnection(exchange);
   }
   if (typeof fate === 'object') {
-    const forcedHeaders: Record<string, string> = fate.forced.retryAfterSeconds !== undefined ? { 'retry-after': String(fate.forced.retryAfterSeconds) } : {};
-    return fail(fate.forced.status, fate.forced.reason, fate.forced.status === 410 ? { timestamp: Date.now() } : {}, forcedHeaders);
+    return fail(fate.forced.status, fate.forced.reason, fate.forced.status === 410 ? { timestamp: Date.now() } : {}, retryAfterHeader(fate.forced.retryAfterSeconds));
   }
   switch (fate) {
     case 'unregistered':

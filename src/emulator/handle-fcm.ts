@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { utf8Bytes } from '../message/limits.js';
-import { compact, dropConnection, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { verifyJwt } from './verify-jwt.js';
 
 const grpcStatus: Record<number, string> = {
@@ -68,10 +68,9 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
     state.drop('fcm', token);
     return dropConnection(exchange);
   }
-  const retryAfter = { 'retry-after': String(state.behaviour.retryAfterSeconds) };
+  const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (typeof fate === 'object') {
-    const headers: Record<string, string> = fate.forced.retryAfterSeconds !== undefined ? { 'retry-after': String(fate.forced.retryAfterSeconds) } : {};
-    return fail(fate.forced.status, fate.forced.reason, `Emulated ${fate.forced.reason}.`, headers);
+    return fail(fate.forced.status, fate.forced.reason, `Emulated ${fate.forced.reason}.`, retryAfterHeader(fate.forced.retryAfterSeconds));
   }
   switch (fate) {
     case 'unregistered':

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { decryptWebPush } from './decrypt-webpush.js';
-import { compact, dropConnection, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { subscriberKeys, subscriptionIdOf } from './subscriber-keys.js';
-import { p256PublicKey, verifyJwt } from './verify-jwt.js';
+import { p256PublicKey, verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
+const verifiedHeaders = new Map<string, VerifiedJwt>();
 const urgencies = new Set(['very-low', 'low', 'normal', 'high']);
 const topicPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -25,8 +26,12 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
   if (!vapid) return fail(401, 'missing-vapid');
   const publicKey = Buffer.from(vapid[2], 'base64url');
   if (publicKey.length !== 65) return fail(401, 'bad-vapid-key');
-  const verified = verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
+  // A sender that caches its VAPID header sends the same one again: verify each header once.
+  const header = `${vapid[1]} ${vapid[2]}`;
+  const verified = verifiedHeaders.get(header) ?? verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
   if ('error' in verified) return fail(401, 'bad-vapid-signature');
+  if (verifiedHeaders.size > 1000) verifiedHeaders.clear();
+  verifiedHeaders.set(header, verified);
   const now = Date.now() / 1000;
   const { aud, exp, sub } = verified.claims;
   if (aud !== `https://${exchange.host}`) return fail(401, 'vapid-audience-mismatch');
@@ -44,14 +49,13 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
   if (exchange.body.length > 4096) return fail(413, 'payload-too-large');
 
   const { fate, attempt } = state.fate('webpush', endpoint);
-  const retryAfter = { 'retry-after': String(state.behaviour.retryAfterSeconds) };
+  const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (fate === 'drop') {
     state.drop('webpush', endpoint);
     return dropConnection(exchange);
   }
   if (typeof fate === 'object') {
-    const forcedHeaders: Record<string, string> = fate.forced.retryAfterSeconds !== undefined ? { 'retry-after': String(fate.forced.retryAfterSeconds) } : {};
-    return fail(fate.forced.status, fate.forced.reason, forcedHeaders);
+    return fail(fate.forced.status, fate.forced.reason, retryAfterHeader(fate.forced.retryAfterSeconds));
   }
   switch (fate) {
     case 'unregistered':

@@ -3,6 +3,8 @@ export interface ResourceUse {
   seconds: number;
   cpuSeconds: number;
   peakRssMB: number;
+  /** Per-message latency in ms, handed to the client library until answered (sends only). */
+  latencyMs?: { p50: number; p99: number };
 }
 
 export function startMeasuring(): () => ResourceUse {

@@ -1,4 +1,4 @@
-import { identityOf, type AudienceRow, type DeviceRecipient, type ProviderName } from '../audience/recipient.js';
+import { identityOf, type AudienceRow, type DeviceRecipient, type ProviderName, type UserRecipient } from '../audience/recipient.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { OriginCheck } from '../providers/webpush/allowed-origins.js';
 import type { BuildContext, Outcome, Provider, Rendered } from '../providers/provider.js';
@@ -44,6 +44,8 @@ export interface CampaignOptions {
   shard?: Shard;
   /** Sends per second: across providers, and per provider. */
   rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
+  /** Turns a user-ID row into that user's devices (the device registry); without it such rows are skipped. */
+  resolveUser?(row: UserRecipient): DeviceRecipient[] | { reason: string; detail: string };
   /** Providers whose rows are not sent, and why (no credentials; no dry run for `check`). */
   skipProviders?: Partial<Record<ProviderName, { reason: string; detail: string }>>;
   /** A batch with no answer after this long counts as uncertain: one stalled call cannot hang a cron job. */
@@ -52,6 +54,8 @@ export interface CampaignOptions {
   journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
+  /** Told how long each batch took to answer, and for how many messages. */
+  onBatch?(ms: number, count: number): void;
   random?: () => number;
 }
 
@@ -72,7 +76,7 @@ async function withTimeout(sending: Promise<Outcome[]>, timeoutMs: number | unde
   }
 }
 
-export const defaultInFlight: Record<ProviderName, number> = { fcm: 1000, apns: 200, webpush: 200 };
+export const defaultInFlight: Record<ProviderName, number> = { fcm: 500, apns: 500, webpush: 200 };
 
 /**
  * Invalid-token answers that, when every recipient of a provider gets them, mean the sender's
@@ -128,7 +132,7 @@ class CampaignRun {
   }
 
   async run(rows: AsyncIterable<AudienceRow>): Promise<Tally> {
-    const { shard, journal } = this.options;
+    const { shard } = this.options;
     for await (const row of rows) {
       if (this.stopping) break;
       if (row.kind === 'problem') {
@@ -136,60 +140,71 @@ class CampaignRun {
         this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
         continue;
       }
-      const identity = identityOf(row);
-      if (!inShard(shard, identity)) continue;
-      const unusable = row.kind === 'device' ? this.options.skipProviders?.[row.provider] : undefined;
-      if (unusable && row.kind === 'device') {
-        this.final({ kind: 'skipped', line: row.line, provider: row.provider, recipient: row, ...unusable, attempts: 0 });
-        continue;
-      }
+      if (!inShard(shard, identityOf(row))) continue;
       if (row.kind === 'user') {
-        this.final({ kind: 'skipped', line: row.line, reason: 'needs-registry', detail: 'user-ID audiences need the device registry', attempts: 0 });
+        const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
+        if (!Array.isArray(devices)) {
+          this.final({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+          continue;
+        }
+        for (const device of devices) await this.take(device);
         continue;
       }
-      const key = journalKey(identity);
-      const prior = journal?.prior.get(key);
-      if (prior?.state === 'final') {
-        // Settled by an earlier run of this campaign: counted, never sent again.
-        const { o, r, d, id } = prior.line;
-        this.final({ kind: o, line: row.line, provider: row.provider, recipient: row, reason: r, detail: d, id, attempts: 0 }, false);
-        continue;
-      }
-      if (prior?.state === 'uncertain' && !journal?.resendUncertain) {
-        this.final({
-          kind: 'uncertain',
-          line: row.line,
-          provider: row.provider,
-          recipient: row,
-          reason: 'in-flight-when-stopped',
-          detail: 'was being sent when an earlier run stopped; maybe delivered. --resend-uncertain sends it again',
-          attempts: 0,
-        }, false);
-        continue;
-      }
-      const prepared = prepareRecipient(this.options.template, row, this.options.context);
-      if ('kind' in prepared) {
-        this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: prepared.reason, detail: prepared.detail, attempts: 0 });
-        continue;
-      }
-      if (row.provider === 'webpush' && !this.options.allowEndpoint(row.token)) {
-        this.final({
-          kind: 'skipped',
-          line: row.line,
-          provider: 'webpush',
-          recipient: row,
-          reason: 'endpoint-not-allowed',
-          detail: `${new URL(row.token).origin} is not a known push service; add it to webpush.allowedOrigins to send there`,
-          attempts: 0,
-        });
-        continue;
-      }
-      const lane = await this.laneFor(row.provider);
-      lane.pending.push({ rendered: prepared, key, attempts: 0 });
-      if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
+      await this.take(row);
     }
     await this.drain();
     return this.tally;
+  }
+
+  /** One device: settled by an earlier run, or rendered and queued for its provider. */
+  private async take(row: DeviceRecipient): Promise<void> {
+    const { journal } = this.options;
+    const identity = identityOf(row);
+    const unusable = this.options.skipProviders?.[row.provider];
+    if (unusable) {
+      this.final({ kind: 'skipped', line: row.line, provider: row.provider, recipient: row, ...unusable, attempts: 0 });
+      return;
+    }
+    const key = journalKey(identity);
+    const prior = journal?.prior.get(key);
+    if (prior?.state === 'final') {
+      // Settled by an earlier run of this campaign: counted, never sent again.
+      const { o, r, d, id } = prior.line;
+      this.final({ kind: o, line: row.line, provider: row.provider, recipient: row, reason: r, detail: d, id, attempts: 0 }, false);
+      return;
+    }
+    if (prior?.state === 'uncertain' && !journal?.resendUncertain) {
+      this.final({
+        kind: 'uncertain',
+        line: row.line,
+        provider: row.provider,
+        recipient: row,
+        reason: 'in-flight-when-stopped',
+        detail: 'was being sent when an earlier run stopped; maybe delivered. --resend-uncertain sends it again',
+        attempts: 0,
+      }, false);
+      return;
+    }
+    const prepared = prepareRecipient(this.options.template, row, this.options.context);
+    if ('kind' in prepared) {
+      this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: prepared.reason, detail: prepared.detail, attempts: 0 });
+      return;
+    }
+    if (row.provider === 'webpush' && !this.options.allowEndpoint(row.token)) {
+      this.final({
+        kind: 'skipped',
+        line: row.line,
+        provider: 'webpush',
+        recipient: row,
+        reason: 'endpoint-not-allowed',
+        detail: `${new URL(row.token).origin} is not a known push service; add it to webpush.allowedOrigins to send there`,
+        attempts: 0,
+      });
+      return;
+    }
+    const lane = await this.laneFor(row.provider);
+    lane.pending.push({ rendered: prepared, key, attempts: 0 });
+    if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
   }
 
   private async laneFor(name: ProviderName): Promise<Lane> {
@@ -254,8 +269,12 @@ class CampaignRun {
         return batch.map(() => ({ kind: 'retryable', reason: 'network-error', detail: (error as Error).message }));
       }
     };
+    const started = performance.now();
     void send()
-      .then((outcomes) => this.settle(lane, batch, outcomes))
+      .then((outcomes) => {
+        this.options.onBatch?.(performance.now() - started, batch.length);
+        this.settle(lane, batch, outcomes);
+      })
       .finally(() => {
         lane.inFlight -= batch.length;
         this.notify();

@@ -46,6 +46,8 @@ export interface CampaignRecord {
   uncertain: Array<{ line: number; provider?: ProviderName }>;
   uncertainNotListed: number;
   files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
+  /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
+  registry?: { file: string; marked: number; heldBack: number };
   resources: ResourceUse;
 }
 
@@ -78,6 +80,7 @@ export function buildRecord(input: {
   audience?: string;
   message?: CampaignRecord['message'];
   files?: CampaignRecord['files'];
+  registry?: CampaignRecord['registry'];
 }): CampaignRecord {
   const { tally, resources } = input;
   return {
@@ -109,6 +112,7 @@ export function buildRecord(input: {
     uncertain: input.lists.uncertain,
     uncertainNotListed: input.lists.uncertainNotListed,
     ...(input.files ? { files: input.files } : {}),
+    ...(input.registry ? { registry: input.registry } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
   };
 }

@@ -4,8 +4,7 @@ import { providerNames } from '../audience/recipient.js';
 import type { JournalLine } from '../engine/journal.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../engine/tally.js';
 import { InputError } from '../errors.js';
-import { pushcastVersion } from '../version.js';
-import { reportSchemaVersion, type CampaignRecord } from './campaign-record.js';
+import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
 
 /** The journals of a campaign: one, or one per shard. */
 export async function findJournals(dir: string, campaign: string): Promise<string[]> {
@@ -54,33 +53,16 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     if (entry === 'open') countFinal(tally, providerOf.get(key), 'uncertain');
     else countFinal(tally, entry.p, entry.o, entry.r);
   }
-  return {
-    schemaVersion: reportSchemaVersion,
-    pushcast: run?.version ?? pushcastVersion,
+  // What a crashed run cannot say (skipped rows, timings) stays empty.
+  return buildRecord({
     campaign: run?.campaign ?? path,
-    ...(run?.shard ? { shard: run.shard } : {}),
-    status: 'interrupted',
-    startedAt: run?.at ?? new Date(0).toISOString(),
-    finishedAt: run?.at ?? new Date(0).toISOString(),
-    durationSeconds: 0,
-    sendsPerSecond: 0,
-    devices: tally.counts.targeted,
-    successes: tally.counts.accepted,
-    invalidTokens: tally.counts.invalid,
-    counts: tally.counts,
-    providers: tally.providers,
-    invalidByReason: tally.invalidByReason,
-    rejectedByReason: tally.rejectedByReason,
-    failedByReason: tally.failedByReason,
-    skippedByReason: {},
-    retries: 0,
-    suspect: [],
-    errors: [],
-    errorsNotListed: 0,
-    uncertain: [],
-    uncertainNotListed: 0,
+    shard: run?.shard,
+    tally,
+    lists: new RecordLists(),
+    suspects: [],
     resources: { seconds: 0, cpuSeconds: 0, peakRssMB: 0 },
-  };
+    startedAt: new Date(run?.at ?? 0),
+  });
 }
 
 /** Shard reports summed into one campaign report. */

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { providerNames, type ProviderName } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
-import { loadConfig } from '../../config/load-config.js';
+import { loadConfig, type FlagSetting } from '../../config/load-config.js';
 import { deriveCampaignId } from '../../engine/campaign-id.js';
 import { JournalWriter, readJournal } from '../../engine/journal.js';
+import { LatencyRecorder } from '../../engine/latency.js';
 import { startMeasuring } from '../../engine/measure-resources.js';
 import { planCampaign } from '../../engine/plan-campaign.js';
 import { parseRate } from '../../engine/rate-limiter.js';
@@ -25,7 +27,12 @@ import { formatReport } from '../../report/format-report.js';
 import { ReportFiles } from '../../report/report-files.js';
 import { SanityGuard } from '../../report/sanity-guard.js';
 import { startProgress } from '../progress.js';
-import { openInputs, type InputOptions } from '../send-inputs.js';
+import { compileMessage, openInputs, type InputOptions, type Inputs } from '../send-inputs.js';
+import { checkChannel, defaultRegistryFile, DeviceRegistry } from '../../registry/device-registry.js';
+import { RegistryFeedback } from '../../registry/feedback.js';
+import { channelAudience, userResolver } from '../../registry/resolve-users.js';
+import type { Audience } from '../../audience/read-audience.js';
+import type { BuildContext } from '../../providers/provider.js';
 
 export interface SendOptions extends InputOptions {
   dryRun?: boolean;
@@ -50,6 +57,10 @@ export interface SendOptions extends InputOptions {
   trustInvalid?: boolean;
   /** `pushcast check`: FCM validate_only, nothing delivered; APNs and Web Push get format checks only. */
   check?: boolean;
+  registry?: string;
+  channel?: string;
+  /** --no-feedback: leave the device registry as it is. */
+  feedback?: boolean;
 }
 
 /** What `check` validates FCM tokens with: FCM checks message and token, and delivers nothing. */
@@ -59,34 +70,68 @@ const checkTemplate: MessageTemplate = { kind: 'notification', title: 'pushcast 
 export const defaultJournalDir = '.pushcast';
 
 export async function sendCommand(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
-  const config = applyFlags(given?.config ?? loadConfig({ file: options.config, cwd: io.cwd, env: io.env }).config, options);
+  const config = given?.config ?? loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options) }).config;
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   if (options.shard !== undefined && !shard) throw new UsageError(`--shard takes K/N with 1 <= K <= N, such as 2/4, not "${options.shard}"`);
   const thresholds = parseThresholds(options);
-  const rate = parseRates(options.rate);
-  const context = () => ({ now: Math.floor(Date.now() / 1000), apnsTopic: config.apns?.topic });
-  const inputs = await openInputs(options.check ? { ...options, defaultTemplate: checkTemplate } : options, io);
-  if (inputs.files.length === 0 && options.audience === '-' && options.strict && !options.dryRun) {
-    throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
-  }
-
-  if (options.dryRun || options.strict) {
-    const measure = startMeasuring();
-    const plan = await planCampaign(inputs.audience, inputs.template, context(), { strict: options.strict });
-    if (options.dryRun) {
-      if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
-      else io.stdout.write(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel }));
+  const rate = parseRates(config.rate === undefined ? undefined : String(config.rate));
+  const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
+  const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
+  let registry: DeviceRegistry | undefined;
+  try {
+    if (channel !== undefined && !options.audience) registry = DeviceRegistry.open(registryFile);
+    const inputs = registry && channel !== undefined ? await channelInputs(channel, registry, options, io) : await openInputs(options.check ? { ...options, defaultTemplate: checkTemplate } : options, io);
+    // Opened when the audience needs it, or, for feedback, when one exists already.
+    if (!registry && (inputs.audience.shape === 'users' || channel !== undefined || (options.feedback !== false && existsSync(registryFile)))) {
+      registry = DeviceRegistry.open(registryFile);
     }
-    if (plan.errors.length > 0 && options.strict) {
-      const first = plan.errors[0];
-      writeLine(io.stderr, `pushcast: --strict: ${inputs.audience.path}, line ${first.line}: ${first.reason}: ${first.detail}; nothing was sent`);
-      return ExitCode.usage;
+    if (inputs.files.length === 0 && options.audience === '-' && options.strict && !options.dryRun) {
+      throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
     }
-    if (options.dryRun) return ExitCode.ok;
-    inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
+    if (options.dryRun || options.strict) {
+      const measure = startMeasuring();
+      const plan = await planCampaign(inputs.audience, inputs.template, buildContext(config), { strict: options.strict });
+      if (options.dryRun) {
+        if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
+        else io.stdout.write(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel }));
+      }
+      if (plan.errors.length > 0 && options.strict) {
+        const first = plan.errors[0];
+        writeLine(io.stderr, `pushcast: --strict: ${inputs.audience.path}, line ${first.line}: ${first.reason}: ${first.detail}; nothing was sent`);
+        return ExitCode.usage;
+      }
+      if (options.dryRun) return ExitCode.ok;
+      inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
+    }
+    return await sendWith(inputs, { options, config, shard, thresholds, rate, registry, channel, io });
+  } finally {
+    registry?.close();
   }
+}
 
-  // check: only FCM can validate without delivering; the others must not be created at all.
+function buildContext(config: PushcastConfig): BuildContext {
+  return { now: Math.floor(Date.now() / 1000), apnsTopic: config.apns?.topic };
+}
+
+/** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
+async function channelInputs(channel: string, registry: DeviceRegistry, options: SendOptions, io: CliIo): Promise<Inputs> {
+  const { template, messageLabel } = await compileMessage(options, io);
+  const audience = (): Audience => ({ path: `channel ${channel}`, shape: 'devices', header: ['provider', 'token', 'user_id'], rows: channelAudience(registry, channel) });
+  return { audience: audience(), template, messageLabel, files: [], reopen: async () => audience() };
+}
+
+interface SendContext {
+  options: SendOptions;
+  config: PushcastConfig;
+  shard: Shard | undefined;
+  thresholds: Thresholds;
+  rate: CampaignOptions['rate'];
+  registry: DeviceRegistry | undefined;
+  channel: string | undefined;
+  io: CliIo;
+}
+
+async function sendWith(inputs: Inputs, { options, config, shard, thresholds, rate, registry, channel, io }: SendContext): Promise<number> {
   const providers = new ConfiguredProviders(options.check ? { ...config, apns: undefined, webpush: undefined } : config, { dryRun: options.check });
   let journal: CampaignOptions['journal'];
   try {
@@ -97,7 +142,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     const campaign = options.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
     if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
     if (campaign && options.journal !== false && !options.check) {
-      const path = journalPath(resolve(io.cwd, options.journalDir ?? defaultJournalDir), campaign, shard);
+      const path = journalPath(resolve(io.cwd, config.journalDir ?? defaultJournalDir), campaign, shard);
       const { prior, torn } = await readJournal(path);
       if (torn && !options.quiet && !options.json) writeLine(io.stderr, `pushcast: ${path}: a line cut short by a crash was ignored`);
       journal = { writer: await JournalWriter.open(path, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(options.resendUncertain) };
@@ -112,6 +157,8 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       guard,
       trustInvalid: Boolean(options.trustInvalid),
     });
+    const feedback = registry && options.feedback !== false ? new RegistryFeedback(registry, guard) : undefined;
+    const latency = new LatencyRecorder();
     const startedAt = new Date();
     const measure = startMeasuring();
     const progress = await startProgress(io, options);
@@ -119,10 +166,10 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     try {
       tally = await runCampaign(inputs.audience.rows, {
         template: inputs.template,
-        context: context(),
+        context: buildContext(config),
         providers,
         allowEndpoint: allowOrigins(config.webpush?.allowedOrigins),
-        inFlight: inFlightLimits(options.concurrency),
+        inFlight: inFlightLimits(config.concurrency),
         maxAttempts: 5,
         maxRetryMs: 10 * 60_000,
         signal: io.signal,
@@ -133,19 +180,24 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
           providerNames.filter((name) => !configured.includes(name)).map((name) => [name, unusable(name, Boolean(options.check))]),
         ),
         batchTimeoutMs: 120_000,
+        resolveUser: registry ? userResolver(registry, channel === '*' ? undefined : channel) : undefined,
         onFinal: (event) => {
+          feedback?.onFinal(event);
           guard.observe(event);
           files.onFinal(event);
           lists.onFinal(event);
         },
         onProgress: (current) => progress.update(current),
+        onBatch: (ms, count) => latency.record(ms, count),
       });
     } finally {
       progress.stop();
     }
-    const resources = measure();
+    const percentiles = latency.percentiles();
+    const resources = { ...measure(), ...(percentiles ? { latencyMs: percentiles } : {}) };
     const suspects = guard.suspects();
     const { suspectFile } = await files.finish(suspects);
+    const registryReport = feedback?.apply(suspects, Boolean(options.trustInvalid));
     const record = buildRecord({
       campaign: campaign ?? 'one-off',
       shard: shardLabel(shard),
@@ -156,6 +208,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       startedAt,
       audience: inputs.audience.path,
       message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
+      registry: registryReport,
       files: compactFiles({ invalidOut: options.invalidOut, suspectOut: suspectFile && options.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'), failedOut: options.failedOut, journal: journal?.writer.path }),
     });
     await journal?.writer.end(record);
@@ -213,9 +266,15 @@ function quietLine(tally: Tally, campaign: string): string {
   return `campaign ${campaign} ${tally.status}: ${targeted} targeted, ${accepted} accepted, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped`;
 }
 
-function applyFlags(config: PushcastConfig, options: SendOptions): PushcastConfig {
-  if (!options.apnsTopic) return config;
-  return { ...config, apns: { ...config.apns, topic: options.apnsTopic } };
+/** The flags that are settings too: they override the environment and the config file. */
+export function sendFlags(options: SendOptions): FlagSetting[] {
+  return [
+    { path: 'apns.topic', flag: '--apns-topic', value: options.apnsTopic },
+    { path: 'concurrency', flag: '--concurrency', value: options.concurrency === undefined ? undefined : parseConcurrency(options.concurrency) },
+    { path: 'rate', flag: '--rate', value: options.rate },
+    { path: 'journalDir', flag: '--journal-dir', value: options.journalDir },
+    { path: 'registry', flag: '--registry', value: options.registry },
+  ];
 }
 
 function parseThresholds(options: SendOptions): Thresholds {
@@ -248,9 +307,14 @@ function parseRates(value: string | undefined): CampaignOptions['rate'] {
   return rate;
 }
 
-function inFlightLimits(concurrency: string | undefined): Record<ProviderName, number> {
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number of recipients in flight per provider, not "${value}"`);
+  return n;
+}
+
+function inFlightLimits(concurrency: number | undefined): Record<ProviderName, number> {
   if (concurrency === undefined) return defaultInFlight;
-  const n = Number(concurrency);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number of recipients in flight per provider, not "${concurrency}"`);
-  return Object.fromEntries(providerNames.map((name) => [name, n])) as Record<ProviderName, number>;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
+  return Object.fromEntries(providerNames.map((name) => [name, concurrency])) as Record<ProviderName, number>;
 }

@@ -1,0 +1,100 @@
+// The ceiling: no library, pre-built requests. HTTP/2 (FCM, APNs): one session, 250 streams in a
+// closed loop. Web Push: HTTPS keep-alive, 50 sockets, bodies encrypted before the clock starts.
+import http2 from 'node:http2';
+import https from 'node:https';
+import { createSign, createPrivateKey, sign as signData } from 'node:crypto';
+import webpush from 'web-push';
+import { messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+
+const { provider, rows, config } = readArgs();
+const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+async function oauthToken() {
+  const account = JSON.parse(config.fcm.serviceAccount);
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: account.client_email, scope: 'https://www.googleapis.com/auth/firebase.messaging', aud: account.token_uri, iat: now, exp: now + 3600 })}`;
+  const assertion = `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(account.private_key, 'base64url')}`;
+  const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
+  return new Promise((resolve, reject) => {
+    const req = https.request(account.token_uri, { method: 'POST', ca: config.ca, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve(JSON.parse(text).access_token));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function closedLoop(count, concurrency, sendAt) {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const clock = startClock();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        try {
+          (await clock.time(sendAt(index))) ? ok++ : failed++;
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  return { clock, ok, failed };
+}
+
+let result;
+if (provider === 'webpush') {
+  const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
+  const authorization = webpush.getVapidHeaders('https://fcm.googleapis.com', subject, publicKey, privateKey, 'aes128gcm').Authorization;
+  const url = new URL(config.webpush.endpoint);
+  const requests = rows.map((row) => webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 }));
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 50, ca: config.ca });
+  result = await closedLoop(requests.length, 50, (index) => {
+    const details = requests[index];
+    const target = new URL(details.endpoint);
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: url.hostname, port: url.port, path: target.pathname, method: 'POST', agent, headers: { ...details.headers, host: target.host } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 201));
+      });
+      req.on('error', reject);
+      req.end(details.body);
+    });
+  });
+  agent.destroy();
+} else {
+  const url = new URL(provider === 'fcm' ? config.fcm.endpoint : config.apns.endpoint);
+  const session = http2.connect(url.origin, { ca: config.ca });
+  let authorization;
+  let path;
+  if (provider === 'fcm') {
+    authorization = `Bearer ${await oauthToken()}`;
+    path = () => `/v1/projects/${JSON.parse(config.fcm.serviceAccount).project_id}/messages:send`;
+  } else {
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${b64({ alg: 'ES256', kid: config.apns.keyId })}.${b64({ iss: config.apns.teamId, iat: now })}`;
+    authorization = `bearer ${unsigned}.${signData('sha256', Buffer.from(unsigned), { key: createPrivateKey(config.apns.key), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  }
+  const bodies = rows.map((row) => (provider === 'fcm' ? JSON.stringify({ message: messageFor('fcm', row) }) : JSON.stringify({ aps: messageFor('apns', row).alert ? { alert: messageFor('apns', row).alert } : {} })));
+  result = await closedLoop(rows.length, 250, (index) => {
+    const headers = provider === 'fcm'
+      ? { ':method': 'POST', ':path': path(), authorization, 'content-type': 'application/json' }
+      : { ':method': 'POST', ':path': `/3/device/${rows[index].token}`, authorization, 'apns-topic': config.apns.topic, 'apns-push-type': 'alert', 'apns-priority': '10' };
+    return new Promise((resolve, reject) => {
+      const stream = session.request(headers);
+      stream.on('response', (h) => {
+        stream.resume();
+        stream.on('end', () => resolve(h[':status'] === 200));
+      });
+      stream.on('error', reject);
+      stream.end(bodies[index]);
+    });
+  });
+  session.close();
+}
+result.clock.done({ sent: rows.length, ok: result.ok, failed: result.failed });
+process.exit(0);

@@ -1,0 +1,124 @@
+// npm run bench [-- --size 100000] [-- --providers fcm,apns,webpush] [-- --no-rss]
+// One run, on this machine: the emulator in its own process with a little latency and a small
+// error mix; the same generated audience sent through pushcast (the CLI, as users run it),
+// @parse/push-adapter, two hand-written baselines, and a bare client (the ceiling). Every
+// contender runs in a fresh process; messages lost are counted from the emulator's own counters.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { defaultBehaviour, fateOf } from '../dist/emulator/fate.js';
+import { startEmulatorProcess } from './lib/emulator-process.js';
+import { generateAudience } from './lib/generate-audience.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const size = Number(arg('size', 100_000));
+// --rss-only: just pushcast's peak memory at 100k and 1M recipients.
+const providers = process.argv.includes('--rss-only') ? [] : arg('providers', 'fcm,apns,webpush').split(',');
+const sequentialLimit = Number(arg('sequential-limit', 2000));
+const measureRss = !process.argv.includes('--no-rss');
+const timeoutMs = Number(arg('timeout', 300)) * 1000;
+const errorMix = { seed: 'bench', unregistered: 0.01, unavailable: 0.005 };
+
+const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
+const emulator = await startEmulatorProcess(dir, ['--seed', errorMix.seed, '--unregistered', String(errorMix.unregistered), '--unavailable', String(errorMix.unavailable), '--retry-after', '0', '--latency', '1']);
+const behaviour = { ...defaultBehaviour, ...errorMix };
+
+const pushcastBin = join(root, 'bin/pushcast.js');
+
+function run(file, args, label) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    // pushcast runs as users run it: the executable itself, with the flags in its shebang.
+    const [command, commandArgs] = file === pushcastBin ? [file, args] : [process.execPath, [file, ...args]];
+    execFile(command, commandArgs, { cwd: dir, maxBuffer: 256 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const lastLine = stdout.trim().split('\n').pop();
+      try {
+        resolve(JSON.parse(lastLine));
+      } catch {
+        const why = error?.killed ? `timed out after ${timeoutMs / 1000} s` : `failed: ${(stderr || String(error)).trim().split('\n').slice(-2).join(' ')}`;
+        console.error(`  ${label}: ${why}`);
+        resolve({ error: why, seconds: (Date.now() - started) / 1000 });
+      }
+    });
+  });
+}
+
+const results = {};
+for (const provider of providers) {
+  const audience = await generateAudience(join(dir, `${provider}-${size}.csv`), size, { providers: [provider] });
+  const rows = parse(readFileSync(audience), { columns: true });
+  const liveIn = (count) => rows.slice(0, count).filter((row) => fateOf(behaviour, provider, provider === 'webpush' ? row.endpoint : row.token, 1) !== 'unregistered').length;
+  const contenders = [
+    ['pushcast', join(root, 'bin/pushcast.js'), ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--campaign', `bench-${provider}`, '--journal-dir', join(dir, 'journals')], size],
+    ['@parse/push-adapter', join(root, 'bench/contenders/parse-adapter.js'), [provider, audience, emulator.configPath], size],
+    ['naive Promise.all', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(size), 'all'], size],
+    ['naive sequential', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'], Math.min(sequentialLimit, size)],
+    ['bare client (ceiling)', join(root, 'bench/contenders/bare.js'), [provider, audience, emulator.configPath], size],
+  ];
+  results[provider] = [];
+  console.log(`\n${provider}: ${size} recipients (${rows.length - liveIn(size)} dead tokens), emulator latency 1 ms, 0.5% first attempts answered 503`);
+  for (const [name, file, args, count] of contenders) {
+    await emulator.reset();
+    const outcome = await run(file, args, name);
+    const stats = await emulator.stats();
+    const accepted = stats.accepted[provider];
+    const entry = { name, messages: count };
+    if (outcome.error) Object.assign(entry, { error: outcome.error, seconds: outcome.seconds });
+    else if (name === 'pushcast') {
+      Object.assign(entry, {
+        seconds: outcome.resources.seconds,
+        cpuSeconds: outcome.resources.cpuSeconds,
+        peakRssMB: outcome.resources.peakRssMB,
+        p50: outcome.resources.latencyMs?.p50 ?? null,
+        p99: outcome.resources.latencyMs?.p99 ?? null,
+      });
+    } else Object.assign(entry, { seconds: outcome.seconds, cpuSeconds: outcome.cpuSeconds, peakRssMB: outcome.peakRssMB, p50: outcome.p50, p99: outcome.p99 });
+    entry.sendsPerSecond = entry.seconds ? Math.round(count / entry.seconds) : null;
+    entry.lost = liveIn(count) - accepted; // live tokens the emulator never accepted
+    entry.duplicates = stats.duplicates;
+    results[provider].push(entry);
+  }
+  const base = results[provider][0].sendsPerSecond;
+  for (const entry of results[provider]) entry.ratioToPushcast = entry.sendsPerSecond && base ? Math.round((entry.sendsPerSecond / base) * 100) / 100 : null;
+  printTable(results[provider]);
+}
+
+const rss = {};
+if (measureRss) {
+  console.log('\npushcast peak RSS, FCM, 100,000 vs 1,000,000 recipients');
+  for (const count of [100_000, 1_000_000]) {
+    const audience = await generateAudience(join(dir, `rss-${count}.csv`), count, { providers: ['fcm'] });
+    await emulator.reset();
+    const outcome = await run(join(root, 'bin/pushcast.js'), ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--no-journal'], `pushcast ${count}`);
+    rss[count] = outcome.resources ?? outcome;
+    console.log(`  ${String(count).padStart(9)}: peak RSS ${outcome.resources?.peakRssMB} MB, ${Math.round(count / outcome.resources?.seconds)} sends/s`);
+  }
+  if (rss[100_000]?.peakRssMB && rss[1_000_000]?.peakRssMB) console.log(`  1M / 100k: ${(rss[1_000_000].peakRssMB / rss[100_000].peakRssMB).toFixed(2)}`);
+}
+emulator.stop();
+
+const machine = `${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`\nmachine: ${machine}`);
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, process.argv.includes('--rss-only') ? 'bench/results/rss.json' : 'bench/results/bench.json'), `${JSON.stringify({ machine, date: new Date().toISOString(), size, errorMix, results, rss }, null, 2)}\n`);
+process.exit(0);
+
+function printTable(entries) {
+  const cell = (value, width) => ` ${String(typeof value === 'number' && value >= 100 ? Math.round(value) : value ?? '-').padStart(width - 1)}`;
+  console.log(`  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('lost', 7)}${cell('x push', 7)}`);
+  for (const entry of entries) {
+    if (entry.error) {
+      console.log(`  ${entry.name.padEnd(22)}  ${entry.error}`);
+      continue;
+    }
+    const sampled = entry.messages < size ? ` (first ${entry.messages})` : '';
+    console.log(`  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`);
+  }
+}

@@ -1,0 +1,186 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { openAudience } from '../../audience/read-audience.js';
+import { maskToken, providerNames, type ApnsEnvironment, type ProviderName } from '../../audience/recipient.js';
+import { parseDuration } from '../../message/load-template.js';
+import { checkToken } from '../../audience/check-token.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { csvLine } from '../../report/csv.js';
+import { defaultRegistryFile, DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
+import { startMeasuring } from '../../engine/measure-resources.js';
+import { writeLine, type CliIo } from '../io.js';
+
+/** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
+const importBatch = 5000;
+export const exportColumns = ['provider', 'token', 'user_id', 'locale', 'timezone', 'apns_topic', 'apns_environment', 'platform', 'channels', 'valid', 'invalid_reason', 'last_seen'];
+
+export function openRegistryFor(options: { registry?: string }, io: CliIo): DeviceRegistry {
+  return DeviceRegistry.open(resolve(io.cwd, options.registry ?? io.env.PUSHCAST_REGISTRY ?? defaultRegistryFile));
+}
+
+/** `devices import FILE.csv`: upserts a token-list CSV (with optional channels) in batched transactions. */
+export async function importCommand(file: string, options: { registry?: string; provider?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const registry = openRegistryFor(options, io);
+  try {
+    const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined });
+    if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
+    let imported = 0;
+    const problems: Array<{ line: number; reason: string; detail: string }> = [];
+    let batch: DeviceInput[] = [];
+    const measure = startMeasuring();
+    for await (const row of audience.rows) {
+      if (row.kind === 'problem') {
+        if (problems.length < 1000) problems.push({ line: row.line, reason: row.reason, detail: row.detail });
+        continue;
+      }
+      if (row.kind !== 'device') continue;
+      if (row.vars.valid === '0') continue; // a dead device in an export: not brought back
+      batch.push({
+        provider: row.provider,
+        token: row.token,
+        subscription: row.subscription ? JSON.stringify(row.subscription) : null,
+        userId: row.userId ?? null,
+        locale: row.locale ?? null,
+        timezone: row.timezone ?? null,
+        app: row.apnsTopic ?? null,
+        environment: row.apnsEnvironment ?? null,
+        platform: row.vars.platform?.toLowerCase() ?? null,
+        channels: row.vars.channels?.split(/[;\s]+/).filter(Boolean),
+        lastSeen: row.vars.last_seen,
+      });
+      if (batch.length >= importBatch) {
+        registry.upsert(batch);
+        imported += batch.length;
+        batch = [];
+      }
+    }
+    registry.upsert(batch);
+    imported += batch.length;
+    const resources = measure();
+    const seconds = resources.seconds;
+    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, skipped: problems.length, problems, resources }));
+    else {
+      writeLine(io.stdout, `imported ${imported} devices into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`);
+      for (const problem of problems.slice(0, 20)) writeLine(io.stdout, `  line ${problem.line}: ${problem.reason}: ${problem.detail}`);
+      if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+export interface RegisterOptions {
+  registry?: string;
+  user: string;
+  provider: string;
+  token: string;
+  replaces?: string;
+  singleDevice?: boolean;
+  channels?: string;
+  locale?: string;
+  timezone?: string;
+  environment?: string;
+  app?: string;
+}
+
+/** `devices register`: a device's token arrives, or a refreshed one replaces its old one. */
+export async function registerCommand(options: RegisterOptions, io: CliIo): Promise<number> {
+  const provider = options.provider.toLowerCase();
+  if (!(providerNames as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${providerNames.join(', ')}`);
+  const checked = checkToken(provider as ProviderName, options.token);
+  if (!checked.ok) throw new UsageError(`--token: ${checked.detail}`);
+  if (options.environment && options.environment !== 'sandbox' && options.environment !== 'production') throw new UsageError('--environment is sandbox or production');
+  const registry = openRegistryFor(options, io);
+  try {
+    registry.register(
+      {
+        userId: options.user,
+        provider: provider as ProviderName,
+        token: checked.token,
+        subscription: checked.subscription ? JSON.stringify(checked.subscription) : null,
+        locale: options.locale ?? null,
+        timezone: options.timezone ?? null,
+        environment: (options.environment as ApnsEnvironment | undefined) ?? null,
+        app: options.app ?? null,
+        channels: options.channels?.split(',').map((channel) => channel.trim()).filter(Boolean),
+      },
+      { replaces: options.replaces, singleDevice: options.singleDevice },
+    );
+    writeLine(io.stdout, `registered ${maskToken(checked.token)} for user ${options.user}: ${registry.devicesOf(options.user).filter((device) => device.valid).length} valid device(s)`);
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+export async function listCommand(options: { registry?: string; user?: string; channel?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const registry = openRegistryFor(options, io);
+  try {
+    const devices = options.user ? registry.devicesOf(options.user) : [...registry.inChannel(options.channel ?? '*', false)];
+    if (options.json) writeLine(io.stdout, JSON.stringify(devices));
+    else for (const device of devices) {
+      const state = device.valid ? 'valid' : `invalid (${device.invalidReason})`;
+      writeLine(io.stdout, `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${state}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`);
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+export async function statsCommand(options: { registry?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const registry = openRegistryFor(options, io);
+  try {
+    const stats = registry.stats();
+    if (options.json) writeLine(io.stdout, JSON.stringify(stats));
+    else {
+      writeLine(io.stdout, `${stats.devices} devices (${stats.valid} valid) of ${stats.users} users in ${registry.path}`);
+      for (const [provider, counts] of Object.entries(stats.byProvider)) writeLine(io.stdout, `  ${provider.padEnd(8)} ${counts.valid} valid, ${counts.invalid} invalid`);
+      const reasons = Object.entries(stats.invalidByReason).map(([reason, n]) => `${reason} ${n}`).join(', ');
+      if (reasons) writeLine(io.stdout, `  invalid by reason: ${reasons}`);
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+export async function pruneCommand(options: { registry?: string; stale?: string }, io: CliIo): Promise<number> {
+  let staleBefore: string | undefined;
+  if (options.stale) {
+    const seconds = parseDuration(options.stale);
+    if (!seconds) throw new UsageError(`--stale takes a duration such as 90d or 12w, not "${options.stale}"`);
+    staleBefore = new Date(Date.now() - seconds * 1000).toISOString();
+  }
+  const registry = openRegistryFor(options, io);
+  try {
+    const { invalid, stale } = registry.prune({ staleBefore });
+    writeLine(io.stdout, `pruned ${invalid} invalid devices${staleBefore ? ` and ${stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+/** `devices export`: every device as CSV, in columns `devices import` reads back. */
+export async function exportCommand(options: { registry?: string; out?: string }, io: CliIo): Promise<number> {
+  const registry = openRegistryFor(options, io);
+  const out = options.out ? createWriteStream(resolve(io.cwd, options.out), { mode: 0o600 }) : io.stdout;
+  try {
+    out.write(csvLine(exportColumns));
+    for (const device of registry.inChannel('*', false)) {
+      const token = device.provider === 'webpush' && device.subscription ? device.subscription : device.token;
+      const line = csvLine([device.provider, token, device.userId ?? '', device.locale ?? '', device.timezone ?? '', device.app ?? '', device.environment ?? '', device.platform ?? '', device.channels.join(';'), device.valid ? '1' : '0', device.invalidReason ?? '', device.lastSeen]);
+      if (!out.write(line)) await once(out, 'drain');
+    }
+    if (out !== io.stdout) {
+      (out as ReturnType<typeof createWriteStream>).end();
+      await once(out, 'finish');
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { providerNames, type ProviderName } from '../../audience/recipient.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { writeLine, type CliIo } from '../io.js';
+
+const files = { config: 'pushcast.config.json', message: 'message.json', audience: 'audience.csv' };
+
+/** Placeholders, not working values: doctor and send name them until they are replaced. */
+const configSections: Record<ProviderName, Record<string, string>> = {
+  fcm: { serviceAccount: './firebase-service-account.json' },
+  apns: { key: './AuthKey_KEYID12345.p8', keyId: 'KEYID12345', teamId: 'TEAMID1234', topic: 'com.example.app', environment: 'production' },
+  webpush: { vapidPublicKey: 'REPLACE: run pushcast vapid-keys', vapidPrivateKey: 'REPLACE: or set PUSHCAST_VAPID_PRIVATE_KEY', subject: 'mailto:push@example.com' },
+};
+
+const sampleRows: Record<ProviderName, string> = {
+  fcm: 'fcm,REPLACE-with-an-FCM-registration-token-from-your-app:APA91b-sample,u1001,en,Alice',
+  apns: 'apns,0000000000000000000000000000000000000000000000000000000000000000,u1002,fa,سارا',
+  webpush: `webpush,"${JSON.stringify({ endpoint: 'https://fcm.googleapis.com/fcm/send/REPLACE', keys: { p256dh: 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U', auth: 'tBHItJI5svbpez7KI4CCXg' } }).replace(/"/g, '""')}",u1003,ru,Дмитрий`,
+};
+
+export async function initCommand(options: { providers?: string; force?: boolean }, io: CliIo): Promise<number> {
+  const providers = options.providers ? parseProviders(options.providers) : io.stdin && (io.stdin as { isTTY?: boolean }).isTTY ? await ask(io) : [...providerNames];
+  const existing = Object.values(files).filter((name) => existsSync(join(io.cwd, name)));
+  if (existing.length > 0 && !options.force) {
+    throw new UsageError(`${existing.join(', ')} already ${existing.length > 1 ? 'exist' : 'exists'}: nothing was written (--force overwrites)`);
+  }
+  const config = { $schema: './node_modules/pushcast/schema/config-v1.schema.json', ...Object.fromEntries(providers.map((name) => [name, configSections[name]])) };
+  await writeFile(join(io.cwd, files.config), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(
+    join(io.cwd, files.message),
+    `${JSON.stringify({ title: 'Hello {{default name "there"}}', body: 'Your weekly summary is ready.', data: { screen: 'summary' }, group: 'weekly-summary', ttl: '1d', locales: { fa: { title: 'سلام {{default name "دوست"}}' }, ru: { title: 'Привет, {{default name "друг"}}' } } }, null, 2)}\n`,
+  );
+  await writeFile(join(io.cwd, files.audience), `provider,token,user_id,locale,name\n${providers.map((name) => sampleRows[name]).join('\n')}\n`);
+  writeLine(io.stdout, `wrote ${files.config} (${providers.join(', ')}), ${files.message} and ${files.audience}`);
+  writeLine(io.stdout, 'next:');
+  writeLine(io.stdout, `  pushcast send --audience ${files.audience} --message ${files.message} --dry-run   # see the plan`);
+  writeLine(io.stdout, `  then put your credentials in ${files.config} (or the environment) and run: pushcast doctor`);
+  return ExitCode.ok;
+}
+
+function parseProviders(value: string): ProviderName[] {
+  const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((name) => !(providerNames as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) throw new UsageError(`--providers takes a list of ${providerNames.join(', ')}, not "${value}"`);
+  return names as ProviderName[];
+}
+
+async function ask(io: CliIo): Promise<ProviderName[]> {
+  const prompt = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    const answer = await prompt.question(`Which providers do you send with? (${providerNames.join(', ')}) [all]: `);
+    return answer.trim() ? parseProviders(answer) : [...providerNames];
+  } finally {
+    prompt.close();
+  }
+}

@@ -1,0 +1,282 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import type { ApnsEnvironment, ProviderName } from '../audience/recipient.js';
+import { ConfigError, InputError } from '../errors.js';
+
+/**
+ * The device registry: an embedded SQLite database of users' devices, in the spirit of an
+ * `_Installation` table. A user may have several devices; a token is unique per provider.
+ */
+export interface Device {
+  id: number;
+  userId: string | null;
+  provider: ProviderName;
+  /** FCM or APNs token, or the web push endpoint. */
+  token: string;
+  /** The web push subscription as JSON. */
+  subscription: string | null;
+  /** APNs topic (bundle id). */
+  app: string | null;
+  environment: ApnsEnvironment | null;
+  platform: string | null;
+  locale: string | null;
+  timezone: string | null;
+  channels: string[];
+  valid: boolean;
+  invalidReason: string | null;
+  invalidAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeen: string;
+}
+
+export type DeviceInput = Pick<Device, 'provider' | 'token'> & Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'createdAt' | 'updatedAt'>>;
+
+/** Each migration moves the schema one version up; `user_version` says where a database stands. */
+const migrations = [
+  `CREATE TABLE devices (
+     id INTEGER PRIMARY KEY,
+     user_id TEXT,
+     provider TEXT NOT NULL CHECK (provider IN ('fcm', 'apns', 'webpush')),
+     token TEXT NOT NULL,
+     subscription TEXT,
+     app TEXT,
+     environment TEXT CHECK (environment IN ('sandbox', 'production')),
+     platform TEXT,
+     locale TEXT,
+     timezone TEXT,
+     valid INTEGER NOT NULL DEFAULT 1,
+     invalid_reason TEXT,
+     invalid_at TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     UNIQUE (provider, token)
+   );
+   CREATE INDEX devices_by_user ON devices (user_id, valid);
+   CREATE INDEX devices_by_last_seen ON devices (last_seen);
+   CREATE TABLE device_channels (
+     device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+     channel TEXT NOT NULL,
+     PRIMARY KEY (channel, device_id)
+   );`,
+];
+
+export const defaultRegistryFile = 'pushcast.db';
+
+type Row = {
+  id: number;
+  user_id: string | null;
+  provider: ProviderName;
+  token: string;
+  subscription: string | null;
+  app: string | null;
+  environment: ApnsEnvironment | null;
+  platform: string | null;
+  locale: string | null;
+  timezone: string | null;
+  channels: string | null;
+  valid: number;
+  invalid_reason: string | null;
+  invalid_at: string | null;
+  created_at: string;
+  updated_at: string;
+  last_seen: string;
+};
+
+/** A channel name, as the Chabok rule has it: no "/"; "*" means every device. */
+export function checkChannel(channel: string): string {
+  const name = channel.trim();
+  if (name === '' || name.includes('/')) throw new InputError(`channel "${channel}": a channel name may not be empty or contain "/"`);
+  return name;
+}
+
+export class DeviceRegistry {
+  private readonly statements: Record<string, Statement>;
+
+  private constructor(readonly db: SqliteDatabase, readonly path: string) {
+    this.statements = {
+      upsert: db.prepare(`
+        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, created_at, updated_at, last_seen)
+        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @now, @now, @lastSeen)
+        ON CONFLICT (provider, token) DO UPDATE SET
+          user_id = COALESCE(excluded.user_id, user_id), subscription = COALESCE(excluded.subscription, subscription),
+          app = COALESCE(excluded.app, app), environment = COALESCE(excluded.environment, environment),
+          platform = COALESCE(excluded.platform, platform), locale = COALESCE(excluded.locale, locale),
+          timezone = COALESCE(excluded.timezone, timezone),
+          valid = CASE WHEN @revive THEN 1 ELSE valid END,
+          invalid_reason = CASE WHEN @revive THEN NULL ELSE invalid_reason END,
+          invalid_at = CASE WHEN @revive THEN NULL ELSE invalid_at END,
+          updated_at = excluded.updated_at, last_seen = MAX(last_seen, excluded.last_seen)
+        RETURNING id`),
+      clearChannels: db.prepare('DELETE FROM device_channels WHERE device_id = ?'),
+      addChannel: db.prepare('INSERT OR IGNORE INTO device_channels (device_id, channel) VALUES (?, ?)'),
+      removeToken: db.prepare('DELETE FROM devices WHERE provider = ? AND token = ?'),
+      removeOthers: db.prepare('DELETE FROM devices WHERE user_id = ? AND NOT (provider = ? AND token = ?)'),
+      markInvalid: db.prepare('UPDATE devices SET valid = 0, invalid_reason = ?, invalid_at = ?, updated_at = ? WHERE provider = ? AND token = ? AND valid = 1'),
+      byUser: db.prepare(`SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE user_id = ? ORDER BY id`),
+      byToken: db.prepare('SELECT environment FROM devices WHERE provider = ? AND token = ?'),
+    };
+  }
+
+  /** Opens (creating it on first use) and migrates a registry. WAL: a send may read while an import writes. */
+  static open(path: string): DeviceRegistry {
+    let Database: typeof import('better-sqlite3');
+    try {
+      Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    } catch (error) {
+      throw new ConfigError(`the device registry needs better-sqlite3, which did not load: ${(error as Error).message.split('\n')[0]}`);
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000'); // another pushcast process may hold the write lock for a batch
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) throw new ConfigError(`${path} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
+    for (let next = version; next < migrations.length; next++) {
+      db.transaction(() => {
+        db.exec(migrations[next]);
+        db.pragma(`user_version = ${next + 1}`);
+      })();
+    }
+    return new DeviceRegistry(db, path);
+  }
+
+  /**
+   * Adds or updates devices in one transaction. An import never revives a device marked invalid
+   * (the export it came from may predate the prune); a device registering itself does.
+   */
+  upsert(devices: DeviceInput[], now = new Date().toISOString()): void {
+    this.db.transaction(() => {
+      for (const device of devices) this.upsertOne(device, now, false);
+    })();
+  }
+
+  private upsertOne(device: DeviceInput, now: string, revive: boolean): number {
+    const { id } = this.statements.upsert.get({
+      userId: device.userId ?? null,
+      provider: device.provider,
+      token: device.token,
+      subscription: device.subscription ?? null,
+      app: device.app ?? null,
+      environment: device.environment ?? null,
+      platform: device.platform ?? null,
+      locale: device.locale ?? null,
+      timezone: device.timezone ?? null,
+      now,
+      lastSeen: device.lastSeen ?? now,
+      revive: revive ? 1 : 0,
+    }) as { id: number };
+    if (device.channels) {
+      this.statements.clearChannels.run(id);
+      for (const channel of device.channels) this.statements.addChannel.run(id, checkChannel(channel));
+    }
+    return id;
+  }
+
+  /**
+   * A device registers its token. `replaces`: the token it had before a refresh (reinstall,
+   * cleared data) goes. `singleDevice`: apps with one device per account drop the user's others.
+   */
+  register(device: DeviceInput & { userId: string }, options: { replaces?: string; singleDevice?: boolean } = {}): void {
+    this.db.transaction(() => {
+      if (options.replaces) this.statements.removeToken.run(device.provider, options.replaces);
+      if (options.singleDevice) this.statements.removeOthers.run(device.userId, device.provider, device.token);
+      this.upsertOne(device, new Date().toISOString(), true);
+    })();
+  }
+
+  /** A user's devices, valid or not, with their channels. */
+  devicesOf(userId: string): Device[] {
+    return (this.statements.byUser.all(userId) as Row[]).map(toDevice);
+  }
+
+  /** The environment a device declared, if it is in the registry: BadDeviceToken counts only when it was right. */
+  environmentOf(provider: ProviderName, token: string): ApnsEnvironment | null | undefined {
+    const row = this.statements.byToken.get(provider, token) as { environment: ApnsEnvironment | null } | undefined;
+    return row ? row.environment : undefined;
+  }
+
+  /** Marks tokens a provider called invalid; returns how many devices changed. */
+  markInvalid(entries: Array<{ provider: ProviderName; token: string; reason: string }>, now = new Date().toISOString()): number {
+    let changed = 0;
+    this.db.transaction(() => {
+      for (const entry of entries) changed += this.statements.markInvalid.run(entry.reason, now, now, entry.provider, entry.token).changes;
+    })();
+    return changed;
+  }
+
+  /** Every device in a channel ("*": every device), one page at a time, so a channel of millions streams. */
+  *inChannel(channel: string, onlyValid = true): Generator<Device> {
+    const name = channel === '*' ? '*' : checkChannel(channel);
+    const filter = `${onlyValid ? 'AND d.valid = 1' : ''} ${name === '*' ? '' : 'AND d.id IN (SELECT device_id FROM device_channels WHERE channel = @channel)'}`;
+    const page = this.db.prepare(
+      `SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE d.id > @after ${filter} ORDER BY d.id LIMIT 1000`,
+    );
+    let after = 0;
+    for (;;) {
+      const rows = page.all({ after, channel: name }) as Row[];
+      if (rows.length === 0) return;
+      for (const row of rows) yield toDevice(row);
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** Drops invalid devices and, with `staleBefore`, those not seen since then. */
+  prune(options: { staleBefore?: string }): { invalid: number; stale: number } {
+    return this.db.transaction(() => {
+      const invalid = this.db.prepare('DELETE FROM devices WHERE valid = 0').run().changes;
+      const stale = options.staleBefore ? this.db.prepare('DELETE FROM devices WHERE last_seen < ?').run(options.staleBefore).changes : 0;
+      return { invalid, stale };
+    })();
+  }
+
+  stats(): { devices: number; valid: number; users: number; byProvider: Record<string, { valid: number; invalid: number }>; invalidByReason: Record<string, number> } {
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const byProvider: Record<string, { valid: number; invalid: number }> = {};
+    for (const row of this.db.prepare('SELECT provider, SUM(valid) AS valid, SUM(1 - valid) AS invalid FROM devices GROUP BY provider').all() as Array<{ provider: string; valid: number; invalid: number }>) {
+      byProvider[row.provider] = { valid: row.valid, invalid: row.invalid };
+    }
+    const invalidByReason: Record<string, number> = {};
+    for (const row of this.db.prepare('SELECT invalid_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 0 GROUP BY invalid_reason').all() as Array<{ reason: string; n: number }>) {
+      invalidByReason[row.reason] = row.n;
+    }
+    return {
+      devices: count('SELECT COUNT(*) AS n FROM devices'),
+      valid: count('SELECT COUNT(*) AS n FROM devices WHERE valid = 1'),
+      users: count('SELECT COUNT(DISTINCT user_id) AS n FROM devices WHERE user_id IS NOT NULL'),
+      byProvider,
+      invalidByReason,
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toDevice(row: Row): Device {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    provider: row.provider,
+    token: row.token,
+    subscription: row.subscription,
+    app: row.app,
+    environment: row.environment,
+    platform: row.platform,
+    locale: row.locale,
+    timezone: row.timezone,
+    channels: row.channels ? row.channels.split(',') : [],
+    valid: row.valid === 1,
+    invalidReason: row.invalid_reason,
+    invalidAt: row.invalid_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSeen: row.last_seen,
+  };
+}

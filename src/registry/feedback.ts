@@ -1,0 +1,47 @@
+import type { ProviderName } from '../audience/recipient.js';
+import type { FinalEvent } from '../engine/run-campaign.js';
+import type { SanityGuard, Suspect } from '../report/sanity-guard.js';
+import type { DeviceRegistry } from './device-registry.js';
+
+interface Invalid {
+  provider: ProviderName;
+  token: string;
+  reason: string;
+  group?: string;
+}
+
+/**
+ * Tells the registry which tokens came back invalid, once the campaign is over and the sanity
+ * guard has had its say: sends skip those devices from then on.
+ */
+export class RegistryFeedback {
+  private readonly invalid: Invalid[] = [];
+
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly guard: SanityGuard,
+  ) {}
+
+  onFinal(event: FinalEvent): void {
+    if (event.kind !== 'invalid' || !event.recipient || !event.provider) return;
+    this.invalid.push({
+      provider: event.provider,
+      token: event.recipient.token,
+      reason: event.reason ?? 'invalid',
+      group: this.guard.isGuarded(event) ? this.guard.groupOf(event) : undefined,
+    });
+  }
+
+  /** Marks the invalid tokens, except a suspect group's, and an APNs BadDeviceToken whose device never said its environment. */
+  apply(suspects: Suspect[], trustInvalid: boolean): { file: string; marked: number; heldBack: number } {
+    const withheld = new Set(trustInvalid ? [] : suspects.map((suspect) => suspect.group));
+    const marked: Invalid[] = [];
+    let heldBack = 0;
+    for (const entry of this.invalid) {
+      const wrongEnvironmentPossible = entry.provider === 'apns' && entry.reason === 'BadDeviceToken' && !this.registry.environmentOf('apns', entry.token);
+      if ((entry.group && withheld.has(entry.group)) || wrongEnvironmentPossible) heldBack++;
+      else marked.push(entry);
+    }
+    return { file: this.registry.path, marked: this.registry.markInvalid(marked), heldBack };
+  }
+}

@@ -1,0 +1,130 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load-config.js';
+import { settings } from '../src/config/settings.js';
+import { runCli } from './helpers/run-cli.js';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { tempDir } from './helpers/tokens.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+describe('configuration precedence: flag > environment > file > default', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ apns: { topic: 'com.example.file', keyId: 'FILEKEY' }, concurrency: 50, journalDir: 'file-journals' }));
+
+  it('takes each setting from the strongest source that sets it', () => {
+    const env = { PUSHCAST_APNS_TOPIC: 'com.example.env', PUSHCAST_CONCURRENCY: '70' };
+    const flags = [{ path: 'apns.topic', flag: '--apns-topic', value: 'com.example.flag' }];
+    const { config, sources } = loadConfig({ cwd: dir, env, flags });
+    expect(config.apns?.topic).toBe('com.example.flag');
+    expect(sources.get('apns.topic')).toEqual({ from: 'flag', name: '--apns-topic' });
+    expect(config.concurrency).toBe(70);
+    expect(sources.get('concurrency')).toEqual({ from: 'env', name: 'PUSHCAST_CONCURRENCY' });
+    expect(config.apns?.keyId).toBe('FILEKEY');
+    expect(sources.get('apns.keyId')?.from).toBe('file');
+    expect(config.journalDir).toBe('file-journals');
+    expect(loadConfig({ cwd: tempDir(), env: {} }).config).toEqual({});
+  });
+
+  it('resolves a relative key path against the file that named it, and reads YAML too', () => {
+    const yamlDir = tempDir();
+    writeFileSync(join(yamlDir, 'pushcast.config.yaml'), 'apns:\n  key: keys/AuthKey.p8\n  keyId: YAMLKEY\n');
+    const { config } = loadConfig({ cwd: root, env: { PUSHCAST_CONFIG: join(yamlDir, 'pushcast.config.yaml') } });
+    expect(config.apns).toEqual({ key: join(yamlDir, 'keys/AuthKey.p8'), keyId: 'YAMLKEY' });
+  });
+
+  it('refuses a misspelt setting instead of ignoring it', async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad, 'pushcast.config.json'), JSON.stringify({ apns: { topik: 'x' }, concurency: 5 }));
+    const { code, stderr } = await runCli(['config'], { cwd: bad });
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown setting "apns.topik"; unknown setting "concurency"');
+  });
+
+  it('the config schema documents every setting pushcast reads', () => {
+    const schema = JSON.parse(readFileSync(join(root, 'schema/config-v1.schema.json'), 'utf8'));
+    const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);
+    for (const setting of settings) {
+      const [section, key] = setting.path.split('.');
+      const property = key ? schema.properties[section]?.properties?.[key] : schema.properties[section];
+      expect(property, setting.path).toBeDefined();
+      for (const variable of setting.env) expect(JSON.stringify(property), `${setting.path} names ${variable}`).toContain(variable);
+    }
+    expect(validate(JSON.parse(readFileSync(join(root, 'schema/report-v1.schema.json'), 'utf8')))).toBe(false); // it does check
+  });
+});
+
+describe('pushcast config', () => {
+  it('prints where each value came from and never a secret', async () => {
+    const dir = tempDir();
+    const p8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ apns: { key: p8, keyId: 'ABC123DEFG', teamId: 'TEAM123456' } }));
+    const vapid = 'cyv7n-L_gKtsZz6m3tAyq1n6sH2LwZ0aeKQq5rXqYHo';
+    const { code, stdout } = await runCli(['config', '--apns-topic', 'x'].slice(0, 1), {
+      cwd: dir,
+      env: { PUSHCAST_VAPID_PRIVATE_KEY: vapid, GOOGLE_APPLICATION_CREDENTIALS: '/secrets/firebase.json', PUSHCAST_APNS_TOPIC: 'com.example.app' },
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/apns\.key\s+\(secret, set\)\s+\[file .*pushcast\.config\.json\]/);
+    expect(stdout).toMatch(/webpush\.vapidPrivateKey\s+\(secret, set\)\s+\[env PUSHCAST_VAPID_PRIVATE_KEY\]/);
+    expect(stdout).toMatch(/fcm\.serviceAccount\s+\(secret\) in file \/secrets\/firebase\.json\s+\[env GOOGLE_APPLICATION_CREDENTIALS\]/);
+    expect(stdout).toMatch(/apns\.topic\s+com\.example\.app\s+\[env PUSHCAST_APNS_TOPIC\]/);
+    expect(stdout).toMatch(/concurrency\s+fcm 500, apns 500, webpush 200\s+\[default\]/);
+    expect(stdout).not.toContain(vapid);
+    for (const line of p8.split('\n').filter((text) => text && !text.startsWith('-----'))) expect(stdout).not.toContain(line);
+  });
+});
+
+describe('pushcast init', () => {
+  it('writes files that a dry run accepts, and refuses to overwrite them', async () => {
+    const dir = tempDir();
+    const first = await runCli(['init', '--providers', 'fcm,apns,webpush'], { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('pushcast send --audience audience.csv --message message.json --dry-run');
+    const plan = await runCli(['send', '-a', 'audience.csv', '-m', 'message.json', '--dry-run', '--json'], { cwd: dir });
+    expect(plan.code).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ recipients: { fcm: 1, apns: 1, webpush: 1 }, skipped: {} });
+
+    writeFileSync(join(dir, 'message.json'), '{"title": "mine"}');
+    const again = await runCli(['init', '--providers', 'fcm'], { cwd: dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('pushcast.config.json, message.json, audience.csv already exist: nothing was written');
+    expect(readFileSync(join(dir, 'message.json'), 'utf8')).toBe('{"title": "mine"}');
+    expect((await runCli(['init', '--providers', 'fcm', '--force'], { cwd: dir })).code).toBe(0);
+  });
+});
+
+describe('pushcast doctor', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+
+  it('passes with good credentials, without delivering anything to a device of the emulator\'s choosing', async () => {
+    const dir = tempDir();
+    writeEmulatorConfig(emulator, {}, dir);
+    const { code, stdout } = await runCli(['doctor'], { cwd: dir });
+    expect(code, stdout).toBe(0);
+    expect(stdout).toMatch(/fcm\n {2}ok +service account read/);
+    expect(stdout).toContain('FCM (validate_only) accepted the credentials');
+    expect(stdout).toContain('APNs, to a token no device has, accepted the credentials');
+    expect(stdout).toMatch(/webpush\n {2}ok +VAPID key pair matches[\s\S]*n\/a +whether push services accept this VAPID key/);
+    expect(emulator.stats().validated).toBe(1);
+    expect(emulator.delivered().filter((item) => item.provider === 'fcm')).toEqual([]);
+  });
+
+  it('names the problem with a wrong key', async () => {
+    const dir = tempDir();
+    const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const wrongAccount = { ...emulator.credentials.serviceAccount, private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+    writeEmulatorConfig(emulator, { apns: { key: wrongKey }, fcm: { serviceAccount: JSON.stringify(wrongAccount) } }, dir);
+    const { code, stdout } = await runCli(['doctor'], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stdout).toMatch(/fcm\n {2}BAD +FCM: the token endpoint rejected the service account/);
+    expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken/);
+  });
+});
