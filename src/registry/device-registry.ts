@@ -61,7 +61,8 @@ const migrations = [
      device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
      channel TEXT NOT NULL,
      PRIMARY KEY (channel, device_id)
-   );`,
+   );
+   CREATE INDEX device_channels_by_device ON device_channels (device_id);`,
 ];
 
 export const defaultRegistryFile = 'pushcast.db';
