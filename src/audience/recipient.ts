@@ -2,6 +2,10 @@
 export const providerNames = ['fcm', 'apns', 'webpush'] as const;
 export type ProviderName = (typeof providerNames)[number];
 
+export function isProviderName(value: string): value is ProviderName {
+  return (providerNames as readonly string[]).includes(value);
+}
+
 export type ApnsEnvironment = 'sandbox' | 'production';
 
 /** A browser's PushSubscription, as `subscription.toJSON()` gives it. */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { openAudience, type Audience } from '../audience/read-audience.js';
-import { providerNames, type ProviderName } from '../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../audience/recipient.js';
 import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';
@@ -74,8 +74,6 @@ async function singleMessageInputs(options: InputOptions, provider: ProviderName
 export function parseProvider(value: string | undefined): ProviderName | undefined {
   if (value === undefined) return undefined;
   const name = value.toLowerCase();
-  if (!(providerNames as readonly string[]).includes(name)) {
-    throw new UsageError(`--provider must be one of ${providerNames.join(', ')}, not "${value}"`);
-  }
-  return name as ProviderName;
+  if (!isProviderName(name)) throw new UsageError(`--provider must be one of ${providerNames.join(', ')}, not "${value}"`);
+  return name;
 }

@@ -103,7 +103,7 @@ interface Work {
 class Lane {
   pending: Work[] = [];
   inFlight = 0;
-  retriesWaiting = new Set<NodeJS.Timeout>();
+  /** Recipients waiting out a backoff, by their timer. */
   retryWork = new Map<NodeJS.Timeout, Work>();
   pausedUntil = 0;
   provider?: Promise<Provider | undefined>;
@@ -290,7 +290,7 @@ class CampaignRun {
       switch (outcome.kind) {
         case 'accepted':
           this.watchWrongSender(lane, false);
-          return this.final({ ...base, kind: 'accepted', id: outcome.id });
+          return this.final({ ...base, kind: 'accepted', id: outcome.id }, 'final', work.key);
         case 'invalid-token':
           if (wrongSenderReasons[outcome.reason] && !lane.wrongSender.decided) {
             lane.wrongSender.held.push([work, outcome]);
@@ -298,17 +298,17 @@ class CampaignRun {
           }
           if (wrongSenderReasons[outcome.reason] && lane.wrongSender.universal) {
             // The sender is wrong, not the token: never put it on the prune list.
-            return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry');
+            return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry', work.key);
           }
           this.watchWrongSender(lane, false);
-          return this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail });
+          return this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
         case 'rejected-message':
           this.watchWrongSender(lane, false);
-          return this.final({ ...base, kind: 'rejected', reason: outcome.reason, detail: outcome.detail });
+          return this.final({ ...base, kind: 'rejected', reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
         case 'fatal':
           this.stop('stopped', { provider: lane.name, reason: outcome.reason, fix: outcome.fix });
           // Not the recipient's fault: once the configuration is fixed, a re-run sends it.
-          return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix }, 'retry');
+          return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix }, 'retry', work.key);
         case 'retryable':
           return this.retryOrFail(lane, work, outcome);
         case 'uncertain':
@@ -326,20 +326,18 @@ class CampaignRun {
     const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
     if (this.stopping) {
       // Not delivered, and not given up on: a later run sends it.
-      return this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', detail: outcome.detail, attempts: work.attempts }, 'retry');
+      return this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', detail: outcome.detail, attempts: work.attempts }, 'retry', work.key);
     }
     if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
-      return this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
+      return this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: outcome.reason, detail: outcome.detail, attempts: work.attempts }, 'final', work.key);
     }
     if (providerWideWaits.has(outcome.reason)) lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + delay);
     this.options.journal?.writer.retry(work.key);
     const timer = setTimeout(() => {
-      lane.retriesWaiting.delete(timer);
       lane.retryWork.delete(timer);
       lane.pending.push(work);
       this.notify();
     }, delay);
-    lane.retriesWaiting.add(timer);
     lane.retryWork.set(timer, work);
   }
 
@@ -373,7 +371,7 @@ class CampaignRun {
   private async drain(): Promise<void> {
     for (;;) {
       for (const lane of this.lanes.values()) await this.dispatch(lane, true);
-      const busy = [...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.pending.length > 0 || lane.retriesWaiting.size > 0);
+      const busy = [...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.pending.length > 0 || lane.retryWork.size > 0);
       if (!busy) break;
       await this.changed();
     }
@@ -394,7 +392,6 @@ class CampaignRun {
         // Journaled as a retry already: a later run sends it.
         this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', attempts: work.attempts }, false);
       }
-      lane.retriesWaiting.clear();
       lane.retryWork.clear();
     }
     this.notify();
@@ -412,14 +409,15 @@ class CampaignRun {
    * Counts a recipient's state for this run and journals it: as settled (`final`), as still to
    * send on a re-run (`retry`), or not at all (it came from the journal, or was never sent).
    */
-  private final(event: FinalEvent, record: 'final' | 'retry' | false = 'final'): void {
+  private final(event: FinalEvent, record: 'final' | 'retry' | false = 'final', key?: string): void {
     countFinal(this.tally, event.provider, event.kind, event.reason);
     const writer = this.options.journal?.writer;
-    if (record === 'retry' && writer && event.recipient) writer.retry(journalKey(identityOf(event.recipient)));
+    const keyOf = (recipient: DeviceRecipient) => key ?? journalKey(identityOf(recipient));
+    if (record === 'retry' && writer && event.recipient) writer.retry(keyOf(event.recipient));
     if (record === 'final' && writer && event.recipient && event.provider && event.kind !== 'skipped' && event.kind !== 'uncertain') {
       const { recipient } = event;
       writer.final({
-        k: journalKey(identityOf(recipient)),
+        k: keyOf(recipient),
         p: event.provider,
         o: event.kind,
         r: event.reason,

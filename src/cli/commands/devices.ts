@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { openAudience } from '../../audience/read-audience.js';
-import { maskToken, providerNames, type ApnsEnvironment, type ProviderName } from '../../audience/recipient.js';
+import { maskToken, type ApnsEnvironment, type ProviderName } from '../../audience/recipient.js';
 import { parseDuration } from '../../message/load-template.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, UsageError } from '../../errors.js';
@@ -10,6 +10,7 @@ import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile, DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
 import { startMeasuring } from '../../engine/measure-resources.js';
 import { writeLine, type CliIo } from '../io.js';
+import { parseProvider } from '../send-inputs.js';
 
 /** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
 const importBatch = 5000;
@@ -87,9 +88,8 @@ export interface RegisterOptions {
 
 /** `devices register`: a device's token arrives, or a refreshed one replaces its old one. */
 export async function registerCommand(options: RegisterOptions, io: CliIo): Promise<number> {
-  const provider = options.provider.toLowerCase();
-  if (!(providerNames as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${providerNames.join(', ')}`);
-  const checked = checkToken(provider as ProviderName, options.token);
+  const provider = parseProvider(options.provider)!;
+  const checked = checkToken(provider, options.token);
   if (!checked.ok) throw new UsageError(`--token: ${checked.detail}`);
   if (options.environment && options.environment !== 'sandbox' && options.environment !== 'production') throw new UsageError('--environment is sandbox or production');
   const registry = openRegistryFor(options, io);
@@ -97,7 +97,7 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
     registry.register(
       {
         userId: options.user,
-        provider: provider as ProviderName,
+        provider,
         token: checked.token,
         subscription: checked.subscription ? JSON.stringify(checked.subscription) : null,
         locale: options.locale ?? null,

@@ -41,7 +41,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
   writeLine(io.stdout, `pushcast emulator: FCM HTTP v1 (with OAuth), APNs and Web Push on ${emulator.url}`);
   if (options.writeConfig !== false) {
     const file = resolve(io.cwd, options.writeConfig);
-    writeFileSync(file, `${JSON.stringify({ ...emulator.config(), webpush: { ...emulator.config().webpush } }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(file, `${JSON.stringify(emulator.config(), null, 2)}\n`, { mode: 0o600 });
     writeLine(io.stdout, `config written to ${options.writeConfig} (the emulator's own throwaway keys and certificate)`);
     writeLine(io.stdout, `send to it:  pushcast send --config ${options.writeConfig} --audience fixtures/audience.csv --message fixtures/message.json`);
   }

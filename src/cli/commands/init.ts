@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { providerNames, type ProviderName } from '../../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -43,9 +43,8 @@ export async function initCommand(options: { providers?: string; force?: boolean
 
 function parseProviders(value: string): ProviderName[] {
   const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
-  const unknown = names.filter((name) => !(providerNames as readonly string[]).includes(name));
-  if (unknown.length > 0 || names.length === 0) throw new UsageError(`--providers takes a list of ${providerNames.join(', ')}, not "${value}"`);
-  return names as ProviderName[];
+  if (names.length === 0 || !names.every(isProviderName)) throw new UsageError(`--providers takes a list of ${providerNames.join(', ')}, not "${value}"`);
+  return names;
 }
 
 async function ask(io: CliIo): Promise<ProviderName[]> {

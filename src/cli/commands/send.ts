@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { providerNames, type ProviderName } from '../../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { loadConfig, type FlagSetting } from '../../config/load-config.js';
 import { deriveCampaignId } from '../../engine/campaign-id.js';
@@ -301,7 +301,7 @@ function parseRates(value: string | undefined): CampaignOptions['rate'] {
     const perSecond = parseRate(amount);
     if (perSecond === undefined) throw new UsageError(`--rate takes sends per second such as 500, 500/s or 30000/m, not "${amount}"`);
     if (name === undefined) rate.total = perSecond;
-    else if ((providerNames as readonly string[]).includes(name.trim())) (rate.perProvider ??= {})[name.trim() as ProviderName] = perSecond;
+    else if (isProviderName(name.trim())) (rate.perProvider ??= {})[name.trim() as ProviderName] = perSecond;
     else throw new UsageError(`--rate: unknown provider "${name}"`);
   }
   return rate;
