@@ -80,11 +80,12 @@ describe('shards, rate, thresholds and interruption', () => {
   });
 
   it('--rate spreads the sends over time', async () => {
-    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audienceFile('fcm', 300, 'rate'), '-m', message, '--rate', '200/s']);
+    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audienceFile('fcm', 300, 'rate'), '-m', message, '--rate', '100/s']);
     expect(code).toBe(0);
     const times = emulator.attemptLog().map((attempt) => attempt.at);
-    // 300 sends at 200/s with a one-second burst: the last is at least half a second after the first.
-    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(450);
+    // 300 sends at 100/s with a one-second burst: the last goes out 2 s after the first batch.
+    // A margin of 0.5 s absorbs a slow first connection on a loaded machine; an unthrottled run takes ~0.1 s.
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(1500);
   });
 
   it('exits 3 when a threshold is crossed, and 0 when it is not', async () => {
