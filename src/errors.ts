@@ -46,6 +46,16 @@ export class ConfigError extends PushcastError {
   }
 }
 
+/**
+ * The campaign's journal could not be written (a full disk, an I/O error): nothing more is sent,
+ * since a run that cannot record what it sends can no longer promise never to send it twice.
+ */
+export class JournalError extends PushcastError {
+  constructor(path: string, cause: unknown) {
+    super(`${describeFileError(path, cause)}: the campaign journal cannot be written, so nothing more is sent; free some space (or move it with --journal-dir) and run the same command again`, ExitCode.fatal, { cause });
+  }
+}
+
 /** Node's own file errors, phrased for a person. */
 export function describeFileError(path: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -58,7 +58,9 @@ describe('a harsh world: dropped connections, 429, 503 and dead tokens', () => {
   let emulator: Emulator;
   afterAll(() => emulator?.close());
 
-  it('every live token is accepted exactly once, every dead one is invalid, and nothing is lost', async () => {
+  // HTTP/2 says which streams a dropped connection never processed (GOAWAY, REFUSED_STREAM): those
+  // are resent. An HTTP/1.1 reset after the request was written says nothing: maybe delivered.
+  it('every live token is accepted or, where a reset left it unknown, uncertain; exactly once; nothing lost', async () => {
     emulator = await startEmulator({ seed: 'harsh', unregistered: 0.05, tooManyRequests: 0.05, unavailable: 0.05, dropConnection: 0.05, retryAfterSeconds: 0 });
     const config = writeEmulatorConfig(emulator);
     for (const provider of ['fcm', 'apns', 'webpush'] as const) {
@@ -69,9 +71,10 @@ describe('a harsh world: dropped connections, 429, 503 and dead tokens', () => {
       const stats = emulator.stats();
       expect(stats.duplicates).toBe(0);
       expect(stats.drops).toBeGreaterThan(0);
-      expect(summary.providers[provider]).toMatchObject({ targeted: 400, failed: 0, uncertain: 0 });
+      const uncertain = provider === 'webpush' ? stats.drops : 0;
+      expect(summary.providers[provider]).toMatchObject({ targeted: 400, failed: 0, uncertain });
       expect(summary.providers[provider].accepted).toBe(stats.accepted[provider]);
-      expect(summary.providers[provider].accepted + summary.providers[provider].invalid).toBe(400);
+      expect(summary.providers[provider].accepted + summary.providers[provider].invalid + uncertain).toBe(400);
       const dead = new Set(emulator.attemptLog().filter((attempt) => attempt.status === 404 || attempt.status === 410).map((attempt) => attempt.token));
       expect(summary.providers[provider].invalid).toBe(dead.size);
       expect(summary.retries).toBeGreaterThan(0);

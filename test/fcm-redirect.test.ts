@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfiguredProviders } from '../src/providers/configured-providers.js';
 import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
+import { OpenSessions } from '../src/providers/open-sessions.js';
 import { serviceAccountCredential } from '../src/providers/fcm/service-account-credential.js';
-import { startEmulator, type Emulator } from './helpers/emulator.js';
+import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
 import { fcmToken } from './helpers/tokens.js';
 
 /**
@@ -30,7 +32,7 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
 
   let emulator: Emulator;
   beforeAll(async () => {
-    emulator = await startEmulator();
+    emulator = await startEmulator({ forced: { [fcmToken('always-503')]: { status: 503, reason: 'UNAVAILABLE' } } });
   });
   afterAll(() => emulator.close());
 
@@ -40,14 +42,30 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
     const { getMessaging } = await import('firebase-admin/messaging');
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'redirect-guard');
     try {
-      const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]));
+      const sessions = new OpenSessions(1000);
+      const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]), { requestTimeoutMs: 5000, sessions });
       const response = await result;
-      expect(observation.connected, 'the hook did not see firebase-admin open its session').toBe(true);
+      expect(observation.hooked, 'the hook did not see firebase-admin open its session').toBe(true);
+      expect(observation.established, 'the hook did not see the session connect').toBe(true);
       expect(response.successCount).toBe(1);
       expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('guard')]);
     } finally {
       await deleteApp(app);
       removeHook();
+    }
+  });
+
+  it('firebase-admin makes one request per sendEach message, with its own retries turned off', async () => {
+    emulator.reset();
+    const providers = new ConfiguredProviders(emulator.config());
+    try {
+      const fcm = (await providers.get('fcm'))!;
+      const outcomes = await fcm.send([rendered('fcm', fcmToken('always-503'))] as never, new AbortController().signal);
+      expect(outcomes).toMatchObject([{ kind: 'retryable', reason: 'unavailable', because: 'answered' }]);
+      // firebase-admin alone would have asked 5 times (4 retries of a 503) before answering.
+      expect(emulator.stats().requests.fcm, 'firebase-admin retried on its own: a second retry layer under pushcast').toBe(1);
+    } finally {
+      await providers.close();
     }
   });
 });

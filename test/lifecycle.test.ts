@@ -1,23 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, writeEmulatorConfig } from './helpers/emulator.js';
+import { bin, spawnCli } from './helpers/spawn-cli.js';
 import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/pushcast.js');
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
-
-/** Runs the installed command and resolves when the process has exited, with when it did. */
-function runBin(args: string[], cwd: string): Promise<{ code: number | null; exitedAt: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, exitedAt: Date.now(), stderr }));
-  });
-}
+const runBin = (args: string[], cwd: string) => spawnCli(args, { cwd, env: process.env });
 
 describe('the process ends by itself after its last send', () => {
   const dir = tempDir();
@@ -56,4 +46,22 @@ describe('the process ends by itself after its last send', () => {
     expect(result.stderr).toContain('webpush.vapidPrivateKey');
     expect(result.exitedAt - started).toBeLessThan(5000);
   });
+
+  for (const provider of ['fcm', 'apns', 'webpush'] as const) {
+    it(`${provider}: ends on its own after connections dropped mid-campaign (GOAWAY, resets)`, async () => {
+      // The clients close a session gracefully after GOAWAY, which waits on a server that may never hang up.
+      const dropping = await startEmulator({ dropConnection: 0.3, seed: `drop-${provider}` });
+      try {
+        const dir = tempDir();
+        const result = await spawnCli(['send', '--config', writeEmulatorConfig(dropping, {}, dir), '-a', audienceFile(provider, 300, `drop-${provider}`), '-m', message, '--quiet'], { cwd: dir });
+        expect(result.code, result.stderr).toBe(0);
+        expect(dropping.stats().drops).toBeGreaterThan(0);
+        expect(result.stderr).not.toContain('open handles');
+        const lastAnswer = Math.max(...dropping.attemptLog().map((attempt) => attempt.at));
+        expect(result.exitedAt - lastAnswer).toBeLessThan(2500);
+      } finally {
+        await dropping.close();
+      }
+    });
+  }
 });

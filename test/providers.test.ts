@@ -76,19 +76,19 @@ describe('FCM through firebase-admin', () => {
     expect(outcomes).toMatchObject([
       { kind: 'invalid-token', reason: 'unregistered' },
       { kind: 'rejected-message', reason: 'invalid-argument' },
-      { kind: 'invalid-token', reason: 'sender-id-mismatch' },
-      { kind: 'retryable', reason: 'quota-exceeded', retryAfterMs: 7000 },
-      { kind: 'retryable', reason: 'internal-error' },
-      { kind: 'fatal', reason: 'third-party-auth-error' },
+      { kind: 'invalid-token', reason: 'sender-id-mismatch', wrongSender: expect.stringContaining('another Firebase project') },
+      { kind: 'retryable', reason: 'quota-exceeded', retryAfterMs: 7000, because: 'answered' },
+      { kind: 'retryable', reason: 'internal-error', because: 'answered' },
+      { kind: 'rejected-message', reason: 'third-party-auth-error', wrongSender: expect.stringContaining('APNs key') },
       { kind: 'invalid-token', reason: 'invalid-registration-token' },
     ]);
     expect(emulator.delivered()).toEqual([]);
   });
 
-  it('stops on a project the service account may not send for', async () => {
+  it('marks a project the service account may not send for as a wrong sender', async () => {
     const config = emulator.config();
     const outcomes = await sendWith('fcm', [rendered('fcm', fcmToken(3))], { ...config, fcm: { ...config.fcm, projectId: 'someone-elses-project' } });
-    expect(outcomes).toMatchObject([{ kind: 'fatal', reason: 'permission-denied' }]);
+    expect(outcomes).toMatchObject([{ kind: 'rejected-message', reason: 'permission-denied', wrongSender: expect.stringContaining('fcm.projectId') }]);
   });
 
   it('refuses a service account the token endpoint rejects, before sending anything', async () => {
@@ -128,25 +128,25 @@ describe('APNs through @parse/node-apn', () => {
     expect(outcomes).toMatchObject([
       { kind: 'invalid-token', reason: 'Unregistered' },
       { kind: 'invalid-token', reason: 'BadDeviceToken', detail: expect.stringContaining('production environment') },
-      { kind: 'invalid-token', reason: 'DeviceTokenNotForTopic' },
-      { kind: 'retryable', reason: 'TooManyRequests', retryAfterMs: 3000 },
-      { kind: 'retryable', reason: 'ServiceUnavailable' },
+      { kind: 'invalid-token', reason: 'DeviceTokenNotForTopic', wrongSender: expect.stringContaining('apns.topic') },
+      { kind: 'retryable', reason: 'TooManyRequests', retryAfterMs: 3000, because: 'answered' },
+      { kind: 'retryable', reason: 'ServiceUnavailable', because: 'answered' },
       { kind: 'rejected-message', reason: 'PayloadTooLarge' },
-      { kind: 'fatal', reason: 'BadCertificate' },
+      { kind: 'rejected-message', reason: 'BadCertificate', wrongSender: expect.stringContaining('apns.cert') },
     ]);
     // connectionRetryLimit 0: node-apn did not retry on its own (one retry layer: pushcast's).
     expect(emulator.stats().requests.apns).toBe(ids.length);
   });
 
-  it('stops on a signing key APNs does not know, and on a topic the key may not use', async () => {
+  it('marks a signing key APNs does not know, and a topic the key may not use, as a wrong sender', async () => {
     const config = emulator.config();
     const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     expect(await sendWith('apns', [rendered('apns', apnsToken(3))], { ...config, apns: { ...config.apns, key: wrongKey } })).toMatchObject([
-      { kind: 'fatal', reason: 'InvalidProviderToken', fix: expect.stringContaining('apns.keyId') },
+      { kind: 'rejected-message', reason: 'InvalidProviderToken', wrongSender: expect.stringContaining('apns.keyId') },
     ]);
     const otherTopic = rendered('apns', apnsToken(4));
     (otherTopic.payload as { topic?: string }).topic = 'com.example.other';
-    expect(await sendWith('apns', [otherTopic])).toMatchObject([{ kind: 'fatal', reason: 'TopicDisallowed' }]);
+    expect(await sendWith('apns', [otherTopic])).toMatchObject([{ kind: 'rejected-message', reason: 'TopicDisallowed', wrongSender: expect.stringContaining('apns.topic') }]);
     expect(emulator.delivered()).toEqual([]);
   });
 });
@@ -168,9 +168,9 @@ describe('Web Push through web-push', () => {
       { kind: 'invalid-token', reason: 'unsubscribed' },
       { kind: 'invalid-token', reason: 'not-found' },
       { kind: 'rejected-message', reason: 'payload-too-large' },
-      { kind: 'retryable', reason: 'too-many-requests', retryAfterMs: 2000 },
-      { kind: 'retryable', reason: 'http-503' },
-      { kind: 'fatal', reason: 'unauthorized' },
+      { kind: 'retryable', reason: 'too-many-requests', retryAfterMs: 2000, because: 'answered' },
+      { kind: 'retryable', reason: 'http-503', because: 'answered' },
+      { kind: 'rejected-message', reason: 'unauthorized', wrongSender: expect.stringContaining('VAPID') },
     ]);
   });
 
@@ -178,7 +178,7 @@ describe('Web Push through web-push', () => {
     const other = await import('web-push').then((module) => (module as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys());
     const config = emulator.config();
     const outcomes = await sendWith('webpush', [rendered('webpush', 'w2')], { ...config, webpush: { ...config.webpush, vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey } });
-    expect(outcomes).toMatchObject([{ kind: 'invalid-token', reason: 'vapid-key-mismatch' }]);
+    expect(outcomes).toMatchObject([{ kind: 'invalid-token', reason: 'vapid-key-mismatch', wrongSender: expect.stringContaining('VAPID key') }]);
   });
 
   it('refuses VAPID keys that are not a pair, or a localhost subject, before sending', async () => {

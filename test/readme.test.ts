@@ -74,7 +74,7 @@ describe('the README examples run as written', () => {
     expect(existsSync(join(dir, 'retry-later.csv'))).toBe(true);
   });
 
-  it('the crontab line runs under flock and reports quietly', async () => {
+  it('the crontab line reports quietly, and running it again that day resumes', async () => {
     const dir = project();
     copyFileSync(join(root, 'fixtures/audience.csv'), join(dir, 'daily.csv'));
     copyFileSync(join(root, 'fixtures/message.json'), join(dir, 'daily.json'));

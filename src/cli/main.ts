@@ -44,9 +44,22 @@ export const exitGraceMs = 3000;
 
 export async function main(proc: NodeJS.Process): Promise<void> {
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  proc.once('SIGINT', onSignal);
-  proc.once('SIGTERM', onSignal);
+  // The first Ctrl-C stops the campaign gracefully, a second ends the process at once. The handler
+  // stays registered: with none, signal-exit (ora's cursor restore) re-raises the signal and kills us.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) return controller.abort();
+    proc.stderr.write(`pushcast: ${signal} again: stopping now, without waiting for what is in flight\n`);
+    proc.exit(ExitCode.interrupted);
+  };
+  proc.on('SIGINT', onSignal);
+  proc.on('SIGTERM', onSignal);
+  // Node exits when nothing is left to wait on, even with the run unfinished: that is a bug in
+  // pushcast, and a cron job must hear about it rather than see exit 0.
+  const unfinished = (): void => {
+    proc.stderr.write('pushcast: internal error: the run stopped making progress before it finished (please report it); exiting with 2\n');
+    proc.exit(ExitCode.fatal);
+  };
+  proc.once('beforeExit', unfinished);
   const code = await run(proc.argv.slice(2), {
     stdout: proc.stdout,
     stderr: proc.stderr,
@@ -55,6 +68,7 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     cwd: proc.cwd(),
     signal: controller.signal,
   });
+  proc.off('beforeExit', unfinished);
   proc.exitCode = code;
   proc.off('SIGINT', onSignal);
   proc.off('SIGTERM', onSignal);

@@ -26,8 +26,13 @@ Audience CSV (the header says what each column is):
   user_id,locale,name                       user IDs, resolved to devices by the device registry
   Every other column is a template variable: {{name}}, or {{default name "there"}} when a cell may be empty.
 
-Exit codes: 0 done, 1 bad usage or input, 2 fatal provider or configuration error,
-            3 a threshold was crossed, 130 interrupted (run again to resume).`;
+Never twice: only what provably never reached a provider is retried (429 and 5xx answers,
+refused connections and streams). A request with no answer (a timeout, a reset) may have been
+delivered: it is reported as uncertain and sent again only with --resend-uncertain.
+
+Exit codes: 0 done, 1 bad usage or input (or the campaign is already running), 2 a fatal
+            provider, configuration or disk error, 3 a threshold was crossed or nothing got
+            through, 130 interrupted (run again to resume).`;
 
 /** The command table. Each action loads its command lazily, so `--help` never loads a provider SDK. */
 export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => void): Command {
@@ -59,7 +64,9 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--no-journal', 'keep no journal: a re-run sends everything again')
     .option('--shard <K/N>', 'send only shard K of N: N processes on N machines split one audience with no overlap')
     .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
-    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 500, apns 500, webpush 200)')
+    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 500, apns 100, webpush 200)')
+    .option('--request-timeout <duration>', 'a request with no answer after this long is uncertain, not resent: 30, 30s, 2m (default: 30s)')
+    .option('--stall-timeout <duration>', 'stop when a provider answers nothing for this long (default: 2m)')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid, e.g. 0.1 or 10%')
     .option('--max-failed <n>', 'exit 3 when more than n recipients still fail after retries')
     .option('--require-all-accepted', 'exit 3 unless every row was accepted: for CI smoke tests')
@@ -208,6 +215,11 @@ Examples:
     .option('--too-many-requests <share>', 'share of tokens whose first attempt gets 429 with Retry-After')
     .option('--unavailable <share>', 'share of tokens whose first attempt gets 503')
     .option('--drop <share>', 'share of tokens whose first attempt finds the connection dropped (GOAWAY or reset)')
+    .option('--late <share>', 'share of tokens whose first attempt is delivered but answered only after --late-by')
+    .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default 45000)')
+    .option('--unauthorized <share>', 'share of tokens refused with the provider\'s real 401/403 (web push: as that push service words it)')
+    .option('--stall <providers>', 'providers that take requests and never answer: fcm,apns,webpush or all')
+    .option('--goaway-storm', 'answer every FCM and APNs request with GOAWAY (last-stream-id 0) and close the connection')
     .option('--retry-after <seconds>', 'Retry-After sent with 429 and 503')
     .option('--latency <ms>', 'delay before every answer')
     .option('--dead <file>', 'tokens or endpoints (one per line) always answered as unregistered')
@@ -223,7 +235,15 @@ Examples:
   $ pushcast send --config pushcast.emulator.json -a fixtures/audience.csv -m fixtures/message.json
 
   # A harsher world: 5% dead tokens, 2% throttled, 2% unavailable, some dropped connections
-  $ pushcast emulator --unregistered 5% --too-many-requests 2% --unavailable 2% --drop 1% --log delivered.jsonl`,
+  $ pushcast emulator --unregistered 5% --too-many-requests 2% --unavailable 2% --drop 1% --log delivered.jsonl
+
+  # A hostile one: answers that come after the client gave up, or never; a GOAWAY storm
+  $ pushcast emulator --late 10% --late-by 60000 --log delivered.jsonl
+  $ pushcast emulator --stall apns
+  $ pushcast emulator --goaway-storm
+
+A request the emulator processed counts as delivered (and goes to --log) whatever becomes of its
+answer: a sender that resends it shows up as a duplicate in /_emulator/stats.`,
     )
     .action(async (options) => {
       const { emulatorCommand } = await import('./commands/emulator.js');

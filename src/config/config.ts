@@ -42,6 +42,10 @@ export interface PushcastConfig {
   };
   /** PEM file of a certificate authority to trust for the endpoint overrides (the emulator's). */
   ca?: string;
+  /** A request with no answer after this long is abandoned as uncertain (--request-timeout): seconds, or "30s". Default 30 s. */
+  requestTimeout?: string | number;
+  /** A provider that answers nothing for this long is stalled and the campaign stops (--stall-timeout). Default 2 minutes. */
+  stallTimeout?: string | number;
   /** Recipients in flight per provider (--concurrency). */
   concurrency?: number;
   /** Sends per second, as --rate takes it: "500", "30000/m", "fcm=10000,apns=2000". */

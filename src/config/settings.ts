@@ -32,6 +32,8 @@ export const settings: Setting[] = [
   { path: 'webpush.endpoint', env: ['PUSHCAST_WEBPUSH_ENDPOINT'], kind: 'string' },
   { path: 'webpush.allowedOrigins', env: ['PUSHCAST_WEBPUSH_ALLOWED_ORIGINS'], kind: 'list' },
   { path: 'ca', env: ['PUSHCAST_CA'], kind: 'file' },
+  { path: 'requestTimeout', env: ['PUSHCAST_REQUEST_TIMEOUT'], kind: 'string' },
+  { path: 'stallTimeout', env: ['PUSHCAST_STALL_TIMEOUT'], kind: 'string' },
   { path: 'concurrency', env: ['PUSHCAST_CONCURRENCY'], kind: 'number' },
   { path: 'rate', env: ['PUSHCAST_RATE'], kind: 'string' },
   { path: 'journalDir', env: ['PUSHCAST_JOURNAL_DIR'], kind: 'string' },

@@ -33,6 +33,12 @@ export interface EmulatorStats {
   rejected: Record<ProviderName, Record<string, number>>;
   /** Connections dropped on purpose. */
   drops: number;
+  /** TLS connections clients opened (HTTP/2 sessions and HTTP/1.1 sockets): what a reconnect storm shows in. */
+  connections: number;
+  /** Requests refused unread by a GOAWAY storm. */
+  refused: number;
+  /** Requests a stalled provider took and never answered (nor processed). */
+  stalled: number;
   /** Tokens accepted more than once: a sender's duplicate pushes. */
   duplicates: number;
   oauthTokensIssued: number;
@@ -112,6 +118,9 @@ function emptyStats(): EmulatorStats {
     validated: 0,
     rejected: { fcm: {}, apns: {}, webpush: {} },
     drops: 0,
+    connections: 0,
+    refused: 0,
+    stalled: 0,
     duplicates: 0,
     oauthTokensIssued: 0,
   };

@@ -1,6 +1,7 @@
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { EmulatorCredentials } from './emulator-credentials.js';
 import type { EmulatorState } from './emulator-state.js';
+import type { RealAnswer } from './real-answers.js';
 
 /** One request as every handler sees it, whether it came over HTTP/2 or HTTP/1.1. */
 export interface Exchange {
@@ -13,6 +14,8 @@ export interface Exchange {
   /** The host the client meant (its Host or :authority), which a redirected client keeps. */
   host: string;
   path: string;
+  /** How long the answer waits after the request was processed: latency, and more for a late one. */
+  delayMs: number;
 }
 
 export interface EmulatorContext {
@@ -26,10 +29,33 @@ export interface EmulatorContext {
   apnsTopics: Set<string>;
 }
 
+/**
+ * Answers a request that was processed already: after `delayMs`, and only if the client still
+ * listens. A client that gave up (a timeout, a reset) gets nothing, but what it sent counts.
+ */
+export function respond(exchange: Exchange, status: number, headers: Record<string, string>, body = ''): void {
+  const answer = () => {
+    const { res } = exchange;
+    if (res.writableEnded || res.stream?.destroyed || exchange.req.socket?.destroyed) return;
+    try {
+      res.writeHead(status, headers);
+      res.end(body);
+    } catch {
+      // the stream closed between the check and the write: the client is gone
+    }
+  };
+  if (exchange.delayMs > 0) setTimeout(answer, exchange.delayMs).unref();
+  else answer();
+}
+
+/** One of the real services' own answers, body for body. */
+export function sendRealAnswer(exchange: Exchange, answer: RealAnswer, headers: Record<string, string> = {}): void {
+  respond(exchange, answer.status, { 'content-type': answer.contentType, ...headers }, answer.body);
+}
+
 export function sendJson(exchange: Exchange, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body);
-  exchange.res.writeHead(status, { ...(text ? { 'content-type': 'application/json; charset=UTF-8' } : {}), ...headers });
-  exchange.res.end(text);
+  respond(exchange, status, { ...(text ? { 'content-type': 'application/json; charset=UTF-8' } : {}), ...headers }, text);
 }
 
 /** Sessions that sent GOAWAY, with the last stream id they promised to process. */
@@ -47,18 +73,35 @@ export function noteProcessing(exchange: Exchange): void {
  * Whether a request arrived on a session after it sent GOAWAY, above the last stream it promised
  * to process: the client was told this stream was not processed and will send it again, so the
  * emulator must refuse it rather than deliver it (as an HTTP/2 server does, RFC 9113 §6.8).
+ * A request that arrived whole is otherwise processed, even if its client reset it since:
+ * a provider acts on what it received, whatever becomes of the answer.
  */
 export function refusedAfterGoaway(exchange: Exchange): boolean {
   if (exchange.req.httpVersion !== '2.0') return false;
-  const stream = exchange.req.stream;
-  // A stream the client already reset will never see an answer: it was not processed.
-  if (!stream || stream.destroyed || stream.closed) return true;
   const last = exchange.session ? lastProcessedStream.get(exchange.session) : undefined;
   if (last === undefined || exchange.streamId === undefined || exchange.streamId <= last) {
     noteProcessing(exchange);
     return false;
   }
-  stream.close(constants.NGHTTP2_REFUSED_STREAM);
+  const stream = exchange.req.stream;
+  if (stream && !stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_REFUSED_STREAM);
+  return true;
+}
+
+/**
+ * A GOAWAY that promises nothing (last-stream-id 0), then the connection closed: every stream on
+ * it is refused unread, as a front end being drained answers. Returns false off HTTP/2.
+ */
+export function refuseAll(exchange: Exchange): boolean {
+  const session = exchange.req.stream?.session;
+  if (exchange.req.httpVersion !== '2.0' || !session) return false;
+  if (!lastProcessedStream.has(session) && !session.closed && !session.destroyed) {
+    lastProcessedStream.set(session, 0);
+    session.goaway(constants.NGHTTP2_NO_ERROR, 0);
+    setTimeout(() => session.destroy(), 50).unref();
+  }
+  const stream = exchange.req.stream;
+  if (stream && !stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_REFUSED_STREAM);
   return true;
 }
 

@@ -15,6 +15,18 @@ export interface Behaviour {
   unavailable: number;
   /** Tokens whose first attempt finds the connection dropped (HTTP/2 GOAWAY, HTTP/1.1 reset) before any answer. */
   dropConnection: number;
+  /**
+   * Tokens whose first attempt is processed (delivered, logged) and answered only `lateMs` later:
+   * past a client's timeout, that answer never arrives, and a client that resends delivers twice.
+   */
+  late: number;
+  lateMs: number;
+  /** Tokens refused as unauthorized, with the provider's real 401/403 body (web push: by push service). */
+  unauthorized: number;
+  /** Providers that take requests and never answer them, nor process them. */
+  stall: Set<ProviderName>;
+  /** Every HTTP/2 request gets GOAWAY with last-stream-id 0 (nothing processed) and its session is closed. */
+  goawayStorm: boolean;
   /** Retry-After sent with 429 and 503, in seconds. */
   retryAfterSeconds: number;
   /** Added before every answer. */
@@ -27,7 +39,7 @@ export interface Behaviour {
 
 export type ForcedAnswer = { status: number; reason: string; retryAfterSeconds?: number };
 
-export type Fate = 'accept' | 'unregistered' | 'bad-device-token' | 'too-many-requests' | 'unavailable' | 'drop' | { forced: ForcedAnswer };
+export type Fate = 'accept' | 'late' | 'unregistered' | 'bad-device-token' | 'unauthorized' | 'too-many-requests' | 'unavailable' | 'drop' | { forced: ForcedAnswer };
 
 export const defaultBehaviour: Behaviour = {
   seed: 'pushcast',
@@ -36,6 +48,11 @@ export const defaultBehaviour: Behaviour = {
   tooManyRequests: 0,
   unavailable: 0,
   dropConnection: 0,
+  late: 0,
+  lateMs: 45_000,
+  unauthorized: 0,
+  stall: new Set(),
+  goawayStorm: false,
   retryAfterSeconds: 1,
   latencyMs: 0,
   dead: new Set(),
@@ -57,18 +74,20 @@ export function fateOf(behaviour: Behaviour, provider: ProviderName, token: stri
   const bands: Array<[Fate, number]> = [
     ['unregistered', behaviour.unregistered],
     ['bad-device-token', provider === 'apns' ? behaviour.badDeviceToken : 0],
+    ['unauthorized', behaviour.unauthorized],
     ['too-many-requests', behaviour.tooManyRequests],
     ['unavailable', behaviour.unavailable],
     ['drop', behaviour.dropConnection],
+    ['late', behaviour.late],
   ];
   for (const [fate, share] of bands) {
-    if (position < share) return fate === 'unregistered' || fate === 'bad-device-token' || attempt === 1 ? fate : 'accept';
+    if (position < share) return !isTransient(fate) || attempt === 1 ? fate : 'accept';
     position -= share;
   }
   return 'accept';
 }
 
-/** Whether a token's fate depends on the attempt, so the emulator must count attempts for it. */
+/** Whether a token's fate depends on the attempt (it strikes the first only), so the emulator must count attempts for it. */
 export function isTransient(fate: Fate): boolean {
-  return fate === 'too-many-requests' || fate === 'unavailable' || fate === 'drop';
+  return fate === 'too-many-requests' || fate === 'unavailable' || fate === 'drop' || fate === 'late';
 }

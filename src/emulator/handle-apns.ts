@@ -1,7 +1,7 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants } from 'node:http2';
 import { utf8Bytes } from '../message/limits.js';
-import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
 const verifiedTokens = new Map<string, VerifiedJwt>();
@@ -72,6 +72,11 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   switch (fate) {
     case 'unregistered':
       return fail(410, 'Unregistered', { timestamp: Date.now() });
+    case 'unauthorized':
+      return fail(403, 'InvalidProviderToken');
+    case 'late':
+      exchange.delayMs += state.behaviour.lateMs;
+      break;
     case 'bad-device-token':
       return fail(400, 'BadDeviceToken');
     case 'too-many-requests':
@@ -92,6 +97,5 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     }),
     message: payload,
   });
-  exchange.res.writeHead(constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
-  exchange.res.end();
+  respond(exchange, constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
 }

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { utf8Bytes } from '../message/limits.js';
-import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, retryAfterHeader, sendJson, sendRealAnswer, type EmulatorContext, type Exchange } from './exchange.js';
+import { fcmThirdPartyAuthError, fcmUnauthenticated, type RealAnswer } from './real-answers.js';
 import { verifyJwt } from './verify-jwt.js';
 
 const grpcStatus: Record<number, string> = {
@@ -30,6 +31,9 @@ function fcmError(exchange: Exchange, status: number, errorCode: string | undefi
   );
 }
 
+/** Answers whose real bodies the emulator has, by the reason a forced answer names. */
+const realAnswers: Record<string, RealAnswer> = { THIRD_PARTY_AUTH_ERROR: fcmThirdPartyAuthError, UNAUTHENTICATED: fcmUnauthenticated };
+
 const sendPath = /^\/v1\/projects\/([^/]+)\/messages:send$/;
 const fcmTokenPattern = /^[A-Za-z0-9_\-:.]{20,}$/;
 
@@ -45,7 +49,8 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
   if (!project || exchange.req.method !== 'POST') return fail(404, undefined, 'Not found');
   const bearer = /^Bearer (.+)$/.exec(String(exchange.req.headers.authorization ?? ''))?.[1];
   if (!bearer || !context.accessTokens.has(bearer)) {
-    return fail(401, 'THIRD_PARTY_AUTH_ERROR', 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
+    state.reject('fcm', 'UNAUTHENTICATED', token, 401);
+    return sendRealAnswer(exchange, fcmUnauthenticated);
   }
   if (project !== context.credentials.serviceAccount.project_id) {
     return fail(403, undefined, `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`);
@@ -70,12 +75,23 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
   }
   const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (typeof fate === 'object') {
+    const real = realAnswers[fate.forced.reason];
+    if (real) {
+      state.reject('fcm', fate.forced.reason, token, real.status);
+      return sendRealAnswer(exchange, real);
+    }
     return fail(fate.forced.status, fate.forced.reason, `Emulated ${fate.forced.reason}.`, retryAfterHeader(fate.forced.retryAfterSeconds));
   }
   switch (fate) {
     case 'unregistered':
     case 'bad-device-token':
       return fail(404, 'UNREGISTERED', 'Requested entity was not found.');
+    case 'unauthorized':
+      state.reject('fcm', 'THIRD_PARTY_AUTH_ERROR', token, 401);
+      return sendRealAnswer(exchange, realAnswers.THIRD_PARTY_AUTH_ERROR);
+    case 'late':
+      exchange.delayMs += state.behaviour.lateMs;
+      break;
     case 'too-many-requests':
       return fail(429, 'QUOTA_EXCEEDED', "Quota exceeded for quota metric 'Send requests'.", retryAfter);
     case 'unavailable':

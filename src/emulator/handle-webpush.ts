@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decryptWebPush } from './decrypt-webpush.js';
-import { compact, dropConnection, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, respond, retryAfterHeader, sendJson, sendRealAnswer, type EmulatorContext, type Exchange } from './exchange.js';
+import { webPushRefusals, webPushService } from './real-answers.js';
 import { subscriberKeys, subscriptionIdOf } from './subscriber-keys.js';
 import { p256PublicKey, verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
@@ -20,24 +21,32 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
     state.reject('webpush', reason, endpoint ?? '', status);
     sendJson(exchange, status, { reason }, responseHeaders);
   };
+  // A refused VAPID JWT, or a key the subscription was not made with: as that push service says it.
+  const refuse = (reason: string, kind: 'badJwt' | 'keyMismatch') => {
+    const answer = webPushRefusals[webPushService(exchange.host)][kind];
+    state.reject('webpush', reason, endpoint, answer.status);
+    sendRealAnswer(exchange, answer);
+  };
   if (exchange.req.method !== 'POST') return fail(405, 'method-not-allowed');
 
   const vapid = /^vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)/.exec(String(headers.authorization ?? ''));
-  if (!vapid) return fail(401, 'missing-vapid');
+  if (!vapid) return refuse('missing-vapid', 'badJwt');
   const publicKey = Buffer.from(vapid[2], 'base64url');
-  if (publicKey.length !== 65) return fail(401, 'bad-vapid-key');
+  if (publicKey.length !== 65) return refuse('bad-vapid-key', 'badJwt');
   // A sender that caches its VAPID header sends the same one again: verify each header once.
   const header = `${vapid[1]} ${vapid[2]}`;
   const verified = verifiedHeaders.get(header) ?? verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
-  if ('error' in verified) return fail(401, 'bad-vapid-signature');
+  if ('error' in verified) return refuse('bad-vapid-signature', 'badJwt');
   if (verifiedHeaders.size > 1000) verifiedHeaders.clear();
   verifiedHeaders.set(header, verified);
   const now = Date.now() / 1000;
   const { aud, exp, sub } = verified.claims;
-  if (aud !== `https://${exchange.host}`) return fail(401, 'vapid-audience-mismatch');
-  if (typeof exp !== 'number' || exp <= now || exp > now + 24 * 3600) return fail(401, 'vapid-expired');
-  if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub)) return fail(401, 'vapid-bad-subject');
-  if (context.applicationServerKey && vapid[2] !== context.applicationServerKey) return fail(403, 'vapid-key-mismatch');
+  if (aud !== `https://${exchange.host}`) return refuse('vapid-audience-mismatch', 'badJwt');
+  if (typeof exp !== 'number' || exp <= now || exp > now + 24 * 3600) return refuse('vapid-expired', 'badJwt');
+  if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub)) return refuse('vapid-bad-subject', 'badJwt');
+  // Apple refuses a subject it cannot resolve (web-push-libs/web-push#947); the others take it.
+  if (webPushService(exchange.host) === 'apple' && /localhost|\.(local|invalid)$/i.test(sub)) return refuse('vapid-unresolvable-subject', 'badJwt');
+  if (context.applicationServerKey && vapid[2] !== context.applicationServerKey) return refuse('vapid-key-mismatch', 'keyMismatch');
 
   const ttl = headers.ttl === undefined ? undefined : String(headers.ttl);
   if (ttl === undefined || !/^\d+$/.test(ttl)) return fail(400, 'missing-ttl');
@@ -61,6 +70,11 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
     case 'unregistered':
     case 'bad-device-token':
       return fail(410, 'unsubscribed');
+    case 'unauthorized':
+      return refuse('unauthorized', 'badJwt');
+    case 'late':
+      exchange.delayMs += state.behaviour.lateMs;
+      break;
     case 'too-many-requests':
       return fail(429, 'too-many-requests', retryAfter);
     case 'unavailable':
@@ -81,6 +95,5 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
     message = { undecryptable: (error as Error).message };
   }
   state.accept({ provider: 'webpush', token: endpoint, attempt, headers: compact({ TTL: ttl, Urgency: urgency, Topic: topic }), message });
-  exchange.res.writeHead(201, { location: `https://${exchange.host}/m/${randomUUID()}` });
-  exchange.res.end();
+  respond(exchange, 201, { location: `https://${exchange.host}/m/${randomUUID()}` });
 }

@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { PushcastConfig } from '../config/config.js';
 import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
 import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
-import { refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import type { ProviderName } from '../audience/recipient.js';
+import { refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { defaultBehaviour, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { handleWebPush } from './handle-webpush.js';
 
-export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'forced'>> {
+export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'forced' | 'stall'>> {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -18,6 +19,8 @@ export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'force
   dead?: Iterable<string>;
   /** Answers forced per token, e.g. { status: 400, reason: 'SENDER_ID_MISMATCH' }. */
   forced?: Record<string, ForcedAnswer>;
+  /** Providers that take requests and never answer. */
+  stall?: Iterable<ProviderName>;
   /** Append every accepted message to this JSONL file. */
   logFile?: string;
   /** Keep accepted messages in memory for `delivered()` (default true; benchmarks turn it off). */
@@ -54,6 +57,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...Object.fromEntries(Object.entries(options).filter(([key, value]) => key in defaultBehaviour && value !== undefined)),
     dead: new Set(options.dead ?? []),
     forced: new Map(Object.entries(options.forced ?? {})),
+    stall: new Set(options.stall ?? []),
   };
   const generated = await makeCredentials(host);
   const state = new EmulatorState(behaviour, { keepDelivered: options.keepDelivered ?? true, logFile: options.logFile });
@@ -71,7 +75,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     session.on('close', () => sessions.delete(session));
     session.on('error', () => undefined); // a client that goes away mid-stream is not the emulator's problem
   });
-  server.on('secureConnection', (socket) => socket.on('error', () => undefined));
+  server.on('secureConnection', (socket) => {
+    state.stats.connections++;
+    socket.on('error', () => undefined);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -108,6 +115,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (size <= maxBodyBytes) chunks.push(chunk);
     });
     req.on('error', () => undefined);
+    // A request is processed as soon as it has arrived whole; only its answer waits (latency, late).
     req.on('end', () => {
       const exchange: Exchange = {
         req,
@@ -116,12 +124,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ...arrival,
         host: String(req.headers[':authority'] ?? req.headers.host ?? `${host}:${port}`),
         path: (req.url ?? '/').split('?')[0],
+        delayMs: behaviour.latencyMs,
       };
-      const answer = () => {
-        if (!refusedAfterGoaway(exchange)) route(context, exchange);
-      };
-      if (behaviour.latencyMs > 0) setTimeout(answer, behaviour.latencyMs);
-      else answer();
+      const provider = providerOf(exchange.path);
+      if (provider && behaviour.stall.has(provider)) {
+        state.stats.stalled++;
+        return; // held open, unanswered, unprocessed
+      }
+      if (provider && provider !== 'webpush' && behaviour.goawayStorm && refuseAll(exchange)) {
+        state.stats.refused++;
+        return;
+      }
+      if (!refusedAfterGoaway(exchange)) route(context, exchange);
     });
   });
 
@@ -149,16 +163,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
+/** The provider a request path belongs to; undefined for the OAuth endpoint and the emulator's own. */
+function providerOf(path: string): ProviderName | undefined {
+  if (path === '/token' || path.startsWith('/_emulator/')) return undefined;
+  if (path.startsWith('/v1/projects/')) return 'fcm';
+  if (path.startsWith('/3/device/')) return 'apns';
+  return 'webpush';
+}
+
+const handlers: Record<ProviderName, (context: EmulatorContext, exchange: Exchange) => void> = { fcm: handleFcmSend, apns: handleApns, webpush: handleWebPush };
+
 function route(context: EmulatorContext, exchange: Exchange): void {
   const { path } = exchange;
   if (path === '/token') return handleOAuthToken(context, exchange);
-  if (path.startsWith('/v1/projects/')) return handleFcmSend(context, exchange);
-  if (path.startsWith('/3/device/')) return handleApns(context, exchange);
   if (path === '/_emulator/stats') return sendJson(exchange, 200, context.state.stats);
   if (path === '/_emulator/delivered') return sendJson(exchange, 200, context.state.delivered);
   if (path === '/_emulator/reset' && exchange.req.method === 'POST') {
     context.state.reset();
     return sendJson(exchange, 204, undefined);
   }
-  return handleWebPush(context, exchange);
+  const provider = providerOf(path);
+  if (!provider) return sendJson(exchange, 404, { reason: 'not-found' });
+  return handlers[provider](context, exchange);
 }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { hash64 } from '../audience/seen-set.js';
 import type { ProviderName } from '../audience/recipient.js';
+import { JournalError } from '../errors.js';
 import type { FinalKind } from './tally.js';
 
 /**
@@ -73,11 +74,17 @@ export async function readJournal(path: string): Promise<{ prior: Map<string, Pr
   return { prior, runs, lines, torn };
 }
 
-/** Appends to a journal: intents durably (fsync per batch), outcomes promptly (written, fsynced with the next batch). */
+/**
+ * Appends to a journal: intents durably (fsync per batch), outcomes promptly (written, fsynced
+ * with the next batch). The first failure to write stops the writer: later lines are dropped,
+ * `sent` throws (so the batch it was for never goes out), and `onFailure` listeners are told once.
+ */
 export class JournalWriter {
   private buffer: string[] = [];
   private writing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  private failure?: JournalError;
+  private readonly failureListeners: Array<(error: JournalError) => void> = [];
 
   private constructor(
     private readonly handle: FileHandle,
@@ -85,16 +92,26 @@ export class JournalWriter {
   ) {}
 
   static async open(path: string, run: Omit<Extract<JournalLine, { t: 'run' }>, 't' | 'at'>): Promise<JournalWriter> {
-    await mkdir(dirname(path), { recursive: true });
-    const handle = await open(path, 'a', 0o600);
+    let handle: FileHandle;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      handle = await open(path, 'a', 0o600);
+    } catch (error) {
+      throw new JournalError(path, error);
+    }
     const writer = new JournalWriter(handle, path);
     // A torn last line from a crash gets its own line: start on a fresh one.
     writer.append({ t: 'run', ...run, at: new Date().toISOString() }, true);
-    await writer.flush(true);
+    try {
+      await writer.flush(true);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
     return writer;
   }
 
-  /** Before a batch goes out: durable, so a crash can never forget something was maybe sent. */
+  /** Before a batch goes out: durable, so a crash can never forget something was maybe sent. Throws if it cannot be. */
   async sent(provider: ProviderName, keys: string[]): Promise<void> {
     this.append({ t: 'sent', p: provider, k: keys });
     await this.flush(true);
@@ -108,22 +125,29 @@ export class JournalWriter {
     this.append({ t: 'final', ...line });
   }
 
-  /** The run's report, last: `pushcast report` reads it back. */
+  /** Called once, with the first write that failed. */
+  onFailure(listener: (error: JournalError) => void): void {
+    if (this.failure) listener(this.failure);
+    else this.failureListeners.push(listener);
+  }
+
+  /** The run's report, last: `pushcast report` reads it back. A journal that failed already gets none. */
   async end(record: unknown): Promise<void> {
     this.append({ t: 'end', record });
-    await this.flush(true);
+    await this.flush(true).catch(() => undefined);
   }
 
   async close(): Promise<void> {
-    await this.flush(true);
-    await this.handle.close();
+    await this.flush(true).catch(() => undefined);
+    await this.handle.close().catch(() => undefined);
   }
 
   private append(line: JournalLine, leadingNewline = false): void {
+    if (this.failure) return;
     this.buffer.push(`${leadingNewline ? '\n' : ''}${JSON.stringify(line)}\n`);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => void this.flush(false));
+      setImmediate(() => void this.flush(false).catch(() => undefined)); // a failure has reached the listeners
     }
   }
 
@@ -132,9 +156,26 @@ export class JournalWriter {
     const text = this.buffer.join('');
     this.buffer = [];
     this.writing = this.writing.then(async () => {
-      if (text) await this.handle.write(text);
-      if (durable) await this.handle.sync();
+      if (this.failure) return;
+      try {
+        if (text) await writeAll(this.handle, Buffer.from(text));
+        if (durable) await this.handle.sync();
+      } catch (error) {
+        this.failure = new JournalError(this.path, error);
+        for (const listener of this.failureListeners.splice(0)) listener(this.failure);
+      }
     });
-    return this.writing;
+    return this.writing.then(() => {
+      if (this.failure) throw this.failure;
+    });
+  }
+}
+
+/** Writes the whole buffer: on a nearly full disk a write may take only part of it, without an error. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length; ) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    if (bytesWritten === 0) throw Object.assign(new Error('the disk took none of the data'), { code: 'EIO' });
+    offset += bytesWritten;
   }
 }

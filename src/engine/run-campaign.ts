@@ -7,7 +7,7 @@ import { journalKey, type JournalWriter, type PriorState } from './journal.js';
 import { prepareRecipient } from './prepare-recipient.js';
 import { RateLimiter } from './rate-limiter.js';
 import { inShard, type Shard } from './shard.js';
-import { retryDelay } from './retry-delay.js';
+import { reconnectDelay, retryDelay } from './retry-delay.js';
 import { countFinal, emptyTally, type FinalKind, type Tally } from './tally.js';
 
 /** Where the engine gets a provider: created and verified on first use; undefined when it has no configuration. */
@@ -48,49 +48,40 @@ export interface CampaignOptions {
   resolveUser?(row: UserRecipient): DeviceRecipient[] | { reason: string; detail: string };
   /** Providers whose rows are not sent, and why (no credentials; no dry run for `check`). */
   skipProviders?: Partial<Record<ProviderName, { reason: string; detail: string }>>;
-  /** A batch with no answer after this long counts as uncertain: one stalled call cannot hang a cron job. */
-  batchTimeoutMs?: number;
+  /**
+   * A provider with requests outstanding and no answer at all for this long is stalled: its
+   * requests in flight become uncertain, its queued recipients fail, and the campaign stops.
+   */
+  stallMs: number;
   /** The campaign's journal, and what earlier runs of it left. */
   journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
+  /** Told once, when the campaign starts stopping (Ctrl-C, a fatal answer), how many recipients are still in flight. */
+  onStopping?(inFlight: number): void;
   /** Told how long each batch took to answer, and for how many messages. */
   onBatch?(ms: number, count: number): void;
   random?: () => number;
 }
 
-/** Outcomes for a batch that did not answer in time: its requests may have gone out. */
-async function withTimeout(sending: Promise<Outcome[]>, timeoutMs: number | undefined, size: number): Promise<Outcome[]> {
-  if (!timeoutMs) return sending;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<Outcome[]>((resolve) => {
-    timer = setTimeout(
-      () => resolve(Array.from({ length: size }, () => ({ kind: 'uncertain', reason: 'batch-timeout', detail: `no answer within ${timeoutMs / 1000} s` }) as Outcome)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([sending, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export const defaultInFlight: Record<ProviderName, number> = { fcm: 500, apns: 500, webpush: 200 };
-
 /**
- * Invalid-token answers that, when every recipient of a provider gets them, mean the sender's
- * configuration is wrong rather than the tokens: the campaign stops instead of pruning them all.
+ * APNs: the streams one HTTP/2 connection carries at once (create-apns.ts): more would only queue
+ * inside the provider, unsent yet counted in flight (uncertain after a crash), for no speed.
  */
-const wrongSenderReasons: Record<string, string> = {
-  'vapid-key-mismatch': 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with',
-  'sender-id-mismatch': 'every token belongs to another Firebase project: use that project\'s service account (fcm.serviceAccount) or fcm.projectId',
-  DeviceTokenNotForTopic: 'every token belongs to another app: set apns.topic to the bundle id the tokens were issued for',
-};
+export const defaultInFlight: Record<ProviderName, number> = { fcm: 500, apns: 100, webpush: 200 };
+
 /** Answers seen before deciding whether a wrong-sender answer is universal. */
 const wrongSenderWindow = 20;
-/** Retryable reasons that speak for the whole provider, not one device: everything waits. */
+/** …and the fewest recipients that must all have it: an answer one or two rows get is theirs alone. */
+const wrongSenderMinimum = 3;
+/** Answered reasons that speak for the whole provider, not one device: everything waits. */
 const providerWideWaits = new Set(['quota-exceeded', 'too-many-requests']);
+/**
+ * Batches in a row refused with no answer at all (a GOAWAY storm) whose recipients still go again
+ * for free; after that a refusal costs an attempt. While answers keep coming, refusals are free:
+ * a server draining its connections refuses the streams it did not get to, and that is progress.
+ */
+const freeRefusals = 3;
 
 interface Work {
   rendered: Rendered;
@@ -100,18 +91,41 @@ interface Work {
   firstAttemptAt?: number;
 }
 
+type HeldAnswer = [Work, Outcome & { kind: 'invalid-token' | 'rejected-message' }];
+
+/** Did the provider say something? Refusals and connections that failed are not answers. */
+function isAnswer(outcome: Outcome): boolean {
+  return outcome.kind === 'retryable' ? outcome.because === 'answered' : outcome.kind !== 'uncertain';
+}
+
 class Lane {
   pending: Work[] = [];
+  /** Recipients reserved for or handed to the provider, not settled yet. */
   inFlight = 0;
+  /** Recipients handed to the provider and not answered, and how long it has been silent while there were some. */
+  awaiting = 0;
+  silentSince?: number;
+  silentMs = 0;
   /** Recipients waiting out a backoff, by their timer. */
   retryWork = new Map<NodeJS.Timeout, Work>();
   pausedUntil = 0;
+  /** Wakes the dispatcher when the pause ends. It holds the process open: a paused lane is work to do. */
+  pauseTimer?: NodeJS.Timeout;
+  /** Batches in a row whose streams were refused and nothing answered: a storm, and each resend a new connection. */
+  refusedStreak = 0;
   provider?: Promise<Provider | undefined>;
   batchSize = 1;
   rate?: RateLimiter;
-  wrongSender = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] as Array<[Work, Outcome & { kind: 'invalid-token' }]> };
+  /** Aborted when the campaign stops: the provider starts no more requests. */
+  readonly abort = new AbortController();
+  stalled = false;
+  /** For each batch awaiting the provider, what settles it at once if the provider stalls. */
+  readonly settleOnStall = new Set<() => void>();
+  wrongSender = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] as HeldAnswer[] };
   constructor(readonly name: ProviderName) {}
 }
+
+const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 export async function runCampaign(rows: AsyncIterable<AudienceRow>, options: CampaignOptions): Promise<Tally> {
   return new CampaignRun(options).run(rows);
@@ -129,30 +143,36 @@ class CampaignRun {
     this.random = options.random ?? Math.random;
     if (options.rate?.total) this.totalRate = new RateLimiter(options.rate.total);
     options.signal?.addEventListener('abort', () => this.stop('interrupted'), { once: true });
+    options.journal?.writer.onFailure((error) => this.stop('stopped', { reason: 'journal-write-failed', fix: error.message }));
   }
 
   async run(rows: AsyncIterable<AudienceRow>): Promise<Tally> {
     const { shard } = this.options;
-    for await (const row of rows) {
-      if (this.stopping) break;
-      if (row.kind === 'problem') {
-        if (!inShard(shard, row.identity ?? `line\u0000${row.line}`)) continue;
-        this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
-        continue;
-      }
-      if (!inShard(shard, identityOf(row))) continue;
-      if (row.kind === 'user') {
-        const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
-        if (!Array.isArray(devices)) {
-          this.final({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+    const watchdog = setInterval(() => this.watchStalls(), Math.min(1000, Math.max(50, this.options.stallMs / 10))).unref();
+    try {
+      for await (const row of rows) {
+        if (this.stopping) break;
+        if (row.kind === 'problem') {
+          if (!inShard(shard, row.identity ?? `line\u0000${row.line}`)) continue;
+          this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
           continue;
         }
-        for (const device of devices) await this.take(device);
-        continue;
+        if (!inShard(shard, identityOf(row))) continue;
+        if (row.kind === 'user') {
+          const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
+          if (!Array.isArray(devices)) {
+            this.final({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+            continue;
+          }
+          for (const device of devices) await this.take(device);
+          continue;
+        }
+        await this.take(row);
       }
-      await this.take(row);
+      await this.drain();
+    } finally {
+      clearInterval(watchdog);
     }
-    await this.drain();
     return this.tally;
   }
 
@@ -179,8 +199,8 @@ class CampaignRun {
         line: row.line,
         provider: row.provider,
         recipient: row,
-        reason: 'in-flight-when-stopped',
-        detail: 'was being sent when an earlier run stopped; maybe delivered. --resend-uncertain sends it again',
+        reason: 'unanswered-earlier',
+        detail: 'an earlier run sent it and got no answer (a timeout, or the process stopped); it may have been delivered. --resend-uncertain sends it again',
         attempts: 0,
       }, false);
       return;
@@ -212,6 +232,7 @@ class CampaignRun {
     if (!lane) {
       lane = new Lane(name);
       this.lanes.set(name, lane);
+      if (this.stopping) lane.abort.abort();
       lane.provider = this.options.providers.get(name).catch((error: unknown) => {
         if (!(error instanceof ConfigError)) throw error;
         this.stop('stopped', { provider: name, reason: 'configuration', fix: error.message });
@@ -237,7 +258,12 @@ class CampaignRun {
       const size = Math.min(lane.batchSize, lane.pending.length);
       const now = Date.now();
       if (lane.inFlight + size > this.options.inFlight[lane.name] || now < lane.pausedUntil) {
-        if (now < lane.pausedUntil) setTimeout(() => this.notify(), lane.pausedUntil - now).unref();
+        if (now < lane.pausedUntil && !lane.pauseTimer) {
+          lane.pauseTimer = setTimeout(() => {
+            lane.pauseTimer = undefined;
+            this.notify();
+          }, lane.pausedUntil - now);
+        }
         await this.changed();
         continue;
       }
@@ -250,29 +276,47 @@ class CampaignRun {
   }
 
   private launch(lane: Lane, batch: Work[]): void {
+    let handed = false;
     const send = async (): Promise<Outcome[]> => {
       const provider = await lane.provider;
       if (!provider) return batch.map(() => ({ kind: 'fatal', reason: 'provider-not-configured', fix: `${lane.name} has no credentials configured` }));
-      if (this.stopping) return batch.map(() => ({ kind: 'retryable', reason: 'not-sent', unprocessed: true }));
-      // Durable before the first request: after a crash these are known to be maybe sent.
-      await this.options.journal?.writer.sent(lane.name, batch.map((work) => work.key));
+      if (this.stopping) return batch.map(() => notSent);
+      const journal = this.options.journal;
+      if (journal) {
+        try {
+          // Durable before the first request: after a crash these are known to be maybe sent.
+          await journal.writer.sent(lane.name, batch.map((work) => work.key));
+        } catch {
+          return batch.map(() => notSent); // the writer has stopped the campaign: this batch never goes
+        }
+      }
       const now = Date.now();
       for (const work of batch) {
         if (work.attempts > 0) this.tally.retries++;
         work.firstAttemptAt ??= now;
       }
+      handed = true;
+      lane.awaiting += batch.length;
+      lane.silentSince ??= now;
+      let settle!: () => void;
+      const stalled = new Promise<Outcome[]>((resolve) => {
+        settle = () => resolve(batch.map(() => ({ kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' })));
+      });
+      lane.settleOnStall.add(settle);
       try {
-        const sending = provider.send(batch.map((work) => work.rendered) as never, this.options.signal ?? new AbortController().signal);
-        return await withTimeout(sending, this.options.batchTimeoutMs, batch.length);
+        return await Promise.race([provider.send(batch.map((work) => work.rendered) as never, lane.abort.signal), stalled]);
       } catch (error) {
-        // A provider must answer per recipient; a throw is a transport failure for the whole batch.
-        return batch.map(() => ({ kind: 'retryable', reason: 'network-error', detail: (error as Error).message }));
+        // A provider answers per recipient; a throw nobody classified may have followed a request out.
+        return batch.map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: (error as Error).message }));
+      } finally {
+        lane.settleOnStall.delete(settle); // or the lane would keep every batch it ever sent
       }
     };
     const started = performance.now();
     void send()
       .then((outcomes) => {
         this.options.onBatch?.(performance.now() - started, batch.length);
+        if (handed) this.heard(lane, batch.length, outcomes);
         this.settle(lane, batch, outcomes);
       })
       .finally(() => {
@@ -281,10 +325,27 @@ class CampaignRun {
       });
   }
 
+  /** Keeps the lane's clock of silence and its streak of refusals: only an answer from the provider resets them. */
+  private heard(lane: Lane, count: number, outcomes: Outcome[]): void {
+    const now = Date.now();
+    lane.awaiting -= count;
+    if (outcomes.some(isAnswer)) {
+      lane.silentMs = 0;
+      lane.silentSince = lane.awaiting > 0 ? now : undefined;
+      lane.refusedStreak = 0;
+      return;
+    }
+    if (lane.awaiting === 0 && lane.silentSince !== undefined) {
+      lane.silentMs += now - lane.silentSince;
+      lane.silentSince = undefined;
+    }
+    if (outcomes.some((outcome) => outcome.kind === 'retryable' && outcome.because === 'refused')) lane.refusedStreak++;
+  }
+
   private settle(lane: Lane, batch: Work[], outcomes: Outcome[]): void {
     batch.forEach((work, index) => {
       work.attempts++;
-      const outcome: Outcome = outcomes[index] ?? { kind: 'retryable', reason: 'no-answer' };
+      const outcome: Outcome = outcomes[index] ?? { kind: 'uncertain', reason: 'no-answer', detail: 'the provider gave no outcome for this recipient' };
       const { recipient } = work.rendered;
       const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
       switch (outcome.kind) {
@@ -292,19 +353,19 @@ class CampaignRun {
           this.watchWrongSender(lane, false);
           return this.final({ ...base, kind: 'accepted', id: outcome.id }, 'final', work.key);
         case 'invalid-token':
-          if (wrongSenderReasons[outcome.reason] && !lane.wrongSender.decided) {
+        case 'rejected-message': {
+          const kind = outcome.kind === 'invalid-token' ? 'invalid' : 'rejected';
+          if (outcome.wrongSender && !lane.wrongSender.decided) {
             lane.wrongSender.held.push([work, outcome]);
             return this.watchWrongSender(lane, true);
           }
-          if (wrongSenderReasons[outcome.reason] && lane.wrongSender.universal) {
-            // The sender is wrong, not the token: never put it on the prune list.
+          if (outcome.wrongSender && lane.wrongSender.universal) {
+            // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
             return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry', work.key);
           }
           this.watchWrongSender(lane, false);
-          return this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
-        case 'rejected-message':
-          this.watchWrongSender(lane, false);
-          return this.final({ ...base, kind: 'rejected', reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
+          return this.final({ ...base, kind, reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
+        }
         case 'fatal':
           this.stop('stopped', { provider: lane.name, reason: outcome.reason, fix: outcome.fix });
           // Not the recipient's fault: once the configuration is fixed, a re-run sends it.
@@ -321,18 +382,29 @@ class CampaignRun {
 
   private retryOrFail(lane: Lane, work: Work, outcome: Outcome & { kind: 'retryable' }): void {
     const { recipient } = work.rendered;
-    if (outcome.unprocessed) work.attempts--; // refused unread: no attempt was spent, only time
-    const delay = outcome.unprocessed ? 0 : retryDelay(work.attempts, outcome.retryAfterMs, this.random);
-    const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
     if (this.stopping) {
       // Not delivered, and not given up on: a later run sends it.
       return this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', detail: outcome.detail, attempts: work.attempts }, 'retry', work.key);
     }
+    let delay: number;
+    if (outcome.because === 'refused' && lane.refusedStreak <= freeRefusals) {
+      // Refused unread: no attempt spent; a wait before the next connection only if nothing answers.
+      work.attempts--;
+      delay = lane.refusedStreak > 0 ? reconnectDelay(lane.refusedStreak, this.random) : 0;
+    } else delay = retryDelay(work.attempts, outcome.retryAfterMs, this.random);
+    const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
     if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
       return this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: outcome.reason, detail: outcome.detail, attempts: work.attempts }, 'final', work.key);
     }
-    if (providerWideWaits.has(outcome.reason)) lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + delay);
     this.options.journal?.writer.retry(work.key);
+    if (outcome.because !== 'answered' || providerWideWaits.has(outcome.reason)) {
+      // The connection or the quota, not this device: the whole lane waits, and its recipients
+      // go again together, one connection per wave however many were refused.
+      lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + delay);
+      lane.pending.push(work);
+      this.notify();
+      return;
+    }
     const timer = setTimeout(() => {
       lane.retryWork.delete(timer);
       lane.pending.push(work);
@@ -341,7 +413,7 @@ class CampaignRun {
     lane.retryWork.set(timer, work);
   }
 
-  /** Holds wrong-sender answers until enough answers came to tell one dead token from a wrong key. */
+  /** Holds wrong-sender answers until enough answers came to tell one bad row from a wrong credential. */
   private watchWrongSender(lane: Lane, suspicious: boolean): void {
     const watch = lane.wrongSender;
     if (watch.decided) return;
@@ -353,19 +425,45 @@ class CampaignRun {
   private decideWrongSender(lane: Lane): void {
     const watch = lane.wrongSender;
     watch.decided = true;
-    const universal = watch.seen >= wrongSenderWindow && watch.suspicious === watch.seen;
+    const universal = watch.seen >= wrongSenderMinimum && watch.suspicious === watch.seen;
     watch.universal = universal;
-    const reason = watch.held[0]?.[1].reason ?? 'wrong-sender';
+    const first = watch.held[0]?.[1];
     for (const [work, outcome] of watch.held) {
       const { recipient } = work.rendered;
-      const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
-      if (universal) this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry');
-      else this.final({ ...base, kind: 'invalid', reason: outcome.reason, detail: outcome.detail });
+      const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts, reason: outcome.reason, detail: outcome.detail };
+      if (universal) this.final({ ...base, kind: 'failed' }, 'retry', work.key);
+      else this.final({ ...base, kind: outcome.kind === 'invalid-token' ? 'invalid' : 'rejected' }, 'final', work.key);
     }
     watch.held = [];
-    if (universal) {
-      this.stop('stopped', { provider: lane.name, reason: `${reason}-for-all`, fix: wrongSenderReasons[reason] ?? 'every token was rejected: check the credentials' });
+    if (universal && first) this.stop('stopped', { provider: lane.name, reason: `${first.reason}-for-all`, fix: first.wrongSender! });
+  }
+
+  /** A provider with requests outstanding that has answered nothing for too long is stalled. */
+  private watchStalls(): void {
+    const now = Date.now();
+    for (const lane of this.lanes.values()) {
+      if (lane.stalled || lane.awaiting === 0 || lane.silentSince === undefined) continue;
+      if (lane.silentMs + now - lane.silentSince >= this.options.stallMs) this.stall(lane);
     }
+  }
+
+  private stall(lane: Lane): void {
+    lane.stalled = true;
+    for (const settle of lane.settleOnStall) settle(); // its requests in flight settle now, as uncertain
+    // Queued recipients were never sent: failed, and sent by a later run.
+    const queued = [...lane.pending.splice(0), ...lane.retryWork.values()];
+    for (const timer of lane.retryWork.keys()) clearTimeout(timer);
+    lane.retryWork.clear();
+    for (const work of queued) {
+      const { recipient } = work.rendered;
+      this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: 'provider-stalled', attempts: work.attempts }, 'retry', work.key);
+    }
+    const seconds = Math.round(this.options.stallMs / 1000);
+    this.stop('stopped', {
+      provider: lane.name,
+      reason: 'provider-stalled',
+      fix: `${lane.name} took requests and answered none for ${seconds} s: check the network and the provider's status, then run the same command again (--stall-timeout sets this bound)`,
+    });
   }
 
   private async drain(): Promise<void> {
@@ -384,8 +482,12 @@ class CampaignRun {
       this.stopping = true;
       this.tally.status = status;
       if (fatal) this.tally.fatal = fatal;
+      this.options.onStopping?.([...this.lanes.values()].reduce((sum, lane) => sum + lane.awaiting, 0));
     }
     for (const lane of this.lanes.values()) {
+      lane.abort.abort();
+      clearTimeout(lane.pauseTimer);
+      lane.pauseTimer = undefined;
       for (const [timer, work] of lane.retryWork) {
         clearTimeout(timer);
         const { recipient } = work.rendered;

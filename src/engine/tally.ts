@@ -26,11 +26,13 @@ export interface Tally {
   invalidByReason: Record<string, number>;
   rejectedByReason: Record<string, number>;
   failedByReason: Record<string, number>;
+  /** Why recipients may or may not have been sent: timeout, no-answer, provider-stalled, unanswered-earlier. */
+  uncertainByReason: Record<string, number>;
   skippedByReason: Partial<Record<SkipReason | string, number>>;
   /** Retries made, beyond first attempts. */
   retries: number;
-  /** Why the campaign stopped early, and what to fix. */
-  fatal?: { provider: ProviderName; reason: string; fix: string };
+  /** Why the campaign stopped early, and what to fix: a provider's, or the campaign's own (its journal). */
+  fatal?: { provider?: ProviderName; reason: string; fix: string };
 }
 
 export function emptyCounts(): ProviderCounts {
@@ -45,6 +47,7 @@ export function emptyTally(): Tally {
     invalidByReason: {},
     rejectedByReason: {},
     failedByReason: {},
+    uncertainByReason: {},
     skippedByReason: {},
     retries: 0,
   };
@@ -54,7 +57,7 @@ export type FinalKind = 'accepted' | 'invalid' | 'rejected' | 'failed' | 'uncert
 
 /** Counts one recipient's final state, per provider and in total. */
 export function countFinal(tally: Tally, provider: ProviderName | undefined, kind: FinalKind, reason?: string): void {
-  const byReason = kind === 'invalid' ? tally.invalidByReason : kind === 'rejected' ? tally.rejectedByReason : kind === 'failed' ? tally.failedByReason : kind === 'skipped' ? tally.skippedByReason : undefined;
+  const byReason = kind === 'accepted' ? undefined : tally[`${kind}ByReason`];
   if (byReason && reason) byReason[reason] = (byReason[reason] ?? 0) + 1;
   tally.counts[kind]++;
   if (kind !== 'skipped') tally.counts.targeted++;

@@ -14,6 +14,8 @@ export interface Thresholds {
 export function crossedThresholds(tally: Tally, thresholds: Thresholds): string[] {
   const { counts } = tally;
   const crossed: string[] = [];
+  const unreached = nothingGotThrough(tally);
+  if (unreached) crossed.push(unreached);
   if (thresholds.maxInvalidRate !== undefined && counts.targeted > 0) {
     const rate = counts.invalid / counts.targeted;
     if (rate > thresholds.maxInvalidRate) {
@@ -33,4 +35,22 @@ export function crossedThresholds(tally: Tally, thresholds: Thresholds): string[
     }
   }
   return crossed;
+}
+
+/**
+ * A run that reached nobody is not a success, whatever the thresholds: recipients were targeted
+ * and the providers neither took nor judged a single one (all failed, uncertain or rejected), or
+ * rows were read and none could be targeted. Rows only format-checked (`pushcast check`) count as checked.
+ */
+export function nothingGotThrough(tally: Tally): string | undefined {
+  const { targeted, accepted, invalid, skipped } = tally.counts;
+  if (targeted > 0 && accepted + invalid === 0) {
+    const parts = (['rejected', 'failed', 'uncertain'] as const).filter((kind) => tally.counts[kind] > 0).map((kind) => `${tally.counts[kind]} ${kind}`);
+    return `nothing got through: ${targeted} targeted, none accepted or found invalid (${parts.join(', ')})`;
+  }
+  if (targeted === 0 && skipped > 0 && !tally.skippedByReason['format-checked-only']) {
+    const reasons = Object.entries(tally.skippedByReason).sort(([, a], [, b]) => (b ?? 0) - (a ?? 0)).map(([reason, n]) => `${reason} ${n}`);
+    return `no row could be sent: ${skipped} rows read, every one skipped (${reasons.join(', ')})`;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputError, describeFileError } from '../errors.js';
+import { parseDuration } from '../config/parse-duration.js';
 
 export const messageKinds = ['notification', 'data'] as const;
 export const priorities = ['high', 'normal'] as const;
@@ -163,16 +164,6 @@ function normalizeTemplate(value: Record<string, unknown>): MessageTemplate {
 /** "fa_IR", "FA-ir" and "fa-IR" are the same locale. */
 export function normalizeLocale(locale: string): string {
   return locale.trim().replace(/_/g, '-').toLowerCase();
-}
-
-const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const match = /^\s*(\d+)\s*([smhdw]?)\s*$/.exec(value);
-  if (!match) return undefined;
-  return Number(match[1]) * durationUnits[match[2] || 's'];
 }
 
 function hasText(value: unknown): boolean {

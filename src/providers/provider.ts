@@ -44,15 +44,24 @@ export interface BuildContext {
 /**
  * The provider's answer for one recipient. `accepted` means the provider took the message;
  * providers give no delivery receipts.
+ *
+ * `wrongSender` marks an answer that, when every recipient of the provider gets it, means the
+ * sender's credentials or configuration are wrong rather than the tokens or the message: it says
+ * what to fix. One such answer alone is just that recipient's outcome.
  */
 export type Outcome =
   | { kind: 'accepted'; id?: string }
-  | { kind: 'invalid-token'; reason: string; detail?: string }
-  | { kind: 'rejected-message'; reason: string; detail?: string }
-  /** `unprocessed`: the provider guarantees it did not act on the request (HTTP/2 REFUSED_STREAM), so it costs no attempt. */
-  | { kind: 'retryable'; reason: string; retryAfterMs?: number; detail?: string; unprocessed?: boolean }
+  | { kind: 'invalid-token'; reason: string; detail?: string; wrongSender?: string }
+  | { kind: 'rejected-message'; reason: string; detail?: string; wrongSender?: string }
+  /**
+   * Safe to send again, `because` the provider answered "not now" (429, 5xx), refused the stream
+   * unread (HTTP/2 REFUSED_STREAM, also every stream above a GOAWAY's last id), or the request
+   * never left (no connection).
+   */
+  | { kind: 'retryable'; reason: string; because: 'answered' | 'refused' | 'not-sent'; retryAfterMs?: number; detail?: string }
+  /** The whole provider cannot work (credentials, an untrusted certificate): the campaign stops. */
   | { kind: 'fatal'; reason: string; fix: string }
-  /** The request may or may not have reached the provider (a batch that timed out): never resent automatically. */
+  /** The request may have reached the provider, but no answer came (a timeout, a reset): never resent automatically. */
   | { kind: 'uncertain'; reason: string; detail?: string };
 
 export interface Provider<P extends ProviderName = ProviderName> {
@@ -61,8 +70,12 @@ export interface Provider<P extends ProviderName = ProviderName> {
   readonly maxBatch: number;
   /** Checks credentials before the first send, where the provider allows it. */
   verify?(signal: AbortSignal): Promise<void>;
-  /** One outcome per input, in the same order. A recipient's failure is an outcome, never a throw. */
+  /**
+   * One outcome per input, in the same order. A recipient's failure is an outcome, never a throw.
+   * Once `signal` is aborted (the campaign is stopping), requests not yet started are not started:
+   * they come back as `retryable` with `because: 'not-sent'`.
+   */
   send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
-  /** Closes sessions and sockets so the process can exit. */
+  /** Destroys every session and socket, answered or not, so the process can exit. */
   close(): Promise<void>;
 }

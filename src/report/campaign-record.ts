@@ -35,6 +35,7 @@ export interface CampaignRecord {
   invalidByReason: Record<string, number>;
   rejectedByReason: Record<string, number>;
   failedByReason: Record<string, number>;
+  uncertainByReason: Record<string, number>;
   skippedByReason: Record<string, number>;
   retries: number;
   suspect: Suspect[];
@@ -42,8 +43,8 @@ export interface CampaignRecord {
   /** Rows that were skipped, rejected or failed, with their line: the first 1000. */
   errors: Array<{ line: number; provider?: ProviderName; kind: string; reason?: string; detail?: string }>;
   errorsNotListed: number;
-  /** Lines of recipients that may or may not have been sent: the first 1000. */
-  uncertain: Array<{ line: number; provider?: ProviderName }>;
+  /** Lines of recipients that may or may not have been sent, and why: the first 1000. */
+  uncertain: Array<{ line: number; provider?: ProviderName; reason?: string; detail?: string }>;
   uncertainNotListed: number;
   files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
@@ -60,7 +61,7 @@ export class RecordLists {
 
   onFinal(event: FinalEvent): void {
     if (event.kind === 'uncertain') {
-      if (this.uncertain.length < listedLimit) this.uncertain.push({ line: event.line, provider: event.provider });
+      if (this.uncertain.length < listedLimit) this.uncertain.push({ line: event.line, provider: event.provider, reason: event.reason, detail: event.detail });
       else this.uncertainNotListed++;
     } else if (event.kind === 'skipped' || event.kind === 'rejected' || event.kind === 'failed') {
       if (this.errors.length < listedLimit) this.errors.push({ line: event.line, provider: event.provider, kind: event.kind, reason: event.reason, detail: event.detail });
@@ -103,6 +104,7 @@ export function buildRecord(input: {
     invalidByReason: tally.invalidByReason,
     rejectedByReason: tally.rejectedByReason,
     failedByReason: tally.failedByReason,
+    uncertainByReason: tally.uncertainByReason,
     skippedByReason: tally.skippedByReason as Record<string, number>,
     retries: tally.retries,
     suspect: input.suspects,

@@ -28,7 +28,8 @@ export function formatReport(record: CampaignRecord): string {
   reasonLines(lines, 'skipped rows', record.skippedByReason);
   if (record.counts.uncertain > 0) {
     const sample = record.uncertain.slice(0, 8).map((entry) => entry.line).join(', ');
-    lines.push(`uncertain (maybe sent, not resent): ${record.counts.uncertain}, lines ${sample}${record.counts.uncertain > 8 ? ', …' : ''}`);
+    lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, lines ${sample}${record.counts.uncertain > 8 ? ', …' : ''}`);
+    lines.push(...reasonList(record.uncertainByReason ?? {}));
   }
   for (const suspect of record.suspect) lines.push(`suspect: ${wrap(suspect.note, 70).join('\n  ')}`);
   lines.push('');
@@ -36,7 +37,7 @@ export function formatReport(record: CampaignRecord): string {
   lines.push(
     `campaign ${record.campaign}${where}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${record.retries} retries`,
   );
-  if (record.fatal) lines.push(`stopped by ${record.fatal.provider} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
+  if (record.fatal) lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
   const files = record.files ?? {};
   if (files.invalidOut) lines.push(`prune list: ${files.invalidOut}`);
   if (files.suspectOut) lines.push(`suspect tokens (not pruned): ${files.suspectOut}`);
@@ -45,11 +46,15 @@ export function formatReport(record: CampaignRecord): string {
 }
 
 function reasonLines(lines: string[], label: string, byReason: Record<string, number>): void {
-  const entries = Object.entries(byReason).filter(([, n]) => n > 0).sort(([, a], [, b]) => b - a);
-  if (entries.length === 0) return;
-  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  const total = Object.values(byReason).reduce((sum, n) => sum + n, 0);
+  if (total === 0) return;
   lines.push(`${label}: ${total}`);
-  lines.push(...wrap(entries.map(([reason, n]) => `${reason} ${n}`).join(', '), 76).map((line) => `  ${line}`));
+  lines.push(...reasonList(byReason));
+}
+
+function reasonList(byReason: Record<string, number>): string[] {
+  const entries = Object.entries(byReason).filter(([, n]) => n > 0).sort(([, a], [, b]) => b - a);
+  return wrap(entries.map(([reason, n]) => `${reason} ${n}`).join(', '), 76).map((line) => `  ${line}`);
 }
 
 function percent(part: number, whole: number): string {

@@ -50,7 +50,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
   const tally = emptyTally();
   tally.status = 'interrupted';
   for (const [key, entry] of state) {
-    if (entry === 'open') countFinal(tally, providerOf.get(key), 'uncertain');
+    if (entry === 'open') countFinal(tally, providerOf.get(key), 'uncertain', 'unanswered-earlier');
     else countFinal(tally, entry.p, entry.o, entry.r);
   }
   // What a crashed run cannot say (skipped rows, timings) stays empty.
@@ -100,6 +100,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     invalidByReason: addUp((record) => record.invalidByReason),
     rejectedByReason: addUp((record) => record.rejectedByReason),
     failedByReason: addUp((record) => record.failedByReason),
+    uncertainByReason: addUp((record) => record.uncertainByReason ?? {}),
     skippedByReason: addUp((record) => record.skippedByReason),
     retries: records.reduce((total, record) => total + record.retries, 0),
     suspect: records.flatMap((record) => record.suspect),

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
+import { describeFileError } from '../errors.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../engine/run-campaign.js';
@@ -24,15 +25,21 @@ export class ReportFiles {
   private held?: WriteStream;
   private failed?: WriteStream;
   private suspectCount = 0;
+  /** The first write that failed (a full disk): the campaign goes on, and `finish` says so. */
+  private failure?: Error;
 
   constructor(
     private readonly options: { invalidOut?: string; failedOut?: string; header: string[]; guard: SanityGuard; trustInvalid: boolean },
   ) {
-    if (options.invalidOut) this.held = createWriteStream(`${options.invalidOut}.partial`, { mode: 0o600 });
+    if (options.invalidOut) this.held = this.open(`${options.invalidOut}.partial`);
     if (options.failedOut) {
-      this.failed = createWriteStream(options.failedOut, { mode: 0o600 });
+      this.failed = this.open(options.failedOut);
       this.failed.write(csvLine(options.header));
     }
+  }
+
+  private open(path: string): WriteStream {
+    return createWriteStream(path, { mode: 0o600 }).on('error', (error) => (this.failure ??= new Error(describeFileError(path, error))));
   }
 
   onFinal(event: FinalEvent): void {
@@ -51,18 +58,14 @@ export class ReportFiles {
 
   /** Writes the prune list, leaving out (and listing apart) the tokens of suspect groups. Returns where the suspect ones went. */
   async finish(suspects: Suspect[]): Promise<{ suspectFile?: string; suspectCount: number }> {
-    if (this.failed) {
-      this.failed.end();
-      await once(this.failed, 'finish');
-    }
+    await Promise.all([this.failed, this.held].map((stream) => stream && this.end(stream)));
+    if (this.failure) throw this.failure;
     if (!this.held || !this.options.invalidOut) return { suspectCount: 0 };
-    this.held.end();
-    await once(this.held, 'finish');
     const withheld = new Set(this.options.trustInvalid ? [] : suspects.map((suspect) => suspect.group));
     const invalidOut = this.options.invalidOut;
     const suspectFile = withheld.size > 0 ? invalidOut.replace(/(\.csv)?$/, '.suspect.csv') : undefined;
-    const prune = createWriteStream(`${invalidOut}.tmp`, { mode: 0o600 });
-    const suspect = suspectFile ? createWriteStream(suspectFile, { mode: 0o600 }) : undefined;
+    const prune = this.open(`${invalidOut}.tmp`);
+    const suspect = suspectFile ? this.open(suspectFile) : undefined;
     prune.write(csvLine([...invalidColumns]));
     suspect?.write(csvLine([...invalidColumns]));
     for await (const line of createInterface({ input: createReadStream(`${invalidOut}.partial`), crlfDelay: Infinity })) {
@@ -73,11 +76,16 @@ export class ReportFiles {
         this.suspectCount++;
       } else prune.write(entry.row);
     }
-    prune.end();
-    suspect?.end();
-    await Promise.all([once(prune, 'finish'), suspect ? once(suspect, 'finish') : undefined]);
+    await Promise.all([this.end(prune), suspect && this.end(suspect)]);
+    if (this.failure) throw this.failure;
     await rename(`${invalidOut}.tmp`, invalidOut);
     await rm(`${invalidOut}.partial`, { force: true });
     return { suspectFile, suspectCount: this.suspectCount };
+  }
+
+  /** Ends a stream; settles when it finished or failed (the failure is kept in `failure`). */
+  private async end(stream: WriteStream): Promise<void> {
+    if (!stream.destroyed) stream.end();
+    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
   }
 }

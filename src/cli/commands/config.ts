@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/load-config.js';
 import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
+import { defaultTimeouts } from '../../config/timeouts.js';
 import { defaultInFlight } from '../../engine/run-campaign.js';
 import { ExitCode } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -13,6 +14,8 @@ const defaults: Record<string, string> = {
   rate: 'unlimited',
   journalDir: defaultJournalDir,
   'fcm.batchSize': '500',
+  requestTimeout: `${defaultTimeouts.requestSeconds}s`,
+  stallTimeout: `${defaultTimeouts.stallSeconds}s`,
 };
 
 /** `pushcast config`: the effective configuration, every secret redacted, and where each value came from. */

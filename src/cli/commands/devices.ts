@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { openAudience } from '../../audience/read-audience.js';
 import { maskToken, type ApnsEnvironment, type ProviderName } from '../../audience/recipient.js';
-import { parseDuration } from '../../message/load-template.js';
+import { parseDuration } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';

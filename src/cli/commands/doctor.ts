@@ -82,7 +82,8 @@ function judgeProbe(name: ProviderName, outcome: Outcome): Finding {
     case 'fatal':
       return { ok: false, text: `${target} refused: ${outcome.reason}: ${outcome.fix}` };
     case 'rejected-message':
-      return { ok: false, text: `${target} refused the probe message: ${outcome.reason}` };
+      // A credential answer (401, 403) is marked wrongSender: the probe found what doctor is for.
+      return { ok: false, text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender}` : `${target} refused the probe message: ${outcome.reason}` };
     default:
       return { ok: 'unchecked', text: `${target} did not answer conclusively (${outcome.reason}): try again` };
   }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -14,6 +15,11 @@ export interface EmulatorCommandOptions {
   tooManyRequests?: string;
   unavailable?: string;
   drop?: string;
+  late?: string;
+  lateBy?: string;
+  unauthorized?: string;
+  stall?: string;
+  goawayStorm?: boolean;
   retryAfter?: string;
   latency?: string;
   dead?: string;
@@ -31,6 +37,11 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
     tooManyRequests: share('--too-many-requests', options.tooManyRequests),
     unavailable: share('--unavailable', options.unavailable),
     dropConnection: share('--drop', options.drop),
+    late: share('--late', options.late),
+    lateMs: options.lateBy === undefined ? undefined : whole('--late-by', options.lateBy),
+    unauthorized: share('--unauthorized', options.unauthorized),
+    stall: options.stall === undefined ? undefined : stalled(options.stall),
+    goawayStorm: options.goawayStorm,
     retryAfterSeconds: options.retryAfter === undefined ? undefined : whole('--retry-after', options.retryAfter),
     latencyMs: options.latency === undefined ? undefined : whole('--latency', options.latency),
     dead: options.dead ? readDead(resolve(io.cwd, options.dead)) : undefined,
@@ -60,6 +71,15 @@ function share(flag: string, value: string | undefined): number | undefined {
   const n = Number(value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} is a share of tokens between 0 and 1 (or 0% to 100%), not "${value}"`);
   return n;
+}
+
+/** "fcm,apns", or "all". */
+function stalled(value: string): ProviderName[] {
+  if (value.trim() === 'all') return [...providerNames];
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !isProviderName(name));
+  if (unknown.length > 0) throw new UsageError(`--stall takes fcm, apns, webpush or all, not "${unknown.join(', ')}"`);
+  return names as ProviderName[];
 }
 
 function whole(flag: string, value: string): number {

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { loadConfig, type FlagSetting } from '../../config/load-config.js';
+import { stallTimeoutMs } from '../../config/timeouts.js';
 import { deriveCampaignId } from '../../engine/campaign-id.js';
+import { lockCampaign, type CampaignLock } from '../../engine/campaign-lock.js';
 import { JournalWriter, readJournal } from '../../engine/journal.js';
 import { LatencyRecorder } from '../../engine/latency.js';
 import { startMeasuring } from '../../engine/measure-resources.js';
@@ -15,11 +17,12 @@ import { defaultInFlight, runCampaign, type CampaignOptions } from '../../engine
 import { parseShard, shardLabel, type Shard } from '../../engine/shard.js';
 import type { Tally } from '../../engine/tally.js';
 import { crossedThresholds, type Thresholds } from '../../engine/thresholds.js';
-import { ConfigError, ExitCode, UsageError } from '../../errors.js';
+import { ConfigError, describeFileError, ExitCode, UsageError } from '../../errors.js';
 import type { MessageTemplate } from '../../message/load-template.js';
 import { ConfiguredProviders } from '../../providers/configured-providers.js';
 import { allowOrigins } from '../../providers/webpush/allowed-origins.js';
 import { pushcastVersion } from '../../version.js';
+import { checkOutputPaths, prepareJournalDir } from '../check-output-paths.js';
 import { writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../../report/campaign-record.js';
@@ -48,6 +51,8 @@ export interface SendOptions extends InputOptions {
   shard?: string;
   rate?: string;
   concurrency?: string;
+  requestTimeout?: string;
+  stallTimeout?: string;
   maxInvalidRate?: string;
   maxFailed?: string;
   requireAllAccepted?: boolean;
@@ -132,20 +137,35 @@ interface SendContext {
 }
 
 async function sendWith(inputs: Inputs, { options, config, shard, thresholds, rate, registry, channel, io }: SendContext): Promise<number> {
+  checkOutputPaths(
+    [
+      { flag: '--report', path: options.report },
+      { flag: '--invalid-out', path: options.invalidOut },
+      { flag: '--failed-out', path: options.failedOut },
+    ],
+    io.cwd,
+  );
   const providers = new ConfiguredProviders(options.check ? { ...config, apns: undefined, webpush: undefined } : config, { dryRun: options.check });
   let journal: CampaignOptions['journal'];
+  let lock: CampaignLock | undefined;
   try {
+    const campaign = options.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
+    if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
+    const journalFile = campaign && options.journal !== false && !options.check ? journalPath(resolve(io.cwd, config.journalDir ?? defaultJournalDir), campaign, shard) : undefined;
+    if (journalFile && campaign) {
+      prepareJournalDir(dirname(journalFile), config.journalDir ?? defaultJournalDir);
+      // Before anything else touches the journal: a second run of the campaign would send it all again.
+      lock = await lockCampaign(journalFile, shard && shard.count > 1 ? `${campaign} (shard ${shardLabel(shard)})` : campaign);
+      if (lock.notice) writeLine(io.stderr, `pushcast: ${lock.notice}`);
+    }
     const configured = await providers.verifyConfigured();
     if (configured.length === 0 && !options.check) {
       throw new ConfigError('no provider has credentials: set them in pushcast.config.json or the environment (see the README), or try the emulator: pushcast emulator');
     }
-    const campaign = options.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
-    if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
-    if (campaign && options.journal !== false && !options.check) {
-      const path = journalPath(resolve(io.cwd, config.journalDir ?? defaultJournalDir), campaign, shard);
-      const { prior, torn } = await readJournal(path);
-      if (torn && !options.quiet && !options.json) writeLine(io.stderr, `pushcast: ${path}: a line cut short by a crash was ignored`);
-      journal = { writer: await JournalWriter.open(path, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(options.resendUncertain) };
+    if (journalFile && campaign) {
+      const { prior, torn } = await readJournal(journalFile);
+      if (torn && !options.quiet && !options.json) writeLine(io.stderr, `pushcast: ${journalFile}: a line cut short by a crash was ignored`);
+      journal = { writer: await JournalWriter.open(journalFile, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(options.resendUncertain) };
     }
     const guard = new SanityGuard(config.apns?.environment);
     const lists = new RecordLists();
@@ -179,7 +199,7 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
         skipProviders: Object.fromEntries(
           providerNames.filter((name) => !configured.includes(name)).map((name) => [name, unusable(name, Boolean(options.check))]),
         ),
-        batchTimeoutMs: 120_000,
+        stallMs: stallTimeoutMs(config),
         resolveUser: registry ? userResolver(registry, channel === '*' ? undefined : channel) : undefined,
         onFinal: (event) => {
           feedback?.onFinal(event);
@@ -188,6 +208,7 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
           lists.onFinal(event);
         },
         onProgress: (current) => progress.update(current),
+        onStopping: (inFlight) => progress.stopping(inFlight),
         onBatch: (ms, count) => latency.record(ms, count),
       });
     } finally {
@@ -196,7 +217,10 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
     const percentiles = latency.percentiles();
     const resources = { ...measure(), ...(percentiles ? { latencyMs: percentiles } : {}) };
     const suspects = guard.suspects();
-    const { suspectFile } = await files.finish(suspects);
+    const { suspectFile } = await files.finish(suspects).catch((error: unknown) => {
+      writeLine(io.stderr, `pushcast: the token lists were not all written: ${(error as Error).message}`);
+      return { suspectFile: undefined };
+    });
     const registryReport = feedback?.apply(suspects, Boolean(options.trustInvalid));
     const record = buildRecord({
       campaign: campaign ?? 'one-off',
@@ -212,7 +236,12 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
       files: compactFiles({ invalidOut: options.invalidOut, suspectOut: suspectFile && options.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'), failedOut: options.failedOut, journal: journal?.writer.path }),
     });
     await journal?.writer.end(record);
-    if (options.report) await writeFile(resolve(io.cwd, options.report), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    if (options.report) {
+      const reportFile = resolve(io.cwd, options.report);
+      await writeFile(reportFile, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }).catch((error: unknown) => {
+        writeLine(io.stderr, `pushcast: the report was not written: ${describeFileError(options.report!, error)}`);
+      });
+    }
     if (options.json) writeLine(io.stdout, JSON.stringify(record));
     else if (options.quiet) writeLine(io.stdout, quietLine(tally, record.campaign));
     else io.stdout.write(formatReport(record));
@@ -220,6 +249,7 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
   } finally {
     await journal?.writer.close();
     await providers.close();
+    await lock?.release();
   }
 }
 
@@ -243,7 +273,7 @@ function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Threshold
   }
   if (tally.status === 'stopped') {
     const fatal = tally.fatal;
-    writeLine(io.stderr, fatal ? `pushcast: stopped by ${fatal.provider} (${fatal.reason}): ${fatal.fix}` : 'pushcast: stopped: a provider cannot be used');
+    writeLine(io.stderr, fatal ? `pushcast: stopped${fatal.provider ? ` by ${fatal.provider}` : ''} (${fatal.reason}): ${fatal.fix}` : 'pushcast: stopped: a provider cannot be used');
     return ExitCode.fatal;
   }
   const crossed = crossedThresholds(tally, thresholds);
@@ -273,6 +303,8 @@ export function sendFlags(options: SendOptions): FlagSetting[] {
     { path: 'concurrency', flag: '--concurrency', value: options.concurrency === undefined ? undefined : parseConcurrency(options.concurrency) },
     { path: 'rate', flag: '--rate', value: options.rate },
     { path: 'journalDir', flag: '--journal-dir', value: options.journalDir },
+    { path: 'requestTimeout', flag: '--request-timeout', value: options.requestTimeout },
+    { path: 'stallTimeout', flag: '--stall-timeout', value: options.stallTimeout },
     { path: 'registry', flag: '--registry', value: options.registry },
   ];
 }

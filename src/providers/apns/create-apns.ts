@@ -4,15 +4,21 @@ import type { ApnsEnvironment } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
+import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
+import { checkCertificate } from '../check-certificate.js';
+import { OpenSessions } from '../open-sessions.js';
 import type { Outcome, Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
-import { observeRetryAfter } from './observe-retry-after.js';
+import { observeRequests, type RequestObservation } from './observe-requests.js';
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
 export const apnsStreamsPerConnection = 100;
 /** Recipients per engine batch: APNs takes one request per device, so this only sets journal granularity. */
 const apnsBatch = 500;
+const apnsHosts: Record<ApnsEnvironment, string> = { production: 'https://api.push.apple.com', sandbox: 'https://api.sandbox.push.apple.com' };
+/** What a request the campaign's stop kept from starting comes back as: never sent, so a later run sends it. */
+const notStarted: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 type ApnModule = typeof import('@parse/node-apn');
 type ApnProvider = InstanceType<ApnModule['Provider']>;
@@ -26,10 +32,12 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   if (defaultEnvironment !== 'production' && defaultEnvironment !== 'sandbox') {
     throw new ConfigError(`apns.environment must be sandbox or production, not "${String(defaultEnvironment)}"`);
   }
+  const timeoutMs = requestTimeoutMs(config);
   const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;
+  const sessions = new OpenSessions(timeoutMs);
 
   // One provider (one HTTP/2 connection, one signing token) per environment, reused for the whole run.
-  const connections = new Map<ApnsEnvironment, { provider: ApnProvider; limit: ReturnType<typeof pLimit>; retryAfter: (path: string) => number | undefined }>();
+  const connections = new Map<ApnsEnvironment, { provider: ApnProvider; limit: ReturnType<typeof pLimit>; observed: (path: string) => RequestObservation | undefined }>();
   const connectionFor = (environment: ApnsEnvironment) => {
     let connection = connections.get(environment);
     if (!connection) {
@@ -41,19 +49,20 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
           ...(endpoint ? { address: endpoint.hostname, port: Number(endpoint.port || 443) } : {}),
           ca,
           connectionRetryLimit: 0, // pushcast retries, honouring Retry-After; a second layer would double pushes
-          requestTimeout: 30_000,
+          requestTimeout: timeoutMs,
         });
       } catch (error) {
         throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
       }
-      connection = { provider, limit: pLimit(apnsStreamsPerConnection), retryAfter: observeRetryAfter(provider) };
+      connection = { provider, limit: pLimit(apnsStreamsPerConnection), observed: observeRequests(provider, sessions) };
       connections.set(environment, connection);
     }
     return connection;
   };
 
-  const sendOne = async (item: Rendered<'apns'>): Promise<Outcome> => {
+  const sendOne = async (item: Rendered<'apns'>, signal: AbortSignal): Promise<Outcome> => {
     const { payload, recipient } = item;
+    if (signal.aborted) return notStarted;
     if (!payload.topic) return { kind: 'fatal', reason: 'MissingTopic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };
     const environment = recipient.apnsEnvironment ?? defaultEnvironment;
     const connection = connectionFor(environment);
@@ -64,11 +73,12 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     note.priority = payload.priority;
     if (payload.ttlSeconds !== undefined) note.expiry = Math.floor(Date.now() / 1000) + payload.ttlSeconds;
     if (payload.collapseId !== undefined) note.collapseId = payload.collapseId;
-    const result = await connection.limit(() => connection.provider.send(note, recipient.token));
-    const retryAfterMs = connection.retryAfter(`/3/device/${recipient.token}`);
+    const result = await connection.limit(() => (signal.aborted ? undefined : connection.provider.send(note, recipient.token)));
+    if (!result) return notStarted;
+    const observed = connection.observed(`/3/device/${recipient.token}`);
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
     if (sent) return { kind: 'accepted', id: sent['apns-id'] };
-    const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, retryAfterMs);
+    const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed);
     if (outcome.kind === 'invalid-token' && outcome.reason === 'BadDeviceToken') {
       return { ...outcome, detail: `sent to the ${environment} environment; a token from the other environment gets this answer too` };
     }
@@ -81,13 +91,15 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
 
     async verify() {
       connectionFor(defaultEnvironment); // signs the first token: a key that cannot sign fails here
+      await checkCertificate('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), ca);
     },
 
-    send(batch) {
-      return Promise.all(batch.map(sendOne));
+    send(batch, signal) {
+      return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
 
     async close() {
+      sessions.destroyAll(); // node-apn's own shutdown waits for streams that may never end
       await Promise.all([...connections.values()].map(({ provider }) => provider.shutdown()));
       connections.clear();
     },

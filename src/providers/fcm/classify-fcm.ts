@@ -1,9 +1,13 @@
+import { classifyNoAnswer, type NoAnswerContext } from '../no-answer.js';
 import type { Outcome } from '../provider.js';
+
+const serviceAccountFix = 'FCM refused the access token: check the service account key (fcm.serviceAccount) and fcm.projectId';
 
 /**
  * firebase-admin 13 error codes (`FirebaseMessagingError.code`) to outcomes. The server's FCM v1
  * status (UNREGISTERED, QUOTA_EXCEEDED, …) reaches us already mapped to these codes.
  * https://firebase.google.com/docs/cloud-messaging/manage-tokens#detect-invalid-token-responses-from-the-fcm-backend
+ * 401 and 403 answers are marked `wrongSender`: they stop the campaign only when every recipient gets them.
  */
 const byCode: Record<string, (message: string) => Outcome> = {
   'messaging/registration-token-not-registered': () => ({ kind: 'invalid-token', reason: 'unregistered' }),
@@ -16,24 +20,29 @@ const byCode: Record<string, (message: string) => Outcome> = {
   // PERMISSION_DENIED means this service account may not send for the project; SENDER_ID_MISMATCH, a token of another project.
   'messaging/mismatched-credential': (message) =>
     /permission/i.test(message)
-      ? { kind: 'fatal', reason: 'permission-denied', fix: 'the service account may not send messages for this project: check fcm.projectId and the account\'s roles' }
-      : { kind: 'invalid-token', reason: 'sender-id-mismatch' },
+      ? { kind: 'rejected-message', reason: 'permission-denied', wrongSender: 'the service account may not send messages for this project: check fcm.projectId and the account\'s roles' }
+      : {
+          kind: 'invalid-token',
+          reason: 'sender-id-mismatch',
+          wrongSender: 'every token belongs to another Firebase project: use that project\'s service account (fcm.serviceAccount) or fcm.projectId',
+        },
   'messaging/invalid-package-name': () => ({ kind: 'rejected-message', reason: 'invalid-package-name' }),
-  'messaging/message-rate-exceeded': () => ({ kind: 'retryable', reason: 'quota-exceeded' }),
-  'messaging/device-message-rate-exceeded': () => ({ kind: 'retryable', reason: 'device-rate-exceeded' }),
-  'messaging/topics-message-rate-exceeded': () => ({ kind: 'retryable', reason: 'topic-rate-exceeded' }),
-  'messaging/server-unavailable': () => ({ kind: 'retryable', reason: 'unavailable' }),
-  'messaging/internal-error': () => ({ kind: 'retryable', reason: 'internal-error' }),
-  'messaging/unknown-error': () => ({ kind: 'retryable', reason: 'unknown-error' }),
-  'app/network-error': () => ({ kind: 'retryable', reason: 'network-error' }),
-  'app/network-timeout': () => ({ kind: 'retryable', reason: 'timeout' }),
-  'messaging/app/network-error': () => ({ kind: 'retryable', reason: 'network-error' }),
-  'messaging/third-party-auth-error': () => ({
-    kind: 'fatal',
-    reason: 'third-party-auth-error',
-    fix: 'FCM could not reach APNs for this iOS app: upload a valid APNs key or certificate in the Firebase console (Project settings > Cloud Messaging)',
-  }),
-  'messaging/authentication-error': () => ({ kind: 'fatal', reason: 'authentication-error', fix: 'FCM rejected the access token: check the service account key and fcm.projectId' }),
+  'messaging/message-rate-exceeded': () => ({ kind: 'retryable', reason: 'quota-exceeded', because: 'answered' }),
+  'messaging/device-message-rate-exceeded': () => ({ kind: 'retryable', reason: 'device-rate-exceeded', because: 'answered' }),
+  'messaging/topics-message-rate-exceeded': () => ({ kind: 'retryable', reason: 'topic-rate-exceeded', because: 'answered' }),
+  'messaging/server-unavailable': () => ({ kind: 'retryable', reason: 'unavailable', because: 'answered' }),
+  'messaging/internal-error': () => ({ kind: 'retryable', reason: 'internal-error', because: 'answered' }),
+  'messaging/unknown-error': () => ({ kind: 'retryable', reason: 'unknown-error', because: 'answered' }),
+  // firebase-admin maps both FCM's own 401 (a bad access token) and THIRD_PARTY_AUTH_ERROR here; the message tells them apart.
+  'messaging/third-party-auth-error': (message) =>
+    /APNS|Web Push/i.test(message)
+      ? {
+          kind: 'rejected-message',
+          reason: 'third-party-auth-error',
+          wrongSender: 'FCM could not reach APNs or the web push service for this app: upload a valid APNs key (or web push certificate) in the Firebase console (Project settings > Cloud Messaging)',
+        }
+      : { kind: 'rejected-message', reason: 'unauthenticated', wrongSender: serviceAccountFix },
+  'messaging/authentication-error': () => ({ kind: 'rejected-message', reason: 'authentication-error', wrongSender: serviceAccountFix }),
   'app/invalid-credential': () => ({ kind: 'fatal', reason: 'invalid-credential', fix: 'the service account key could not be used: check fcm.serviceAccount or GOOGLE_APPLICATION_CREDENTIALS' }),
   'messaging/invalid-payload': () => ({ kind: 'rejected-message', reason: 'invalid-payload' }),
   'messaging/invalid-options': () => ({ kind: 'rejected-message', reason: 'invalid-options' }),
@@ -41,15 +50,15 @@ const byCode: Record<string, (message: string) => Outcome> = {
   'messaging/payload-size-limit-exceeded': () => ({ kind: 'rejected-message', reason: 'payload-too-large' }),
 };
 
-/** A stream the server refused (after its GOAWAY): RFC 9113 §8.7 guarantees it was not processed. */
-export const refusedStream = /NGHTTP2_REFUSED_STREAM/;
+/** firebase-admin's codes for a request that got no HTTP answer; its message keeps Node's error code. */
+const noAnswerCodes = new Set(['app/network-error', 'app/network-timeout', 'messaging/app/network-error']);
 
-export function classifyFcmError(error: { code?: string; message?: string } | undefined, retryAfterMs?: number): Outcome {
+export function classifyFcmError(error: { code?: string; message?: string } | undefined, context: NoAnswerContext & { retryAfterMs?: number } = {}): Outcome {
   const code = error?.code ?? 'messaging/unknown-error';
   const message = error?.message ?? '';
-  if (refusedStream.test(message)) return { kind: 'retryable', reason: 'refused-stream', detail: message, unprocessed: true };
+  if (noAnswerCodes.has(code)) return classifyNoAnswer(error, context);
   const outcome = (byCode[code] ?? byCode['messaging/unknown-error'])(message);
-  if (outcome.kind === 'retryable') return { ...outcome, detail: message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  if (outcome.kind === 'retryable') return { ...outcome, detail: message, ...(context.retryAfterMs !== undefined ? { retryAfterMs: context.retryAfterMs } : {}) };
   if (outcome.kind === 'invalid-token' || outcome.kind === 'rejected-message') return { ...outcome, detail: message };
   return outcome;
 }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchResponse } from 'firebase-admin/messaging';
+import type { BatchResponse, Messaging } from 'firebase-admin/messaging';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
+import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
+import { checkCertificate } from '../check-certificate.js';
+import { classifyNoAnswer } from '../no-answer.js';
+import { OpenSessions } from '../open-sessions.js';
 import type { Outcome, Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
 import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
@@ -11,6 +15,7 @@ import { parseServiceAccount, serviceAccountCredential } from './service-account
 
 /** firebase-admin refuses more than 500 messages in one sendEach call. */
 export const fcmMaxBatch = 500;
+const fcmOrigin = 'https://fcm.googleapis.com';
 
 export async function createFcmProvider(config: PushcastConfig, options: { dryRun?: boolean } = {}): Promise<Provider<'fcm'>> {
   const settings = config.fcm ?? {};
@@ -21,12 +26,15 @@ export async function createFcmProvider(config: PushcastConfig, options: { dryRu
   const ca = config.ca ? readSecret('ca', config.ca) : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('fcm.endpoint', settings.endpoint).origin : undefined;
   const batchSize = Math.min(settings.batchSize ?? fcmMaxBatch, fcmMaxBatch);
+  const timeoutMs = requestTimeoutMs(config);
 
   const [{ initializeApp, deleteApp }, { getMessaging }] = await Promise.all([import('firebase-admin/app'), import('firebase-admin/messaging')]);
   const credential = serviceAccountCredential(account, { ca });
   const removeHook = installFcmConnectHook({ redirect: endpoint ? { endpoint, ca } : undefined });
   const app = initializeApp({ credential, projectId: settings.projectId ?? account.project_id }, `pushcast-${randomUUID()}`);
   const messaging = getMessaging(app);
+  disableClientRetries(messaging);
+  const sessions = new OpenSessions(timeoutMs);
 
   return {
     name: 'fcm',
@@ -34,36 +42,54 @@ export async function createFcmProvider(config: PushcastConfig, options: { dryRu
 
     async verify() {
       await credential.getAccessToken();
+      await checkCertificate('FCM', new URL(endpoint ?? fcmOrigin), ca);
     },
 
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {
-      const { result, observation } = observeSession(() => messaging.sendEach(batch.map((item) => item.payload), options.dryRun));
+      const { result, observation } = observeSession(() => messaging.sendEach(batch.map((item) => item.payload), options.dryRun), { requestTimeoutMs: timeoutMs, sessions });
       let response: BatchResponse | undefined;
+      let failure: unknown;
       try {
         response = await result;
       } catch (error) {
         // firebase-admin 13 rejects the whole call on an HTTP/2 session error (GOAWAY, reset, TLS);
         // the answers that did arrive are in pendingBatchResponse: keep them, so nothing accepted is resent.
+        failure = error;
         const pending = (error as { pendingBatchResponse?: Promise<BatchResponse> }).pendingBatchResponse;
         response = pending ? await pending.catch(() => undefined) : undefined;
-        if (!response) {
-          const detail = (error as Error).message;
-          return batch.map(() => ({ kind: 'retryable', reason: 'network-error', detail }));
-        }
       }
-      if (endpoint && !observation.connected) {
+      if (endpoint && !observation.hooked) {
         return batch.map(() => ({
           kind: 'fatal',
           reason: 'endpoint-override-failed',
           fix: 'this firebase-admin version no longer connects through http2.connect, so fcm.endpoint cannot redirect it: pin firebase-admin 13 or update pushcast',
         }));
       }
-      return response.responses.map((item) => (item.success ? { kind: 'accepted', id: item.messageId } : classifyFcmError(item.error, observation.retryAfterMs)));
+      // One session carries the whole batch: if it never connected, none of its requests left.
+      const context = { written: observation.established ? undefined : false, retryAfterMs: observation.retryAfterMs };
+      if (!response) return batch.map(() => classifyNoAnswer(observation.sessionError ?? failure, context));
+      return response.responses.map((item) => (item.success ? { kind: 'accepted', id: item.messageId } : classifyFcmError(item.error, context)));
     },
 
     async close() {
+      sessions.destroyAll();
       await deleteApp(app).catch(() => undefined);
       removeHook();
     },
   };
+}
+
+/**
+ * firebase-admin retries 503s, resets and its own timeouts inside every call, up to 4 times, with
+ * no public setting: a second retry layer under pushcast's, which multiplied requests (5 x 5
+ * under a steady 503) and resent requests that may have been delivered. One layer: pushcast's.
+ * test/fcm-redirect.test.ts fails if an upgrade moves these clients.
+ */
+function disableClientRetries(messaging: Messaging): void {
+  const handler = (messaging as unknown as { messagingRequestHandler?: Record<string, { retry?: unknown } | undefined> }).messagingRequestHandler;
+  const clients = [handler?.httpClient, handler?.http2Client];
+  if (clients.some((client) => !client || !('retry' in client))) {
+    throw new ConfigError('this firebase-admin version keeps its request clients elsewhere, so its own retries cannot be turned off and could send a push twice: pin firebase-admin 13 or update pushcast');
+  }
+  for (const client of clients) client!.retry = undefined;
 }

@@ -1,14 +1,19 @@
 import http2 from 'node:http2';
+import type { OpenSessions } from '../open-sessions.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
 
 /**
  * firebase-admin 13 sends through `http2.connect('https://fcm.googleapis.com')` with nothing
  * injectable: no endpoint setting, no agent. This module is the one place that reaches into
- * that call, for two reasons:
+ * that call, opened once per sendEach, for these reasons:
  *  - an endpoint override (a proxy, the emulator): connect there instead, trusting `ca`, and
  *    rewrite the `:scheme` pseudo-header firebase-admin sends as "https:" (nghttp2 servers reset it);
  *  - Retry-After: firebase-admin 13 drops response headers, so each session records the largest
- *    `retry-after` it saw for the batch that opened it.
+ *    `retry-after` it saw for the batch that opened it;
+ *  - whether the session was ever established, and how it failed: a request on a session that
+ *    never connected provably never reached FCM, which firebase-admin's errors do not say;
+ *  - pushcast's own request deadline (firebase-admin's is a fixed 15 s), and every session kept
+ *    in `OpenSessions` so closing the provider really closes it.
  * It wraps the CommonJS `http2` object firebase-admin requires, so the real HTTP/2 code path runs.
  * test/fcm-redirect.test.ts fails loudly if a firebase-admin upgrade bypasses it.
  */
@@ -22,13 +27,25 @@ export interface FcmRedirect {
 
 /** What one sendEach call's session saw. */
 export interface SessionObservation {
-  connected: boolean;
+  /** sendEach opened its session through this hook. */
+  hooked: boolean;
+  /** The session's TLS handshake completed: its requests may have reached FCM. */
+  established: boolean;
+  /** What the session failed with, if it did (a refused connection, an untrusted certificate). */
+  sessionError?: Error;
   retryAfterMs?: number;
+}
+
+/** What the provider asks of the session its sendEach opens. */
+export interface SessionNeeds {
+  /** A request with no answer after this long is abandoned (its stream reset): maybe delivered. */
+  requestTimeoutMs: number;
+  sessions: OpenSessions;
 }
 
 const originalConnect = http2.connect;
 let redirect: FcmRedirect | undefined;
-let current: SessionObservation | undefined;
+let current: { observation: SessionObservation; needs: SessionNeeds } | undefined;
 let installs = 0;
 
 export function installFcmConnectHook(options: { redirect?: FcmRedirect }): () => void {
@@ -46,9 +63,9 @@ export function installFcmConnectHook(options: { redirect?: FcmRedirect }): () =
 }
 
 /** Runs `send` (which must call sendEach synchronously) and returns what its session observed. */
-export function observeSession<T>(send: () => T): { result: T; observation: SessionObservation } {
-  const observation: SessionObservation = { connected: false };
-  current = observation;
+export function observeSession<T>(send: () => T, needs: SessionNeeds): { result: T; observation: SessionObservation } {
+  const observation: SessionObservation = { hooked: false, established: false };
+  current = { observation, needs };
   try {
     return { result: send(), observation };
   } finally {
@@ -58,21 +75,29 @@ export function observeSession<T>(send: () => T): { result: T; observation: Sess
 
 function hookedConnect(authority: string | URL, options?: http2.SecureClientSessionOptions, listener?: () => void): http2.ClientHttp2Session {
   if (!String(authority).startsWith(fcmOrigin)) return originalConnect(authority, options ?? {}, listener);
-  const observation = current;
+  const caller = current;
   current = undefined;
-  if (observation) observation.connected = true;
   const session = redirect
     ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener)
     : originalConnect(authority, options ?? {}, listener);
+  if (!caller) return session;
+  const { observation, needs } = caller;
+  observation.hooked = true;
+  needs.sessions.add(session);
+  session.once('connect', () => (observation.established = true));
+  session.once('error', (error) => (observation.sessionError = error));
   const request = session.request.bind(session);
   session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) => {
     const stream = request(redirect ? { ...headers, ':scheme': 'https' } : headers, requestOptions);
-    if (observation) {
-      stream.on('response', (responseHeaders) => {
-        const retryAfterMs = parseRetryAfter(responseHeaders['retry-after']);
-        if (retryAfterMs !== undefined) observation.retryAfterMs = Math.max(observation.retryAfterMs ?? 0, retryAfterMs);
-      });
-    }
+    stream.on('response', (responseHeaders) => {
+      const retryAfterMs = parseRetryAfter(responseHeaders['retry-after']);
+      if (retryAfterMs !== undefined) observation.retryAfterMs = Math.max(observation.retryAfterMs ?? 0, retryAfterMs);
+    });
+    // ETIMEDOUT is what firebase-admin reports as app/network-timeout, as for its own deadline.
+    const deadline = setTimeout(() => {
+      stream.destroy(Object.assign(new Error(`timed out: no answer within ${needs.requestTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+    }, needs.requestTimeoutMs);
+    stream.once('close', () => clearTimeout(deadline));
     return stream;
   }) as typeof session.request;
   return session;

@@ -1,8 +1,11 @@
-import { Agent } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { Agent, type AgentOptions } from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
+import { requestTimeoutMs } from '../../config/timeouts.js';
+import { checkCertificate } from '../check-certificate.js';
 import type { Outcome, Provider, Rendered } from '../provider.js';
 import { classifyWebPushResponse } from './classify-webpush.js';
 import { checkVapid } from './vapid.js';
@@ -16,18 +19,36 @@ const vapidLifetimeSeconds = 12 * 60 * 60;
 const maxSockets = 256;
 const recipientsPerBatch = 500;
 
+/**
+ * A keep-alive agent that notes, on the error of a request that got no answer, whether the
+ * request had been fully written (`requestWritten`): web-push rejects with the bare error, and
+ * only a request that never fully left may be sent again. Node's ClientRequest hands itself to
+ * `addRequest` before web-push adds its own error listener, so this note is there when it rejects.
+ */
+class ObservingAgent extends Agent {
+  constructor(options: AgentOptions) {
+    super(options);
+    const addRequest = (this as unknown as { addRequest: (request: ClientRequest, ...rest: unknown[]) => void }).addRequest;
+    (this as unknown as { addRequest: typeof addRequest }).addRequest = (request, ...rest) => {
+      request.once('error', (error) => Object.assign(error, { requestWritten: request.writableFinished }));
+      addRequest.call(this, request, ...rest);
+    };
+  }
+}
+
 export async function createWebPushProvider(config: PushcastConfig): Promise<Provider<'webpush'>> {
   const settings = config.webpush ?? {};
   const vapid = checkVapid({ ...settings, vapidPrivateKey: settings.vapidPrivateKey && readSecret('webpush.vapidPrivateKey', settings.vapidPrivateKey) });
   const ca = config.ca ? readSecret('ca', config.ca) : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('webpush.endpoint', settings.endpoint) : undefined;
+  const timeoutMs = requestTimeoutMs(config);
   const webpush = ((await import('web-push')) as unknown as { default: WebPushModule }).default;
 
   // One keep-alive agent for every push service. With an endpoint override, the agent's host and
   // port win over each request's (Node's Agent spreads its options over the request's), so
   // requests go there while the VAPID audience stays the subscription's own origin; the
   // certificate checked is the override's, since that is who answers.
-  const agent = new Agent({
+  const agent = new ObservingAgent({
     keepAlive: true,
     maxSockets,
     ca,
@@ -48,7 +69,9 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     return Authorization;
   };
 
-  const sendOne = async (item: Rendered<'webpush'>): Promise<Outcome> => {
+  const sendOne = async (item: Rendered<'webpush'>, signal: AbortSignal): Promise<Outcome> => {
+    // The campaign is stopping: a request not started is not started, and a later run sends it.
+    if (signal.aborted) return { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
     const subscription = item.recipient.subscription!;
     const { payload } = item;
     try {
@@ -60,20 +83,23 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
         ...(payload.topic ? { topic: payload.topic } : {}),
         contentEncoding: 'aes128gcm',
         agent,
-        timeout: 30_000,
+        timeout: timeoutMs,
       });
       return classifyWebPushResponse(result.statusCode, result.headers, result.body);
     } catch (error) {
-      const failure = error as { statusCode?: number; headers?: Record<string, string>; body?: string; message?: string };
-      return classifyWebPushResponse(failure.statusCode, failure.headers ?? {}, failure.body, failure.message);
+      const failure = error as { statusCode?: number; headers?: Record<string, string>; body?: string };
+      return classifyWebPushResponse(failure.statusCode, failure.headers ?? {}, failure.body, error);
     }
   };
 
   return {
     name: 'webpush',
     maxBatch: recipientsPerBatch,
-    send(batch) {
-      return Promise.all(batch.map(sendOne));
+    async verify() {
+      if (endpoint) await checkCertificate('Web Push', endpoint, ca);
+    },
+    send(batch, signal) {
+      return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
     async close() {
       agent.destroy();

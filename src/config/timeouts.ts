@@ -1,0 +1,25 @@
+import { ConfigError } from '../errors.js';
+import type { PushcastConfig } from './config.js';
+import { parseDuration } from './parse-duration.js';
+
+/**
+ * How long pushcast waits on a provider. A request with no answer after `requestTimeout` is
+ * abandoned as `uncertain` (it may have been delivered); a provider with requests outstanding and
+ * no answer at all for `stallTimeout` is stalled, and the campaign stops instead of hanging.
+ */
+export const defaultTimeouts = { requestSeconds: 30, stallSeconds: 120 } as const;
+
+export function requestTimeoutMs(config: PushcastConfig): number {
+  return seconds('requestTimeout', config.requestTimeout, defaultTimeouts.requestSeconds) * 1000;
+}
+
+export function stallTimeoutMs(config: PushcastConfig): number {
+  return seconds('stallTimeout', config.stallTimeout, defaultTimeouts.stallSeconds) * 1000;
+}
+
+function seconds(setting: string, value: string | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = parseDuration(value);
+  if (!parsed) throw new ConfigError(`${setting} takes a duration of at least one second, such as 30, 30s or 2m, not "${value}"`);
+  return parsed;
+}

@@ -1,0 +1,90 @@
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { OpenSessions } from '../open-sessions.js';
+import { parseRetryAfter } from '../parse-retry-after.js';
+
+type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
+
+/** What the transport saw of one request, which node-apn's result does not say. */
+export interface RequestObservation {
+  /** The answer's status, which node-apn replaces by "session closed" when a retryable answer came on a closing session. */
+  status?: number;
+  retryAfterMs?: number;
+  /** The server reset the stream with REFUSED_STREAM: it was not processed. */
+  refused: boolean;
+  /**
+   * The request may have reached APNs: its session was established, and no frame of it failed to
+   * go out (Node's `frameError`, after a GOAWAY for instance: the request was never complete).
+   */
+  written: boolean;
+}
+
+/**
+ * Wraps node-apn's private `client.request(session, …)`, the one place its streams are opened:
+ *  - node-apn reads `headers['Retry-After']`, but HTTP/2 header names are lower-case, and it
+ *    deletes the field before answering anyway;
+ *  - its errors do not say whether a stream was refused unread or its session never connected;
+ *  - it replaces a session after GOAWAY without waiting for the old one to close, so every
+ *    session goes into `sessions` for the provider's close.
+ * Observations are kept by request path (`/3/device/<token>`), unique per recipient in a
+ * campaign. Without `client.request` (a node-apn upgrade), it observes nothing and pushcast
+ * treats every failure without an answer as uncertain; test/providers.test.ts pins it.
+ */
+export function observeRequests(provider: object, sessions: OpenSessions): (path: string) => RequestObservation | undefined {
+  const seen = new Map<string, RequestObservation>();
+  const established = new WeakSet<ClientHttp2Session>();
+  /** Requests opened on a session still connecting: written once it connects. */
+  const waiting = new WeakMap<ClientHttp2Session, RequestObservation[]>();
+  const client = (provider as { client?: { request?: RequestFn } }).client;
+  const request = client?.request;
+  if (!client || typeof request !== 'function') return () => undefined;
+
+  const watch = (session: ClientHttp2Session): void => {
+    if (established.has(session) || waiting.has(session)) return;
+    sessions.add(session);
+    if (!session.connecting && !session.destroyed) return void established.add(session);
+    waiting.set(session, []);
+    session.once('connect', () => {
+      established.add(session);
+      for (const observation of waiting.get(session) ?? []) observation.written = true;
+      waiting.delete(session);
+    });
+  };
+  const openStream = (session: ClientHttp2Session, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
+    const path = String(headers[':path']);
+    // Known before node-apn reports a failure: a stream on a session that connects is sent with it.
+    const observation: RequestObservation = { refused: false, written: established.has(session) };
+    if (!observation.written) waiting.get(session)?.push(observation);
+    seen.set(path, observation);
+    const stream = (session.request as (...args: unknown[]) => ClientHttp2Stream)(headers, ...options);
+    stream.on('response', (response) => {
+      observation.status = Number(response[':status']);
+      observation.retryAfterMs = parseRetryAfter(response['retry-after']);
+    });
+    stream.on('frameError', () => {
+      observation.written = false;
+      const queued = waiting.get(session);
+      if (queued) waiting.set(session, queued.filter((other) => other !== observation));
+    });
+    const noteReset = () => (observation.refused ||= stream.rstCode === constants.NGHTTP2_REFUSED_STREAM);
+    stream.on('error', noteReset);
+    stream.once('close', noteReset);
+    return stream;
+  };
+
+  client.request = function (this: unknown, session: ClientHttp2Session, ...rest: unknown[]) {
+    watch(session);
+    const observed = new Proxy(session, {
+      get(target, property) {
+        if (property === 'request') return (headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(target, headers, options);
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return request.call(this, observed, ...rest);
+  };
+  return (path) => {
+    const observation = seen.get(path);
+    seen.delete(path);
+    return observation;
+  };
+}

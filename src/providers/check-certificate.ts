@@ -1,0 +1,35 @@
+import { isIP } from 'node:net';
+import { connect } from 'node:tls';
+import { ConfigError } from '../errors.js';
+import { classifyNoAnswer } from './no-answer.js';
+
+/** Long enough for a TLS handshake across the world; a host that takes longer is left to the sends. */
+const handshakeMs = 5000;
+
+/**
+ * Opens a TLS connection to a provider's host and closes it, so that a certificate this machine
+ * does not trust (a proxy's, or the emulator's without `ca`) stops the campaign before anything
+ * is sent. Any other failure (no network, a refused connection) is left to the sends, which
+ * retry what provably never left.
+ */
+export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined): Promise<void> {
+  const failure = await new Promise<Error | undefined>((resolve) => {
+    const socket = connect({
+      host: url.hostname,
+      port: Number(url.port || 443),
+      ...(isIP(url.hostname) ? {} : { servername: url.hostname }),
+      ca,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    const done = (error?: Error) => {
+      socket.destroy();
+      resolve(error);
+    };
+    socket.once('secureConnect', () => done());
+    socket.once('error', done);
+    socket.setTimeout(handshakeMs, () => done());
+  });
+  if (!failure) return;
+  const outcome = classifyNoAnswer(failure);
+  if (outcome.kind === 'fatal') throw new ConfigError(`${provider} at ${url.origin}: ${outcome.fix}`);
+}

@@ -1,0 +1,76 @@
+import type { Outcome } from './provider.js';
+
+/**
+ * A request that got no HTTP answer: what can be proven about whether it reached the provider.
+ * Providers act on a request as soon as it arrives, so only what provably never arrived (or was
+ * refused unread) may be sent again; anything else may have been delivered and is `uncertain`.
+ */
+
+/** Node error codes of a request that never left: no connection, or a stream that was never opened. */
+const neverSentCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'ERR_HTTP2_STREAM_CANCEL', // "the pending stream has been canceled": queued, never sent
+  'ERR_HTTP2_GOAWAY_SESSION', // a new stream on a session that had received GOAWAY
+  'ERR_HTTP2_INVALID_SESSION', // a new stream on a destroyed session
+]);
+
+/** OpenSSL's verdicts on a server certificate, as codes and as the messages clients keep. */
+const certificateCodes = /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|CERT_REVOKED|CERT_SIGNATURE_FAILURE|INVALID_CA|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME_INVALID)\b/;
+const certificateMessages = /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames/i;
+
+/** An HTTP/2 stream the server refused unread: RFC 9113 §8.7 guarantees it was not processed. */
+const refusedStream = /NGHTTP2_REFUSED_STREAM/;
+
+export interface NoAnswerContext {
+  /** The request reached the wire: false when its connection was never established. */
+  written?: boolean;
+  /** The server reset the stream with REFUSED_STREAM (seen by the transport, whatever the client reports). */
+  refused?: boolean;
+}
+
+export function classifyNoAnswer(error: unknown, context: NoAnswerContext = {}): Outcome {
+  const { codes, text } = describeError(error);
+  const detail = text.slice(0, 300) || undefined;
+  if (codes.some((code) => certificateCodes.test(code)) || certificateCodes.test(text) || certificateMessages.test(text)) {
+    return {
+      kind: 'fatal',
+      reason: 'untrusted-certificate',
+      fix: `the server's TLS certificate was refused (${rootCause(text)}): if the endpoint is a proxy or the emulator, set ca to the PEM of the authority that signed its certificate; otherwise check this machine's clock and CA certificates`,
+    };
+  }
+  if (context.refused || refusedStream.test(text)) return { kind: 'retryable', reason: 'refused-stream', because: 'refused', detail };
+  if (context.written === false || codes.some((code) => neverSentCodes.has(code)) || [...neverSentCodes].some((code) => text.includes(code))) {
+    return { kind: 'retryable', reason: 'connection-failed', because: 'not-sent', detail };
+  }
+  return { kind: 'uncertain', reason: /time(d)? ?out|ETIMEDOUT/i.test(text) ? 'timeout' : 'no-answer', detail };
+}
+
+/** Every code and message along an error's causes (Node's `cause`, VError's `jse_cause`). */
+function describeError(error: unknown): { codes: string[]; text: string } {
+  const codes: string[] = [];
+  const texts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (typeof current === 'string') {
+      texts.push(current);
+      break;
+    }
+    const { code, message, cause, jse_cause } = current as { code?: unknown; message?: unknown; cause?: unknown; jse_cause?: unknown };
+    if (typeof code === 'string') codes.push(code);
+    if (typeof message === 'string' && message) texts.push(message);
+    current = jse_cause ?? (typeof cause === 'function' ? undefined : cause);
+  }
+  return { codes, text: [...new Set(texts)].join(' <- ') };
+}
+
+/** The deepest cause's message: the most specific ("self-signed certificate"). */
+function rootCause(text: string): string {
+  return text.split(' <- ').pop()!.slice(0, 120);
+}

@@ -1,0 +1,36 @@
+import type { ClientHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+
+/**
+ * The HTTP/2 sessions a client library opened, so they can really be closed. firebase-admin and
+ * node-apn close a session gracefully (after GOAWAY, at shutdown), which waits for its open
+ * streams; and Node, once the session is closed, only half-closes its socket and waits for the
+ * server to hang up. A server that never does kept the process alive.
+ */
+export class OpenSessions {
+  private readonly sessions = new Map<ClientHttp2Session, { socket?: Socket }>();
+
+  /** `graceMs`: how long a session that got GOAWAY may finish its streams before it is destroyed. */
+  constructor(private readonly graceMs: number) {}
+
+  add(session: ClientHttp2Session): void {
+    if (this.sessions.has(session)) return;
+    const entry: { socket?: Socket } = {};
+    this.sessions.set(session, entry);
+    // `session.socket` is a proxy that may not be destroyed; the connect event hands over the socket itself.
+    session.once('connect', (_session: ClientHttp2Session, socket: Socket) => (entry.socket = socket));
+    session.once('close', () => {
+      entry.socket?.destroy();
+      this.sessions.delete(session);
+    });
+    session.once('goaway', () => setTimeout(() => session.destroy(), this.graceMs).unref());
+  }
+
+  destroyAll(): void {
+    for (const [session, { socket }] of this.sessions) {
+      session.destroy();
+      socket?.destroy();
+    }
+    this.sessions.clear();
+  }
+}

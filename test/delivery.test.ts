@@ -1,0 +1,205 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Delivered } from '../src/emulator/emulator-state.js';
+import { startEmulator, writeEmulatorConfig, type Emulator, type EmulatorOptions } from './helpers/emulator.js';
+import { spawnCli } from './helpers/spawn-cli.js';
+import { apnsToken, audienceFile, emulatorSubscription, fcmToken, mixedAudienceFile, tempDir, tempFile } from './helpers/tokens.js';
+
+/**
+ * pushcast's promises against a hostile provider, through the built CLI in a process of its own:
+ * nobody gets a push twice unless --resend-uncertain asks for it, every recipient is accounted
+ * for, the exit code says what happened, and the run ends by itself. The truth is what the
+ * emulator received, not what pushcast says.
+ */
+const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
+
+let emulator: Emulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+async function world(options: EmulatorOptions): Promise<{ emulator: Emulator; dir: string; config: string }> {
+  emulator = await startEmulator(options);
+  const dir = tempDir();
+  return { emulator, dir, config: writeEmulatorConfig(emulator, {}, dir) };
+}
+
+/** Tokens delivered more than once, from the emulator's log of what it processed. */
+function deliveredTwice(delivered: Delivered[]): string[] {
+  const seen = new Map<string, number>();
+  for (const { provider, token } of delivered) seen.set(`${provider} ${token}`, (seen.get(`${provider} ${token}`) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([key]) => key);
+}
+
+function totalOf(counts: Record<string, number>): number {
+  return ['accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'].reduce((sum, kind) => sum + counts[kind], 0);
+}
+
+describe('an answer that comes after the request timed out', () => {
+  it('is uncertain, never resent by this run or the next, and resent only with --resend-uncertain', async () => {
+    const { emulator, dir, config } = await world({ late: 1, lateMs: 2500, seed: 'late' });
+    const audience = mixedAudienceFile(60, 'late');
+    const send = (...extra: string[]) => spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'late', '--request-timeout', '1', '--json', ...extra], { cwd: dir });
+
+    const first = await send();
+    expect(first.code, first.stderr).toBe(3); // nothing was accepted: the run reached nobody it knows of
+    expect(first.stderr).toContain('nothing got through: 60 targeted, none accepted or found invalid (60 uncertain)');
+    const record = JSON.parse(first.stdout);
+    expect(record.counts).toMatchObject({ targeted: 60, accepted: 0, uncertain: 60, failed: 0 });
+    expect(totalOf(record.counts)).toBe(60);
+    expect(record.uncertainByReason).toEqual({ timeout: 60 });
+    expect(record.uncertain[0]).toMatchObject({ line: expect.any(Number), provider: expect.any(String), reason: 'timeout' });
+    // The emulator processed every request when it arrived: each was delivered, once.
+    expect(emulator.delivered()).toHaveLength(60);
+    expect(deliveredTwice(emulator.delivered())).toEqual([]);
+    expect(emulator.stats().requests).toEqual({ fcm: 20, apns: 20, webpush: 20 });
+
+    const again = await send();
+    expect(again.code).toBe(3);
+    expect(JSON.parse(again.stdout).uncertainByReason).toEqual({ 'unanswered-earlier': 60 });
+    expect(emulator.stats().requests).toEqual({ fcm: 20, apns: 20, webpush: 20 });
+
+    // Asked for, the resend happens, and the emulator shows what it costs: a second push each.
+    const resent = await send('--resend-uncertain');
+    expect(resent.code).toBe(0);
+    expect(JSON.parse(resent.stdout).counts).toMatchObject({ accepted: 60, uncertain: 0 });
+    expect(deliveredTwice(emulator.delivered())).toHaveLength(60);
+  });
+});
+
+describe('a provider that takes requests and never answers', () => {
+  it('ends the run after --stall-timeout: in flight uncertain, queued failed and listed to send again', async () => {
+    const { emulator, dir, config } = await world({ stall: ['webpush'] });
+    const failedOut = join(dir, 'retry-later.csv');
+    const result = await spawnCli(['send', '--config', config, '-a', audienceFile('webpush', 800, 'stall'), '-m', message, '--stall-timeout', '2', '--failed-out', failedOut, '--json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.ms).toBeLessThan(15_000);
+    expect(result.stderr).toContain('stopped by webpush (provider-stalled)');
+    expect(result.stderr).not.toContain('open handles');
+    const record = JSON.parse(result.stdout);
+    expect(record.status).toBe('stopped');
+    // Web push keeps 200 in flight: those are maybe delivered; the emulator holds exactly those.
+    expect(record.counts.uncertain).toBe(emulator.stats().stalled);
+    expect(record.uncertainByReason).toEqual({ 'provider-stalled': record.counts.uncertain });
+    expect(record.failedByReason).toEqual({ 'provider-stalled': record.counts.failed });
+    expect(record.counts.failed).toBeGreaterThan(0);
+    const retryRows = readFileSync(failedOut, 'utf8').trim().split('\n');
+    expect(retryRows).toHaveLength(record.counts.failed + 1);
+    expect(emulator.delivered()).toEqual([]);
+  });
+});
+
+describe('a GOAWAY storm: every stream refused, every connection closed', () => {
+  it('resends refused streams with backoff, opens a bounded number of connections, and ends with exit 3', async () => {
+    const { emulator, dir, config } = await world({ goawayStorm: true });
+    const runs = await Promise.all(
+      (['fcm', 'apns'] as const).map((provider) => spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json'], { cwd: dir })),
+    );
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(3);
+      const record = JSON.parse(run.stdout);
+      expect(record.counts).toMatchObject({ targeted: 30, failed: 30 });
+      expect(record.failedByReason).toEqual({ 'refused-stream': 30 });
+      expect(run.stderr).not.toContain('open handles');
+    }
+    expect(emulator.delivered()).toEqual([]);
+    // 3 free resends and 5 attempts, each wave on one new connection (plus the OAuth token's).
+    expect(emulator.stats().connections).toBeLessThanOrEqual(2 * (3 + 5) + 4);
+  });
+});
+
+describe('one retry layer', () => {
+  it('puts on the wire exactly the attempts it counts, under a steady 503', async () => {
+    const count = 10;
+    const tokens = { fcm: [...Array(count)].map((_, i) => fcmToken(`503-${i}`)), apns: [...Array(count)].map((_, i) => apnsToken(`503-${i}`)), webpush: [...Array(count)].map((_, i) => emulatorSubscription(`503-${i}`).endpoint) };
+    const forced = Object.fromEntries(Object.values(tokens).flat().map((token) => [token, { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 }]));
+    const { emulator, dir, config } = await world({ forced });
+    const rows = ['provider,token,name', ...tokens.fcm.map((t) => `fcm,${t},U`), ...tokens.apns.map((t) => `apns,${t},U`), ...[...Array(count)].map((_, i) => `webpush,"${JSON.stringify(emulatorSubscription(`503-${i}`)).replace(/"/g, '""')}",U`)];
+    const result = await spawnCli(['send', '--config', config, '-a', tempFile('503.csv', `${rows.join('\n')}\n`), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(3);
+    const record = JSON.parse(result.stdout);
+    expect(record.counts).toMatchObject({ targeted: 3 * count, failed: 3 * count });
+    // Five attempts each, four of them retries: and that is what reached the emulator, no more.
+    expect(record.retries).toBe(3 * count * 4);
+    expect(emulator.stats().requests).toEqual({ fcm: count * 5, apns: count * 5, webpush: count * 5 });
+  });
+});
+
+describe('a provider that refuses connections', () => {
+  it('retries what provably never left, then fails it, and exits 3', async () => {
+    const { emulator, dir } = await world({});
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const nowhere = `https://127.0.0.1:${closedPort}`;
+    const config = writeEmulatorConfig(emulator, { fcm: { endpoint: nowhere }, apns: { endpoint: nowhere }, webpush: { endpoint: nowhere } }, dir);
+    const result = await spawnCli(['send', '--config', config, '-a', mixedAudienceFile(30, 'refused'), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(3);
+    const record = JSON.parse(result.stdout);
+    expect(record.counts).toMatchObject({ targeted: 30, failed: 30, uncertain: 0 });
+    expect(record.failedByReason).toEqual({ 'connection-failed': 30 });
+    expect(record.retries).toBe(30 * 4);
+    expect(result.stderr).toContain('nothing got through');
+  });
+});
+
+describe('a server certificate this machine does not trust', () => {
+  it('stops before anything is sent, naming the certificate problem and the ca setting', async () => {
+    const { emulator, dir } = await world({});
+    for (const provider of ['apns', 'webpush'] as const) {
+      const untrusting = { [provider]: emulator.config()[provider] };
+      const config = join(dir, `${provider}.json`);
+      writeFileSync(config, JSON.stringify(untrusting));
+      const result = await spawnCli(['send', '--config', config, '-a', audienceFile(provider, 20, 'tls'), '-m', message, '--no-journal'], { cwd: dir });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/certificate was refused \(self-signed certificate\).*set ca to the PEM/);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
+  });
+});
+
+describe('401 and 403 answers', () => {
+  it('from one subscription reject that row only; the rest of the campaign goes', async () => {
+    const refused = emulatorSubscription('refused-1');
+    const { emulator, dir, config } = await world({ forced: { [refused.endpoint]: { status: 401, reason: 'unauthorized' }, [fcmToken('apns-key-gone')]: { status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' } } });
+    const rows = ['provider,token,name', `webpush,"${JSON.stringify(refused).replace(/"/g, '""')}",R`, `fcm,${fcmToken('apns-key-gone')},R`];
+    for (let i = 0; i < 19; i++) rows.push(`webpush,"${JSON.stringify(emulatorSubscription(`ok-${i}`)).replace(/"/g, '""')}",U`, `fcm,${fcmToken(`ok-${i}`)},U`);
+    const result = await spawnCli(['send', '--config', config, '-a', tempFile('a.csv', `${rows.join('\n')}\n`), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const record = JSON.parse(result.stdout);
+    expect(record.status).toBe('done');
+    expect(record.counts).toMatchObject({ targeted: 40, accepted: 38, rejected: 2 });
+    expect(record.rejectedByReason).toEqual({ unauthorized: 1, 'third-party-auth-error': 1 });
+    expect(emulator.stats().accepted).toMatchObject({ fcm: 19, webpush: 19 });
+  });
+
+  it('from every subscription stop the campaign as a wrong credential, pruning nobody', async () => {
+    const { emulator, dir, config } = await world({ unauthorized: 1 });
+    // Mozilla's push service answers a refused VAPID JWT with 401 (errno 109).
+    const rows = ['subscription,name', ...[...Array(5)].map((_, i) => `"${JSON.stringify(emulatorSubscription(`all401-${i}`, 'https://updates.push.services.mozilla.com')).replace(/"/g, '""')}",U`)];
+    const result = await spawnCli(['send', '--config', config, '-a', tempFile('moz.csv', `${rows.join('\n')}\n`), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('stopped by webpush (unauthorized-for-all)');
+    const record = JSON.parse(result.stdout);
+    expect(record.counts).toMatchObject({ failed: 5, invalid: 0, rejected: 0 });
+    expect(emulator.stats().accepted.webpush).toBe(0);
+  });
+});
+
+describe('a run that could send nothing', () => {
+  it('exits 3 when every row was skipped', async () => {
+    const { emulator, dir, config } = await world({});
+    const typo = tempFile('typo.json', JSON.stringify({ title: 'Hi {{nmae}}', body: 'News' }));
+    const result = await spawnCli(['send', '--config', config, '-a', mixedAudienceFile(9, 'typo'), '-m', typo, '--no-journal', '--quiet'], { cwd: dir });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('no row could be sent: 9 rows read, every one skipped (missing-variable 9)');
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
+  });
+});

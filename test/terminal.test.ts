@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { bin, root } from './helpers/spawn-cli.js';
+import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+
+/** pushcast on a person's terminal: the spinner, and Ctrl-C typed while it spins. */
+const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
+const terminalEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color' }; // no CI, no NO_COLOR
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({ latencyMs: 100 });
+});
+afterAll(() => emulator.close());
+
+interface Terminal {
+  output(): string;
+  type(keys: 'CTRL-C'): void;
+  exited: Promise<number>;
+}
+
+function openTerminal(columns: number, args: string[], cwd: string): Terminal {
+  const child = spawn('python3', [join(root, 'test/helpers/run-in-terminal.py'), String(columns), process.execPath, bin, ...args], { cwd, env: terminalEnv });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return {
+    output: () => output,
+    type: (keys) => child.stdin.write(`${keys}\n`),
+    exited: new Promise((resolve) =>
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(Number(/\[exit (-?\d+)\]\s*$/.exec(output)?.[1] ?? NaN));
+      }),
+    ),
+  };
+}
+
+async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('on a terminal', () => {
+  it('Ctrl-C under the spinner stops the campaign at once, says so, and a re-run finishes it', async () => {
+    emulator.reset();
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const args = ['send', '--config', config, '-a', audienceFile('apns', 5000, 'ctrlc'), '-m', message, '--campaign', 'ctrl-c'];
+    const terminal = openTerminal(80, args, dir);
+    await until(() => terminal.output().includes(' accepted, ') && emulator.stats().accepted.apns >= 500, 'the spinner to count sends');
+    terminal.type('CTRL-C');
+    const typedAt = Date.now();
+    await until(() => terminal.output().includes('stopping: letting'), 'the stopping notice', 2000);
+    expect(Date.now() - typedAt).toBeLessThan(1000);
+    expect(await terminal.exited).toBe(130);
+    expect(terminal.output()).toMatch(/stopping: letting \d+ in flight finish/);
+    expect(terminal.output()).toContain('interrupted; run the same command again to resume');
+    const acceptedAtStop = emulator.stats().accepted.apns;
+    expect(acceptedAtStop).toBeLessThan(5000);
+
+    const rest = openTerminal(80, [...args, '--quiet'], dir);
+    expect(await rest.exited).toBe(0);
+    expect(rest.output()).toMatch(/campaign ctrl-c done: 5000 targeted, 5000 accepted/);
+    expect(emulator.stats().duplicates).toBe(0);
+  });
+
+  it('a terminal that reports no width gets no spinner, and the run ends', async () => {
+    emulator.reset();
+    const dir = tempDir();
+    const terminal = openTerminal(0, ['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 50, 'narrow'), '-m', message, '--no-journal'], dir);
+    expect(await terminal.exited).toBe(0);
+    expect(terminal.output()).toContain('accepted 50 (100.0% of targeted)');
+  });
+});
