@@ -1,4 +1,5 @@
 // npm run bench [-- --size 100000] [-- --providers fcm,apns,webpush] [-- --no-rss]
+//   [-- --contenders pushcast,bare] [-- --compare-bin ../older/bin/pushcast.js]
 // One run, on this machine: the emulator in its own process with a little latency and a small
 // error mix; the same generated audience sent through pushcast (the CLI, as users run it),
 // @parse/push-adapter, two hand-written baselines, and a bare client (the ceiling). Every
@@ -24,6 +25,9 @@ const providers = process.argv.includes('--rss-only') ? [] : arg('providers', 'f
 const sequentialLimit = Number(arg('sequential-limit', 2000));
 const measureRss = !process.argv.includes('--no-rss');
 const timeoutMs = Number(arg('timeout', 300)) * 1000;
+// Another pushcast build to run beside this one, on the same emulator and audience: before and after a change.
+const compareBin = arg('compare-bin');
+const chosen = arg('contenders')?.split(',');
 const errorMix = { seed: 'bench', unregistered: 0.01, unavailable: 0.005 };
 
 const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
@@ -36,7 +40,7 @@ function run(file, args, label) {
   return new Promise((resolve) => {
     const started = Date.now();
     // pushcast runs as users run it: the executable itself, with the flags in its shebang.
-    const [command, commandArgs] = file === pushcastBin ? [file, args] : [process.execPath, [file, ...args]];
+    const [command, commandArgs] = file === pushcastBin || file === compareBin ? [file, args] : [process.execPath, [file, ...args]];
     execFile(command, commandArgs, { cwd: dir, maxBuffer: 256 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const lastLine = stdout.trim().split('\n').pop();
       try {
@@ -55,13 +59,15 @@ for (const provider of providers) {
   const audience = await generateAudience(join(dir, `${provider}-${size}.csv`), size, { providers: [provider] });
   const rows = parse(readFileSync(audience), { columns: true });
   const liveIn = (count) => rows.slice(0, count).filter((row) => fateOf(behaviour, provider, provider === 'webpush' ? row.endpoint : row.token, 1) !== 'unregistered').length;
+  const sendArgs = (campaign) => ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--campaign', campaign, '--journal-dir', join(dir, 'journals')];
   const contenders = [
-    ['pushcast', join(root, 'bin/pushcast.js'), ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--campaign', `bench-${provider}`, '--journal-dir', join(dir, 'journals')], size],
+    ['pushcast', pushcastBin, sendArgs(`bench-${provider}`), size],
+    ...(compareBin ? [['pushcast (compared)', compareBin, sendArgs(`bench-compared-${provider}`), size]] : []),
     ['@parse/push-adapter', join(root, 'bench/contenders/parse-adapter.js'), [provider, audience, emulator.configPath], size],
     ['naive Promise.all', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(size), 'all'], size],
     ['naive sequential', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'], Math.min(sequentialLimit, size)],
     ['bare client (ceiling)', join(root, 'bench/contenders/bare.js'), [provider, audience, emulator.configPath], size],
-  ];
+  ].filter(([name]) => !chosen || chosen.some((wanted) => name.startsWith(wanted)));
   results[provider] = [];
   console.log(`\n${provider}: ${size} recipients (${rows.length - liveIn(size)} dead tokens), emulator latency 1 ms, 0.5% first attempts answered 503`);
   for (const [name, file, args, count] of contenders) {
@@ -71,7 +77,7 @@ for (const provider of providers) {
     const accepted = stats.accepted[provider];
     const entry = { name, messages: count };
     if (outcome.error) Object.assign(entry, { error: outcome.error, seconds: outcome.seconds });
-    else if (name === 'pushcast') {
+    else if (name.startsWith('pushcast')) {
       Object.assign(entry, {
         seconds: outcome.resources.seconds,
         cpuSeconds: outcome.resources.cpuSeconds,
@@ -107,7 +113,9 @@ emulator.stop();
 const machine = `${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`\nmachine: ${machine}`);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, process.argv.includes('--rss-only') ? 'bench/results/rss.json' : 'bench/results/bench.json'), `${JSON.stringify({ machine, date: new Date().toISOString(), size, errorMix, results, rss }, null, 2)}\n`);
+// A run of some contenders, or against another build, is a comparison: it leaves the published results alone.
+const resultsFile = process.argv.includes('--rss-only') ? 'rss.json' : chosen || compareBin ? 'compare.json' : 'bench.json';
+writeFileSync(join(root, 'bench/results', resultsFile), `${JSON.stringify({ machine, date: new Date().toISOString(), size, errorMix, results, rss }, null, 2)}\n`);
 process.exit(0);
 
 function printTable(entries) {
