@@ -14,6 +14,8 @@ describe('pushcast send --dry-run', () => {
     expect(stderr).toBe('');
     const plan = JSON.parse(stdout);
     expect(plan.recipients).toEqual({ fcm: 6, apns: 4, webpush: 3 });
+    // fixtures/message.json sets a thread, which only iOS has: the plan says so.
+    expect(plan.notes).toEqual([expect.stringContaining('thread groups notifications on iOS only')]);
     expect(plan.skipped).toEqual({
       'unknown-provider': 1,
       'wrong-column-count': 1,
@@ -51,10 +53,13 @@ describe('pushcast send --dry-run', () => {
 
   it('reads the audience from standard input with "-"', async () => {
     const csv = `token\n${fcmToken(1)}\n${fcmToken(2)}\n`;
-    const { code, stdout } = await runCli(['send', '-a', '-', '-p', 'fcm', '-m', 'fixtures/message.json', '-n', '--json'], { cwd: root, stdin: csv });
+    const { code, stdout } = await runCli(['send', '-a', '-', '-p', 'fcm', '-m', tempFile('plain.json', '{"title":"Hi"}'), '-n', '--json'], { cwd: root, stdin: csv });
     expect(code).toBe(0);
-    // fixtures/message.json needs {{coupon}}, which this audience lacks: both rows say so.
-    expect(JSON.parse(stdout)).toMatchObject({ recipients: { fcm: 0 }, skipped: { 'missing-variable': 2 } });
+    expect(JSON.parse(stdout)).toMatchObject({ recipients: { fcm: 2 } });
+    // fixtures/message.json needs {{coupon}} (its {{name}} has a default), which this audience lacks: said once, before any row.
+    const lacking = await runCli(['send', '-a', '-', '-p', 'fcm', '-m', 'fixtures/message.json', '-n', '--json'], { cwd: root, stdin: csv });
+    expect(lacking.code).toBe(1);
+    expect(lacking.stderr).toMatch(/^pushcast: message fixtures\/message\.json: \{\{coupon\}\} names no column of the audience; the columns of - are \(none\)\n$/);
   });
 
   it('plans a user-ID audience, leaving device lookup to the registry', async () => {

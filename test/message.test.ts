@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { DeviceRecipient } from '../src/audience/recipient.js';
 import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
-import { limits, webPushTopic } from '../src/message/limits.js';
+import { apnsCollapseId, limits, webPushTopic } from '../src/message/limits.js';
 import { buildApnsPayload } from '../src/providers/apns/payload.js';
-import { buildFcmPayload } from '../src/providers/fcm/payload.js';
+import { buildFcmPayload, withApnsExpiration } from '../src/providers/fcm/payload.js';
 import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
 import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
-const context = { now: 1_800_000_000, apnsTopic: 'com.example.app' };
+const context = { apnsTopic: 'com.example.app' };
+const now = 1_800_000_000;
 const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => ({ kind: 'device', line: 2, provider, token, vars: {}, fields: [] });
 const template = (fields: Partial<MessageTemplate>): CompiledTemplate => new CompiledTemplate({ kind: 'notification', ...fields } as MessageTemplate);
 const rendered = (fields: Partial<MessageTemplate>, vars: Record<string, string> = {}): RenderedMessage => {
@@ -81,22 +82,28 @@ describe('payload builders put each field where its provider expects it', () => 
     apns: { aps: { 'interruption-level': 'time-sensitive' } },
   });
 
-  it('FCM: collapse_key, ttl in milliseconds, tag, and apns/webpush blocks', () => {
+  it('FCM: group as collapse_key and tag, thread as thread-id only, ttl in milliseconds, apns/webpush blocks', () => {
     const built = buildFcmPayload(message, device('fcm', fcmToken(1)), context);
-    expect(built).toMatchObject({
-      ok: true,
-      payload: {
+    expect(built).toMatchObject({ ok: true, payload: { ttlSeconds: 3600 } });
+    expect(built.ok && withApnsExpiration(built.payload, now)).toEqual({
         token: fcmToken(1),
         notification: { title: 'T', body: 'B', imageUrl: 'https://cdn.example/i.png' },
         data: { k: 'v', link: 'https://shop.example/x' },
-        android: { collapseKey: 'sale-1', priority: 'high', ttl: 3_600_000, notification: { tag: 'promos', sound: 'default', channelId: 'offers' } },
+        android: { collapseKey: 'sale-1', priority: 'high', ttl: 3_600_000, notification: { tag: 'sale-1', sound: 'default', channelId: 'offers' } },
         apns: {
-          headers: { 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-expiration': String(context.now + 3600) },
-          payload: { aps: { threadId: 'promos', badge: 3, mutableContent: true } },
+          headers: { 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-expiration': String(now + 3600) },
+          payload: { aps: { threadId: 'promos', badge: 3, sound: 'default', mutableContent: true } },
         },
-        webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, fcmOptions: { link: 'https://shop.example/x' } },
-      },
+        webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, notification: { tag: 'sale-1' }, fcmOptions: { link: 'https://shop.example/x' } },
     });
+  });
+
+  it('FCM: apns-expiration is counted from when the request goes, and a TTL of 0 is 0', () => {
+    const built = buildFcmPayload(message, device('fcm', fcmToken(1)), context);
+    expect(built.ok && withApnsExpiration(built.payload, now + 90).apns?.headers?.['apns-expiration']).toBe(String(now + 90 + 3600));
+    const once = buildFcmPayload(rendered({ title: 'T', ttl: 0 }), device('fcm', fcmToken(1)), context);
+    expect(once.ok && withApnsExpiration(once.payload, now).apns?.headers?.['apns-expiration']).toBe('0');
+    expect(once.ok && once.payload.message.android?.ttl).toBe(0);
   });
 
   it('APNs: push type, priority, collapse id, thread-id, custom keys beside aps', () => {
@@ -128,8 +135,8 @@ describe('payload builders put each field where its provider expects it', () => 
   it('data messages are silent: no notification, APNs background push at priority 5', () => {
     const data = rendered({ kind: 'data', data: { sync: '1' } });
     const fcm = buildFcmPayload(data, device('fcm', fcmToken(1)), context);
-    expect(fcm.ok && fcm.payload.notification).toBeUndefined();
-    expect(fcm.ok && fcm.payload.apns?.payload?.aps).toEqual({ contentAvailable: true });
+    expect(fcm.ok && fcm.payload.message.notification).toBeUndefined();
+    expect(fcm.ok && fcm.payload.message.apns?.payload?.aps).toEqual({ contentAvailable: true });
     expect(buildApnsPayload(data, device('apns', apnsToken(1)), context)).toMatchObject({
       payload: { pushType: 'background', priority: 5, body: { sync: '1', aps: { 'content-available': 1 } } },
     });
@@ -140,7 +147,28 @@ describe('payload builders put each field where its provider expects it', () => 
   it('Web Push: urgency option, topic and TTL', () => {
     const built = buildWebPushPayload(message, device('webpush', 'https://push.example/1'), context);
     expect(built).toMatchObject({ ok: true, payload: { ttlSeconds: 3600, urgency: 'high', topic: 'sale-1' } });
-    expect(built.ok && JSON.parse(built.payload.plaintext)).toMatchObject({ title: 'T', body: 'B', tag: 'promos', link: 'https://shop.example/x', data: { k: 'v' } });
+    expect(built.ok && JSON.parse(built.payload.plaintext)).toEqual({
+      title: 'T',
+      body: 'B',
+      image: 'https://cdn.example/i.png',
+      tag: 'sale-1',
+      link: 'https://shop.example/x',
+      app_badge: 3,
+      data: { k: 'v' },
+    });
+  });
+
+  it('Web Push: the Declarative Web Push format, which Safari shows with no service worker', () => {
+    const built = buildWebPushPayload(message, device('webpush', 'https://push.example/1'), { ...context, webPushFormat: 'declarative' });
+    expect(built.ok && JSON.parse(built.payload.plaintext)).toEqual({
+      web_push: 8030,
+      notification: { title: 'T', body: 'B', navigate: 'https://shop.example/x', image: 'https://cdn.example/i.png', tag: 'sale-1', data: { k: 'v' } },
+      app_badge: 3,
+    });
+    expect(buildWebPushPayload(rendered({ title: 'T' }), device('webpush', 'https://push.example/1'), { ...context, webPushFormat: 'declarative' })).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('needs a title and a link'),
+    });
   });
 });
 
@@ -152,6 +180,13 @@ describe('size limits, at the exact byte boundary', () => {
     expect(measure(body)).toBe(bytes);
     return body;
   }
+
+  it('FCM: the largest payload a platform gets, raw overrides included, up to 4096 bytes', () => {
+    const android = (data: string) => buildFcmPayload(rendered({ title: 'T', fcm: { android: { data: { big: data } } } }), device('fcm', fcmToken(1)), context);
+    const measure = (data: string) => Buffer.byteLength(JSON.stringify({ notification: { title: 'T' }, data: { big: data } }));
+    expect(android(bodyForSize(measure, limits.fcmPayloadBytes)).ok).toBe(true);
+    expect(android(bodyForSize(measure, limits.fcmPayloadBytes + 1))).toMatchObject({ ok: false, reason: 'payload-too-large' });
+  });
 
   it('FCM: notification + data up to 4096 bytes', () => {
     const measure = (body: string) => Buffer.byteLength(JSON.stringify({ notification: { title: 'T', body }, data: { k: 'v' } }));
@@ -174,10 +209,16 @@ describe('size limits, at the exact byte boundary', () => {
     expect(build(bodyForSize(measure, limits.webPushPlaintextBytes + 1))).toMatchObject({ ok: false, reason: 'payload-too-large', detail: expect.stringContaining('3993') });
   });
 
-  it('APNs collapse id: 64 bytes', () => {
+  it('APNs collapse id: the group when it is printable ASCII of at most 64 bytes, else a stable ASCII id', () => {
+    expect(apnsCollapseId('a'.repeat(64))).toBe('a'.repeat(64));
+    expect(apnsCollapseId('spring sale')).toBe('spring sale');
+    // Node's HTTP/2 client drops a header value beyond Latin-1: such a group would never collapse.
+    for (const group of ['Распродажа 🎉', 'é', 'a'.repeat(65), ' padded ']) {
+      expect(apnsCollapseId(group)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(apnsCollapseId(group)).toBe(webPushTopic(group)); // one id per group, everywhere
+    }
     const build = (group: string) => buildApnsPayload(rendered({ title: 'T', group }), device('apns', apnsToken(1)), context);
-    expect(build('é'.repeat(32)).ok).toBe(true); // 64 bytes
-    expect(build(`${'é'.repeat(32)}x`)).toMatchObject({ ok: false, reason: 'collapse-id-too-long', detail: expect.stringContaining('65 bytes; the limit is 64') });
+    expect(build('Распродажа')).toMatchObject({ ok: true, payload: { collapseId: apnsCollapseId('Распродажа') } });
   });
 
   it('Web Push Topic: a valid key is kept; anything else becomes 32 characters of its SHA-256', () => {

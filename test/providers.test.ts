@@ -57,9 +57,9 @@ describe('FCM through firebase-admin', () => {
     expect(delivered.message).toMatchObject({
       notification: { title: 'Sale', body: 'Now' },
       data: { a: 'b' },
-      android: { notification: { tag: 'promos' } },
-      apns: { payload: { aps: { 'thread-id': 'promos' } } },
-      webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' } },
+      android: { notification: { tag: 'sale-1' } }, // a newer notification of the group replaces the one shown
+      apns: { payload: { aps: { 'thread-id': 'promos' } } }, // only iOS groups by thread
+      webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, notification: { tag: 'sale-1' } },
     });
   });
 
@@ -170,7 +170,7 @@ describe('Web Push through web-push', () => {
       { kind: 'rejected-message', reason: 'payload-too-large' },
       { kind: 'retryable', reason: 'too-many-requests', retryAfterMs: 2000, because: 'answered' },
       { kind: 'retryable', reason: 'http-503', because: 'answered' },
-      { kind: 'rejected-message', reason: 'unauthorized', wrongSender: expect.stringContaining('VAPID') },
+      { kind: 'rejected-message', reason: 'vapid-jwt-refused', scope: 'https://fcm.googleapis.com', wrongSender: expect.stringContaining('VAPID JWT') },
     ]);
   });
 

@@ -11,6 +11,11 @@ const fcmMinLength = 20;
 const apnsTokenPattern = /^[0-9a-f]{64}$/;
 const base64urlPattern = /^[A-Za-z0-9_-]+={0,2}$/;
 
+/** An APNs topic: the app's bundle id (reverse DNS, ASCII), possibly with a push type suffix such as .voip. */
+export function isApnsTopic(topic: string): boolean {
+  return /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(topic);
+}
+
 export function checkFcmToken(raw: string): CheckedToken {
   const token = raw.trim();
   if (token === '') return { ok: false, reason: 'empty-token', detail: 'token is empty' };
@@ -45,6 +50,12 @@ export function checkWebPushSubscription(endpoint: string, p256dh: string, auth:
   }
   if (url.protocol !== 'https:') {
     return { ok: false, reason: 'malformed-token', detail: `web push endpoint must be an https URL, not ${url.protocol}` };
+  }
+  // The allow-list checks what the WHATWG parser reads, and web-push connects to what Node's legacy
+  // url.parse() reads: "https:/fcm.googleapis.com/x" is fcm.googleapis.com to one and localhost to
+  // the other. Browsers hand out endpoints already in normal form, so anything else is refused.
+  if (url.href !== endpoint || url.username !== '' || url.password !== '') {
+    return { ok: false, reason: 'malformed-token', detail: `web push endpoint is not written the way a URL reads (it reads as ${url.href}): refused, since the request could go elsewhere than it says` };
   }
   const p256dhBytes = decodeBase64url(p256dh.trim());
   if (!p256dhBytes || p256dhBytes.length !== 65 || p256dhBytes[0] !== 0x04) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
 import { InputError, describeFileError } from '../errors.js';
-import { checkToken, checkWebPushJson, checkWebPushSubscription, type CheckedToken } from './check-token.js';
+import { checkToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic, type CheckedToken } from './check-token.js';
 import {
   type ApnsEnvironment,
   type AudienceRow,
@@ -31,9 +31,14 @@ export interface Audience {
   /** `devices`: rows are tokens or subscriptions; `users`: rows are user IDs for the device registry. */
   shape: 'devices' | 'users';
   header: string[];
+  /** The columns a template may read (every column but tokens and keys), and what the device registry adds for user audiences. */
+  variables: string[];
   /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
   rows: AsyncIterable<AudienceRow>;
 }
+
+/** What the device registry adds to a user's row for each of their devices (resolve-users.ts). */
+export const registryVariables = ['user_id', 'locale'];
 
 /** Header names pushcast reads itself; every other column is a template variable. */
 const columnAliases: Record<string, keyof ColumnRoles> = {
@@ -142,10 +147,12 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
   const header = first.value.fields.map((name) => name.trim());
   const roles = readHeader(path, header, source.defaultProvider);
 
+  const variables = roles.vars.map(([name]) => name);
   return {
     path,
     shape: roles.shape,
     header,
+    variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
     rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider),
   };
 }
@@ -215,6 +222,11 @@ async function* readRows(
     if (next.done) return;
     const { fields, line } = next.value;
     if (fields.length === 1 && fields[0].trim() === '' && header.length > 1) continue; // a blank line
+    if (fields.some((field) => field.includes('\uFFFD'))) {
+      // A byte sequence that is not UTF-8 decodes to U+FFFD: sent as is, the name would arrive as "Ren�e".
+      yield { kind: 'problem', line, reason: 'invalid-encoding', detail: 'this line is not valid UTF-8; save the file as UTF-8 (in Excel: "CSV UTF-8")' };
+      continue;
+    }
     if (fields.length !== header.length) {
       yield {
         kind: 'problem',
@@ -285,6 +297,10 @@ function readDevice(
   }
   if (!checked.ok) return { kind: 'problem', line, reason: checked.reason, detail: checked.detail, provider };
 
+  const apnsTopic = cell(fields, roles.apnsTopic);
+  if (apnsTopic !== undefined && !isApnsTopic(apnsTopic)) {
+    return { kind: 'problem', line, reason: 'malformed-row', detail: 'apns_topic must be an app bundle id such as com.example.app (ASCII letters, digits, - and .)', provider };
+  }
   const environment = cell(fields, roles.apnsEnvironment)?.toLowerCase();
   if (environment !== undefined && environment !== 'sandbox' && environment !== 'production') {
     return {
@@ -304,7 +320,7 @@ function readDevice(
     userId: cell(fields, roles.userId),
     locale: cell(fields, roles.locale),
     timezone: cell(fields, roles.timezone),
-    apnsTopic: cell(fields, roles.apnsTopic),
+    apnsTopic,
     apnsEnvironment: environment as ApnsEnvironment | undefined,
     vars: readVars(fields, roles.vars),
     fields,
@@ -327,8 +343,9 @@ function readProvider(
   return roles.impliedProvider ?? defaultProvider ?? { detail: 'provider and platform are empty' };
 }
 
+/** A row's template variables, in a map without a prototype: a column named `__proto__` is just a column. */
 function readVars(fields: string[], columns: Array<[string, number]>): Record<string, string> {
-  const vars: Record<string, string> = {};
+  const vars = Object.create(null) as Record<string, string>;
   for (const [name, index] of columns) {
     const value = fields[index];
     if (value !== '') vars[name] = value; // an empty cell is a missing variable, so defaults apply

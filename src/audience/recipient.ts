@@ -57,7 +57,7 @@ export type SkipReason =
   | 'missing-variable'
   | 'template-error'
   | 'payload-too-large'
-  | 'collapse-id-too-long'
+  | 'invalid-encoding'
   | 'endpoint-not-allowed';
 
 /** A row that will not be sent, with where and why. */

@@ -16,6 +16,14 @@ export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: bool
   return Boolean(io.stderr.isTTY) && !options.quiet && !options.json && !io.env.NO_COLOR && !io.env.CI && io.env.TERM !== 'dumb';
 }
 
+/**
+ * Text for a person's terminal with the control characters it could act on (escape sequences from
+ * a binary file's "header", a row's cell) written out as \xNN. Line breaks and tabs stay.
+ */
+export function terminalText(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { ExitCode, PushcastError } from '../errors.js';
-import type { CliIo } from './io.js';
+import { terminalText, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -31,7 +31,7 @@ function reportError(error: unknown, io: CliIo): number {
     return ExitCode.usage;
   }
   if (error instanceof PushcastError) {
-    io.stderr.write(`pushcast: ${error.message}\n`);
+    io.stderr.write(`pushcast: ${terminalText(error.message)}\n`);
     return error.exitCode;
   }
   // Anything else is a bug in pushcast: say so, with the stack, rather than hide it.

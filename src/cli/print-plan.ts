@@ -23,6 +23,7 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
   lines.push(`  message    ${options.messagePath}`);
   lines.push(`  would send ${target}`);
   lines.push(`  skipped    ${skippedTotal}${skippedTotal ? ` rows: ${skippedBy}` : ''}`);
+  for (const note of plan.notes) lines.push(`  note       ${note}`);
   if (plan.errors.length > 0) {
     lines.push('', '  line  reason                detail');
     for (const error of plan.errors.slice(0, listedInTerminal)) {

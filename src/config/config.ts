@@ -39,6 +39,11 @@ export interface PushcastConfig {
     endpoint?: string;
     /** Push service origins to allow besides the public ones (FCM, Mozilla, Windows, Apple). */
     allowedOrigins?: string[];
+    /**
+     * The JSON a subscription receives: `pushcast` (default; a service worker shows it) or
+     * `declarative` (Declarative Web Push: Safari 18.4+ shows it with no service worker).
+     */
+    format?: 'pushcast' | 'declarative';
   };
   /** PEM file of a certificate authority to trust for the endpoint overrides (the emulator's). */
   ca?: string;

@@ -31,6 +31,7 @@ export const settings: Setting[] = [
   { path: 'webpush.subject', env: ['PUSHCAST_VAPID_SUBJECT'], kind: 'string' },
   { path: 'webpush.endpoint', env: ['PUSHCAST_WEBPUSH_ENDPOINT'], kind: 'string' },
   { path: 'webpush.allowedOrigins', env: ['PUSHCAST_WEBPUSH_ALLOWED_ORIGINS'], kind: 'list' },
+  { path: 'webpush.format', env: ['PUSHCAST_WEBPUSH_FORMAT'], kind: 'string' },
   { path: 'ca', env: ['PUSHCAST_CA'], kind: 'file' },
   { path: 'requestTimeout', env: ['PUSHCAST_REQUEST_TIMEOUT'], kind: 'string' },
   { path: 'stallTimeout', env: ['PUSHCAST_STALL_TIMEOUT'], kind: 'string' },

@@ -65,8 +65,8 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
   token = typeof message.token === 'string' ? message.token : '';
   if (!token) return fail(400, 'INVALID_ARGUMENT', 'Recipient of the message is not set.');
   if (!fcmTokenPattern.test(token)) return fail(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token');
-  const size = utf8Bytes(JSON.stringify({ notification: message.notification, data: message.data }));
-  if (size > 4096) return fail(400, 'INVALID_ARGUMENT', `Message is too big: ${size} bytes of notification and data, the limit is 4096.`);
+  const size = largestPlatformPayload(message);
+  if (size > 4096) return fail(400, 'INVALID_ARGUMENT', `Message is too big: ${size} bytes for one platform, the limit is 4096.`);
 
   const { fate, attempt } = state.fate('fcm', token);
   if (fate === 'drop') {
@@ -115,6 +115,7 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
         priority: android.priority as string | undefined,
         'apns-collapse-id': apnsHeaders['apns-collapse-id'],
         'apns-push-type': apnsHeaders['apns-push-type'],
+        'apns-expiration': apnsHeaders['apns-expiration'],
         Topic: webpushHeaders.Topic,
         Urgency: webpushHeaders.Urgency,
       }),
@@ -122,6 +123,17 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
     });
   }
   sendJson(exchange, 200, { name: id });
+}
+
+/** What one platform would get from a message (Android, the APNs JSON, the web), overrides included: FCM's limit is per delivery. */
+function largestPlatformPayload(message: Record<string, unknown>): number {
+  const block = (name: string) => (message[name] ?? {}) as Record<string, unknown>;
+  const sizes = [
+    { notification: message.notification, android: block('android').notification, data: block('android').data ?? message.data },
+    { notification: message.notification, payload: block('apns').payload, data: message.data },
+    { notification: message.notification, webpush: block('webpush').notification, data: block('webpush').data ?? message.data },
+  ].map((delivered) => utf8Bytes(JSON.stringify(delivered)));
+  return Math.max(...sizes);
 }
 
 /** POST /token: the OAuth 2.0 JWT-bearer grant a service account key file's token_uri names. */

@@ -1,7 +1,9 @@
 import { providerNames, maskToken, type ProviderName, type RowProblem, type SkipReason } from '../audience/recipient.js';
 import type { Audience } from '../audience/read-audience.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
+import { platformNotes } from '../message/platform-notes.js';
 import type { BuildContext, PayloadByProvider, Rendered } from '../providers/provider.js';
+import { withApnsExpiration } from '../providers/fcm/payload.js';
 import { prepareRecipient } from './prepare-recipient.js';
 
 /** Bad rows listed in full in a plan; the counts always cover every row. */
@@ -22,6 +24,8 @@ export interface CampaignPlan {
   errorsNotListed: number;
   /** One rendered payload per provider, tokens masked. */
   samples: Partial<{ [P in ProviderName]: unknown }>;
+  /** Fields of the message some platforms have no equivalent for. */
+  notes: string[];
 }
 
 export interface PlanOptions {
@@ -42,6 +46,7 @@ export async function planCampaign(audience: Audience, template: CompiledTemplat
     errors: [],
     errorsNotListed: 0,
     samples: {},
+    notes: platformNotes(template.template),
   };
   const addProblem = (problem: RowProblem): void => {
     plan.skipped[problem.reason] = (plan.skipped[problem.reason] ?? 0) + 1;
@@ -76,8 +81,8 @@ export async function planCampaign(audience: Audience, template: CompiledTemplat
 /** A payload as the provider would receive it, with the device's token masked. */
 function samplePayload(rendered: Rendered): unknown {
   if (rendered.provider === 'fcm') {
-    const payload: PayloadByProvider['fcm'] = rendered.payload;
-    return { ...payload, token: maskToken(payload.token) };
+    const message = withApnsExpiration(rendered.payload as PayloadByProvider['fcm'], Math.floor(Date.now() / 1000));
+    return { ...message, token: maskToken(message.token) };
   }
   if (rendered.provider === 'webpush') {
     const { plaintext, ...options } = rendered.payload;

@@ -93,6 +93,18 @@ interface Work {
 
 type HeldAnswer = [Work, Outcome & { kind: 'invalid-token' | 'rejected-message' }];
 
+/** Answers seen in one scope (the whole provider, or one web push origin) while deciding whether its wrong-sender answers are universal. */
+interface WrongSenderWatch {
+  seen: number;
+  suspicious: number;
+  decided: boolean;
+  universal: boolean;
+  held: HeldAnswer[];
+}
+
+/** The scope of the whole provider, beside the scopes a provider names (web push origins). */
+const wholeProvider = '';
+
 /** Did the provider say something? Refusals and connections that failed are not answers. */
 function isAnswer(outcome: Outcome): boolean {
   return outcome.kind === 'retryable' ? outcome.because === 'answered' : outcome.kind !== 'uncertain';
@@ -121,8 +133,18 @@ class Lane {
   stalled = false;
   /** For each batch awaiting the provider, what settles it at once if the provider stalls. */
   readonly settleOnStall = new Set<() => void>();
-  wrongSender = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] as HeldAnswer[] };
+  /** Where each recipient is judged besides the whole provider (`Provider.scopeOf`). */
+  scopeOf?: (item: Rendered) => string;
+  readonly wrongSender = new Map<string, WrongSenderWatch>();
+  /** Scopes whose every recipient got a wrong-sender answer: their rows fail without being sent. */
+  readonly halted = new Map<string, { reason: string; fix: string }>();
   constructor(readonly name: ProviderName) {}
+
+  watch(scope: string): WrongSenderWatch {
+    let watch = this.wrongSender.get(scope);
+    if (!watch) this.wrongSender.set(scope, (watch = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] }));
+    return watch;
+  }
 }
 
 const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
@@ -223,6 +245,12 @@ class CampaignRun {
       return;
     }
     const lane = await this.laneFor(row.provider);
+    const halted = lane.scopeOf && lane.halted.get(lane.scopeOf(prepared));
+    if (halted) {
+      // Its scope refused the sender for everyone: not sent, and sent by a later run once fixed.
+      this.final({ kind: 'failed', line: row.line, provider: row.provider, recipient: row, reason: halted.reason, detail: halted.fix, attempts: 0 }, 'retry', key);
+      return;
+    }
     lane.pending.push({ rendered: prepared, key, attempts: 0 });
     if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
   }
@@ -239,6 +267,7 @@ class CampaignRun {
         return undefined;
       });
       const provider = await lane.provider;
+      lane.scopeOf = provider?.scopeOf?.bind(provider) as Lane['scopeOf'];
       lane.batchSize = Math.max(1, Math.min(provider?.maxBatch ?? 500, this.options.inFlight[name]));
       const perSecond = this.options.rate?.perProvider?.[name];
       if (perSecond) {
@@ -350,20 +379,23 @@ class CampaignRun {
       const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
       switch (outcome.kind) {
         case 'accepted':
-          this.watchWrongSender(lane, false);
+          this.heardFine(lane, work);
           return this.final({ ...base, kind: 'accepted', id: outcome.id }, 'final', work.key);
         case 'invalid-token':
         case 'rejected-message': {
           const kind = outcome.kind === 'invalid-token' ? 'invalid' : 'rejected';
-          if (outcome.wrongSender && !lane.wrongSender.decided) {
-            lane.wrongSender.held.push([work, outcome]);
-            return this.watchWrongSender(lane, true);
-          }
-          if (outcome.wrongSender && lane.wrongSender.universal) {
-            // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
-            return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry', work.key);
-          }
-          this.watchWrongSender(lane, false);
+          if (outcome.wrongSender) {
+            const scope = outcome.scope ?? wholeProvider;
+            const watch = lane.watch(scope);
+            if (!watch.decided) {
+              watch.held.push([work, outcome]);
+              return this.noteAnswer(lane, scope, true);
+            }
+            if (watch.universal) {
+              // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
+              return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry', work.key);
+            }
+          } else this.heardFine(lane, work);
           return this.final({ ...base, kind, reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
         }
         case 'fatal':
@@ -413,29 +445,48 @@ class CampaignRun {
     lane.retryWork.set(timer, work);
   }
 
+  /** An answer that is not a wrong-sender one: it counts against universality for the provider and the recipient's scope. */
+  private heardFine(lane: Lane, work: Work): void {
+    this.noteAnswer(lane, wholeProvider, false);
+    if (lane.scopeOf) this.noteAnswer(lane, lane.scopeOf(work.rendered), false);
+  }
+
   /** Holds wrong-sender answers until enough answers came to tell one bad row from a wrong credential. */
-  private watchWrongSender(lane: Lane, suspicious: boolean): void {
-    const watch = lane.wrongSender;
+  private noteAnswer(lane: Lane, scope: string, suspicious: boolean): void {
+    const watch = lane.watch(scope);
     if (watch.decided) return;
     watch.seen++;
     if (suspicious) watch.suspicious++;
-    if (watch.seen >= wrongSenderWindow) this.decideWrongSender(lane);
+    if (watch.seen >= wrongSenderWindow) this.decideWrongSender(lane, scope);
   }
 
-  private decideWrongSender(lane: Lane): void {
-    const watch = lane.wrongSender;
+  private decideWrongSender(lane: Lane, scope: string): void {
+    const watch = lane.watch(scope);
     watch.decided = true;
     const universal = watch.seen >= wrongSenderMinimum && watch.suspicious === watch.seen;
     watch.universal = universal;
     const first = watch.held[0]?.[1];
-    for (const [work, outcome] of watch.held) {
+    for (const [work, outcome] of watch.held.splice(0)) {
       const { recipient } = work.rendered;
       const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts, reason: outcome.reason, detail: outcome.detail };
       if (universal) this.final({ ...base, kind: 'failed' }, 'retry', work.key);
       else this.final({ ...base, kind: outcome.kind === 'invalid-token' ? 'invalid' : 'rejected' }, 'final', work.key);
     }
-    watch.held = [];
-    if (universal && first) this.stop('stopped', { provider: lane.name, reason: `${first.reason}-for-all`, fix: first.wrongSender! });
+    if (!universal || !first) return;
+    if (scope === wholeProvider) return this.stop('stopped', { provider: lane.name, reason: `${first.reason}-for-all`, fix: first.wrongSender! });
+    this.haltScope(lane, scope, { reason: first.reason, fix: first.wrongSender! });
+  }
+
+  /** A scope (a web push service) refused the sender for everyone: the rest of the campaign goes on without it. */
+  private haltScope(lane: Lane, scope: string, halt: { reason: string; fix: string }): void {
+    lane.halted.set(scope, halt);
+    this.tally.halted.push({ provider: lane.name, scope, reason: `${halt.reason}-for-all`, fix: halt.fix });
+    const queued = lane.pending.filter((work) => lane.scopeOf?.(work.rendered) === scope);
+    lane.pending = lane.pending.filter((work) => !queued.includes(work));
+    for (const work of queued) {
+      const { recipient } = work.rendered;
+      this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: halt.reason, detail: halt.fix, attempts: work.attempts }, 'retry', work.key);
+    }
   }
 
   /** A provider with requests outstanding that has answered nothing for too long is stalled. */
@@ -473,7 +524,9 @@ class CampaignRun {
       if (!busy) break;
       await this.changed();
     }
-    for (const lane of this.lanes.values()) if (!lane.wrongSender.decided) this.decideWrongSender(lane);
+    for (const lane of this.lanes.values()) {
+      for (const [scope, watch] of lane.wrongSender) if (!watch.decided) this.decideWrongSender(lane, scope);
+    }
     this.options.onProgress?.(this.tally);
   }
 

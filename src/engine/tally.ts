@@ -33,6 +33,8 @@ export interface Tally {
   retries: number;
   /** Why the campaign stopped early, and what to fix: a provider's, or the campaign's own (its journal). */
   fatal?: { provider?: ProviderName; reason: string; fix: string };
+  /** Parts of a provider that refused the sender for every recipient (a web push service's origin), while the rest went on. */
+  halted: Array<{ provider: ProviderName; scope: string; reason: string; fix: string }>;
 }
 
 export function emptyCounts(): ProviderCounts {
@@ -50,6 +52,7 @@ export function emptyTally(): Tally {
     uncertainByReason: {},
     skippedByReason: {},
     retries: 0,
+    halted: [],
   };
 }
 

@@ -26,13 +26,23 @@ export type RenderResult =
   | { ok: true; message: RenderedMessage }
   | { ok: false; reason: 'missing-variable' | 'template-error'; detail: string };
 
-type Renderer = (vars: Record<string, string>) => unknown;
+/** A compiled tree of strings, and the columns its placeholders read. */
+interface Renderer {
+  render: (vars: Record<string, string>) => unknown;
+  /** Columns a row must have a value for, with the first field that uses each. */
+  required: Map<string, string>;
+  /** Columns read where a missing value is allowed: `{{default x "…"}}`, `{{#if x}}`. */
+  optional: Set<string>;
+}
 
 // Plain text, not HTML: no escaping. Strict: a placeholder with no value is an error, not "".
+// Only the helpers pushcast documents: `log` would write to stdout (breaking --json) once per row.
 const handlebars = Handlebars.create();
+for (const builtIn of ['log', 'lookup', 'each', 'with']) handlebars.unregisterHelper(builtIn);
 handlebars.registerHelper('default', (value: unknown, fallback: unknown) =>
   value === undefined || value === null || value === '' ? fallback : value,
 );
+const helpers = new Set(['default', 'if', 'unless']);
 const compileOptions = { noEscape: true, strict: true } as const;
 
 /**
@@ -58,11 +68,25 @@ export class CompiledTemplate {
     return [...this.variants.keys()];
   }
 
+  /** Every column the template reads, in any variant: `required` where a row must have a value. */
+  get placeholders(): { required: string[]; optional: string[] } {
+    const renderers = [this.base, ...this.variants.values()];
+    return {
+      required: [...new Set(renderers.flatMap((renderer) => [...renderer.required.keys()]))],
+      optional: [...new Set(renderers.flatMap((renderer) => [...renderer.optional]))],
+    };
+  }
+
+  /** `vars` is best built without a prototype (`Object.create(null)`): a column named `__proto__` is then just a column. */
   render(vars: Record<string, string>, locale?: string): RenderResult {
     const renderer = this.pickVariant(locale);
+    for (const [name, field] of renderer.required) {
+      // Checked here, not by Handlebars: its strict mode takes `toString` and friends from the prototype.
+      if (!Object.hasOwn(vars, name)) return missingVariable(name, field);
+    }
     let rendered: Record<string, unknown>;
     try {
-      rendered = renderer(vars) as Record<string, unknown>;
+      rendered = renderer.render(vars) as Record<string, unknown>;
     } catch (error) {
       return describeRenderError(error);
     }
@@ -99,17 +123,25 @@ function mergeVariant(base: Omit<MessageTemplate, 'kind' | 'priority'>, variant:
 function compileTree(tree: unknown, path: string): Renderer {
   const leaves: Array<{ field: string; source: string }> = [];
   const assemble = skeleton(tree, path, leaves);
+  const required = new Map<string, string>();
+  const optional = new Set<string>();
   if (leaves.length === 0) {
     const constant = assemble([]);
-    return () => constant;
+    return { render: () => constant, required, optional };
   }
+  const problems: string[] = [];
   for (const leaf of leaves) {
+    let ast: hbs.AST.Program;
     try {
-      handlebars.parse(leaf.source); // compile() is lazy: find syntax errors now, with the field's name
+      ast = handlebars.parse(leaf.source); // compile() is lazy: find syntax errors now, with the field's name
     } catch (error) {
-      throw new InputError(`message template: ${leaf.field}: ${(error as Error).message.split('\n')[0]}`);
+      // The whole message: the line, the text with a caret under the column, what was expected.
+      problems.push(`${leaf.field}: ${(error as Error).message.replace(/\n/g, '\n    ')}`);
+      continue;
     }
+    readPlaceholders(ast, leaf.field, { required, optional, problems });
   }
+  if (problems.length > 0) throw new InputError(`message template:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   const combined = handlebars.compile(leaves.map((leaf) => leaf.source).join(pieceSeparator), compileOptions);
   const single = leaves.map((leaf) => handlebars.compile(leaf.source, compileOptions));
   // One piece at a time: to name the field that failed, or when a value itself holds the separator.
@@ -121,7 +153,7 @@ function compileTree(tree: unknown, path: string): Renderer {
         throw Object.assign(error as Error, { field: leaves[index].field });
       }
     });
-  return (vars) => {
+  const render = (vars: Record<string, string>) => {
     let pieces: string[];
     try {
       pieces = combined(vars).split(pieceSeparator);
@@ -131,6 +163,57 @@ function compileTree(tree: unknown, path: string): Renderer {
     if (pieces.length !== leaves.length) pieces = renderEach(vars);
     return assemble(pieces);
   };
+  return { render, required, optional };
+}
+
+type Node = hbs.AST.Node & { path?: hbs.AST.PathExpression; params?: hbs.AST.Expression[]; hash?: hbs.AST.Hash; program?: hbs.AST.Program; inverse?: hbs.AST.Program; body?: hbs.AST.Statement[] };
+
+/**
+ * The columns a field's placeholders read, and the helpers it calls: only pushcast's own
+ * (`default`, `#if`, `#unless`) are known, so a typo or `{{log …}}` is an error at load.
+ */
+function readPlaceholders(node: Node, field: string, found: { required: Map<string, string>; optional: Set<string>; problems: string[] }): void {
+  const column = (path: hbs.AST.PathExpression): string | undefined => (path.data || path.parts.length === 0 ? undefined : path.parts[0]);
+  const params = (list: hbs.AST.Expression[] = []) => {
+    for (const param of list) {
+      if (param.type === 'PathExpression') {
+        const name = column(param as hbs.AST.PathExpression);
+        if (name) found.optional.add(name);
+      } else if (param.type === 'SubExpression') readPlaceholders(param as Node, field, found);
+    }
+  };
+  switch (node.type) {
+    case 'Program':
+      for (const statement of node.body ?? []) readPlaceholders(statement as Node, field, found);
+      return;
+    case 'MustacheStatement':
+    case 'SubExpression': {
+      const name = node.path!.original;
+      const call = (node.params?.length ?? 0) > 0 || (node.hash?.pairs.length ?? 0) > 0;
+      if (call || helpers.has(name)) {
+        if (!helpers.has(name)) found.problems.push(`${field}: {{${name} …}} calls a helper pushcast does not have (it has: default, #if, #unless)`);
+        return params(node.params);
+      }
+      const required = column(node.path!);
+      if (required && !found.required.has(required)) found.required.set(required, field);
+      return;
+    }
+    case 'BlockStatement': {
+      const name = node.path!.original;
+      if (name !== 'if' && name !== 'unless') found.problems.push(`${field}: {{#${name}}} is not a block pushcast has (it has: #if, #unless)`);
+      params(node.params);
+      if (node.program) readPlaceholders(node.program as Node, field, found);
+      if (node.inverse) readPlaceholders(node.inverse as Node, field, found);
+      return;
+    }
+    default:
+      return; // text, comments, partials are not supported by name alone and fail at compile
+  }
+}
+
+function missingVariable(name: string, field: string | undefined): RenderResult {
+  const where = field ? ` (in ${field})` : '';
+  return { ok: false, reason: 'missing-variable', detail: `{{${name}}} has no value in this row${where}; add the column or write {{default ${name} "…"}}` };
 }
 
 const pieceSeparator = '\u001e'; // ASCII record separator: not found in message text
@@ -162,12 +245,6 @@ function describeRenderError(error: unknown): RenderResult {
   const field = (error as { field?: string }).field;
   const where = field ? ` (in ${field})` : '';
   const missing = /"([^"]+)" not defined/.exec(message);
-  if (missing) {
-    return {
-      ok: false,
-      reason: 'missing-variable',
-      detail: `{{${missing[1]}}} has no value in this row${where}; add the column or write {{default ${missing[1]} "…"}}`,
-    };
-  }
+  if (missing) return missingVariable(missing[1], field);
   return { ok: false, reason: 'template-error', detail: `${message.split('\n')[0]}${where}` };
 }

@@ -12,6 +12,8 @@ export const limits = {
   webPushTopicChars: 32,
   /** APNs: apns-collapse-id must not exceed 64 bytes. */
   apnsCollapseIdBytes: 64,
+  /** FCM: data keys it keeps for itself, refused in every message that uses them. */
+  fcmReservedDataKeys: /^(from|message_type|collapse_key|notification|google(\..*)?|gcm(\..*)?)$/i,
 } as const;
 
 export function utf8Bytes(text: string): number {
@@ -19,14 +21,22 @@ export function utf8Bytes(text: string): number {
 }
 
 const topicPattern = /^[A-Za-z0-9_-]{1,32}$/;
+/** Printable ASCII, no space at either end: what survives as an HTTP header value (Node's HTTP/2 client drops values beyond Latin-1). */
+const collapseIdPattern = new RegExp(`^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,${limits.apnsCollapseIdBytes - 2}}[\\x21-\\x7e])?$`);
 
-/**
- * The Web Push `Topic` for a grouping key: the key itself when it is already valid, otherwise
- * the first 32 characters of its SHA-256 in base64url, so the same group always maps to the same topic.
- */
-export function webPushTopic(group: string): string {
-  if (topicPattern.test(group)) return group;
+/** A group's stable id where a provider takes fewer characters: the first 32 of its SHA-256 in base64url. */
+function groupId(group: string): string {
   return createHash('sha256').update(group).digest('base64url').slice(0, limits.webPushTopicChars);
+}
+
+/** The Web Push `Topic` for a grouping key: the key itself when it is already valid, otherwise its stable id. */
+export function webPushTopic(group: string): string {
+  return topicPattern.test(group) ? group : groupId(group);
+}
+
+/** The `apns-collapse-id` for a grouping key: the key itself when it is printable ASCII of at most 64 bytes, otherwise its stable id. */
+export function apnsCollapseId(group: string): string {
+  return collapseIdPattern.test(group) ? group : groupId(group);
 }
 
 export function tooLarge(what: string, bytes: number, limit: number): string {

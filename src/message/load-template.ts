@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InputError, describeFileError } from '../errors.js';
 import { parseDuration } from '../config/parse-duration.js';
+import { limits } from './limits.js';
 
 export const messageKinds = ['notification', 'data'] as const;
 export const priorities = ['high', 'normal'] as const;
@@ -108,8 +109,11 @@ export function checkTemplate(value: unknown): string[] {
   if (kind === 'notification' && !hasText(value) && !Object.values(asObject(value.locales)).some(hasText)) {
     problems.push('a notification needs a title or a body (use "kind": "data" for a silent data message)');
   }
-  if (kind === 'data' && (value.title !== undefined || value.body !== undefined)) {
-    problems.push('a data message is not shown, so title and body would be lost: put them under "data" or use "kind": "notification"');
+  if (kind === 'data') {
+    // Apple: a background notification carries content-available and nothing else; FCM drops them too.
+    const shown = (variant: Record<string, unknown>) => visibleKeys.filter((key) => variant[key] !== undefined);
+    const lost = [...new Set([...shown(value), ...Object.values(asObject(value.locales)).flatMap((variant) => shown(asObject(variant)))])];
+    if (lost.length > 0) problems.push(`a data message is not shown, so ${lost.join(', ')} would be lost: put them under "data" or use "kind": "notification"`);
   }
   if (value.locales !== undefined) {
     if (!isPlainObject(value.locales)) problems.push('locales must be an object such as {"fa": {"title": "…"}}');
@@ -129,7 +133,21 @@ export function checkTemplate(value: unknown): string[] {
   for (const provider of ['fcm', 'apns', 'webpush'] as const) {
     if (value[provider] !== undefined && !isPlainObject(value[provider])) problems.push(`${provider} must be an object of raw ${provider} fields`);
   }
+  const fcm = asObject(value.fcm);
+  for (const [where, data] of [['fcm.data', fcm.data], ['fcm.android.data', asObject(fcm.android).data], ['fcm.webpush.data', asObject(fcm.webpush).data]] as const) {
+    checkDataKeys(asObject(data), `${where}.`, problems);
+  }
   return problems;
+}
+
+/** Fields a person sees: a data message has none of them. */
+const visibleKeys = ['title', 'body', 'image', 'sound', 'badge'] as const;
+
+/** FCM refuses every message whose data uses a key it keeps for itself: say so once, here. */
+function checkDataKeys(data: Record<string, unknown>, prefix: string, problems: string[]): void {
+  for (const key of Object.keys(data)) {
+    if (limits.fcmReservedDataKeys.test(key)) problems.push(`${prefix}${key}: FCM reserves this data key (from, message_type, collapse_key, notification, google.*, gcm.*) and would refuse every message: rename it`);
+  }
 }
 
 function checkContent(value: Record<string, unknown>, prefix: string, problems: string[]): void {
@@ -146,6 +164,7 @@ function checkContent(value: Record<string, unknown>, prefix: string, problems: 
         // FCM data values must be strings; saying so here beats a per-message rejection later.
         if (typeof item !== 'string') problems.push(`${prefix}data.${key} must be a string (FCM data values are strings), not ${typeof item}`);
       }
+      checkDataKeys(value.data, `${prefix}data.`, problems);
     }
   }
 }

@@ -12,6 +12,12 @@ export interface ApnsPayload {
   body: Record<string, unknown>;
 }
 
+/** What firebase-admin receives for one token, and how long the message may wait (apns-expiration is set from it per request). */
+export interface FcmPayload {
+  message: TokenMessage;
+  ttlSeconds?: number;
+}
+
 /** What web-push receives for one subscription: the plaintext to encrypt and the request options. */
 export interface WebPushPayload {
   plaintext: string;
@@ -21,7 +27,7 @@ export interface WebPushPayload {
 }
 
 export interface PayloadByProvider {
-  fcm: TokenMessage;
+  fcm: FcmPayload;
   apns: ApnsPayload;
   webpush: WebPushPayload;
 }
@@ -33,12 +39,12 @@ export type Rendered<P extends ProviderName = ProviderName> = {
 
 export type BuildResult<T> = { ok: true; payload: T } | { ok: false; reason: SkipReason; detail: string };
 
-/** Settings the builders need beyond the message: the clock and configured defaults. */
+/** Settings the builders need beyond the message: configured defaults. */
 export interface BuildContext {
-  /** Seconds since the epoch, for absolute expiry headers. */
-  now: number;
   /** APNs topic (bundle id) for recipients whose row names none. */
   apnsTopic?: string;
+  /** The web push JSON's shape: pushcast's own, or Declarative Web Push (Safari 18.4+ shows it without a service worker). */
+  webPushFormat?: 'pushcast' | 'declarative';
 }
 
 /**
@@ -47,12 +53,13 @@ export interface BuildContext {
  *
  * `wrongSender` marks an answer that, when every recipient of the provider gets it, means the
  * sender's credentials or configuration are wrong rather than the tokens or the message: it says
- * what to fix. One such answer alone is just that recipient's outcome.
+ * what to fix. One such answer alone is just that recipient's outcome. With a `scope` (a web push
+ * service's origin), "every recipient" is every recipient in that scope, and only it stops.
  */
 export type Outcome =
   | { kind: 'accepted'; id?: string }
-  | { kind: 'invalid-token'; reason: string; detail?: string; wrongSender?: string }
-  | { kind: 'rejected-message'; reason: string; detail?: string; wrongSender?: string }
+  | { kind: 'invalid-token'; reason: string; detail?: string; wrongSender?: string; scope?: string }
+  | { kind: 'rejected-message'; reason: string; detail?: string; wrongSender?: string; scope?: string }
   /**
    * Safe to send again, `because` the provider answered "not now" (429, 5xx), refused the stream
    * unread (HTTP/2 REFUSED_STREAM, also every stream above a GOAWAY's last id), or the request
@@ -68,6 +75,8 @@ export interface Provider<P extends ProviderName = ProviderName> {
   readonly name: P;
   /** Recipients per `send` call: 500 for FCM's sendEach; the others batch for the journal only. */
   readonly maxBatch: number;
+  /** The part of the provider a recipient is judged in for a scoped wrong-sender answer: a web push service's origin. */
+  scopeOf?(item: Rendered<P>): string;
   /** Checks credentials before the first send, where the provider allows it. */
   verify?(signal: AbortSignal): Promise<void>;
   /**

@@ -40,7 +40,7 @@ export function deviceRecipient(device: Device, row?: UserRecipient): DeviceReci
     timezone: device.timezone ?? row?.timezone,
     apnsTopic: device.app ?? undefined,
     apnsEnvironment: device.environment ?? undefined,
-    vars: { ...(userId ? { user_id: userId } : {}), ...(device.locale ? { locale: device.locale } : {}), ...row?.vars },
+    vars: Object.assign(Object.create(null) as Record<string, string>, userId ? { user_id: userId } : {}, device.locale ? { locale: device.locale } : {}, row?.vars),
     fields: row?.fields ?? [device.provider, device.token, userId ?? ''],
   };
 }

@@ -40,6 +40,8 @@ export interface CampaignRecord {
   retries: number;
   suspect: Suspect[];
   fatal?: Tally['fatal'];
+  /** Web push services that refused the sender for every subscription; the rest of the campaign went on. */
+  halted?: Tally['halted'];
   /** Rows that were skipped, rejected or failed, with their line: the first 1000. */
   errors: Array<{ line: number; provider?: ProviderName; kind: string; reason?: string; detail?: string }>;
   errorsNotListed: number;
@@ -109,6 +111,7 @@ export function buildRecord(input: {
     retries: tally.retries,
     suspect: input.suspects,
     ...(tally.fatal ? { fatal: tally.fatal } : {}),
+    ...(tally.halted.length > 0 ? { halted: tally.halted } : {}),
     errors: input.lists.errors,
     errorsNotListed: input.lists.errorsNotListed,
     uncertain: input.lists.uncertain,

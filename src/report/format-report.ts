@@ -38,6 +38,7 @@ export function formatReport(record: CampaignRecord): string {
     `campaign ${record.campaign}${where}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${record.retries} retries`,
   );
   if (record.fatal) lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
+  for (const halt of record.halted ?? []) lines.push(`${halt.provider} to ${halt.scope} stopped (${halt.reason}):`, ...wrap(halt.fix, 76).map((line) => `  ${line}`));
   const files = record.files ?? {};
   if (files.invalidOut) lines.push(`prune list: ${files.invalidOut}`);
   if (files.suspectOut) lines.push(`suspect tokens (not pruned): ${files.suspectOut}`);

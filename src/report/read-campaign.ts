@@ -105,6 +105,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     retries: records.reduce((total, record) => total + record.retries, 0),
     suspect: records.flatMap((record) => record.suspect),
     ...(records.find((record) => record.fatal) ? { fatal: records.find((record) => record.fatal)!.fatal } : {}),
+    ...(records.some((record) => record.halted) ? { halted: records.flatMap((record) => record.halted ?? []) } : {}),
     errors: errors.slice(0, 1000),
     errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - 1000),
     uncertain: records.flatMap((record) => record.uncertain).slice(0, 1000),

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { formatReport } from '../../report/format-report.js';
 import { findJournals, mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalText, writeLine, type CliIo } from '../io.js';
 import { defaultJournalDir } from './send.js';
 
 /** `pushcast report CAMPAIGN`: the report again, from the journal; shards merged. */
@@ -12,7 +12,7 @@ export async function reportCommand(campaign: string, options: { journalDir?: st
   if (options.json) writeLine(io.stdout, JSON.stringify(record));
   else {
     if (journals.length > 1) writeLine(io.stdout, `${journals.length} shard journals merged`);
-    io.stdout.write(formatReport(record));
+    io.stdout.write(terminalText(formatReport(record)));
   }
   return ExitCode.ok;
 }

@@ -17,13 +17,14 @@ import { defaultInFlight, runCampaign, type CampaignOptions } from '../../engine
 import { parseShard, shardLabel, type Shard } from '../../engine/shard.js';
 import type { Tally } from '../../engine/tally.js';
 import { crossedThresholds, type Thresholds } from '../../engine/thresholds.js';
-import { ConfigError, describeFileError, ExitCode, UsageError } from '../../errors.js';
+import { ConfigError, describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
+import { unknownPlaceholders } from '../../message/check-placeholders.js';
 import type { MessageTemplate } from '../../message/load-template.js';
 import { ConfiguredProviders } from '../../providers/configured-providers.js';
 import { allowOrigins } from '../../providers/webpush/allowed-origins.js';
 import { pushcastVersion } from '../../version.js';
 import { checkOutputPaths, prepareJournalDir } from '../check-output-paths.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../../report/campaign-record.js';
 import { formatReport } from '../../report/format-report.js';
@@ -34,7 +35,7 @@ import { compileMessage, openInputs, type InputOptions, type Inputs } from '../s
 import { checkChannel, defaultRegistryFile, DeviceRegistry } from '../../registry/device-registry.js';
 import { RegistryFeedback } from '../../registry/feedback.js';
 import { channelAudience, userResolver } from '../../registry/resolve-users.js';
-import type { Audience } from '../../audience/read-audience.js';
+import { registryVariables, type Audience } from '../../audience/read-audience.js';
 import type { BuildContext } from '../../providers/provider.js';
 
 export interface SendOptions extends InputOptions {
@@ -86,6 +87,10 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   try {
     if (channel !== undefined && !options.audience) registry = DeviceRegistry.open(registryFile);
     const inputs = registry && channel !== undefined ? await channelInputs(channel, registry, options, io) : await openInputs(options.check ? { ...options, defaultTemplate: checkTemplate } : options, io);
+    const unknown = unknownPlaceholders(inputs.template, inputs.audience.variables);
+    if (unknown.length > 0) {
+      throw new InputError(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${inputs.audience.variables.join(', ') || '(none)'}`);
+    }
     // Opened when the audience needs it, or, for feedback, when one exists already.
     if (!registry && (inputs.audience.shape === 'users' || channel !== undefined || (options.feedback !== false && existsSync(registryFile)))) {
       registry = DeviceRegistry.open(registryFile);
@@ -98,11 +103,11 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       const plan = await planCampaign(inputs.audience, inputs.template, buildContext(config), { strict: options.strict });
       if (options.dryRun) {
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
-        else io.stdout.write(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel }));
+        else io.stdout.write(terminalText(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel })));
       }
       if (plan.errors.length > 0 && options.strict) {
         const first = plan.errors[0];
-        writeLine(io.stderr, `pushcast: --strict: ${inputs.audience.path}, line ${first.line}: ${first.reason}: ${first.detail}; nothing was sent`);
+        writeLine(io.stderr, terminalText(`pushcast: --strict: ${inputs.audience.path}, line ${first.line}: ${first.reason}: ${first.detail}; nothing was sent`));
         return ExitCode.usage;
       }
       if (options.dryRun) return ExitCode.ok;
@@ -115,13 +120,21 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
 }
 
 function buildContext(config: PushcastConfig): BuildContext {
-  return { now: Math.floor(Date.now() / 1000), apnsTopic: config.apns?.topic };
+  const format = config.webpush?.format;
+  if (format !== undefined && format !== 'pushcast' && format !== 'declarative') throw new ConfigError(`webpush.format must be pushcast or declarative, not "${String(format)}"`);
+  return { apnsTopic: config.apns?.topic, webPushFormat: format };
 }
 
 /** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
 async function channelInputs(channel: string, registry: DeviceRegistry, options: SendOptions, io: CliIo): Promise<Inputs> {
   const { template, messageLabel } = await compileMessage(options, io);
-  const audience = (): Audience => ({ path: `channel ${channel}`, shape: 'devices', header: ['provider', 'token', 'user_id'], rows: channelAudience(registry, channel) });
+  const audience = (): Audience => ({
+    path: `channel ${channel}`,
+    shape: 'devices',
+    header: ['provider', 'token', 'user_id'],
+    variables: registryVariables,
+    rows: channelAudience(registry, channel),
+  });
   return { audience: audience(), template, messageLabel, files: [], reopen: async () => audience() };
 }
 
@@ -244,7 +257,7 @@ async function sendWith(inputs: Inputs, { options, config, shard, thresholds, ra
     }
     if (options.json) writeLine(io.stdout, JSON.stringify(record));
     else if (options.quiet) writeLine(io.stdout, quietLine(tally, record.campaign));
-    else io.stdout.write(formatReport(record));
+    else io.stdout.write(terminalText(formatReport(record)));
     return exitCodeFor(record, tally, thresholds, Boolean(options.trustInvalid), io);
   } finally {
     await journal?.writer.close();
@@ -276,6 +289,8 @@ function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Threshold
     writeLine(io.stderr, fatal ? `pushcast: stopped${fatal.provider ? ` by ${fatal.provider}` : ''} (${fatal.reason}): ${fatal.fix}` : 'pushcast: stopped: a provider cannot be used');
     return ExitCode.fatal;
   }
+  for (const halt of tally.halted) writeLine(io.stderr, `pushcast: ${halt.provider} to ${halt.scope} stopped (${halt.reason}): ${halt.fix}`);
+  if (tally.halted.length > 0) return ExitCode.fatal;
   const crossed = crossedThresholds(tally, thresholds);
   if (!trustInvalid) crossed.push(...record.suspect.map((suspect) => suspect.note));
   for (const message of crossed) writeLine(io.stderr, `pushcast: ${message}`);

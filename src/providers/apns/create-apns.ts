@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import pLimit from 'p-limit';
+import { isApnsTopic } from '../../audience/check-token.js';
 import type { ApnsEnvironment } from '../../audience/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
@@ -29,6 +30,9 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const ca = config.ca ? [readSecret('ca', config.ca)] : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('apns.endpoint', settings.endpoint) : undefined;
   const defaultEnvironment: ApnsEnvironment = settings.environment ?? 'production';
+  if (settings.topic !== undefined && !isApnsTopic(settings.topic)) {
+    throw new ConfigError(`apns.topic must be the app's bundle id, such as com.example.app (ASCII letters, digits, - and .), not "${settings.topic}"`);
+  }
   if (defaultEnvironment !== 'production' && defaultEnvironment !== 'sandbox') {
     throw new ConfigError(`apns.environment must be sandbox or production, not "${String(defaultEnvironment)}"`);
   }
@@ -71,7 +75,8 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     note.topic = payload.topic;
     note.pushType = payload.pushType;
     note.priority = payload.priority;
-    if (payload.ttlSeconds !== undefined) note.expiry = Math.floor(Date.now() / 1000) + payload.ttlSeconds;
+    // A TTL of 0 is "deliver now or never": apns-expiration 0, not the current time.
+    if (payload.ttlSeconds !== undefined) note.expiry = payload.ttlSeconds === 0 ? 0 : Math.floor(Date.now() / 1000) + payload.ttlSeconds;
     if (payload.collapseId !== undefined) note.collapseId = payload.collapseId;
     const result = await connection.limit(() => (signal.aborted ? undefined : connection.provider.send(note, recipient.token)));
     if (!result) return notStarted;

@@ -1,19 +1,12 @@
 import type { DeviceRecipient } from '../../audience/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
-import { limits, tooLarge, utf8Bytes } from '../../message/limits.js';
+import { apnsCollapseId, limits, tooLarge, utf8Bytes } from '../../message/limits.js';
 import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
 import type { ApnsPayload, BuildContext, BuildResult } from '../provider.js';
 
 /** The APNs request for one device token: headers for node-apn and the JSON body. */
 export function buildApnsPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<ApnsPayload> {
   const visible = message.kind === 'notification';
-  if (message.group !== undefined && utf8Bytes(message.group) > limits.apnsCollapseIdBytes) {
-    return {
-      ok: false,
-      reason: 'collapse-id-too-long',
-      detail: tooLarge('group (apns-collapse-id)', utf8Bytes(message.group), limits.apnsCollapseIdBytes),
-    };
-  }
   const aps = visible
     ? {
         alert: { title: message.title, body: message.body },
@@ -22,7 +15,8 @@ export function buildApnsPayload(message: RenderedMessage, recipient: DeviceReci
         'thread-id': message.thread,
         'mutable-content': message.image ? 1 : undefined, // lets a notification service extension fetch the image
       }
-    : { 'content-available': 1, badge: message.badge };
+    : // Apple: a background notification's aps holds content-available and nothing else.
+      { 'content-available': 1 };
   // Custom keys sit beside aps, as iOS apps read them from userInfo; aps itself cannot be overridden by data.
   const built = dropUndefined({ ...message.data, link: message.link, image: message.image, aps });
   const body = mergeFields(built as Record<string, unknown>, message.apns);
@@ -39,7 +33,7 @@ export function buildApnsPayload(message: RenderedMessage, recipient: DeviceReci
       // Apple requires priority 5 for background pushes.
       priority: !visible || message.priority === 'normal' ? 5 : 10,
       ttlSeconds: message.ttlSeconds,
-      collapseId: message.group,
+      collapseId: message.group === undefined ? undefined : apnsCollapseId(message.group),
       body,
     }),
   };

@@ -10,6 +10,7 @@ import { classifyNoAnswer } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
 import type { Outcome, Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
+import { withApnsExpiration } from './payload.js';
 import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
 import { parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
 
@@ -46,7 +47,9 @@ export async function createFcmProvider(config: PushcastConfig, options: { dryRu
     },
 
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {
-      const { result, observation } = observeSession(() => messaging.sendEach(batch.map((item) => item.payload), options.dryRun), { requestTimeoutMs: timeoutMs, sessions });
+      const now = Math.floor(Date.now() / 1000);
+      const messages = batch.map((item) => withApnsExpiration(item.payload, now));
+      const { result, observation } = observeSession(() => messaging.sendEach(messages, options.dryRun), { requestTimeoutMs: timeoutMs, sessions });
       let response: BatchResponse | undefined;
       let failure: unknown;
       try {

@@ -1,56 +1,53 @@
 import type { TokenMessage } from 'firebase-admin/messaging';
 import type { DeviceRecipient } from '../../audience/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
-import { limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
+import { apnsCollapseId, limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
 import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
-import type { BuildContext, BuildResult } from '../provider.js';
+import type { BuildContext, BuildResult, FcmPayload } from '../provider.js';
 
 /**
  * The firebase-admin `Message` for one token. One message serves Android, iOS-through-FCM and
  * web apps on FCM, so it carries an `android`, an `apns` and a `webpush` block; FCM uses the one
- * that matches the token's platform.
+ * that matches the token's platform. `group` replaces (collapse_key and the Android tag, the APNs
+ * collapse id, the web Topic and tag); `thread` groups, which only iOS does (thread-id).
  */
-export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<TokenMessage> {
+export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecipient, _context: BuildContext): BuildResult<FcmPayload> {
   const visible = message.kind === 'notification';
   const data = message.link ? { ...message.data, link: message.link } : message.data;
   const notification = visible ? { title: message.title, body: message.body, imageUrl: message.image } : undefined;
-  const collapseIdFits = message.group !== undefined && utf8Bytes(message.group) <= limits.apnsCollapseIdBytes;
-  const ttl = message.ttlSeconds;
+  const { group, ttlSeconds: ttl } = message;
 
   const built = dropUndefined({
     token: recipient.token,
     notification,
     data,
     android: {
-      collapseKey: message.group,
+      collapseKey: group,
       priority: message.priority,
       ttl: ttl === undefined ? undefined : ttl * 1000, // firebase-admin takes milliseconds
-      notification: visible ? { tag: message.thread, sound: message.sound } : undefined,
+      notification: visible ? { tag: group, sound: message.sound } : undefined,
     },
     apns: {
+      // apns-expiration is absolute: set per request, when the message goes (withApnsExpiration).
       headers: {
         'apns-push-type': visible ? 'alert' : 'background',
         'apns-priority': !visible || message.priority === 'normal' ? '5' : '10',
-        // An over-long key would make APNs reject the message; Android still gets its collapse_key.
-        'apns-collapse-id': collapseIdFits ? message.group : undefined,
-        'apns-expiration': ttl === undefined ? undefined : String(context.now + ttl),
+        'apns-collapse-id': group === undefined ? undefined : apnsCollapseId(group),
       },
       payload: {
-        aps: {
-          threadId: message.thread,
-          badge: message.badge,
-          sound: visible ? message.sound : undefined,
-          contentAvailable: visible ? undefined : true,
-          mutableContent: visible && message.image ? true : undefined,
-        },
+        // Apple: a background notification's aps holds content-available and nothing else.
+        aps: visible
+          ? { threadId: message.thread, badge: message.badge, sound: message.sound, mutableContent: message.image ? true : undefined }
+          : { contentAvailable: true },
       },
     },
     webpush: {
       headers: {
         TTL: ttl === undefined ? undefined : String(ttl),
         Urgency: message.urgency ?? (message.priority === 'high' ? 'high' : undefined),
-        Topic: message.group === undefined ? undefined : webPushTopic(message.group),
+        Topic: group === undefined ? undefined : webPushTopic(group),
       },
+      notification: visible ? { tag: group } : undefined,
       fcmOptions: message.link?.startsWith('https://') ? { link: message.link } : undefined,
     },
   });
@@ -58,12 +55,30 @@ export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecip
 
   const bytes = fcmPayloadBytes(payload);
   if (bytes > limits.fcmPayloadBytes) {
-    return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM payload (notification + data)', bytes, limits.fcmPayloadBytes) };
+    return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM payload (the largest one platform gets, overrides included)', bytes, limits.fcmPayloadBytes) };
   }
-  return { ok: true, payload };
+  return { ok: true, payload: dropUndefined({ message: payload, ttlSeconds: ttl }) };
 }
 
-/** The part of a message FCM counts against its 4096-byte limit. */
+/**
+ * The largest payload one platform gets from a message, measured as sent (raw overrides
+ * included): FCM's 4096-byte limit applies to what Android, iOS or the web receives.
+ */
 export function fcmPayloadBytes(message: TokenMessage): number {
-  return utf8Bytes(JSON.stringify({ notification: message.notification, data: message.data }));
+  const bytes = (value: Record<string, unknown>) => utf8Bytes(JSON.stringify(dropUndefined(value)));
+  const android = bytes({ notification: message.notification, android: message.android?.notification, data: message.android?.data ?? message.data });
+  const apns = bytes({ notification: message.notification, payload: message.apns?.payload, data: message.data });
+  const web = bytes({ notification: message.notification, webpush: message.webpush?.notification, data: message.webpush?.data ?? message.data });
+  return Math.max(android, apns, web);
+}
+
+/**
+ * The message as it goes now: APNs takes an absolute expiry, so it is computed per request, as
+ * the Android and web TTLs are relative. A TTL of 0 is "deliver now or never": apns-expiration 0.
+ * A raw `apns-expiration` in the template wins.
+ */
+export function withApnsExpiration({ message, ttlSeconds }: FcmPayload, nowSeconds: number): TokenMessage {
+  if (ttlSeconds === undefined || message.apns?.headers?.['apns-expiration'] !== undefined) return message;
+  const expiration = ttlSeconds === 0 ? '0' : String(nowSeconds + ttlSeconds);
+  return { ...message, apns: { ...message.apns, headers: { ...message.apns?.headers, 'apns-expiration': expiration } } };
 }

@@ -12,6 +12,8 @@ export interface ServiceAccount {
 }
 
 const defaultTokenUri = 'https://oauth2.googleapis.com/token';
+/** A token is handed out again only while it has at least this long to live. */
+const reuseMarginSeconds = 300;
 const scopes = 'https://www.googleapis.com/auth/firebase.messaging https://www.googleapis.com/auth/cloud-platform';
 
 export function parseServiceAccount(json: string, setting: string): ServiceAccount {
@@ -33,8 +35,12 @@ export function parseServiceAccount(json: string, setting: string): ServiceAccou
  */
 export function serviceAccountCredential(account: ServiceAccount, options: { ca?: string } = {}): Credential {
   const tokenUri = account.token_uri ?? defaultTokenUri;
+  // pushcast's credential check and firebase-admin's first send both ask: one token serves both.
+  let issued: { token: GoogleOAuthAccessToken; until: number } | undefined;
   return {
     async getAccessToken(): Promise<GoogleOAuthAccessToken> {
+      if (issued && Date.now() < issued.until) return { ...issued.token, expires_in: Math.floor((issued.until - Date.now()) / 1000) + reuseMarginSeconds };
+      issued = undefined;
       const now = Math.floor(Date.now() / 1000);
       const assertion = signJwt({ iss: account.client_email, scope: scopes, aud: tokenUri, iat: now, exp: now + 3600 }, account.private_key);
       const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
@@ -49,7 +55,9 @@ export function serviceAccountCredential(account: ServiceAccount, options: { ca?
         const reason = [json.error, json.error_description].filter(Boolean).join(': ') || `HTTP ${status}`;
         throw new ConfigError(`FCM: the token endpoint rejected the service account ${account.client_email} (${reason}); check the key file or create a new key`);
       }
-      return { access_token: json.access_token, expires_in: Number(json.expires_in ?? 3600) };
+      const token = { access_token: json.access_token, expires_in: Number(json.expires_in ?? 3600) };
+      issued = { token, until: Date.now() + (token.expires_in - reuseMarginSeconds) * 1000 };
+      return token;
     },
   };
 }

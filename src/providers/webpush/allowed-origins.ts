@@ -4,17 +4,29 @@
  * `webpush.allowedOrigins` adds more (the emulator's, a self-hosted service).
  */
 export const publicPushServices = [
-  'https://fcm.googleapis.com', // Chrome, Edge on Android, Opera, Samsung Internet
-  'https://updates.push.services.mozilla.com', // Firefox
-  'https://*.notify.windows.com', // Edge on Windows (WNS)
-  'https://web.push.apple.com', // Safari
+  { service: 'fcm', origin: 'https://fcm.googleapis.com' }, // Chrome, Edge on Android, Opera, Samsung Internet
+  { service: 'mozilla', origin: 'https://updates.push.services.mozilla.com' }, // Firefox
+  { service: 'windows', origin: 'https://*.notify.windows.com' }, // Edge on Windows (WNS)
+  { service: 'apple', origin: 'https://web.push.apple.com' }, // Safari
 ] as const;
+
+/** Which push service an endpoint belongs to: each words its answers its own way. */
+export type PushService = (typeof publicPushServices)[number]['service'] | 'other';
+
+export function pushServiceOf(endpoint: string): PushService {
+  const host = new URL(endpoint).host;
+  const known = publicPushServices.find(({ origin }) => {
+    const pattern = origin.replace('https://', '');
+    return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern;
+  });
+  return known?.service ?? 'other';
+}
 
 export type OriginCheck = (endpoint: string) => boolean;
 
 /** Origins as `https://host[:port]`, where a host may start with `*.` to take any subdomain. */
 export function allowOrigins(extra: readonly string[] = []): OriginCheck {
-  const patterns = [...publicPushServices, ...extra].map((origin) => {
+  const patterns = [...publicPushServices.map(({ origin }) => origin), ...extra].map((origin) => {
     const { protocol, host } = new URL(origin.replace('*.', 'wildcard.'));
     const wildcard = origin.includes('://*.');
     return { protocol, host: wildcard ? host.slice('wildcard'.length) : host, wildcard };

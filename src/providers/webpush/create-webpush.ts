@@ -85,16 +85,17 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
         agent,
         timeout: timeoutMs,
       });
-      return classifyWebPushResponse(result.statusCode, result.headers, result.body);
+      return classifyWebPushResponse(subscription.endpoint, result.statusCode, result.headers, result.body);
     } catch (error) {
       const failure = error as { statusCode?: number; headers?: Record<string, string>; body?: string };
-      return classifyWebPushResponse(failure.statusCode, failure.headers ?? {}, failure.body, error);
+      return classifyWebPushResponse(subscription.endpoint, failure.statusCode, failure.headers ?? {}, failure.body, error);
     }
   };
 
   return {
     name: 'webpush',
     maxBatch: recipientsPerBatch,
+    scopeOf: (item) => new URL(item.recipient.token).origin,
     async verify() {
       if (endpoint) await checkCertificate('Web Push', endpoint, ca);
     },

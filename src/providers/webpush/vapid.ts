@@ -35,7 +35,13 @@ export function checkVapid(settings: { vapidPublicKey?: string; vapidPrivateKey?
     throw new ConfigError(`webpush.subject: "${subject}" is not a mailto: or https: URL`);
   }
   if (url.protocol !== 'mailto:' && url.protocol !== 'https:') throw new ConfigError(`webpush.subject must be mailto: or https:, not ${url.protocol}`);
-  // Apple's push service answers BadJwtToken to a localhost subject.
-  if (url.hostname === 'localhost' || /@localhost$/i.test(url.pathname)) throw new ConfigError('webpush.subject must not point at localhost: Apple rejects it');
+  // Apple's push service answers BadJwtToken to a subject it cannot reach (web-push-libs/web-push#947,
+  // and reports of .local and .invalid domains, and of "mailto: <address>").
+  const address = url.protocol === 'mailto:' ? decodeURIComponent(url.pathname) : undefined;
+  if (address !== undefined && !/^[^\s<>@]+@[^\s<>@]+$/.test(address)) throw new ConfigError(`webpush.subject must be a plain mailto:name@domain, not "${subject}": Apple rejects anything else`);
+  const domain = (address?.split('@')[1] ?? url.hostname).toLowerCase();
+  if (!domain.includes('.') || /(^|\.)(localhost|local|invalid|test|example)$/.test(domain)) {
+    throw new ConfigError(`webpush.subject must name a real, reachable domain, not ${domain}: Apple rejects a subject it cannot reach (use your site's https: URL or a real mailto: address)`);
+  }
   return { publicKey, privateKey, subject };
 }

@@ -1,0 +1,10 @@
+import type { MessageTemplate } from './load-template.js';
+
+/** What a template asks for that some platforms have no field for: said in the plan, not silently dropped. */
+export function platformNotes(template: MessageTemplate): string[] {
+  const notes: string[] = [];
+  const thread = template.thread !== undefined;
+  if (thread) notes.push('thread groups notifications on iOS only (APNs thread-id): Android and the web have no such field, and get none');
+  if (template.group !== undefined && !thread) notes.push('group replaces: a newer message of the group replaces the one shown (Android tag, APNs collapse id, web tag and Topic)');
+  return notes;
+}
