@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAudience } from '../src/audience/read-audience.js';
-import type { AudienceRow } from '../src/audience/recipient.js';
+import type { AudienceRow } from '../src/domain/recipient.js';
 import { InputError } from '../src/errors.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
 

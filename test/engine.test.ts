@@ -63,7 +63,7 @@ describe('shards, rate, thresholds and interruption', () => {
   it('4 shards of one audience cover it exactly once', async () => {
     const audience = mixedAudience(600);
     const config = writeEmulatorConfig(emulator);
-    const summaries = [];
+    const summaries: Array<{ counts: Record<string, number> }> = [];
     for (let k = 1; k <= 4; k++) {
       const { code, stdout } = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--shard', `${k}/4`, '--json']);
       expect(code).toBe(0);

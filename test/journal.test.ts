@@ -1,13 +1,14 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournalWriter, journalKey, readJournal } from '../src/engine/journal.js';
+import { keysOf } from '../src/domain/recipient.js';
+import { JournalWriter, readJournal } from '../src/engine/journal.js';
 import { tempDir } from './helpers/tokens.js';
 
 describe('the campaign journal', () => {
   it('tells settled, retry and uncertain recipients apart, and ignores a line torn by a crash', async () => {
     const path = join(tempDir(), 'journal', 'c1.jsonl');
-    const [a, b, c, d] = ['fcm\u0000a', 'fcm\u0000b', 'apns\u0000c', 'webpush\u0000d'].map(journalKey);
+    const [a, b, c, d] = ['fcm\u0000a', 'fcm\u0000b', 'apns\u0000c', 'webpush\u0000d'].map((identity) => keysOf(identity).key);
     const writer = await JournalWriter.open(path, { campaign: 'c1', version: 'test' });
     await writer.sent('fcm', [a, b]);
     writer.final({ k: a, p: 'fcm', o: 'accepted', line: 2 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DeviceRecipient } from '../src/audience/recipient.js';
+import { deviceIdentity, keysOf, type DeviceRecipient } from '../src/domain/recipient.js';
 import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
 import { apnsCollapseId, limits, webPushTopic } from '../src/message/limits.js';
@@ -11,7 +11,7 @@ import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
 const context = { apnsTopic: 'com.example.app' };
 const now = 1_800_000_000;
-const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => ({ kind: 'device', line: 2, provider, token, vars: {}, fields: [] });
+const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => ({ kind: 'device', line: 2, ...keysOf(deviceIdentity(provider, token)), provider, token, vars: {}, fields: [] });
 const template = (fields: Partial<MessageTemplate>): CompiledTemplate => new CompiledTemplate({ kind: 'notification', ...fields } as MessageTemplate);
 const rendered = (fields: Partial<MessageTemplate>, vars: Record<string, string> = {}): RenderedMessage => {
   const result = template(fields).render(vars);

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ProviderName } from '../src/audience/recipient.js';
+import type { ProviderName } from '../src/domain/recipient.js';
 import type { PushcastConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors.js';
 import { ConfiguredProviders } from '../src/providers/configured-providers.js';

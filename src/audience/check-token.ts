@@ -1,4 +1,4 @@
-import type { ProviderName, SkipReason, WebPushSubscription } from './recipient.js';
+import type { ProviderName, SkipReason, WebPushSubscription } from '../domain/recipient.js';
 
 /** A token that passed the offline format checks, in its normal form. */
 export type CheckedToken =

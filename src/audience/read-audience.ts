@@ -8,11 +8,13 @@ import {
   type ApnsEnvironment,
   type AudienceRow,
   type DeviceRecipient,
-  identityOf,
+  deviceIdentity,
+  keysOf,
+  userIdentity,
   type ProviderName,
   type RowProblem,
   type UserRecipient,
-} from './recipient.js';
+} from '../domain/recipient.js';
 import { SeenSet } from './seen-set.js';
 
 export interface AudienceSource {
@@ -241,15 +243,14 @@ async function* readRows(
       yield row;
       continue;
     }
-    const key = identityOf(row);
-    const firstLine = seen.addOrGetLine(key, line);
+    const firstLine = seen.addOrGetLine(row.hash, line);
     if (firstLine) {
       yield {
         kind: 'problem',
         line,
         reason: 'duplicate',
         detail: `same ${row.kind === 'user' ? 'user_id' : `${row.provider} token`} as line ${firstLine}; sent once`,
-        identity: key,
+        hash: row.hash,
         ...(row.kind === 'device' ? { provider: row.provider } : {}),
       };
       continue;
@@ -265,6 +266,7 @@ function readUser(fields: string[], line: number, roles: HeaderReading): UserRec
     kind: 'user',
     line,
     userId,
+    ...keysOf(userIdentity(userId)),
     locale: cell(fields, roles.locale),
     timezone: cell(fields, roles.timezone),
     vars: readVars(fields, roles.vars),
@@ -316,6 +318,7 @@ function readDevice(
     line,
     provider,
     token: checked.token,
+    ...keysOf(deviceIdentity(provider, checked.token)),
     subscription: checked.subscription,
     userId: cell(fields, roles.userId),
     locale: cell(fields, roles.locale),

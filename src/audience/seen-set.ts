@@ -1,3 +1,5 @@
+import type { Hash64 } from '../domain/hash.js';
+
 /**
  * A set of strings that remembers, for each, the audience line where it was first seen.
  *
@@ -24,9 +26,8 @@ export class SeenSet {
     return this.count;
   }
 
-  /** Adds the key; returns the line it was first seen on if it was already there, else 0. */
-  addOrGetLine(key: string, line: number): number {
-    const [a, b] = hash64(key);
+  /** Adds the key (by its hash); returns the line it was first seen on if it was already there, else 0. */
+  addOrGetLine([a, b]: Hash64, line: number): number {
     let slot = a & this.mask;
     for (;;) {
       const ha = this.hashes[slot * 2];
@@ -42,8 +43,7 @@ export class SeenSet {
     return 0;
   }
 
-  has(key: string): boolean {
-    const [a, b] = hash64(key);
+  has([a, b]: Hash64): boolean {
     let slot = a & this.mask;
     for (;;) {
       const ha = this.hashes[slot * 2];
@@ -72,24 +72,4 @@ export class SeenSet {
       this.lines[slot] = oldLines[i];
     }
   }
-}
-
-/**
- * Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix), stable across
- * runs and machines: shards and journals depend on that. Never returns 0,0.
- */
-export function hash64(key: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  a >>>= 0;
-  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  b = (b ^ (b >>> 16)) >>> 0;
-  if (a === 0 && b === 0) b = 1;
-  return [a, b];
 }

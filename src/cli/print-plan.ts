@@ -1,4 +1,4 @@
-import { providerNames } from '../audience/recipient.js';
+import { providerNames } from '../domain/recipient.js';
 import { countRecipients, type CampaignPlan } from '../engine/plan-campaign.js';
 
 const listedInTerminal = 20;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { openAudience, type Audience } from '../audience/read-audience.js';
-import { isProviderName, providerNames, type ProviderName } from '../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../domain/recipient.js';
 import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';

@@ -1,4 +1,4 @@
-import type { ApnsEnvironment } from '../audience/recipient.js';
+import type { ApnsEnvironment } from '../domain/recipient.js';
 
 /**
  * pushcast's settings. Secrets (`serviceAccount`, `key`, `vapidPrivateKey`, …) may be a file path

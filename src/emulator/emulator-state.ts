@@ -1,6 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { ProviderName } from '../audience/recipient.js';
-import { SeenSet } from '../audience/seen-set.js';
+import { digest48, type EmulatedProvider as ProviderName } from './emulated.js';
 import { fateOf, isTransient, type Behaviour, type Fate } from './fate.js';
 
 /** One message the emulator accepted: what the provider would go on to deliver. */
@@ -50,7 +49,8 @@ export class EmulatorState {
   readonly attemptLog: Attempt[] = [];
   stats: EmulatorStats = emptyStats();
   private readonly attempts = new Map<string, number>();
-  private acceptedTokens = new SeenSet();
+  /** What was accepted, by a 48-bit digest of provider and token: a million tokens in a few tens of MB. */
+  private acceptedTokens = new Set<number>();
   private readonly log?: WriteStream;
 
   constructor(
@@ -85,7 +85,9 @@ export class EmulatorState {
   accept(entry: Omit<Delivered, 'at'>): void {
     this.noteAttempt(entry.provider, entry.token, 200);
     this.stats.accepted[entry.provider]++;
-    if (this.acceptedTokens.addOrGetLine(`${entry.provider}\u0000${entry.token}`, 1)) this.stats.duplicates++;
+    const accepted = digest48(`${entry.provider}\u0000${entry.token}`);
+    if (this.acceptedTokens.has(accepted)) this.stats.duplicates++;
+    else this.acceptedTokens.add(accepted);
     const delivered = { ...entry, at: new Date().toISOString() };
     if (this.options.keepDelivered) this.delivered.push(delivered);
     this.log?.write(`${JSON.stringify(delivered)}\n`);
@@ -103,7 +105,7 @@ export class EmulatorState {
     this.attemptLog.length = 0;
     this.attempts.clear();
     this.stats = emptyStats();
-    this.acceptedTokens = new SeenSet();
+    this.acceptedTokens.clear();
   }
 
   async close(): Promise<void> {

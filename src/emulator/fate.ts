@@ -1,5 +1,4 @@
-import { hash64 } from '../audience/seen-set.js';
-import type { ProviderName } from '../audience/recipient.js';
+import { digest48, type EmulatedProvider } from './emulated.js';
 
 /** How the emulator treats its traffic. Shares are fractions of tokens, each decided once per token. */
 export interface Behaviour {
@@ -24,7 +23,7 @@ export interface Behaviour {
   /** Tokens refused as unauthorized, with the provider's real 401/403 body (web push: by push service). */
   unauthorized: number;
   /** Providers that take requests and never answer them, nor process them. */
-  stall: Set<ProviderName>;
+  stall: Set<EmulatedProvider>;
   /** Every HTTP/2 request gets GOAWAY with last-stream-id 0 (nothing processed) and its session is closed. */
   goawayStorm: boolean;
   /** Retry-After sent with 429 and 503, in seconds. */
@@ -60,13 +59,12 @@ export const defaultBehaviour: Behaviour = {
 };
 
 /** A token's place in [0, 1): where it falls among the shares decides its fate. */
-export function tokenPosition(seed: string, provider: ProviderName, token: string): number {
-  const [a, b] = hash64(`${seed}\u0000${provider}\u0000${token}`);
-  return (a * 2 ** 21 + (b >>> 11)) / 2 ** 53;
+export function tokenPosition(seed: string, provider: EmulatedProvider, token: string): number {
+  return digest48(`${seed}\u0000${provider}\u0000${token}`) / 2 ** 48;
 }
 
 /** The fate of one attempt (1 for the first) to send to a token. Transient failures strike the first attempt only. */
-export function fateOf(behaviour: Behaviour, provider: ProviderName, token: string, attempt: number): Fate {
+export function fateOf(behaviour: Behaviour, provider: EmulatedProvider, token: string, attempt: number): Fate {
   const forced = behaviour.forced.get(token);
   if (forced) return { forced };
   if (behaviour.dead.has(token)) return 'unregistered';

@@ -1,6 +1,6 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants } from 'node:http2';
-import { utf8Bytes } from '../message/limits.js';
+import { bytesOf } from './emulated.js';
 import { compact, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
@@ -48,7 +48,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const priority = headers['apns-priority'] === undefined ? '10' : String(headers['apns-priority']);
   if (!['5', '10', '1'].includes(priority) || (pushType === 'background' && priority === '10')) return fail(400, 'BadPriority');
   const collapseId = headers['apns-collapse-id'] === undefined ? undefined : String(headers['apns-collapse-id']);
-  if (collapseId !== undefined && utf8Bytes(collapseId) > 64) return fail(400, 'BadCollapseId');
+  if (collapseId !== undefined && bytesOf(collapseId) > 64) return fail(400, 'BadCollapseId');
   const expiration = headers['apns-expiration'] === undefined ? undefined : String(headers['apns-expiration']);
   if (expiration !== undefined && !/^\d+$/.test(expiration)) return fail(400, 'BadExpirationDate');
   if (exchange.body.length === 0) return fail(400, 'PayloadEmpty');

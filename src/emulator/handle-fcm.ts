@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
-import { utf8Bytes } from '../message/limits.js';
+import { bytesOf } from './emulated.js';
 import { compact, dropConnection, retryAfterHeader, sendJson, sendRealAnswer, type EmulatorContext, type Exchange } from './exchange.js';
 import { fcmThirdPartyAuthError, fcmUnauthenticated, type RealAnswer } from './real-answers.js';
 import { verifyJwt } from './verify-jwt.js';
@@ -132,7 +132,7 @@ function largestPlatformPayload(message: Record<string, unknown>): number {
     { notification: message.notification, android: block('android').notification, data: block('android').data ?? message.data },
     { notification: message.notification, payload: block('apns').payload, data: message.data },
     { notification: message.notification, webpush: block('webpush').notification, data: block('webpush').data ?? message.data },
-  ].map((delivered) => utf8Bytes(JSON.stringify(delivered)));
+  ].map((delivered) => bytesOf(JSON.stringify(delivered)));
   return Math.max(...sizes);
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { PushcastConfig } from '../config/config.js';
 import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
 import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
-import type { ProviderName } from '../audience/recipient.js';
+import type { EmulatedProvider as ProviderName } from './emulated.js';
 import { refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { defaultBehaviour, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';

@@ -1,5 +1,5 @@
 import { createECDH, createHash, type ECDH } from 'node:crypto';
-import type { WebPushSubscription } from '../audience/recipient.js';
+import type { Subscription as WebPushSubscription } from './emulated.js';
 
 /**
  * The emulator plays the browser as well as the push service: the keys of a subscription it

@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { hash64 } from '../audience/seen-set.js';
-import type { ProviderName } from '../audience/recipient.js';
+import type { ProviderName } from '../domain/recipient.js';
 import { JournalError } from '../errors.js';
 import type { FinalKind } from './tally.js';
 
@@ -26,12 +25,6 @@ export type JournalLine =
 
 /** What an earlier run left for a recipient. */
 export type PriorState = { state: 'final'; line: Extract<JournalLine, { t: 'final' }> } | { state: 'retry' } | { state: 'uncertain' };
-
-/** A recipient's key in the journal: a hash of its identity, so the journal does not hold every token. */
-export function journalKey(identity: string): string {
-  const [a, b] = hash64(identity);
-  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
-}
 
 export async function readJournal(path: string): Promise<{ prior: Map<string, PriorState>; runs: number; lines: number; torn: boolean }> {
   const prior = new Map<string, PriorState>();

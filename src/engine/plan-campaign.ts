@@ -1,4 +1,4 @@
-import { providerNames, maskToken, type ProviderName, type RowProblem, type SkipReason } from '../audience/recipient.js';
+import { providerNames, maskToken, type ProviderName, type RowProblem, type SkipReason } from '../domain/recipient.js';
 import type { Audience } from '../audience/read-audience.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import { platformNotes } from '../message/platform-notes.js';

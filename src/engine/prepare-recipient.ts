@@ -1,4 +1,4 @@
-import type { DeviceRecipient, ProviderName, RowProblem } from '../audience/recipient.js';
+import type { DeviceRecipient, ProviderName, RowProblem } from '../domain/recipient.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import { buildApnsPayload } from '../providers/apns/payload.js';
 import { buildFcmPayload } from '../providers/fcm/payload.js';

@@ -1,12 +1,12 @@
-import { identityOf, type AudienceRow, type DeviceRecipient, type ProviderName, type UserRecipient } from '../audience/recipient.js';
+import type { AudienceRow, DeviceRecipient, ProviderName, UserRecipient } from '../domain/recipient.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { OriginCheck } from '../providers/webpush/allowed-origins.js';
 import type { BuildContext, Outcome, Provider, Rendered } from '../providers/provider.js';
 import { ConfigError } from '../errors.js';
-import { journalKey, type JournalWriter, type PriorState } from './journal.js';
+import type { JournalWriter, PriorState } from './journal.js';
 import { prepareRecipient } from './prepare-recipient.js';
 import { RateLimiter } from './rate-limiter.js';
-import { inShard, type Shard } from './shard.js';
+import { inShard, lineHash, type Shard } from './shard.js';
 import { reconnectDelay, retryDelay } from './retry-delay.js';
 import { countFinal, emptyTally, type FinalKind, type Tally } from './tally.js';
 
@@ -175,11 +175,11 @@ class CampaignRun {
       for await (const row of rows) {
         if (this.stopping) break;
         if (row.kind === 'problem') {
-          if (!inShard(shard, row.identity ?? `line\u0000${row.line}`)) continue;
+          if (!inShard(shard, row.hash ?? lineHash(row.line))) continue;
           this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
           continue;
         }
-        if (!inShard(shard, identityOf(row))) continue;
+        if (!inShard(shard, row.hash)) continue;
         if (row.kind === 'user') {
           const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
           if (!Array.isArray(devices)) {
@@ -201,13 +201,12 @@ class CampaignRun {
   /** One device: settled by an earlier run, or rendered and queued for its provider. */
   private async take(row: DeviceRecipient): Promise<void> {
     const { journal } = this.options;
-    const identity = identityOf(row);
     const unusable = this.options.skipProviders?.[row.provider];
     if (unusable) {
       this.final({ kind: 'skipped', line: row.line, provider: row.provider, recipient: row, ...unusable, attempts: 0 });
       return;
     }
-    const key = journalKey(identity);
+    const { key } = row;
     const prior = journal?.prior.get(key);
     if (prior?.state === 'final') {
       // Settled by an earlier run of this campaign: counted, never sent again.
@@ -567,7 +566,7 @@ class CampaignRun {
   private final(event: FinalEvent, record: 'final' | 'retry' | false = 'final', key?: string): void {
     countFinal(this.tally, event.provider, event.kind, event.reason);
     const writer = this.options.journal?.writer;
-    const keyOf = (recipient: DeviceRecipient) => key ?? journalKey(identityOf(recipient));
+    const keyOf = (recipient: DeviceRecipient) => key ?? recipient.key;
     if (record === 'retry' && writer && event.recipient) writer.retry(keyOf(event.recipient));
     if (record === 'final' && writer && event.recipient && event.provider && event.kind !== 'skipped' && event.kind !== 'uncertain') {
       const { recipient } = event;

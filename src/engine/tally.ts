@@ -1,4 +1,4 @@
-import { providerNames, type ProviderName, type SkipReason } from '../audience/recipient.js';
+import { providerNames, type ProviderName, type SkipReason } from '../domain/recipient.js';
 
 /** What became of every recipient of one provider. accepted is not delivered: providers give no receipts. */
 export interface ProviderCounts {

@@ -1,4 +1,4 @@
-import { providerNames, type ProviderName } from '../audience/recipient.js';
+import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { PushcastConfig } from '../config/config.js';
 import type { ProviderSource } from '../engine/run-campaign.js';
 import type { Provider } from './provider.js';

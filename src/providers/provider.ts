@@ -1,5 +1,5 @@
 import type { TokenMessage } from 'firebase-admin/messaging';
-import type { DeviceRecipient, ProviderName, SkipReason } from '../audience/recipient.js';
+import type { DeviceRecipient, ProviderName, SkipReason } from '../domain/recipient.js';
 
 /** What APNs receives for one device: the headers node-apn sets and the JSON body. */
 export interface ApnsPayload {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { ApnsEnvironment, ProviderName } from '../audience/recipient.js';
+import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { ConfigError, InputError } from '../errors.js';
 
 /**

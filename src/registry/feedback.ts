@@ -1,4 +1,4 @@
-import type { ProviderName } from '../audience/recipient.js';
+import type { ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../engine/run-campaign.js';
 import type { SanityGuard, Suspect } from '../report/sanity-guard.js';
 import type { DeviceRegistry } from './device-registry.js';

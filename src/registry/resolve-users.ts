@@ -1,4 +1,4 @@
-import type { AudienceRow, DeviceRecipient, UserRecipient } from '../audience/recipient.js';
+import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type UserRecipient } from '../domain/recipient.js';
 import type { Device, DeviceRegistry } from './device-registry.js';
 
 export type UserResolution = DeviceRecipient[] | { reason: 'unknown-user' | 'no-device'; detail: string };
@@ -30,6 +30,7 @@ export function deviceRecipient(device: Device, row?: UserRecipient): DeviceReci
   const userId = row?.userId ?? device.userId ?? undefined;
   return {
     kind: 'device',
+    ...keysOf(deviceIdentity(device.provider, device.token)),
     // A channel send has no file: the device's id stands in for the line number.
     line: row?.line ?? device.id,
     provider: device.provider,

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../audience/recipient.js';
+import type { ProviderName } from '../domain/recipient.js';
 import type { ResourceUse } from '../engine/measure-resources.js';
 import type { FinalEvent } from '../engine/run-campaign.js';
 import type { CampaignStatus, ProviderCounts, Tally } from '../engine/tally.js';

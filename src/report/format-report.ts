@@ -1,4 +1,4 @@
-import { providerNames } from '../audience/recipient.js';
+import { providerNames } from '../domain/recipient.js';
 import type { ProviderCounts } from '../engine/tally.js';
 import type { CampaignRecord } from './campaign-record.js';
 

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { providerNames } from '../audience/recipient.js';
+import { providerNames } from '../domain/recipient.js';
 import type { JournalLine } from '../engine/journal.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../engine/tally.js';
 import { InputError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { ApnsEnvironment, ProviderName } from '../audience/recipient.js';
+import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../engine/run-campaign.js';
 
 /** The invalid-token answers that, in bulk, more likely mean a wrong credential or environment than dead tokens. */

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceRecipient, ProviderName } from '../../src/audience/recipient.js';
+import { deviceIdentity, keysOf, type DeviceRecipient, type ProviderName } from '../../src/domain/recipient.js';
 import type { PushcastConfig } from '../../src/config/config.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/start-emulator.js';
 import { CompiledTemplate } from '../../src/message/compile-template.js';
@@ -25,19 +25,18 @@ export function writeEmulatorConfig(emulator: Emulator, changes: Partial<Record<
 /** A recipient rendered for its provider, as the engine would hand it to the provider. */
 export function rendered(provider: ProviderName, token: string, template: Partial<MessageTemplate> = { title: 'Hello', body: 'World' }): Rendered {
   const subscription = provider === 'webpush' ? emulatorSubscription(token) : undefined;
+  const address = subscription ? subscription.endpoint : token;
   const recipient: DeviceRecipient = {
     kind: 'device',
     line: 2,
     provider,
-    token: subscription ? subscription.endpoint : token,
+    token: address,
+    ...keysOf(deviceIdentity(provider, address)),
     subscription,
     vars: {},
     fields: [],
   };
-  const result = prepareRecipient(new CompiledTemplate({ kind: 'notification', ...template } as MessageTemplate), recipient, {
-    now: Math.floor(Date.now() / 1000),
-    apnsTopic: 'com.example.pushcast',
-  });
+  const result = prepareRecipient(new CompiledTemplate({ kind: 'notification', ...template } as MessageTemplate), recipient, { apnsTopic: 'com.example.pushcast' });
   if ('kind' in result) throw new Error(`test message does not render: ${result.detail}`);
   return result;
 }

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { openAudience } from '../../audience/read-audience.js';
-import { maskToken, type ApnsEnvironment, type ProviderName } from '../../audience/recipient.js';
+import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { parseDuration } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, UsageError } from '../../errors.js';

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../audience/recipient.js';
+import { deviceIdentity, keysOf, type ProviderName } from '../../domain/recipient.js';
 import { loadConfig } from '../../config/load-config.js';
 import { prepareRecipient } from '../../engine/prepare-recipient.js';
 import { ExitCode } from '../../errors.js';
@@ -39,7 +39,7 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
         findings.push({ ok: 'unchecked', text: 'whether push services accept this VAPID key: they check it only on a real subscription; send to one with pushcast send --token' });
         continue;
       }
-      const item = prepareRecipient(probeMessage, { kind: 'device', line: 0, provider: name, token, vars: {}, fields: [] }, { apnsTopic: config.apns?.topic });
+      const item = prepareRecipient(probeMessage, { kind: 'device', line: 0, provider: name, token, ...keysOf(deviceIdentity(name, token)), vars: {}, fields: [] }, { apnsTopic: config.apns?.topic });
       if ('kind' in item) {
         findings.push({ ok: false, text: item.detail });
         continue;

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
-import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 

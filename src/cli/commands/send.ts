@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { isProviderName, providerNames, type ProviderName } from '../../audience/recipient.js';
+import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { loadConfig, type FlagSetting } from '../../config/load-config.js';
 import { stallTimeoutMs } from '../../config/timeouts.js';

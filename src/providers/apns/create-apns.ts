@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import pLimit from 'p-limit';
 import { isApnsTopic } from '../../audience/check-token.js';
-import type { ApnsEnvironment } from '../../audience/recipient.js';
+import type { ApnsEnvironment } from '../../domain/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';

@@ -1,4 +1,4 @@
-import type { DeviceRecipient } from '../../audience/recipient.js';
+import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes } from '../../message/limits.js';
 import { dropUndefined, mergeFields } from '../../message/merge-fields.js';

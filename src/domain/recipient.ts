@@ -1,3 +1,5 @@
+import { hash64, type Hash64 } from './hash.js';
+
 /** The three push providers, in the order reports list them. */
 export const providerNames = ['fcm', 'apns', 'webpush'] as const;
 export type ProviderName = (typeof providerNames)[number];
@@ -20,6 +22,9 @@ export interface DeviceRecipient {
   /** Line of the audience file where this row starts (1 is the header). */
   line: number;
   provider: ProviderName;
+  /** What duplicates, shards and the journal know it by (`keysOf`), computed once when the row is read. */
+  hash: Hash64;
+  key: string;
   /** FCM registration token, APNs device token (lower-case hex), or the web push endpoint. */
   token: string;
   subscription?: WebPushSubscription;
@@ -40,6 +45,8 @@ export interface UserRecipient {
   kind: 'user';
   line: number;
   userId: string;
+  hash: Hash64;
+  key: string;
   locale?: string;
   timezone?: string;
   vars: Record<string, string>;
@@ -67,15 +74,28 @@ export interface RowProblem {
   reason: SkipReason;
   detail: string;
   provider?: ProviderName;
-  /** The recipient's identity when the row has one (a duplicate): shards place the row by it. */
-  identity?: string;
+  /** The recipient's hash when the row has one (a duplicate): shards place the row by it. */
+  hash?: Hash64;
 }
 
 export type AudienceRow = DeviceRecipient | UserRecipient | RowProblem;
 
-/** A recipient's identity: what duplicates, shards and the journal recognise it by. */
-export function identityOf(row: DeviceRecipient | UserRecipient): string {
-  return row.kind === 'user' ? `user\u0000${row.userId}` : `${row.provider}\u0000${row.token}`;
+/** A device's identity: its provider and token (for web push, the endpoint). */
+export function deviceIdentity(provider: ProviderName, token: string): string {
+  return `${provider}\u0000${token}`;
+}
+
+export function userIdentity(userId: string): string {
+  return `user\u0000${userId}`;
+}
+
+/**
+ * What duplicates, shards and the journal recognise a recipient by: a hash of its identity, and
+ * the journal's key (that hash in hex, so the journal does not hold every token).
+ */
+export function keysOf(identity: string): { hash: Hash64; key: string } {
+  const hash = hash64(identity);
+  return { hash, key: hash[0].toString(16).padStart(8, '0') + hash[1].toString(16).padStart(8, '0') };
 }
 
 /** A short, safe form of a token for messages and logs: never the whole secret-like string. */

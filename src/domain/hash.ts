@@ -1,0 +1,22 @@
+/** Two 32-bit halves of a stable 64-bit hash. */
+export type Hash64 = readonly [number, number];
+
+/**
+ * Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix), stable across
+ * runs and machines: shards and journals depend on that. Never returns 0,0.
+ */
+export function hash64(key: string): Hash64 {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a >>>= 0;
+  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = (b ^ (b >>> 16)) >>> 0;
+  if (a === 0 && b === 0) b = 1;
+  return [a, b];
+}
