@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { fateOf } from '../src/emulator/fate.js';
-import { audienceFile, emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const message = `${root}fixtures/message.json`;

@@ -1,11 +1,24 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
-import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
+import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtureArgs = ['send', '--audience', 'fixtures/audience.csv', '--message', 'fixtures/message.json', '--dry-run'];
+let emulator: Emulator;
+/** The emulator's credentials: a dry run sends nothing, but it plans only for providers that have some, as the send does. */
+let config: string;
+let fixtureArgs: string[];
+beforeAll(async () => {
+  emulator = await startEmulator({ seed: 'dry-run' });
+  config = writeEmulatorConfig(emulator);
+  fixtureArgs = ['send', '--config', config, '--audience', 'fixtures/audience.csv', '--message', 'fixtures/message.json', '--dry-run'];
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
 
 describe('pushcast send --dry-run', () => {
   it('prints exactly one JSON object with counts per provider, skips by reason and bad rows by line', async () => {
@@ -35,6 +48,7 @@ describe('pushcast send --dry-run', () => {
     expect(Object.keys(plan.samples)).toEqual(['fcm', 'apns', 'webpush']);
     // Samples never carry a whole token.
     expect(stdout).not.toContain(fcmToken(1));
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
   });
 
   it('shows a person the plan with localized samples and the bad rows', async () => {
@@ -53,19 +67,70 @@ describe('pushcast send --dry-run', () => {
 
   it('reads the audience from standard input with "-"', async () => {
     const csv = `token\n${fcmToken(1)}\n${fcmToken(2)}\n`;
-    const { code, stdout } = await runCli(['send', '-a', '-', '-p', 'fcm', '-m', tempFile('plain.json', '{"title":"Hi"}'), '-n', '--json'], { cwd: root, stdin: csv });
+    const { code, stdout } = await runCli(['send', '-c', config, '-a', '-', '-p', 'fcm', '-m', tempFile('plain.json', '{"title":"Hi"}'), '-n', '--json'], { cwd: root, stdin: csv });
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ recipients: { fcm: 2 } });
     // fixtures/message.json needs {{coupon}} (its {{name}} has a default), which this audience lacks: said once, before any row.
-    const lacking = await runCli(['send', '-a', '-', '-p', 'fcm', '-m', 'fixtures/message.json', '-n', '--json'], { cwd: root, stdin: csv });
+    const lacking = await runCli(['send', '-c', config, '-a', '-', '-p', 'fcm', '-m', 'fixtures/message.json', '-n', '--json'], { cwd: root, stdin: csv });
     expect(lacking.code).toBe(1);
     expect(lacking.stderr).toMatch(/^pushcast: message fixtures\/message\.json: \{\{coupon\}\} names no column of the audience; the columns of - are \(none\)\n$/);
   });
 
-  it('plans a user-ID audience, leaving device lookup to the registry', async () => {
-    const { code, stdout } = await runCli(['send', '-a', 'fixtures/users.csv', '-m', 'fixtures/message.json', '-n', '--json'], { cwd: root });
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ shape: 'users', users: 4, recipients: { fcm: 0, apns: 0, webpush: 0 } });
+  it('plans a user-ID audience through the device registry, and creates no registry to do it', async () => {
+    const dir = tempDir();
+    const none = await runCli(['send', '-c', config, '-a', `${root}fixtures/users.csv`, '-m', `${root}fixtures/message.json`, '-n', '--json'], { cwd: dir });
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout)).toMatchObject({ shape: 'users', users: 4, recipients: { fcm: 0, apns: 0, webpush: 0 }, skipped: { 'unknown-user': 4 } });
+    expect(existsSync(join(dir, 'pushcast.db'))).toBe(false);
+
+    const devices = tempFile('devices.csv', `provider,token,user_id\nfcm,${fcmToken('u1')},u1001\napns,${apnsToken('u1')},u1001\nfcm,${fcmToken('u2')},u1002\n`);
+    expect((await runCli(['devices', 'import', devices], { cwd: dir })).code).toBe(0);
+    const resolved = await runCli(['send', '-c', config, '-a', `${root}fixtures/users.csv`, '-m', `${root}fixtures/message.json`, '-n', '--json'], { cwd: dir });
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ users: 4, recipients: { fcm: 2, apns: 1, webpush: 0 }, skipped: { 'unknown-user': 2 } });
+  });
+});
+
+describe('the plan is the send: the same engine, with a provider that sends nothing', () => {
+  /** What both say about every row: sent (or to be) per provider, and skipped by reason. */
+  const planned = (plan: { recipients: Record<string, number>; skipped: Record<string, number> }) => ({ devices: plan.recipients, skipped: plan.skipped });
+  const sent = (record: { providers: Record<string, { targeted: number }>; skippedByReason: Record<string, number> }) => ({
+    devices: Object.fromEntries(Object.entries(record.providers).map(([name, counts]) => [name, counts.targeted])),
+    skipped: record.skippedByReason,
+  });
+
+  it('skips the rows of a provider with no credentials, and a subscription on an endpoint not allowed, as the send does', async () => {
+    const withoutApns = JSON.parse(readFileSync(config, 'utf8'));
+    delete withoutApns.apns;
+    const partial = tempFile('pushcast.config.json', JSON.stringify(withoutApns));
+    const internal = { ...emulatorSubscription('internal'), endpoint: 'https://10.0.0.5/push/1' };
+    const cell = (subscription: object) => `"${JSON.stringify(subscription).replace(/"/g, '""')}"`;
+    const audience = tempFile(
+      'mixed.csv',
+      ['provider,token', `fcm,${fcmToken('p1')}`, `fcm,${fcmToken('p2')}`, `apns,${apnsToken('p3')}`, `apns,${apnsToken('p4')}`, `webpush,${cell(emulatorSubscription('p5'))}`, `webpush,${cell(internal)}`].join('\n'),
+    );
+    const message = tempFile('m.json', '{"title":"Hi"}');
+    const plan = await runCli(['send', '-c', partial, '-a', audience, '-m', message, '--dry-run', '--json']);
+    expect(plan.code).toBe(0);
+    const real = await runCli(['send', '-c', partial, '-a', audience, '-m', message, '--json']);
+    expect(real.code).toBe(0);
+    expect(planned(JSON.parse(plan.stdout))).toEqual(sent(JSON.parse(real.stdout)));
+    expect(planned(JSON.parse(plan.stdout))).toEqual({ devices: { fcm: 2, apns: 0, webpush: 1 }, skipped: { 'provider-not-configured': 2, 'endpoint-not-allowed': 1 } });
+    expect(JSON.parse(plan.stdout).errors).toEqual([
+      { line: 4, provider: 'apns', reason: 'provider-not-configured', detail: 'no apns credentials are configured' },
+      { line: 5, provider: 'apns', reason: 'provider-not-configured', detail: 'no apns credentials are configured' },
+      { line: 7, provider: 'webpush', reason: 'endpoint-not-allowed', detail: expect.stringContaining('https://10.0.0.5 is not a known push service') },
+    ]);
+    expect(emulator.stats().requests).toEqual({ fcm: 2, apns: 0, webpush: 1 }); // the send's, none of the plan's
+  });
+
+  it('with no credentials at all, says so and exits 2 as the send does, after showing what it read', async () => {
+    const dir = tempDir();
+    const plan = await runCli(['send', '-a', `${root}fixtures/audience.csv`, '-m', `${root}fixtures/message.json`, '--dry-run', '--json'], { cwd: dir });
+    const real = await runCli(['send', '-a', `${root}fixtures/audience.csv`, '-m', `${root}fixtures/message.json`, '--json'], { cwd: dir });
+    expect([plan.code, real.code]).toEqual([2, 2]);
+    expect(plan.stderr).toBe(real.stderr);
+    expect(real.stderr).toMatch(/^pushcast: no provider has credentials/);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ recipients: { fcm: 0, apns: 0, webpush: 0 }, skipped: { 'provider-not-configured': 14 } }); // 13 devices, and one that lacks a variable: never rendered, as in the send
   });
 });
 

@@ -1,17 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
+import type { CampaignRecord } from '../src/report/campaign-record.js';
+import { emulatorProcessStats } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
+import { waitFor } from './helpers/wait-for.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/pushcast.js');
 const size = 20_000;
 const seed = 'crash';
-const behaviour = { ...defaultBehaviour, seed, unregistered: 0.05 };
+const behaviour = { ...defaultBehaviour, seed, unregistered: 0.05, unavailable: 0.02 };
 
 /** Every recipient as the emulator names it: the token, or the web push endpoint. */
 const recipients: Array<{ provider: 'fcm' | 'apns' | 'webpush'; token: string }> = [];
@@ -30,7 +33,8 @@ for (let i = 0; i < size; i++) {
 }
 const audience = tempFile('crash.csv', `${rows.join('\n')}\n`);
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'Crash test' }));
-const dead = new Set(recipients.filter(({ provider, token }) => fateOf(behaviour, provider, token, 1) === 'unregistered').map(({ token }) => token));
+// 503 strikes a first attempt only: a token's lasting fate is its second attempt's.
+const dead = new Set(recipients.filter(({ provider, token }) => fateOf(behaviour, provider, token, 2) === 'unregistered').map(({ token }) => token));
 
 describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
   const dir = tempDir();
@@ -39,7 +43,7 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
 
   beforeAll(async () => {
     // The emulator lives in its own process: it must outlive the senders it sees killed.
-    emulator = spawn(process.execPath, [bin, 'emulator', '--seed', seed, '--unregistered', '0.05', '--latency', '2', '--log', log], { cwd: dir });
+    emulator = spawn(process.execPath, [bin, 'emulator', '--seed', seed, '--unregistered', '0.05', '--unavailable', '0.02', '--latency', '2', '--log', log], { cwd: dir });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       emulator.stdout!.on('data', (chunk: Buffer) => {
@@ -54,20 +58,36 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
   const send = (...extra: string[]) =>
     runCli(['send', '--config', join(dir, 'pushcast.emulator.json'), '-a', audience, '-m', message, '--campaign', 'crash', '--json', ...extra], { cwd: dir });
 
+  const logged = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  /** What the emulator accepted, once its log (appended asynchronously) has caught up with its counters. */
   const deliveredTokens = async (): Promise<string[]> => {
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the emulator appends its log asynchronously
-    return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { token: string }).token);
+    const stats = await emulatorProcessStats(join(dir, 'pushcast.emulator.json'));
+    const accepted = Object.values(stats.accepted).reduce((sum, n) => sum + n, 0);
+    const lines = await waitFor(() => logged().length >= accepted && logged(), `the emulator's log to reach ${accepted} lines`);
+    return lines.map((line) => (JSON.parse(line) as { token: string }).token);
   };
 
+  let report: CampaignRecord;
+  let killedAfter: number[];
+
   it('never sends a recipient twice, and accounts for every one as accepted, invalid or uncertain', async () => {
-    const killedAfter: number[] = [];
+    killedAfter = [];
     for (let round = 0; round < 3; round++) {
+      const before = logged().length;
+      const started = Date.now();
       const child = spawn(process.execPath, [bin, 'send', '--config', 'pushcast.emulator.json', '-a', audience, '-m', message, '--campaign', 'crash', '--quiet'], { cwd: dir });
-      const delay = 300 + Math.floor(Math.random() * 1500);
-      killedAfter.push(delay);
-      setTimeout(() => child.kill('SIGKILL'), delay);
-      await new Promise((resolve) => child.on('exit', resolve));
+      // Killed mid-campaign: once a few hundred more deliveries have landed, wherever that falls.
+      const want = before + 300 + Math.floor(Math.random() * 2000);
+      await waitFor(() => logged().length >= want || child.exitCode !== null, `${want - before} more deliveries`, 30_000);
+      child.kill('SIGKILL');
+      killedAfter.push(Date.now() - started);
+      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on('exit', resolve)));
     }
+
+    // What `pushcast report` says of the killed campaign, before the resume reads the same journal.
+    const reported = await runCli(['report', 'crash', '--json'], { cwd: dir });
+    expect(reported.code, reported.stderr).toBe(0);
+    report = JSON.parse(reported.stdout);
 
     // The kills landed mid-campaign: some recipients had arrived, not all.
     const beforeResume = (await deliveredTokens()).length;
@@ -77,6 +97,7 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
     const { code, stdout } = await send();
     expect(code, `killed after ${killedAfter.join(', ')} ms`).toBe(0);
     const summary = JSON.parse(stdout);
+    resumed = summary;
     expect(summary.counts.targeted).toBe(size);
     expect(summary.counts.accepted + summary.counts.invalid + summary.counts.uncertain).toBe(size);
     expect(summary.counts.failed).toBe(0);
@@ -89,6 +110,29 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
     // Uncertain ones may or may not have arrived; accepted ones all did.
     expect(delivered.length).toBeGreaterThanOrEqual(summary.counts.accepted);
     expect(delivered.length).toBeLessThanOrEqual(summary.counts.accepted + summary.counts.uncertain);
+  });
+
+  let resumed: CampaignRecord;
+
+  it('pushcast report of the killed campaign says, recipient by recipient, what the resume then found', () => {
+    expect(report.status).toBe('interrupted');
+    // Maybe delivered: the report's uncertain ones are exactly those the resume left alone as unanswered-earlier.
+    expect(report.uncertainByReason).toEqual({ 'unanswered-earlier': report.counts.uncertain });
+    expect(resumed.uncertainByReason).toEqual(report.uncertainByReason);
+    if (report.uncertainNotListed === 0 && resumed.uncertainNotListed === 0) {
+      expect(resumed.uncertain.map((entry) => entry.line).sort((a, b) => a - b)).toEqual(report.uncertain.map((entry) => entry.line).sort((a, b) => a - b));
+    }
+    // Settled ones are carried over as they were; the resume sent all the others once (its retries aside).
+    expect(resumed.counts.invalid).toBeGreaterThanOrEqual(report.counts.invalid);
+    expect(resumed.counts.accepted).toBeGreaterThanOrEqual(report.counts.accepted);
+    expect(resumed.sends - resumed.retries).toBe(size - report.counts.targeted);
+    // Those waiting for a retry when the process died were not sent yet: the resume sent them.
+    expect(report.skippedByReason).toEqual(report.counts.skipped > 0 ? { 'not-sent': report.counts.skipped } : {});
+    // Its duration is the last run's, to its last journal line, and the rate follows from it.
+    expect(report.durationSeconds).toBeGreaterThan(0);
+    expect(report.durationSeconds * 1000).toBeLessThanOrEqual(killedAfter[2]);
+    expect(report.sends).toBeGreaterThan(0);
+    expect(report.sendsPerSecond).toBe(Math.round(report.sends / report.durationSeconds));
   });
 
   it('with --resend-uncertain, none is missing', async () => {

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivered } from '../src/emulator/emulator-state.js';
 import { startEmulator, writeEmulatorConfig, type Emulator, type EmulatorOptions } from './helpers/emulator.js';
 import { spawnCli } from './helpers/spawn-cli.js';
-import { apnsToken, audienceFile, emulatorSubscription, fcmToken, mixedAudienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile, mixedAudienceFile } from './helpers/audience.js';
+import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 /**
  * pushcast's promises against a hostile provider, through the built CLI in a process of its own:

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { spawnCli } from './helpers/spawn-cli.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 /**
  * A disk that fills up under the journal. `ulimit -f` makes the kernel do what a nearly full

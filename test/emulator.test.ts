@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const simpleMessage = tempFile('simple.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News', group: 'news' }));

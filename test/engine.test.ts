@@ -6,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { apnsToken, audienceFile, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { waitFor } from './helpers/wait-for.js';
+import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
@@ -121,7 +123,7 @@ describe('shards, rate, thresholds and interruption', () => {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      while (slow.stats().accepted.apns < 300) await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => slow.stats().accepted.apns >= 300, '300 APNs messages accepted');
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(code).toBe(130);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfiguredProviders } from '../src/providers/configured-providers.js';
+import { ProviderSet } from '../src/providers/provider-set.js';
 import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
 import { OpenSessions } from '../src/providers/open-sessions.js';
 import { serviceAccountCredential } from '../src/providers/fcm/service-account-credential.js';
@@ -57,7 +57,7 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
 
   it('firebase-admin makes one request per sendEach message, with its own retries turned off', async () => {
     emulator.reset();
-    const providers = new ConfiguredProviders(emulator.config());
+    const providers = new ProviderSet(emulator.config());
     try {
       const fcm = (await providers.get('fcm'))!;
       const outcomes = await fcm.send([rendered('fcm', fcmToken('always-503'))] as never, new AbortController().signal);

@@ -1,21 +1,23 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keysOf } from '../src/domain/recipient.js';
-import { JournalWriter, readJournal } from '../src/engine/journal.js';
+import { JournalWriter } from '../src/journal/journal.js';
+import { readJournal } from '../src/journal/read-journal.js';
+import { device } from './helpers/audience.js';
 import { tempDir } from './helpers/tokens.js';
 
 describe('the campaign journal', () => {
   it('tells settled, retry and uncertain recipients apart, and ignores a line torn by a crash', async () => {
     const path = join(tempDir(), 'journal', 'c1.jsonl');
-    const [a, b, c, d] = ['fcm\u0000a', 'fcm\u0000b', 'apns\u0000c', 'webpush\u0000d'].map((identity) => keysOf(identity).key);
+    const [da, db, dc, dd] = [device('fcm', 'a', { line: 2 }), device('fcm', 'b', { line: 3 }), device('apns', 'c', { line: 4 }), device('webpush', 'd', { line: 5 })];
+    const [a, b, c, d] = [da, db, dc, dd].map((recipient) => recipient.key);
     const writer = await JournalWriter.open(path, { campaign: 'c1', version: 'test' });
-    await writer.sent('fcm', [a, b]);
+    await writer.sent('fcm', [da, db]);
     writer.final({ k: a, p: 'fcm', o: 'accepted', line: 2 });
-    writer.retry(b);
-    await writer.sent('apns', [c]);
-    await writer.sent('webpush', [d]);
-    writer.final({ k: d, p: 'webpush', o: 'invalid', r: 'unsubscribed', line: 5, token: 'https://push.example/d' });
+    writer.retry(db);
+    await writer.sent('apns', [dc]);
+    await writer.sent('webpush', [dd]);
+    writer.final({ k: d, p: 'webpush', o: 'invalid', r: 'unsubscribed', line: 5, token: dd.token });
     await writer.close();
     appendFileSync(path, '{"t":"final","k":"' + c); // the process died mid-write
 
@@ -23,9 +25,9 @@ describe('the campaign journal', () => {
     expect(torn).toBe(true);
     expect(runs).toBe(1);
     expect(prior.get(a)).toMatchObject({ state: 'final', line: { o: 'accepted' } });
-    expect(prior.get(b)).toEqual({ state: 'retry' });
-    expect(prior.get(c)).toEqual({ state: 'uncertain' });
-    expect(prior.get(d)).toMatchObject({ state: 'final', line: { o: 'invalid', r: 'unsubscribed', token: 'https://push.example/d' } });
+    expect(prior.get(b)).toEqual({ state: 'retry', provider: 'fcm', line: 3 });
+    expect(prior.get(c)).toEqual({ state: 'uncertain', provider: 'apns', line: 4 });
+    expect(prior.get(d)).toMatchObject({ state: 'final', line: { o: 'invalid', r: 'unsubscribed', token: dd.token } });
 
     // A second run appends on a fresh line, after the torn one.
     const again = await JournalWriter.open(path, { campaign: 'c1', version: 'test' });

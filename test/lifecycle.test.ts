@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, writeEmulatorConfig } from './helpers/emulator.js';
+import { emulatorProcessStats, startEmulator, writeEmulatorConfig } from './helpers/emulator.js';
 import { bin, spawnCli } from './helpers/spawn-cli.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
 const runBin = (args: string[], cwd: string) => spawnCli(args, { cwd, env: process.env });
@@ -25,9 +27,14 @@ describe('the process ends by itself after its last send', () => {
     it(`${provider}: exits 0 within a few seconds of its last send, with every client closed`, async () => {
       const result = await runBin(['send', '--config', 'pushcast.emulator.json', '-a', audienceFile(provider, 300, `life-${provider}`), '-m', message, '--quiet'], dir);
       expect(result.code, result.stderr).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the emulator's log is written asynchronously
+      // The emulator appends its log asynchronously: wait until it holds every message it accepted.
+      const accepted = Object.values((await emulatorProcessStats(join(dir, 'pushcast.emulator.json'))).accepted).reduce((sum, n) => sum + n, 0);
+      const lines = await waitFor(() => {
+        const written = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+        return written.length >= accepted && written;
+      }, `${accepted} lines in the emulator's log`);
       const lastSend = Math.max(
-        ...readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { provider: string; at: string })
+        ...lines.map((line) => JSON.parse(line) as { provider: string; at: string })
           .filter((entry) => entry.provider === provider).map((entry) => Date.parse(entry.at)),
       );
       expect(result.exitedAt - lastSend).toBeLessThan(3000);

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { spawnCli } from './helpers/spawn-cli.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { waitFor } from './helpers/wait-for.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 /** Two runs of one campaign at once (cron overlap, a restarted pod beside its old self) must not both send. */
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
@@ -31,7 +33,7 @@ describe('the campaign lock', () => {
     const audience = audienceFile('apns', 3000, 'twice');
     const args = ['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'daily', '--json'];
     const first = spawnCli(args, { cwd: dir });
-    while (emulator.stats().accepted.apns < 100) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => emulator.stats().accepted.apns >= 100, 'the first run to have 100 messages accepted');
     const second = await spawnCli(args, { cwd: dir });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`^pushcast: campaign daily is already running \\(pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); if that process is gone, delete .*daily\\.jsonl\\.lock and run again\\n$`));

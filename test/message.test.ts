@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deviceIdentity, keysOf, type DeviceRecipient } from '../src/domain/recipient.js';
+import type { DeviceRecipient } from '../src/domain/recipient.js';
 import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
 import { apnsCollapseId, limits, webPushTopic } from '../src/message/limits.js';
 import { buildApnsPayload } from '../src/providers/apns/payload.js';
 import { buildFcmPayload, withApnsExpiration } from '../src/providers/fcm/payload.js';
 import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
+import { device as aDevice } from './helpers/audience.js';
 import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
 const context = { apnsTopic: 'com.example.app' };
 const now = 1_800_000_000;
-const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => ({ kind: 'device', line: 2, ...keysOf(deviceIdentity(provider, token)), provider, token, vars: {}, fields: [] });
+const device = (provider: DeviceRecipient['provider'], token: string): DeviceRecipient => aDevice(provider, token, { token });
 const template = (fields: Partial<MessageTemplate>): CompiledTemplate => new CompiledTemplate({ kind: 'notification', ...fields } as MessageTemplate);
 const rendered = (fields: Partial<MessageTemplate>, vars: Record<string, string> = {}): RenderedMessage => {
   const result = template(fields).render(vars);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { spawnCli } from './helpers/spawn-cli.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 /** A report that cannot be written after the campaign is lost: every output path is checked before the first send. */
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { apnsToken, audienceFile, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const schema = JSON.parse(readFileSync(join(root, 'schema/report-v1.schema.json'), 'utf8'));

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { bin, root } from './helpers/spawn-cli.js';
-import { audienceFile, tempDir, tempFile } from './helpers/tokens.js';
+import { audienceFile } from './helpers/audience.js';
+import { waitFor } from './helpers/wait-for.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 /** pushcast on a person's terminal: the spinner, and Ctrl-C typed while it spins. */
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
@@ -39,14 +41,6 @@ function openTerminal(columns: number, args: string[], cwd: string): Terminal {
   };
 }
 
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('on a terminal', () => {
   it('Ctrl-C under the spinner stops the campaign at once, says so, and a re-run finishes it', async () => {
     emulator.reset();
@@ -54,10 +48,10 @@ describe('on a terminal', () => {
     const config = writeEmulatorConfig(emulator, {}, dir);
     const args = ['send', '--config', config, '-a', audienceFile('apns', 5000, 'ctrlc'), '-m', message, '--campaign', 'ctrl-c'];
     const terminal = openTerminal(80, args, dir);
-    await until(() => terminal.output().includes(' accepted, ') && emulator.stats().accepted.apns >= 500, 'the spinner to count sends');
+    await waitFor(() => terminal.output().includes(' accepted, ') && emulator.stats().accepted.apns >= 500, 'the spinner to count sends', 15_000);
     terminal.type('CTRL-C');
     const typedAt = Date.now();
-    await until(() => terminal.output().includes('stopping: letting'), 'the stopping notice', 2000);
+    await waitFor(() => terminal.output().includes('stopping: letting'), 'the stopping notice', 2000);
     expect(Date.now() - typedAt).toBeLessThan(1000);
     expect(await terminal.exited).toBe(130);
     expect(terminal.output()).toMatch(/stopping: letting \d+ in flight finish/);

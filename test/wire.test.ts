@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apnsInvalidProviderToken, fcmThirdPartyAuthError, fcmUnauthenticated, webPushRefusals, type RealAnswer } from '../src/emulator/real-answers.js';
 import { apnsCollapseId } from '../src/message/limits.js';
-import { ConfiguredProviders } from '../src/providers/configured-providers.js';
+import { ProviderSet } from '../src/providers/provider-set.js';
 import type { Provider } from '../src/providers/provider.js';
 import { classifyWebPushResponse } from '../src/providers/webpush/classify-webpush.js';
 import { rendered, startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
@@ -31,7 +31,7 @@ afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
 async function withProvider<T>(name: 'fcm' | 'apns' | 'webpush', use: (provider: Provider) => Promise<T>): Promise<T> {
-  const providers = new ConfiguredProviders(emulator.config());
+  const providers = new ProviderSet(emulator.config());
   try {
     return await use((await providers.get(name))!);
   } finally {
@@ -43,13 +43,13 @@ describe('provider answers, read by their bodies', () => {
   const answer = (endpoint: string, real: RealAnswer) => classifyWebPushResponse(endpoint, real.status, {}, real.body);
 
   it('web push: a refused VAPID JWT is the origin\'s problem, a key mismatch the subscription\'s, as each service words it', () => {
-    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.badJwt)).toMatchObject({ kind: 'rejected-message', reason: 'vapid-jwt-refused', scope: 'https://fcm.googleapis.com' });
-    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.keyMismatch)).toMatchObject({ kind: 'invalid-token', reason: 'vapid-key-mismatch' });
-    expect(answer('https://updates.push.services.mozilla.com/wpush/v2/a', webPushRefusals.mozilla.badJwt)).toMatchObject({ kind: 'rejected-message', reason: 'vapid-jwt-refused', scope: 'https://updates.push.services.mozilla.com' });
-    expect(answer('https://web.push.apple.com/a', webPushRefusals.apple.badJwt)).toMatchObject({ kind: 'rejected-message', reason: 'vapid-jwt-refused', scope: 'https://web.push.apple.com' });
+    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://fcm.googleapis.com' });
+    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.keyMismatch)).toMatchObject({ kind: 'invalid', reason: 'vapid-key-mismatch' });
+    expect(answer('https://updates.push.services.mozilla.com/wpush/v2/a', webPushRefusals.mozilla.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://updates.push.services.mozilla.com' });
+    expect(answer('https://web.push.apple.com/a', webPushRefusals.apple.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://web.push.apple.com' });
     // Never a dead subscription: a refused JWT is not a reason to prune.
-    for (const service of Object.values(webPushRefusals)) expect(answer('https://web.push.apple.com/a', service.badJwt).kind).not.toBe('invalid-token');
-    expect(classifyWebPushResponse('https://web.push.apple.com/a', 410, {}, '{"reason":"Unregistered"}')).toMatchObject({ kind: 'invalid-token', reason: 'unsubscribed' });
+    for (const service of Object.values(webPushRefusals)) expect(answer('https://web.push.apple.com/a', service.badJwt).kind).not.toBe('invalid');
+    expect(classifyWebPushResponse('https://web.push.apple.com/a', 410, {}, '{"reason":"Unregistered"}')).toMatchObject({ kind: 'invalid', reason: 'unsubscribed' });
     expect(classifyWebPushResponse('https://wns2-by3p.notify.windows.com/w/?token=a', 406, {}, '')).toMatchObject({ kind: 'retryable', reason: 'too-many-requests' });
   });
 
@@ -73,8 +73,8 @@ describe('provider answers, read by their bodies', () => {
     expect(fcmThirdPartyAuthError.body).toContain('Auth error from APNS or Web Push Service');
     const outcomes = await withProvider('fcm', (fcm) => fcm.send([rendered('fcm', fcmToken('bad-access-token')), rendered('fcm', fcmToken('no-apns-key'))] as never, new AbortController().signal));
     expect(outcomes).toMatchObject([
-      { kind: 'rejected-message', reason: 'unauthenticated', wrongSender: expect.stringContaining('service account key (fcm.serviceAccount)') },
-      { kind: 'rejected-message', reason: 'third-party-auth-error', wrongSender: expect.stringContaining('APNs key') },
+      { kind: 'rejected', reason: 'unauthenticated', wrongSender: { fix: expect.stringContaining('service account key (fcm.serviceAccount)'), when: 'all' } },
+      { kind: 'rejected', reason: 'third-party-auth-error', wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' } },
     ]);
     expect(apnsInvalidProviderToken.status).toBe(403);
   });

@@ -2,7 +2,7 @@
 import { openAudience } from '../../dist/audience/read-audience.js';
 import { DeviceRegistry } from '../../dist/registry/device-registry.js';
 import { userResolver } from '../../dist/registry/resolve-users.js';
-import { startMeasuring } from '../../dist/engine/measure-resources.js';
+import { startMeasuring } from '../../dist/campaign/measure-resources.js';
 
 const [db, file] = process.argv.slice(2);
 const registry = DeviceRegistry.open(db);

@@ -1,5 +1,5 @@
 import { providerNames } from '../domain/recipient.js';
-import { countRecipients, type CampaignPlan } from '../engine/plan-campaign.js';
+import { countRecipients, type CampaignPlan } from '../campaign/plan-campaign.js';
 
 const listedInTerminal = 20;
 

@@ -115,8 +115,8 @@ Examples:
   $ pushcast check --audience tokens.csv --json | jq .invalidByReason`,
     )
     .action(async (options) => {
-      const { sendCommand } = await import('./commands/send.js');
-      setResult(sendCommand({ ...options, check: true }, io));
+      const { checkCommand } = await import('./commands/check.js');
+      setResult(checkCommand(options, io));
     });
 
   program

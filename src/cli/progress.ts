@@ -1,4 +1,4 @@
-import type { Tally } from '../engine/tally.js';
+import type { Tally } from '../domain/tally.js';
 import { isInteractive, writeLine, type CliIo } from './io.js';
 
 export interface Progress {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { openAudience, type Audience } from '../audience/read-audience.js';
+import { openAudience } from '../audience/read-audience.js';
+import type { CampaignInputs } from '../campaign/campaign-inputs.js';
 import { isProviderName, providerNames, type ProviderName } from '../domain/recipient.js';
 import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
@@ -19,17 +20,7 @@ export interface InputOptions {
   defaultTemplate?: MessageTemplate;
 }
 
-/** What a send reads: the audience (re-openable, for --strict), the compiled template, and the files behind them. */
-export interface Inputs {
-  audience: Audience;
-  template: CompiledTemplate;
-  messageLabel: string;
-  /** Files whose contents identify the campaign: empty for --token sends. */
-  files: string[];
-  reopen(): Promise<Audience>;
-}
-
-export async function openInputs(options: InputOptions, io: CliIo): Promise<Inputs> {
+export async function openInputs(options: InputOptions, io: CliIo): Promise<CampaignInputs> {
   const defaultProvider = parseProvider(options.provider);
   if (options.token !== undefined) return singleMessageInputs(options, defaultProvider);
   if (!options.audience) throw new UsageError('send needs --audience FILE (a CSV of tokens or user IDs), or --token for one device; see pushcast send --help');
@@ -50,7 +41,7 @@ export async function compileMessage(options: InputOptions, io: CliIo): Promise<
 }
 
 /** `--token T --provider P --title X --body Y`: one message to one device, for smoke tests. */
-async function singleMessageInputs(options: InputOptions, provider: ProviderName | undefined): Promise<Inputs> {
+async function singleMessageInputs(options: InputOptions, provider: ProviderName | undefined): Promise<CampaignInputs> {
   if (!provider) throw new UsageError('--token needs --provider fcm, apns or webpush');
   if (options.audience) throw new UsageError('give either --audience or --token, not both');
   const data = Object.fromEntries(

@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, describeFileError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
+import { defaultConfigFiles } from './defaults.js';
 import { getSetting, setSetting, settings, type Setting } from './settings.js';
 
-export const defaultConfigFiles = ['pushcast.config.json', 'pushcast.config.yaml', 'pushcast.config.yml'];
 
 /** Where a setting's value came from, for `pushcast config`. */
 export interface Source {

@@ -1,14 +1,9 @@
 import { ConfigError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
+import { defaultTimeouts } from './defaults.js';
 import { parseDuration } from './parse-duration.js';
 
-/**
- * How long pushcast waits on a provider. A request with no answer after `requestTimeout` is
- * abandoned as `uncertain` (it may have been delivered); a provider with requests outstanding and
- * no answer at all for `stallTimeout` is stalled, and the campaign stops instead of hanging.
- */
-export const defaultTimeouts = { requestSeconds: 30, stallSeconds: 120 } as const;
-
+/** The request and stall timeouts (see defaults.ts), from the config or their defaults. */
 export function requestTimeoutMs(config: PushcastConfig): number {
   return seconds('requestTimeout', config.requestTimeout, defaultTimeouts.requestSeconds) * 1000;
 }

@@ -65,7 +65,18 @@ export type SkipReason =
   | 'template-error'
   | 'payload-too-large'
   | 'invalid-encoding'
-  | 'endpoint-not-allowed';
+  | 'endpoint-not-allowed'
+  /** The provider has no credentials configured. */
+  | 'provider-not-configured'
+  /** `pushcast check`: the provider has no dry run, so only the token's format was checked. */
+  | 'format-checked-only'
+  /** A user-ID row: the registry has no device for the user, or none valid (in the channel). */
+  | 'unknown-user'
+  | 'no-device'
+  /** A user-ID row with no device registry to resolve it. */
+  | 'needs-registry'
+  /** Not sent yet when the campaign stopped: a later run sends it. */
+  | 'not-sent';
 
 /** A row that will not be sent, with where and why. */
 export interface RowProblem {

@@ -1,38 +1,22 @@
-import type { AudienceRow, DeviceRecipient, ProviderName, UserRecipient } from '../domain/recipient.js';
-import type { CompiledTemplate } from '../message/compile-template.js';
-import type { OriginCheck } from '../providers/webpush/allowed-origins.js';
-import type { BuildContext, Outcome, Provider, Rendered } from '../providers/provider.js';
+import type { FinalEvent, Outcome } from '../domain/outcome.js';
+import type { AudienceRow, DeviceRecipient, ProviderName, SkipReason, UserRecipient } from '../domain/recipient.js';
+import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
-import type { JournalWriter, PriorState } from './journal.js';
-import { prepareRecipient } from './prepare-recipient.js';
+import type { JournalWriter } from '../journal/journal.js';
+import { carriedOver, type PriorState } from '../journal/read-journal.js';
+import type { CompiledTemplate } from '../message/compile-template.js';
+import type { Provider, ProviderSource, Rendered } from '../providers/provider.js';
+import { CampaignEvents } from './campaign-events.js';
+import { isAnswer, Lane, type Work } from './lane.js';
 import { RateLimiter } from './rate-limiter.js';
-import { inShard, lineHash, type Shard } from './shard.js';
 import { reconnectDelay, retryDelay } from './retry-delay.js';
-import { countFinal, emptyTally, type FinalKind, type Tally } from './tally.js';
-
-/** Where the engine gets a provider: created and verified on first use; undefined when it has no configuration. */
-export interface ProviderSource {
-  get(name: ProviderName): Promise<Provider | undefined>;
-}
-
-/** A recipient's last word in this campaign. */
-export interface FinalEvent {
-  kind: FinalKind;
-  line: number;
-  provider?: ProviderName;
-  recipient?: DeviceRecipient;
-  reason?: string;
-  detail?: string;
-  /** Provider's id for an accepted message. */
-  id?: string;
-  attempts: number;
-}
+import { inShard, lineHash, type Shard } from './shard.js';
+import { WrongSenderJudge, type Verdict } from './wrong-sender-judge.js';
 
 export interface CampaignOptions {
   template: CompiledTemplate;
-  context: BuildContext;
+  /** The providers, as descriptors made into one run's set (providers/provider-set.ts). */
   providers: ProviderSource;
-  allowEndpoint: OriginCheck;
   /** Recipients in flight at once, per provider. */
   inFlight: Record<ProviderName, number>;
   /** Attempts per recipient, the first included. */
@@ -45,9 +29,7 @@ export interface CampaignOptions {
   /** Sends per second: across providers, and per provider. */
   rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
   /** Turns a user-ID row into that user's devices (the device registry); without it such rows are skipped. */
-  resolveUser?(row: UserRecipient): DeviceRecipient[] | { reason: string; detail: string };
-  /** Providers whose rows are not sent, and why (no credentials; no dry run for `check`). */
-  skipProviders?: Partial<Record<ProviderName, { reason: string; detail: string }>>;
+  resolveUser?(row: UserRecipient): DeviceRecipient[] | { reason: SkipReason; detail: string };
   /**
    * A provider with requests outstanding and no answer at all for this long is stalled: its
    * requests in flight become uncertain, its queued recipients fail, and the campaign stops.
@@ -55,6 +37,8 @@ export interface CampaignOptions {
   stallMs: number;
   /** The campaign's journal, and what earlier runs of it left. */
   journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
+  /** Told each row of this shard as it is read. */
+  onRow?(row: AudienceRow): void;
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
   /** Told once, when the campaign starts stopping (Ctrl-C, a fatal answer), how many recipients are still in flight. */
@@ -64,16 +48,6 @@ export interface CampaignOptions {
   random?: () => number;
 }
 
-/**
- * APNs: the streams one HTTP/2 connection carries at once (create-apns.ts): more would only queue
- * inside the provider, unsent yet counted in flight (uncertain after a crash), for no speed.
- */
-export const defaultInFlight: Record<ProviderName, number> = { fcm: 500, apns: 100, webpush: 200 };
-
-/** Answers seen before deciding whether a wrong-sender answer is universal. */
-const wrongSenderWindow = 20;
-/** …and the fewest recipients that must all have it: an answer one or two rows get is theirs alone. */
-const wrongSenderMinimum = 3;
 /** Answered reasons that speak for the whole provider, not one device: everything waits. */
 const providerWideWaits = new Set(['quota-exceeded', 'too-many-requests']);
 /**
@@ -82,90 +56,42 @@ const providerWideWaits = new Set(['quota-exceeded', 'too-many-requests']);
  * a server draining its connections refuses the streams it did not get to, and that is progress.
  */
 const freeRefusals = 3;
-
-interface Work {
-  rendered: Rendered;
-  /** The journal's key for this recipient. */
-  key: string;
-  attempts: number;
-  firstAttemptAt?: number;
-}
-
-type HeldAnswer = [Work, Outcome & { kind: 'invalid-token' | 'rejected-message' }];
-
-/** Answers seen in one scope (the whole provider, or one web push origin) while deciding whether its wrong-sender answers are universal. */
-interface WrongSenderWatch {
-  seen: number;
-  suspicious: number;
-  decided: boolean;
-  universal: boolean;
-  held: HeldAnswer[];
-}
-
 /** The scope of the whole provider, beside the scopes a provider names (web push origins). */
 const wholeProvider = '';
 
-/** Did the provider say something? Refusals and connections that failed are not answers. */
-function isAnswer(outcome: Outcome): boolean {
-  return outcome.kind === 'retryable' ? outcome.because === 'answered' : outcome.kind !== 'uncertain';
-}
-
-class Lane {
-  pending: Work[] = [];
-  /** Recipients reserved for or handed to the provider, not settled yet. */
-  inFlight = 0;
-  /** Recipients handed to the provider and not answered, and how long it has been silent while there were some. */
-  awaiting = 0;
-  silentSince?: number;
-  silentMs = 0;
-  /** Recipients waiting out a backoff, by their timer. */
-  retryWork = new Map<NodeJS.Timeout, Work>();
-  pausedUntil = 0;
-  /** Wakes the dispatcher when the pause ends. It holds the process open: a paused lane is work to do. */
-  pauseTimer?: NodeJS.Timeout;
-  /** Batches in a row whose streams were refused and nothing answered: a storm, and each resend a new connection. */
-  refusedStreak = 0;
-  provider?: Promise<Provider | undefined>;
-  batchSize = 1;
-  rate?: RateLimiter;
-  /** Aborted when the campaign stops: the provider starts no more requests. */
-  readonly abort = new AbortController();
-  stalled = false;
-  /** For each batch awaiting the provider, what settles it at once if the provider stalls. */
-  readonly settleOnStall = new Set<() => void>();
-  /** Where each recipient is judged besides the whole provider (`Provider.scopeOf`). */
-  scopeOf?: (item: Rendered) => string;
-  readonly wrongSender = new Map<string, WrongSenderWatch>();
-  /** Scopes whose every recipient got a wrong-sender answer: their rows fail without being sent. */
-  readonly halted = new Map<string, { reason: string; fix: string }>();
-  constructor(readonly name: ProviderName) {}
-
-  watch(scope: string): WrongSenderWatch {
-    let watch = this.wrongSender.get(scope);
-    if (!watch) this.wrongSender.set(scope, (watch = { seen: 0, suspicious: 0, decided: false, universal: false, held: [] }));
-    return watch;
-  }
-}
-
 const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
+
+/** A marked answer held while its scope's verdict is out. */
+type HeldAnswer = [Work, Outcome & { kind: 'invalid' | 'rejected' }];
 
 export async function runCampaign(rows: AsyncIterable<AudienceRow>, options: CampaignOptions): Promise<Tally> {
   return new CampaignRun(options).run(rows);
 }
 
+/**
+ * One run of a campaign: reads the rows, renders each device's message, and sends it through its
+ * provider's lane in batches, as capacity and rate allow. Each recipient ends in exactly one
+ * event (campaign-events.ts). Only what provably never reached a provider is sent again.
+ */
 class CampaignRun {
-  private readonly tally = emptyTally();
+  private readonly events: CampaignEvents;
   private readonly lanes = new Map<ProviderName, Lane>();
+  private readonly judges = new Map<ProviderName, WrongSenderJudge<HeldAnswer>>();
   private stopping = false;
   private wake?: () => void;
   private readonly random: () => number;
   private readonly totalRate?: RateLimiter;
 
   constructor(private readonly options: CampaignOptions) {
+    this.events = new CampaignEvents(options.journal?.writer, options.onFinal);
     this.random = options.random ?? Math.random;
     if (options.rate?.total) this.totalRate = new RateLimiter(options.rate.total);
     options.signal?.addEventListener('abort', () => this.stop('interrupted'), { once: true });
     options.journal?.writer.onFailure((error) => this.stop('stopped', { reason: 'journal-write-failed', fix: error.message }));
+  }
+
+  private get tally(): Tally {
+    return this.events.tally;
   }
 
   async run(rows: AsyncIterable<AudienceRow>): Promise<Tally> {
@@ -174,22 +100,17 @@ class CampaignRun {
     try {
       for await (const row of rows) {
         if (this.stopping) break;
+        if (!inShard(shard, row.kind === 'problem' ? (row.hash ?? lineHash(row.line)) : row.hash)) continue;
+        this.options.onRow?.(row);
         if (row.kind === 'problem') {
-          if (!inShard(shard, row.hash ?? lineHash(row.line))) continue;
-          this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
-          continue;
-        }
-        if (!inShard(shard, row.hash)) continue;
-        if (row.kind === 'user') {
+          this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
+        } else if (row.kind === 'user') {
           const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
-          if (!Array.isArray(devices)) {
-            this.final({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
-            continue;
-          }
-          for (const device of devices) await this.take(device);
-          continue;
+          if (Array.isArray(devices)) for (const device of devices) await this.take(device);
+          else this.events.counted({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+        } else {
+          await this.take(row);
         }
-        await this.take(row);
       }
       await this.drain();
     } finally {
@@ -198,94 +119,63 @@ class CampaignRun {
     return this.tally;
   }
 
-  /** One device: settled by an earlier run, or rendered and queued for its provider. */
-  private async take(row: DeviceRecipient): Promise<void> {
-    const { journal } = this.options;
-    const unusable = this.options.skipProviders?.[row.provider];
-    if (unusable) {
-      this.final({ kind: 'skipped', line: row.line, provider: row.provider, recipient: row, ...unusable, attempts: 0 });
-      return;
-    }
-    const { key } = row;
-    const prior = journal?.prior.get(key);
-    if (prior?.state === 'final') {
-      // Settled by an earlier run of this campaign: counted, never sent again.
-      const { o, r, d, id } = prior.line;
-      this.final({ kind: o, line: row.line, provider: row.provider, recipient: row, reason: r, detail: d, id, attempts: 0 }, false);
-      return;
-    }
-    if (prior?.state === 'uncertain' && !journal?.resendUncertain) {
-      this.final({
-        kind: 'uncertain',
-        line: row.line,
-        provider: row.provider,
-        recipient: row,
-        reason: 'unanswered-earlier',
-        detail: 'an earlier run sent it and got no answer (a timeout, or the process stopped); it may have been delivered. --resend-uncertain sends it again',
-        attempts: 0,
-      }, false);
-      return;
-    }
-    const prepared = prepareRecipient(this.options.template, row, this.options.context);
-    if ('kind' in prepared) {
-      this.final({ kind: 'skipped', line: row.line, provider: row.provider, reason: prepared.reason, detail: prepared.detail, attempts: 0 });
-      return;
-    }
-    if (row.provider === 'webpush' && !this.options.allowEndpoint(row.token)) {
-      this.final({
-        kind: 'skipped',
-        line: row.line,
-        provider: 'webpush',
-        recipient: row,
-        reason: 'endpoint-not-allowed',
-        detail: `${new URL(row.token).origin} is not a known push service; add it to webpush.allowedOrigins to send there`,
-        attempts: 0,
-      });
-      return;
-    }
-    const lane = await this.laneFor(row.provider);
-    const halted = lane.scopeOf && lane.halted.get(lane.scopeOf(prepared));
+  /** One device: settled by an earlier run, refused, or rendered and queued for its provider. */
+  private async take(recipient: DeviceRecipient): Promise<void> {
+    const { journal, providers } = this.options;
+    const base = { line: recipient.line, provider: recipient.provider, recipient, attempts: 0 };
+    const prior = journal?.prior.get(recipient.key);
+    // Settled by an earlier run (or maybe delivered by one): counted, not sent again.
+    const carried = prior && carriedOver(prior, journal!.resendUncertain);
+    if (carried) return this.events.counted({ ...carried, line: recipient.line, recipient });
+    const refusal = providers.refuse(recipient);
+    if (refusal) return this.events.counted({ ...base, kind: 'skipped', ...refusal });
+    const message = this.options.template.render(recipient.vars, recipient.locale);
+    if (!message.ok) return this.events.counted({ ...base, kind: 'skipped', reason: message.reason, detail: message.detail });
+    const built = providers.build(message.message, recipient);
+    if (!built.ok) return this.events.counted({ ...base, kind: 'skipped', reason: built.reason, detail: built.detail });
+    const rendered = { provider: recipient.provider, recipient, payload: built.payload } as Rendered;
+
+    const lane = await this.laneFor(recipient.provider);
+    const scope = providers.scopeOf(rendered);
+    const halted = scope === undefined ? undefined : lane.halted.get(scope);
     if (halted) {
       // Its scope refused the sender for everyone: not sent, and sent by a later run once fixed.
-      this.final({ kind: 'failed', line: row.line, provider: row.provider, recipient: row, reason: halted.reason, detail: halted.fix, attempts: 0 }, 'retry', key);
-      return;
+      return this.events.toSendLater({ ...base, kind: 'failed', reason: halted.reason, detail: halted.fix });
     }
-    lane.pending.push({ rendered: prepared, key, attempts: 0 });
+    lane.pending.push({ rendered, attempts: 0 });
     if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
   }
 
   private async laneFor(name: ProviderName): Promise<Lane> {
-    let lane = this.lanes.get(name);
-    if (!lane) {
-      lane = new Lane(name);
-      this.lanes.set(name, lane);
-      if (this.stopping) lane.abort.abort();
-      lane.provider = this.options.providers.get(name).catch((error: unknown) => {
-        if (!(error instanceof ConfigError)) throw error;
-        this.stop('stopped', { provider: name, reason: 'configuration', fix: error.message });
-        return undefined;
-      });
-      const provider = await lane.provider;
-      lane.scopeOf = provider?.scopeOf?.bind(provider) as Lane['scopeOf'];
-      lane.batchSize = Math.max(1, Math.min(provider?.maxBatch ?? 500, this.options.inFlight[name]));
-      const perSecond = this.options.rate?.perProvider?.[name];
-      if (perSecond) {
-        lane.rate = new RateLimiter(perSecond);
-        // A batch bigger than a second's worth would arrive as one burst.
-        lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(perSecond)));
-      }
-      if (this.totalRate) lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(this.options.rate!.total!)));
+    const existing = this.lanes.get(name);
+    if (existing) return existing;
+    const provider = this.options.providers.get(name).catch((error: unknown) => {
+      if (!(error instanceof ConfigError)) throw error;
+      this.stop('stopped', { provider: name, reason: 'configuration', fix: error.message });
+      return undefined;
+    });
+    const lane = new Lane(name, this.options.inFlight[name], provider);
+    this.lanes.set(name, lane);
+    this.judges.set(name, new WrongSenderJudge((scope, verdict) => this.onVerdict(lane, scope, verdict)));
+    if (this.stopping) lane.abort.abort();
+    lane.batchSize = Math.max(1, Math.min((await provider)?.maxBatch ?? 500, lane.limit));
+    const perSecond = this.options.rate?.perProvider?.[name];
+    if (perSecond) {
+      lane.rate = new RateLimiter(perSecond);
+      // A batch bigger than a second's worth would arrive as one burst.
+      lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(perSecond)));
     }
+    if (this.totalRate) lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(this.options.rate!.total!)));
     return lane;
   }
 
   /** Sends full batches (or, with `flush`, whatever is pending) as capacity allows. Waiting here is the backpressure. */
   private async dispatch(lane: Lane, flush: boolean): Promise<void> {
     while (lane.pending.length >= lane.batchSize || (flush && lane.pending.length > 0)) {
-      if (this.stopping) return this.abandonPending(lane);
+      if (this.stopping) return this.notSentYet(lane.pending.splice(0));
       const size = Math.min(lane.batchSize, lane.pending.length);
       const now = Date.now();
-      if (lane.inFlight + size > this.options.inFlight[lane.name] || now < lane.pausedUntil) {
+      if (lane.inFlight + size > lane.limit || now < lane.pausedUntil) {
         if (now < lane.pausedUntil && !lane.pauseTimer) {
           lane.pauseTimer = setTimeout(() => {
             lane.pauseTimer = undefined;
@@ -307,45 +197,35 @@ class CampaignRun {
     let handed = false;
     const send = async (): Promise<Outcome[]> => {
       const provider = await lane.provider;
-      if (!provider) return batch.map(() => ({ kind: 'fatal', reason: 'provider-not-configured', fix: `${lane.name} has no credentials configured` }));
-      if (this.stopping) return batch.map(() => notSent);
+      if (!provider || this.stopping) return batch.map(() => notSent);
       const journal = this.options.journal;
       if (journal) {
         try {
           // Durable before the first request: after a crash these are known to be maybe sent.
-          await journal.writer.sent(lane.name, batch.map((work) => work.key));
+          await journal.writer.sent(lane.name, batch.map((work) => work.rendered.recipient));
         } catch {
           return batch.map(() => notSent); // the writer has stopped the campaign: this batch never goes
         }
       }
       const now = Date.now();
+      this.tally.sends += batch.length;
       for (const work of batch) {
         if (work.attempts > 0) this.tally.retries++;
         work.firstAttemptAt ??= now;
       }
       handed = true;
-      lane.awaiting += batch.length;
-      lane.silentSince ??= now;
-      let settle!: () => void;
-      const stalled = new Promise<Outcome[]>((resolve) => {
-        settle = () => resolve(batch.map(() => ({ kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' })));
-      });
-      lane.settleOnStall.add(settle);
-      try {
-        return await Promise.race([provider.send(batch.map((work) => work.rendered) as never, lane.abort.signal), stalled]);
-      } catch (error) {
-        // A provider answers per recipient; a throw nobody classified may have followed a request out.
-        return batch.map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: (error as Error).message }));
-      } finally {
-        lane.settleOnStall.delete(settle); // or the lane would keep every batch it ever sent
-      }
+      return lane.send(provider as Provider, batch);
     };
     const started = performance.now();
     void send()
       .then((outcomes) => {
         this.options.onBatch?.(performance.now() - started, batch.length);
-        if (handed) this.heard(lane, batch.length, outcomes);
-        this.settle(lane, batch, outcomes);
+        if (handed) lane.heard(batch.length, outcomes);
+        batch.forEach((work, index) => {
+          work.attempts++;
+          this.settle(lane, work, outcomes[index] ?? { kind: 'uncertain', reason: 'no-answer', detail: 'the provider gave no outcome for this recipient' });
+        });
+        this.options.onProgress?.(this.tally);
       })
       .finally(() => {
         lane.inFlight -= batch.length;
@@ -353,69 +233,42 @@ class CampaignRun {
       });
   }
 
-  /** Keeps the lane's clock of silence and its streak of refusals: only an answer from the provider resets them. */
-  private heard(lane: Lane, count: number, outcomes: Outcome[]): void {
-    const now = Date.now();
-    lane.awaiting -= count;
-    if (outcomes.some(isAnswer)) {
-      lane.silentMs = 0;
-      lane.silentSince = lane.awaiting > 0 ? now : undefined;
-      lane.refusedStreak = 0;
-      return;
-    }
-    if (lane.awaiting === 0 && lane.silentSince !== undefined) {
-      lane.silentMs += now - lane.silentSince;
-      lane.silentSince = undefined;
-    }
-    if (outcomes.some((outcome) => outcome.kind === 'retryable' && outcome.because === 'refused')) lane.refusedStreak++;
-  }
-
-  private settle(lane: Lane, batch: Work[], outcomes: Outcome[]): void {
-    batch.forEach((work, index) => {
-      work.attempts++;
-      const outcome: Outcome = outcomes[index] ?? { kind: 'uncertain', reason: 'no-answer', detail: 'the provider gave no outcome for this recipient' };
-      const { recipient } = work.rendered;
-      const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
-      switch (outcome.kind) {
-        case 'accepted':
-          this.heardFine(lane, work);
-          return this.final({ ...base, kind: 'accepted', id: outcome.id }, 'final', work.key);
-        case 'invalid-token':
-        case 'rejected-message': {
-          const kind = outcome.kind === 'invalid-token' ? 'invalid' : 'rejected';
-          if (outcome.wrongSender) {
-            const scope = outcome.scope ?? wholeProvider;
-            const watch = lane.watch(scope);
-            if (!watch.decided) {
-              watch.held.push([work, outcome]);
-              return this.noteAnswer(lane, scope, true);
-            }
-            if (watch.universal) {
-              // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
-              return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail }, 'retry', work.key);
-            }
-          } else this.heardFine(lane, work);
-          return this.final({ ...base, kind, reason: outcome.reason, detail: outcome.detail }, 'final', work.key);
-        }
-        case 'fatal':
-          this.stop('stopped', { provider: lane.name, reason: outcome.reason, fix: outcome.fix });
-          // Not the recipient's fault: once the configuration is fixed, a re-run sends it.
-          return this.final({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix }, 'retry', work.key);
-        case 'retryable':
-          return this.retryOrFail(lane, work, outcome);
-        case 'uncertain':
-          // Maybe sent: never resent in this run; the journal keeps it open for --resend-uncertain.
-          return this.final({ ...base, kind: 'uncertain', reason: outcome.reason, detail: outcome.detail }, false);
+  private settle(lane: Lane, work: Work, outcome: Outcome): void {
+    const { recipient } = work.rendered;
+    const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts };
+    switch (outcome.kind) {
+      case 'accepted':
+        this.heardFromSender(lane, work);
+        return this.events.settled({ ...base, kind: 'accepted', id: outcome.id });
+      case 'invalid':
+      case 'rejected': {
+        const mark = outcome.wrongSender;
+        if (mark?.when === 'all') {
+          const verdict = this.judges.get(lane.name)!.marked(outcome.scope ?? wholeProvider, [work, outcome], outcome.reason, mark.fix);
+          if (verdict === 'held') return;
+          // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
+          if (verdict === 'sender-wrong') return this.events.toSendLater({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail });
+        } else this.heardFromSender(lane, work);
+        return this.events.settled({ ...base, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, wrongSender: mark });
       }
-    });
-    this.options.onProgress?.(this.tally);
+      case 'fatal':
+        this.stop('stopped', { provider: lane.name, reason: outcome.reason, fix: outcome.fix });
+        // Not the recipient's fault: once the configuration is fixed, a re-run sends it.
+        return this.events.toSendLater({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.fix });
+      case 'retryable':
+        return this.retryOrFail(lane, work, outcome);
+      case 'uncertain':
+        // Maybe sent: never resent in this run; its `sent` line keeps it open for --resend-uncertain.
+        return this.events.counted({ ...base, kind: 'uncertain', reason: outcome.reason, detail: outcome.detail });
+    }
   }
 
   private retryOrFail(lane: Lane, work: Work, outcome: Outcome & { kind: 'retryable' }): void {
     const { recipient } = work.rendered;
+    const base = { line: recipient.line, provider: lane.name, recipient };
     if (this.stopping) {
       // Not delivered, and not given up on: a later run sends it.
-      return this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', detail: outcome.detail, attempts: work.attempts }, 'retry', work.key);
+      return this.events.toSendLater({ ...base, kind: 'skipped', reason: 'not-sent', detail: outcome.detail, attempts: work.attempts });
     }
     let delay: number;
     if (outcome.because === 'refused' && lane.refusedStreak <= freeRefusals) {
@@ -425,88 +278,67 @@ class CampaignRun {
     } else delay = retryDelay(work.attempts, outcome.retryAfterMs, this.random);
     const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
     if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
-      return this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: outcome.reason, detail: outcome.detail, attempts: work.attempts }, 'final', work.key);
+      return this.events.settled({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
     }
-    this.options.journal?.writer.retry(work.key);
+    this.options.journal?.writer.retry(recipient);
     if (outcome.because !== 'answered' || providerWideWaits.has(outcome.reason)) {
       // The connection or the quota, not this device: the whole lane waits, and its recipients
       // go again together, one connection per wave however many were refused.
-      lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + delay);
+      lane.pauseUntil(Date.now() + delay);
       lane.pending.push(work);
       this.notify();
       return;
     }
     const timer = setTimeout(() => {
-      lane.retryWork.delete(timer);
+      lane.backingOff.delete(timer);
       lane.pending.push(work);
       this.notify();
     }, delay);
-    lane.retryWork.set(timer, work);
+    lane.backingOff.set(timer, work);
   }
 
-  /** An answer that is not a wrong-sender one: it counts against universality for the provider and the recipient's scope. */
-  private heardFine(lane: Lane, work: Work): void {
-    this.noteAnswer(lane, wholeProvider, false);
-    if (lane.scopeOf) this.noteAnswer(lane, lane.scopeOf(work.rendered), false);
+  /** An answer with no wrong-sender mark: a sign the sender is right, for the provider and the recipient's scope. */
+  private heardFromSender(lane: Lane, work: Work): void {
+    const scope = this.options.providers.scopeOf(work.rendered);
+    this.judges.get(lane.name)!.unmarked(wholeProvider, ...(scope === undefined ? [] : [scope]));
   }
 
-  /** Holds wrong-sender answers until enough answers came to tell one bad row from a wrong credential. */
-  private noteAnswer(lane: Lane, scope: string, suspicious: boolean): void {
-    const watch = lane.watch(scope);
-    if (watch.decided) return;
-    watch.seen++;
-    if (suspicious) watch.suspicious++;
-    if (watch.seen >= wrongSenderWindow) this.decideWrongSender(lane, scope);
-  }
-
-  private decideWrongSender(lane: Lane, scope: string): void {
-    const watch = lane.watch(scope);
-    watch.decided = true;
-    const universal = watch.seen >= wrongSenderMinimum && watch.suspicious === watch.seen;
-    watch.universal = universal;
-    const first = watch.held[0]?.[1];
-    for (const [work, outcome] of watch.held.splice(0)) {
+  private onVerdict(lane: Lane, scope: string, verdict: Verdict<HeldAnswer>): void {
+    for (const [work, outcome] of verdict.held) {
       const { recipient } = work.rendered;
-      const base = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts, reason: outcome.reason, detail: outcome.detail };
-      if (universal) this.final({ ...base, kind: 'failed' }, 'retry', work.key);
-      else this.final({ ...base, kind: outcome.kind === 'invalid-token' ? 'invalid' : 'rejected' }, 'final', work.key);
+      const event = { line: recipient.line, provider: lane.name, recipient, attempts: work.attempts, reason: outcome.reason, detail: outcome.detail };
+      if (verdict.senderWrong) this.events.toSendLater({ ...event, kind: 'failed' });
+      else this.events.settled({ ...event, kind: outcome.kind, wrongSender: outcome.wrongSender });
     }
-    if (!universal || !first) return;
-    if (scope === wholeProvider) return this.stop('stopped', { provider: lane.name, reason: `${first.reason}-for-all`, fix: first.wrongSender! });
-    this.haltScope(lane, scope, { reason: first.reason, fix: first.wrongSender! });
+    if (!verdict.senderWrong) return;
+    if (scope === wholeProvider) return this.stop('stopped', { provider: lane.name, reason: `${verdict.reason}-for-all`, fix: verdict.fix });
+    this.haltScope(lane, scope, { reason: verdict.reason, fix: verdict.fix });
   }
 
   /** A scope (a web push service) refused the sender for everyone: the rest of the campaign goes on without it. */
   private haltScope(lane: Lane, scope: string, halt: { reason: string; fix: string }): void {
     lane.halted.set(scope, halt);
     this.tally.halted.push({ provider: lane.name, scope, reason: `${halt.reason}-for-all`, fix: halt.fix });
-    const queued = lane.pending.filter((work) => lane.scopeOf?.(work.rendered) === scope);
-    lane.pending = lane.pending.filter((work) => !queued.includes(work));
+    const inScope = (work: Work) => this.options.providers.scopeOf(work.rendered) === scope;
+    const queued = lane.pending.filter(inScope);
+    lane.pending = lane.pending.filter((work) => !inScope(work));
     for (const work of queued) {
       const { recipient } = work.rendered;
-      this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: halt.reason, detail: halt.fix, attempts: work.attempts }, 'retry', work.key);
+      this.events.toSendLater({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: halt.reason, detail: halt.fix, attempts: work.attempts });
     }
   }
 
   /** A provider with requests outstanding that has answered nothing for too long is stalled. */
   private watchStalls(): void {
     const now = Date.now();
-    for (const lane of this.lanes.values()) {
-      if (lane.stalled || lane.awaiting === 0 || lane.silentSince === undefined) continue;
-      if (lane.silentMs + now - lane.silentSince >= this.options.stallMs) this.stall(lane);
-    }
+    for (const lane of this.lanes.values()) if (lane.silentFor(now) >= this.options.stallMs) this.stall(lane);
   }
 
   private stall(lane: Lane): void {
-    lane.stalled = true;
-    for (const settle of lane.settleOnStall) settle(); // its requests in flight settle now, as uncertain
-    // Queued recipients were never sent: failed, and sent by a later run.
-    const queued = [...lane.pending.splice(0), ...lane.retryWork.values()];
-    for (const timer of lane.retryWork.keys()) clearTimeout(timer);
-    lane.retryWork.clear();
-    for (const work of queued) {
+    // Its requests in flight settle now, as uncertain; the queued ones were never sent: failed, and sent by a later run.
+    for (const work of lane.stall()) {
       const { recipient } = work.rendered;
-      this.final({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: 'provider-stalled', attempts: work.attempts }, 'retry', work.key);
+      this.events.toSendLater({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: 'provider-stalled', attempts: work.attempts });
     }
     const seconds = Math.round(this.options.stallMs / 1000);
     this.stop('stopped', {
@@ -519,13 +351,10 @@ class CampaignRun {
   private async drain(): Promise<void> {
     for (;;) {
       for (const lane of this.lanes.values()) await this.dispatch(lane, true);
-      const busy = [...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.pending.length > 0 || lane.retryWork.size > 0);
-      if (!busy) break;
+      if (![...this.lanes.values()].some((lane) => lane.busy)) break;
       await this.changed();
     }
-    for (const lane of this.lanes.values()) {
-      for (const [scope, watch] of lane.wrongSender) if (!watch.decided) this.decideWrongSender(lane, scope);
-    }
+    for (const judge of this.judges.values()) judge.decideAll();
     this.options.onProgress?.(this.tally);
   }
 
@@ -534,55 +363,19 @@ class CampaignRun {
       this.stopping = true;
       this.tally.status = status;
       if (fatal) this.tally.fatal = fatal;
-      this.options.onStopping?.([...this.lanes.values()].reduce((sum, lane) => sum + lane.awaiting, 0));
+      this.options.onStopping?.([...this.lanes.values()].reduce((sum, lane) => sum + lane.awaitingAnswers, 0));
     }
-    for (const lane of this.lanes.values()) {
-      lane.abort.abort();
-      clearTimeout(lane.pauseTimer);
-      lane.pauseTimer = undefined;
-      for (const [timer, work] of lane.retryWork) {
-        clearTimeout(timer);
-        const { recipient } = work.rendered;
-        // Journaled as a retry already: a later run sends it.
-        this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', attempts: work.attempts }, false);
-      }
-      lane.retryWork.clear();
-    }
+    // Waiting out a backoff, so journaled as a retry already: a later run sends them.
+    for (const lane of this.lanes.values()) this.notSentYet(lane.stop());
     this.notify();
   }
 
-  /** Work that was queued but never sent when the campaign stopped: a later run sends it. */
-  private abandonPending(lane: Lane): void {
-    for (const work of lane.pending.splice(0)) {
+  /** Recipients not sent (again) when the campaign stopped, whose journal lines already say a later run sends them. */
+  private notSentYet(works: Work[]): void {
+    for (const work of works) {
       const { recipient } = work.rendered;
-      this.final({ kind: 'skipped', line: recipient.line, provider: lane.name, recipient, reason: 'not-sent', attempts: work.attempts }, false);
+      this.events.counted({ kind: 'skipped', line: recipient.line, provider: recipient.provider, recipient, reason: 'not-sent', attempts: work.attempts });
     }
-  }
-
-  /**
-   * Counts a recipient's state for this run and journals it: as settled (`final`), as still to
-   * send on a re-run (`retry`), or not at all (it came from the journal, or was never sent).
-   */
-  private final(event: FinalEvent, record: 'final' | 'retry' | false = 'final', key?: string): void {
-    countFinal(this.tally, event.provider, event.kind, event.reason);
-    const writer = this.options.journal?.writer;
-    const keyOf = (recipient: DeviceRecipient) => key ?? recipient.key;
-    if (record === 'retry' && writer && event.recipient) writer.retry(keyOf(event.recipient));
-    if (record === 'final' && writer && event.recipient && event.provider && event.kind !== 'skipped' && event.kind !== 'uncertain') {
-      const { recipient } = event;
-      writer.final({
-        k: keyOf(recipient),
-        p: event.provider,
-        o: event.kind,
-        r: event.reason,
-        d: event.detail,
-        line: event.line,
-        id: event.id,
-        // The prune list needs the token itself; nothing else in the journal does.
-        ...(event.kind === 'invalid' ? { token: recipient.token, user: recipient.userId } : {}),
-      });
-    }
-    this.options.onFinal?.(event);
   }
 
   private changed(): Promise<void> {

@@ -1,5 +1,8 @@
 import type { TokenMessage } from 'firebase-admin/messaging';
+import type { PushcastConfig } from '../config/config.js';
+import type { Outcome } from '../domain/outcome.js';
 import type { DeviceRecipient, ProviderName, SkipReason } from '../domain/recipient.js';
+import type { RenderedMessage } from '../message/compile-template.js';
 
 /** What APNs receives for one device: the headers node-apn sets and the JSON body. */
 export interface ApnsPayload {
@@ -47,36 +50,16 @@ export interface BuildContext {
   webPushFormat?: 'pushcast' | 'declarative';
 }
 
-/**
- * The provider's answer for one recipient. `accepted` means the provider took the message;
- * providers give no delivery receipts.
- *
- * `wrongSender` marks an answer that, when every recipient of the provider gets it, means the
- * sender's credentials or configuration are wrong rather than the tokens or the message: it says
- * what to fix. One such answer alone is just that recipient's outcome. With a `scope` (a web push
- * service's origin), "every recipient" is every recipient in that scope, and only it stops.
- */
-export type Outcome =
-  | { kind: 'accepted'; id?: string }
-  | { kind: 'invalid-token'; reason: string; detail?: string; wrongSender?: string; scope?: string }
-  | { kind: 'rejected-message'; reason: string; detail?: string; wrongSender?: string; scope?: string }
-  /**
-   * Safe to send again, `because` the provider answered "not now" (429, 5xx), refused the stream
-   * unread (HTTP/2 REFUSED_STREAM, also every stream above a GOAWAY's last id), or the request
-   * never left (no connection).
-   */
-  | { kind: 'retryable'; reason: string; because: 'answered' | 'refused' | 'not-sent'; retryAfterMs?: number; detail?: string }
-  /** The whole provider cannot work (credentials, an untrusted certificate): the campaign stops. */
-  | { kind: 'fatal'; reason: string; fix: string }
-  /** The request may have reached the provider, but no answer came (a timeout, a reset): never resent automatically. */
-  | { kind: 'uncertain'; reason: string; detail?: string };
+/** Why a device is not sent, found before its message is rendered. */
+export interface Refusal {
+  reason: SkipReason;
+  detail: string;
+}
 
 export interface Provider<P extends ProviderName = ProviderName> {
   readonly name: P;
   /** Recipients per `send` call: 500 for FCM's sendEach; the others batch for the journal only. */
   readonly maxBatch: number;
-  /** The part of the provider a recipient is judged in for a scoped wrong-sender answer: a web push service's origin. */
-  scopeOf?(item: Rendered<P>): string;
   /** Checks credentials before the first send, where the provider allows it. */
   verify?(signal: AbortSignal): Promise<void>;
   /**
@@ -87,4 +70,46 @@ export interface Provider<P extends ProviderName = ProviderName> {
   send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
   /** Destroys every session and socket, answered or not, so the process can exit. */
   close(): Promise<void>;
+}
+
+/**
+ * Everything pushcast knows of one provider, so that nothing above the providers names one:
+ * the engine, the campaign and doctor work from these (providers/descriptors.ts lists them).
+ */
+export interface ProviderDescriptor<P extends ProviderName = ProviderName> {
+  readonly name: P;
+  /** As people write it: FCM, APNs, Web Push. */
+  readonly title: string;
+  /** Whether the configuration names this provider's credentials (read, not checked: `verify` checks them). */
+  isConfigured(config: PushcastConfig): boolean;
+  /** Creates the client; loaded only when used, so `pushcast --help` never loads an SDK. */
+  create(config: PushcastConfig, options: { validateOnly?: boolean }): Promise<Provider<P>>;
+  /** A check on the device itself, made before its message is rendered (the web push allow-list). */
+  admission?(config: PushcastConfig): (recipient: DeviceRecipient) => Refusal | undefined;
+  buildPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<PayloadByProvider[P]>;
+  /** The payload as the provider would receive it, the token masked: what a dry run shows. */
+  sample(item: Rendered<P>): unknown;
+  /** Where a recipient is judged for a scoped wrong-sender answer: a web push service's origin. */
+  scopeOf?(item: Rendered<P>): string;
+  /**
+   * `pushcast check`: whether the provider can judge a token without delivering anything (FCM's
+   * validate_only). Without it, only the token's format is checked.
+   */
+  readonly validatesWithoutDelivery: boolean;
+  /** `pushcast doctor`: what verifying the credentials proved, and a token no device has to probe with (credentials are checked before tokens). */
+  readonly doctor: { summary(config: PushcastConfig): string; probeToken?: string; unchecked?: string };
+}
+
+/**
+ * The providers as the engine sees them, for one run: made from the descriptors by
+ * providers/provider-set.ts, so the engine names no provider.
+ */
+export interface ProviderSource {
+  /** Why a device is not sent, decided before its message is rendered: no credentials, an endpoint not allowed. */
+  refuse(recipient: DeviceRecipient): Refusal | undefined;
+  /** The device's payload for its provider, from its rendered message. */
+  build(message: RenderedMessage, recipient: DeviceRecipient): BuildResult<unknown>;
+  scopeOf(item: Rendered): string | undefined;
+  /** The provider, created and its credentials verified on first use; throws a ConfigError when they are bad. */
+  get(name: ProviderName): Promise<Provider>;
 }

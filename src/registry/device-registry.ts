@@ -65,7 +65,6 @@ const migrations = [
    CREATE INDEX device_channels_by_device ON device_channels (device_id);`,
 ];
 
-export const defaultRegistryFile = 'pushcast.db';
 
 type Row = {
   id: number;

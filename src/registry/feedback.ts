@@ -1,5 +1,5 @@
 import type { ProviderName } from '../domain/recipient.js';
-import type { FinalEvent } from '../engine/run-campaign.js';
+import type { FinalEvent } from '../domain/outcome.js';
 import type { SanityGuard, Suspect } from '../report/sanity-guard.js';
 import type { DeviceRegistry } from './device-registry.js';
 

@@ -5,11 +5,12 @@ export type UserResolution = DeviceRecipient[] | { reason: 'unknown-user' | 'no-
 
 /**
  * A user row becomes one recipient per valid device of that user (multi-device fan-out), with the
- * row's variables and, where the device knows it, the device's locale.
+ * row's variables and, where the device knows it, the device's locale. With no registry (a dry
+ * run where none exists yet), every user is unknown, as they would be in a new, empty one.
  */
-export function userResolver(registry: DeviceRegistry, channel?: string): (row: UserRecipient) => UserResolution {
+export function userResolver(registry: DeviceRegistry | undefined, channel?: string): (row: UserRecipient) => UserResolution {
   return (row) => {
-    const devices = registry.devicesOf(row.userId);
+    const devices = registry?.devicesOf(row.userId) ?? [];
     if (devices.length === 0) return { reason: 'unknown-user', detail: `no device is registered for user ${row.userId}` };
     const valid = devices.filter((device) => device.valid);
     const chosen = channel && channel !== '*' ? valid.filter((device) => device.channels.includes(channel)) : valid;

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../domain/recipient.js';
-import type { ResourceUse } from '../engine/measure-resources.js';
-import type { FinalEvent } from '../engine/run-campaign.js';
-import type { CampaignStatus, ProviderCounts, Tally } from '../engine/tally.js';
+import type { ResourceUse } from '../campaign/measure-resources.js';
+import type { FinalEvent } from '../domain/outcome.js';
+import type { CampaignStatus, ProviderCounts, Tally } from '../domain/tally.js';
 import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
 
@@ -13,7 +13,10 @@ const listedLimit = 1000;
  * A campaign's record, in the spirit of a push service's history entry: what `--json` prints and
  * `--report` writes. Documented field by field in schema/report-v1.schema.json. No secrets, no tokens.
  */
-export interface CampaignRecord {
+/** The tally's counts, as they are; `sends` are the requests this run made, retries included. */
+type TallyCounts = Pick<Tally, 'counts' | 'providers' | 'invalidByReason' | 'rejectedByReason' | 'failedByReason' | 'uncertainByReason' | 'sends' | 'retries'>;
+
+export interface CampaignRecord extends TallyCounts {
   schemaVersion: typeof reportSchemaVersion;
   pushcast: string;
   campaign: string;
@@ -24,20 +27,14 @@ export interface CampaignRecord {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
+  /** `sends` per second of the run. */
   sendsPerSecond: number;
   /** Devices targeted: not all of them will get it. */
   devices: number;
   /** Devices the providers accepted the message for: not a delivery receipt. */
   successes: number;
   invalidTokens: number;
-  counts: ProviderCounts;
-  providers: Record<ProviderName, ProviderCounts>;
-  invalidByReason: Record<string, number>;
-  rejectedByReason: Record<string, number>;
-  failedByReason: Record<string, number>;
-  uncertainByReason: Record<string, number>;
   skippedByReason: Record<string, number>;
-  retries: number;
   suspect: Suspect[];
   fatal?: Tally['fatal'];
   /** Web push services that refused the sender for every subscription; the rest of the campaign went on. */
@@ -97,7 +94,8 @@ export function buildRecord(input: {
     startedAt: input.startedAt.toISOString(),
     finishedAt: new Date(input.startedAt.getTime() + resources.seconds * 1000).toISOString(),
     durationSeconds: round(resources.seconds),
-    sendsPerSecond: resources.seconds > 0 ? Math.round(tally.counts.targeted / resources.seconds) : tally.counts.targeted,
+    sends: tally.sends,
+    sendsPerSecond: resources.seconds > 0 ? Math.round(tally.sends / resources.seconds) : tally.sends,
     devices: tally.counts.targeted,
     successes: tally.counts.accepted,
     invalidTokens: tally.counts.invalid,

@@ -1,5 +1,5 @@
 import { providerNames } from '../domain/recipient.js';
-import type { ProviderCounts } from '../engine/tally.js';
+import type { ProviderCounts } from '../domain/tally.js';
 import type { CampaignRecord } from './campaign-record.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];

@@ -1,67 +1,40 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { providerNames } from '../domain/recipient.js';
-import type { JournalLine } from '../engine/journal.js';
-import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../engine/tally.js';
-import { InputError } from '../errors.js';
+import type { FinalEvent } from '../domain/outcome.js';
+import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
+import { carriedOver, readJournal } from '../journal/read-journal.js';
 import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
 
-/** The journals of a campaign: one, or one per shard. */
-export async function findJournals(dir: string, campaign: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    names = [];
-  }
-  const mine = names.filter((name) => name === `${campaign}.jsonl` || (name.startsWith(`${campaign}.shard-`) && name.endsWith('.jsonl'))).sort();
-  if (mine.length === 0) throw new InputError(`no journal for campaign "${campaign}" in ${dir} (is --journal-dir right?)`);
-  return mine.map((name) => join(dir, name));
-}
-
 /**
- * A campaign's report from its journal: the last run's own record when it ended, otherwise (the
- * process died) one rebuilt from the settled answers, with the ones in flight as uncertain.
+ * A campaign's report from its journal: the last run's own record when it ended; otherwise (the
+ * process died) one rebuilt recipient by recipient as a resumed run will find them (`carriedOver`):
+ * settled answers as they were, the ones in flight as uncertain, the ones waiting to be sent
+ * again as not sent yet. Its duration runs from the start of the last run to its last write.
  */
 export async function recordFromJournal(path: string): Promise<CampaignRecord> {
-  const lines: JournalLine[] = [];
-  for (const text of (await readFile(path, 'utf8')).split('\n')) {
-    if (!text) continue;
-    try {
-      lines.push(JSON.parse(text) as JournalLine);
-    } catch {
-      // a line torn by a crash
-    }
-  }
-  const lastRun = lines.findLastIndex((line) => line.t === 'run');
-  const lastEnd = lines.findLastIndex((line) => line.t === 'end');
-  if (lastEnd > lastRun) return (lines[lastEnd] as Extract<JournalLine, { t: 'end' }>).record as CampaignRecord;
-
-  const run = lines[lastRun] as Extract<JournalLine, { t: 'run' }> | undefined;
-  const state = new Map<string, Extract<JournalLine, { t: 'final' }> | 'open'>();
-  const providerOf = new Map<string, (typeof providerNames)[number]>();
-  for (const line of lines) {
-    if (line.t === 'sent') for (const key of line.k) {
-      if (!state.has(key) || state.get(key) === 'open') state.set(key, 'open');
-      providerOf.set(key, line.p);
-    }
-    if (line.t === 'final') state.set(line.k, line);
-  }
+  const { prior, lastRun } = await readJournal(path);
+  if (lastRun?.record) return lastRun.record as CampaignRecord;
   const tally = emptyTally();
   tally.status = 'interrupted';
-  for (const [key, entry] of state) {
-    if (entry === 'open') countFinal(tally, providerOf.get(key), 'uncertain', 'unanswered-earlier');
-    else countFinal(tally, entry.p, entry.o, entry.r);
+  const lists = new RecordLists();
+  for (const state of prior.values()) {
+    const line = state.state === 'final' ? state.line.line : state.line;
+    const provider = state.state === 'final' ? state.line.p : state.provider;
+    const event: FinalEvent = { line, ...(carriedOver(state, false) ?? { kind: 'skipped', provider, reason: 'not-sent', detail: 'not delivered yet: the next run sends it', attempts: 0 }) };
+    countFinal(tally, event.provider, event.kind, event.reason);
+    lists.onFinal(event);
   }
-  // What a crashed run cannot say (skipped rows, timings) stays empty.
+  tally.sends = lastRun?.sends ?? 0;
+  tally.retries = lastRun?.retries ?? 0;
+  const startedAt = lastRun?.startedAt ?? 0;
+  // What a crashed run cannot say (its skipped rows, its CPU and memory) stays empty.
   return buildRecord({
-    campaign: run?.campaign ?? path,
-    shard: run?.shard,
+    campaign: lastRun?.run.campaign ?? path,
+    shard: lastRun?.run.shard,
     tally,
-    lists: new RecordLists(),
+    lists,
     suspects: [],
-    resources: { seconds: 0, cpuSeconds: 0, peakRssMB: 0 },
-    startedAt: new Date(run?.at ?? 0),
+    resources: { seconds: lastRun ? (lastRun.lastWriteAt - startedAt) / 1000 : 0, cpuSeconds: 0, peakRssMB: 0 },
+    startedAt: new Date(startedAt),
   });
 }
 
@@ -79,6 +52,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     return total;
   };
   const counts = sum((record) => record.counts);
+  const sends = records.reduce((total, record) => total + (record.sends ?? 0), 0);
   const errors = records.flatMap((record) => record.errors);
   const started = Math.min(...records.map((record) => Date.parse(record.startedAt)));
   const finished = Math.max(...records.map((record) => Date.parse(record.finishedAt)));
@@ -91,7 +65,8 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     startedAt: new Date(started).toISOString(),
     finishedAt: new Date(finished).toISOString(),
     durationSeconds: seconds,
-    sendsPerSecond: seconds > 0 ? Math.round(counts.targeted / seconds) : counts.targeted,
+    sends,
+    sendsPerSecond: seconds > 0 ? Math.round(sends / seconds) : sends,
     devices: counts.targeted,
     successes: counts.accepted,
     invalidTokens: counts.invalid,

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { describeFileError } from '../errors.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { FinalEvent } from '../engine/run-campaign.js';
+import type { FinalEvent } from '../domain/outcome.js';
 import { csvLine } from './csv.js';
 import type { SanityGuard, Suspect } from './sanity-guard.js';
 

@@ -1,22 +1,11 @@
+import { defaultApnsEnvironment as defaultEnvironment } from '../config/defaults.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
-import type { FinalEvent } from '../engine/run-campaign.js';
+import type { FinalEvent } from '../domain/outcome.js';
 
-/** The invalid-token answers that, in bulk, more likely mean a wrong credential or environment than dead tokens. */
-const guardedReasons: Record<ProviderName, ReadonlySet<string>> = {
-  fcm: new Set(['unregistered', 'invalid-registration-token']),
-  apns: new Set(['BadDeviceToken', 'Unregistered']),
-  webpush: new Set(['vapid-key-mismatch']),
-};
 /** Over this share of a group's devices… */
 export const guardShare = 0.2;
 /** …and at least this many: a handful of dead tokens in a small send is normal. */
 export const guardMinimum = 30;
-
-const likelyCauses: Record<ProviderName, string> = {
-  fcm: 'a service account of another Firebase project, or tokens from another app',
-  apns: 'the wrong APNs environment (sandbox tokens sent to production, or the reverse) or another app\'s key',
-  webpush: 'another VAPID key than the one the browsers subscribed with',
-};
 
 export interface Suspect {
   /** "fcm", "webpush", or "apns/production" and "apns/sandbox". */
@@ -29,12 +18,14 @@ export interface Suspect {
 
 /**
  * Watches a campaign's answers per provider (and APNs environment). When a large share comes back
- * as invalid tokens, the report says why that is suspicious and those tokens are not pruned.
+ * as invalid tokens whose answers the provider's classifier marked `wrongSender` (a dead token
+ * gets them too, but so does a wrong project or environment), the report says why that is
+ * suspicious and those tokens are not pruned.
  */
 export class SanityGuard {
-  private readonly groups = new Map<string, { provider: ProviderName; targeted: number; invalid: number }>();
+  private readonly groups = new Map<string, { provider: ProviderName; targeted: number; invalid: number; fixes: Map<string, number> }>();
 
-  constructor(private readonly defaultApnsEnvironment: ApnsEnvironment = 'production') {}
+  constructor(private readonly defaultApnsEnvironment: ApnsEnvironment = defaultEnvironment) {}
 
   /** The group a recipient's answer is judged in. */
   groupOf(event: FinalEvent): string | undefined {
@@ -45,29 +36,34 @@ export class SanityGuard {
 
   /** Whether an answer is one the guard may hold back from the prune list. */
   isGuarded(event: FinalEvent): boolean {
-    return event.kind === 'invalid' && event.provider !== undefined && guardedReasons[event.provider].has(event.reason ?? '');
+    return event.kind === 'invalid' && event.wrongSender !== undefined;
   }
 
   observe(event: FinalEvent): void {
     const group = this.groupOf(event);
     if (!group || event.kind === 'skipped') return;
-    const counts = this.groups.get(group) ?? { provider: event.provider!, targeted: 0, invalid: 0 };
+    let counts = this.groups.get(group);
+    if (!counts) this.groups.set(group, (counts = { provider: event.provider!, targeted: 0, invalid: 0, fixes: new Map() }));
     counts.targeted++;
-    if (this.isGuarded(event)) counts.invalid++;
-    this.groups.set(group, counts);
+    if (this.isGuarded(event)) {
+      counts.invalid++;
+      const { fix } = event.wrongSender!;
+      counts.fixes.set(fix, (counts.fixes.get(fix) ?? 0) + 1);
+    }
   }
 
   suspects(): Suspect[] {
     const suspects: Suspect[] = [];
-    for (const [group, { provider, targeted, invalid }] of this.groups) {
+    for (const [group, { provider, targeted, invalid, fixes }] of this.groups) {
       if (invalid < guardMinimum || invalid / targeted <= guardShare) continue;
       const share = Math.round((invalid / targeted) * 100);
+      const [likeliest] = [...fixes].sort(([, a], [, b]) => b - a)[0];
       suspects.push({
         group,
         provider,
         invalid,
         targeted,
-        note: `${share}% of ${group} devices came back invalid: more likely ${likelyCauses[provider]} than dead tokens. They are listed as suspect, not pruned; --trust-invalid prunes them.`,
+        note: `${share}% of ${group} devices came back invalid: so many dead tokens at once more likely means ${likeliest}. They are listed as suspect, not pruned; --trust-invalid prunes them.`,
       });
     }
     return suspects;

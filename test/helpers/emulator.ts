@@ -1,13 +1,15 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { deviceIdentity, keysOf, type DeviceRecipient, type ProviderName } from '../../src/domain/recipient.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { dirname, join, resolve } from 'node:path';
+import type { ProviderName } from '../../src/domain/recipient.js';
 import type { PushcastConfig } from '../../src/config/config.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/start-emulator.js';
 import { CompiledTemplate } from '../../src/message/compile-template.js';
 import type { MessageTemplate } from '../../src/message/load-template.js';
-import { prepareRecipient } from '../../src/engine/prepare-recipient.js';
-import type { Rendered } from '../../src/providers/provider.js';
-import { emulatorSubscription, tempDir } from './tokens.js';
+import { providerDescriptors } from '../../src/providers/descriptors.js';
+import type { ProviderDescriptor, Rendered } from '../../src/providers/provider.js';
+import { device } from './audience.js';
+import { tempDir } from './tokens.js';
 
 export { startEmulator, type Emulator, type EmulatorOptions };
 
@@ -24,19 +26,23 @@ export function writeEmulatorConfig(emulator: Emulator, changes: Partial<Record<
 
 /** A recipient rendered for its provider, as the engine would hand it to the provider. */
 export function rendered(provider: ProviderName, token: string, template: Partial<MessageTemplate> = { title: 'Hello', body: 'World' }): Rendered {
-  const subscription = provider === 'webpush' ? emulatorSubscription(token) : undefined;
-  const address = subscription ? subscription.endpoint : token;
-  const recipient: DeviceRecipient = {
-    kind: 'device',
-    line: 2,
-    provider,
-    token: address,
-    ...keysOf(deviceIdentity(provider, address)),
-    subscription,
-    vars: {},
-    fields: [],
-  };
-  const result = prepareRecipient(new CompiledTemplate({ kind: 'notification', ...template } as MessageTemplate), recipient, { apnsTopic: 'com.example.pushcast' });
-  if ('kind' in result) throw new Error(`test message does not render: ${result.detail}`);
-  return result;
+  const recipient = provider === 'webpush' ? device('webpush', token) : device(provider, token, { token });
+  const message = new CompiledTemplate({ kind: 'notification', ...template } as MessageTemplate).render({});
+  if (!message.ok) throw new Error(`test message does not render: ${message.detail}`);
+  const built = (providerDescriptors[provider] as ProviderDescriptor).buildPayload(message.message, recipient, { apnsTopic: 'com.example.pushcast' });
+  if (!built.ok) throw new Error(`test message does not build: ${built.detail}`);
+  return { provider, recipient, payload: built.payload } as Rendered;
+}
+
+/** The counters of an emulator running in a process of its own, read from its stats endpoint over TLS with its CA. */
+export async function emulatorProcessStats(configFile: string): Promise<ReturnType<Emulator['stats']>> {
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { ca: string; fcm: { endpoint: string } };
+  const ca = config.ca.startsWith('-----BEGIN') ? config.ca : readFileSync(resolve(dirname(configFile), config.ca));
+  const url = new URL('/_emulator/stats', config.fcm.endpoint);
+  return new Promise((done, fail) => {
+    get(url, { ca }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => done(JSON.parse(body)));
+    }).on('error', fail);
+  });
 }

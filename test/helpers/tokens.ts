@@ -29,26 +29,3 @@ export function tempFile(name: string, content: string | Buffer): string {
   writeFileSync(path, content);
   return path;
 }
-
-/** An audience CSV of `count` devices of one provider; web push rows use subscriptions the emulator can decrypt. */
-export function audienceFile(provider: 'fcm' | 'apns' | 'webpush', count: number, prefix = 'r'): string {
-  const rows = ['provider,token,name'];
-  for (let i = 0; i < count; i++) {
-    const id = `${prefix}${i}`;
-    const token = provider === 'fcm' ? fcmToken(id) : provider === 'apns' ? apnsToken(id) : `"${JSON.stringify(emulatorSubscription(id)).replace(/"/g, '""')}"`;
-    rows.push(`${provider},${token},User ${i}`);
-  }
-  return tempFile(`${provider}-${count}.csv`, `${rows.join('\n')}\n`);
-}
-
-/** An audience CSV cycling through FCM, APNs and Web Push, `count` rows in all. */
-export function mixedAudienceFile(count: number, prefix = 'x'): string {
-  const rows = ['provider,token,name'];
-  for (let i = 0; i < count; i++) {
-    const provider = (['fcm', 'apns', 'webpush'] as const)[i % 3];
-    const id = `${prefix}${i}`;
-    const token = provider === 'fcm' ? fcmToken(id) : provider === 'apns' ? apnsToken(id) : `"${JSON.stringify(emulatorSubscription(id)).replace(/"/g, '""')}"`;
-    rows.push(`${provider},${token},User ${i}`);
-  }
-  return tempFile(`mixed-${count}.csv`, `${rows.join('\n')}\n`);
-}

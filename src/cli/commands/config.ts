@@ -1,15 +1,13 @@
 import { loadConfig } from '../../config/load-config.js';
 import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
-import { defaultTimeouts } from '../../config/timeouts.js';
-import { defaultInFlight } from '../../engine/run-campaign.js';
+import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultTimeouts } from '../../config/defaults.js';
 import { ExitCode } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
-import { defaultJournalDir } from './send.js';
 
 /** Values used when nothing sets them, as `pushcast config` shows them. */
 const defaults: Record<string, string> = {
-  'apns.environment': 'production',
+  'apns.environment': defaultApnsEnvironment,
   concurrency: `fcm ${defaultInFlight.fcm}, apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush}`,
   rate: 'unlimited',
   journalDir: defaultJournalDir,

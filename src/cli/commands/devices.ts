@@ -7,8 +7,9 @@ import { parseDuration } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
-import { defaultRegistryFile, DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
-import { startMeasuring } from '../../engine/measure-resources.js';
+import { defaultRegistryFile } from '../../config/defaults.js';
+import { DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
+import { startMeasuring } from '../../campaign/measure-resources.js';
 import { writeLine, type CliIo } from '../io.js';
 import { parseProvider } from '../send-inputs.js';
 

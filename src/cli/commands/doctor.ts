@@ -1,17 +1,13 @@
-import { deviceIdentity, keysOf, type ProviderName } from '../../domain/recipient.js';
 import { loadConfig } from '../../config/load-config.js';
-import { prepareRecipient } from '../../engine/prepare-recipient.js';
+import type { Outcome } from '../../domain/outcome.js';
+import { deviceIdentity, keysOf, providerNames, type DeviceRecipient } from '../../domain/recipient.js';
 import { ExitCode } from '../../errors.js';
 import { CompiledTemplate } from '../../message/compile-template.js';
-import { ConfiguredProviders, isConfigured } from '../../providers/configured-providers.js';
-import type { Outcome, Rendered } from '../../providers/provider.js';
+import { providerDescriptors } from '../../providers/descriptors.js';
+import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
+import { ProviderSet } from '../../providers/provider-set.js';
 import { writeLine, type CliIo } from '../io.js';
 
-/** Tokens no device has: the providers check credentials before tokens, and deliver nothing. */
-const probes: Partial<Record<ProviderName, string>> = {
-  fcm: 'pushcast-doctor-probe:APA91b-not-a-real-registration-token',
-  apns: '0'.repeat(64),
-};
 const probeMessage = new CompiledTemplate({ kind: 'notification', title: 'pushcast doctor' });
 
 interface Finding {
@@ -26,26 +22,29 @@ interface Finding {
 export async function doctorCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
   const { config } = loadConfig({ file: options.config, cwd: io.cwd, env: io.env });
   const report: Record<string, Finding[]> = {};
-  for (const name of ['fcm', 'apns', 'webpush'] as const) {
-    if (!isConfigured(name, config)) continue;
+  for (const name of providerNames) {
+    const descriptor = providerDescriptors[name] as ProviderDescriptor;
+    if (!descriptor.isConfigured(config)) continue;
     const findings: Finding[] = (report[name] = []);
-    // FCM's probe is a validate_only send: FCM checks it like a real one and delivers nothing.
-    const providers = new ConfiguredProviders(config, { dryRun: name === 'fcm' });
+    // Where the provider can, the probe is checked without delivery (FCM's validate_only); APNs refuses a token no device has.
+    const providers = new ProviderSet(config, descriptor.validatesWithoutDelivery ? 'validate-only' : 'send');
     try {
       const provider = await providers.get(name);
-      findings.push({ ok: true, text: credentialSummary(name, config) });
-      const token = probes[name];
-      if (!provider || !token) {
-        findings.push({ ok: 'unchecked', text: 'whether push services accept this VAPID key: they check it only on a real subscription; send to one with pushcast send --token' });
+      findings.push({ ok: true, text: descriptor.doctor.summary(config) });
+      const token = descriptor.doctor.probeToken;
+      if (!token) {
+        findings.push({ ok: 'unchecked', text: descriptor.doctor.unchecked ?? 'the credentials against the provider: it has no probe' });
         continue;
       }
-      const item = prepareRecipient(probeMessage, { kind: 'device', line: 0, provider: name, token, ...keysOf(deviceIdentity(name, token)), vars: {}, fields: [] }, { apnsTopic: config.apns?.topic });
-      if ('kind' in item) {
-        findings.push({ ok: false, text: item.detail });
+      const recipient: DeviceRecipient = { kind: 'device', line: 0, provider: name, token, ...keysOf(deviceIdentity(name, token)), vars: {}, fields: [] };
+      const message = probeMessage.render({});
+      const built = message.ok ? providers.build(message.message, recipient) : message;
+      if (!built.ok) {
+        findings.push({ ok: false, text: built.detail });
         continue;
       }
-      const [outcome] = await provider.send([item as Rendered] as never, new AbortController().signal);
-      findings.push(judgeProbe(name, outcome));
+      const [outcome] = await provider.send([{ provider: name, recipient, payload: built.payload } as Rendered] as never, new AbortController().signal);
+      findings.push(judgeProbe(descriptor, outcome));
     } catch (error) {
       findings.push({ ok: false, text: (error as Error).message });
     } finally {
@@ -67,23 +66,17 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
   return failed ? ExitCode.fatal : ExitCode.ok;
 }
 
-function credentialSummary(name: ProviderName, config: ReturnType<typeof loadConfig>['config']): string {
-  if (name === 'fcm') return 'service account read; an OAuth access token was issued for it';
-  if (name === 'apns') return `signing key read and a token signed (key ${config.apns?.keyId}, team ${config.apns?.teamId}); topic ${config.apns?.topic ?? 'NOT SET: set apns.topic'}`;
-  return `VAPID key pair matches; subject ${config.webpush?.subject}`;
-}
-
-function judgeProbe(name: ProviderName, outcome: Outcome): Finding {
-  const target = name === 'fcm' ? 'FCM (validate_only)' : 'APNs, to a token no device has,';
+function judgeProbe(descriptor: ProviderDescriptor, outcome: Outcome): Finding {
+  const target = descriptor.validatesWithoutDelivery ? `${descriptor.title} (validate_only)` : `${descriptor.title}, to a token no device has,`;
   switch (outcome.kind) {
     case 'accepted':
-    case 'invalid-token':
-      return { ok: true, text: `${target} accepted the credentials${outcome.kind === 'invalid-token' ? ` and answered ${outcome.reason} for the made-up token, as expected` : ''}; nothing was delivered` };
+    case 'invalid':
+      return { ok: true, text: `${target} accepted the credentials${outcome.kind === 'invalid' ? ` and answered ${outcome.reason} for the made-up token, as expected` : ''}; nothing was delivered` };
     case 'fatal':
       return { ok: false, text: `${target} refused: ${outcome.reason}: ${outcome.fix}` };
-    case 'rejected-message':
+    case 'rejected':
       // A credential answer (401, 403) is marked wrongSender: the probe found what doctor is for.
-      return { ok: false, text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender}` : `${target} refused the probe message: ${outcome.reason}` };
+      return { ok: false, text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender.fix}` : `${target} refused the probe message: ${outcome.reason}` };
     default:
       return { ok: 'unchecked', text: `${target} did not answer conclusively (${outcome.reason}): try again` };
   }

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { formatReport } from '../../report/format-report.js';
-import { findJournals, mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
+import { findJournals } from '../../journal/journal-files.js';
+import { mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
 import { terminalText, writeLine, type CliIo } from '../io.js';
-import { defaultJournalDir } from './send.js';
+import { defaultJournalDir } from '../../config/defaults.js';
 
 /** `pushcast report CAMPAIGN`: the report again, from the journal; shards merged. */
 export async function reportCommand(campaign: string, options: { journalDir?: string; json?: boolean }, io: CliIo): Promise<number> {

@@ -1,48 +1,56 @@
 import { classifyNoAnswer } from '../no-answer.js';
-import type { Outcome } from '../provider.js';
+import type { Outcome, WrongSender } from '../../domain/outcome.js';
 import type { RequestObservation } from './observe-requests.js';
 
 /**
  * APNs `reason` strings to outcomes.
  * https://developer.apple.com/documentation/usernotifications/handling-notification-responses-from-apns
- * Credential answers (403) and topic answers are marked `wrongSender`: one of them is that
- * recipient's problem (a row with another app's topic); all of them stop the campaign.
+ * Credential answers (403) and topic answers are marked `wrongSender` (when all): one of them is
+ * that recipient's problem (a row with another app's topic); all of them stop the campaign. A
+ * large share of dead tokens is marked too (when many): in bulk they say the environment is wrong.
  */
-type Rule = { kind: 'invalid-token' | 'rejected-message' | 'retryable'; wrongSender?: string } | { kind: 'fatal'; fix: string };
+type Rule = { kind: 'invalid' | 'rejected' | 'retryable'; wrongSender?: WrongSender } | { kind: 'fatal'; fix: string };
+
+/** Marks an answer that, given to every recipient, means the sender is wrong. */
+const all = (fix: string): WrongSender => ({ fix, when: 'all' });
 
 const credentialFix = 'check apns.key, apns.keyId and apns.teamId (token auth) or apns.cert (certificate auth)';
 const environmentFix = 'the .p8 key is not enabled for this APNs environment: check apns.environment';
+const otherEnvironment: WrongSender = {
+  fix: 'tokens of the other APNs environment (sandbox and production tokens differ) or of another app: check apns.environment, the apns_environment column and the key',
+  when: 'many',
+};
 const byReason: Record<string, Rule> = {
-  Unregistered: { kind: 'invalid-token' },
-  ExpiredToken: { kind: 'invalid-token' },
-  // Also what a sandbox token gets from production and the reverse: see the report's note on environments.
-  BadDeviceToken: { kind: 'invalid-token' },
-  DeviceTokenNotForTopic: { kind: 'invalid-token', wrongSender: 'every token belongs to another app: set apns.topic to the bundle id the tokens were issued for' },
+  Unregistered: { kind: 'invalid', wrongSender: otherEnvironment },
+  ExpiredToken: { kind: 'invalid' },
+  // Also what a sandbox token gets from production and the reverse.
+  BadDeviceToken: { kind: 'invalid', wrongSender: otherEnvironment },
+  DeviceTokenNotForTopic: { kind: 'invalid', wrongSender: all('every token belongs to another app: set apns.topic to the bundle id the tokens were issued for') },
   TooManyRequests: { kind: 'retryable' },
   InternalServerError: { kind: 'retryable' },
   ServiceUnavailable: { kind: 'retryable' },
   Shutdown: { kind: 'retryable' },
   IdleTimeout: { kind: 'retryable' },
   ExpiredProviderToken: { kind: 'retryable' },
-  PayloadTooLarge: { kind: 'rejected-message' },
-  BadCollapseId: { kind: 'rejected-message' },
-  BadExpirationDate: { kind: 'rejected-message' },
-  BadMessageId: { kind: 'rejected-message' },
-  BadPriority: { kind: 'rejected-message' },
-  DuplicateHeaders: { kind: 'rejected-message' },
-  InvalidPushType: { kind: 'rejected-message' },
-  PayloadEmpty: { kind: 'rejected-message' },
-  MissingDeviceToken: { kind: 'rejected-message' },
-  BadCertificate: { kind: 'rejected-message', wrongSender: `APNs rejected the certificate: ${credentialFix}` },
-  BadCertificateEnvironment: { kind: 'rejected-message', wrongSender: 'the certificate is for the other APNs environment: set apns.environment (sandbox or production) to match it' },
-  Forbidden: { kind: 'rejected-message', wrongSender: `APNs refused the request: ${credentialFix}` },
-  InvalidProviderToken: { kind: 'rejected-message', wrongSender: `APNs rejected the signing key: ${credentialFix}; the key id and team id must match the .p8 key` },
-  MissingProviderToken: { kind: 'rejected-message', wrongSender: `no APNs credential was sent: ${credentialFix}` },
-  UnrelatedKeyIdInToken: { kind: 'rejected-message', wrongSender: 'apns.keyId does not belong to apns.teamId' },
-  BadEnvironmentKeyInToken: { kind: 'rejected-message', wrongSender: environmentFix },
-  BadEnvironmentKeyIdInToken: { kind: 'rejected-message', wrongSender: environmentFix },
-  TopicDisallowed: { kind: 'rejected-message', wrongSender: 'this key or certificate may not send to the topic: check apns.topic (the app bundle id)' },
-  BadTopic: { kind: 'rejected-message', wrongSender: 'apns.topic is not valid: it is the app bundle id, e.g. com.example.app' },
+  PayloadTooLarge: { kind: 'rejected' },
+  BadCollapseId: { kind: 'rejected' },
+  BadExpirationDate: { kind: 'rejected' },
+  BadMessageId: { kind: 'rejected' },
+  BadPriority: { kind: 'rejected' },
+  DuplicateHeaders: { kind: 'rejected' },
+  InvalidPushType: { kind: 'rejected' },
+  PayloadEmpty: { kind: 'rejected' },
+  MissingDeviceToken: { kind: 'rejected' },
+  BadCertificate: { kind: 'rejected', wrongSender: all(`APNs rejected the certificate: ${credentialFix}`) },
+  BadCertificateEnvironment: { kind: 'rejected', wrongSender: all('the certificate is for the other APNs environment: set apns.environment (sandbox or production) to match it') },
+  Forbidden: { kind: 'rejected', wrongSender: all(`APNs refused the request: ${credentialFix}`) },
+  InvalidProviderToken: { kind: 'rejected', wrongSender: all(`APNs rejected the signing key: ${credentialFix}; the key id and team id must match the .p8 key`) },
+  MissingProviderToken: { kind: 'rejected', wrongSender: all(`no APNs credential was sent: ${credentialFix}`) },
+  UnrelatedKeyIdInToken: { kind: 'rejected', wrongSender: all('apns.keyId does not belong to apns.teamId') },
+  BadEnvironmentKeyInToken: { kind: 'rejected', wrongSender: all(environmentFix) },
+  BadEnvironmentKeyIdInToken: { kind: 'rejected', wrongSender: all(environmentFix) },
+  TopicDisallowed: { kind: 'rejected', wrongSender: all('this key or certificate may not send to the topic: check apns.topic (the app bundle id)') },
+  BadTopic: { kind: 'rejected', wrongSender: all('apns.topic is not valid: it is the app bundle id, e.g. com.example.app') },
   MissingTopic: { kind: 'fatal', fix: 'set apns.topic (the app bundle id) or an apns_topic column in the audience' },
   BadPath: { kind: 'fatal', fix: 'the APNs endpoint answered BadPath: check apns.endpoint' },
   MethodNotAllowed: { kind: 'fatal', fix: 'the APNs endpoint answered MethodNotAllowed: check apns.endpoint' },
@@ -78,5 +86,5 @@ export function classifyApnsFailure(failure: ApnsFailure, observed?: RequestObse
   if (rule) return { kind: rule.kind, reason, ...(rule.wrongSender ? { wrongSender: rule.wrongSender } : {}) };
   if (status >= 500) return { ...answered(`http-${status}`), detail: reason || undefined };
   if (status === 429) return { ...answered('TooManyRequests'), detail: reason || undefined };
-  return { kind: 'rejected-message', reason: reason || `http-${status}` };
+  return { kind: 'rejected', reason: reason || `http-${status}` };
 }

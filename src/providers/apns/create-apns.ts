@@ -1,3 +1,4 @@
+import { defaultApnsEnvironment } from '../../config/defaults.js';
 import { createPrivateKey } from 'node:crypto';
 import pLimit from 'p-limit';
 import { isApnsTopic } from '../../audience/check-token.js';
@@ -9,7 +10,8 @@ import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
 import { OpenSessions } from '../open-sessions.js';
-import type { Outcome, Provider, Rendered } from '../provider.js';
+import type { Outcome } from '../../domain/outcome.js';
+import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
 
@@ -29,7 +31,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const auth = readCredentials(settings);
   const ca = config.ca ? [readSecret('ca', config.ca)] : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('apns.endpoint', settings.endpoint) : undefined;
-  const defaultEnvironment: ApnsEnvironment = settings.environment ?? 'production';
+  const defaultEnvironment: ApnsEnvironment = settings.environment ?? defaultApnsEnvironment;
   if (settings.topic !== undefined && !isApnsTopic(settings.topic)) {
     throw new ConfigError(`apns.topic must be the app's bundle id, such as com.example.app (ASCII letters, digits, - and .), not "${settings.topic}"`);
   }
@@ -84,7 +86,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
     if (sent) return { kind: 'accepted', id: sent['apns-id'] };
     const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed);
-    if (outcome.kind === 'invalid-token' && outcome.reason === 'BadDeviceToken') {
+    if (outcome.kind === 'invalid' && outcome.reason === 'BadDeviceToken') {
       return { ...outcome, detail: `sent to the ${environment} environment; a token from the other environment gets this answer too` };
     }
     return outcome;

@@ -8,7 +8,8 @@ import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
 import { classifyNoAnswer } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
-import type { Outcome, Provider, Rendered } from '../provider.js';
+import type { Outcome } from '../../domain/outcome.js';
+import type { Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
 import { withApnsExpiration } from './payload.js';
 import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
@@ -18,7 +19,7 @@ import { parseServiceAccount, serviceAccountCredential } from './service-account
 export const fcmMaxBatch = 500;
 const fcmOrigin = 'https://fcm.googleapis.com';
 
-export async function createFcmProvider(config: PushcastConfig, options: { dryRun?: boolean } = {}): Promise<Provider<'fcm'>> {
+export async function createFcmProvider(config: PushcastConfig, options: { validateOnly?: boolean } = {}): Promise<Provider<'fcm'>> {
   const settings = config.fcm ?? {};
   if (!settings.serviceAccount) {
     throw new ConfigError('FCM: no service account: set GOOGLE_APPLICATION_CREDENTIALS or fcm.serviceAccount (a path to the JSON key, or its content)');
@@ -49,7 +50,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { dryRu
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {
       const now = Math.floor(Date.now() / 1000);
       const messages = batch.map((item) => withApnsExpiration(item.payload, now));
-      const { result, observation } = observeSession(() => messaging.sendEach(messages, options.dryRun), { requestTimeoutMs: timeoutMs, sessions });
+      const { result, observation } = observeSession(() => messaging.sendEach(messages, options.validateOnly), { requestTimeoutMs: timeoutMs, sessions });
       let response: BatchResponse | undefined;
       let failure: unknown;
       try {

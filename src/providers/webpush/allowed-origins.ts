@@ -1,3 +1,5 @@
+import { ConfigError } from '../../errors.js';
+
 /**
  * Push services a subscription may point at. An audience file from elsewhere could name any URL,
  * including hosts inside your network, so only the public push services are contacted unless
@@ -22,12 +24,25 @@ export function pushServiceOf(endpoint: string): PushService {
   return known?.service ?? 'other';
 }
 
+function parseOrigin(origin: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(origin.replace('*.', 'wildcard.'));
+  } catch {
+    // reported below
+  }
+  if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username || url.password) {
+    throw new ConfigError(`webpush.allowedOrigins: "${origin}" is not an origin such as https://push.example.com or https://*.example.com`);
+  }
+  return url;
+}
+
 export type OriginCheck = (endpoint: string) => boolean;
 
 /** Origins as `https://host[:port]`, where a host may start with `*.` to take any subdomain. */
 export function allowOrigins(extra: readonly string[] = []): OriginCheck {
   const patterns = [...publicPushServices.map(({ origin }) => origin), ...extra].map((origin) => {
-    const { protocol, host } = new URL(origin.replace('*.', 'wildcard.'));
+    const { protocol, host } = parseOrigin(origin);
     const wildcard = origin.includes('://*.');
     return { protocol, host: wildcard ? host.slice('wildcard'.length) : host, wildcard };
   });

@@ -1,6 +1,6 @@
 import { classifyNoAnswer } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
-import type { Outcome } from '../provider.js';
+import type { Outcome } from '../../domain/outcome.js';
 import { pushServiceOf } from './allowed-origins.js';
 
 /**
@@ -27,33 +27,33 @@ export function classifyWebPushResponse(
   const refusal = refusalOf(pushServiceOf(endpoint), statusCode, body ?? '');
   if (refusal === 'jwt') {
     return {
-      kind: 'rejected-message',
+      kind: 'rejected',
       reason: 'vapid-jwt-refused',
       detail,
       scope: origin,
-      wrongSender: `${origin} refused the VAPID JWT for every subscription: webpush.subject must be a real mailto: or https: contact (Apple refuses localhost and reserved domains), and the key pair must be the one the browsers subscribed with`,
+      wrongSender: { fix: `${origin} refused the VAPID JWT for every subscription: webpush.subject must be a real mailto: or https: contact (Apple refuses localhost and reserved domains), and the key pair must be the one the browsers subscribed with`, when: 'all' },
     };
   }
   if (refusal === 'key') {
     return {
-      kind: 'invalid-token',
+      kind: 'invalid',
       reason: 'vapid-key-mismatch',
       detail,
-      wrongSender: 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with',
+      wrongSender: { fix: 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with', when: 'all' },
     };
   }
   switch (statusCode) {
     case 404:
-      return { kind: 'invalid-token', reason: 'not-found', detail };
+      return { kind: 'invalid', reason: 'not-found', detail };
     case 410:
-      return { kind: 'invalid-token', reason: 'unsubscribed', detail };
+      return { kind: 'invalid', reason: 'unsubscribed', detail };
     case 413:
-      return { kind: 'rejected-message', reason: 'payload-too-large', detail };
+      return { kind: 'rejected', reason: 'payload-too-large', detail };
     case 406: // WNS: the sender is over its throttle limit
     case 429:
       return answered('too-many-requests');
     default:
-      return statusCode >= 500 ? answered(`http-${statusCode}`) : { kind: 'rejected-message', reason: `http-${statusCode}`, detail };
+      return statusCode >= 500 ? answered(`http-${statusCode}`) : { kind: 'rejected', reason: `http-${statusCode}`, detail };
   }
 }
 

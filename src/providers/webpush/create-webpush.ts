@@ -6,7 +6,8 @@ import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { checkCertificate } from '../check-certificate.js';
-import type { Outcome, Provider, Rendered } from '../provider.js';
+import type { Outcome } from '../../domain/outcome.js';
+import type { Provider, Rendered } from '../provider.js';
 import { classifyWebPushResponse } from './classify-webpush.js';
 import { checkVapid } from './vapid.js';
 
@@ -95,7 +96,6 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
   return {
     name: 'webpush',
     maxBatch: recipientsPerBatch,
-    scopeOf: (item) => new URL(item.recipient.token).origin,
     async verify() {
       if (endpoint) await checkCertificate('Web Push', endpoint, ca);
     },

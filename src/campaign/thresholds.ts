@@ -1,4 +1,4 @@
-import type { Tally } from './tally.js';
+import type { Tally } from '../domain/tally.js';
 
 /** Conditions under which a finished campaign exits 3: for cron alerts and CI smoke tests. */
 export interface Thresholds {

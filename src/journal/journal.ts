@@ -1,71 +1,50 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { ProviderName } from '../domain/recipient.js';
+import type { FinalKind, WrongSender } from '../domain/outcome.js';
+import type { DeviceRecipient, ProviderName } from '../domain/recipient.js';
 import { JournalError } from '../errors.js';
-import type { FinalKind } from './tally.js';
 
 /**
  * A campaign's journal: one JSON object a line, appended.
  *  - `run`: a run started (campaign, shard, pushcast version).
- *  - `sent`: a batch is about to go out; written and fsynced before the first request.
- *  - `retry`: a recipient got a definite "not now" (429, 503, refused stream): not delivered.
+ *  - `sent`: a batch is about to go out; written and fsynced before the first request. `at` is
+ *    when (ms since the epoch), `l` each recipient's line in the audience.
+ *  - `retry`: a recipient not delivered and not given up on (a 429 or 503, a refused stream, a
+ *    wrong sender, a stop): a later run sends it.
  *  - `final`: a recipient's last word: accepted, invalid, rejected or failed.
+ *  - `time`: written at most once a second while lines are written, so a crashed run's report
+ *    knows how long it ran.
+ *  - `end`: a run ended (not after a crash): its report, for `pushcast report`.
  * A recipient whose last line is `sent` was in flight when the process died: uncertain.
- * The last line may be torn by a crash; it is ignored.
+ * The last line may be torn by a crash; it is ignored. read-journal.ts reads it back.
  */
 export type JournalLine =
-  | { t: 'run'; campaign: string; shard?: string; at: string; version: string }
-  | { t: 'sent'; p: ProviderName; k: string[] }
-  | { t: 'retry'; k: string }
-  | { t: 'final'; k: string; p: ProviderName; o: FinalKind; r?: string; d?: string; line: number; token?: string; user?: string; id?: string }
-  /** A run ended (not after a crash): its report, for `pushcast report`. */
+  | RunLine
+  | { t: 'sent'; p: ProviderName; k: string[]; l: number[]; at: number }
+  | { t: 'retry'; k: string; p: ProviderName; line: number }
+  | FinalLine
+  | { t: 'time'; at: number }
   | { t: 'end'; record: unknown };
 
-/** What an earlier run left for a recipient. */
-export type PriorState = { state: 'final'; line: Extract<JournalLine, { t: 'final' }> } | { state: 'retry' } | { state: 'uncertain' };
+export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string };
+export type FinalLine = {
+  t: 'final';
+  k: string;
+  p: ProviderName;
+  o: FinalKind;
+  r?: string;
+  d?: string;
+  line: number;
+  /** The answer's wrong-sender mark: the sanity guard weighs it on a later run too. */
+  w?: WrongSender;
+  /** An invalid token's own value and user: the prune list needs them. */
+  token?: string;
+  user?: string;
+  id?: string;
+};
 
-export async function readJournal(path: string): Promise<{ prior: Map<string, PriorState>; runs: number; lines: number; torn: boolean }> {
-  const prior = new Map<string, PriorState>();
-  let runs = 0;
-  let lines = 0;
-  let torn = false;
-  let stream;
-  try {
-    stream = createReadStream(path, { encoding: 'utf8' });
-    await new Promise((resolve, reject) => stream!.once('open', resolve).once('error', reject));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { prior, runs, lines, torn };
-    throw error;
-  }
-  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
-    if (text === '') continue;
-    let entry: JournalLine;
-    try {
-      entry = JSON.parse(text) as JournalLine;
-    } catch {
-      torn = true; // only a crash mid-write makes a bad line, and only the last can be
-      continue;
-    }
-    lines++;
-    switch (entry.t) {
-      case 'run':
-        runs++;
-        break;
-      case 'sent':
-        for (const key of entry.k) if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain' });
-        break;
-      case 'retry':
-        if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry' });
-        break;
-      case 'final':
-        prior.set(entry.k, { state: 'final', line: entry });
-        break;
-    }
-  }
-  return { prior, runs, lines, torn };
-}
+/** How often, at most, the writer notes the time. */
+const timeEveryMs = 1000;
 
 /**
  * Appends to a journal: intents durably (fsync per batch), outcomes promptly (written, fsynced
@@ -78,13 +57,14 @@ export class JournalWriter {
   private flushScheduled = false;
   private failure?: JournalError;
   private readonly failureListeners: Array<(error: JournalError) => void> = [];
+  private timeNotedAt = 0;
 
   private constructor(
     private readonly handle: FileHandle,
     readonly path: string,
   ) {}
 
-  static async open(path: string, run: Omit<Extract<JournalLine, { t: 'run' }>, 't' | 'at'>): Promise<JournalWriter> {
+  static async open(path: string, run: Omit<RunLine, 't' | 'at'>): Promise<JournalWriter> {
     let handle: FileHandle;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -93,6 +73,7 @@ export class JournalWriter {
       throw new JournalError(path, error);
     }
     const writer = new JournalWriter(handle, path);
+    writer.timeNotedAt = Date.now(); // the run line says when
     // A torn last line from a crash gets its own line: start on a fresh one.
     writer.append({ t: 'run', ...run, at: new Date().toISOString() }, true);
     try {
@@ -105,16 +86,18 @@ export class JournalWriter {
   }
 
   /** Before a batch goes out: durable, so a crash can never forget something was maybe sent. Throws if it cannot be. */
-  async sent(provider: ProviderName, keys: string[]): Promise<void> {
-    this.append({ t: 'sent', p: provider, k: keys });
+  async sent(provider: ProviderName, recipients: readonly DeviceRecipient[]): Promise<void> {
+    const at = Date.now();
+    this.timeNotedAt = at;
+    this.append({ t: 'sent', p: provider, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), at });
     await this.flush(true);
   }
 
-  retry(key: string): void {
-    this.append({ t: 'retry', k: key });
+  retry(recipient: DeviceRecipient): void {
+    this.append({ t: 'retry', k: recipient.key, p: recipient.provider, line: recipient.line });
   }
 
-  final(line: Omit<Extract<JournalLine, { t: 'final' }>, 't'>): void {
+  final(line: Omit<FinalLine, 't'>): void {
     this.append({ t: 'final', ...line });
   }
 
@@ -137,6 +120,11 @@ export class JournalWriter {
 
   private append(line: JournalLine, leadingNewline = false): void {
     if (this.failure) return;
+    const now = Date.now();
+    if (now - this.timeNotedAt >= timeEveryMs && line.t !== 'run') {
+      this.timeNotedAt = now;
+      this.buffer.push(`${JSON.stringify({ t: 'time', at: now } satisfies JournalLine)}\n`);
+    }
     this.buffer.push(`${leadingNewline ? '\n' : ''}${JSON.stringify(line)}\n`);
     if (!this.flushScheduled) {
       this.flushScheduled = true;

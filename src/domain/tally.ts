@@ -1,4 +1,5 @@
-import { providerNames, type ProviderName, type SkipReason } from '../domain/recipient.js';
+import type { FinalKind } from './outcome.js';
+import { providerNames, type ProviderName, type SkipReason } from './recipient.js';
 
 /** What became of every recipient of one provider. accepted is not delivered: providers give no receipts. */
 export interface ProviderCounts {
@@ -29,6 +30,8 @@ export interface Tally {
   /** Why recipients may or may not have been sent: timeout, no-answer, provider-stalled, unanswered-earlier. */
   uncertainByReason: Record<string, number>;
   skippedByReason: Partial<Record<SkipReason | string, number>>;
+  /** Requests handed to the providers in this run, retries included. */
+  sends: number;
   /** Retries made, beyond first attempts. */
   retries: number;
   /** Why the campaign stopped early, and what to fix: a provider's, or the campaign's own (its journal). */
@@ -51,12 +54,11 @@ export function emptyTally(): Tally {
     failedByReason: {},
     uncertainByReason: {},
     skippedByReason: {},
+    sends: 0,
     retries: 0,
     halted: [],
   };
 }
-
-export type FinalKind = 'accepted' | 'invalid' | 'rejected' | 'failed' | 'uncertain' | 'skipped';
 
 /** Counts one recipient's final state, per provider and in total. */
 export function countFinal(tally: Tally, provider: ProviderName | undefined, kind: FinalKind, reason?: string): void {

@@ -1,0 +1,37 @@
+import { registryVariables, type Audience } from '../audience/read-audience.js';
+import { InputError } from '../errors.js';
+import { unknownPlaceholders } from '../message/check-placeholders.js';
+import type { CompiledTemplate } from '../message/compile-template.js';
+import type { DeviceRegistry } from '../registry/device-registry.js';
+import { channelAudience } from '../registry/resolve-users.js';
+
+/** What a campaign reads: the audience (re-openable: --strict reads it twice), the compiled template, and the files behind them. */
+export interface CampaignInputs {
+  audience: Audience;
+  template: CompiledTemplate;
+  /** The message as people named it: its file, or how it was given (--title/--body). */
+  messageLabel: string;
+  /** The audience and message files, whose contents identify the campaign: empty for --token and --channel sends. */
+  files: string[];
+  reopen(): Promise<Audience>;
+}
+
+/** A placeholder no column fills is said once, before any row is read, not once per row. */
+export function checkPlaceholders(inputs: CampaignInputs): void {
+  const unknown = unknownPlaceholders(inputs.template, inputs.audience.variables);
+  if (unknown.length === 0) return;
+  const columns = inputs.audience.variables.join(', ') || '(none)';
+  throw new InputError(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`);
+}
+
+/** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
+export function channelInputs(channel: string, registry: DeviceRegistry, message: { template: CompiledTemplate; messageLabel: string }): CampaignInputs {
+  const audience = (): Audience => ({
+    path: `channel ${channel}`,
+    shape: 'devices',
+    header: ['provider', 'token', 'user_id'],
+    variables: registryVariables,
+    rows: channelAudience(registry, channel),
+  });
+  return { audience: audience(), ...message, files: [], reopen: async () => audience() };
+}

@@ -1,0 +1,35 @@
+import type { PushcastConfig } from '../config/config.js';
+import { defaultInFlight, defaultRetries } from '../config/defaults.js';
+import { stallTimeoutMs } from '../config/timeouts.js';
+import { providerNames, isProviderName, type ProviderName } from '../domain/recipient.js';
+import type { CampaignOptions } from '../engine/run-campaign.js';
+import { parseRate } from '../engine/rate-limiter.js';
+import { ConfigError } from '../errors.js';
+
+/** `rate`: 500 for all providers together, or fcm=10000,apns=2000 per provider (--rate, PUSHCAST_RATE, the config file). */
+export function rateLimits(config: PushcastConfig): CampaignOptions['rate'] {
+  if (config.rate === undefined) return undefined;
+  const rate: NonNullable<CampaignOptions['rate']> = {};
+  for (const part of String(config.rate).split(',')) {
+    const [name, amount] = part.includes('=') ? part.split('=') : [undefined, part];
+    const perSecond = parseRate(amount);
+    if (perSecond === undefined) throw new ConfigError(`rate takes sends per second such as 500, 500/s or 30000/m, not "${amount}"`);
+    if (name === undefined) rate.total = perSecond;
+    else if (isProviderName(name.trim())) (rate.perProvider ??= {})[name.trim() as ProviderName] = perSecond;
+    else throw new ConfigError(`rate: unknown provider "${name}"`);
+  }
+  return rate;
+}
+
+/** `concurrency`: recipients in flight per provider; each provider's default otherwise. */
+export function inFlightLimits(config: PushcastConfig): Record<ProviderName, number> {
+  const { concurrency } = config;
+  if (concurrency === undefined) return { ...defaultInFlight };
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
+  return Object.fromEntries(providerNames.map((name) => [name, concurrency])) as Record<ProviderName, number>;
+}
+
+/** The engine's limits from the configuration and the defaults. */
+export function campaignLimits(config: PushcastConfig): Pick<CampaignOptions, 'inFlight' | 'rate' | 'stallMs' | 'maxAttempts' | 'maxRetryMs'> {
+  return { inFlight: inFlightLimits(config), rate: rateLimits(config), stallMs: stallTimeoutMs(config), ...defaultRetries };
+}

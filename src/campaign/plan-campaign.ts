@@ -1,0 +1,112 @@
+import type { Audience } from '../audience/read-audience.js';
+import type { PushcastConfig } from '../config/config.js';
+import type { FinalEvent } from '../domain/outcome.js';
+import { providerNames, type ProviderName, type SkipReason } from '../domain/recipient.js';
+import { runCampaign } from '../engine/run-campaign.js';
+import type { Shard } from '../engine/shard.js';
+import { ExitCode } from '../errors.js';
+import { platformNotes } from '../message/platform-notes.js';
+import { ProviderSet } from '../providers/provider-set.js';
+import type { DeviceRegistry } from '../registry/device-registry.js';
+import { userResolver } from '../registry/resolve-users.js';
+import { checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
+import type { CampaignVerdict } from './exit-code.js';
+import { campaignLimits } from './limits.js';
+import { requireSomeProvider } from './send-campaign.js';
+
+/** Bad rows listed in full in a plan; the counts always cover every row. */
+export const maxListedProblems = 1000;
+
+/** What a campaign would do: the same engine as the send, with a provider that sends nothing. */
+export interface CampaignPlan {
+  audience: string;
+  shape: Audience['shape'];
+  /** Data rows read (the header and blank lines not counted). */
+  rows: number;
+  /** Devices that would be sent to, per provider. */
+  recipients: Record<ProviderName, number>;
+  /** User-ID rows read, which the device registry resolves to devices. */
+  users: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  errors: Array<{ line: number; provider?: ProviderName; reason: string; detail: string }>;
+  /** Bad rows beyond `maxListedProblems`, counted in `skipped` but not listed. */
+  errorsNotListed: number;
+  /** One payload per provider as it would be sent, tokens masked. */
+  samples: Partial<{ [P in ProviderName]: unknown }>;
+  /** Fields of the message some platforms have no equivalent for. */
+  notes: string[];
+}
+
+export interface PlanSettings {
+  config: PushcastConfig;
+  shard?: Shard;
+  /** The registry that resolves user-ID rows; none: every user is unknown, as in a new registry. */
+  registry?: DeviceRegistry;
+  channel?: string;
+  /** `--strict`: stop at the first row that would not be sent. */
+  strict?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * `--dry-run` and `--strict`'s first pass: the audience through the real engine with the dry-run
+ * provider, so every row the send would skip (provider-not-configured, endpoint-not-allowed, a bad
+ * row, a message too large) is skipped here for the same reason. Nothing is sent or written.
+ */
+export async function planCampaign(inputs: CampaignInputs, settings: PlanSettings): Promise<{ plan: CampaignPlan } & CampaignVerdict> {
+  checkPlaceholders(inputs);
+  const { config } = settings;
+  const providers = new ProviderSet(config, 'dry-run');
+  // A strict send with no credentials at all is a configuration error before it is a bad row.
+  if (settings.strict) requireSomeProvider(providers);
+  const plan: CampaignPlan = {
+    audience: inputs.audience.path,
+    shape: inputs.audience.shape,
+    rows: 0,
+    recipients: { fcm: 0, apns: 0, webpush: 0 },
+    users: 0,
+    skipped: {},
+    errors: [],
+    errorsNotListed: 0,
+    samples: providers.samples,
+    notes: platformNotes(inputs.template.template),
+  };
+  const firstProblem = new AbortController();
+  const onFinal = (event: FinalEvent): void => {
+    if (event.kind !== 'skipped') return;
+    if (plan.errors.length < maxListedProblems) plan.errors.push({ line: event.line, provider: event.provider, reason: event.reason ?? 'skipped', detail: event.detail ?? '' });
+    else plan.errorsNotListed++;
+    if (settings.strict) firstProblem.abort();
+  };
+  const tally = await runCampaign(inputs.audience.rows, {
+    ...campaignLimits(config),
+    rate: undefined, // nothing is sent: no reason to wait
+    template: inputs.template,
+    providers,
+    shard: settings.shard,
+    signal: settings.signal ? AbortSignal.any([settings.signal, firstProblem.signal]) : firstProblem.signal,
+    resolveUser: userResolver(settings.registry, settings.channel === '*' ? undefined : settings.channel),
+    onRow: (row) => {
+      plan.rows++;
+      if (row.kind === 'user') plan.users++;
+    },
+    onFinal,
+  });
+  for (const name of providerNames) plan.recipients[name] = tally.providers[name].accepted;
+  plan.skipped = tally.skippedByReason;
+
+  const first = plan.errors[0];
+  if (settings.strict && first) {
+    return { plan, exitCode: ExitCode.usage, problems: [`--strict: ${inputs.audience.path}, line ${first.line}: ${first.reason}: ${first.detail}; nothing was sent`] };
+  }
+  try {
+    requireSomeProvider(providers);
+  } catch (error) {
+    return { plan, exitCode: ExitCode.fatal, problems: [(error as Error).message] };
+  }
+  return { plan, exitCode: ExitCode.ok, problems: [] };
+}
+
+export function countRecipients(plan: CampaignPlan): number {
+  return providerNames.reduce((sum, name) => sum + plan.recipients[name], 0);
+}

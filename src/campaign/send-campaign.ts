@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { PushcastConfig } from '../config/config.js';
+import { defaultJournalDir } from '../config/defaults.js';
+import type { Tally } from '../domain/tally.js';
+import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
+import { shardLabel, type Shard } from '../engine/shard.js';
+import { ConfigError, describeFileError, UsageError } from '../errors.js';
+import { JournalWriter } from '../journal/journal.js';
+import { journalPath } from '../journal/journal-files.js';
+import { readJournal } from '../journal/read-journal.js';
+import { ProviderSet } from '../providers/provider-set.js';
+import type { DeviceRegistry } from '../registry/device-registry.js';
+import { RegistryFeedback } from '../registry/feedback.js';
+import { userResolver } from '../registry/resolve-users.js';
+import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
+import { ReportFiles } from '../report/report-files.js';
+import { SanityGuard } from '../report/sanity-guard.js';
+import { pushcastVersion } from '../version.js';
+import { deriveCampaignId } from './campaign-id.js';
+import { checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
+import { lockCampaign, type CampaignLock } from './campaign-lock.js';
+import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
+import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
+import { LatencyRecorder } from './latency.js';
+import { campaignLimits } from './limits.js';
+import { startMeasuring } from './measure-resources.js';
+import type { Thresholds } from './thresholds.js';
+
+/** Who hears what a campaign does while it runs: the CLI's spinner and messages, or nobody. */
+export interface CampaignListener {
+  /** Something a person should know even in quiet mode: a lock taken over, a list not written. */
+  warn?(text: string): void;
+  /** Something worth saying when someone is watching: a torn journal line skipped. */
+  note?(text: string): void;
+  progress?(tally: Tally): void;
+  /** The campaign is stopping (Ctrl-C, a fatal answer), with this many recipients still in flight. */
+  stopping?(inFlight: number): void;
+}
+
+export interface CampaignSettings {
+  config: PushcastConfig;
+  /** Files are resolved against it. */
+  cwd: string;
+  /** `pushcast check`: FCM's validate_only, nothing delivered; providers with no such mode get format checks only. */
+  validateOnly?: boolean;
+  /** The campaign's id; derived from the audience and message contents when not given. */
+  campaign?: string;
+  /** Keep a journal, so a re-run resumes instead of sending again (default: yes). */
+  journal?: boolean;
+  resendUncertain?: boolean;
+  shard?: Shard;
+  thresholds?: Thresholds;
+  /** Prune invalid tokens even when so many are invalid that a wrong sender is likelier. */
+  trustInvalid?: boolean;
+  /** Files to write, as the user named them. */
+  outputs?: { report?: string; invalidOut?: string; failedOut?: string };
+  /** The device registry: user-ID audiences, channels, and feedback of invalid tokens. */
+  registry?: DeviceRegistry;
+  /** Only the devices in this channel of a user audience ("*" or none: all). */
+  channel?: string;
+  /** Mark invalid tokens in the registry (default: yes, when there is one). */
+  feedback?: boolean;
+  signal?: AbortSignal;
+  listener?: CampaignListener;
+}
+
+export interface CampaignResult extends CampaignVerdict {
+  record: CampaignRecord;
+}
+
+/**
+ * A whole campaign: checks the inputs, the output files and the credentials before anything is
+ * sent, takes the campaign's lock, sends through the engine with the journal, writes the lists
+ * and the report, and says what the exit code is and why. It touches no terminal.
+ */
+export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSettings): Promise<CampaignResult> {
+  const { config, cwd, outputs = {}, listener = {} } = settings;
+  checkPlaceholders(inputs);
+  checkOutputPaths(
+    [
+      { flag: '--report', path: outputs.report },
+      { flag: '--invalid-out', path: outputs.invalidOut },
+      { flag: '--failed-out', path: outputs.failedOut },
+    ],
+    cwd,
+  );
+  const options = campaignLimits(config);
+  const providers = new ProviderSet(config, settings.validateOnly ? 'validate-only' : 'send');
+  let journal: CampaignOptions['journal'];
+  let lock: CampaignLock | undefined;
+  try {
+    const campaign = settings.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
+    if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
+    const { shard } = settings;
+    const journalDir = config.journalDir ?? defaultJournalDir;
+    const journalFile = campaign && settings.journal !== false && !settings.validateOnly ? journalPath(resolve(cwd, journalDir), campaign, shard) : undefined;
+    if (journalFile && campaign) {
+      prepareJournalDir(dirname(journalFile), journalDir);
+      // Before anything else touches the journal: a second run of the campaign would send it all again.
+      lock = await lockCampaign(journalFile, shard && shard.count > 1 ? `${campaign} (shard ${shardLabel(shard)})` : campaign);
+      if (lock.notice) listener.warn?.(lock.notice);
+    }
+    requireSomeProvider(providers, settings.validateOnly);
+    await providers.verifyUsable();
+    if (journalFile && campaign) {
+      const { prior, torn } = await readJournal(journalFile);
+      if (torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
+      journal = { writer: await JournalWriter.open(journalFile, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(settings.resendUncertain) };
+    }
+
+    const guard = new SanityGuard(config.apns?.environment);
+    const lists = new RecordLists();
+    const out = (file: string | undefined) => (file ? resolve(cwd, file) : undefined);
+    const files = new ReportFiles({ invalidOut: out(outputs.invalidOut), failedOut: out(outputs.failedOut), header: inputs.audience.header, guard, trustInvalid: Boolean(settings.trustInvalid) });
+    const { registry } = settings;
+    const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard) : undefined;
+    const latency = new LatencyRecorder();
+    const startedAt = new Date();
+    const measure = startMeasuring();
+    const tally = await runCampaign(inputs.audience.rows, {
+      ...options,
+      template: inputs.template,
+      providers,
+      signal: settings.signal,
+      shard,
+      journal,
+      resolveUser: registry ? userResolver(registry, settings.channel === '*' ? undefined : settings.channel) : undefined,
+      onFinal: (event) => {
+        feedback?.onFinal(event);
+        guard.observe(event);
+        files.onFinal(event);
+        lists.onFinal(event);
+      },
+      onProgress: listener.progress,
+      onStopping: listener.stopping,
+      onBatch: (ms, count) => latency.record(ms, count),
+    });
+
+    const percentiles = latency.percentiles();
+    const resources = { ...measure(), ...(percentiles ? { latencyMs: percentiles } : {}) };
+    const suspects = guard.suspects();
+    const { suspectFile } = await files.finish(suspects).catch((error: unknown) => {
+      listener.warn?.(`the token lists were not all written: ${(error as Error).message}`);
+      return { suspectFile: undefined };
+    });
+    const record = buildRecord({
+      campaign: campaign ?? 'one-off',
+      shard: shardLabel(shard),
+      tally,
+      lists,
+      suspects,
+      resources,
+      startedAt,
+      audience: inputs.audience.path,
+      message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
+      registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
+      files: compactFiles({
+        invalidOut: outputs.invalidOut,
+        suspectOut: suspectFile && outputs.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'),
+        failedOut: outputs.failedOut,
+        journal: journal?.writer.path,
+      }),
+    });
+    await journal?.writer.end(record);
+    if (outputs.report) {
+      await writeFile(resolve(cwd, outputs.report), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }).catch((error: unknown) => {
+        listener.warn?.(`the report was not written: ${describeFileError(outputs.report!, error)}`);
+      });
+    }
+    return { record, ...exitCodeFor(record, tally, settings.thresholds ?? {}, Boolean(settings.trustInvalid)) };
+  } finally {
+    await journal?.writer.close();
+    await providers.close();
+    await lock?.release();
+  }
+}
+
+/** A campaign no provider can send anything of stops before reading a row, with what to do. */
+export function requireSomeProvider(providers: ProviderSet, validateOnly = false): void {
+  if (providers.configuredNames.length > 0 || validateOnly) return;
+  throw new ConfigError('no provider has credentials: set them in pushcast.config.json or the environment (see the README), or try the emulator: pushcast emulator');
+}
+
+async function sha256(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
+}
+
+function compactFiles(files: NonNullable<CampaignRecord['files']>): CampaignRecord['files'] {
+  const present = Object.entries(files).filter(([, value]) => value !== undefined);
+  return present.length > 0 ? Object.fromEntries(present) : undefined;
+}

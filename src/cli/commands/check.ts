@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { sendCampaign } from '../../campaign/send-campaign.js';
+import { defaultRegistryFile } from '../../config/defaults.js';
+import { loadConfig } from '../../config/load-config.js';
+import type { MessageTemplate } from '../../message/load-template.js';
+import { DeviceRegistry } from '../../registry/device-registry.js';
+import { printResult, terminalListener } from '../print-record.js';
+import { openInputs } from '../send-inputs.js';
+import type { CliIo } from '../io.js';
+import { parseThresholds } from './send.js';
+
+export interface CheckOptions {
+  audience: string;
+  provider?: string;
+  config?: string;
+  invalidOut?: string;
+  report?: string;
+  json?: boolean;
+  quiet?: boolean;
+  maxInvalidRate?: string;
+  trustInvalid?: boolean;
+  registry?: string;
+  /** --no-feedback: leave the device registry as it is. */
+  feedback?: boolean;
+}
+
+/** What FCM validates tokens with: it checks message and token, and delivers nothing. */
+const checkTemplate: MessageTemplate = { kind: 'notification', title: 'pushcast token check', body: 'validate_only: never delivered' };
+
+/**
+ * `pushcast check`: which tokens are still valid, with nothing delivered. FCM answers a
+ * validate_only send as it would a real one; APNs and Web Push have no such mode, so their rows
+ * get the offline format checks only and are reported as format-checked-only.
+ */
+export async function checkCommand(options: CheckOptions, io: CliIo): Promise<number> {
+  const { config } = loadConfig({
+    file: options.config,
+    cwd: io.cwd,
+    env: io.env,
+    flags: [{ path: 'registry', flag: '--registry', value: options.registry }],
+  });
+  const thresholds = parseThresholds(options);
+  const inputs = await openInputs({ audience: options.audience, provider: options.provider, defaultTemplate: checkTemplate }, io);
+  const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
+  const registry = options.feedback !== false && existsSync(registryFile) ? DeviceRegistry.open(registryFile) : undefined;
+  const listener = await terminalListener(io, options);
+  try {
+    const result = await sendCampaign(inputs, {
+      config,
+      cwd: io.cwd,
+      validateOnly: true,
+      thresholds,
+      trustInvalid: options.trustInvalid,
+      outputs: { report: options.report, invalidOut: options.invalidOut },
+      registry,
+      feedback: options.feedback,
+      signal: io.signal,
+      listener,
+    });
+    listener.stop();
+    return printResult(result, options, io);
+  } finally {
+    listener.stop();
+    registry?.close();
+  }
+}

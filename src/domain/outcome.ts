@@ -1,0 +1,60 @@
+import type { DeviceRecipient, ProviderName } from './recipient.js';
+
+/**
+ * An answer that, given to many recipients, more likely means the sender is wrong (credentials,
+ * environment, app) than the recipients. `fix` says what to check.
+ *  - `all`: certain once every recipient gets it (a refused credential, another app's topic): the
+ *    campaign stops, or only the answer's scope (a web push service) does. One alone is that
+ *    recipient's own outcome.
+ *  - `many`: an answer a dead token gets too (Unregistered); only a large share is telling, and
+ *    then those tokens are held back from pruning (report/sanity-guard.ts).
+ */
+export interface WrongSender {
+  fix: string;
+  when: 'all' | 'many';
+}
+
+/**
+ * A provider's answer for one recipient. `accepted` means the provider took the message;
+ * providers give no delivery receipts. A `scope` (a web push service's origin) is where a
+ * wrong-sender answer is judged: "every recipient" is every recipient in that scope.
+ */
+export type Outcome =
+  | { kind: 'accepted'; id?: string }
+  /** The token is dead: prune it. */
+  | { kind: 'invalid'; reason: string; detail?: string; wrongSender?: WrongSender; scope?: string }
+  /** The message was refused (too large, a bad field, a refused credential): fix the message or the sender. */
+  | { kind: 'rejected'; reason: string; detail?: string; wrongSender?: WrongSender; scope?: string }
+  /**
+   * Safe to send again, `because` the provider answered "not now" (429, 5xx), refused the stream
+   * unread (HTTP/2 REFUSED_STREAM, also every stream above a GOAWAY's last id), or the request
+   * never left (no connection).
+   */
+  | { kind: 'retryable'; reason: string; because: 'answered' | 'refused' | 'not-sent'; retryAfterMs?: number; detail?: string }
+  /** The whole provider cannot work (credentials, an untrusted certificate): the campaign stops. */
+  | { kind: 'fatal'; reason: string; fix: string }
+  /** The request may have reached the provider, but no answer came (a timeout, a reset): never resent automatically. */
+  | { kind: 'uncertain'; reason: string; detail?: string };
+
+/**
+ * A recipient's state at the end of a run, one name each from the provider's answer through the
+ * journal (`o`) to the report's counts. `failed`: still failing after every retry, or not sent
+ * because the sender was wrong; `skipped`: never sent (a bad row, a duplicate, not sent yet when
+ * the campaign stopped).
+ */
+export type FinalKind = 'accepted' | 'invalid' | 'rejected' | 'failed' | 'uncertain' | 'skipped';
+
+/** A recipient's last word in a run, as the report, the device registry and the progress line hear it. */
+export interface FinalEvent {
+  kind: FinalKind;
+  line: number;
+  provider?: ProviderName;
+  recipient?: DeviceRecipient;
+  reason?: string;
+  detail?: string;
+  /** The provider's id for an accepted message. */
+  id?: string;
+  attempts: number;
+  /** The answer's mark that the sender may be at fault: the sanity guard weighs it. */
+  wrongSender?: WrongSender;
+}

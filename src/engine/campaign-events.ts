@@ -1,0 +1,60 @@
+import type { FinalEvent } from '../domain/outcome.js';
+import { countFinal, emptyTally, type Tally } from '../domain/tally.js';
+import type { JournalWriter } from '../journal/journal.js';
+
+/** The states a recipient can settle in: the journal keeps them, and no later run sends it again. */
+type SettledEvent = FinalEvent & { kind: 'accepted' | 'invalid' | 'rejected' | 'failed'; recipient: NonNullable<FinalEvent['recipient']> };
+/** A recipient not delivered and not given up on. */
+type ToSendLaterEvent = FinalEvent & { kind: 'failed' | 'skipped'; recipient: NonNullable<FinalEvent['recipient']> };
+
+/**
+ * Where each recipient's last word in a run goes: the tally, the journal, and whoever listens
+ * (the report, the device registry, the progress line). Each way a word can be kept has its own
+ * method, so what the journal says and what the tally counts cannot drift apart.
+ */
+export class CampaignEvents {
+  readonly tally: Tally = emptyTally();
+
+  constructor(
+    private readonly journal: JournalWriter | undefined,
+    private readonly listener: ((event: FinalEvent) => void) | undefined,
+  ) {}
+
+  /** Its last word: journaled, so a later run counts it and never sends it again. */
+  settled(event: SettledEvent): void {
+    const { recipient } = event;
+    this.journal?.final({
+      k: recipient.key,
+      p: recipient.provider,
+      o: event.kind,
+      r: event.reason,
+      d: event.detail,
+      line: event.line,
+      id: event.id,
+      w: event.wrongSender,
+      // The prune list needs the token itself; nothing else in the journal does.
+      ...(event.kind === 'invalid' ? { token: recipient.token, user: recipient.userId } : {}),
+    });
+    this.count(event);
+  }
+
+  /** Not delivered, and not given up on (the sender was wrong, the campaign stopped): journaled so a later run sends it. */
+  toSendLater(event: ToSendLaterEvent): void {
+    this.journal?.retry(event.recipient);
+    this.count(event);
+  }
+
+  /**
+   * Counted in this run, the journal left as it is: a bad row, an answer an earlier run settled,
+   * a recipient that may have been delivered (its `sent` line says so), or one already journaled
+   * as a retry.
+   */
+  counted(event: FinalEvent): void {
+    this.count(event);
+  }
+
+  private count(event: FinalEvent): void {
+    countFinal(this.tally, event.provider, event.kind, event.reason);
+    this.listener?.(event);
+  }
+}

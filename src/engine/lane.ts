@@ -1,0 +1,133 @@
+import type { Outcome } from '../domain/outcome.js';
+import type { ProviderName } from '../domain/recipient.js';
+import type { Provider, Rendered } from '../providers/provider.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/** A recipient on its way: its rendered message, and its attempts so far. */
+export interface Work {
+  rendered: Rendered;
+  attempts: number;
+  firstAttemptAt?: number;
+}
+
+/** Did the provider say something? Refusals and connections that failed are not answers. */
+export function isAnswer(outcome: Outcome): boolean {
+  return outcome.kind === 'retryable' ? outcome.because === 'answered' : outcome.kind !== 'uncertain';
+}
+
+const stalledOutcome: Outcome = { kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' };
+
+/**
+ * One provider's share of a campaign: its queue, what it has in flight, its pauses and rate, and
+ * its clock of silence, which the stall watchdog reads.
+ */
+export class Lane {
+  pending: Work[] = [];
+  /** Recipients reserved for or handed to the provider, not settled yet. */
+  inFlight = 0;
+  /** Recipients waiting out a backoff, by their timer. */
+  readonly backingOff = new Map<NodeJS.Timeout, Work>();
+  pausedUntil = 0;
+  /** Wakes the dispatcher when the pause ends. It holds the process open: a paused lane is work to do. */
+  pauseTimer?: NodeJS.Timeout;
+  /** Batches in a row whose streams were refused and nothing answered: a storm, and each resend a new connection. */
+  refusedStreak = 0;
+  batchSize = 1;
+  rate?: RateLimiter;
+  /** Aborted when the campaign stops: the provider starts no more requests. */
+  readonly abort = new AbortController();
+  stalled = false;
+  /** Scopes whose every recipient got a wrong-sender answer: their rows fail without being sent. */
+  readonly halted = new Map<string, { reason: string; fix: string }>();
+
+  /** Recipients handed to the provider and not answered, and how long it has been silent while there were some. */
+  private awaiting = 0;
+  private silentSince?: number;
+  private silentMs = 0;
+  /** For each batch awaiting the provider, what settles it at once if the provider stalls. */
+  private readonly settleOnStall = new Set<() => void>();
+
+  constructor(
+    readonly name: ProviderName,
+    /** Recipients in flight at once. */
+    readonly limit: number,
+    readonly provider: Promise<Provider | undefined>,
+  ) {}
+
+  /** Hands a batch to the provider. If the lane stalls before the provider answers, the batch settles at once as uncertain. */
+  async send(provider: Provider, batch: Work[]): Promise<Outcome[]> {
+    this.awaiting += batch.length;
+    this.silentSince ??= Date.now();
+    let settle!: () => void;
+    const stalled = new Promise<Outcome[]>((resolve) => {
+      settle = () => resolve(batch.map(() => stalledOutcome));
+    });
+    this.settleOnStall.add(settle);
+    try {
+      return await Promise.race([provider.send(batch.map((work) => work.rendered) as never, this.abort.signal), stalled]);
+    } catch (error) {
+      // A provider answers per recipient; a throw nobody classified may have followed a request out.
+      return batch.map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: (error as Error).message }));
+    } finally {
+      this.settleOnStall.delete(settle); // or the lane would keep every batch it ever sent
+    }
+  }
+
+  /** After a batch handed to the provider settled: only an answer resets the clock of silence and the streak of refusals. */
+  heard(count: number, outcomes: Outcome[]): void {
+    const now = Date.now();
+    this.awaiting -= count;
+    if (outcomes.some(isAnswer)) {
+      this.silentMs = 0;
+      this.silentSince = this.awaiting > 0 ? now : undefined;
+      this.refusedStreak = 0;
+      return;
+    }
+    if (this.awaiting === 0 && this.silentSince !== undefined) {
+      this.silentMs += now - this.silentSince;
+      this.silentSince = undefined;
+    }
+    if (outcomes.some((outcome) => outcome.kind === 'retryable' && outcome.because === 'refused')) this.refusedStreak++;
+  }
+
+  /** How long the provider has answered nothing while requests were outstanding; 0 when none are. */
+  silentFor(now: number): number {
+    if (this.stalled || this.awaiting === 0 || this.silentSince === undefined) return 0;
+    return this.silentMs + now - this.silentSince;
+  }
+
+  /** The provider stopped answering: what is in flight settles now as uncertain; what is queued comes back, never sent. */
+  stall(): Work[] {
+    this.stalled = true;
+    for (const settle of this.settleOnStall) settle();
+    return [...this.pending.splice(0), ...this.takeBackingOff()];
+  }
+
+  /** Holds the whole lane back until `until`: a connection that failed, a quota. */
+  pauseUntil(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+  }
+
+  /** The campaign stops: no request starts any more; the recipients waiting out a backoff come back, never resent. */
+  stop(): Work[] {
+    this.abort.abort();
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    return this.takeBackingOff();
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0 || this.pending.length > 0 || this.backingOff.size > 0;
+  }
+
+  get awaitingAnswers(): number {
+    return this.awaiting;
+  }
+
+  private takeBackingOff(): Work[] {
+    const waiting = [...this.backingOff.values()];
+    for (const timer of this.backingOff.keys()) clearTimeout(timer);
+    this.backingOff.clear();
+    return waiting;
+  }
+}

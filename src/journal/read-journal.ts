@@ -1,0 +1,117 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { FinalEvent } from '../domain/outcome.js';
+import type { ProviderName } from '../domain/recipient.js';
+import type { FinalLine, JournalLine, RunLine } from './journal.js';
+
+/**
+ * What the runs so far left for one recipient: the only reading of a journal, so that a resumed
+ * run and `pushcast report` always agree.
+ *  - `final`: settled; counted as it was, never sent again.
+ *  - `retry`: not delivered and not given up on: the next run sends it.
+ *  - `uncertain`: sent with no answer (the process stopped, or a timeout): maybe delivered, sent
+ *    again only with --resend-uncertain.
+ */
+export type PriorState =
+  | { state: 'final'; line: FinalLine }
+  | { state: 'retry'; provider: ProviderName; line: number }
+  | { state: 'uncertain'; provider: ProviderName; line: number };
+
+/** The last run in a journal: when it started and last wrote, what it sent, and its report if it ended. */
+export interface LastRun {
+  run: RunLine;
+  startedAt: number;
+  lastWriteAt: number;
+  /** Requests it made, retries included, and how many of them were retries. */
+  sends: number;
+  retries: number;
+  /** Its own report, when it ended rather than died. */
+  record?: unknown;
+}
+
+export interface JournalState {
+  prior: Map<string, PriorState>;
+  runs: number;
+  /** A last line cut short by a crash was skipped. */
+  torn: boolean;
+  lastRun?: LastRun;
+}
+
+export async function readJournal(path: string): Promise<JournalState> {
+  const state: JournalState = { prior: new Map(), runs: 0, torn: false };
+  let stream;
+  try {
+    stream = createReadStream(path, { encoding: 'utf8' });
+    await new Promise((resolve, reject) => stream!.once('open', resolve).once('error', reject));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return state;
+    throw error;
+  }
+  const { prior } = state;
+  let sentThisRun = new Set<string>();
+  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+    if (text === '') continue;
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(text) as JournalLine;
+    } catch {
+      state.torn = true; // only a crash mid-write makes a bad line, and only the last can be
+      continue;
+    }
+    const last = state.lastRun;
+    switch (entry.t) {
+      case 'run': {
+        state.runs++;
+        const startedAt = Date.parse(entry.at);
+        state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0 };
+        sentThisRun = new Set();
+        break;
+      }
+      case 'sent':
+        entry.k.forEach((key, index) => {
+          if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0 });
+          if (!sentThisRun.has(key)) sentThisRun.add(key);
+          else if (last) last.retries++;
+        });
+        if (last) {
+          last.sends += entry.k.length;
+          last.lastWriteAt = Math.max(last.lastWriteAt, entry.at ?? 0);
+        }
+        break;
+      case 'retry':
+        if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry', provider: entry.p, line: entry.line });
+        break;
+      case 'final':
+        prior.set(entry.k, { state: 'final', line: entry });
+        break;
+      case 'time':
+        if (last) last.lastWriteAt = Math.max(last.lastWriteAt, entry.at);
+        break;
+      case 'end':
+        if (last) last.record = entry.record;
+        break;
+    }
+  }
+  return state;
+}
+
+/**
+ * What a run makes of a recipient an earlier run left: the event it counts without sending, or
+ * undefined when it sends it (again). Resume and `pushcast report` both read the journal through this.
+ */
+export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<FinalEvent, 'line' | 'recipient'> | undefined {
+  if (state.state === 'final') {
+    const { o, p, r, d, id, w } = state.line;
+    return { kind: o, provider: p, reason: r, detail: d, id, wrongSender: w, attempts: 0 };
+  }
+  if (state.state === 'uncertain' && !resendUncertain) {
+    return {
+      kind: 'uncertain',
+      provider: state.provider,
+      reason: 'unanswered-earlier',
+      detail: 'an earlier run sent it and got no answer (a timeout, or the process stopped); it may have been delivered. --resend-uncertain sends it again',
+      attempts: 0,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,21 @@
+import { maskToken } from '../../domain/recipient.js';
+import type { ProviderDescriptor } from '../provider.js';
+import { buildFcmPayload, withApnsExpiration } from './payload.js';
+
+export const fcmDescriptor: ProviderDescriptor<'fcm'> = {
+  name: 'fcm',
+  title: 'FCM',
+  isConfigured: (config) => Boolean(config.fcm?.serviceAccount),
+  create: async (config, options) => (await import('./create-fcm.js')).createFcmProvider(config, options),
+  buildPayload: buildFcmPayload,
+  sample: (item) => {
+    const message = withApnsExpiration(item.payload, Math.floor(Date.now() / 1000));
+    return { ...message, token: maskToken(message.token) };
+  },
+  validatesWithoutDelivery: true,
+  doctor: {
+    summary: () => 'service account read; an OAuth access token was issued for it',
+    // validate_only: FCM checks the message and the credentials like a real send, and delivers nothing.
+    probeToken: 'pushcast-doctor-probe:APA91b-not-a-real-registration-token',
+  },
+};

@@ -1,0 +1,121 @@
+import type { PushcastConfig } from '../config/config.js';
+import { providerNames, type DeviceRecipient, type ProviderName } from '../domain/recipient.js';
+import { ConfigError } from '../errors.js';
+import type { RenderedMessage } from '../message/compile-template.js';
+import { providerDescriptors } from './descriptors.js';
+import { DryRunProvider } from './dry-run.js';
+import type { BuildContext, BuildResult, Provider, ProviderDescriptor, ProviderSource, Refusal, Rendered } from './provider.js';
+
+/**
+ * How a run uses its providers:
+ *  - `send`: for real;
+ *  - `validate-only`: `pushcast check`, FCM's validate_only; providers with no such mode get only
+ *    the offline format checks and their rows are skipped as `format-checked-only`;
+ *  - `dry-run`: nothing leaves the machine; the first payload of each provider is kept as a sample.
+ */
+export type ProviderMode = 'send' | 'validate-only' | 'dry-run';
+
+type AnyDescriptor = ProviderDescriptor<ProviderName>;
+
+/**
+ * The providers of one run, made from their descriptors: each created once, its credentials
+ * verified before its first send, all closed at the end. What the engine is handed.
+ */
+export class ProviderSet implements ProviderSource {
+  /** Providers whose credentials the configuration names. */
+  readonly configuredNames: ProviderName[];
+  /** In a dry run, one payload per provider as it would have been sent, the token masked. */
+  readonly samples: Partial<Record<ProviderName, unknown>> = {};
+  private readonly created = new Map<ProviderName, Promise<Provider>>();
+  private readonly admissions = new Map<ProviderName, (recipient: DeviceRecipient) => Refusal | undefined>();
+  private readonly context: BuildContext;
+
+  constructor(
+    private readonly config: PushcastConfig,
+    private readonly mode: ProviderMode = 'send',
+    private readonly descriptors: { readonly [P in ProviderName]: ProviderDescriptor<P> } = providerDescriptors,
+  ) {
+    this.context = buildContext(config);
+    this.configuredNames = providerNames.filter((name) => descriptors[name].isConfigured(config));
+    for (const name of providerNames) {
+      const admission = this.descriptor(name).admission?.(config);
+      if (admission) this.admissions.set(name, admission);
+    }
+  }
+
+  /** Why none of a provider's rows are sent in this run, if they are not. */
+  unusable(name: ProviderName): Refusal | undefined {
+    const descriptor = this.descriptor(name);
+    // Checked by format alone whatever the credentials: no request would be made for it anyway.
+    if (this.mode === 'validate-only' && !descriptor.validatesWithoutDelivery) {
+      return { reason: 'format-checked-only', detail: `${descriptor.title} has no dry run: only the token's format was checked, not whether it is still registered` };
+    }
+    if (!this.configuredNames.includes(name)) return { reason: 'provider-not-configured', detail: `no ${name} credentials are configured` };
+    return undefined;
+  }
+
+  /** The providers whose rows this run sends (or, in a dry run, would send). */
+  get usableNames(): ProviderName[] {
+    return providerNames.filter((name) => !this.unusable(name));
+  }
+
+  refuse(recipient: DeviceRecipient): Refusal | undefined {
+    return this.unusable(recipient.provider) ?? this.admissions.get(recipient.provider)?.(recipient);
+  }
+
+  build(message: RenderedMessage, recipient: DeviceRecipient): BuildResult<unknown> {
+    return this.descriptor(recipient.provider).buildPayload(message, recipient, this.context);
+  }
+
+  scopeOf(item: Rendered): string | undefined {
+    return this.descriptor(item.provider).scopeOf?.(item);
+  }
+
+  get(name: ProviderName): Promise<Provider> {
+    let provider = this.created.get(name);
+    if (!provider) {
+      provider = this.create(name);
+      this.created.set(name, provider);
+    }
+    return provider;
+  }
+
+  /** Creates and verifies every provider the run will use: a bad credential stops it before anything is sent. */
+  async verifyUsable(): Promise<ProviderName[]> {
+    const names = this.usableNames;
+    await Promise.all(names.map((name) => this.get(name)));
+    return names;
+  }
+
+  async close(): Promise<void> {
+    const providers = await Promise.allSettled(this.created.values());
+    await Promise.all(providers.map((result) => (result.status === 'fulfilled' ? result.value.close().catch(() => undefined) : undefined)));
+    this.created.clear();
+  }
+
+  private async create(name: ProviderName): Promise<Provider> {
+    const descriptor = this.descriptor(name);
+    const refusal = this.unusable(name);
+    if (refusal) throw new ConfigError(`${descriptor.title}: ${refusal.detail}`);
+    if (this.mode === 'dry-run') return new DryRunProvider(descriptor, this.samples);
+    const created = await descriptor.create(this.config, { validateOnly: this.mode === 'validate-only' });
+    try {
+      await created.verify?.(new AbortController().signal);
+    } catch (error) {
+      await created.close().catch(() => undefined);
+      throw error;
+    }
+    return created;
+  }
+
+  private descriptor(name: ProviderName): AnyDescriptor {
+    return this.descriptors[name] as AnyDescriptor;
+  }
+}
+
+/** What the payload builders need from the configuration. */
+function buildContext(config: PushcastConfig): BuildContext {
+  const format = config.webpush?.format;
+  if (format !== undefined && format !== 'pushcast' && format !== 'declarative') throw new ConfigError(`webpush.format must be pushcast or declarative, not "${String(format)}"`);
+  return { apnsTopic: config.apns?.topic, webPushFormat: format };
+}

@@ -1,0 +1,13 @@
+/**
+ * Waits for a condition instead of for a time: polls `check` until it returns something other
+ * than undefined or false, and fails with `what` if that takes longer than `timeoutMs`.
+ */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
