@@ -216,6 +216,7 @@ describe('inputs that must not turn against us', () => {
     const { code, stderr } = await runCli(['send', '-a', tempFile('bin.csv', 'tok\u001b[2J\u001b]0;owned\u0007en\n1\n'), '-p', 'fcm', '-m', tempFile('m.json', '{"title":"Hi"}'), '--dry-run']);
     expect(code).toBe(1);
     expect(stderr).toContain('tok\\x1b[2J\\x1b]0;owned\\x07en');
+    // eslint-disable-next-line no-control-regex -- the test looks for the raw escape bytes
     expect(stderr).not.toMatch(/[\u001b\u0007]/);
   });
 });

@@ -36,7 +36,8 @@ async function closedLoop(count, concurrency, sendAt) {
       while (next < count) {
         const index = next++;
         try {
-          (await clock.time(sendAt(index))) ? ok++ : failed++;
+          if (await clock.time(sendAt(index))) ok++;
+          else failed++;
         } catch {
           failed++;
         }

@@ -55,7 +55,10 @@ if (mode === 'sequential') {
   }
 } else {
   const results = await Promise.allSettled(rows.map((row) => clock.time(sendOne(row))));
-  for (const result of results) result.status === 'fulfilled' ? ok++ : failed++;
+  for (const result of results) {
+    if (result.status === 'fulfilled') ok++;
+    else failed++;
+  }
 }
 clock.done({ sent: rows.length, ok, failed });
 await close();

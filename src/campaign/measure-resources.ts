@@ -1,12 +1,6 @@
-/** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
-export interface ResourceUse {
-  seconds: number;
-  cpuSeconds: number;
-  peakRssMB: number;
-  /** Per-message latency in ms, handed to the client library until answered (sends only). */
-  latencyMs?: { p50: number; p99: number };
-}
+import type { ResourceUse } from '../report/campaign-record.js';
 
+/** Starts measuring what this run costs the process; the function returned says it so far. */
 export function startMeasuring(): () => ResourceUse {
   const started = process.hrtime.bigint();
   const cpuBefore = process.cpuUsage();

@@ -21,6 +21,7 @@ export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: bool
  * a binary file's "header", a row's cell) written out as \xNN. Line breaks and tabs stay.
  */
 export function terminalText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are shown escaped
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

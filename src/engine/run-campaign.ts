@@ -7,7 +7,7 @@ import { carriedOver, type PriorState } from '../journal/read-journal.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { Provider, ProviderSource, Rendered } from '../providers/provider.js';
 import { CampaignEvents } from './campaign-events.js';
-import { isAnswer, Lane, type Work } from './lane.js';
+import { Lane, type Work } from './lane.js';
 import { RateLimiter } from './rate-limiter.js';
 import { reconnectDelay, retryDelay } from './retry-delay.js';
 import { inShard, lineHash, type Shard } from './shard.js';

@@ -1,9 +1,17 @@
 import type { ProviderName } from '../domain/recipient.js';
-import type { ResourceUse } from '../campaign/measure-resources.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import type { CampaignStatus, ProviderCounts, Tally } from '../domain/tally.js';
+import type { CampaignStatus, Tally } from '../domain/tally.js';
 import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
+
+/** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
+export interface ResourceUse {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMB: number;
+  /** Per-message latency in ms, handed to the client library until answered (sends only). */
+  latencyMs?: { p50: number; p99: number };
+}
 
 /** Bumped when a field changes meaning or goes away; new fields may appear within a version. */
 export const reportSchemaVersion = 1;
