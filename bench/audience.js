@@ -18,16 +18,18 @@ mkdirSync(dir, { recursive: true });
 const results = [];
 for (const size of sizes) {
   const file = await generateAudience(join(dir, `audience-${size}.csv`), size);
-  const out = execFileSync(join(root, 'bin', 'pushcast.js'), ['send', '-a', file, '-m', join(root, 'fixtures', 'message.json'), '--apns-topic', 'com.example.bench', '--dry-run', '--json'], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  const out = execFileSync(
+    join(root, 'bin', 'pushcast.js'),
+    ['send', '-a', file, '-m', join(root, 'fixtures', 'message.json'), '--apns-topic', 'com.example.bench', '--dry-run', '--json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
   const plan = JSON.parse(out);
   const result = { size, rows: plan.rows, recipients: plan.recipients, ...plan.resources, rowsPerSecond: Math.round(plan.rows / plan.resources.seconds) };
   results.push(result);
-  console.log(
-    `${String(size).padStart(9)} rows  ${String(result.rowsPerSecond).padStart(7)} rows/s  ${result.seconds.toFixed(2).padStart(6)} s  peak RSS ${result.peakRssMB} MB`,
-  );
+  console.log(`${String(size).padStart(9)} rows  ${String(result.rowsPerSecond).padStart(7)} rows/s  ${result.seconds.toFixed(2).padStart(6)} s  peak RSS ${result.peakRssMB} MB`);
 }
 if (results.length >= 2) {
   const [small, large] = [results[0], results[results.length - 1]];

@@ -25,9 +25,10 @@ const out = createWriteStream(devicesFile);
 out.write('provider,token,user_id,locale,channels\n');
 for (let i = 0; i < deviceCount; i++) {
   const hash = createHash('sha256').update(`device${i}`).digest();
-  const line = i % 2 === 0
-    ? `fcm,${hash.toString('base64url').slice(0, 22)}:APA91b${hash.toString('base64url').repeat(4).slice(0, 134)},u${i % users},en,news\n`
-    : `apns,${hash.toString('hex')},u${i % users},fa,news;sales\n`;
+  const line =
+    i % 2 === 0
+      ? `fcm,${hash.toString('base64url').slice(0, 22)}:APA91b${hash.toString('base64url').repeat(4).slice(0, 134)},u${i % users},en,news\n`
+      : `apns,${hash.toString('hex')},u${i % users},fa,news;sales\n`;
   if (!out.write(line)) await once(out, 'drain');
 }
 out.end();
@@ -35,10 +36,14 @@ await once(out, 'finish');
 
 const db = join(dir, 'pushcast.db');
 const imported = JSON.parse(execFileSync(join(root, 'bin/pushcast.js'), ['devices', '--registry', db, 'import', devicesFile, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-console.log(`import ${imported.imported} devices: ${Math.round(imported.imported / imported.resources.seconds)} rows/s, ${imported.resources.seconds.toFixed(1)} s, peak RSS ${imported.resources.peakRssMB} MB`);
+console.log(
+  `import ${imported.imported} devices: ${Math.round(imported.imported / imported.resources.seconds)} rows/s, ${imported.resources.seconds.toFixed(1)} s, peak RSS ${imported.resources.peakRssMB} MB`,
+);
 
 const audience = join(dir, 'users.csv');
 writeFileSync(audience, `user_id,name\n${Array.from({ length: userCount }, (_, i) => `u${(i * 7) % (users + userCount / 10)},User ${i}`).join('\n')}\n`);
 const resolved = JSON.parse(execFileSync(process.execPath, [join(root, 'bench/lib/resolve-worker.js'), db, audience], { encoding: 'utf8' }));
-console.log(`resolve ${resolved.users} users to ${resolved.devices} devices (${resolved.unknown} unknown): ${Math.round(resolved.users / resolved.seconds)} users/s, peak RSS ${resolved.peakRssMB} MB`);
+console.log(
+  `resolve ${resolved.users} users to ${resolved.devices} devices (${resolved.unknown} unknown): ${Math.round(resolved.users / resolved.seconds)} users/s, peak RSS ${resolved.peakRssMB} MB`,
+);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Node ${process.version}`);

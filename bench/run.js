@@ -31,7 +31,18 @@ const chosen = arg('contenders')?.split(',');
 const errorMix = { seed: 'bench', unregistered: 0.01, unavailable: 0.005 };
 
 const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
-const emulator = await startEmulatorProcess(dir, ['--seed', errorMix.seed, '--unregistered', String(errorMix.unregistered), '--unavailable', String(errorMix.unavailable), '--retry-after', '0', '--latency', '1']);
+const emulator = await startEmulatorProcess(dir, [
+  '--seed',
+  errorMix.seed,
+  '--unregistered',
+  String(errorMix.unregistered),
+  '--unavailable',
+  String(errorMix.unavailable),
+  '--retry-after',
+  '0',
+  '--latency',
+  '1',
+]);
 const behaviour = { ...defaultBehaviour, ...errorMix };
 
 const pushcastBin = join(root, 'bin/pushcast.js');
@@ -59,13 +70,31 @@ for (const provider of providers) {
   const audience = await generateAudience(join(dir, `${provider}-${size}.csv`), size, { providers: [provider] });
   const rows = parse(readFileSync(audience), { columns: true });
   const liveIn = (count) => rows.slice(0, count).filter((row) => fateOf(behaviour, provider, provider === 'webpush' ? row.endpoint : row.token, 1) !== 'unregistered').length;
-  const sendArgs = (campaign) => ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--campaign', campaign, '--journal-dir', join(dir, 'journals')];
+  const sendArgs = (campaign) => [
+    'send',
+    '--config',
+    emulator.configPath,
+    '-a',
+    audience,
+    '-m',
+    join(root, 'fixtures/message.json'),
+    '--json',
+    '--campaign',
+    campaign,
+    '--journal-dir',
+    join(dir, 'journals'),
+  ];
   const contenders = [
     ['pushcast', pushcastBin, sendArgs(`bench-${provider}`), size],
     ...(compareBin ? [['pushcast (compared)', compareBin, sendArgs(`bench-compared-${provider}`), size]] : []),
     ['@parse/push-adapter', join(root, 'bench/contenders/parse-adapter.js'), [provider, audience, emulator.configPath], size],
     ['naive Promise.all', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(size), 'all'], size],
-    ['naive sequential', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'], Math.min(sequentialLimit, size)],
+    [
+      'naive sequential',
+      join(root, 'bench/contenders/naive.js'),
+      [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'],
+      Math.min(sequentialLimit, size),
+    ],
     ['bare client (ceiling)', join(root, 'bench/contenders/bare.js'), [provider, audience, emulator.configPath], size],
   ].filter(([name]) => !chosen || chosen.some((wanted) => name.startsWith(wanted)));
   results[provider] = [];
@@ -102,7 +131,11 @@ if (measureRss) {
   for (const count of [100_000, 1_000_000]) {
     const audience = await generateAudience(join(dir, `rss-${count}.csv`), count, { providers: ['fcm'] });
     await emulator.reset();
-    const outcome = await run(join(root, 'bin/pushcast.js'), ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--no-journal'], `pushcast ${count}`);
+    const outcome = await run(
+      join(root, 'bin/pushcast.js'),
+      ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--no-journal'],
+      `pushcast ${count}`,
+    );
     rss[count] = outcome.resources ?? outcome;
     console.log(`  ${String(count).padStart(9)}: peak RSS ${outcome.resources?.peakRssMB} MB, ${Math.round(count / outcome.resources?.seconds)} sends/s`);
   }
@@ -119,14 +152,18 @@ writeFileSync(join(root, 'bench/results', resultsFile), `${JSON.stringify({ mach
 process.exit(0);
 
 function printTable(entries) {
-  const cell = (value, width) => ` ${String(typeof value === 'number' && value >= 100 ? Math.round(value) : value ?? '-').padStart(width - 1)}`;
-  console.log(`  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('lost', 7)}${cell('x push', 7)}`);
+  const cell = (value, width) => ` ${String(typeof value === 'number' && value >= 100 ? Math.round(value) : (value ?? '-')).padStart(width - 1)}`;
+  console.log(
+    `  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('lost', 7)}${cell('x push', 7)}`,
+  );
   for (const entry of entries) {
     if (entry.error) {
       console.log(`  ${entry.name.padEnd(22)}  ${entry.error}`);
       continue;
     }
     const sampled = entry.messages < size ? ` (first ${entry.messages})` : '';
-    console.log(`  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`);
+    console.log(
+      `  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`,
+    );
   }
 }

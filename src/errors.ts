@@ -52,7 +52,11 @@ export class ConfigError extends PushcastError {
  */
 export class JournalError extends PushcastError {
   constructor(path: string, cause: unknown) {
-    super(`${describeFileError(path, cause)}: the campaign journal cannot be written, so nothing more is sent; free some space (or move it with --journal-dir) and run the same command again`, ExitCode.fatal, { cause });
+    super(
+      `${describeFileError(path, cause)}: the campaign journal cannot be written, so nothing more is sent; free some space (or move it with --journal-dir) and run the same command again`,
+      ExitCode.fatal,
+      { cause },
+    );
   }
 }
 

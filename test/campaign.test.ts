@@ -64,7 +64,7 @@ describe('pushcast send through the emulator', () => {
 
 describe('fatal errors stop the campaign within the first batch', () => {
   it('a VAPID key every subscription rejects', async () => {
-    const other = (await import('web-push') as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys();
+    const other = ((await import('web-push')) as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys();
     const config = writeEmulatorConfig(emulator, { webpush: { vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey } });
     const { code, stdout, stderr } = await runCli(['send', '--config', config, '-a', audienceFile('webpush', 1000), '-m', simpleMessage, '--json']);
     expect(code).toBe(2);

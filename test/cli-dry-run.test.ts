@@ -67,7 +67,10 @@ describe('pushcast send --dry-run', () => {
 
   it('reads the audience from standard input with "-"', async () => {
     const csv = `token\n${fcmToken(1)}\n${fcmToken(2)}\n`;
-    const { code, stdout } = await runCli(['send', '-c', config, '-a', '-', '-p', 'fcm', '-m', tempFile('plain.json', '{"title":"Hi"}'), '-n', '--json'], { cwd: root, stdin: csv });
+    const { code, stdout } = await runCli(['send', '-c', config, '-a', '-', '-p', 'fcm', '-m', tempFile('plain.json', '{"title":"Hi"}'), '-n', '--json'], {
+      cwd: root,
+      stdin: csv,
+    });
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ recipients: { fcm: 2 } });
     // fixtures/message.json needs {{coupon}} (its {{name}} has a default), which this audience lacks: said once, before any row.
@@ -106,7 +109,15 @@ describe('the plan is the send: the same engine, with a provider that sends noth
     const cell = (subscription: object) => `"${JSON.stringify(subscription).replace(/"/g, '""')}"`;
     const audience = tempFile(
       'mixed.csv',
-      ['provider,token', `fcm,${fcmToken('p1')}`, `fcm,${fcmToken('p2')}`, `apns,${apnsToken('p3')}`, `apns,${apnsToken('p4')}`, `webpush,${cell(emulatorSubscription('p5'))}`, `webpush,${cell(internal)}`].join('\n'),
+      [
+        'provider,token',
+        `fcm,${fcmToken('p1')}`,
+        `fcm,${fcmToken('p2')}`,
+        `apns,${apnsToken('p3')}`,
+        `apns,${apnsToken('p4')}`,
+        `webpush,${cell(emulatorSubscription('p5'))}`,
+        `webpush,${cell(internal)}`,
+      ].join('\n'),
     );
     const message = tempFile('m.json', '{"title":"Hi"}');
     const plan = await runCli(['send', '-c', partial, '-a', audience, '-m', message, '--dry-run', '--json']);

@@ -105,7 +105,7 @@ describe('pushcast doctor', () => {
   });
   afterAll(() => emulator.close());
 
-  it('passes with good credentials, without delivering anything to a device of the emulator\'s choosing', async () => {
+  it("passes with good credentials, without delivering anything to a device of the emulator's choosing", async () => {
     const dir = tempDir();
     writeEmulatorConfig(emulator, {}, dir);
     const { code, stdout } = await runCli(['doctor'], { cwd: dir });
@@ -121,7 +121,10 @@ describe('pushcast doctor', () => {
   it('names the problem with a wrong key', async () => {
     const dir = tempDir();
     const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const wrongAccount = { ...emulator.credentials.serviceAccount, private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+    const wrongAccount = {
+      ...emulator.credentials.serviceAccount,
+      private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    };
     writeEmulatorConfig(emulator, { apns: { key: wrongKey }, fcm: { serviceAccount: JSON.stringify(wrongAccount) } }, dir);
     const { code, stdout } = await runCli(['doctor'], { cwd: dir });
     expect(code).toBe(2);

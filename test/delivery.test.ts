@@ -43,7 +43,8 @@ describe('an answer that comes after the request timed out', () => {
   it('is uncertain, never resent by this run or the next, and resent only with --resend-uncertain', async () => {
     const { emulator, dir, config } = await world({ late: 1, lateMs: 2500, seed: 'late' });
     const audience = mixedAudienceFile(60, 'late');
-    const send = (...extra: string[]) => spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'late', '--request-timeout', '1', '--json', ...extra], { cwd: dir });
+    const send = (...extra: string[]) =>
+      spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'late', '--request-timeout', '1', '--json', ...extra], { cwd: dir });
 
     const first = await send();
     expect(first.code, first.stderr).toBe(3); // nothing was accepted: the run reached nobody it knows of
@@ -75,7 +76,10 @@ describe('a provider that takes requests and never answers', () => {
   it('ends the run after --stall-timeout: in flight uncertain, queued failed and listed to send again', async () => {
     const { emulator, dir, config } = await world({ stall: ['webpush'] });
     const failedOut = join(dir, 'retry-later.csv');
-    const result = await spawnCli(['send', '--config', config, '-a', audienceFile('webpush', 800, 'stall'), '-m', message, '--stall-timeout', '2', '--failed-out', failedOut, '--json'], { cwd: dir });
+    const result = await spawnCli(
+      ['send', '--config', config, '-a', audienceFile('webpush', 800, 'stall'), '-m', message, '--stall-timeout', '2', '--failed-out', failedOut, '--json'],
+      { cwd: dir },
+    );
     expect(result.code, result.stderr).toBe(2);
     expect(result.ms).toBeLessThan(15_000);
     expect(result.stderr).toContain('stopped by webpush (provider-stalled)');
@@ -97,7 +101,9 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
   it('resends refused streams with backoff, opens a bounded number of connections, and ends with exit 3', async () => {
     const { emulator, dir, config } = await world({ goawayStorm: true });
     const runs = await Promise.all(
-      (['fcm', 'apns'] as const).map((provider) => spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json'], { cwd: dir })),
+      (['fcm', 'apns'] as const).map((provider) =>
+        spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json'], { cwd: dir }),
+      ),
     );
     for (const run of runs) {
       expect(run.code, run.stderr).toBe(3);
@@ -115,10 +121,23 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
 describe('one retry layer', () => {
   it('puts on the wire exactly the attempts it counts, under a steady 503', async () => {
     const count = 10;
-    const tokens = { fcm: [...Array(count)].map((_, i) => fcmToken(`503-${i}`)), apns: [...Array(count)].map((_, i) => apnsToken(`503-${i}`)), webpush: [...Array(count)].map((_, i) => emulatorSubscription(`503-${i}`).endpoint) };
-    const forced = Object.fromEntries(Object.values(tokens).flat().map((token) => [token, { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 }]));
+    const tokens = {
+      fcm: [...Array(count)].map((_, i) => fcmToken(`503-${i}`)),
+      apns: [...Array(count)].map((_, i) => apnsToken(`503-${i}`)),
+      webpush: [...Array(count)].map((_, i) => emulatorSubscription(`503-${i}`).endpoint),
+    };
+    const forced = Object.fromEntries(
+      Object.values(tokens)
+        .flat()
+        .map((token) => [token, { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 }]),
+    );
     const { emulator, dir, config } = await world({ forced });
-    const rows = ['provider,token,name', ...tokens.fcm.map((t) => `fcm,${t},U`), ...tokens.apns.map((t) => `apns,${t},U`), ...[...Array(count)].map((_, i) => `webpush,"${JSON.stringify(emulatorSubscription(`503-${i}`)).replace(/"/g, '""')}",U`)];
+    const rows = [
+      'provider,token,name',
+      ...tokens.fcm.map((t) => `fcm,${t},U`),
+      ...tokens.apns.map((t) => `apns,${t},U`),
+      ...[...Array(count)].map((_, i) => `webpush,"${JSON.stringify(emulatorSubscription(`503-${i}`)).replace(/"/g, '""')}",U`),
+    ];
     const result = await spawnCli(['send', '--config', config, '-a', tempFile('503.csv', `${rows.join('\n')}\n`), '-m', message, '--no-journal', '--json'], { cwd: dir });
     expect(result.code, result.stderr).toBe(3);
     const record = JSON.parse(result.stdout);
@@ -169,7 +188,9 @@ describe('a server certificate this machine does not trust', () => {
 describe('401 and 403 answers', () => {
   it('from one subscription reject that row only; the rest of the campaign goes', async () => {
     const refused = emulatorSubscription('refused-1');
-    const { emulator, dir, config } = await world({ forced: { [refused.endpoint]: { status: 401, reason: 'unauthorized' }, [fcmToken('apns-key-gone')]: { status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' } } });
+    const { emulator, dir, config } = await world({
+      forced: { [refused.endpoint]: { status: 401, reason: 'unauthorized' }, [fcmToken('apns-key-gone')]: { status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' } },
+    });
     const rows = ['provider,token,name', `webpush,"${JSON.stringify(refused).replace(/"/g, '""')}",R`, `fcm,${fcmToken('apns-key-gone')},R`];
     for (let i = 0; i < 19; i++) rows.push(`webpush,"${JSON.stringify(emulatorSubscription(`ok-${i}`)).replace(/"/g, '""')}",U`, `fcm,${fcmToken(`ok-${i}`)},U`);
     const result = await spawnCli(['send', '--config', config, '-a', tempFile('a.csv', `${rows.join('\n')}\n`), '-m', message, '--no-journal', '--json'], { cwd: dir });

@@ -31,8 +31,15 @@ describe('a disk that fills up under the journal', () => {
     const journal = join(dir, '.pushcast', 'full.jsonl');
     expect(cut.code, cut.stderr).toBe(2);
     expect(statSync(journal).size).toBe(256 * 512); // the journal really hit the limit
-    const lines = cut.stderr.trim().split('\n').filter((line) => !line.startsWith('pushcast: stopping:'));
-    expect(lines).toEqual([expect.stringMatching(new RegExp(`^pushcast: stopped \\(journal-write-failed\\): ${journal.replace(/[.]/g, '\\.')}: EFBIG: file too large, write: the campaign journal cannot be written`))]);
+    const lines = cut.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('pushcast: stopping:'));
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^pushcast: stopped \\(journal-write-failed\\): ${journal.replace(/[.]/g, '\\.')}: EFBIG: file too large, write: the campaign journal cannot be written`),
+      ),
+    ]);
     expect(cut.stderr).not.toMatch(/\n\s+at /); // never a stack trace
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ status: 'stopped', fatal: { reason: 'journal-write-failed' } });
@@ -41,7 +48,10 @@ describe('a disk that fills up under the journal', () => {
     expect(acceptedBefore).toBeGreaterThan(0);
     expect(acceptedBefore).toBeLessThan(3000);
 
-    const rest = await spawnCli(args.map((arg) => (arg === '--quiet' ? '--json' : arg)), { cwd: dir });
+    const rest = await spawnCli(
+      args.map((arg) => (arg === '--quiet' ? '--json' : arg)),
+      { cwd: dir },
+    );
     expect(rest.code, rest.stderr).toBe(0);
     const record = JSON.parse(rest.stdout);
     // Every recipient accounted for: accepted, or held as uncertain where the journal lost its answer.
@@ -54,7 +64,10 @@ describe('a disk that fills up under the journal', () => {
 
   it('that is full from the start: nothing is sent', async () => {
     const dir = tempDir();
-    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 50, 'nospace'), '-m', message, '--campaign', 'none'], { cwd: dir, fileSizeBlocks: 0 });
+    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 50, 'nospace'), '-m', message, '--campaign', 'none'], {
+      cwd: dir,
+      fileSizeBlocks: 0,
+    });
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^pushcast: .*\.pushcast\/none\.jsonl\.lock: EFBIG: file too large, write: the campaign journal cannot be written/);

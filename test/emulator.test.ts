@@ -76,7 +76,12 @@ describe('a harsh world: dropped connections, 429, 503 and dead tokens', () => {
       expect(summary.providers[provider]).toMatchObject({ targeted: 400, failed: 0, uncertain });
       expect(summary.providers[provider].accepted).toBe(stats.accepted[provider]);
       expect(summary.providers[provider].accepted + summary.providers[provider].invalid + uncertain).toBe(400);
-      const dead = new Set(emulator.attemptLog().filter((attempt) => attempt.status === 404 || attempt.status === 410).map((attempt) => attempt.token));
+      const dead = new Set(
+        emulator
+          .attemptLog()
+          .filter((attempt) => attempt.status === 404 || attempt.status === 410)
+          .map((attempt) => attempt.token),
+      );
       expect(summary.providers[provider].invalid).toBe(dead.size);
       expect(summary.retries).toBeGreaterThan(0);
     }

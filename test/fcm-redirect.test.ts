@@ -43,7 +43,10 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'redirect-guard');
     try {
       const sessions = new OpenSessions(1000);
-      const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]), { requestTimeoutMs: 5000, sessions });
+      const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]), {
+        requestTimeoutMs: 5000,
+        sessions,
+      });
       const response = await result;
       expect(observation.hooked, 'the hook did not see firebase-admin open its session').toBe(true);
       expect(observation.established, 'the hook did not see the session connect').toBe(true);

@@ -34,8 +34,10 @@ describe('the process ends by itself after its last send', () => {
         return written.length >= accepted && written;
       }, `${accepted} lines in the emulator's log`);
       const lastSend = Math.max(
-        ...lines.map((line) => JSON.parse(line) as { provider: string; at: string })
-          .filter((entry) => entry.provider === provider).map((entry) => Date.parse(entry.at)),
+        ...lines
+          .map((line) => JSON.parse(line) as { provider: string; at: string })
+          .filter((entry) => entry.provider === provider)
+          .map((entry) => Date.parse(entry.at)),
       );
       expect(result.exitedAt - lastSend).toBeLessThan(3000);
       // It ended because nothing was left open, not because the last-resort timer fired.
@@ -60,7 +62,10 @@ describe('the process ends by itself after its last send', () => {
       const dropping = await startEmulator({ dropConnection: 0.3, seed: `drop-${provider}` });
       try {
         const dir = tempDir();
-        const result = await spawnCli(['send', '--config', writeEmulatorConfig(dropping, {}, dir), '-a', audienceFile(provider, 300, `drop-${provider}`), '-m', message, '--quiet'], { cwd: dir });
+        const result = await spawnCli(
+          ['send', '--config', writeEmulatorConfig(dropping, {}, dir), '-a', audienceFile(provider, 300, `drop-${provider}`), '-m', message, '--quiet'],
+          { cwd: dir },
+        );
         expect(result.code, result.stderr).toBe(0);
         expect(dropping.stats().drops).toBeGreaterThan(0);
         expect(result.stderr).not.toContain('open handles');

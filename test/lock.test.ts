@@ -36,7 +36,11 @@ describe('the campaign lock', () => {
     await waitFor(() => emulator.stats().accepted.apns >= 100, 'the first run to have 100 messages accepted');
     const second = await spawnCli(args, { cwd: dir });
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^pushcast: campaign daily is already running \\(pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); if that process is gone, delete .*daily\\.jsonl\\.lock and run again\\n$`));
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^pushcast: campaign daily is already running \\(pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); if that process is gone, delete .*daily\\.jsonl\\.lock and run again\\n$`,
+      ),
+    );
     expect(second.stdout).toBe('');
     const done = await first;
     expect(done.code, done.stderr).toBe(0);
@@ -51,7 +55,10 @@ describe('the campaign lock', () => {
     mkdirSync(join(dir, '.pushcast'));
     const pid = await deadPid();
     writeFileSync(join(dir, '.pushcast', 'resumed.jsonl.lock'), JSON.stringify({ pid, host: hostname(), startedAt: '2026-11-30T04:00:00.000Z' }));
-    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'stale'), '-m', message, '--campaign', 'resumed', '--quiet'], { cwd: dir });
+    const result = await spawnCli(
+      ['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'stale'), '-m', message, '--campaign', 'resumed', '--quiet'],
+      { cwd: dir },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`pushcast: took over the lock of campaign resumed from pid ${pid}, which is no longer running`);
     expect(emulator.stats().accepted.fcm).toBe(20);
@@ -61,7 +68,9 @@ describe('the campaign lock', () => {
     const dir = tempDir();
     mkdirSync(join(dir, '.pushcast'));
     writeFileSync(join(dir, '.pushcast', 'shared.jsonl.lock'), JSON.stringify({ pid: 7, host: 'pod-spring-sale-0-x7k2p', startedAt: '2026-11-30T04:00:00.000Z' }));
-    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'remote'), '-m', message, '--campaign', 'shared'], { cwd: dir });
+    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'remote'), '-m', message, '--campaign', 'shared'], {
+      cwd: dir,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('campaign shared is already running (pid 7 on pod-spring-sale-0-x7k2p since 2026-11-30T04:00:00.000Z)');
     expect(emulator.stats().requests.fcm).toBe(0);
@@ -79,7 +88,9 @@ describe('the campaign lock', () => {
     expect(emulator.stats().accepted.webpush).toBe(200);
 
     emulator.reset();
-    const unjournaled = await Promise.all([0, 1].map(() => spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'split', '--no-journal', '--quiet'], { cwd: dir })));
+    const unjournaled = await Promise.all(
+      [0, 1].map(() => spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'split', '--no-journal', '--quiet'], { cwd: dir })),
+    );
     for (const run of unjournaled) expect(run.code, run.stderr).toBe(0);
     expect(emulator.stats().accepted.webpush).toBe(400); // as asked: no journal, no lock, no memory
   });

@@ -87,15 +87,15 @@ describe('payload builders put each field where its provider expects it', () => 
     const built = buildFcmPayload(message, device('fcm', fcmToken(1)), context);
     expect(built).toMatchObject({ ok: true, payload: { ttlSeconds: 3600 } });
     expect(built.ok && withApnsExpiration(built.payload, now)).toEqual({
-        token: fcmToken(1),
-        notification: { title: 'T', body: 'B', imageUrl: 'https://cdn.example/i.png' },
-        data: { k: 'v', link: 'https://shop.example/x' },
-        android: { collapseKey: 'sale-1', priority: 'high', ttl: 3_600_000, notification: { tag: 'sale-1', sound: 'default', channelId: 'offers' } },
-        apns: {
-          headers: { 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-expiration': String(now + 3600) },
-          payload: { aps: { threadId: 'promos', badge: 3, sound: 'default', mutableContent: true } },
-        },
-        webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, notification: { tag: 'sale-1' }, fcmOptions: { link: 'https://shop.example/x' } },
+      token: fcmToken(1),
+      notification: { title: 'T', body: 'B', imageUrl: 'https://cdn.example/i.png' },
+      data: { k: 'v', link: 'https://shop.example/x' },
+      android: { collapseKey: 'sale-1', priority: 'high', ttl: 3_600_000, notification: { tag: 'sale-1', sound: 'default', channelId: 'offers' } },
+      apns: {
+        headers: { 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-expiration': String(now + 3600) },
+        payload: { aps: { threadId: 'promos', badge: 3, sound: 'default', mutableContent: true } },
+      },
+      webpush: { headers: { TTL: '3600', Urgency: 'high', Topic: 'sale-1' }, notification: { tag: 'sale-1' }, fcmOptions: { link: 'https://shop.example/x' } },
     });
   });
 

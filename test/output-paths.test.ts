@@ -17,16 +17,34 @@ afterAll(() => emulator.close());
 
 describe('output paths', () => {
   const cases: Array<[string, (dir: string) => string[], RegExp]> = [
-    ['--report names a folder', (dir) => (mkdirSync(join(dir, 'reports')), ['--report', 'reports']), /^pushcast: --report reports: is a folder, expected a file; nothing was sent\n$/],
-    ['--invalid-out is in a folder that does not exist', () => ['--invalid-out', 'out/prune.csv'], /^pushcast: --invalid-out out\/prune\.csv: the folder .*\/out does not exist; nothing was sent\n$/],
-    ['--failed-out is under a file', (dir) => (writeFileSync(join(dir, 'notes.txt'), ''), ['--failed-out', 'notes.txt/retry.csv']), /^pushcast: --failed-out notes\.txt\/retry\.csv: .*\/notes\.txt is a file, not a folder; nothing was sent\n$/],
-    ['--journal-dir is a file', (dir) => (writeFileSync(join(dir, 'journals'), ''), ['--journal-dir', 'journals']), /^pushcast: journal folder journals: is a file, expected a folder; nothing was sent\n$/],
+    [
+      '--report names a folder',
+      (dir) => (mkdirSync(join(dir, 'reports')), ['--report', 'reports']),
+      /^pushcast: --report reports: is a folder, expected a file; nothing was sent\n$/,
+    ],
+    [
+      '--invalid-out is in a folder that does not exist',
+      () => ['--invalid-out', 'out/prune.csv'],
+      /^pushcast: --invalid-out out\/prune\.csv: the folder .*\/out does not exist; nothing was sent\n$/,
+    ],
+    [
+      '--failed-out is under a file',
+      (dir) => (writeFileSync(join(dir, 'notes.txt'), ''), ['--failed-out', 'notes.txt/retry.csv']),
+      /^pushcast: --failed-out notes\.txt\/retry\.csv: .*\/notes\.txt is a file, not a folder; nothing was sent\n$/,
+    ],
+    [
+      '--journal-dir is a file',
+      (dir) => (writeFileSync(join(dir, 'journals'), ''), ['--journal-dir', 'journals']),
+      /^pushcast: journal folder journals: is a file, expected a folder; nothing was sent\n$/,
+    ],
   ];
   for (const [name, flags, expected] of cases) {
     it(`${name}: exit 1 before anything is sent`, async () => {
       const dir = tempDir();
       emulator.reset();
-      const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 10, 'paths'), '-m', message, ...flags(dir)], { cwd: dir });
+      const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 10, 'paths'), '-m', message, ...flags(dir)], {
+        cwd: dir,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(expected);
       expect(emulator.stats().requests.fcm).toBe(0);

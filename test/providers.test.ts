@@ -54,7 +54,15 @@ describe('FCM through firebase-admin', () => {
     expect(await sendWith('fcm', [item])).toEqual([{ kind: 'accepted', id: expect.stringMatching(/^projects\/pushcast-emulator\/messages\//) }]);
     const [delivered] = emulator.delivered();
     expect(delivered.token).toBe(fcmToken(1));
-    expect(delivered.headers).toMatchObject({ collapse_key: 'sale-1', ttl: '3600s', priority: 'high', 'apns-collapse-id': 'sale-1', 'apns-push-type': 'alert', Topic: 'sale-1', Urgency: 'high' });
+    expect(delivered.headers).toMatchObject({
+      collapse_key: 'sale-1',
+      ttl: '3600s',
+      priority: 'high',
+      'apns-collapse-id': 'sale-1',
+      'apns-push-type': 'alert',
+      Topic: 'sale-1',
+      Urgency: 'high',
+    });
     expect(delivered.message).toMatchObject({
       notification: { title: 'Sale', body: 'Now' },
       data: { a: 'b' },
@@ -68,7 +76,10 @@ describe('FCM through firebase-admin', () => {
     await sendWith('fcm', [rendered('fcm', fcmToken(2), { kind: 'data', data: { sync: '1' } })]);
     const [delivered] = emulator.delivered();
     expect(delivered.message).not.toHaveProperty('notification');
-    expect(delivered.message).toMatchObject({ data: { sync: '1' }, apns: { headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, payload: { aps: { 'content-available': 1 } } } });
+    expect(delivered.message).toMatchObject({
+      data: { sync: '1' },
+      apns: { headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, payload: { aps: { 'content-available': 1 } } },
+    });
   });
 
   it('classifies every FCM error the emulator gives as its real wire body', async () => {
@@ -126,7 +137,10 @@ describe('APNs through @parse/node-apn', () => {
 
   it('classifies APNs reasons, and reads Retry-After that node-apn drops', async () => {
     const ids = ['unregistered', 'bad', 'other-app', 'throttled', 'unavailable', 'too-large', 'bad-cert'];
-    const outcomes = await sendWith('apns', ids.map((id) => rendered('apns', apnsToken(id))));
+    const outcomes = await sendWith(
+      'apns',
+      ids.map((id) => rendered('apns', apnsToken(id))),
+    );
     expect(outcomes).toMatchObject([
       { kind: 'invalid', reason: 'Unregistered' },
       { kind: 'invalid', reason: 'BadDeviceToken', detail: expect.stringContaining('production environment'), wrongSender: { when: 'many' } },
@@ -148,7 +162,9 @@ describe('APNs through @parse/node-apn', () => {
     ]);
     const otherTopic = rendered('apns', apnsToken(4));
     (otherTopic.payload as { topic?: string }).topic = 'com.example.other';
-    expect(await sendWith('apns', [otherTopic])).toMatchObject([{ kind: 'rejected', reason: 'TopicDisallowed', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } }]);
+    expect(await sendWith('apns', [otherTopic])).toMatchObject([
+      { kind: 'rejected', reason: 'TopicDisallowed', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } },
+    ]);
     expect(emulator.delivered()).toEqual([]);
   });
 });
@@ -166,7 +182,12 @@ describe('Web Push through web-push', () => {
 
   it('classifies push service answers, honouring Retry-After', async () => {
     const ids = ['gone', 'not-found', 'too-large', 'throttled', 'down', 'unauthorized'];
-    expect(await sendWith('webpush', ids.map((id) => rendered('webpush', id)))).toMatchObject([
+    expect(
+      await sendWith(
+        'webpush',
+        ids.map((id) => rendered('webpush', id)),
+      ),
+    ).toMatchObject([
       { kind: 'invalid', reason: 'unsubscribed' },
       { kind: 'invalid', reason: 'not-found' },
       { kind: 'rejected', reason: 'payload-too-large' },
@@ -179,14 +200,19 @@ describe('Web Push through web-push', () => {
   it('gets 403 from a push service for a subscription made with another VAPID key', async () => {
     const other = await import('web-push').then((module) => (module as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys());
     const config = emulator.config();
-    const outcomes = await sendWith('webpush', [rendered('webpush', 'w2')], { ...config, webpush: { ...config.webpush, vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey } });
+    const outcomes = await sendWith('webpush', [rendered('webpush', 'w2')], {
+      ...config,
+      webpush: { ...config.webpush, vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey },
+    });
     expect(outcomes).toMatchObject([{ kind: 'invalid', reason: 'vapid-key-mismatch', wrongSender: { fix: expect.stringContaining('VAPID key'), when: 'all' } }]);
   });
 
   it('refuses VAPID keys that are not a pair, or a localhost subject, before sending', async () => {
     const config = emulator.config();
-    const other = (await import('web-push') as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys();
-    await expect(sendWith('webpush', [], { ...config, webpush: { ...config.webpush, vapidPrivateKey: other.privateKey } })).rejects.toThrow(/does not belong to webpush.vapidPublicKey/);
+    const other = ((await import('web-push')) as unknown as { default: typeof import('web-push') }).default.generateVAPIDKeys();
+    await expect(sendWith('webpush', [], { ...config, webpush: { ...config.webpush, vapidPrivateKey: other.privateKey } })).rejects.toThrow(
+      /does not belong to webpush.vapidPublicKey/,
+    );
     await expect(sendWith('webpush', [], { ...config, webpush: { ...config.webpush, subject: 'mailto:me@localhost' } })).rejects.toBeInstanceOf(ConfigError);
     expect(emulator.stats().requests.webpush).toBe(0);
   });

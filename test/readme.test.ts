@@ -100,7 +100,9 @@ describe('the README examples run as written', () => {
     const dead = tokenWithFate('unregistered');
     const secrets = (token: string): Record<string, string> => ({ FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(emulator.credentials.serviceAccount), SMOKE_DEVICE_TOKEN: token });
     const run = (token: string) => {
-      const env = Object.fromEntries(Object.entries(step.env).map(([name, value]) => [name, value.replace(/\$\{\{ secrets\.(\w+) \}\}/, (_, secret: string) => secrets(token)[secret])]));
+      const env = Object.fromEntries(
+        Object.entries(step.env).map(([name, value]) => [name, value.replace(/\$\{\{ secrets\.(\w+) \}\}/, (_, secret: string) => secrets(token)[secret])]),
+      );
       return shell(step.run.replace('${{ github.ref_name }}', 'v4.2.0'), dir, env);
     };
     expect((await run(live)).status).toBe(0);

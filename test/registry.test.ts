@@ -13,7 +13,13 @@ const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ forced: { [fcmToken('dead')]: { status: 404, reason: 'UNREGISTERED' }, [apnsToken('bad-env')]: { status: 400, reason: 'BadDeviceToken' }, [apnsToken('bad-declared')]: { status: 400, reason: 'BadDeviceToken' } } });
+  emulator = await startEmulator({
+    forced: {
+      [fcmToken('dead')]: { status: 404, reason: 'UNREGISTERED' },
+      [apnsToken('bad-env')]: { status: 400, reason: 'BadDeviceToken' },
+      [apnsToken('bad-declared')]: { status: 400, reason: 'BadDeviceToken' },
+    },
+  });
 });
 afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
@@ -23,7 +29,7 @@ function freshRegistry(dir: string): DeviceRegistry {
 }
 
 describe('the device registry', () => {
-  it('fans a user out to every valid device, with the device\'s locale, and reports users it cannot reach', async () => {
+  it("fans a user out to every valid device, with the device's locale, and reports users it cannot reach", async () => {
     const dir = tempDir();
     const registry = freshRegistry(dir);
     const subscription = emulatorSubscription('reg-web');
@@ -46,7 +52,7 @@ describe('the device registry', () => {
     expect(delivered.find((item) => item.provider === 'apns')!.message).toMatchObject({ aps: { alert: { title: 'Hi Sara' } } });
   });
 
-  it('a refreshed token replaces the old one, and --single-device drops the user\'s others', async () => {
+  it("a refreshed token replaces the old one, and --single-device drops the user's others", async () => {
     const dir = tempDir();
     const register = (...args: string[]) => runCli(['devices', 'register', '--user', 'u1', '--provider', 'fcm', ...args], { cwd: dir });
     expect((await register('--token', fcmToken('a'))).code).toBe(0);
@@ -90,14 +96,25 @@ describe('the device registry', () => {
 
   it('targets a channel ("*": everyone), and refuses a channel name with "/"', async () => {
     const dir = tempDir();
-    const csv = ['provider,token,user_id,channels', `fcm,${fcmToken('n1')},u1,news;sales`, `fcm,${fcmToken('n2')},u2,news`, `apns,${apnsToken('s1')},u3,sales`, `fcm,${fcmToken('none')},u4,`].join('\n');
+    const csv = [
+      'provider,token,user_id,channels',
+      `fcm,${fcmToken('n1')},u1,news;sales`,
+      `fcm,${fcmToken('n2')},u2,news`,
+      `apns,${apnsToken('s1')},u3,sales`,
+      `fcm,${fcmToken('none')},u4,`,
+    ].join('\n');
     expect((await runCli(['devices', 'import', tempFile('devices.csv', csv)], { cwd: dir })).code).toBe(0);
     const config = writeEmulatorConfig(emulator, {}, dir);
     // A channel send has no audience columns: the message must not need one.
     const broadcast = tempFile('b.json', JSON.stringify({ title: 'Hi {{default name "there"}}', body: 'News' }));
     const news = await runCli(['send', '--config', config, '--channel', 'news', '-m', broadcast, '--json', '--no-journal'], { cwd: dir });
     expect(JSON.parse(news.stdout).counts.targeted).toBe(2);
-    expect(emulator.delivered().map((item) => item.token).sort()).toEqual([fcmToken('n1'), fcmToken('n2')].sort());
+    expect(
+      emulator
+        .delivered()
+        .map((item) => item.token)
+        .sort(),
+    ).toEqual([fcmToken('n1'), fcmToken('n2')].sort());
     const everyone = await runCli(['send', '--config', config, '--channel', '*', '-m', broadcast, '--json', '--no-journal'], { cwd: dir });
     expect(JSON.parse(everyone.stdout).counts.targeted).toBe(4);
     const bad = await runCli(['send', '--config', config, '--channel', 'a/b', '-m', broadcast], { cwd: dir });
@@ -108,7 +125,12 @@ describe('the device registry', () => {
   it('prunes invalid devices, and with --stale those not seen for that long', async () => {
     const dir = tempDir();
     const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
-    const csv = ['provider,token,user_id,last_seen', `fcm,${fcmToken('old')},u1,${old}`, `fcm,${fcmToken('new')},u2,${new Date().toISOString()}`, `fcm,${fcmToken('dead2')},u3,`].join('\n');
+    const csv = [
+      'provider,token,user_id,last_seen',
+      `fcm,${fcmToken('old')},u1,${old}`,
+      `fcm,${fcmToken('new')},u2,${new Date().toISOString()}`,
+      `fcm,${fcmToken('dead2')},u3,`,
+    ].join('\n');
     await runCli(['devices', 'import', tempFile('d.csv', csv)], { cwd: dir });
     const registry = freshRegistry(dir);
     registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead2'), reason: 'unregistered' }]);
@@ -131,10 +153,12 @@ describe('the device registry', () => {
     await runCli(['devices', 'import', tempFile('seed.csv', `provider,token,user_id,channels\nfcm,${fcmToken('seed')},seed,all\n`)], { cwd: dir });
     const config = writeEmulatorConfig(emulator, {}, dir);
     const bin = join(root, 'bin/pushcast.js');
-    const run = (args: string[]) =>
-      new Promise<number | null>((resolve) => spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: 'ignore' }).on('exit', resolve));
+    const run = (args: string[]) => new Promise<number | null>((resolve) => spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: 'ignore' }).on('exit', resolve));
     const broadcast = tempFile('b.json', JSON.stringify({ title: 'Hi {{default name "there"}}' }));
-    const [imported, sent] = await Promise.all([run(['devices', 'import', big]), run(['send', '--config', config, '--channel', 'all', '-m', broadcast, '--quiet', '--no-journal'])]);
+    const [imported, sent] = await Promise.all([
+      run(['devices', 'import', big]),
+      run(['send', '--config', config, '--channel', 'all', '-m', broadcast, '--quiet', '--no-journal']),
+    ]);
     expect(imported).toBe(0);
     expect(sent).toBe(0);
     const registry = freshRegistry(dir);

@@ -17,7 +17,10 @@ const validate = ajv.compile(schema);
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
 
 function readCsv(path: string): string[][] {
-  return readFileSync(path, 'utf8').trim().split('\n').map((line) => line.split(','));
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','));
 }
 
 /** 60 rows per provider plus rows the provider refuses and rows that keep failing. */
@@ -100,7 +103,12 @@ describe('the token-validity report', () => {
     const { code, stdout } = await runCli(['send', '--config', config, '-a', 'again.csv', '-m', message, '--json'], { cwd: dir });
     expect(code).toBe(0);
     expect(JSON.parse(stdout).counts).toMatchObject({ targeted: 2, accepted: 2 });
-    expect(emulator.delivered().map((item) => item.token).sort()).toEqual([apnsToken('keeps-failing'), emulatorSubscription('keeps-failing').endpoint].sort());
+    expect(
+      emulator
+        .delivered()
+        .map((item) => item.token)
+        .sort(),
+    ).toEqual([apnsToken('keeps-failing'), emulatorSubscription('keeps-failing').endpoint].sort());
   });
 
   it('pushcast report prints the report again from the journal, merging shards', async () => {
@@ -127,7 +135,26 @@ describe('the token-validity report', () => {
   it('never writes a credential into a report or a file', async () => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
-    await runCli(['send', '--config', config, '-a', audienceWithTrouble(), '-m', message, '--report', 'r.json', '--invalid-out', 'p.csv', '--failed-out', 'f.csv', '--campaign', 'secret-check'], { cwd: dir });
+    await runCli(
+      [
+        'send',
+        '--config',
+        config,
+        '-a',
+        audienceWithTrouble(),
+        '-m',
+        message,
+        '--report',
+        'r.json',
+        '--invalid-out',
+        'p.csv',
+        '--failed-out',
+        'f.csv',
+        '--campaign',
+        'secret-check',
+      ],
+      { cwd: dir },
+    );
     const written = ['r.json', 'p.csv', 'f.csv', '.pushcast/secret-check.jsonl'].map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
     const { credentials } = emulator;
     expect(written).not.toContain(credentials.vapid.privateKey);
@@ -149,7 +176,10 @@ describe('pushcast check', () => {
     for (let i = 0; i < 40; i++) rows.push(`fcm,${fcmToken(`c${i}`)}`);
     rows.push(`apns,${apnsToken('c')}`, `webpush,"${JSON.stringify(emulatorSubscription('c')).replace(/"/g, '""')}"`, 'apns,123');
     const dir = tempDir();
-    const { code, stdout } = await runCli(['check', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('c.csv', rows.join('\n')), '--invalid-out', 'prune.csv', '--json'], { cwd: dir });
+    const { code, stdout } = await runCli(
+      ['check', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('c.csv', rows.join('\n')), '--invalid-out', 'prune.csv', '--json'],
+      { cwd: dir },
+    );
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     const behaviour = { ...defaultBehaviour, seed: 'check', unregistered: 0.25 };
@@ -159,7 +189,12 @@ describe('pushcast check', () => {
     expect(report.errors).toContainEqual(expect.objectContaining({ reason: 'format-checked-only', detail: expect.stringContaining('APNs has no dry run') }));
     expect(emulator.delivered()).toEqual([]);
     expect(emulator.stats().validated).toBe(40 - dead.length);
-    expect(readCsv(join(dir, 'prune.csv')).slice(1).map((row) => row[1]).sort()).toEqual(dead.sort());
+    expect(
+      readCsv(join(dir, 'prune.csv'))
+        .slice(1)
+        .map((row) => row[1])
+        .sort(),
+    ).toEqual(dead.sort());
   });
 });
 

@@ -42,11 +42,23 @@ async function withProvider<T>(name: 'fcm' | 'apns' | 'webpush', use: (provider:
 describe('provider answers, read by their bodies', () => {
   const answer = (endpoint: string, real: RealAnswer) => classifyWebPushResponse(endpoint, real.status, {}, real.body);
 
-  it('web push: a refused VAPID JWT is the origin\'s problem, a key mismatch the subscription\'s, as each service words it', () => {
-    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://fcm.googleapis.com' });
+  it("web push: a refused VAPID JWT is the origin's problem, a key mismatch the subscription's, as each service words it", () => {
+    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.badJwt)).toMatchObject({
+      kind: 'rejected',
+      reason: 'vapid-jwt-refused',
+      scope: 'https://fcm.googleapis.com',
+    });
     expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.keyMismatch)).toMatchObject({ kind: 'invalid', reason: 'vapid-key-mismatch' });
-    expect(answer('https://updates.push.services.mozilla.com/wpush/v2/a', webPushRefusals.mozilla.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://updates.push.services.mozilla.com' });
-    expect(answer('https://web.push.apple.com/a', webPushRefusals.apple.badJwt)).toMatchObject({ kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://web.push.apple.com' });
+    expect(answer('https://updates.push.services.mozilla.com/wpush/v2/a', webPushRefusals.mozilla.badJwt)).toMatchObject({
+      kind: 'rejected',
+      reason: 'vapid-jwt-refused',
+      scope: 'https://updates.push.services.mozilla.com',
+    });
+    expect(answer('https://web.push.apple.com/a', webPushRefusals.apple.badJwt)).toMatchObject({
+      kind: 'rejected',
+      reason: 'vapid-jwt-refused',
+      scope: 'https://web.push.apple.com',
+    });
     // Never a dead subscription: a refused JWT is not a reason to prune.
     for (const service of Object.values(webPushRefusals)) expect(answer('https://web.push.apple.com/a', service.badJwt).kind).not.toBe('invalid');
     expect(classifyWebPushResponse('https://web.push.apple.com/a', 410, {}, '{"reason":"Unregistered"}')).toMatchObject({ kind: 'invalid', reason: 'unsubscribed' });
@@ -54,15 +66,36 @@ describe('provider answers, read by their bodies', () => {
   });
 
   it('web push: Apple refusing the JWT for every Safari subscription halts Apple only; Chrome goes on, and nobody is pruned', async () => {
-    const rows = ['subscription,name', ...[0, 1, 2].map((i) => `${subscriptionCell(`safari-${i}`, 'https://web.push.apple.com')},S`), ...[...Array(10)].map((_, i) => `${subscriptionCell(`chrome-${i}`)},C`)];
+    const rows = [
+      'subscription,name',
+      ...[0, 1, 2].map((i) => `${subscriptionCell(`safari-${i}`, 'https://web.push.apple.com')},S`),
+      ...[...Array(10)].map((_, i) => `${subscriptionCell(`chrome-${i}`)},C`),
+    ];
     const dir = tempDir();
-    const { code, stdout, stderr } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('mixed.csv', `${rows.join('\n')}\n`), '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal', '--invalid-out', 'prune.csv', '--json'], { cwd: dir });
+    const { code, stdout, stderr } = await runCli(
+      [
+        'send',
+        '--config',
+        writeEmulatorConfig(emulator, {}, dir),
+        '-a',
+        tempFile('mixed.csv', `${rows.join('\n')}\n`),
+        '-m',
+        tempFile('m.json', '{"title":"Hi"}'),
+        '--no-journal',
+        '--invalid-out',
+        'prune.csv',
+        '--json',
+      ],
+      { cwd: dir },
+    );
     expect(code).toBe(2);
     expect(stderr).toContain('pushcast: webpush to https://web.push.apple.com stopped (vapid-jwt-refused-for-all): https://web.push.apple.com refused the VAPID JWT');
     const record = JSON.parse(stdout);
     expect(record.status).toBe('done');
     expect(record.counts).toMatchObject({ accepted: 10, failed: 3, invalid: 0 });
-    expect(record.halted).toEqual([{ provider: 'webpush', scope: 'https://web.push.apple.com', reason: 'vapid-jwt-refused-for-all', fix: expect.stringContaining('webpush.subject') }]);
+    expect(record.halted).toEqual([
+      { provider: 'webpush', scope: 'https://web.push.apple.com', reason: 'vapid-jwt-refused-for-all', fix: expect.stringContaining('webpush.subject') },
+    ]);
     expect(readFileSync(join(dir, 'prune.csv'), 'utf8').trim().split('\n')).toHaveLength(1); // the header only
     expect(emulator.stats().rejected.webpush).toEqual({ BadJwtToken: 3 });
   });
@@ -71,7 +104,9 @@ describe('provider answers, read by their bodies', () => {
     // The emulator answers both with FCM's real bodies; firebase-admin maps both to one code.
     expect(JSON.parse(fcmUnauthenticated.body).error.details).toBeUndefined();
     expect(fcmThirdPartyAuthError.body).toContain('Auth error from APNS or Web Push Service');
-    const outcomes = await withProvider('fcm', (fcm) => fcm.send([rendered('fcm', fcmToken('bad-access-token')), rendered('fcm', fcmToken('no-apns-key'))] as never, new AbortController().signal));
+    const outcomes = await withProvider('fcm', (fcm) =>
+      fcm.send([rendered('fcm', fcmToken('bad-access-token')), rendered('fcm', fcmToken('no-apns-key'))] as never, new AbortController().signal),
+    );
     expect(outcomes).toMatchObject([
       { kind: 'rejected', reason: 'unauthenticated', wrongSender: { fix: expect.stringContaining('service account key (fcm.serviceAccount)'), when: 'all' } },
       { kind: 'rejected', reason: 'third-party-auth-error', wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' } },
@@ -82,7 +117,9 @@ describe('provider answers, read by their bodies', () => {
   it('FCM: one OAuth token serves the credential check and the sends', async () => {
     const dir = tempDir();
     const audience = tempFile('a.csv', `provider,token\nfcm,${fcmToken('once-1')}\nfcm,${fcmToken('once-2')}\n`);
-    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal'], { cwd: dir });
+    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal'], {
+      cwd: dir,
+    });
     expect(code).toBe(0);
     expect(emulator.stats().oauthTokensIssued).toBe(1);
   });
@@ -123,12 +160,21 @@ describe('requests the services would take but act on wrongly', () => {
     const [direct, viaFcm] = emulator.delivered();
     expect((direct.message as { aps: unknown }).aps).toEqual({ 'content-available': 1 });
     expect((viaFcm.message as { apns: { payload: { aps: unknown } } }).apns.payload.aps).toEqual({ 'content-available': 1 });
-    const { code, stderr } = await runCli(['send', '--provider', 'apns', '-a', tempFile('a.csv', `token\n${apnsToken('x')}\n`), '-m', tempFile('bg.json', '{"kind":"data","badge":3,"data":{"a":"b"}}'), '--dry-run']);
+    const { code, stderr } = await runCli([
+      'send',
+      '--provider',
+      'apns',
+      '-a',
+      tempFile('a.csv', `token\n${apnsToken('x')}\n`),
+      '-m',
+      tempFile('bg.json', '{"kind":"data","badge":3,"data":{"a":"b"}}'),
+      '--dry-run',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('a data message is not shown, so badge would be lost');
   });
 
-  it('sizes are measured as sent, raw overrides included, and FCM\'s reserved data keys are refused up front', async () => {
+  it("sizes are measured as sent, raw overrides included, and FCM's reserved data keys are refused up front", async () => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
     const audience = tempFile('a.csv', `provider,token\nfcm,${fcmToken('big')}\n`);
@@ -165,15 +211,25 @@ describe('requests the services would take but act on wrongly', () => {
 describe('inputs that must not turn against us', () => {
   it('an endpoint is contacted only as written: one the URL parser reads differently is refused', async () => {
     const sub = emulatorSubscription('ssrf');
-    const cells = ['https:/fcm.googleapis.com/fcm/send/ssrf', 'https:fcm.googleapis.com/fcm/send/ssrf', 'https://FCM.googleapis.com/fcm/send/ssrf', 'https://user@fcm.googleapis.com/fcm/send/ssrf'];
+    const cells = [
+      'https:/fcm.googleapis.com/fcm/send/ssrf',
+      'https:fcm.googleapis.com/fcm/send/ssrf',
+      'https://FCM.googleapis.com/fcm/send/ssrf',
+      'https://user@fcm.googleapis.com/fcm/send/ssrf',
+    ];
     const rows = ['endpoint,p256dh,auth', ...cells.map((endpoint) => `${endpoint},${sub.keys.p256dh},${sub.keys.auth}`)];
     // No endpoint override: web-push would connect wherever Node's legacy url.parse() points.
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, { webpush: { endpoint: undefined } }, dir);
-    const { stdout } = await runCli(['send', '--config', config, '-a', tempFile('ssrf.csv', `${rows.join('\n')}\n`), '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal', '--json'], { cwd: dir });
+    const { stdout } = await runCli(
+      ['send', '--config', config, '-a', tempFile('ssrf.csv', `${rows.join('\n')}\n`), '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal', '--json'],
+      { cwd: dir },
+    );
     const record = JSON.parse(stdout);
     expect(record.counts).toMatchObject({ targeted: 0, skipped: 4 });
-    expect(record.errors).toEqual(cells.map((_, index) => expect.objectContaining({ line: index + 2, reason: 'malformed-token', detail: expect.stringContaining('not written the way a URL reads') })));
+    expect(record.errors).toEqual(
+      cells.map((_, index) => expect.objectContaining({ line: index + 2, reason: 'malformed-token', detail: expect.stringContaining('not written the way a URL reads') })),
+    );
   });
 
   it('templates: only documented helpers, whole parse errors, and a placeholder naming no column said once, with a guess', async () => {
@@ -187,13 +243,18 @@ describe('inputs that must not turn against us', () => {
     const typoFile = tempFile('typo.json', '{"title":"Hi {{nmae}}, {{toString}}"}');
     const typo = await send('', typoFile);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toBe(`pushcast: message ${typoFile}: {{nmae}} names no column of the audience (did you mean {{name}}?); {{toString}} names no column of the audience; the columns of ${audience} are provider, name\n`);
+    expect(typo.stderr).toBe(
+      `pushcast: message ${typoFile}: {{nmae}} names no column of the audience (did you mean {{name}}?); {{toString}} names no column of the audience; the columns of ${audience} are provider, name\n`,
+    );
   });
 
   it('templates: a column named __proto__ is a column like any other', async () => {
     const dir = tempDir();
     const audience = tempFile('p.csv', `provider,token,__proto__\nfcm,${fcmToken('proto')},kept\n`);
-    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', tempFile('m.json', '{"title":"{{__proto__}}"}'), '--no-journal'], { cwd: dir });
+    const { code } = await runCli(
+      ['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', tempFile('m.json', '{"title":"{{__proto__}}"}'), '--no-journal'],
+      { cwd: dir },
+    );
     expect(code).toBe(0);
     expect(emulator.delivered()[0].message).toMatchObject({ notification: { title: 'kept' } });
   });
@@ -205,7 +266,20 @@ describe('inputs that must not turn against us', () => {
       Buffer.from([0xe9]), // "é" in Windows-1252: not UTF-8
       Buffer.from('e\n'),
     ]);
-    const { stdout } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('cp1252.csv', rows), '-m', tempFile('m.json', '{"title":"Hi {{name}}"}'), '--no-journal', '--json'], { cwd: dir });
+    const { stdout } = await runCli(
+      [
+        'send',
+        '--config',
+        writeEmulatorConfig(emulator, {}, dir),
+        '-a',
+        tempFile('cp1252.csv', rows),
+        '-m',
+        tempFile('m.json', '{"title":"Hi {{name}}"}'),
+        '--no-journal',
+        '--json',
+      ],
+      { cwd: dir },
+    );
     const record = JSON.parse(stdout);
     expect(record.counts).toMatchObject({ accepted: 1, skipped: 1 });
     expect(record.errors).toEqual([expect.objectContaining({ line: 3, reason: 'invalid-encoding' })]);
@@ -213,7 +287,16 @@ describe('inputs that must not turn against us', () => {
   });
 
   it('control characters from a file never reach the terminal raw', async () => {
-    const { code, stderr } = await runCli(['send', '-a', tempFile('bin.csv', 'tok\u001b[2J\u001b]0;owned\u0007en\n1\n'), '-p', 'fcm', '-m', tempFile('m.json', '{"title":"Hi"}'), '--dry-run']);
+    const { code, stderr } = await runCli([
+      'send',
+      '-a',
+      tempFile('bin.csv', 'tok\u001b[2J\u001b]0;owned\u0007en\n1\n'),
+      '-p',
+      'fcm',
+      '-m',
+      tempFile('m.json', '{"title":"Hi"}'),
+      '--dry-run',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('tok\\x1b[2J\\x1b]0;owned\\x07en');
     // eslint-disable-next-line no-control-regex -- the test looks for the raw escape bytes

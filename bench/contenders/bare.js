@@ -52,7 +52,9 @@ if (provider === 'webpush') {
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
   const authorization = webpush.getVapidHeaders('https://fcm.googleapis.com', subject, publicKey, privateKey, 'aes128gcm').Authorization;
   const url = new URL(config.webpush.endpoint);
-  const requests = rows.map((row) => webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 }));
+  const requests = rows.map((row) =>
+    webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 }),
+  );
   const agent = new https.Agent({ keepAlive: true, maxSockets: 50, ca: config.ca });
   result = await closedLoop(requests.length, 50, (index) => {
     const details = requests[index];
@@ -80,11 +82,16 @@ if (provider === 'webpush') {
     const unsigned = `${b64({ alg: 'ES256', kid: config.apns.keyId })}.${b64({ iss: config.apns.teamId, iat: now })}`;
     authorization = `bearer ${unsigned}.${signData('sha256', Buffer.from(unsigned), { key: createPrivateKey(config.apns.key), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   }
-  const bodies = rows.map((row) => (provider === 'fcm' ? JSON.stringify({ message: messageFor('fcm', row) }) : JSON.stringify({ aps: messageFor('apns', row).alert ? { alert: messageFor('apns', row).alert } : {} })));
+  const bodies = rows.map((row) =>
+    provider === 'fcm'
+      ? JSON.stringify({ message: messageFor('fcm', row) })
+      : JSON.stringify({ aps: messageFor('apns', row).alert ? { alert: messageFor('apns', row).alert } : {} }),
+  );
   result = await closedLoop(rows.length, 250, (index) => {
-    const headers = provider === 'fcm'
-      ? { ':method': 'POST', ':path': path(), authorization, 'content-type': 'application/json' }
-      : { ':method': 'POST', ':path': `/3/device/${rows[index].token}`, authorization, 'apns-topic': config.apns.topic, 'apns-push-type': 'alert', 'apns-priority': '10' };
+    const headers =
+      provider === 'fcm'
+        ? { ':method': 'POST', ':path': path(), authorization, 'content-type': 'application/json' }
+        : { ':method': 'POST', ':path': `/3/device/${rows[index].token}`, authorization, 'apns-topic': config.apns.topic, 'apns-push-type': 'alert', 'apns-priority': '10' };
     return new Promise((resolve, reject) => {
       const stream = session.request(headers);
       stream.on('response', (h) => {

@@ -26,7 +26,13 @@ if (provider === 'fcm') {
   close = () => deleteApp(app);
 } else if (provider === 'apns') {
   const url = new URL(config.apns.endpoint);
-  const apnProvider = new apn.Provider({ token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId }, address: url.hostname, port: Number(url.port), ca: [config.ca], production: false });
+  const apnProvider = new apn.Provider({
+    token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId },
+    address: url.hostname,
+    port: Number(url.port),
+    ca: [config.ca],
+    production: false,
+  });
   sendOne = async (row) => {
     const note = new apn.Notification(messageFor('apns', row));
     note.topic = config.apns.topic;

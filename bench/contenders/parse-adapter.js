@@ -20,7 +20,14 @@ if (provider === 'fcm') {
   pushConfig.android = { firebaseServiceAccount: account };
 } else if (provider === 'apns') {
   const url = new URL(config.apns.endpoint);
-  pushConfig.ios = { token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId }, topic: config.apns.topic, production: false, address: url.hostname, port: Number(url.port), ca: [config.ca] };
+  pushConfig.ios = {
+    token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId },
+    topic: config.apns.topic,
+    production: false,
+    address: url.hostname,
+    port: Number(url.port),
+    ca: [config.ca],
+  };
 } else {
   const url = new URL(config.webpush.endpoint);
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;

@@ -19,7 +19,8 @@ export function subscriptionOf(row) {
 export function messageFor(provider, row) {
   const title = `Autumn sale, ${row.name || 'friend'}!`;
   const body = `Use code ${row.coupon} for 20% off until Sunday.`;
-  if (provider === 'fcm') return { token: row.token, notification: { title, body }, data: { campaign: 'autumn-sale', coupon: row.coupon }, android: { collapseKey: 'autumn-sale' } };
+  if (provider === 'fcm')
+    return { token: row.token, notification: { title, body }, data: { campaign: 'autumn-sale', coupon: row.coupon }, android: { collapseKey: 'autumn-sale' } };
   if (provider === 'apns') return { alert: { title, body }, payload: { campaign: 'autumn-sale', coupon: row.coupon } };
   return JSON.stringify({ title, body, data: { campaign: 'autumn-sale', coupon: row.coupon } });
 }

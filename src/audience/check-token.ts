@@ -1,9 +1,7 @@
 import type { ProviderName, SkipReason, WebPushSubscription } from '../domain/recipient.js';
 
 /** A token that passed the offline format checks, in its normal form. */
-export type CheckedToken =
-  | { ok: true; token: string; subscription?: WebPushSubscription }
-  | { ok: false; reason: SkipReason; detail: string };
+export type CheckedToken = { ok: true; token: string; subscription?: WebPushSubscription } | { ok: false; reason: SkipReason; detail: string };
 
 // FCM registration tokens are ~150-170 characters of base64url plus ':'; short or spaced ones are typos.
 const fcmTokenPattern = /^[A-Za-z0-9_\-:.]+$/;
@@ -55,7 +53,11 @@ export function checkWebPushSubscription(endpoint: string, p256dh: string, auth:
   // url.parse() reads: "https:/fcm.googleapis.com/x" is fcm.googleapis.com to one and localhost to
   // the other. Browsers hand out endpoints already in normal form, so anything else is refused.
   if (url.href !== endpoint || url.username !== '' || url.password !== '') {
-    return { ok: false, reason: 'malformed-token', detail: `web push endpoint is not written the way a URL reads (it reads as ${url.href}): refused, since the request could go elsewhere than it says` };
+    return {
+      ok: false,
+      reason: 'malformed-token',
+      detail: `web push endpoint is not written the way a URL reads (it reads as ${url.href}): refused, since the request could go elsewhere than it says`,
+    };
   }
   const p256dhBytes = decodeBase64url(p256dh.trim());
   if (!p256dhBytes || p256dhBytes.length !== 65 || p256dhBytes[0] !== 0x04) {

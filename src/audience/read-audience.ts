@@ -194,9 +194,7 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
   const onlyWebPushColumns = roles.token === undefined;
   if (!impliedProvider && onlyWebPushColumns) impliedProvider = 'webpush';
   if (!impliedProvider && roles.provider === undefined && roles.platform === undefined) {
-    throw new InputError(
-      `audience ${path}, line 1: a token column needs a provider (fcm, apns, webpush) or platform (android, ios, web) column, or --provider for the whole file`,
-    );
+    throw new InputError(`audience ${path}, line 1: a token column needs a provider (fcm, apns, webpush) or platform (android, ios, web) column, or --provider for the whole file`);
   }
   return { ...roles, shape: 'devices', vars, impliedProvider };
 }
@@ -274,12 +272,7 @@ function readUser(fields: string[], line: number, roles: HeaderReading): UserRec
   };
 }
 
-function readDevice(
-  fields: string[],
-  line: number,
-  roles: HeaderReading,
-  defaultProvider: ProviderName | undefined,
-): DeviceRecipient | RowProblem {
+function readDevice(fields: string[], line: number, roles: HeaderReading, defaultProvider: ProviderName | undefined): DeviceRecipient | RowProblem {
   const provider = readProvider(fields, roles, defaultProvider);
   if (typeof provider !== 'string') return { kind: 'problem', line, reason: 'unknown-provider', detail: provider.detail };
 
@@ -330,11 +323,7 @@ function readDevice(
   };
 }
 
-function readProvider(
-  fields: string[],
-  roles: HeaderReading,
-  defaultProvider: ProviderName | undefined,
-): ProviderName | { detail: string } {
+function readProvider(fields: string[], roles: HeaderReading, defaultProvider: ProviderName | undefined): ProviderName | { detail: string } {
   const named = cell(fields, roles.provider)?.toLowerCase();
   if (named !== undefined) {
     return providerAliases[named] ?? { detail: `unknown provider "${named}" (expected fcm, apns or webpush)` };

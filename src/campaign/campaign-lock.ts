@@ -56,7 +56,8 @@ export async function lockCampaign(journalPath: string, campaign: string): Promi
       continue;
     }
     if (taken === 'taken') {
-      const notice = seen === 'unreadable' ? `took over the unreadable lock ${lockPath}` : `took over the lock of campaign ${campaign} from pid ${seen.pid}, which is no longer running`;
+      const notice =
+        seen === 'unreadable' ? `took over the unreadable lock ${lockPath}` : `took over the lock of campaign ${campaign} from pid ${seen.pid}, which is no longer running`;
       return { notice, release: () => release(lockPath, me) };
     }
   }

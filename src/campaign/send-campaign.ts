@@ -107,13 +107,23 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     if (journalFile && campaign) {
       const { prior, torn } = await readJournal(journalFile);
       if (torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
-      journal = { writer: await JournalWriter.open(journalFile, { campaign, shard: shardLabel(shard), version: pushcastVersion }), prior, resendUncertain: Boolean(settings.resendUncertain) };
+      journal = {
+        writer: await JournalWriter.open(journalFile, { campaign, shard: shardLabel(shard), version: pushcastVersion }),
+        prior,
+        resendUncertain: Boolean(settings.resendUncertain),
+      };
     }
 
     const guard = new SanityGuard(config.apns?.environment);
     const lists = new RecordLists();
     const out = (file: string | undefined) => (file ? resolve(cwd, file) : undefined);
-    const files = new ReportFiles({ invalidOut: out(outputs.invalidOut), failedOut: out(outputs.failedOut), header: inputs.audience.header, guard, trustInvalid: Boolean(settings.trustInvalid) });
+    const files = new ReportFiles({
+      invalidOut: out(outputs.invalidOut),
+      failedOut: out(outputs.failedOut),
+      header: inputs.audience.header,
+      guard,
+      trustInvalid: Boolean(settings.trustInvalid),
+    });
     const { registry } = settings;
     const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard) : undefined;
     const latency = new LatencyRecorder();
@@ -184,7 +194,9 @@ export function requireSomeProvider(providers: ProviderSet, validateOnly = false
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 function compactFiles(files: NonNullable<CampaignRecord['files']>): CampaignRecord['files'] {

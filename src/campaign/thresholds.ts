@@ -49,7 +49,9 @@ export function nothingGotThrough(tally: Tally): string | undefined {
     return `nothing got through: ${targeted} targeted, none accepted or found invalid (${parts.join(', ')})`;
   }
   if (targeted === 0 && skipped > 0 && !tally.skippedByReason['format-checked-only']) {
-    const reasons = Object.entries(tally.skippedByReason).sort(([, a], [, b]) => (b ?? 0) - (a ?? 0)).map(([reason, n]) => `${reason} ${n}`);
+    const reasons = Object.entries(tally.skippedByReason)
+      .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+      .map(([reason, n]) => `${reason} ${n}`);
     return `no row could be sent: ${skipped} rows read, every one skipped (${reasons.join(', ')})`;
   }
   return undefined;

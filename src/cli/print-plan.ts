@@ -38,7 +38,11 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
     const sample = plan.samples[name];
     if (sample === undefined) continue;
     lines.push('', `  sample ${name} payload:`);
-    lines.push(...JSON.stringify(sample, null, 2).split('\n').map((line) => `    ${line}`));
+    lines.push(
+      ...JSON.stringify(sample, null, 2)
+        .split('\n')
+        .map((line) => `    ${line}`),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -72,7 +72,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--require-all-accepted', 'exit 3 unless every row was accepted: for CI smoke tests')
     .option('--report <file.json>', 'write the campaign report as JSON (schema/report-v1.schema.json)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
-    .option('--failed-out <file.csv>', 'write the recipients to send again later, in the audience\'s own columns')
+    .option('--failed-out <file.csv>', "write the recipients to send again later, in the audience's own columns")
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--registry <file>', 'device registry for user-ID audiences, channels and feedback (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
@@ -121,7 +121,7 @@ Examples:
 
   program
     .command('report')
-    .description('print a campaign\'s report again from its journal (after a crash too; shards merged)')
+    .description("print a campaign's report again from its journal (after a crash too; shards merged)")
     .argument('<campaign>', 'the campaign id, as its report or --json printed it')
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
     .option('--json', 'print the report as one JSON object')
@@ -133,7 +133,7 @@ Examples:
 
   const devices = program
     .command('devices')
-    .description('the device registry: users\' devices, their tokens, channels and validity (SQLite, ./pushcast.db)')
+    .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db)")
     .option('--registry <file>', 'registry file (default: ./pushcast.db, or $PUSHCAST_REGISTRY)');
   const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
   devices
@@ -149,18 +149,21 @@ Examples:
     });
   devices
     .command('register')
-    .description('register one device\'s token for a user; a refreshed token replaces its old one')
+    .description("register one device's token for a user; a refreshed token replaces its old one")
     .requiredOption('--user <id>', 'the user the device belongs to')
     .requiredOption('--provider <name>', 'fcm, apns or webpush')
     .requiredOption('--token <token>', 'the device token (for web push, the subscription JSON)')
     .option('--replaces <old-token>', 'the token this one replaces (after a reinstall or a refresh)')
-    .option('--single-device', 'drop the user\'s other devices: for apps with one device per account')
+    .option('--single-device', "drop the user's other devices: for apps with one device per account")
     .option('--channels <list>', 'channels the device subscribes to, comma-separated (no "/")')
-    .option('--locale <locale>', 'the device\'s locale')
-    .option('--timezone <zone>', 'the device\'s time zone')
+    .option('--locale <locale>', "the device's locale")
+    .option('--timezone <zone>', "the device's time zone")
     .option('--environment <env>', 'APNs: sandbox or production')
-    .option('--app <bundle-id>', 'APNs: the app\'s topic')
-    .addHelpText('after', '\nExamples:\n  $ pushcast devices register --user u42 --provider fcm --token "$NEW" --replaces "$OLD"\n  $ pushcast devices register --user u42 --provider apns --token 5d9c…8948 --environment production --single-device')
+    .option('--app <bundle-id>', "APNs: the app's topic")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices register --user u42 --provider fcm --token "$NEW" --replaces "$OLD"\n  $ pushcast devices register --user u42 --provider apns --token 5d9c…8948 --environment production --single-device',
+    )
     .action(async (options) => {
       const { registerCommand } = await import('./commands/devices.js');
       setResult(registerCommand(withRegistry(options) as never, io));
@@ -168,7 +171,7 @@ Examples:
   devices
     .command('list')
     .description('list devices, tokens masked')
-    .option('--user <id>', 'one user\'s devices')
+    .option('--user <id>', "one user's devices")
     .option('--channel <name>', 'the devices of a channel')
     .option('--json', 'print them as JSON, tokens in full')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices list --user u42\n  $ pushcast devices list --channel news --json | jq length')
@@ -217,7 +220,7 @@ Examples:
     .option('--drop <share>', 'share of tokens whose first attempt finds the connection dropped (GOAWAY or reset)')
     .option('--late <share>', 'share of tokens whose first attempt is delivered but answered only after --late-by')
     .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default 45000)')
-    .option('--unauthorized <share>', 'share of tokens refused with the provider\'s real 401/403 (web push: as that push service words it)')
+    .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")
     .option('--stall <providers>', 'providers that take requests and never answer: fcm,apns,webpush or all')
     .option('--goaway-storm', 'answer every FCM and APNs request with GOAWAY (last-stream-id 0) and close the connection')
     .option('--retry-after <seconds>', 'Retry-After sent with 429 and 503')
@@ -299,7 +302,10 @@ Examples:
     .command('vapid-keys')
     .description('print a new VAPID key pair for Web Push')
     .option('--json', 'print {"publicKey", "privateKey"}')
-    .addHelpText('after', '\nExamples:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…\n  $ pushcast vapid-keys --json | jq -r .publicKey   # the applicationServerKey for your site')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…\n  $ pushcast vapid-keys --json | jq -r .publicKey   # the applicationServerKey for your site',
+    )
     .action(async (options) => {
       const { vapidKeysCommand } = await import('./commands/vapid-keys.js');
       setResult(vapidKeysCommand(options, io));

@@ -60,4 +60,3 @@ export interface PushcastConfig {
   /** The device registry (SQLite) for user-ID audiences and channels. Default: ./pushcast.db */
   registry?: string;
 }
-

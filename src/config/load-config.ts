@@ -6,7 +6,6 @@ import type { PushcastConfig } from './config.js';
 import { defaultConfigFiles } from './defaults.js';
 import { getSetting, setSetting, settings, type Setting } from './settings.js';
 
-
 /** Where a setting's value came from, for `pushcast config`. */
 export interface Source {
   from: 'flag' | 'env' | 'file';
@@ -105,7 +104,11 @@ function parseValue(setting: Setting, value: string, variable: string): unknown 
     if (!Number.isFinite(n)) throw new ConfigError(`${variable} must be a number, not "${value}"`);
     return n;
   }
-  if (setting.kind === 'list') return value.split(',').map((item) => item.trim()).filter(Boolean);
+  if (setting.kind === 'list')
+    return value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   return value;
 }
 

@@ -2,7 +2,15 @@ import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
 import selfsigned from 'selfsigned';
 
 /** Hosts the emulator's certificate is valid for: loopback, and the real providers' names for redirected clients. */
-const certificateNames = ['localhost', 'fcm.googleapis.com', 'oauth2.googleapis.com', 'api.push.apple.com', 'api.sandbox.push.apple.com', 'updates.push.services.mozilla.com', 'web.push.apple.com'];
+const certificateNames = [
+  'localhost',
+  'fcm.googleapis.com',
+  'oauth2.googleapis.com',
+  'api.push.apple.com',
+  'api.sandbox.push.apple.com',
+  'updates.push.services.mozilla.com',
+  'web.push.apple.com',
+];
 
 export interface EmulatorCredentials {
   tls: { key: string; cert: string };
@@ -26,8 +34,16 @@ export async function makeCredentials(host: string): Promise<Omit<EmulatorCreden
       },
     ],
   } as never);
-  const { privateKey: serviceAccountKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const { privateKey: apnsKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey: serviceAccountKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const { privateKey: apnsKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const vapid = createECDH('prime256v1');
   vapid.generateKeys();
   return {
@@ -36,7 +52,9 @@ export async function makeCredentials(host: string): Promise<Omit<EmulatorCreden
     apns: { key: apnsKey, keyId: randomBytes(5).toString('hex').toUpperCase(), teamId: randomBytes(5).toString('hex').toUpperCase() },
     vapid: {
       publicKey: vapid.getPublicKey('base64url'),
-      privateKey: Buffer.concat([Buffer.alloc(32), vapid.getPrivateKey()]).subarray(-32).toString('base64url'),
+      privateKey: Buffer.concat([Buffer.alloc(32), vapid.getPrivateKey()])
+        .subarray(-32)
+        .toString('base64url'),
       subject: 'mailto:push-emulator@example.com',
     },
   };

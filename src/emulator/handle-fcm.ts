@@ -53,7 +53,11 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
     return sendRealAnswer(exchange, fcmUnauthenticated);
   }
   if (project !== context.credentials.serviceAccount.project_id) {
-    return fail(403, undefined, `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`);
+    return fail(
+      403,
+      undefined,
+      `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`,
+    );
   }
   let request: { message?: Record<string, unknown>; validate_only?: boolean };
   try {

@@ -18,7 +18,8 @@ export const fcmUnauthenticated: RealAnswer = {
   body: JSON.stringify({
     error: {
       code: 401,
-      message: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+      message:
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
       status: 'UNAUTHENTICATED',
     },
   }),
@@ -75,7 +76,12 @@ export const webPushRefusals: Record<'fcm' | 'mozilla' | 'apple', { badJwt: Real
   },
   apple: {
     badJwt: { status: 403, contentType: 'application/json', body: JSON.stringify({ reason: 'BadJwtToken' }), source: 'https://github.com/web-push-libs/web-push/issues/947' },
-    keyMismatch: { status: 403, contentType: 'application/json', body: JSON.stringify({ reason: 'BadJwtToken' }), source: 'https://github.com/web-push-libs/web-push-php/issues/406' },
+    keyMismatch: {
+      status: 403,
+      contentType: 'application/json',
+      body: JSON.stringify({ reason: 'BadJwtToken' }),
+      source: 'https://github.com/web-push-libs/web-push-php/issues/406',
+    },
   },
 };
 

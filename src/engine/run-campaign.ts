@@ -202,7 +202,10 @@ class CampaignRun {
       if (journal) {
         try {
           // Durable before the first request: after a crash these are known to be maybe sent.
-          await journal.writer.sent(lane.name, batch.map((work) => work.rendered.recipient));
+          await journal.writer.sent(
+            lane.name,
+            batch.map((work) => work.rendered.recipient),
+          );
         } catch {
           return batch.map(() => notSent); // the writer has stopped the campaign: this batch never goes
         }

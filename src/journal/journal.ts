@@ -154,7 +154,7 @@ export class JournalWriter {
 
 /** Writes the whole buffer: on a nearly full disk a write may take only part of it, without an error. */
 async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset);
     if (bytesWritten === 0) throw Object.assign(new Error('the disk took none of the data'), { code: 'EIO' });
     offset += bytesWritten;

@@ -13,9 +13,7 @@ import type { FinalLine, JournalLine, RunLine } from './journal.js';
  *    again only with --resend-uncertain.
  */
 export type PriorState =
-  | { state: 'final'; line: FinalLine }
-  | { state: 'retry'; provider: ProviderName; line: number }
-  | { state: 'uncertain'; provider: ProviderName; line: number };
+  { state: 'final'; line: FinalLine } | { state: 'retry'; provider: ProviderName; line: number } | { state: 'uncertain'; provider: ProviderName; line: number };
 
 /** The last run in a journal: when it started and last wrote, what it sent, and its report if it ended. */
 export interface LastRun {

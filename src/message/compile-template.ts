@@ -22,9 +22,7 @@ export interface RenderedMessage {
   webpush?: Record<string, unknown>;
 }
 
-export type RenderResult =
-  | { ok: true; message: RenderedMessage }
-  | { ok: false; reason: 'missing-variable' | 'template-error'; detail: string };
+export type RenderResult = { ok: true; message: RenderedMessage } | { ok: false; reason: 'missing-variable' | 'template-error'; detail: string };
 
 /** A compiled tree of strings, and the columns its placeholders read. */
 interface Renderer {
@@ -39,9 +37,7 @@ interface Renderer {
 // Only the helpers pushcast documents: `log` would write to stdout (breaking --json) once per row.
 const handlebars = Handlebars.create();
 for (const builtIn of ['log', 'lookup', 'each', 'with']) handlebars.unregisterHelper(builtIn);
-handlebars.registerHelper('default', (value: unknown, fallback: unknown) =>
-  value === undefined || value === null || value === '' ? fallback : value,
-);
+handlebars.registerHelper('default', (value: unknown, fallback: unknown) => (value === undefined || value === null || value === '' ? fallback : value));
 const helpers = new Set(['default', 'if', 'unless']);
 const compileOptions = { noEscape: true, strict: true } as const;
 
@@ -166,7 +162,14 @@ function compileTree(tree: unknown, path: string): Renderer {
   return { render, required, optional };
 }
 
-type Node = hbs.AST.Node & { path?: hbs.AST.PathExpression; params?: hbs.AST.Expression[]; hash?: hbs.AST.Hash; program?: hbs.AST.Program; inverse?: hbs.AST.Program; body?: hbs.AST.Statement[] };
+type Node = hbs.AST.Node & {
+  path?: hbs.AST.PathExpression;
+  params?: hbs.AST.Expression[];
+  hash?: hbs.AST.Hash;
+  program?: hbs.AST.Program;
+  inverse?: hbs.AST.Program;
+  body?: hbs.AST.Statement[];
+};
 
 /**
  * The columns a field's placeholders read, and the helpers it calls: only pushcast's own

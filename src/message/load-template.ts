@@ -46,20 +46,7 @@ export interface MessageTemplate extends TemplateContent {
 export const maxTtlSeconds = 28 * 24 * 3600;
 
 const contentKeys = ['title', 'body', 'data', 'image', 'link', 'sound', 'badge'] as const;
-const templateKeys = new Set<string>([
-  ...contentKeys,
-  'kind',
-  'ttl',
-  'priority',
-  'urgency',
-  'group',
-  'thread',
-  'locales',
-  'fcm',
-  'apns',
-  'webpush',
-  '$schema',
-]);
+const templateKeys = new Set<string>([...contentKeys, 'kind', 'ttl', 'priority', 'urgency', 'group', 'thread', 'locales', 'fcm', 'apns', 'webpush', '$schema']);
 
 /** Reads a template file; `path` is how messages name it, `file` where it is read from. */
 export async function loadTemplate(path: string, file = path): Promise<MessageTemplate> {
@@ -134,7 +121,11 @@ export function checkTemplate(value: unknown): string[] {
     if (value[provider] !== undefined && !isPlainObject(value[provider])) problems.push(`${provider} must be an object of raw ${provider} fields`);
   }
   const fcm = asObject(value.fcm);
-  for (const [where, data] of [['fcm.data', fcm.data], ['fcm.android.data', asObject(fcm.android).data], ['fcm.webpush.data', asObject(fcm.webpush).data]] as const) {
+  for (const [where, data] of [
+    ['fcm.data', fcm.data],
+    ['fcm.android.data', asObject(fcm.android).data],
+    ['fcm.webpush.data', asObject(fcm.webpush).data],
+  ] as const) {
     checkDataKeys(asObject(data), `${where}.`, problems);
   }
   return problems;
@@ -146,7 +137,8 @@ const visibleKeys = ['title', 'body', 'image', 'sound', 'badge'] as const;
 /** FCM refuses every message whose data uses a key it keeps for itself: say so once, here. */
 function checkDataKeys(data: Record<string, unknown>, prefix: string, problems: string[]): void {
   for (const key of Object.keys(data)) {
-    if (limits.fcmReservedDataKeys.test(key)) problems.push(`${prefix}${key}: FCM reserves this data key (from, message_type, collapse_key, notification, google.*, gcm.*) and would refuse every message: rename it`);
+    if (limits.fcmReservedDataKeys.test(key))
+      problems.push(`${prefix}${key}: FCM reserves this data key (from, message_type, collapse_key, notification, google.*, gcm.*) and would refuse every message: rename it`);
   }
 }
 

@@ -32,7 +32,8 @@ export interface Device {
   lastSeen: string;
 }
 
-export type DeviceInput = Pick<Device, 'provider' | 'token'> & Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'createdAt' | 'updatedAt'>>;
+export type DeviceInput = Pick<Device, 'provider' | 'token'> &
+  Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'createdAt' | 'updatedAt'>>;
 
 /** Each migration moves the schema one version up; `user_version` says where a database stands. */
 const migrations = [
@@ -65,7 +66,6 @@ const migrations = [
    CREATE INDEX device_channels_by_device ON device_channels (device_id);`,
 ];
 
-
 type Row = {
   id: number;
   user_id: string | null;
@@ -96,7 +96,10 @@ export function checkChannel(channel: string): string {
 export class DeviceRegistry {
   private readonly statements: Record<string, Statement>;
 
-  private constructor(readonly db: SqliteDatabase, readonly path: string) {
+  private constructor(
+    readonly db: SqliteDatabase,
+    readonly path: string,
+  ) {
     this.statements = {
       upsert: db.prepare(`
         INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, created_at, updated_at, last_seen)
@@ -238,11 +241,18 @@ export class DeviceRegistry {
   stats(): { devices: number; valid: number; users: number; byProvider: Record<string, { valid: number; invalid: number }>; invalidByReason: Record<string, number> } {
     const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const byProvider: Record<string, { valid: number; invalid: number }> = {};
-    for (const row of this.db.prepare('SELECT provider, SUM(valid) AS valid, SUM(1 - valid) AS invalid FROM devices GROUP BY provider').all() as Array<{ provider: string; valid: number; invalid: number }>) {
+    for (const row of this.db.prepare('SELECT provider, SUM(valid) AS valid, SUM(1 - valid) AS invalid FROM devices GROUP BY provider').all() as Array<{
+      provider: string;
+      valid: number;
+      invalid: number;
+    }>) {
       byProvider[row.provider] = { valid: row.valid, invalid: row.invalid };
     }
     const invalidByReason: Record<string, number> = {};
-    for (const row of this.db.prepare('SELECT invalid_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 0 GROUP BY invalid_reason').all() as Array<{ reason: string; n: number }>) {
+    for (const row of this.db.prepare('SELECT invalid_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 0 GROUP BY invalid_reason').all() as Array<{
+      reason: string;
+      n: number;
+    }>) {
       invalidByReason[row.reason] = row.n;
     }
     return {

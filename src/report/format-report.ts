@@ -27,7 +27,10 @@ export function formatReport(record: CampaignRecord): string {
   reasonLines(lines, 'failed after retries', record.failedByReason);
   reasonLines(lines, 'skipped rows', record.skippedByReason);
   if (record.counts.uncertain > 0) {
-    const sample = record.uncertain.slice(0, 8).map((entry) => entry.line).join(', ');
+    const sample = record.uncertain
+      .slice(0, 8)
+      .map((entry) => entry.line)
+      .join(', ');
     lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, lines ${sample}${record.counts.uncertain > 8 ? ', …' : ''}`);
     lines.push(...reasonList(record.uncertainByReason ?? {}));
   }
@@ -37,7 +40,8 @@ export function formatReport(record: CampaignRecord): string {
   lines.push(
     `campaign ${record.campaign}${where}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${record.retries} retries`,
   );
-  if (record.fatal) lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
+  if (record.fatal)
+    lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
   for (const halt of record.halted ?? []) lines.push(`${halt.provider} to ${halt.scope} stopped (${halt.reason}):`, ...wrap(halt.fix, 76).map((line) => `  ${line}`));
   const files = record.files ?? {};
   if (files.invalidOut) lines.push(`prune list: ${files.invalidOut}`);
@@ -54,7 +58,9 @@ function reasonLines(lines: string[], label: string, byReason: Record<string, nu
 }
 
 function reasonList(byReason: Record<string, number>): string[] {
-  const entries = Object.entries(byReason).filter(([, n]) => n > 0).sort(([, a], [, b]) => b - a);
+  const entries = Object.entries(byReason)
+    .filter(([, n]) => n > 0)
+    .sort(([, a], [, b]) => b - a);
   return wrap(entries.map(([reason, n]) => `${reason} ${n}`).join(', '), 76).map((line) => `  ${line}`);
 }
 

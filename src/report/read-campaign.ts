@@ -19,7 +19,10 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
   for (const state of prior.values()) {
     const line = state.state === 'final' ? state.line.line : state.line;
     const provider = state.state === 'final' ? state.line.p : state.provider;
-    const event: FinalEvent = { line, ...(carriedOver(state, false) ?? { kind: 'skipped', provider, reason: 'not-sent', detail: 'not delivered yet: the next run sends it', attempts: 0 }) };
+    const event: FinalEvent = {
+      line,
+      ...(carriedOver(state, false) ?? { kind: 'skipped', provider, reason: 'not-sent', detail: 'not delivered yet: the next run sends it', attempts: 0 }),
+    };
     countFinal(tally, event.provider, event.kind, event.reason);
     lists.onFinal(event);
   }

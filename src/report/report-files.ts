@@ -28,9 +28,7 @@ export class ReportFiles {
   /** The first write that failed (a full disk): the campaign goes on, and `finish` says so. */
   private failure?: Error;
 
-  constructor(
-    private readonly options: { invalidOut?: string; failedOut?: string; header: string[]; guard: SanityGuard; trustInvalid: boolean },
-  ) {
+  constructor(private readonly options: { invalidOut?: string; failedOut?: string; header: string[]; guard: SanityGuard; trustInvalid: boolean }) {
     if (options.invalidOut) this.held = this.open(`${options.invalidOut}.partial`);
     if (options.failedOut) {
       this.failed = this.open(options.failedOut);

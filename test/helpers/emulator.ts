@@ -42,7 +42,10 @@ export async function emulatorProcessStats(configFile: string): Promise<ReturnTy
   return new Promise((done, fail) => {
     get(url, { ca }, (response) => {
       let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => done(JSON.parse(body)));
+      response
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (body += chunk))
+        .on('end', () => done(JSON.parse(body)));
     }).on('error', fail);
   });
 }

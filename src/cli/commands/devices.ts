@@ -15,7 +15,20 @@ import { parseProvider } from '../send-inputs.js';
 
 /** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
 const importBatch = 5000;
-export const exportColumns = ['provider', 'token', 'user_id', 'locale', 'timezone', 'apns_topic', 'apns_environment', 'platform', 'channels', 'valid', 'invalid_reason', 'last_seen'];
+export const exportColumns = [
+  'provider',
+  'token',
+  'user_id',
+  'locale',
+  'timezone',
+  'apns_topic',
+  'apns_environment',
+  'platform',
+  'channels',
+  'valid',
+  'invalid_reason',
+  'last_seen',
+];
 
 export function openRegistryFor(options: { registry?: string }, io: CliIo): DeviceRegistry {
   return DeviceRegistry.open(resolve(io.cwd, options.registry ?? io.env.PUSHCAST_REGISTRY ?? defaultRegistryFile));
@@ -105,11 +118,17 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
         timezone: options.timezone ?? null,
         environment: (options.environment as ApnsEnvironment | undefined) ?? null,
         app: options.app ?? null,
-        channels: options.channels?.split(',').map((channel) => channel.trim()).filter(Boolean),
+        channels: options.channels
+          ?.split(',')
+          .map((channel) => channel.trim())
+          .filter(Boolean),
       },
       { replaces: options.replaces, singleDevice: options.singleDevice },
     );
-    writeLine(io.stdout, `registered ${maskToken(checked.token)} for user ${options.user}: ${registry.devicesOf(options.user).filter((device) => device.valid).length} valid device(s)`);
+    writeLine(
+      io.stdout,
+      `registered ${maskToken(checked.token)} for user ${options.user}: ${registry.devicesOf(options.user).filter((device) => device.valid).length} valid device(s)`,
+    );
     return ExitCode.ok;
   } finally {
     registry.close();
@@ -121,10 +140,14 @@ export async function listCommand(options: { registry?: string; user?: string; c
   try {
     const devices = options.user ? registry.devicesOf(options.user) : [...registry.inChannel(options.channel ?? '*', false)];
     if (options.json) writeLine(io.stdout, JSON.stringify(devices));
-    else for (const device of devices) {
-      const state = device.valid ? 'valid' : `invalid (${device.invalidReason})`;
-      writeLine(io.stdout, `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${state}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`);
-    }
+    else
+      for (const device of devices) {
+        const state = device.valid ? 'valid' : `invalid (${device.invalidReason})`;
+        writeLine(
+          io.stdout,
+          `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${state}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`,
+        );
+      }
     return ExitCode.ok;
   } finally {
     registry.close();
@@ -139,7 +162,9 @@ export async function statsCommand(options: { registry?: string; json?: boolean 
     else {
       writeLine(io.stdout, `${stats.devices} devices (${stats.valid} valid) of ${stats.users} users in ${registry.path}`);
       for (const [provider, counts] of Object.entries(stats.byProvider)) writeLine(io.stdout, `  ${provider.padEnd(8)} ${counts.valid} valid, ${counts.invalid} invalid`);
-      const reasons = Object.entries(stats.invalidByReason).map(([reason, n]) => `${reason} ${n}`).join(', ');
+      const reasons = Object.entries(stats.invalidByReason)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ');
       if (reasons) writeLine(io.stdout, `  invalid by reason: ${reasons}`);
     }
     return ExitCode.ok;
@@ -173,7 +198,20 @@ export async function exportCommand(options: { registry?: string; out?: string }
     out.write(csvLine(exportColumns));
     for (const device of registry.inChannel('*', false)) {
       const token = device.provider === 'webpush' && device.subscription ? device.subscription : device.token;
-      const line = csvLine([device.provider, token, device.userId ?? '', device.locale ?? '', device.timezone ?? '', device.app ?? '', device.environment ?? '', device.platform ?? '', device.channels.join(';'), device.valid ? '1' : '0', device.invalidReason ?? '', device.lastSeen]);
+      const line = csvLine([
+        device.provider,
+        token,
+        device.userId ?? '',
+        device.locale ?? '',
+        device.timezone ?? '',
+        device.app ?? '',
+        device.environment ?? '',
+        device.platform ?? '',
+        device.channels.join(';'),
+        device.valid ? '1' : '0',
+        device.invalidReason ?? '',
+        device.lastSeen,
+      ]);
       if (!out.write(line)) await once(out, 'drain');
     }
     if (out !== io.stdout) {

@@ -52,7 +52,7 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
     }
   }
   if (Object.keys(report).length === 0) {
-    writeLine(io.stderr, 'pushcast doctor: no provider is configured (see pushcast init, or the README\'s configuration section)');
+    writeLine(io.stderr, "pushcast doctor: no provider is configured (see pushcast init, or the README's configuration section)");
     return ExitCode.fatal;
   }
   const failed = Object.values(report).some((findings) => findings.some((finding) => finding.ok === false));
@@ -71,12 +71,18 @@ function judgeProbe(descriptor: ProviderDescriptor, outcome: Outcome): Finding {
   switch (outcome.kind) {
     case 'accepted':
     case 'invalid':
-      return { ok: true, text: `${target} accepted the credentials${outcome.kind === 'invalid' ? ` and answered ${outcome.reason} for the made-up token, as expected` : ''}; nothing was delivered` };
+      return {
+        ok: true,
+        text: `${target} accepted the credentials${outcome.kind === 'invalid' ? ` and answered ${outcome.reason} for the made-up token, as expected` : ''}; nothing was delivered`,
+      };
     case 'fatal':
       return { ok: false, text: `${target} refused: ${outcome.reason}: ${outcome.fix}` };
     case 'rejected':
       // A credential answer (401, 403) is marked wrongSender: the probe found what doctor is for.
-      return { ok: false, text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender.fix}` : `${target} refused the probe message: ${outcome.reason}` };
+      return {
+        ok: false,
+        text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender.fix}` : `${target} refused the probe message: ${outcome.reason}`,
+      };
     default:
       return { ok: 'unchecked', text: `${target} did not answer conclusively (${outcome.reason}): try again` };
   }

@@ -90,7 +90,10 @@ function whole(flag: string, value: string): number {
 
 function readDead(file: string): string[] {
   try {
-    return readFileSync(file, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+    return readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean);
   } catch (error) {
     throw new InputError(`--dead ${describeFileError(file, error)}`);
   }

@@ -42,7 +42,10 @@ export async function initCommand(options: { providers?: string; force?: boolean
 }
 
 function parseProviders(value: string): ProviderName[] {
-  const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
   if (names.length === 0 || !names.every(isProviderName)) throw new UsageError(`--providers takes a list of ${providerNames.join(', ')}, not "${value}"`);
   return names;
 }

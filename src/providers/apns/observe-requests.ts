@@ -63,7 +63,11 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
     stream.on('frameError', () => {
       observation.written = false;
       const queued = waiting.get(session);
-      if (queued) waiting.set(session, queued.filter((other) => other !== observation));
+      if (queued)
+        waiting.set(
+          session,
+          queued.filter((other) => other !== observation),
+        );
     });
     const noteReset = () => (observation.refused ||= stream.rstCode === constants.NGHTTP2_REFUSED_STREAM);
     stream.on('error', noteReset);

@@ -25,7 +25,11 @@ const byCode: Record<string, (message: string) => Outcome> = {
   // PERMISSION_DENIED means this service account may not send for the project; SENDER_ID_MISMATCH, a token of another project.
   'messaging/mismatched-credential': (message) =>
     /permission/i.test(message)
-      ? { kind: 'rejected', reason: 'permission-denied', wrongSender: all("the service account may not send messages for this project: check fcm.projectId and the account's roles") }
+      ? {
+          kind: 'rejected',
+          reason: 'permission-denied',
+          wrongSender: all("the service account may not send messages for this project: check fcm.projectId and the account's roles"),
+        }
       : {
           kind: 'invalid',
           reason: 'sender-id-mismatch',
@@ -44,11 +48,17 @@ const byCode: Record<string, (message: string) => Outcome> = {
       ? {
           kind: 'rejected',
           reason: 'third-party-auth-error',
-          wrongSender: all('FCM could not reach APNs or the web push service for this app: upload a valid APNs key (or web push certificate) in the Firebase console (Project settings > Cloud Messaging)'),
+          wrongSender: all(
+            'FCM could not reach APNs or the web push service for this app: upload a valid APNs key (or web push certificate) in the Firebase console (Project settings > Cloud Messaging)',
+          ),
         }
       : { kind: 'rejected', reason: 'unauthenticated', wrongSender: all(serviceAccountFix) },
   'messaging/authentication-error': () => ({ kind: 'rejected', reason: 'authentication-error', wrongSender: all(serviceAccountFix) }),
-  'app/invalid-credential': () => ({ kind: 'fatal', reason: 'invalid-credential', fix: 'the service account key could not be used: check fcm.serviceAccount or GOOGLE_APPLICATION_CREDENTIALS' }),
+  'app/invalid-credential': () => ({
+    kind: 'fatal',
+    reason: 'invalid-credential',
+    fix: 'the service account key could not be used: check fcm.serviceAccount or GOOGLE_APPLICATION_CREDENTIALS',
+  }),
   'messaging/invalid-payload': () => ({ kind: 'rejected', reason: 'invalid-payload' }),
   'messaging/invalid-options': () => ({ kind: 'rejected', reason: 'invalid-options' }),
   'messaging/invalid-data-payload-key': () => ({ kind: 'rejected', reason: 'invalid-data-payload-key' }),

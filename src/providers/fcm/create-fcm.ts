@@ -93,7 +93,9 @@ function disableClientRetries(messaging: Messaging): void {
   const handler = (messaging as unknown as { messagingRequestHandler?: Record<string, { retry?: unknown } | undefined> }).messagingRequestHandler;
   const clients = [handler?.httpClient, handler?.http2Client];
   if (clients.some((client) => !client || !('retry' in client))) {
-    throw new ConfigError('this firebase-admin version keeps its request clients elsewhere, so its own retries cannot be turned off and could send a push twice: pin firebase-admin 13 or update pushcast');
+    throw new ConfigError(
+      'this firebase-admin version keeps its request clients elsewhere, so its own retries cannot be turned off and could send a push twice: pin firebase-admin 13 or update pushcast',
+    );
   }
   for (const client of clients) client!.retry = undefined;
 }

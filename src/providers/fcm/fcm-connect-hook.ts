@@ -77,9 +77,7 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   if (!String(authority).startsWith(fcmOrigin)) return originalConnect(authority, options ?? {}, listener);
   const caller = current;
   current = undefined;
-  const session = redirect
-    ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener)
-    : originalConnect(authority, options ?? {}, listener);
+  const session = redirect ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener) : originalConnect(authority, options ?? {}, listener);
   if (!caller) return session;
   const { observation, needs } = caller;
   observation.hooked = true;

@@ -36,9 +36,7 @@ export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecip
       },
       payload: {
         // Apple: a background notification's aps holds content-available and nothing else.
-        aps: visible
-          ? { threadId: message.thread, badge: message.badge, sound: message.sound, mutableContent: message.image ? true : undefined }
-          : { contentAvailable: true },
+        aps: visible ? { threadId: message.thread, badge: message.badge, sound: message.sound, mutableContent: message.image ? true : undefined } : { contentAvailable: true },
       },
     },
     webpush: {

@@ -31,7 +31,10 @@ export function classifyWebPushResponse(
       reason: 'vapid-jwt-refused',
       detail,
       scope: origin,
-      wrongSender: { fix: `${origin} refused the VAPID JWT for every subscription: webpush.subject must be a real mailto: or https: contact (Apple refuses localhost and reserved domains), and the key pair must be the one the browsers subscribed with`, when: 'all' },
+      wrongSender: {
+        fix: `${origin} refused the VAPID JWT for every subscription: webpush.subject must be a real mailto: or https: contact (Apple refuses localhost and reserved domains), and the key pair must be the one the browsers subscribed with`,
+        when: 'all',
+      },
     };
   }
   if (refusal === 'key') {
@@ -39,7 +42,10 @@ export function classifyWebPushResponse(
       kind: 'invalid',
       reason: 'vapid-key-mismatch',
       detail,
-      wrongSender: { fix: 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with', when: 'all' },
+      wrongSender: {
+        fix: 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with',
+        when: 'all',
+      },
     };
   }
   switch (statusCode) {

@@ -54,7 +54,11 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     maxSockets,
     ca,
     ...(endpoint
-      ? { host: endpoint.hostname, port: Number(endpoint.port || 443), checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(endpoint.hostname, cert) }
+      ? {
+          host: endpoint.hostname,
+          port: Number(endpoint.port || 443),
+          checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(endpoint.hostname, cert),
+        }
       : {}),
   });
 

@@ -18,7 +18,11 @@ export function buildWebPushPayload(message: RenderedMessage, _recipient: Device
   if (!visible) content = { data: message.data, link: message.link };
   else if (context.webPushFormat === 'declarative') {
     if (!message.title || !message.link) {
-      return { ok: false, reason: 'template-error', detail: 'a Declarative Web Push notification needs a title and a link (its notification.navigate); set both, or webpush.format "pushcast"' };
+      return {
+        ok: false,
+        reason: 'template-error',
+        detail: 'a Declarative Web Push notification needs a title and a link (its notification.navigate); set both, or webpush.format "pushcast"',
+      };
     }
     content = {
       web_push: 8030,

@@ -38,10 +38,13 @@ export function checkVapid(settings: { vapidPublicKey?: string; vapidPrivateKey?
   // Apple's push service answers BadJwtToken to a subject it cannot reach (web-push-libs/web-push#947,
   // and reports of .local and .invalid domains, and of "mailto: <address>").
   const address = url.protocol === 'mailto:' ? decodeURIComponent(url.pathname) : undefined;
-  if (address !== undefined && !/^[^\s<>@]+@[^\s<>@]+$/.test(address)) throw new ConfigError(`webpush.subject must be a plain mailto:name@domain, not "${subject}": Apple rejects anything else`);
+  if (address !== undefined && !/^[^\s<>@]+@[^\s<>@]+$/.test(address))
+    throw new ConfigError(`webpush.subject must be a plain mailto:name@domain, not "${subject}": Apple rejects anything else`);
   const domain = (address?.split('@')[1] ?? url.hostname).toLowerCase();
   if (!domain.includes('.') || /(^|\.)(localhost|local|invalid|test|example)$/.test(domain)) {
-    throw new ConfigError(`webpush.subject must name a real, reachable domain, not ${domain}: Apple rejects a subject it cannot reach (use your site's https: URL or a real mailto: address)`);
+    throw new ConfigError(
+      `webpush.subject must name a real, reachable domain, not ${domain}: Apple rejects a subject it cannot reach (use your site's https: URL or a real mailto: address)`,
+    );
   }
   return { publicKey, privateKey, subject };
 }
