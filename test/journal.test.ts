@@ -36,6 +36,30 @@ describe('the campaign journal', () => {
     expect(readFileSync(path, 'utf8')).toMatch(/"k":"[0-9a-f]*\n\{"t":"run"/);
   });
 
+  it('knows of its last run when it started, when it last wrote, what it sent and how much of that was retries', async () => {
+    const path = join(tempDir(), 'runs.jsonl');
+    const [a, b] = [device('fcm', 'ra'), device('fcm', 'rb')];
+    const first = await JournalWriter.open(path, { campaign: 'c2', version: 'test' });
+    await first.sent('fcm', [a]);
+    await first.end({ campaign: 'c2', status: 'done' });
+    await first.close();
+    const second = await JournalWriter.open(path, { campaign: 'c2', version: 'test' });
+    await second.sent('fcm', [b]);
+    second.retry(b);
+    await second.sent('fcm', [b]); // the retry
+    await second.close();
+    const appended = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    const { lastRun, prior } = await readJournal(path);
+    expect(lastRun).toMatchObject({ run: { campaign: 'c2' }, sends: 2, retries: 1 });
+    expect(lastRun!.record).toBeUndefined(); // the second run died: no report of its own
+    expect(lastRun!.startedAt).toBe(Date.parse(appended.findLast((line) => line.t === 'run').at));
+    expect(lastRun!.lastWriteAt).toBe(appended.findLast((line) => line.t === 'sent').at);
+    expect(prior.get(a.key)).toEqual({ state: 'uncertain', provider: 'fcm', line: 2 });
+  });
+
   it('reads a journal that does not exist yet as empty', async () => {
     expect((await readJournal(join(tempDir(), 'none.jsonl'))).prior.size).toBe(0);
   });

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseRate, RateLimiter } from '../src/engine/rate-limiter.js';
+import { reconnectDelay, retryDelay, retryPolicy } from '../src/engine/retry-delay.js';
+import { inShard, parseShard } from '../src/engine/shard.js';
+import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../src/engine/wrong-sender-judge.js';
+import { carriedOver, type PriorState } from '../src/journal/read-journal.js';
+import { device } from './helpers/audience.js';
+
+describe('retryDelay: full jitter from 1 s, doubling to 60 s; a Retry-After is honoured, never sooner', () => {
+  it.each([
+    [1, 500, 1000],
+    [2, 1000, 2000],
+    [3, 2000, 4000],
+    [7, 30_000, 60_000],
+    [12, 30_000, 60_000],
+  ])('after attempt %i: between %i and %i ms', (attempt, low, high) => {
+    expect(retryDelay(attempt, undefined, () => 0)).toBe(low);
+    expect(retryDelay(attempt, undefined, () => 0.999999)).toBeLessThan(high);
+    expect(retryDelay(attempt, undefined, () => 0.999999)).toBeGreaterThanOrEqual(high - 1);
+  });
+
+  it.each([
+    [7000, 7000, 7750],
+    [100, 100, 160],
+    [60_000, 60_000, 61_000],
+  ])('Retry-After %i ms: between %i and %i ms', (retryAfter, low, high) => {
+    expect(retryDelay(1, retryAfter, () => 0)).toBe(low);
+    expect(retryDelay(1, retryAfter, () => 0.999999)).toBeLessThan(high);
+  });
+
+  it('caps at the policy', () => {
+    expect(retryDelay(40, undefined, () => 0.999999)).toBeLessThan(retryPolicy.capMs);
+  });
+});
+
+describe('reconnectDelay: short after refused streams, growing with each storm wave', () => {
+  it.each([
+    [1, 50, 100],
+    [2, 100, 200],
+    [4, 400, 800],
+  ])('after %i refused waves: between %i and %i ms', (streak, low, high) => {
+    expect(reconnectDelay(streak, () => 0)).toBe(low);
+    expect(reconnectDelay(streak, () => 0.999999)).toBeLessThan(high);
+  });
+});
+
+describe('the rate limiter, on a fake clock', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('lets a second worth through at once, then paces to the rate', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(100);
+    const passed: number[] = [];
+    const take = (count: number) => limiter.take(count).then(() => passed.push(Date.now()));
+    const all = Promise.all([take(100), take(50), take(50), take(100)]);
+    await vi.advanceTimersByTimeAsync(5000);
+    await all;
+    // 100 at once (the burst), then the next 50 owe half a second, and so on: 300 sends in 2 s.
+    expect(passed).toEqual([0, 500, 1000, 2000]);
+  });
+
+  it('keeps the average for a batch larger than the bucket', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(10);
+    const passed: number[] = [];
+    const all = Promise.all([limiter.take(30).then(() => passed.push(Date.now())), limiter.take(10).then(() => passed.push(Date.now()))]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await all;
+    expect(passed).toEqual([2000, 3000]);
+  });
+
+  it.each([
+    ['500', 500],
+    ['500/s', 500],
+    ['30000/m', 500],
+    ['1.5', 1.5],
+    ['0', undefined],
+    ['fast', undefined],
+  ] as Array<[string, number | undefined]>)('reads --rate %s as %s a second', (text, perSecond) => {
+    expect(parseRate(text)).toBe(perSecond);
+  });
+});
+
+describe('shards: K of N split an audience with no overlap', () => {
+  it('places each recipient in exactly one shard', () => {
+    const recipients = Array.from({ length: 300 }, (_, i) => device('fcm', `shard-${i}`));
+    const counts = [1, 2, 3].map((index) => recipients.filter((recipient) => inShard({ index, count: 3 }, recipient.hash)).length);
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(300);
+    for (const count of counts) expect(count).toBeGreaterThan(60);
+  });
+
+  it.each([
+    ['2/4', { index: 2, count: 4 }],
+    [' 1 / 1 ', { index: 1, count: 1 }],
+    ['0/4', undefined],
+    ['5/4', undefined],
+    ['2', undefined],
+  ] as Array<[string, object | undefined]>)('reads --shard %j', (text, shard) => {
+    expect(parseShard(text)).toEqual(shard);
+  });
+});
+
+describe('the wrong-sender judge', () => {
+  const judge = () => {
+    const verdicts: Array<[string, Verdict<number>]> = [];
+    return { verdicts, judge: new WrongSenderJudge<number>((scope, verdict) => verdicts.push([scope, verdict])) };
+  };
+
+  it(`calls the sender wrong when all of the first ${wrongSenderWindow} answers of a scope are marked, with the held answers`, () => {
+    const { judge: j, verdicts } = judge();
+    for (let i = 0; i < wrongSenderWindow - 1; i++) expect(j.marked('', i, 'InvalidProviderToken', 'check apns.keyId')).toBe('held');
+    expect(verdicts).toEqual([]);
+    expect(j.marked('', 99, 'InvalidProviderToken', 'check apns.keyId')).toBe('held');
+    expect(verdicts).toEqual([
+      ['', { senderWrong: true, held: [...Array.from({ length: wrongSenderWindow - 1 }, (_, i) => i), 99], reason: 'InvalidProviderToken', fix: 'check apns.keyId' }],
+    ]);
+    expect(j.marked('', 100, 'InvalidProviderToken', 'check apns.keyId')).toBe('sender-wrong');
+  });
+
+  it("calls them the recipients' own when any answer in the window was unmarked", () => {
+    const { judge: j, verdicts } = judge();
+    j.marked('', 1, 'DeviceTokenNotForTopic', 'set apns.topic');
+    for (let i = 0; i < wrongSenderWindow - 1; i++) j.unmarked('');
+    expect(verdicts).toEqual([['', { senderWrong: false, held: [1] }]]);
+    expect(j.marked('', 2, 'DeviceTokenNotForTopic', 'set apns.topic')).toBe('recipient-wrong');
+  });
+
+  it('judges each scope apart: one web push service refusing does not halt another', () => {
+    const { judge: j, verdicts } = judge();
+    for (let i = 0; i < wrongSenderWindow; i++) {
+      j.marked('https://web.push.apple.com', i, 'vapid-jwt-refused', 'fix the subject');
+      j.unmarked('', 'https://fcm.googleapis.com');
+    }
+    expect(verdicts.map(([scope, verdict]) => [scope, verdict.senderWrong])).toEqual([
+      ['https://web.push.apple.com', true],
+      ['', false],
+      ['https://fcm.googleapis.com', false],
+    ]);
+  });
+
+  it(`decides on what came when the campaign ends: all marked, and at least ${wrongSenderMinimum}`, () => {
+    const few = judge();
+    few.judge.marked('', 1, 'Forbidden', 'fix');
+    few.judge.marked('', 2, 'Forbidden', 'fix');
+    few.judge.decideAll();
+    expect(few.verdicts).toEqual([['', { senderWrong: false, held: [1, 2] }]]);
+    const enough = judge();
+    for (let i = 0; i < wrongSenderMinimum; i++) enough.judge.marked('', i, 'Forbidden', 'fix');
+    enough.judge.decideAll();
+    expect(enough.verdicts[0][1].senderWrong).toBe(true);
+  });
+});
+
+describe('what a run makes of what an earlier one left (resume and pushcast report alike)', () => {
+  const final: PriorState = { state: 'final', line: { t: 'final', k: 'k', p: 'apns', o: 'invalid', r: 'Unregistered', line: 3, w: { fix: 'x', when: 'many' } } };
+  const uncertain: PriorState = { state: 'uncertain', provider: 'fcm', line: 4 };
+  const retry: PriorState = { state: 'retry', provider: 'fcm', line: 5 };
+
+  it('counts a settled one as it was, with its mark', () => {
+    expect(carriedOver(final, false)).toEqual({
+      kind: 'invalid',
+      provider: 'apns',
+      reason: 'Unregistered',
+      detail: undefined,
+      id: undefined,
+      wrongSender: { fix: 'x', when: 'many' },
+      attempts: 0,
+    });
+  });
+
+  it('leaves one that was in flight alone, unless told to resend it', () => {
+    expect(carriedOver(uncertain, false)).toMatchObject({ kind: 'uncertain', reason: 'unanswered-earlier', provider: 'fcm' });
+    expect(carriedOver(uncertain, true)).toBeUndefined();
+  });
+
+  it('sends again one that was waiting for a retry', () => {
+    expect(carriedOver(retry, false)).toBeUndefined();
+  });
+});

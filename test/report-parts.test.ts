@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { crossedThresholds, nothingGotThrough } from '../src/campaign/thresholds.js';
+import type { FinalEvent, FinalKind, WrongSender } from '../src/domain/outcome.js';
+import { countFinal, emptyTally, type Tally } from '../src/domain/tally.js';
+import { buildRecord, RecordLists, type CampaignRecord } from '../src/report/campaign-record.js';
+import { mergeRecords } from '../src/report/read-campaign.js';
+import { guardMinimum, SanityGuard } from '../src/report/sanity-guard.js';
+import { device } from './helpers/audience.js';
+
+const environment: WrongSender = { fix: 'tokens of the other APNs environment: check apns.environment', when: 'many' };
+
+/** A tally as a campaign would leave it, from counts of each final kind (and reasons where given). */
+function tallyOf(kinds: Partial<Record<FinalKind, number>>, reasons: Partial<Record<FinalKind, string>> = {}): Tally {
+  const tally = emptyTally();
+  for (const [kind, n] of Object.entries(kinds) as Array<[FinalKind, number]>) for (let i = 0; i < n; i++) countFinal(tally, 'fcm', kind, reasons[kind] ?? kind);
+  return tally;
+}
+
+describe("the sanity guard reads the classifiers' wrong-sender marks", () => {
+  const answer = (i: number, kind: FinalKind, wrongSender?: WrongSender, apnsEnvironment?: 'sandbox'): FinalEvent => ({
+    kind,
+    line: i,
+    provider: 'apns',
+    recipient: device('apns', `guard-${i}`, { apnsEnvironment }),
+    reason: kind === 'invalid' ? 'BadDeviceToken' : undefined,
+    wrongSender,
+    attempts: 1,
+  });
+
+  it('calls a group suspect when over 20% of it, and at least 30, came back invalid with a mark', () => {
+    const guard = new SanityGuard();
+    for (let i = 0; i < 100; i++) guard.observe(answer(i, i < 40 ? 'invalid' : 'accepted', i < 40 ? environment : undefined));
+    expect(guard.suspects()).toEqual([{ group: 'apns/production', provider: 'apns', invalid: 40, targeted: 100, note: expect.stringContaining('check apns.environment') }]);
+  });
+
+  it.each([
+    ['a small share', 100, 20, environment],
+    [`fewer than ${guardMinimum}`, 50, guardMinimum - 1, environment],
+    ['answers with no mark (a 410 from a push service is final)', 100, 60, undefined],
+  ])('does not for %s', (_what, total, invalid, mark) => {
+    const guard = new SanityGuard();
+    for (let i = 0; i < total; i++) guard.observe(answer(i, i < invalid ? 'invalid' : 'accepted', i < invalid ? mark : undefined));
+    expect(guard.suspects()).toEqual([]);
+  });
+
+  it('judges each APNs environment apart', () => {
+    const guard = new SanityGuard('production');
+    for (let i = 0; i < 50; i++) guard.observe(answer(i, 'invalid', environment, 'sandbox'));
+    for (let i = 50; i < 150; i++) guard.observe(answer(i, 'accepted'));
+    expect(guard.suspects().map((suspect) => suspect.group)).toEqual(['apns/sandbox']);
+  });
+});
+
+describe('thresholds: when a finished campaign exits 3', () => {
+  it.each([
+    ['nothing crossed', tallyOf({ accepted: 90, invalid: 10 }), { maxInvalidRate: 0.2 }, []],
+    ['--max-invalid-rate', tallyOf({ accepted: 80, invalid: 20 }), { maxInvalidRate: 0.1 }, ['20.0% of tokens are invalid, over --max-invalid-rate 0.1']],
+    ['--max-failed', tallyOf({ accepted: 95, failed: 5 }), { maxFailed: 4 }, ['5 recipients failed after retries, over --max-failed 4']],
+    ['--require-all-accepted', tallyOf({ accepted: 9, uncertain: 1 }), { requireAllAccepted: true }, ['--require-all-accepted: 1 uncertain']],
+    ['--require-all-accepted, duplicates aside', tallyOf({ accepted: 9, skipped: 2 }, { skipped: 'duplicate' }), { requireAllAccepted: true }, []],
+    ['nobody reached', tallyOf({ failed: 3, uncertain: 2 }), {}, ['nothing got through: 5 targeted, none accepted or found invalid (3 failed, 2 uncertain)']],
+    ['no row sendable', tallyOf({ skipped: 4 }, { skipped: 'malformed-token' }), {}, ['no row could be sent: 4 rows read, every one skipped (malformed-token 4)']],
+  ] as Array<[string, Tally, Parameters<typeof crossedThresholds>[1], string[]]>)('%s', (_what, tally, thresholds, crossed) => {
+    expect(crossedThresholds(tally, thresholds)).toEqual(crossed);
+  });
+
+  it('counts found-invalid tokens as got through: the provider judged them', () => {
+    expect(nothingGotThrough(tallyOf({ invalid: 5 }))).toBeUndefined();
+  });
+
+  it('counts only-format-checked rows (pushcast check) as checked', () => {
+    expect(nothingGotThrough(tallyOf({ skipped: 5 }, { skipped: 'format-checked-only' }))).toBeUndefined();
+  });
+});
+
+describe('merging the records of shards', () => {
+  const shardRecord = (shard: string, kinds: Partial<Record<FinalKind, number>>, startedAt: string, seconds: number, sends: number): CampaignRecord => {
+    const tally = tallyOf(kinds, { invalid: 'unregistered', skipped: 'duplicate' });
+    tally.sends = sends;
+    tally.retries = sends - (tally.counts.targeted ?? 0);
+    return buildRecord({
+      campaign: 'sale',
+      shard,
+      tally,
+      lists: new RecordLists(),
+      suspects: [],
+      resources: { seconds, cpuSeconds: seconds / 2, peakRssMB: 100 },
+      startedAt: new Date(startedAt),
+    });
+  };
+
+  it('sums the counts, spans the time from the first start to the last end, and keeps the aliases equal to the counts', () => {
+    const merged = mergeRecords([
+      shardRecord('1/2', { accepted: 10, invalid: 2, skipped: 1 }, '2026-11-30T10:00:00Z', 4, 14),
+      shardRecord('2/2', { accepted: 8, uncertain: 1 }, '2026-11-30T10:00:01Z', 5, 9),
+    ]);
+    expect(merged).toMatchObject({
+      campaign: 'sale',
+      status: 'done',
+      counts: { targeted: 21, accepted: 18, invalid: 2, uncertain: 1, skipped: 1 },
+      devices: 21,
+      successes: 18,
+      invalidTokens: 2,
+      invalidByReason: { unregistered: 2 },
+      skippedByReason: { duplicate: 1 },
+      startedAt: '2026-11-30T10:00:00.000Z',
+      finishedAt: '2026-11-30T10:00:06.000Z',
+      durationSeconds: 6,
+      sends: 23,
+      sendsPerSecond: 4,
+      retries: 2,
+      resources: { seconds: 6, cpuSeconds: 4.5, peakRssMB: 100 },
+    });
+    expect(merged).not.toHaveProperty('shard');
+  });
+
+  it('is interrupted if any shard was, and stopped if any stopped', () => {
+    const done = shardRecord('1/2', { accepted: 1 }, '2026-11-30T10:00:00Z', 1, 1);
+    const interrupted = { ...shardRecord('2/2', { accepted: 1 }, '2026-11-30T10:00:00Z', 1, 1), status: 'interrupted' as const };
+    expect(mergeRecords([done, interrupted]).status).toBe('interrupted');
+    expect(mergeRecords([done, { ...interrupted, status: 'stopped' }]).status).toBe('stopped');
+  });
+});
