@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { WrongSender } from '../src/domain/outcome.js';
 import { classifyApnsFailure } from '../src/providers/apns/classify-apns.js';
 import { classifyFcmError } from '../src/providers/fcm/classify-fcm.js';
 import { classifyNoAnswer } from '../src/providers/no-answer.js';
@@ -62,8 +63,9 @@ describe('FCM answers, through firebase-admin, to outcomes', () => {
 describe('APNs answers to outcomes', () => {
   const apns = answers('apns');
   const table: Array<[string, Record<string, unknown>]> = [
-    ['Unregistered', { kind: 'invalid', reason: 'Unregistered', wrongSender: many }],
-    ['BadDeviceToken', { kind: 'invalid', reason: 'BadDeviceToken', wrongSender: { fix: expect.stringContaining('apns.environment'), when: 'many' } }],
+    // A sandbox token in production gets BadDeviceToken, not Unregistered: only that one may mean the other environment.
+    ['Unregistered', { kind: 'invalid', reason: 'Unregistered', wrongSender: { fix: expect.any(String), when: 'many' } }],
+    ['BadDeviceToken', { kind: 'invalid', reason: 'BadDeviceToken', wrongSender: { fix: expect.stringContaining('apns.environment'), when: 'many', otherEnvironment: true } }],
     ['DeviceTokenNotForTopic', { kind: 'invalid', reason: 'DeviceTokenNotForTopic', wrongSender: all('apns.topic') }],
     ['PayloadTooLarge', { kind: 'rejected', reason: 'PayloadTooLarge' }],
     ['TooManyRequests', { kind: 'retryable', reason: 'TooManyRequests', because: 'answered' }],
@@ -87,6 +89,16 @@ describe('APNs answers to outcomes', () => {
         .filter((name) => !name.startsWith('_'))
         .sort(),
     );
+  });
+
+  it('says only of BadDeviceToken that a token of the other environment gets it too', () => {
+    const marks = Object.entries(apns)
+      .filter(([name]) => !name.startsWith('_'))
+      .filter(
+        ([, answer]) =>
+          (classifyApnsFailure({ status: answer.status, response: answer.body as { reason: string } }) as { wrongSender?: WrongSender }).wrongSender?.otherEnvironment,
+      );
+    expect(marks.map(([name]) => name)).toEqual(['BadDeviceToken']);
   });
 
   it('takes Retry-After from the transport when node-apn drops it', () => {

@@ -12,6 +12,12 @@ import type { DeviceRecipient, ProviderName } from './recipient.js';
 export interface WrongSender {
   fix: string;
   when: 'all' | 'many';
+  /**
+   * Also what a token of the other APNs environment gets (sandbox and production tokens differ):
+   * such a token is only dead if its device's environment is known, so the device registry keeps
+   * it unless the registry knows the environment.
+   */
+  otherEnvironment?: true;
 }
 
 /**

@@ -8,6 +8,8 @@ interface Invalid {
   token: string;
   reason: string;
   group?: string;
+  /** The answer is also what a token of the other APNs environment gets. */
+  otherEnvironment: boolean;
 }
 
 /**
@@ -29,16 +31,17 @@ export class RegistryFeedback {
       token: event.recipient.token,
       reason: event.reason ?? 'invalid',
       group: this.guard.isGuarded(event) ? this.guard.groupOf(event) : undefined,
+      otherEnvironment: Boolean(event.wrongSender?.otherEnvironment),
     });
   }
 
-  /** Marks the invalid tokens, except a suspect group's, and an APNs BadDeviceToken whose device never said its environment. */
+  /** Marks the invalid tokens, except a suspect group's, and those whose answer a token of the other environment gets too, when the device never said its environment. */
   apply(suspects: Suspect[], trustInvalid: boolean): { file: string; marked: number; heldBack: number } {
     const withheld = new Set(trustInvalid ? [] : suspects.map((suspect) => suspect.group));
     const marked: Invalid[] = [];
     let heldBack = 0;
     for (const entry of this.invalid) {
-      const wrongEnvironmentPossible = entry.provider === 'apns' && entry.reason === 'BadDeviceToken' && !this.registry.environmentOf('apns', entry.token);
+      const wrongEnvironmentPossible = entry.otherEnvironment && !this.registry.environmentOf(entry.provider, entry.token);
       if ((entry.group && withheld.has(entry.group)) || wrongEnvironmentPossible) heldBack++;
       else marked.push(entry);
     }

@@ -19,9 +19,10 @@ const environmentFix = 'the .p8 key is not enabled for this APNs environment: ch
 const otherEnvironment: WrongSender = {
   fix: 'tokens of the other APNs environment (sandbox and production tokens differ) or of another app: check apns.environment, the apns_environment column and the key',
   when: 'many',
+  otherEnvironment: true,
 };
 const byReason: Record<string, Rule> = {
-  Unregistered: { kind: 'invalid', wrongSender: otherEnvironment },
+  Unregistered: { kind: 'invalid', wrongSender: { fix: otherEnvironment.fix, when: 'many' } },
   ExpiredToken: { kind: 'invalid' },
   // Also what a sandbox token gets from production and the reverse.
   BadDeviceToken: { kind: 'invalid', wrongSender: otherEnvironment },
