@@ -129,7 +129,8 @@ describe('the wrong-sender judge', () => {
     const { judge: j, verdicts } = judge();
     for (let i = 0; i < wrongSenderWindow; i++) {
       j.marked('https://web.push.apple.com', i, 'vapid-jwt-refused', 'fix the subject');
-      j.unmarked('', 'https://fcm.googleapis.com');
+      j.unmarked('');
+      j.unmarked('https://fcm.googleapis.com');
     }
     expect(verdicts.map(([scope, verdict]) => [scope, verdict.senderWrong])).toEqual([
       ['https://web.push.apple.com', true],

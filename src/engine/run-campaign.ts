@@ -302,8 +302,10 @@ class CampaignRun {
 
   /** An answer with no wrong-sender mark: a sign the sender is right, for the provider and the recipient's scope. */
   private heardFromSender(lane: Lane, work: Work): void {
+    const judge = this.judges.get(lane.name)!;
+    judge.unmarked(wholeProvider);
     const scope = this.options.providers.scopeOf(work.rendered);
-    this.judges.get(lane.name)!.unmarked(wholeProvider, ...(scope === undefined ? [] : [scope]));
+    if (scope !== undefined) judge.unmarked(scope);
   }
 
   private onVerdict(lane: Lane, scope: string, verdict: Verdict<HeldAnswer>): void {

@@ -38,12 +38,10 @@ export class WrongSenderJudge<T> {
     return 'held';
   }
 
-  /** An answer with no such mark, heard in these scopes: a sign the sender is right there. */
-  unmarked(...scopes: string[]): void {
-    for (const scope of scopes) {
-      const watch = this.watch(scope);
-      if (!watch.verdict) this.count(scope, watch, false);
-    }
+  /** An answer with no such mark, heard in this scope: a sign the sender is right there. */
+  unmarked(scope: string): void {
+    const watch = this.watch(scope);
+    if (!watch.verdict) this.count(scope, watch, false);
   }
 
   /** No more answers will come: the scopes still undecided are decided on what came. */

@@ -28,6 +28,8 @@ export class ProviderSet implements ProviderSource {
   readonly samples: Partial<Record<ProviderName, unknown>> = {};
   private readonly created = new Map<ProviderName, Promise<Provider>>();
   private readonly admissions = new Map<ProviderName, (recipient: DeviceRecipient) => Refusal | undefined>();
+  /** Why each provider's rows are not sent in this run, decided once: `refuse` asks for every row. */
+  private readonly refusals = new Map<ProviderName, Refusal>();
   private readonly context: BuildContext;
 
   constructor(
@@ -40,6 +42,8 @@ export class ProviderSet implements ProviderSource {
     for (const name of providerNames) {
       const admission = this.descriptor(name).admission?.(config);
       if (admission) this.admissions.set(name, admission);
+      const refusal = this.unusable(name);
+      if (refusal) this.refusals.set(name, refusal);
     }
   }
 
@@ -60,7 +64,7 @@ export class ProviderSet implements ProviderSource {
   }
 
   refuse(recipient: DeviceRecipient): Refusal | undefined {
-    return this.unusable(recipient.provider) ?? this.admissions.get(recipient.provider)?.(recipient);
+    return this.refusals.get(recipient.provider) ?? this.admissions.get(recipient.provider)?.(recipient);
   }
 
   build(message: RenderedMessage, recipient: DeviceRecipient): BuildResult<unknown> {
