@@ -8,7 +8,7 @@ import { DeviceRegistry } from '../../registry/device-registry.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { openInputs } from '../send-inputs.js';
 import type { CliIo } from '../io.js';
-import { parseThresholds } from './send.js';
+import { parseThresholds } from '../send-flags.js';
 
 export interface CheckOptions {
   audience: string;

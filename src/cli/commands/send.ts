@@ -1,21 +1,19 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { channelInputs, type CampaignInputs } from '../../campaign/campaign-inputs.js';
-import { rateLimits } from '../../campaign/limits.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { planCampaign } from '../../campaign/plan-campaign.js';
 import { sendCampaign } from '../../campaign/send-campaign.js';
-import type { Thresholds } from '../../campaign/thresholds.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
-import { loadConfig, type FlagSetting } from '../../config/load-config.js';
-import { parseShard, type Shard } from '../../engine/shard.js';
-import { ConfigError, UsageError } from '../../errors.js';
+import { loadConfig } from '../../config/load-config.js';
+import { UsageError } from '../../errors.js';
 import { checkChannel, DeviceRegistry } from '../../registry/device-registry.js';
 import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
+import { checkRateFlag, parseShardFlag, parseThresholds, sendFlags } from '../send-flags.js';
 
 export interface SendOptions extends InputOptions {
   dryRun?: boolean;
@@ -51,7 +49,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   const config = given?.config ?? loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options) }).config;
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
-  if (options.rate !== undefined) asUsage(() => rateLimits({ rate: options.rate }));
+  checkRateFlag(options.rate);
   const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
   let registry: DeviceRegistry | undefined;
@@ -105,56 +103,5 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     }
   } finally {
     registry?.close();
-  }
-}
-
-/** The flags that are settings too: they override the environment and the config file. */
-export function sendFlags(options: SendOptions): FlagSetting[] {
-  return [
-    { path: 'apns.topic', flag: '--apns-topic', value: options.apnsTopic },
-    { path: 'concurrency', flag: '--concurrency', value: options.concurrency === undefined ? undefined : parseConcurrency(options.concurrency) },
-    { path: 'rate', flag: '--rate', value: options.rate },
-    { path: 'journalDir', flag: '--journal-dir', value: options.journalDir },
-    { path: 'requestTimeout', flag: '--request-timeout', value: options.requestTimeout },
-    { path: 'stallTimeout', flag: '--stall-timeout', value: options.stallTimeout },
-    { path: 'registry', flag: '--registry', value: options.registry },
-  ];
-}
-
-export function parseThresholds(options: { maxInvalidRate?: string; maxFailed?: string; requireAllAccepted?: boolean }): Thresholds {
-  const thresholds: Thresholds = { requireAllAccepted: options.requireAllAccepted };
-  if (options.maxInvalidRate !== undefined) {
-    const rate = Number(options.maxInvalidRate.endsWith('%') ? Number(options.maxInvalidRate.slice(0, -1)) / 100 : options.maxInvalidRate);
-    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`--max-invalid-rate is a share between 0 and 1 (or a percentage), not "${options.maxInvalidRate}"`);
-    thresholds.maxInvalidRate = rate;
-  }
-  if (options.maxFailed !== undefined) {
-    const n = Number(options.maxFailed);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-failed is a whole number, not "${options.maxFailed}"`);
-    thresholds.maxFailed = n;
-  }
-  return thresholds;
-}
-
-function parseShardFlag(value: string | undefined): Shard | undefined {
-  if (value === undefined) return undefined;
-  const shard = parseShard(value);
-  if (!shard) throw new UsageError(`--shard takes K/N with 1 <= K <= N, such as 2/4, not "${value}"`);
-  return shard;
-}
-
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number of recipients in flight per provider, not "${value}"`);
-  return n;
-}
-
-/** A flag's value checked by the setting's own parser: its complaint is about the command line. */
-function asUsage(check: () => unknown): void {
-  try {
-    check();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`--${error.message}`);
-    throw error;
   }
 }
