@@ -180,6 +180,12 @@ describe('the installed command', () => {
     expect(help).toContain('Exit codes:');
   });
 
+  it('with no command, prints the help and exits 1', () => {
+    const result = spawnSync(process.execPath, ['bin/pushcast.js'], { cwd: root, encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/Usage: pushcast \[options\] \[command\][\s\S]*send /);
+  });
+
   it('exits 1 on an unknown flag without a stack trace', () => {
     const result = spawnSync(process.execPath, ['bin/pushcast.js', 'send', '--bogus'], { cwd: root, encoding: 'utf8' });
     expect(result.status).toBe(1);

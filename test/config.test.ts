@@ -131,4 +131,14 @@ describe('pushcast doctor', () => {
     expect(stdout).toMatch(/fcm\n {2}BAD +FCM: the token endpoint rejected the service account/);
     expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken/);
   });
+
+  it('says what to do next when a credential cannot be read', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ fcm: { serviceAccount: './missing.json' } }));
+    const { code, stdout } = await runCli(['doctor'], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stdout).toMatch(
+      /fcm\n {2}BAD +fcm\.serviceAccount: .*missing\.json: no such file\n +next: in the Firebase console, Project settings > Service accounts > Generate new private key; set fcm\.serviceAccount/,
+    );
+  });
 });

@@ -28,7 +28,7 @@ beforeEach(() => emulator.reset());
 /** Runs a snippet in sh, asynchronously: the emulator answering it lives in this process. */
 function shell(code: string, cwd: string, env: Record<string, string> = {}): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', code.replace(/npx pushcast/g, 'pushcast')], { cwd, env: { PATH: `${binDir}:${process.env.PATH}`, HOME: cwd, ...env } });
+    const child = spawn('sh', ['-c', code], { cwd, env: { PATH: `${binDir}:${process.env.PATH}`, HOME: cwd, ...env } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -95,7 +95,10 @@ describe('the README examples run as written', () => {
     // The service account comes from the secret, as in CI: the config holds only the emulator's address.
     const dir = project((config) => delete config.fcm.serviceAccount);
     const [block] = byKind('yaml', (code) => code.includes('name: Push smoke test'));
-    const [step] = parseYaml(block.code) as Array<{ run: string; env: Record<string, string> }>;
+    const steps = parseYaml(block.code) as Array<{ name: string; run: string; env?: Record<string, string> }>;
+    // The install step is what this test runs under: pushcast on PATH, from this checkout.
+    expect(steps[0].run).toMatch(/^npm install --global \.\/tools\/pushcast-[\d.]+\.tgz$/);
+    const step = steps.find((candidate) => candidate.name.startsWith('Push smoke test'))! as { run: string; env: Record<string, string> };
     const live = tokenWithFate('accept');
     const dead = tokenWithFate('unregistered');
     const secrets = (token: string): Record<string, string> => ({ FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(emulator.credentials.serviceAccount), SMOKE_DEVICE_TOKEN: token });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -142,6 +142,18 @@ describe('the device registry', () => {
     const exported = await runCli(['devices', 'export'], { cwd: dir });
     expect(exported.stdout.trim().split('\n')).toHaveLength(2);
     expect(exported.stdout).toContain(fcmToken('new'));
+  });
+
+  it('list, stats, export and prune refuse a registry that does not exist, and create none', async () => {
+    const dir = tempDir();
+    for (const command of [['list'], ['stats'], ['export'], ['prune']]) {
+      const { code, stderr } = await runCli(['devices', '--registry', 'elsewhere.db', ...command], { cwd: dir });
+      expect(code, command.join(' ')).toBe(1);
+      expect(stderr).toBe(`pushcast: no device registry at ${join(dir, 'elsewhere.db')}: import devices first (pushcast devices import FILE.csv)\n`);
+    }
+    expect(existsSync(join(dir, 'elsewhere.db'))).toBe(false);
+    const { stderr } = await runCli(['devices', 'stats'], { cwd: dir });
+    expect(stderr).toContain('or name the registry with --registry FILE');
   });
 
   it('an import and a send in two processes at once neither corrupt nor lose rows', async () => {

@@ -26,8 +26,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof CommanderError) {
-    // Commander has already printed its message; help and --version end with code 0.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    // Commander has already printed its message. --help and --version end with 0; the help shown
+    // for a command line that names no command is a usage error (commander says 1).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     return ExitCode.usage;
   }
   if (error instanceof PushcastError) {

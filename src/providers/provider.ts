@@ -97,7 +97,13 @@ export interface ProviderDescriptor<P extends ProviderName = ProviderName> {
    */
   readonly validatesWithoutDelivery: boolean;
   /** `pushcast doctor`: what verifying the credentials proved, and a token no device has to probe with (credentials are checked before tokens). */
-  readonly doctor: { summary(config: PushcastConfig): string; probeToken?: string; unchecked?: string };
+  readonly doctor: {
+    summary(config: PushcastConfig): string;
+    probeToken?: string;
+    unchecked?: string;
+    /** What to do when the credentials cannot be read or are refused: where to get them and which settings take them. */
+    setUp: string;
+  };
 }
 
 /**

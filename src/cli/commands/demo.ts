@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -15,9 +16,18 @@ export async function demoCommand(options: { json?: boolean; dryRun?: boolean },
   try {
     if (!options.json) writeLine(io.stderr, `demo: sending fixtures/audience.csv through the local provider emulator at ${emulator.url}`);
     return await sendCommand(
-      // No journal: the demo is meant to run again and again, each time in full.
-      { audience: 'fixtures/audience.csv', message: 'fixtures/message.json', json: options.json, dryRun: options.dryRun, campaign: 'demo', journal: false },
-      { ...io, cwd: packageRoot },
+      // No journal and no registry feedback: the demo runs again and again, each time in full, and
+      // writes nothing where it is run, whatever is there.
+      {
+        audience: join(packageRoot, 'fixtures/audience.csv'),
+        message: join(packageRoot, 'fixtures/message.json'),
+        json: options.json,
+        dryRun: options.dryRun,
+        campaign: 'demo',
+        journal: false,
+        feedback: false,
+      },
+      io,
       { config: emulator.config() },
     );
   } finally {

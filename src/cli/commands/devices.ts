@@ -1,11 +1,11 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { openAudience } from '../../audience/read-audience.js';
 import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { parseDuration } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
@@ -30,8 +30,17 @@ export const exportColumns = [
   'last_seen',
 ];
 
-export function openRegistryFor(options: { registry?: string }, io: CliIo): DeviceRegistry {
-  return DeviceRegistry.open(resolve(io.cwd, options.registry ?? io.env.PUSHCAST_REGISTRY ?? defaultRegistryFile));
+/**
+ * The registry a `devices` command works on. Commands that only read it (list, stats, export,
+ * prune) refuse one that does not exist rather than create an empty one and report 0 devices.
+ */
+export function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' = 'write'): DeviceRegistry {
+  const given = options.registry ?? io.env.PUSHCAST_REGISTRY;
+  const file = resolve(io.cwd, given ?? defaultRegistryFile);
+  if (access === 'read' && !existsSync(file)) {
+    throw new InputError(`no device registry at ${file}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`);
+  }
+  return DeviceRegistry.open(file);
 }
 
 /** `devices import FILE.csv`: upserts a token-list CSV (with optional channels) in batched transactions. */
@@ -136,7 +145,7 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
 }
 
 export async function listCommand(options: { registry?: string; user?: string; channel?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const registry = openRegistryFor(options, io);
+  const registry = openRegistryFor(options, io, 'read');
   try {
     const devices = options.user ? registry.devicesOf(options.user) : [...registry.inChannel(options.channel ?? '*', false)];
     if (options.json) writeLine(io.stdout, JSON.stringify(devices));
@@ -155,7 +164,7 @@ export async function listCommand(options: { registry?: string; user?: string; c
 }
 
 export async function statsCommand(options: { registry?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const registry = openRegistryFor(options, io);
+  const registry = openRegistryFor(options, io, 'read');
   try {
     const stats = registry.stats();
     if (options.json) writeLine(io.stdout, JSON.stringify(stats));
@@ -180,7 +189,7 @@ export async function pruneCommand(options: { registry?: string; stale?: string 
     if (!seconds) throw new UsageError(`--stale takes a duration such as 90d or 12w, not "${options.stale}"`);
     staleBefore = new Date(Date.now() - seconds * 1000).toISOString();
   }
-  const registry = openRegistryFor(options, io);
+  const registry = openRegistryFor(options, io, 'read');
   try {
     const { invalid, stale } = registry.prune({ staleBefore });
     writeLine(io.stdout, `pruned ${invalid} invalid devices${staleBefore ? ` and ${stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
@@ -192,7 +201,7 @@ export async function pruneCommand(options: { registry?: string; stale?: string 
 
 /** `devices export`: every device as CSV, in columns `devices import` reads back. */
 export async function exportCommand(options: { registry?: string; out?: string }, io: CliIo): Promise<number> {
-  const registry = openRegistryFor(options, io);
+  const registry = openRegistryFor(options, io, 'read');
   const out = options.out ? createWriteStream(resolve(io.cwd, options.out), { mode: 0o600 }) : io.stdout;
   try {
     out.write(csvLine(exportColumns));

@@ -13,6 +13,8 @@ const probeMessage = new CompiledTemplate({ kind: 'notification', title: 'pushca
 interface Finding {
   ok: boolean | 'unchecked';
   text: string;
+  /** For a failure: what to do next. */
+  next?: string;
 }
 
 /**
@@ -40,13 +42,13 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
       const message = probeMessage.render({});
       const built = message.ok ? providers.build(message.message, recipient) : message;
       if (!built.ok) {
-        findings.push({ ok: false, text: built.detail });
+        findings.push({ ok: false, text: built.detail, next: descriptor.doctor.setUp });
         continue;
       }
       const [outcome] = await provider.send([{ provider: name, recipient, payload: built.payload } as Rendered] as never, new AbortController().signal);
       findings.push(judgeProbe(descriptor, outcome));
     } catch (error) {
-      findings.push({ ok: false, text: (error as Error).message });
+      findings.push({ ok: false, text: (error as Error).message, next: descriptor.doctor.setUp });
     } finally {
       await providers.close();
     }
@@ -60,7 +62,10 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
   else {
     for (const [name, findings] of Object.entries(report)) {
       writeLine(io.stdout, name);
-      for (const finding of findings) writeLine(io.stdout, `  ${finding.ok === true ? 'ok ' : finding.ok === false ? 'BAD' : 'n/a'}  ${finding.text}`);
+      for (const finding of findings) {
+        writeLine(io.stdout, `  ${finding.ok === true ? 'ok ' : finding.ok === false ? 'BAD' : 'n/a'}  ${finding.text}`);
+        if (finding.next) writeLine(io.stdout, `       next: ${finding.next}; then run pushcast doctor again`);
+      }
     }
   }
   return failed ? ExitCode.fatal : ExitCode.ok;

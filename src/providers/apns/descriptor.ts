@@ -17,5 +17,7 @@ export const apnsDescriptor: ProviderDescriptor<'apns'> = {
         : `signing key read and a token signed (key ${config.apns?.keyId}, team ${config.apns?.teamId}); topic ${config.apns?.topic ?? 'NOT SET: set apns.topic'}`,
     // APNs checks the credentials before the token: a token no device has is refused, and nothing is delivered.
     probeToken: '0'.repeat(64),
+    setUp:
+      'in your Apple developer account, Certificates, Identifiers & Profiles > Keys, create a key with Apple Push Notifications service; set apns.key to the .p8 file, apns.keyId to its id, apns.teamId to your team id and apns.topic to the app bundle id',
   },
 };

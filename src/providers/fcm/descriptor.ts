@@ -17,5 +17,7 @@ export const fcmDescriptor: ProviderDescriptor<'fcm'> = {
     summary: () => 'service account read; an OAuth access token was issued for it',
     // validate_only: FCM checks the message and the credentials like a real send, and delivers nothing.
     probeToken: 'pushcast-doctor-probe:APA91b-not-a-real-registration-token',
+    setUp:
+      'in the Firebase console, Project settings > Service accounts > Generate new private key; set fcm.serviceAccount (or GOOGLE_APPLICATION_CREDENTIALS) to that file, and fcm.projectId if the key is of another project',
   },
 };

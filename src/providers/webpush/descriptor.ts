@@ -27,5 +27,7 @@ export const webPushDescriptor: ProviderDescriptor<'webpush'> = {
   doctor: {
     summary: (config) => `VAPID key pair matches; subject ${config.webpush?.subject}`,
     unchecked: 'whether push services accept this VAPID key: they check it only on a real subscription; send to one with pushcast send --token',
+    setUp:
+      'use the key pair your site subscribes browsers with (or make one with pushcast vapid-keys, then subscribe with its public key); set webpush.vapidPublicKey, webpush.vapidPrivateKey and webpush.subject (mailto: or https: contact)',
   },
 };

@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root } from './helpers/spawn-cli.js';
+import { tempDir } from './helpers/tokens.js';
+
+/** Runs a command to its end, failing the test with its output if it fails. */
+function run(command: string, args: string[], cwd: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' }, timeout: 240_000 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+describe('the package as users install it', () => {
+  it('packs, installs from the tarball into a fresh prefix, and runs pushcast demo from an unrelated folder', { timeout: 300_000 }, () => {
+    const scratch = tempDir('pushcast-install-');
+    // The build is the one `npm test` made: packing must not rebuild dist under the other tests' feet.
+    run('npm', ['pack', '--ignore-scripts', '--pack-destination', scratch], root);
+    const [tarball] = readdirSync(scratch).filter((name) => name.endsWith('.tgz'));
+    const listed = run('tar', ['tzf', join(scratch, tarball)], scratch)
+      .split('\n')
+      .filter(Boolean);
+    expect(listed).toContain('package/fixtures/audience.csv');
+    expect(listed).toContain('package/schema/report-v1.schema.json');
+    expect(listed.filter((path) => path.startsWith('package/src/') || path.startsWith('package/test/'))).toEqual([]);
+
+    // Dependencies come from npm's cache where it has them; better-sqlite3's native build is not what is tested here.
+    const prefix = join(scratch, 'prefix');
+    run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, tarball)], scratch);
+    const installed = join(prefix, 'lib/node_modules/pushcast');
+    // Source maps carry their sources: they point at nothing the package does not ship.
+    const map = JSON.parse(readFileSync(join(installed, 'dist/cli/main.js.map'), 'utf8'));
+    expect(map.sourcesContent?.[0]).toContain('export async function run(');
+
+    const elsewhere = tempDir('pushcast-elsewhere-');
+    const bin = join(prefix, 'bin/pushcast');
+    expect(run(bin, ['--version'], elsewhere).trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+    const record = JSON.parse(run(bin, ['demo', '--json'], elsewhere));
+    expect(record).toMatchObject({ campaign: 'demo', status: 'done', counts: { targeted: 13, skipped: 6 } });
+    expect(readdirSync(elsewhere)).toEqual([]); // it wrote nothing where it was run
+  });
+});
