@@ -4,7 +4,7 @@ import type { AudienceRow } from '../src/domain/recipient.js';
 import { InputError } from '../src/errors.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
 
-async function readAll(content: string | Buffer, options: { defaultProvider?: 'fcm' | 'apns' | 'webpush' } = {}): Promise<AudienceRow[]> {
+async function readAll(content: string | Buffer, options: { defaultProvider?: 'fcm' | 'apns' | 'webpush'; encoding?: string } = {}): Promise<AudienceRow[]> {
   const path = tempFile('audience.csv', content);
   const audience = await openAudience({ path, ...options });
   const rows: AudienceRow[] = [];
@@ -73,6 +73,67 @@ describe('audience CSV', () => {
     expect(devices[2]).toMatchObject({ token: apnsToken(2), vars: { name: '<x>' } });
     expect(devices[2].kind === 'device' && 'note' in devices[2].vars).toBe(false); // empty cell: no variable
     expect(problems(rows)).toEqual([[7, 'malformed-row']]);
+  });
+
+  describe('spreadsheet exports: the delimiter and the encoding are found from the file', () => {
+    /** Three rows as Excel writes them in a German locale: semicolons, a decimal comma, a name with an accent. */
+    const rows = (delimiter: string) =>
+      [
+        `provider${delimiter}token${delimiter}name${delimiter}price`,
+        `fcm${delimiter}${fcmToken(1)}${delimiter}Renée${delimiter}"4,99"`,
+        `apns${delimiter}${apnsToken(1)}${delimiter}Zoë${delimiter}5`,
+        '',
+      ].join('\r\n');
+    const read = async (content: Buffer, options: { encoding?: string } = {}) => {
+      const audience = await openAudience({ path: tempFile('export.csv', content), ...options });
+      const all: AudienceRow[] = [];
+      for await (const row of audience.rows) all.push(row);
+      return { format: audience.format, devices: all.filter((row) => row.kind === 'device') };
+    };
+    const utf16 = (text: string, endian: 'le' | 'be', bom: boolean) => {
+      const le = Buffer.from(text, 'utf16le');
+      const bytes = endian === 'le' ? le : Buffer.from(le).swap16();
+      return bom ? Buffer.concat([Buffer.from(endian === 'le' ? [0xff, 0xfe] : [0xfe, 0xff]), bytes]) : bytes;
+    };
+
+    it.each([
+      ['semicolons (Excel in German, French, Russian locales)', ';'],
+      ['tabs (Excel\'s "Unicode text")', '\t'],
+      ['commas', ','],
+    ])('%s', async (_what, delimiter) => {
+      const { format, devices } = await read(Buffer.from(rows(delimiter)));
+      expect(format).toEqual({ encoding: 'utf-8', encodingFrom: 'default', delimiter });
+      expect(devices.map((row) => [row.line, row.kind === 'device' && row.vars.name, row.kind === 'device' && row.vars.price])).toEqual([
+        [2, 'Renée', '4,99'],
+        [3, 'Zoë', '5'],
+      ]);
+    });
+
+    it.each([
+      ['UTF-16LE with a byte order mark', 'le', true, 'bom'],
+      ['UTF-16LE without one', 'le', false, 'nul-bytes'],
+      ['UTF-16BE with a byte order mark', 'be', true, 'bom'],
+      ['UTF-16BE without one', 'be', false, 'nul-bytes'],
+    ] as const)('%s, with every line number right', async (_what, endian, bom, from) => {
+      const { format, devices } = await read(utf16(rows('\t'), endian, bom));
+      expect(format).toEqual({ encoding: `utf-16${endian}`, encodingFrom: from, delimiter: '\t' });
+      expect(devices.map((row) => [row.line, row.kind === 'device' && row.token, row.kind === 'device' && row.vars.name])).toEqual([
+        [2, fcmToken(1), 'Renée'],
+        [3, apnsToken(1), 'Zoë'],
+      ]);
+    });
+
+    it('refuses Windows-1252 with the line and what to do, and reads it with --encoding', async () => {
+      const latin = Buffer.from(rows(';'), 'latin1'); // "Renée" as Windows-1252 writes it: é is the byte 0xE9
+      await expect(read(latin)).rejects.toThrow(/line 2: the file is not UTF-8 .*save it as "CSV UTF-8", or name its encoding, such as --encoding windows-1252/);
+      const { format, devices } = await read(latin, { encoding: 'windows-1252' });
+      expect(format).toEqual({ encoding: 'windows-1252', encodingFrom: 'given', delimiter: ';' });
+      expect(devices.map((row) => row.kind === 'device' && row.vars.name)).toEqual(['Renée', 'Zoë']);
+    });
+
+    it('refuses an encoding it does not know, naming some it does', async () => {
+      await expect(read(Buffer.from(rows(',')), { encoding: 'klingon' })).rejects.toThrow('--encoding: unknown encoding "klingon" (such as utf-8, utf-16le, windows-1252');
+    });
   });
 
   it('takes the provider from a platform column and web push keys from endpoint,p256dh,auth columns', async () => {

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crossedThresholds, nothingGotThrough } from '../src/campaign/thresholds.js';
 import type { FinalEvent, FinalKind, WrongSender } from '../src/domain/outcome.js';
 import { countFinal, emptyTally, type Tally } from '../src/domain/tally.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../src/report/campaign-record.js';
+import { guardFormula } from '../src/report/csv.js';
+import { ReportFiles } from '../src/report/report-files.js';
 import { mergeRecords } from '../src/report/read-campaign.js';
 import { guardMinimum, SanityGuard } from '../src/report/sanity-guard.js';
 import { device } from './helpers/audience.js';
+import { fcmToken, tempDir } from './helpers/tokens.js';
 
 const environment: WrongSender = { fix: 'tokens of the other APNs environment: check apns.environment', when: 'many' };
 
@@ -119,5 +124,36 @@ describe('merging the records of shards', () => {
     const interrupted = { ...shardRecord('2/2', { accepted: 1 }, '2026-11-30T10:00:00Z', 1, 1), status: 'interrupted' as const };
     expect(mergeRecords([done, interrupted]).status).toBe('interrupted');
     expect(mergeRecords([done, { ...interrupted, status: 'stopped' }]).status).toBe('stopped');
+  });
+});
+
+describe('the CSV files a campaign writes', () => {
+  it.each([
+    ['=HYPERLINK("http://evil.example","win")', `'=HYPERLINK("http://evil.example","win")`],
+    ['@SUM(A1:A9)', `'@SUM(A1:A9)`],
+    ['+cmd|" /C calc"!A0', `'+cmd|" /C calc"!A0`],
+    ['-2+3+cmd|" /C calc"!A0', `'-2+3+cmd|" /C calc"!A0`],
+    ['-20%', '-20%'],
+    ['+49 30 1234', '+49 30 1234'],
+    ['Renée', 'Renée'],
+  ])('guards a free-text cell %j as %j', (cell, written) => {
+    expect(guardFormula(cell)).toBe(written);
+  });
+
+  it("writes failed rows in the audience's own delimiter, guarding its free text and never a token", async () => {
+    const dir = tempDir();
+    const failedOut = join(dir, 'failed.csv');
+    const invalidOut = join(dir, 'prune.csv');
+    const header = ['provider', 'token', 'name', 'coupon'];
+    const files = new ReportFiles({ failedOut, invalidOut, audience: { header, delimiter: ';', freeText: [2, 3] }, guard: new SanityGuard(), trustInvalid: false });
+    const token = `-${fcmToken('dash').slice(1)}`; // an FCM token may start with "-": it is never touched
+    const failed = device('fcm', 'dash', { token, fields: ['fcm', token, '=1+1', '4,99 €; today'] });
+    files.onFinal({ kind: 'failed', line: 2, provider: 'fcm', recipient: failed, reason: 'unavailable', attempts: 5 });
+    const dead = device('fcm', 'dead', { fields: ['fcm', fcmToken('dead'), 'Bo', 'X'] });
+    files.onFinal({ kind: 'invalid', line: 3, provider: 'fcm', recipient: dead, reason: 'unregistered', detail: '=evil()', attempts: 1 });
+    await files.finish([]);
+    expect(readFileSync(failedOut, 'utf8')).toBe(`provider;token;name;coupon\nfcm;${token};'=1+1;"4,99 €; today"\n`);
+    const pruned = readFileSync(invalidOut, 'utf8').split('\n');
+    expect(pruned[1]).toMatch(new RegExp(`^fcm,${fcmToken('dead')},,unregistered,'=evil\\(\\),\\d{4}-`));
   });
 });

@@ -259,31 +259,25 @@ describe('inputs that must not turn against us', () => {
     expect(emulator.delivered()[0].message).toMatchObject({ notification: { title: 'kept' } });
   });
 
-  it('a row that is not UTF-8 is reported with its line, and the rest goes', async () => {
+  it('a file that is not UTF-8 is refused with its line; a stray bad line deep in a UTF-8 file is skipped, and the rest goes', async () => {
     const dir = tempDir();
-    const rows = Buffer.concat([
-      Buffer.from(`provider,token,name\nfcm,${fcmToken('utf-ok')},Ann\nfcm,${fcmToken('utf-bad')},Ren`),
-      Buffer.from([0xe9]), // "é" in Windows-1252: not UTF-8
-      Buffer.from('e\n'),
-    ]);
-    const { stdout } = await runCli(
-      [
-        'send',
-        '--config',
-        writeEmulatorConfig(emulator, {}, dir),
-        '-a',
-        tempFile('cp1252.csv', rows),
-        '-m',
-        tempFile('m.json', '{"title":"Hi {{name}}"}'),
-        '--no-journal',
-        '--json',
-      ],
-      { cwd: dir },
-    );
-    const record = JSON.parse(stdout);
-    expect(record.counts).toMatchObject({ accepted: 1, skipped: 1 });
-    expect(record.errors).toEqual([expect.objectContaining({ line: 3, reason: 'invalid-encoding' })]);
-    expect(emulator.delivered().map((item) => (item.message as { notification: { title: string } }).notification.title)).toEqual(['Hi Ann']);
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const message = tempFile('m.json', '{"title":"Hi {{name}}"}');
+    const send = (audience: Buffer) => runCli(['send', '--config', config, '-a', tempFile('cp1252.csv', audience), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    const bad = (id: string) => Buffer.concat([Buffer.from(`fcm,${fcmToken(id)},Ren`), Buffer.from([0xe9]), Buffer.from('e\n')]); // "é" in Windows-1252
+
+    const early = await send(Buffer.concat([Buffer.from(`provider,token,name\nfcm,${fcmToken('utf-ok')},Ann\n`), bad('utf-bad')]));
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/line 3: the file is not UTF-8 .*--encoding windows-1252/);
+    expect(emulator.stats().requests.fcm).toBe(0);
+
+    // Past the bytes read to decide the encoding, a bad line is that line's problem only.
+    const good = Array.from({ length: 600 }, (_, i) => `fcm,${fcmToken(`utf-${i}`)},Ann`).join('\n');
+    const late = await send(Buffer.concat([Buffer.from(`provider,token,name\n${good}\n`), bad('utf-late')]));
+    const record = JSON.parse(late.stdout);
+    expect(record.counts).toMatchObject({ accepted: 600, skipped: 1 });
+    expect(record.errors).toEqual([expect.objectContaining({ line: 602, reason: 'invalid-encoding' })]);
+    expect(emulator.delivered().every((item) => (item.message as { notification: { title: string } }).notification.title === 'Hi Ann')).toBe(true);
   });
 
   it('control characters from a file never reach the terminal raw', async () => {
@@ -298,7 +292,8 @@ describe('inputs that must not turn against us', () => {
       '--dry-run',
     ]);
     expect(code).toBe(1);
-    expect(stderr).toContain('tok\\x1b[2J\\x1b]0;owned\\x07en');
+    // The header's one ";" makes it a semicolon file: the two names are shown escaped.
+    expect(stderr).toContain('found: tok\\x1b[2J\\x1b]0, owned\\x07en');
     // eslint-disable-next-line no-control-regex -- the test looks for the raw escape bytes
     expect(stderr).not.toMatch(/[\u001b\u0007]/);
   });

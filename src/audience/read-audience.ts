@@ -15,6 +15,7 @@ import {
   type RowProblem,
   type UserRecipient,
 } from '../domain/recipient.js';
+import { decodeText, type TextFormat } from './decode-text.js';
 import { SeenSet } from './seen-set.js';
 
 export interface AudienceSource {
@@ -26,6 +27,8 @@ export interface AudienceSource {
   input?: Readable;
   /** Provider for rows that name none (a file with only a `token` column). */
   defaultProvider?: ProviderName;
+  /** The file's encoding when it has no byte order mark and is not UTF-8 (--encoding). */
+  encoding?: string;
 }
 
 export interface Audience {
@@ -33,8 +36,12 @@ export interface Audience {
   /** `devices`: rows are tokens or subscriptions; `users`: rows are user IDs for the device registry. */
   shape: 'devices' | 'users';
   header: string[];
+  /** A file's encoding and delimiter, as found (or as --encoding said); none for a registry channel. */
+  format?: TextFormat;
   /** The columns a template may read (every column but tokens and keys), and what the device registry adds for user audiences. */
   variables: string[];
+  /** Columns that are only template variables (a name, a coupon), by index: free text that output files guard against spreadsheet formulas. */
+  freeText: number[];
   /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
   rows: AsyncIterable<AudienceRow>;
 }
@@ -114,11 +121,20 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     }
   }
 
+  let decoded: Awaited<ReturnType<typeof decodeText>>;
+  try {
+    decoded = await decodeText(input, path, source.encoding);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`audience ${describeFileError(path, error)}`, { cause: error });
+  }
+  const { text, format } = decoded;
+
   // Line numbers come from each record's raw text: csv-parse's own counter drifts on CRLF inside quotes.
   let nextLine = 1;
   const syntaxProblems: RowProblem[] = [];
   const parser = parse({
-    bom: true,
+    delimiter: format.delimiter,
     raw: true,
     relax_column_count: true,
     skip_records_with_error: true,
@@ -135,8 +151,8 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
       return undefined;
     },
   });
-  input.on('error', (error: Error) => parser.destroy(error));
-  input.pipe(parser);
+  text.on('error', (error: Error) => parser.destroy(error));
+  text.pipe(parser);
   const records = parser[Symbol.asyncIterator]() as AsyncIterator<ParsedRecord>;
 
   let first: IteratorResult<ParsedRecord>;
@@ -154,6 +170,8 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     path,
     shape: roles.shape,
     header,
+    format,
+    freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
     rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider),
   };
@@ -162,6 +180,7 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
 interface HeaderReading extends ColumnRoles {
   shape: 'devices' | 'users';
   vars: Array<[name: string, index: number]>;
+  freeText: number[];
   /** The provider of rows that name none, when the header alone decides it. */
   impliedProvider?: ProviderName;
 }
@@ -169,6 +188,7 @@ interface HeaderReading extends ColumnRoles {
 function readHeader(path: string, header: string[], defaultProvider?: ProviderName): HeaderReading {
   const roles: ColumnRoles = {};
   const vars: Array<[string, number]> = [];
+  const freeText: number[] = [];
   const seen = new Map<string, number>();
   header.forEach((name, index) => {
     if (name === '') throw new InputError(`audience ${path}, line 1: column ${index + 1} has no name`);
@@ -177,12 +197,13 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
     seen.set(normal, index);
     const role = columnAliases[normal];
     if (role) roles[role] = index;
+    else freeText.push(index);
     if (!role || !secretRoles.has(role)) vars.push([name, index]);
   });
 
   const hasDeviceColumn = roles.token !== undefined || roles.endpoint !== undefined || roles.subscription !== undefined;
   if (!hasDeviceColumn) {
-    if (roles.userId !== undefined) return { ...roles, shape: 'users', vars };
+    if (roles.userId !== undefined) return { ...roles, shape: 'users', vars, freeText };
     throw new InputError(
       `audience ${path}, line 1: the header has no token, endpoint, subscription or user_id column, so pushcast cannot tell whom to send to (found: ${header.join(', ')})`,
     );
@@ -196,7 +217,7 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
   if (!impliedProvider && roles.provider === undefined && roles.platform === undefined) {
     throw new InputError(`audience ${path}, line 1: a token column needs a provider (fcm, apns, webpush) or platform (android, ios, web) column, or --provider for the whole file`);
   }
-  return { ...roles, shape: 'devices', vars, impliedProvider };
+  return { ...roles, shape: 'devices', vars, freeText, impliedProvider };
 }
 
 async function* readRows(

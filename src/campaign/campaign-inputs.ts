@@ -31,6 +31,7 @@ export function channelInputs(channel: string, registry: DeviceRegistry, message
     shape: 'devices',
     header: ['provider', 'token', 'user_id'],
     variables: registryVariables,
+    freeText: [],
     rows: channelAudience(registry, channel),
   });
   return { audience: audience(), ...message, files: [], reopen: async () => audience() };

@@ -120,7 +120,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const files = new ReportFiles({
       invalidOut: out(outputs.invalidOut),
       failedOut: out(outputs.failedOut),
-      header: inputs.audience.header,
+      audience: { header: inputs.audience.header, delimiter: inputs.audience.format?.delimiter, freeText: inputs.audience.freeText },
       guard,
       trustInvalid: Boolean(settings.trustInvalid),
     });

@@ -19,7 +19,7 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
   }
 
   lines.push('pushcast dry run: nothing was sent', '');
-  lines.push(`  audience   ${plan.audience} (${plan.rows} rows)`);
+  lines.push(`  audience   ${plan.audience} (${plan.rows} rows${plan.format ? `; ${describeFormat(plan.format)}` : ''})`);
   lines.push(`  message    ${options.messagePath}`);
   lines.push(`  would send ${target}`);
   lines.push(`  skipped    ${skippedTotal}${skippedTotal ? ` rows: ${skippedBy}` : ''}`);
@@ -45,4 +45,13 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+const delimiterNames = { ',': 'comma', ';': 'semicolon', '\t': 'tab' } as const;
+const encodingSources = { bom: 'from its byte order mark', 'nul-bytes': 'from its NUL bytes', given: 'as --encoding said', default: '' } as const;
+
+/** "UTF-16LE from its byte order mark, semicolon-separated". */
+function describeFormat(format: NonNullable<CampaignPlan['format']>): string {
+  const encoding = `${format.encoding.toUpperCase()}${encodingSources[format.encodingFrom] ? ` ${encodingSources[format.encodingFrom]}` : ''}`;
+  return `${encoding}, ${delimiterNames[format.delimiter]}-separated`;
 }

@@ -53,6 +53,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('-a, --audience <file>', 'CSV of device tokens, web push subscriptions or user IDs ("-" reads standard input)')
     .option('-m, --message <file>', 'JSON message template')
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('-n, --dry-run', 'read, render and check everything, print the plan, send nothing')
     .option('-t, --token <token>', 'send one message to this device instead of an audience (with --provider, --title, --body)')
     .option('--title <text>', 'title of the one message sent with --token')
@@ -93,6 +94,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .description('report which device tokens are still valid, without delivering anything')
     .requiredOption('-a, --audience <file>', 'CSV of device tokens or web push subscriptions')
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune')
     .option('--report <file.json>', 'write the report as JSON')
@@ -141,6 +143,7 @@ Examples:
     .description('add or update devices from a CSV of tokens (columns as for an audience, plus channels, platform)')
     .argument('<file>', 'CSV with provider,token (or endpoint/subscription), user_id, locale, channels ("news;sales")…')
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices import devices.csv\n  $ pushcast devices --registry /var/lib/push/devices.db import nightly-export.csv --json')
     .action(async (file, options) => {

@@ -16,6 +16,8 @@ export interface InputOptions {
   title?: string;
   body?: string;
   data?: string[];
+  /** The audience file's encoding, when it has no byte order mark and is not UTF-8. */
+  encoding?: string;
   /** Used when no --message is given (`pushcast check`, where nothing is delivered). */
   defaultTemplate?: MessageTemplate;
 }
@@ -27,7 +29,7 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Camp
   const { template, messageLabel, messageFile } = await compileMessage(options, io);
   const fromStdin = options.audience === '-';
   const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
-  const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider });
+  const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider, encoding: options.encoding });
   const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
   return { audience: await open(), template, messageLabel, files, reopen: open };
 }

@@ -1,8 +1,23 @@
-/** One CSV line (RFC 4180): fields with commas, quotes or line breaks are quoted. */
-export function csvLine(fields: ReadonlyArray<string | number | undefined>): string {
-  return `${fields.map((field) => csvField(field === undefined ? '' : String(field))).join(',')}\n`;
+import { stringify } from 'csv-stringify/sync';
+
+/**
+ * One CSV record (RFC 4180), written by csv-stringify. `guarded` columns hold free text from the
+ * audience (a name, a coupon) that a marketer may open in a spreadsheet: see `guardFormula`.
+ */
+export function csvLine(fields: ReadonlyArray<string | number | undefined>, options: { delimiter?: string; guarded?: ReadonlySet<number> } = {}): string {
+  const cells = fields.map((field, index) => {
+    const text = field === undefined ? '' : String(field);
+    return options.guarded?.has(index) ? guardFormula(text) : text;
+  });
+  return stringify([cells], { delimiter: options.delimiter ?? ',', record_delimiter: 'unix' });
 }
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * A cell a spreadsheet would run as a formula (OWASP's CSV injection: `=`, `@`, and `+` or `-`
+ * followed by more than a number) gets a leading `'`, which spreadsheets show as text. A number
+ * such as -20 is left alone, and so is every token: only free-text columns are guarded.
+ */
+export function guardFormula(text: string): string {
+  if (/^[=@\t\r]/.test(text) || (/^[+-]/.test(text) && !/^[+-][\d.,\s%]*$/.test(text))) return `'${text}`;
+  return text;
 }

@@ -10,6 +10,8 @@ import type { SanityGuard, Suspect } from './sanity-guard.js';
 
 /** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. */
 export const invalidColumns = ['provider', 'token', 'user_id', 'reason', 'detail', 'time'] as const;
+/** The provider's own words in `detail` are free text; the token and the user id are never altered. */
+const invalidFreeText: ReadonlySet<number> = new Set([invalidColumns.indexOf('detail')]);
 
 interface HeldInvalid {
   group?: string;
@@ -28,11 +30,24 @@ export class ReportFiles {
   /** The first write that failed (a full disk): the campaign goes on, and `finish` says so. */
   private failure?: Error;
 
-  constructor(private readonly options: { invalidOut?: string; failedOut?: string; header: string[]; guard: SanityGuard; trustInvalid: boolean }) {
+  /** How failed rows are written: in the audience's own delimiter, its free-text columns guarded against spreadsheet formulas. */
+  private readonly failedFormat: { delimiter?: string; guarded: ReadonlySet<number> };
+
+  constructor(
+    private readonly options: {
+      invalidOut?: string;
+      failedOut?: string;
+      /** The audience's header, delimiter and free-text columns: the failed rows go back in its own shape. */
+      audience: { header: string[]; delimiter?: string; freeText: number[] };
+      guard: SanityGuard;
+      trustInvalid: boolean;
+    },
+  ) {
+    this.failedFormat = { delimiter: options.audience.delimiter, guarded: new Set(options.audience.freeText) };
     if (options.invalidOut) this.held = this.open(`${options.invalidOut}.partial`);
     if (options.failedOut) {
       this.failed = this.open(options.failedOut);
-      this.failed.write(csvLine(options.header));
+      this.failed.write(csvLine(options.audience.header, { delimiter: this.failedFormat.delimiter }));
     }
   }
 
@@ -46,12 +61,12 @@ export class ReportFiles {
     if (event.kind === 'invalid' && this.held) {
       const entry: HeldInvalid = {
         group: this.options.guard.isGuarded(event) ? this.options.guard.groupOf(event) : undefined,
-        row: csvLine([event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString()]),
+        row: csvLine([event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString()], { guarded: invalidFreeText }),
       };
       this.held.write(`${JSON.stringify(entry)}\n`);
     }
     const resendable = event.kind === 'failed' || (event.kind === 'skipped' && event.reason === 'not-sent');
-    if (resendable && this.failed) this.failed.write(csvLine(recipient.fields));
+    if (resendable && this.failed) this.failed.write(csvLine(recipient.fields, this.failedFormat));
   }
 
   /** Writes the prune list, leaving out (and listing apart) the tokens of suspect groups. Returns where the suspect ones went. */

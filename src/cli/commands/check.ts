@@ -13,6 +13,7 @@ import { parseThresholds } from '../send-flags.js';
 export interface CheckOptions {
   audience: string;
   provider?: string;
+  encoding?: string;
   config?: string;
   invalidOut?: string;
   report?: string;
@@ -41,7 +42,7 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
     flags: [{ path: 'registry', flag: '--registry', value: options.registry }],
   });
   const thresholds = parseThresholds(options);
-  const inputs = await openInputs({ audience: options.audience, provider: options.provider, defaultTemplate: checkTemplate }, io);
+  const inputs = await openInputs({ audience: options.audience, provider: options.provider, encoding: options.encoding, defaultTemplate: checkTemplate }, io);
   const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
   const registry = options.feedback !== false && existsSync(registryFile) ? DeviceRegistry.open(registryFile) : undefined;
   const listener = await terminalListener(io, options);

@@ -44,10 +44,10 @@ export function openRegistryFor(options: { registry?: string }, io: CliIo, acces
 }
 
 /** `devices import FILE.csv`: upserts a token-list CSV (with optional channels) in batched transactions. */
-export async function importCommand(file: string, options: { registry?: string; provider?: string; json?: boolean }, io: CliIo): Promise<number> {
+export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; json?: boolean }, io: CliIo): Promise<number> {
   const registry = openRegistryFor(options, io);
   try {
-    const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined });
+    const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined, encoding: options.encoding });
     if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
     let imported = 0;
     const problems: Array<{ line: number; reason: string; detail: string }> = [];
