@@ -35,17 +35,21 @@ const all = (fix: string) => ({ fix: expect.stringContaining(fix), when: 'all' }
 describe('FCM answers, through firebase-admin, to outcomes', () => {
   const fcm = answers('fcm');
   const table: Array<[string, Record<string, unknown>]> = [
-    ['unregistered', { kind: 'invalid', reason: 'unregistered', wrongSender: many }],
-    ['invalid-token', { kind: 'invalid', reason: 'invalid-registration-token', wrongSender: many }],
+    // pushcast's words for every provider; FCM's own ErrorCode and message stay in the detail.
+    ['unregistered', { kind: 'invalid', reason: 'unregistered', detail: 'UNREGISTERED: Requested entity was not found.', wrongSender: many }],
+    ['invalid-token', { kind: 'invalid', reason: 'bad-token', detail: 'INVALID_ARGUMENT: The registration token is not a valid FCM registration token', wrongSender: many }],
     // The same status and code as a bad token: only the text tells a bad message apart, and the message is not pruned.
-    ['invalid-message', { kind: 'rejected', reason: 'invalid-argument' }],
-    ['sender-id-mismatch', { kind: 'invalid', reason: 'sender-id-mismatch', wrongSender: all('another Firebase project') }],
-    ['permission-denied', { kind: 'rejected', reason: 'permission-denied', wrongSender: all('fcm.projectId') }],
-    ['quota-exceeded', { kind: 'retryable', reason: 'quota-exceeded', because: 'answered', retryAfterMs: 7000 }],
-    ['unavailable', { kind: 'retryable', reason: 'unavailable', because: 'answered' }],
-    ['internal', { kind: 'retryable', reason: 'internal-error', because: 'answered' }],
-    ['third-party-auth-error', { kind: 'rejected', reason: 'third-party-auth-error', wrongSender: all('APNs key') }],
-    ['unauthenticated', { kind: 'rejected', reason: 'unauthenticated', wrongSender: all('fcm.serviceAccount') }],
+    ['invalid-message', { kind: 'rejected', reason: 'bad-message', detail: expect.stringMatching(/^INVALID_ARGUMENT: Invalid value at 'message.android.ttl'/) }],
+    ['sender-id-mismatch', { kind: 'invalid', reason: 'other-sender', detail: 'SENDER_ID_MISMATCH: SenderId mismatch', wrongSender: all('another Firebase project') }],
+    ['permission-denied', { kind: 'rejected', reason: 'credentials-refused', detail: expect.stringMatching(/^PERMISSION_DENIED: Permission/), wrongSender: all('fcm.projectId') }],
+    ['quota-exceeded', { kind: 'retryable', reason: 'rate-limited', because: 'answered', retryAfterMs: 7000, detail: expect.stringMatching(/^QUOTA_EXCEEDED: /) }],
+    ['unavailable', { kind: 'retryable', reason: 'unavailable', because: 'answered', detail: expect.stringMatching(/^UNAVAILABLE: /) }],
+    ['internal', { kind: 'retryable', reason: 'unavailable', because: 'answered', detail: expect.stringMatching(/^INTERNAL: /) }],
+    [
+      'third-party-auth-error',
+      { kind: 'rejected', reason: 'third-party-credentials-refused', detail: expect.stringMatching(/^THIRD_PARTY_AUTH_ERROR: /), wrongSender: all('APNs key') },
+    ],
+    ['unauthenticated', { kind: 'rejected', reason: 'credentials-refused', detail: expect.stringMatching(/^UNAUTHENTICATED: /), wrongSender: all('fcm.serviceAccount') }],
   ];
   it.each(table)('%s', (name, outcome) => {
     expect(fcmAnswer(fcm[name])).toMatchObject(outcome);
@@ -63,20 +67,23 @@ describe('FCM answers, through firebase-admin, to outcomes', () => {
 describe('APNs answers to outcomes', () => {
   const apns = answers('apns');
   const table: Array<[string, Record<string, unknown>]> = [
-    // A sandbox token in production gets BadDeviceToken, not Unregistered: only that one may mean the other environment.
-    ['Unregistered', { kind: 'invalid', reason: 'Unregistered', wrongSender: { fix: expect.any(String), when: 'many' } }],
-    ['BadDeviceToken', { kind: 'invalid', reason: 'BadDeviceToken', wrongSender: { fix: expect.stringContaining('apns.environment'), when: 'many', otherEnvironment: true } }],
-    ['DeviceTokenNotForTopic', { kind: 'invalid', reason: 'DeviceTokenNotForTopic', wrongSender: all('apns.topic') }],
-    ['PayloadTooLarge', { kind: 'rejected', reason: 'PayloadTooLarge' }],
-    ['TooManyRequests', { kind: 'retryable', reason: 'TooManyRequests', because: 'answered' }],
-    ['InternalServerError', { kind: 'retryable', reason: 'InternalServerError', because: 'answered' }],
-    ['ServiceUnavailable', { kind: 'retryable', reason: 'ServiceUnavailable', because: 'answered' }],
-    ['InvalidProviderToken', { kind: 'rejected', reason: 'InvalidProviderToken', wrongSender: all('apns.keyId') }],
+    ['Unregistered', { kind: 'invalid', reason: 'unregistered', detail: 'Unregistered', wrongSender: many }],
+    [
+      'BadDeviceToken',
+      { kind: 'invalid', reason: 'bad-token', detail: 'BadDeviceToken', wrongSender: { fix: expect.stringContaining('apns.environment'), when: 'many', otherEnvironment: true } },
+    ],
+    ['DeviceTokenNotForTopic', { kind: 'invalid', reason: 'other-sender', detail: 'DeviceTokenNotForTopic', wrongSender: all('apns.topic') }],
+    ['PayloadTooLarge', { kind: 'rejected', reason: 'payload-too-large', detail: 'PayloadTooLarge' }],
+    // Apple's 429 is too many requests for one device token: that device waits, not the campaign.
+    ['TooManyRequests', { kind: 'retryable', reason: 'device-rate-limited', because: 'answered', detail: 'TooManyRequests' }],
+    ['InternalServerError', { kind: 'retryable', reason: 'unavailable', because: 'answered', detail: 'InternalServerError' }],
+    ['ServiceUnavailable', { kind: 'retryable', reason: 'unavailable', because: 'answered', detail: 'ServiceUnavailable' }],
+    ['InvalidProviderToken', { kind: 'rejected', reason: 'credentials-refused', detail: 'InvalidProviderToken', wrongSender: all('apns.keyId') }],
     // node-apn renews its signing token on this answer; the request itself was refused, so it goes again.
-    ['ExpiredProviderToken', { kind: 'retryable', reason: 'ExpiredProviderToken', because: 'answered' }],
-    ['TopicDisallowed', { kind: 'rejected', reason: 'TopicDisallowed', wrongSender: all('apns.topic') }],
-    ['MissingTopic', { kind: 'fatal', reason: 'MissingTopic', fix: expect.stringContaining('apns.topic') }],
-    ['TooManyProviderTokenUpdates', { kind: 'fatal', reason: 'TooManyProviderTokenUpdates' }],
+    ['ExpiredProviderToken', { kind: 'retryable', reason: 'credentials-expired', because: 'answered' }],
+    ['TopicDisallowed', { kind: 'rejected', reason: 'topic-refused', detail: 'TopicDisallowed', wrongSender: all('apns.topic') }],
+    ['MissingTopic', { kind: 'fatal', reason: 'missing-topic', fix: expect.stringContaining('apns.topic') }],
+    ['TooManyProviderTokenUpdates', { kind: 'fatal', reason: 'credentials-renewed-too-often', fix: expect.stringContaining('TooManyProviderTokenUpdates') }],
   ];
   it.each(table)('%s', (name, outcome) => {
     const answer = apns[name];
@@ -109,14 +116,14 @@ describe('APNs answers to outcomes', () => {
 describe('push service answers to outcomes, each service in its own words', () => {
   const webpush = answers('webpush');
   const table: Array<[string, Record<string, unknown>]> = [
-    ['fcm-unsubscribed', { kind: 'invalid', reason: 'unsubscribed' }],
-    ['mozilla-no-such-subscription', { kind: 'invalid', reason: 'unsubscribed' }],
-    ['mozilla-too-large', { kind: 'rejected', reason: 'payload-too-large' }],
-    ['apple-unregistered', { kind: 'invalid', reason: 'unsubscribed' }],
-    ['apple-too-many', { kind: 'retryable', reason: 'too-many-requests', because: 'answered', retryAfterMs: 30_000 }],
-    ['wns-gone', { kind: 'invalid', reason: 'unsubscribed' }],
-    ['wns-throttled', { kind: 'retryable', reason: 'too-many-requests', because: 'answered' }],
-    ['fcm-unavailable', { kind: 'retryable', reason: 'http-503', because: 'answered', retryAfterMs: expect.any(Number) }],
+    ['fcm-unsubscribed', { kind: 'invalid', reason: 'unregistered', detail: 'HTTP 410: push subscription has unsubscribed or expired.' }],
+    ['mozilla-no-such-subscription', { kind: 'invalid', reason: 'unregistered', detail: expect.stringMatching(/^HTTP 410: .*No such subscription/) }],
+    ['mozilla-too-large', { kind: 'rejected', reason: 'payload-too-large', detail: expect.stringMatching(/^HTTP 413: /) }],
+    ['apple-unregistered', { kind: 'invalid', reason: 'unregistered', detail: expect.stringMatching(/^HTTP 410: .*Unregistered/) }],
+    ['apple-too-many', { kind: 'retryable', reason: 'rate-limited', because: 'answered', retryAfterMs: 30_000 }],
+    ['wns-gone', { kind: 'invalid', reason: 'unregistered', detail: 'HTTP 410' }],
+    ['wns-throttled', { kind: 'retryable', reason: 'rate-limited', because: 'answered' }],
+    ['fcm-unavailable', { kind: 'retryable', reason: 'unavailable', because: 'answered', retryAfterMs: expect.any(Number) }],
   ];
   it.each(table)('%s', (name, outcome) => {
     const answer = webpush[name];

@@ -129,7 +129,7 @@ describe('pushcast doctor', () => {
     const { code, stdout } = await runCli(['doctor'], { cwd: dir });
     expect(code).toBe(2);
     expect(stdout).toMatch(/fcm\n {2}BAD +FCM: the token endpoint rejected the service account/);
-    expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken/);
+    expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken \(credentials-refused\)/);
   });
 
   it('says what to do next when a credential cannot be read', async () => {

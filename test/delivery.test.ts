@@ -118,6 +118,30 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
   });
 });
 
+describe('streams reset before any answer', () => {
+  // firebase-admin waits for an answer's end or an error; a stream reset with NO_ERROR gives it
+  // neither, and one refused before its body was written gives an error it ignores. Without
+  // pushcast's hook its call never settled and the process ended mid-campaign.
+  it.each([
+    ['refused-stream', 'failed', { failedByReason: { 'refused-stream': 20 } }],
+    ['no-error', 'uncertain', { uncertainByReason: { 'no-answer': 20 } }],
+  ] as const)('with %s: every call settles, as %s', async (code, kind, byReason) => {
+    const { emulator, dir, config } = await world({ resetUnanswered: code });
+    const runs = await Promise.all(
+      (['fcm', 'apns'] as const).map((provider) =>
+        spawnCli(['send', '--config', config, '-a', audienceFile(provider, 20, 'reset'), '-m', message, '--no-journal', '--json'], { cwd: dir }),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.stderr).not.toContain('internal error');
+      expect(run.code, run.stderr).toBe(3);
+      expect(JSON.parse(run.stdout)).toMatchObject({ counts: { targeted: 20, [kind]: 20 }, ...byReason });
+    }
+    expect(emulator.stats().refused).toBeGreaterThan(0);
+    expect(emulator.delivered()).toEqual([]);
+  });
+});
+
 describe('one retry layer', () => {
   it('puts on the wire exactly the attempts it counts, under a steady 503', async () => {
     const count = 10;
@@ -198,7 +222,7 @@ describe('401 and 403 answers', () => {
     const record = JSON.parse(result.stdout);
     expect(record.status).toBe('done');
     expect(record.counts).toMatchObject({ targeted: 40, accepted: 38, rejected: 2 });
-    expect(record.rejectedByReason).toEqual({ 'vapid-jwt-refused': 1, 'third-party-auth-error': 1 });
+    expect(record.rejectedByReason).toEqual({ 'credentials-refused': 1, 'third-party-credentials-refused': 1 });
     expect(emulator.stats().accepted).toMatchObject({ fcm: 19, webpush: 19 });
   });
 
@@ -206,7 +230,8 @@ describe('401 and 403 answers', () => {
     const { emulator, dir, config } = await world({ unauthorized: 1 });
     const result = await spawnCli(['send', '--config', config, '-a', audienceFile('apns', 30, 'all403'), '-m', message, '--no-journal', '--json'], { cwd: dir });
     expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toContain('stopped by apns (InvalidProviderToken-for-all)');
+    expect(result.stderr).toContain('stopped by apns (credentials-refused-for-all)');
+    expect(result.stderr).toContain('(answered: InvalidProviderToken)');
     const record = JSON.parse(result.stdout);
     expect(record.counts).toMatchObject({ invalid: 0, rejected: 0 });
     expect(record.counts.failed).toBeGreaterThanOrEqual(3);

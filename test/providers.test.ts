@@ -88,12 +88,17 @@ describe('FCM through firebase-admin', () => {
     expect(outcomes).toMatchObject([
       // A dead token; in bulk, likelier another project's tokens: marked for the sanity guard, which weighs how many.
       { kind: 'invalid', reason: 'unregistered', wrongSender: { when: 'many' } },
-      { kind: 'rejected', reason: 'invalid-argument' },
-      { kind: 'invalid', reason: 'sender-id-mismatch', wrongSender: { fix: expect.stringContaining('another Firebase project'), when: 'all' } },
-      { kind: 'retryable', reason: 'quota-exceeded', retryAfterMs: 7000, because: 'answered' },
-      { kind: 'retryable', reason: 'internal-error', because: 'answered' },
-      { kind: 'rejected', reason: 'third-party-auth-error', wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' } },
-      { kind: 'invalid', reason: 'invalid-registration-token' },
+      { kind: 'rejected', reason: 'bad-message', detail: expect.stringMatching(/^INVALID_ARGUMENT: /) },
+      {
+        kind: 'invalid',
+        reason: 'other-sender',
+        detail: expect.stringMatching(/^SENDER_ID_MISMATCH: /),
+        wrongSender: { fix: expect.stringContaining('another Firebase project'), when: 'all' },
+      },
+      { kind: 'retryable', reason: 'rate-limited', retryAfterMs: 7000, because: 'answered' },
+      { kind: 'retryable', reason: 'unavailable', detail: expect.stringMatching(/^INTERNAL: /), because: 'answered' },
+      { kind: 'rejected', reason: 'third-party-credentials-refused', wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' } },
+      { kind: 'invalid', reason: 'bad-token', detail: expect.stringMatching(/^INVALID_ARGUMENT: /) },
     ]);
     expect(emulator.delivered()).toEqual([]);
   });
@@ -101,7 +106,14 @@ describe('FCM through firebase-admin', () => {
   it('marks a project the service account may not send for as a wrong sender', async () => {
     const config = emulator.config();
     const outcomes = await sendWith('fcm', [rendered('fcm', fcmToken(3))], { ...config, fcm: { ...config.fcm, projectId: 'someone-elses-project' } });
-    expect(outcomes).toMatchObject([{ kind: 'rejected', reason: 'permission-denied', wrongSender: { fix: expect.stringContaining('fcm.projectId'), when: 'all' } }]);
+    expect(outcomes).toMatchObject([
+      {
+        kind: 'rejected',
+        reason: 'credentials-refused',
+        detail: expect.stringMatching(/^PERMISSION_DENIED: /),
+        wrongSender: { fix: expect.stringContaining('fcm.projectId'), when: 'all' },
+      },
+    ]);
   });
 
   it('refuses a service account the token endpoint rejects, before sending anything', async () => {
@@ -142,13 +154,13 @@ describe('APNs through @parse/node-apn', () => {
       ids.map((id) => rendered('apns', apnsToken(id))),
     );
     expect(outcomes).toMatchObject([
-      { kind: 'invalid', reason: 'Unregistered' },
-      { kind: 'invalid', reason: 'BadDeviceToken', detail: expect.stringContaining('production environment'), wrongSender: { when: 'many' } },
-      { kind: 'invalid', reason: 'DeviceTokenNotForTopic', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } },
-      { kind: 'retryable', reason: 'TooManyRequests', retryAfterMs: 3000, because: 'answered' },
-      { kind: 'retryable', reason: 'ServiceUnavailable', because: 'answered' },
-      { kind: 'rejected', reason: 'PayloadTooLarge' },
-      { kind: 'rejected', reason: 'BadCertificate', wrongSender: { fix: expect.stringContaining('apns.cert'), when: 'all' } },
+      { kind: 'invalid', reason: 'unregistered', detail: 'Unregistered' },
+      { kind: 'invalid', reason: 'bad-token', detail: expect.stringMatching(/^BadDeviceToken: sent to the production environment/), wrongSender: { when: 'many' } },
+      { kind: 'invalid', reason: 'other-sender', detail: 'DeviceTokenNotForTopic', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } },
+      { kind: 'retryable', reason: 'device-rate-limited', detail: 'TooManyRequests', retryAfterMs: 3000, because: 'answered' },
+      { kind: 'retryable', reason: 'unavailable', detail: 'ServiceUnavailable', because: 'answered' },
+      { kind: 'rejected', reason: 'payload-too-large', detail: 'PayloadTooLarge' },
+      { kind: 'rejected', reason: 'credentials-refused', detail: 'BadCertificate', wrongSender: { fix: expect.stringContaining('apns.cert'), when: 'all' } },
     ]);
     // connectionRetryLimit 0: node-apn did not retry on its own (one retry layer: pushcast's).
     expect(emulator.stats().requests.apns).toBe(ids.length);
@@ -158,12 +170,12 @@ describe('APNs through @parse/node-apn', () => {
     const config = emulator.config();
     const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     expect(await sendWith('apns', [rendered('apns', apnsToken(3))], { ...config, apns: { ...config.apns, key: wrongKey } })).toMatchObject([
-      { kind: 'rejected', reason: 'InvalidProviderToken', wrongSender: { fix: expect.stringContaining('apns.keyId'), when: 'all' } },
+      { kind: 'rejected', reason: 'credentials-refused', detail: 'InvalidProviderToken', wrongSender: { fix: expect.stringContaining('apns.keyId'), when: 'all' } },
     ]);
     const otherTopic = rendered('apns', apnsToken(4));
     (otherTopic.payload as { topic?: string }).topic = 'com.example.other';
     expect(await sendWith('apns', [otherTopic])).toMatchObject([
-      { kind: 'rejected', reason: 'TopicDisallowed', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } },
+      { kind: 'rejected', reason: 'topic-refused', detail: 'TopicDisallowed', wrongSender: { fix: expect.stringContaining('apns.topic'), when: 'all' } },
     ]);
     expect(emulator.delivered()).toEqual([]);
   });
@@ -188,12 +200,12 @@ describe('Web Push through web-push', () => {
         ids.map((id) => rendered('webpush', id)),
       ),
     ).toMatchObject([
-      { kind: 'invalid', reason: 'unsubscribed' },
-      { kind: 'invalid', reason: 'not-found' },
+      { kind: 'invalid', reason: 'unregistered', detail: expect.stringMatching(/^HTTP 410/) },
+      { kind: 'invalid', reason: 'unregistered', detail: expect.stringMatching(/^HTTP 404/) },
       { kind: 'rejected', reason: 'payload-too-large' },
-      { kind: 'retryable', reason: 'too-many-requests', retryAfterMs: 2000, because: 'answered' },
-      { kind: 'retryable', reason: 'http-503', because: 'answered' },
-      { kind: 'rejected', reason: 'vapid-jwt-refused', scope: 'https://fcm.googleapis.com', wrongSender: { fix: expect.stringContaining('VAPID JWT'), when: 'all' } },
+      { kind: 'retryable', reason: 'rate-limited', retryAfterMs: 2000, because: 'answered' },
+      { kind: 'retryable', reason: 'unavailable', detail: expect.stringMatching(/^HTTP 503/), because: 'answered' },
+      { kind: 'rejected', reason: 'credentials-refused', scope: 'https://fcm.googleapis.com', wrongSender: { fix: expect.stringContaining('VAPID JWT'), when: 'all' } },
     ]);
   });
 
@@ -204,7 +216,7 @@ describe('Web Push through web-push', () => {
       ...config,
       webpush: { ...config.webpush, vapidPublicKey: other.publicKey, vapidPrivateKey: other.privateKey },
     });
-    expect(outcomes).toMatchObject([{ kind: 'invalid', reason: 'vapid-key-mismatch', wrongSender: { fix: expect.stringContaining('VAPID key'), when: 'all' } }]);
+    expect(outcomes).toMatchObject([{ kind: 'invalid', reason: 'other-sender', wrongSender: { fix: expect.stringContaining('VAPID key'), when: 'all' } }]);
   });
 
   it('refuses VAPID keys that are not a pair, or a localhost subject, before sending', async () => {

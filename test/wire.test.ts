@@ -45,24 +45,28 @@ describe('provider answers, read by their bodies', () => {
   it("web push: a refused VAPID JWT is the origin's problem, a key mismatch the subscription's, as each service words it", () => {
     expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.badJwt)).toMatchObject({
       kind: 'rejected',
-      reason: 'vapid-jwt-refused',
+      reason: 'credentials-refused',
       scope: 'https://fcm.googleapis.com',
     });
-    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.keyMismatch)).toMatchObject({ kind: 'invalid', reason: 'vapid-key-mismatch' });
+    expect(answer('https://fcm.googleapis.com/fcm/send/a', webPushRefusals.fcm.keyMismatch)).toMatchObject({ kind: 'invalid', reason: 'other-sender' });
     expect(answer('https://updates.push.services.mozilla.com/wpush/v2/a', webPushRefusals.mozilla.badJwt)).toMatchObject({
       kind: 'rejected',
-      reason: 'vapid-jwt-refused',
+      reason: 'credentials-refused',
       scope: 'https://updates.push.services.mozilla.com',
     });
     expect(answer('https://web.push.apple.com/a', webPushRefusals.apple.badJwt)).toMatchObject({
       kind: 'rejected',
-      reason: 'vapid-jwt-refused',
+      reason: 'credentials-refused',
       scope: 'https://web.push.apple.com',
     });
     // Never a dead subscription: a refused JWT is not a reason to prune.
     for (const service of Object.values(webPushRefusals)) expect(answer('https://web.push.apple.com/a', service.badJwt).kind).not.toBe('invalid');
-    expect(classifyWebPushResponse('https://web.push.apple.com/a', 410, {}, '{"reason":"Unregistered"}')).toMatchObject({ kind: 'invalid', reason: 'unsubscribed' });
-    expect(classifyWebPushResponse('https://wns2-by3p.notify.windows.com/w/?token=a', 406, {}, '')).toMatchObject({ kind: 'retryable', reason: 'too-many-requests' });
+    expect(classifyWebPushResponse('https://web.push.apple.com/a', 410, {}, '{"reason":"Unregistered"}')).toMatchObject({
+      kind: 'invalid',
+      reason: 'unregistered',
+      detail: expect.stringContaining('Unregistered'),
+    });
+    expect(classifyWebPushResponse('https://wns2-by3p.notify.windows.com/w/?token=a', 406, {}, '')).toMatchObject({ kind: 'retryable', reason: 'rate-limited' });
   });
 
   it('web push: Apple refusing the JWT for every Safari subscription halts Apple only; Chrome goes on, and nobody is pruned', async () => {
@@ -89,12 +93,12 @@ describe('provider answers, read by their bodies', () => {
       { cwd: dir },
     );
     expect(code).toBe(2);
-    expect(stderr).toContain('pushcast: webpush to https://web.push.apple.com stopped (vapid-jwt-refused-for-all): https://web.push.apple.com refused the VAPID JWT');
+    expect(stderr).toContain('pushcast: webpush to https://web.push.apple.com stopped (credentials-refused-for-all): https://web.push.apple.com refused the VAPID JWT');
     const record = JSON.parse(stdout);
     expect(record.status).toBe('done');
     expect(record.counts).toMatchObject({ accepted: 10, failed: 3, invalid: 0 });
     expect(record.halted).toEqual([
-      { provider: 'webpush', scope: 'https://web.push.apple.com', reason: 'vapid-jwt-refused-for-all', fix: expect.stringContaining('webpush.subject') },
+      { provider: 'webpush', scope: 'https://web.push.apple.com', reason: 'credentials-refused-for-all', fix: expect.stringContaining('webpush.subject') },
     ]);
     expect(readFileSync(join(dir, 'prune.csv'), 'utf8').trim().split('\n')).toHaveLength(1); // the header only
     expect(emulator.stats().rejected.webpush).toEqual({ BadJwtToken: 3 });
@@ -108,8 +112,18 @@ describe('provider answers, read by their bodies', () => {
       fcm.send([rendered('fcm', fcmToken('bad-access-token')), rendered('fcm', fcmToken('no-apns-key'))] as never, new AbortController().signal),
     );
     expect(outcomes).toMatchObject([
-      { kind: 'rejected', reason: 'unauthenticated', wrongSender: { fix: expect.stringContaining('service account key (fcm.serviceAccount)'), when: 'all' } },
-      { kind: 'rejected', reason: 'third-party-auth-error', wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' } },
+      {
+        kind: 'rejected',
+        reason: 'credentials-refused',
+        detail: expect.stringContaining('UNAUTHENTICATED'),
+        wrongSender: { fix: expect.stringContaining('service account key (fcm.serviceAccount)'), when: 'all' },
+      },
+      {
+        kind: 'rejected',
+        reason: 'third-party-credentials-refused',
+        detail: expect.stringContaining('THIRD_PARTY_AUTH_ERROR'),
+        wrongSender: { fix: expect.stringContaining('APNs key'), when: 'all' },
+      },
     ]);
     expect(apnsInvalidProviderToken.status).toBe(403);
   });

@@ -226,6 +226,7 @@ Examples:
     .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")
     .option('--stall <providers>', 'providers that take requests and never answer: fcm,apns,webpush or all')
     .option('--goaway-storm', 'answer every FCM and APNs request with GOAWAY (last-stream-id 0) and close the connection')
+    .option('--reset-unanswered <code>', 'reset every FCM and APNs stream unprocessed, before answering: refused-stream or no-error')
     .option('--retry-after <seconds>', 'Retry-After sent with 429 and 503')
     .option('--latency <ms>', 'delay before every answer')
     .option('--dead <file>', 'tokens or endpoints (one per line) always answered as unregistered')

@@ -21,6 +21,40 @@ export interface WrongSender {
 }
 
 /**
+ * Why, in the same words for every provider: FCM's UNREGISTERED, APNs' Unregistered and a push
+ * service's 410 are all `unregistered`. The provider's own word is kept at the start of `detail`.
+ */
+export type InvalidReason =
+  /** Uninstalled, expired, unsubscribed: gone for good. */
+  | 'unregistered'
+  /** Not a token the provider knows: malformed, or (APNs) of the other environment. */
+  | 'bad-token'
+  /** A token of another sender: another Firebase project or app, another APNs topic, another VAPID key. */
+  | 'other-sender';
+export type RejectedReason =
+  | 'payload-too-large'
+  /** A field the provider refused: fix the message. */
+  | 'bad-message'
+  /** The sender's credentials (key, certificate, access token, VAPID JWT) were refused. */
+  | 'credentials-refused'
+  /** APNs: the topic is not one the credentials may send to. */
+  | 'topic-refused'
+  /** FCM could not use the APNs or web push credentials uploaded to the Firebase project. */
+  | 'third-party-credentials-refused';
+export type RetryableReason =
+  /** The sender's quota: the whole provider waits. */
+  | 'rate-limited'
+  /** Too many messages to one device: that device waits. */
+  | 'device-rate-limited'
+  /** A 5xx, an internal error, a server shutting down. */
+  | 'unavailable'
+  /** APNs: the signing token had expired and was renewed. */
+  | 'credentials-expired'
+  | 'refused-stream'
+  | 'connection-failed'
+  | 'not-sent';
+
+/**
  * A provider's answer for one recipient. `accepted` means the provider took the message;
  * providers give no delivery receipts. A `scope` (a web push service's origin) is where a
  * wrong-sender answer is judged: "every recipient" is every recipient in that scope.
@@ -28,19 +62,19 @@ export interface WrongSender {
 export type Outcome =
   | { kind: 'accepted'; id?: string }
   /** The token is dead: prune it. */
-  | { kind: 'invalid'; reason: string; detail?: string; wrongSender?: WrongSender; scope?: string }
+  | { kind: 'invalid'; reason: InvalidReason; detail?: string; wrongSender?: WrongSender; scope?: string }
   /** The message was refused (too large, a bad field, a refused credential): fix the message or the sender. */
-  | { kind: 'rejected'; reason: string; detail?: string; wrongSender?: WrongSender; scope?: string }
+  | { kind: 'rejected'; reason: RejectedReason; detail?: string; wrongSender?: WrongSender; scope?: string }
   /**
    * Safe to send again, `because` the provider answered "not now" (429, 5xx), refused the stream
    * unread (HTTP/2 REFUSED_STREAM, also every stream above a GOAWAY's last id), or the request
    * never left (no connection).
    */
-  | { kind: 'retryable'; reason: string; because: 'answered' | 'refused' | 'not-sent'; retryAfterMs?: number; detail?: string }
+  | { kind: 'retryable'; reason: RetryableReason; because: 'answered' | 'refused' | 'not-sent'; retryAfterMs?: number; detail?: string }
   /** The whole provider cannot work (credentials, an untrusted certificate): the campaign stops. */
   | { kind: 'fatal'; reason: string; fix: string }
   /** The request may have reached the provider, but no answer came (a timeout, a reset): never resent automatically. */
-  | { kind: 'uncertain'; reason: string; detail?: string };
+  | { kind: 'uncertain'; reason: 'timeout' | 'no-answer' | 'provider-stalled'; detail?: string };
 
 /**
  * A recipient's state at the end of a run, one name each from the provider's answer through the

@@ -34,7 +34,7 @@ export interface EmulatorStats {
   drops: number;
   /** TLS connections clients opened (HTTP/2 sessions and HTTP/1.1 sockets): what a reconnect storm shows in. */
   connections: number;
-  /** Requests refused unread by a GOAWAY storm. */
+  /** Requests refused or reset unread (a GOAWAY storm, --reset-unanswered). */
   refused: number;
   /** Requests a stalled provider took and never answered (nor processed). */
   stalled: number;

@@ -1,6 +1,10 @@
 import { digest48, type EmulatedProvider } from './emulated.js';
 
 /** How the emulator treats its traffic. Shares are fractions of tokens, each decided once per token. */
+/** The RST_STREAM codes `resetUnanswered` can send. */
+export const resetCodes = { 'refused-stream': 0x7, 'no-error': 0x0 } as const;
+export type ResetCode = keyof typeof resetCodes;
+
 export interface Behaviour {
   /** Makes the per-token decisions reproducible: same seed, same token, same fate. */
   seed: string;
@@ -26,6 +30,13 @@ export interface Behaviour {
   stall: Set<EmulatedProvider>;
   /** Every HTTP/2 request gets GOAWAY with last-stream-id 0 (nothing processed) and its session is closed. */
   goawayStorm: boolean;
+  /**
+   * Every FCM and APNs stream is reset unanswered and unprocessed as soon as its headers arrive:
+   * `refused-stream` as a server shedding load says it (RFC 9113 §8.7: provably not processed),
+   * or `no-error`, as some proxies do, which says nothing of whether it was. A client that waits
+   * for an answer or an error on such a stream waits for ever.
+   */
+  resetUnanswered: ResetCode | undefined;
   /** Retry-After sent with 429 and 503, in seconds. */
   retryAfterSeconds: number;
   /** Added before every answer. */
@@ -52,6 +63,7 @@ export const defaultBehaviour: Behaviour = {
   unauthorized: 0,
   stall: new Set(),
   goawayStorm: false,
+  resetUnanswered: undefined,
   retryAfterSeconds: 1,
   latencyMs: 0,
   dead: new Set(),

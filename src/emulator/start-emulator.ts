@@ -6,7 +6,7 @@ import { makeCredentials, type EmulatorCredentials } from './emulator-credential
 import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
 import type { EmulatedProvider as ProviderName } from './emulated.js';
 import { refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
-import { defaultBehaviour, type Behaviour, type ForcedAnswer } from './fate.js';
+import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { handleWebPush } from './handle-webpush.js';
@@ -105,6 +105,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsTopics: new Set(options.apnsTopics ?? []),
   };
 
+  /** Streams reset unanswered: never processed, whatever of them still arrives. */
+  const resetUnanswered = new WeakSet<object>();
+  server.on('stream', (stream, headers) => {
+    const provider = providerOf(String(headers[':path'] ?? '').split('?')[0]);
+    if (behaviour.resetUnanswered && provider && provider !== 'webpush') {
+      state.stats.refused++;
+      resetUnanswered.add(stream);
+      stream.close(resetCodes[behaviour.resetUnanswered]);
+    }
+  });
+
   server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const stream = req.stream as (typeof req.stream & { id?: number }) | undefined;
     const arrival = { session: stream?.session, streamId: stream?.id };
@@ -117,6 +128,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     req.on('error', () => undefined);
     // A request is processed as soon as it has arrived whole; only its answer waits (latency, late).
     req.on('end', () => {
+      if (stream && resetUnanswered.has(stream)) return;
       const exchange: Exchange = {
         req,
         res,

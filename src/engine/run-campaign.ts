@@ -48,8 +48,6 @@ export interface CampaignOptions {
   random?: () => number;
 }
 
-/** Answered reasons that speak for the whole provider, not one device: everything waits. */
-const providerWideWaits = new Set(['quota-exceeded', 'too-many-requests']);
 /**
  * Batches in a row refused with no answer at all (a GOAWAY storm) whose recipients still go again
  * for free; after that a refusal costs an attempt. While answers keep coming, refusals are free:
@@ -96,7 +94,9 @@ class CampaignRun {
 
   async run(rows: AsyncIterable<AudienceRow>): Promise<Tally> {
     const { shard } = this.options;
-    const watchdog = setInterval(() => this.watchStalls(), Math.min(1000, Math.max(50, this.options.stallMs / 10))).unref();
+    // Not unref'd: a client call that never settles must end as a stalled provider, not as a
+    // process that runs out of work mid-campaign.
+    const watchdog = setInterval(() => this.watchStalls(), Math.min(1000, Math.max(50, this.options.stallMs / 10)));
     try {
       for await (const row of rows) {
         if (this.stopping) break;
@@ -247,7 +247,9 @@ class CampaignRun {
       case 'rejected': {
         const mark = outcome.wrongSender;
         if (mark?.when === 'all') {
-          const verdict = this.judges.get(lane.name)!.marked(outcome.scope ?? wholeProvider, [work, outcome], outcome.reason, mark.fix);
+          // The fix names the provider's own words too: they are what a user searches for.
+          const fix = outcome.detail ? `${mark.fix} (answered: ${outcome.detail})` : mark.fix;
+          const verdict = this.judges.get(lane.name)!.marked(outcome.scope ?? wholeProvider, [work, outcome], outcome.reason, fix);
           if (verdict === 'held') return;
           // The sender is wrong, not the token or the message: never pruned, sent again once fixed.
           if (verdict === 'sender-wrong') return this.events.toSendLater({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail });
@@ -284,7 +286,8 @@ class CampaignRun {
       return this.events.settled({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
     }
     this.options.journal?.writer.retry(recipient);
-    if (outcome.because !== 'answered' || providerWideWaits.has(outcome.reason)) {
+    // A sender's quota speaks for the whole provider, not one device: everything waits.
+    if (outcome.because !== 'answered' || outcome.reason === 'rate-limited') {
       // The connection or the quota, not this device: the whole lane waits, and its recipients
       // go again together, one connection per wave however many were refused.
       lane.pauseUntil(Date.now() + delay);

@@ -86,7 +86,9 @@ function judgeProbe(descriptor: ProviderDescriptor, outcome: Outcome): Finding {
       // A credential answer (401, 403) is marked wrongSender: the probe found what doctor is for.
       return {
         ok: false,
-        text: outcome.wrongSender ? `${target} refused: ${outcome.reason}: ${outcome.wrongSender.fix}` : `${target} refused the probe message: ${outcome.reason}`,
+        text: outcome.wrongSender
+          ? `${target} refused: ${outcome.detail ?? outcome.reason} (${outcome.reason}): ${outcome.wrongSender.fix}`
+          : `${target} refused the probe message: ${outcome.detail ?? outcome.reason} (${outcome.reason})`,
       };
     default:
       return { ok: 'unchecked', text: `${target} did not answer conclusively (${outcome.reason}): try again` };

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import { resetCodes, type ResetCode } from '../../emulator/fate.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -20,6 +21,7 @@ export interface EmulatorCommandOptions {
   unauthorized?: string;
   stall?: string;
   goawayStorm?: boolean;
+  resetUnanswered?: string;
   retryAfter?: string;
   latency?: string;
   dead?: string;
@@ -42,6 +44,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
     unauthorized: share('--unauthorized', options.unauthorized),
     stall: options.stall === undefined ? undefined : stalled(options.stall),
     goawayStorm: options.goawayStorm,
+    resetUnanswered: options.resetUnanswered === undefined ? undefined : resetCode(options.resetUnanswered),
     retryAfterSeconds: options.retryAfter === undefined ? undefined : whole('--retry-after', options.retryAfter),
     latencyMs: options.latency === undefined ? undefined : whole('--latency', options.latency),
     dead: options.dead ? readDead(resolve(io.cwd, options.dead)) : undefined,
@@ -80,6 +83,11 @@ function stalled(value: string): ProviderName[] {
   const unknown = names.filter((name) => !isProviderName(name));
   if (unknown.length > 0) throw new UsageError(`--stall takes fcm, apns, webpush or all, not "${unknown.join(', ')}"`);
   return names as ProviderName[];
+}
+
+function resetCode(value: string): ResetCode {
+  if (value in resetCodes) return value as ResetCode;
+  throw new UsageError(`--reset-unanswered takes ${Object.keys(resetCodes).join(' or ')}, not "${value}"`);
 }
 
 function whole(flag: string, value: string): number {

@@ -69,7 +69,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const sendOne = async (item: Rendered<'apns'>, signal: AbortSignal): Promise<Outcome> => {
     const { payload, recipient } = item;
     if (signal.aborted) return notStarted;
-    if (!payload.topic) return { kind: 'fatal', reason: 'MissingTopic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };
+    if (!payload.topic) return { kind: 'fatal', reason: 'missing-topic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };
     const environment = recipient.apnsEnvironment ?? defaultEnvironment;
     const connection = connectionFor(environment);
     const note = new apn.Notification();
@@ -85,11 +85,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     const observed = connection.observed(`/3/device/${recipient.token}`);
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
     if (sent) return { kind: 'accepted', id: sent['apns-id'] };
-    const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed);
-    if (outcome.kind === 'invalid' && outcome.reason === 'BadDeviceToken') {
-      return { ...outcome, detail: `sent to the ${environment} environment; a token from the other environment gets this answer too` };
-    }
-    return outcome;
+    return classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed, environment);
   };
 
   return {

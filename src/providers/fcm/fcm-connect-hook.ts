@@ -95,8 +95,31 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
     const deadline = setTimeout(() => {
       stream.destroy(Object.assign(new Error(`timed out: no answer within ${needs.requestTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
     }, needs.requestTimeoutMs);
-    stream.once('close', () => clearTimeout(deadline));
+    // firebase-admin settles its call on an answer's end or on an error, but ignores the error of a
+    // stream that is `aborted` (refused before its body was all written, as under a GOAWAY), and a
+    // stream reset with NO_ERROR before any answer tells it nothing: its call would never settle,
+    // and with no handle left the process would end mid-campaign. Such a stream gets the error it lacked.
+    let answered = false;
+    let settled = false;
+    stream.once('response', () => (answered = true));
+    stream.once('end', () => (settled ||= answered));
+    stream.once('error', () => (settled ||= !stream.aborted));
+    stream.once('close', () => {
+      clearTimeout(deadline);
+      if (settled) return;
+      Object.defineProperty(stream, 'aborted', { value: false, configurable: true });
+      stream.emit('error', closedWithoutAnswer(stream.rstCode));
+    });
     return stream;
   }) as typeof session.request;
   return session;
+}
+
+/** HTTP/2 error codes (RFC 9113 §7), as Node names them in its stream errors. */
+const http2ErrorCodes = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL'];
+
+/** The error of a stream that closed with no answer, worded as Node words it: REFUSED_STREAM means unprocessed (RFC 9113 §8.7). */
+function closedWithoutAnswer(rstCode: number | undefined): Error {
+  const name = rstCode === undefined ? 'unknown' : `NGHTTP2_${http2ErrorCodes[rstCode] ?? rstCode}`;
+  return Object.assign(new Error(`Stream closed with no answer, error code ${name}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
 }

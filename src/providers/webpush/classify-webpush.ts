@@ -1,6 +1,6 @@
 import { classifyNoAnswer } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
-import type { Outcome } from '../../domain/outcome.js';
+import type { Outcome, RetryableReason } from '../../domain/outcome.js';
 import { pushServiceOf } from './allowed-origins.js';
 
 /**
@@ -19,16 +19,18 @@ export function classifyWebPushResponse(
   failure?: unknown,
 ): Outcome {
   if (statusCode === undefined) return classifyNoAnswer(failure, { written: (failure as { requestWritten?: boolean } | undefined)?.requestWritten });
-  const detail = (body ?? '').trim().slice(0, 200) || undefined;
+  // The service's own words: its status, and its body where it says more.
+  const text = (body ?? '').trim().slice(0, 200);
+  const detail = `HTTP ${statusCode}${text ? `: ${text}` : ''}`;
   if (statusCode >= 200 && statusCode < 300) return { kind: 'accepted', id: typeof headers.location === 'string' ? headers.location : undefined };
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
-  const answered = (reason: string): Outcome => ({ kind: 'retryable', reason, because: 'answered', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), detail });
+  const answered = (reason: RetryableReason): Outcome => ({ kind: 'retryable', reason, because: 'answered', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), detail });
   const origin = new URL(endpoint).origin;
   const refusal = refusalOf(pushServiceOf(endpoint), statusCode, body ?? '');
   if (refusal === 'jwt') {
     return {
       kind: 'rejected',
-      reason: 'vapid-jwt-refused',
+      reason: 'credentials-refused',
       detail,
       scope: origin,
       wrongSender: {
@@ -40,7 +42,7 @@ export function classifyWebPushResponse(
   if (refusal === 'key') {
     return {
       kind: 'invalid',
-      reason: 'vapid-key-mismatch',
+      reason: 'other-sender',
       detail,
       wrongSender: {
         fix: 'every subscription rejected the VAPID key: they were made with another key pair; set webpush.vapidPublicKey and webpush.vapidPrivateKey to the pair your site subscribes with',
@@ -49,17 +51,16 @@ export function classifyWebPushResponse(
     };
   }
   switch (statusCode) {
-    case 404:
-      return { kind: 'invalid', reason: 'not-found', detail };
-    case 410:
-      return { kind: 'invalid', reason: 'unsubscribed', detail };
+    case 404: // RFC 8030: the subscription expired
+    case 410: // unsubscribed, or the service gave up on it
+      return { kind: 'invalid', reason: 'unregistered', detail };
     case 413:
       return { kind: 'rejected', reason: 'payload-too-large', detail };
     case 406: // WNS: the sender is over its throttle limit
     case 429:
-      return answered('too-many-requests');
+      return answered('rate-limited');
     default:
-      return statusCode >= 500 ? answered(`http-${statusCode}`) : { kind: 'rejected', reason: `http-${statusCode}`, detail };
+      return statusCode >= 500 ? answered('unavailable') : { kind: 'rejected', reason: 'bad-message', detail };
   }
 }
 
