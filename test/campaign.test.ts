@@ -45,6 +45,10 @@ describe('pushcast send through the emulator', () => {
 
     const dead = await runCli(['send', '--config', config, '--provider', 'fcm', '--token', tokenWithFate('unregistered'), '--title', 'x', '--quiet']);
     expect(dead.stdout).toMatch(/1 targeted, 0 accepted, 1 invalid/);
+
+    // Without --quiet, a smoke test's one outcome is printed in full, with why.
+    const short = await runCli(['send', '--config', config, '--provider', 'fcm', '--token', 'abcde', '--title', 'x']);
+    expect(short.stdout).toContain('--token (fcm): skipped malformed-token: FCM token is 5 characters, too short to be real');
   });
 
   it('contacts only known push services, unless the config allows another origin', async () => {

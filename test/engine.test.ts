@@ -102,7 +102,7 @@ describe('shards, rate, thresholds and interruption', () => {
     const audience = audienceFile('apns', 200, 'threshold');
     const strictRate = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--max-invalid-rate', '1%', '--campaign', 'threshold-1']);
     expect(strictRate.code).toBe(3);
-    expect(strictRate.stderr).toMatch(/% of tokens are invalid, over --max-invalid-rate 0.01/);
+    expect(strictRate.stderr).toMatch(/% of tokens are invalid, over --max-invalid-rate 1.0%/);
     const looseRate = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--max-invalid-rate', '50%', '--max-failed', '0', '--campaign', 'threshold-2']);
     expect(looseRate.code).toBe(0);
   });

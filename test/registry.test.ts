@@ -136,7 +136,7 @@ describe('the device registry', () => {
     registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead2'), reason: 'unregistered' }]);
     registry.close();
     const pruned = await runCli(['devices', 'prune', '--stale', '90d'], { cwd: dir });
-    expect(pruned.stdout).toMatch(/pruned 1 invalid devices and 1 not seen since/);
+    expect(pruned.stdout).toMatch(/pruned 1 invalid device and 1 not seen since/);
     const stats = JSON.parse((await runCli(['devices', 'stats', '--json'], { cwd: dir })).stdout);
     expect(stats).toMatchObject({ devices: 1, valid: 1 });
     const exported = await runCli(['devices', 'export'], { cwd: dir });

@@ -6,6 +6,7 @@ import type { FinalEvent, FinalKind, WrongSender } from '../src/domain/outcome.j
 import { countFinal, emptyTally, type Tally } from '../src/domain/tally.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../src/report/campaign-record.js';
 import { guardFormula } from '../src/report/csv.js';
+import { formatReport, quietLine } from '../src/report/format-report.js';
 import { ReportFiles } from '../src/report/report-files.js';
 import { mergeRecords } from '../src/report/read-campaign.js';
 import { guardMinimum, SanityGuard } from '../src/report/sanity-guard.js';
@@ -59,7 +60,7 @@ describe("the sanity guard reads the classifiers' wrong-sender marks", () => {
 describe('thresholds: when a finished campaign exits 3', () => {
   it.each([
     ['nothing crossed', tallyOf({ accepted: 90, invalid: 10 }), { maxInvalidRate: 0.2 }, []],
-    ['--max-invalid-rate', tallyOf({ accepted: 80, invalid: 20 }), { maxInvalidRate: 0.1 }, ['20.0% of tokens are invalid, over --max-invalid-rate 0.1']],
+    ['--max-invalid-rate', tallyOf({ accepted: 80, invalid: 20 }), { maxInvalidRate: 0.1 }, ['20.0% of tokens are invalid, over --max-invalid-rate 10.0%']],
     ['--max-failed', tallyOf({ accepted: 95, failed: 5 }), { maxFailed: 4 }, ['5 recipients failed after retries, over --max-failed 4']],
     ['--require-all-accepted', tallyOf({ accepted: 9, uncertain: 1 }), { requireAllAccepted: true }, ['--require-all-accepted: 1 uncertain']],
     ['--require-all-accepted, duplicates aside', tallyOf({ accepted: 9, skipped: 2 }, { skipped: 'duplicate' }), { requireAllAccepted: true }, []],
@@ -155,5 +156,84 @@ describe('the CSV files a campaign writes', () => {
     expect(readFileSync(failedOut, 'utf8')).toBe(`provider;token;name;coupon\nfcm;${token};'=1+1;"4,99 €; today"\n`);
     const pruned = readFileSync(invalidOut, 'utf8').split('\n');
     expect(pruned[1]).toMatch(new RegExp(`^fcm,${fcmToken('dead')},,unregistered,'=evil\\(\\),\\d{4}-`));
+  });
+});
+
+describe('the text report never contradicts itself', () => {
+  /** A record built the way a campaign builds it, from final events. */
+  function recordFrom(events: FinalEvent[], extra: Partial<Parameters<typeof buildRecord>[0]> = {}): CampaignRecord {
+    const tally = emptyTally();
+    const lists = new RecordLists();
+    for (const event of events) {
+      countFinal(tally, event.provider, event.kind, event.reason);
+      lists.onFinal(event);
+    }
+    return buildRecord({ campaign: 'c', tally, lists, suspects: [], resources: { seconds: 1, cpuSeconds: 0, peakRssMB: 0 }, startedAt: new Date(0), ...extra });
+  }
+  const event = (line: number, kind: FinalKind, reason?: string, provider: FinalEvent['provider'] = 'fcm', detail?: string): FinalEvent => ({
+    line,
+    kind,
+    reason,
+    provider,
+    detail,
+    attempts: 1,
+  });
+
+  it('says how many invalid tokens were held back as suspect and how many are left to prune', () => {
+    const events = Array.from({ length: 40 }, (_, i) => event(i + 2, 'invalid', 'bad-token', 'apns'));
+    const suspects = [{ group: 'apns/production', provider: 'apns' as const, invalid: 40, targeted: 40, note: 'suspect' }];
+    const record = recordFrom(events, { suspects });
+    expect(record.invalidHeldBack).toBe(40);
+    expect(formatReport(record)).toContain('invalid 40 (held back as suspect 40, to prune 0)');
+    expect(formatReport(record)).not.toContain('to prune: 40');
+    // --trust-invalid prunes them: nothing is held back.
+    expect(recordFrom(events, { suspects, trustInvalid: true }).invalidHeldBack).toBe(0);
+  });
+
+  it('gives rows with no provider an (unrouted) row, so the skipped column adds up, and says where their lines are', () => {
+    const record = recordFrom([
+      event(2, 'accepted'),
+      event(3, 'skipped', 'malformed-token'),
+      { ...event(4, 'skipped', 'unknown-provider'), provider: undefined },
+      { ...event(5, 'skipped', 'unknown-provider'), provider: undefined },
+    ]);
+    expect(record.unroutedSkipped).toBe(2);
+    const text = formatReport(record);
+    const skippedColumn = (label: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(label))!
+          .trim()
+          .split(/\s+/)
+          .at(-1),
+      );
+    expect(skippedColumn('fcm')).toBe(1);
+    expect(skippedColumn('(unrouted)')).toBe(2);
+    expect(skippedColumn('total')).toBe(skippedColumn('fcm') + skippedColumn('(unrouted)'));
+    expect(text).toContain('at lines 3, 4, 5; every one with its reason: --json (errors)');
+  });
+
+  it('prints each outcome of a smoke send in full, detail included, and counts in the right number', () => {
+    const record = recordFrom([event(2, 'skipped', 'malformed-token', 'fcm', 'FCM token is 5 characters, too short to be real')]);
+    const text = formatReport({ ...record, retries: 1 });
+    expect(text).toContain('line 2 (fcm): skipped malformed-token: FCM token is 5 characters, too short to be real');
+    expect(text).toContain(', 1 retry');
+    expect(formatReport({ ...record, retries: 2 })).toContain(', 2 retries');
+  });
+
+  it('calls a check valid, not accepted, and names the registry devices of a channel send as such', () => {
+    const check = recordFrom([event(2, 'accepted'), event(3, 'invalid', 'unregistered')], { command: 'check' });
+    expect(formatReport(check)).toContain('valid 1 (50.0% of checked): FCM checked these (validate_only); nothing was delivered.');
+    expect(formatReport(check)).not.toContain('they do not report delivery');
+    expect(quietLine(check)).toContain('1 valid');
+    const channel = recordFrom([event(17, 'skipped', 'provider-not-configured', 'apns')], { lineIs: 'registry-device-id' });
+    expect(formatReport(channel)).toContain('at registry device 17');
+    expect(formatReport(channel)).toContain('registry device 17 (apns): skipped provider-not-configured');
+    expect(formatReport(channel)).not.toMatch(/\bline 17\b/);
+  });
+
+  it('says which shard a --quiet line is of', () => {
+    expect(quietLine({ ...recordFrom([event(2, 'accepted')]), shard: '2/4' })).toMatch(/^campaign c \(shard 2\/4\) done: 1 targeted, 1 accepted/);
   });
 });

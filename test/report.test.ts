@@ -191,6 +191,11 @@ describe('pushcast check', () => {
     expect(report.errors).toContainEqual(expect.objectContaining({ reason: 'format-checked-only', detail: expect.stringContaining('APNs has no dry run') }));
     expect(emulator.delivered()).toEqual([]);
     expect(emulator.stats().validated).toBe(40 - dead.length);
+    expect(report.command).toBe('check');
+    const text = await runCli(['check', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('c.csv', rows.join('\n'))], { cwd: dir });
+    expect(text.stdout).toContain(`valid ${40 - dead.length} (`);
+    expect(text.stdout).toContain('nothing was delivered');
+    expect(text.stdout).not.toContain('they do not report delivery');
     expect(
       readCsv(join(dir, 'prune.csv'))
         .slice(1)

@@ -8,6 +8,7 @@ import {
   type ApnsEnvironment,
   type AudienceRow,
   type DeviceRecipient,
+  type LineIs,
   deviceIdentity,
   keysOf,
   userIdentity,
@@ -42,6 +43,8 @@ export interface Audience {
   variables: string[];
   /** Columns that are only template variables (a name, a coupon), by index: free text that output files guard against spreadsheet formulas. */
   freeText: number[];
+  /** What a row's `line` is: the file's line, or for a registry channel the device's id in the registry. */
+  lineIs?: LineIs;
   /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
   rows: AsyncIterable<AudienceRow>;
 }

@@ -32,6 +32,7 @@ export function channelInputs(channel: string, registry: DeviceRegistry, message
     header: ['provider', 'token', 'user_id'],
     variables: registryVariables,
     freeText: [],
+    lineIs: 'registry-device-id',
     rows: channelAudience(registry, channel),
   });
   return { audience: audience(), ...message, files: [], reopen: async () => audience() };

@@ -157,6 +157,9 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     });
     const record = buildRecord({
       campaign: campaign ?? 'one-off',
+      command: settings.validateOnly ? 'check' : 'send',
+      lineIs: inputs.audience.lineIs,
+      trustInvalid: settings.trustInvalid,
       shard: shardLabel(shard),
       tally,
       lists,

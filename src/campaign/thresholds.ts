@@ -1,3 +1,4 @@
+import { counted } from '../domain/count-words.js';
 import type { Tally } from '../domain/tally.js';
 
 /** Conditions under which a finished campaign exits 3: for cron alerts and CI smoke tests. */
@@ -19,11 +20,11 @@ export function crossedThresholds(tally: Tally, thresholds: Thresholds): string[
   if (thresholds.maxInvalidRate !== undefined && counts.targeted > 0) {
     const rate = counts.invalid / counts.targeted;
     if (rate > thresholds.maxInvalidRate) {
-      crossed.push(`${(rate * 100).toFixed(1)}% of tokens are invalid, over --max-invalid-rate ${thresholds.maxInvalidRate}`);
+      crossed.push(`${(rate * 100).toFixed(1)}% of tokens are invalid, over --max-invalid-rate ${(thresholds.maxInvalidRate * 100).toFixed(1)}%`);
     }
   }
   if (thresholds.maxFailed !== undefined && counts.failed > thresholds.maxFailed) {
-    crossed.push(`${counts.failed} recipients failed after retries, over --max-failed ${thresholds.maxFailed}`);
+    crossed.push(`${counted(counts.failed, 'recipient')} failed after retries, over --max-failed ${thresholds.maxFailed}`);
   }
   if (thresholds.requireAllAccepted) {
     const duplicates = tally.skippedByReason.duplicate ?? 0;
@@ -52,7 +53,7 @@ export function nothingGotThrough(tally: Tally): string | undefined {
     const reasons = Object.entries(tally.skippedByReason)
       .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
       .map(([reason, n]) => `${reason} ${n}`);
-    return `no row could be sent: ${skipped} rows read, every one skipped (${reasons.join(', ')})`;
+    return `no row could be sent: ${counted(skipped, 'row')} read, every one skipped (${reasons.join(', ')})`;
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { counted } from '../domain/count-words.js';
 import { providerNames } from '../domain/recipient.js';
 import { countRecipients, type CampaignPlan } from '../campaign/plan-campaign.js';
 
@@ -13,16 +14,16 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
     .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
-  const target = plan.shape === 'users' ? `${plan.users} users (resolved to devices by the device registry)` : `${total} devices (${byProvider})`;
+  const target = plan.shape === 'users' ? `${counted(plan.users, 'user')} (resolved to devices by the device registry)` : `${counted(total, 'device')} (${byProvider})`;
   if (options.quiet) {
-    return `dry run: ${target}; ${skippedTotal} rows skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
+    return `dry run: ${target}; ${counted(skippedTotal, 'row')} skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
   }
 
   lines.push('pushcast dry run: nothing was sent', '');
-  lines.push(`  audience   ${plan.audience} (${plan.rows} rows${plan.format ? `; ${describeFormat(plan.format)}` : ''})`);
+  lines.push(`  audience   ${plan.audience} (${counted(plan.rows, 'row')}${plan.format ? `; ${describeFormat(plan.format)}` : ''})`);
   lines.push(`  message    ${options.messagePath}`);
   lines.push(`  would send ${target}`);
-  lines.push(`  skipped    ${skippedTotal}${skippedTotal ? ` rows: ${skippedBy}` : ''}`);
+  lines.push(`  skipped    ${skippedTotal ? `${counted(skippedTotal, 'row')}: ${skippedBy}` : '0'}`);
   for (const note of plan.notes) lines.push(`  note       ${note}`);
   if (plan.errors.length > 0) {
     lines.push('', '  line  reason                detail');

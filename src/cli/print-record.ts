@@ -1,6 +1,5 @@
 import type { CampaignResult, CampaignListener } from '../campaign/send-campaign.js';
-import type { CampaignRecord } from '../report/campaign-record.js';
-import { formatReport } from '../report/format-report.js';
+import { formatReport, quietLine } from '../report/format-report.js';
 import { terminalText, writeLine, type CliIo } from './io.js';
 import { startProgress } from './progress.js';
 
@@ -31,9 +30,4 @@ export function printResult(result: CampaignResult, options: OutputOptions, io: 
   else io.stdout.write(terminalText(formatReport(record)));
   for (const problem of result.problems) writeLine(io.stderr, terminalText(`pushcast: ${problem}`));
   return result.exitCode;
-}
-
-function quietLine(record: CampaignRecord): string {
-  const { targeted, accepted, invalid, rejected, failed, uncertain, skipped } = record.counts;
-  return `campaign ${record.campaign} ${record.status}: ${targeted} targeted, ${accepted} accepted, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped`;
 }

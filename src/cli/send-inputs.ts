@@ -60,7 +60,7 @@ async function singleMessageInputs(options: InputOptions, provider: ProviderName
   const literal = (text: string | undefined) => text?.replace(/\{\{/g, '\\{{');
   const template = new CompiledTemplate({ kind: 'notification', title: literal(options.title), body: literal(options.body), data } as MessageTemplate);
   const csv = `provider,token\n${provider},"${options.token!.replace(/"/g, '""')}"\n`;
-  const open = () => openAudience({ path: '--token', input: Readable.from([csv]) });
+  const open = async () => ({ ...(await openAudience({ path: '--token', input: Readable.from([csv]) })), lineIs: 'token-option' as const });
   return { audience: await open(), template, messageLabel: '--title/--body', files: [], reopen: open };
 }
 

@@ -16,6 +16,9 @@ export interface WebPushSubscription {
   keys: { p256dh: string; auth: string };
 }
 
+/** What a recipient's `line` means: the audience file's line, (a --channel send) the device's id in the registry, or (--token) nothing: there is one. */
+export type LineIs = 'audience-line' | 'registry-device-id' | 'token-option';
+
 /** One device to send to, read from a token-list audience. */
 export interface DeviceRecipient {
   kind: 'device';

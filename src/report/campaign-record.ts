@@ -1,6 +1,6 @@
-import type { ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import type { CampaignStatus, Tally } from '../domain/tally.js';
+import { providerNames, type LineIs, type ProviderName } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
 
@@ -28,6 +28,8 @@ export interface CampaignRecord extends TallyCounts {
   schemaVersion: typeof reportSchemaVersion;
   pushcast: string;
   campaign: string;
+  /** `check`: FCM validated the tokens (validate_only) and nothing was delivered; `accepted` means valid. */
+  command: 'send' | 'check';
   shard?: string;
   status: CampaignStatus;
   audience?: string;
@@ -42,11 +44,17 @@ export interface CampaignRecord extends TallyCounts {
   /** Devices the providers accepted the message for: not a delivery receipt. */
   successes: number;
   invalidTokens: number;
+  /** Invalid tokens held back from the prune list as suspect (the sanity guard); 0 with --trust-invalid. */
+  invalidHeldBack: number;
+  /** Skipped rows that name no provider (so in no provider's counts): the per-provider skipped add up to the total with them. */
+  unroutedSkipped: number;
   skippedByReason: Record<string, number>;
   suspect: Suspect[];
   fatal?: Tally['fatal'];
   /** Web push services that refused the sender for every subscription; the rest of the campaign went on. */
   halted?: Tally['halted'];
+  /** What `line` means in `errors` and `uncertain`. */
+  lineIs: LineIs;
   /** Rows that were skipped, rejected or failed, with their line: the first 1000. */
   errors: Array<{ line: number; provider?: ProviderName; kind: string; reason?: string; detail?: string }>;
   errorsNotListed: number;
@@ -79,6 +87,10 @@ export class RecordLists {
 
 export function buildRecord(input: {
   campaign: string;
+  command?: CampaignRecord['command'];
+  lineIs?: LineIs;
+  /** The sanity guard's suspects are pruned anyway (--trust-invalid). */
+  trustInvalid?: boolean;
   shard?: string;
   tally: Tally;
   lists: RecordLists;
@@ -95,6 +107,7 @@ export function buildRecord(input: {
     schemaVersion: reportSchemaVersion,
     pushcast: pushcastVersion,
     campaign: input.campaign,
+    command: input.command ?? 'send',
     ...(input.shard ? { shard: input.shard } : {}),
     status: tally.status,
     ...(input.audience ? { audience: input.audience } : {}),
@@ -107,6 +120,8 @@ export function buildRecord(input: {
     devices: tally.counts.targeted,
     successes: tally.counts.accepted,
     invalidTokens: tally.counts.invalid,
+    invalidHeldBack: input.trustInvalid ? 0 : input.suspects.reduce((sum, suspect) => sum + suspect.invalid, 0),
+    unroutedSkipped: tally.counts.skipped - providerNames.reduce((sum, name) => sum + tally.providers[name].skipped, 0),
     counts: tally.counts,
     providers: tally.providers,
     invalidByReason: tally.invalidByReason,
@@ -116,6 +131,7 @@ export function buildRecord(input: {
     skippedByReason: tally.skippedByReason as Record<string, number>,
     retries: tally.retries,
     suspect: input.suspects,
+    lineIs: input.lineIs ?? 'audience-line',
     ...(tally.fatal ? { fatal: tally.fatal } : {}),
     ...(tally.halted.length > 0 ? { halted: tally.halted } : {}),
     errors: input.lists.errors,

@@ -1,5 +1,6 @@
 import { providerNames } from '../domain/recipient.js';
-import type { ProviderCounts } from '../domain/tally.js';
+import { counted } from '../domain/count-words.js';
+import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import type { CampaignRecord } from './campaign-record.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
@@ -11,34 +12,56 @@ const statusWords: Record<CampaignRecord['status'], string> = { done: 'done', st
  */
 export function formatReport(record: CampaignRecord): string {
   const lines: string[] = [];
-  const row = (label: string, counts: ProviderCounts) => [label.padEnd(9), ...columns.map((key) => String(counts[key]).padStart(10))].join('');
-  lines.push(['provider'.padEnd(9), ...columns.map((key) => key.padStart(10))].join(''));
+  const check = record.command === 'check';
+  const row = (label: string, counts: Pick<ProviderCounts, keyof ProviderCounts>) => [label.padEnd(11), ...columns.map((key) => String(counts[key]).padStart(10))].join('');
+  lines.push(['provider'.padEnd(11), ...columns.map((key) => (check && key === 'accepted' ? 'valid' : key).padStart(10))].join(''));
   for (const name of providerNames) {
     const counts = record.providers[name];
     if (counts.targeted > 0 || counts.skipped > 0) lines.push(row(name, counts));
   }
+  // Rows that name no provider are in no provider's row: this one makes the column add up.
+  const unrouted = record.unroutedSkipped ?? 0;
+  if (unrouted > 0) lines.push(row('(unrouted)', { ...emptyCounts(), skipped: unrouted }));
   lines.push(row('total', record.counts));
   lines.push('');
-  const { targeted, accepted } = record.counts;
-  const acceptedShare = targeted > 0 ? ` (${percent(accepted, targeted)} of targeted)` : '';
-  lines.push(`accepted ${accepted}${acceptedShare}: the providers took these; they do not report delivery.`);
-  reasonLines(lines, 'invalid tokens, to prune', record.invalidByReason);
+  const { targeted, accepted, invalid } = record.counts;
+  const acceptedShare = targeted > 0 ? ` (${percent(accepted, targeted)} of ${check ? 'checked' : 'targeted'})` : '';
+  lines.push(
+    check
+      ? `valid ${accepted}${acceptedShare}: FCM checked these (validate_only); nothing was delivered.`
+      : `accepted ${accepted}${acceptedShare}: the providers took these; they do not report delivery.`,
+  );
+  const heldBack = record.invalidHeldBack ?? 0;
+  reasonLines(lines, heldBack > 0 ? `invalid ${invalid} (held back as suspect ${heldBack}, to prune ${invalid - heldBack})` : 'invalid tokens, to prune', record.invalidByReason);
   reasonLines(lines, 'rejected messages, to fix', record.rejectedByReason);
   reasonLines(lines, 'failed after retries', record.failedByReason);
   reasonLines(lines, 'skipped rows', record.skippedByReason);
+  const where = (count: number) => (record.lineIs === 'registry-device-id' ? 'registry device' : 'line') + (count === 1 ? '' : 's');
+  const one = (line: number) => (record.lineIs === 'registry-device-id' ? `registry device ${line}` : record.lineIs === 'token-option' ? '--token' : `line ${line}`);
+  const skippedAt = record.errors.filter((entry) => entry.kind === 'skipped').map((entry) => entry.line);
+  if (record.counts.skipped > 0 && skippedAt.length > 0 && record.lineIs !== 'token-option')
+    lines.push(`  at ${where(record.counts.skipped)} ${sample(skippedAt, record.counts.skipped)}; every one with its reason: --json (errors)`);
   if (record.counts.uncertain > 0) {
-    const sample = record.uncertain
-      .slice(0, 8)
-      .map((entry) => entry.line)
-      .join(', ');
-    lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, lines ${sample}${record.counts.uncertain > 8 ? ', …' : ''}`);
+    const at = sample(
+      record.uncertain.map((entry) => entry.line),
+      record.counts.uncertain,
+    );
+    lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, ${where(record.counts.uncertain)} ${at}`);
     lines.push(...reasonList(record.uncertainByReason ?? {}));
   }
   for (const suspect of record.suspect) lines.push(`suspect: ${wrap(suspect.note, 70).join('\n  ')}`);
+  // A smoke test of a few recipients: each one's outcome in full, detail included.
+  const listed = [...record.errors, ...record.uncertain.map((entry) => ({ ...entry, kind: 'uncertain' }))];
+  if (listed.length > 0 && listed.length <= fewRows && record.errorsNotListed === 0) {
+    lines.push('');
+    for (const entry of listed.sort((a, b) => a.line - b.line)) {
+      lines.push(`${one(entry.line)}${entry.provider ? ` (${entry.provider})` : ''}: ${entry.kind} ${entry.reason ?? ''}${entry.detail ? `: ${entry.detail}` : ''}`);
+    }
+  }
   lines.push('');
-  const where = record.shard ? ` (shard ${record.shard})` : '';
+  const shard = record.shard ? ` (shard ${record.shard})` : '';
   lines.push(
-    `campaign ${record.campaign}${where}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${record.retries} retries`,
+    `campaign ${record.campaign}${shard}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${counted(record.retries, 'retry', 'retries')}`,
   );
   if (record.fatal)
     lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
@@ -48,6 +71,22 @@ export function formatReport(record: CampaignRecord): string {
   if (files.suspectOut) lines.push(`suspect tokens (not pruned): ${files.suspectOut}`);
   if (files.failedOut) lines.push(`to send again later: ${files.failedOut}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The one line of `--quiet`: the counts, and which shard they are of. */
+export function quietLine(record: CampaignRecord): string {
+  const { targeted, accepted, invalid, rejected, failed, uncertain, skipped } = record.counts;
+  const shard = record.shard ? ` (shard ${record.shard})` : '';
+  const valid = record.command === 'check' ? 'valid' : 'accepted';
+  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped`;
+}
+
+/** Up to this many rows with trouble are each printed in full. */
+const fewRows = 5;
+
+/** The first few of a list of line numbers, and an ellipsis when there are more. */
+function sample(at: number[], total: number): string {
+  return `${at.slice(0, 8).join(', ')}${total > 8 ? ', …' : ''}`;
 }
 
 function reasonLines(lines: string[], label: string, byReason: Record<string, number>): void {

@@ -73,6 +73,8 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     devices: counts.targeted,
     successes: counts.accepted,
     invalidTokens: counts.invalid,
+    invalidHeldBack: records.reduce((total, record) => total + (record.invalidHeldBack ?? 0), 0),
+    unroutedSkipped: records.reduce((total, record) => total + (record.unroutedSkipped ?? 0), 0),
     counts,
     providers: Object.fromEntries(providerNames.map((name) => [name, sum((record) => record.providers[name])])) as CampaignRecord['providers'],
     invalidByReason: addUp((record) => record.invalidByReason),

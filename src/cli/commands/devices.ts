@@ -1,3 +1,4 @@
+import { counted } from '../../domain/count-words.js';
 import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
@@ -85,7 +86,7 @@ export async function importCommand(file: string, options: { registry?: string; 
     const seconds = resources.seconds;
     if (options.json) writeLine(io.stdout, JSON.stringify({ imported, skipped: problems.length, problems, resources }));
     else {
-      writeLine(io.stdout, `imported ${imported} devices into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`);
+      writeLine(io.stdout, `imported ${counted(imported, 'device')} into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`);
       for (const problem of problems.slice(0, 20)) writeLine(io.stdout, `  line ${problem.line}: ${problem.reason}: ${problem.detail}`);
       if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
     }
@@ -169,7 +170,7 @@ export async function statsCommand(options: { registry?: string; json?: boolean 
     const stats = registry.stats();
     if (options.json) writeLine(io.stdout, JSON.stringify(stats));
     else {
-      writeLine(io.stdout, `${stats.devices} devices (${stats.valid} valid) of ${stats.users} users in ${registry.path}`);
+      writeLine(io.stdout, `${counted(stats.devices, 'device')} (${stats.valid} valid) of ${counted(stats.users, 'user')} in ${registry.path}`);
       for (const [provider, counts] of Object.entries(stats.byProvider)) writeLine(io.stdout, `  ${provider.padEnd(8)} ${counts.valid} valid, ${counts.invalid} invalid`);
       const reasons = Object.entries(stats.invalidByReason)
         .map(([reason, n]) => `${reason} ${n}`)
@@ -192,7 +193,7 @@ export async function pruneCommand(options: { registry?: string; stale?: string 
   const registry = openRegistryFor(options, io, 'read');
   try {
     const { invalid, stale } = registry.prune({ staleBefore });
-    writeLine(io.stdout, `pruned ${invalid} invalid devices${staleBefore ? ` and ${stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
+    writeLine(io.stdout, `pruned ${counted(invalid, 'invalid device')}${staleBefore ? ` and ${stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
     return ExitCode.ok;
   } finally {
     registry.close();
