@@ -61,11 +61,31 @@ describe('the device registry', () => {
     let registry = freshRegistry(dir);
     expect(registry.devicesOf('u1').map((device) => device.token)).toEqual([fcmToken('b'), fcmToken('c')]);
     registry.close();
-    expect((await register('--token', fcmToken('d'), '--single-device')).stdout).toContain('1 valid device(s)');
+    expect((await register('--token', fcmToken('d'), '--single-device')).stdout).toContain('1 valid device');
     registry = freshRegistry(dir);
     expect(registry.devicesOf('u1').map((device) => device.token)).toEqual([fcmToken('d')]);
     registry.close();
     expect((await register('--token', 'not a token')).code).toBe(1);
+  });
+
+  it('a refreshed token keeps what the device declared (locale, time zone, channels, environment, app) unless it says otherwise', async () => {
+    const dir = tempDir();
+    const register = (...args: string[]) => runCli(['devices', 'register', '--user', 'u1', '--provider', 'apns', ...args], { cwd: dir });
+    const declared = ['--locale', 'fa', '--timezone', 'Asia/Tehran', '--channels', 'news,offers', '--environment', 'sandbox', '--app', 'com.example.app'];
+    expect((await register('--token', apnsToken('old'), ...declared)).code).toBe(0);
+    expect((await register('--token', apnsToken('new'), '--replaces', apnsToken('old'))).code).toBe(0);
+    let registry = freshRegistry(dir);
+    expect(registry.devicesOf('u1')).toEqual([
+      expect.objectContaining({ token: apnsToken('new'), locale: 'fa', timezone: 'Asia/Tehran', channels: ['news', 'offers'], environment: 'sandbox', app: 'com.example.app' }),
+    ]);
+    registry.close();
+    // New values win; the rest is kept.
+    expect((await register('--token', apnsToken('newer'), '--replaces', apnsToken('new'), '--locale', 'de', '--channels', 'news')).code).toBe(0);
+    registry = freshRegistry(dir);
+    expect(registry.devicesOf('u1')).toEqual([
+      expect.objectContaining({ token: apnsToken('newer'), locale: 'de', timezone: 'Asia/Tehran', channels: ['news'], environment: 'sandbox', app: 'com.example.app' }),
+    ]);
+    registry.close();
   });
 
   it('marks tokens invalid after a campaign, and the next campaign skips them; BadDeviceToken counts only where the environment was known', async () => {

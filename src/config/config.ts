@@ -19,9 +19,12 @@ export interface PushcastConfig {
     key?: string;
     keyId?: string;
     teamId?: string;
-    /** Certificate auth instead of token auth: PEM certificate and key, or paths to them. */
+    /** Certificate auth instead of token auth: PEM certificate and key, or paths to them… */
     cert?: string;
     certKey?: string;
+    /** …or the .p12/.pfx file Keychain exports (a path, or `base64:` and its bytes). */
+    pfx?: string;
+    /** Opens the .p12/.pfx, or an encrypted certKey. */
     passphrase?: string;
     /** The app's bundle id, used for rows without an apns_topic column. */
     topic?: string;

@@ -115,7 +115,7 @@ function parseValue(setting: Setting, value: string, variable: string): unknown 
 /** PEM or JSON given as the value itself rather than as a path. */
 export function isInlineContent(value: string): boolean {
   const trimmed = value.trim();
-  return trimmed.startsWith('-----BEGIN') || trimmed.startsWith('{');
+  return trimmed.startsWith('-----BEGIN') || trimmed.startsWith('{') || trimmed.startsWith('base64:');
 }
 
 function resolveFile(setting: Setting, value: unknown, baseDir: string): unknown {

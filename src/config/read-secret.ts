@@ -13,8 +13,21 @@ const vapidKeyPattern = /^[A-Za-z0-9_-]{43}=?$/;
 export function readSecret(setting: string, value: string): string {
   const trimmed = value.trim();
   if (isInlineContent(trimmed) || vapidKeyPattern.test(trimmed)) return trimmed;
+  return readSecretFile(setting, trimmed, (file) => readFileSync(file, 'utf8').trim());
+}
+
+/** Binary key material (a .p12/.pfx file): a path, or `base64:` and the file's bytes (for a CI secret). */
+export function readSecretBytes(setting: string, value: string): Buffer {
+  const trimmed = value.trim();
+  if (trimmed.startsWith(inlineBase64)) return Buffer.from(trimmed.slice(inlineBase64.length), 'base64');
+  return readSecretFile(setting, trimmed, (file) => readFileSync(file));
+}
+
+const inlineBase64 = 'base64:';
+
+function readSecretFile<T>(setting: string, trimmed: string, read: (file: string) => T): T {
   try {
-    return readFileSync(trimmed, 'utf8').trim();
+    return read(trimmed);
   } catch (error) {
     const safeToShow = /[/\\]/.test(trimmed) && !/\s/.test(trimmed) && trimmed.length < 300 && /\.[A-Za-z0-9]{1,8}$/.test(trimmed);
     const reason = safeToShow

@@ -22,6 +22,7 @@ export const settings: Setting[] = [
   { path: 'apns.teamId', env: ['PUSHCAST_APNS_TEAM_ID'], kind: 'string' },
   { path: 'apns.cert', env: ['PUSHCAST_APNS_CERT'], kind: 'file' },
   { path: 'apns.certKey', env: ['PUSHCAST_APNS_CERT_KEY'], kind: 'secret-file' },
+  { path: 'apns.pfx', env: ['PUSHCAST_APNS_PFX'], kind: 'secret-file' },
   { path: 'apns.passphrase', env: ['PUSHCAST_APNS_PASSPHRASE'], kind: 'secret' },
   { path: 'apns.topic', env: ['PUSHCAST_APNS_TOPIC'], kind: 'string' },
   { path: 'apns.environment', env: ['PUSHCAST_APNS_ENVIRONMENT'], kind: 'string' },

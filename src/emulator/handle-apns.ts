@@ -1,5 +1,6 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { bytesOf } from './emulated.js';
 import { compact, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
@@ -27,17 +28,8 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const requestId = String(headers['apns-id'] ?? randomUUID());
   if (!token || exchange.req.method !== 'POST') return fail(404, 'BadPath');
 
-  const authorization = String(headers.authorization ?? '');
-  if (!authorization) return fail(403, 'MissingProviderToken');
-  const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
-  const verified = verifiedTokens.get(jwt) ?? verifyJwt(jwt, apnsPublicKey(credentials.apns.key), 'ES256');
-  if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) {
-    return fail(403, 'InvalidProviderToken');
-  }
-  // Clients reuse one token for up to an hour: verify it once, as APNs itself caches them.
-  if (verifiedTokens.size > 1000) verifiedTokens.clear();
-  verifiedTokens.set(jwt, verified);
-  if (typeof verified.claims.iat !== 'number' || verified.claims.iat < Date.now() / 1000 - 3600) return fail(403, 'ExpiredProviderToken');
+  const refused = authFailure(exchange, credentials);
+  if (refused) return fail(403, refused);
 
   const topic = headers['apns-topic'];
   if (!topic) return fail(400, 'MissingTopic');
@@ -98,4 +90,26 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     message: payload,
   });
   respond(exchange, constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
+}
+
+/**
+ * Token auth (a JWT signed with the .p8 key) or certificate auth (the TLS session's client
+ * certificate, when no authorization header is sent), as APNs judges them: the reason of a 403, or nothing.
+ */
+function authFailure(exchange: Exchange, credentials: EmulatorContext['credentials']): string | undefined {
+  const authorization = String(exchange.req.headers.authorization ?? '');
+  if (!authorization) {
+    const socket = exchange.req.stream?.session?.socket as TLSSocket | undefined;
+    const presented = socket?.getPeerCertificate?.()?.fingerprint256;
+    if (!presented) return 'MissingProviderToken';
+    return presented === credentials.apnsCertificate.fingerprint256 ? undefined : 'BadCertificate';
+  }
+  const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
+  const verified = verifiedTokens.get(jwt) ?? verifyJwt(jwt, apnsPublicKey(credentials.apns.key), 'ES256');
+  if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) return 'InvalidProviderToken';
+  // Clients reuse one token for up to an hour: verify it once, as APNs itself caches them.
+  if (verifiedTokens.size > 1000) verifiedTokens.clear();
+  verifiedTokens.set(jwt, verified);
+  if (typeof verified.claims.iat !== 'number' || verified.claims.iat < Date.now() / 1000 - 3600) return 'ExpiredProviderToken';
+  return undefined;
 }

@@ -59,13 +59,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     forced: new Map(Object.entries(options.forced ?? {})),
     stall: new Set(options.stall ?? []),
   };
-  const generated = await makeCredentials(host);
+  const apnsTopic = options.apnsTopics?.[0] ?? 'com.example.pushcast';
+  const generated = await makeCredentials(host, apnsTopic);
   const state = new EmulatorState(behaviour, { keepDelivered: options.keepDelivered ?? true, logFile: options.logFile });
 
   const server = createSecureServer({
     key: generated.tls.key,
     cert: generated.tls.cert,
     allowHTTP1: true, // web push clients and OAuth speak HTTP/1.1; FCM and APNs, HTTP/2
+    // APNs certificate auth: a client may present one; the APNs handler judges it.
+    requestCert: true,
+    rejectUnauthorized: false,
     settings: { maxConcurrentStreams: 1000 },
     maxSessionMemory: 64,
   });
@@ -158,7 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     behaviour,
     config: () => ({
       fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url },
-      apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: options.apnsTopics?.[0] ?? 'com.example.pushcast', endpoint: url },
+      apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: apnsTopic, endpoint: url },
       webpush: { vapidPublicKey: credentials.vapid.publicKey, vapidPrivateKey: credentials.vapid.privateKey, subject: credentials.vapid.subject, endpoint: url },
       ca: generated.tls.cert,
     }),

@@ -121,6 +121,9 @@ export class DeviceRegistry {
       markInvalid: db.prepare('UPDATE devices SET valid = 0, invalid_reason = ?, invalid_at = ?, updated_at = ? WHERE provider = ? AND token = ? AND valid = 1'),
       byUser: db.prepare(`SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE user_id = ? ORDER BY id`),
       byToken: db.prepare('SELECT environment FROM devices WHERE provider = ? AND token = ?'),
+      deviceByToken: db.prepare(
+        `SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE provider = ? AND token = ?`,
+      ),
     };
   }
 
@@ -187,7 +190,13 @@ export class DeviceRegistry {
    */
   register(device: DeviceInput & { userId: string }, options: { replaces?: string; singleDevice?: boolean } = {}): void {
     this.db.transaction(() => {
-      if (options.replaces) this.statements.removeToken.run(device.provider, options.replaces);
+      if (options.replaces) {
+        // The same device with a new token: what it declared (locale, time zone, channels,
+        // environment, app) stays unless the registration says otherwise.
+        const old = this.statements.deviceByToken.get(device.provider, options.replaces) as Row | undefined;
+        if (old) device = { ...device, ...inheritedFrom(toDevice(old), device) };
+        this.statements.removeToken.run(device.provider, options.replaces);
+      }
       if (options.singleDevice) this.statements.removeOthers.run(device.userId, device.provider, device.token);
       this.upsertOne(device, new Date().toISOString(), true);
     })();
@@ -267,6 +276,18 @@ export class DeviceRegistry {
   close(): void {
     this.db.close();
   }
+}
+
+/** The fields of a replaced device that a registration leaves unsaid. */
+function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput, 'app' | 'environment' | 'platform' | 'locale' | 'timezone' | 'channels'> {
+  return {
+    app: given.app ?? old.app,
+    environment: given.environment ?? old.environment,
+    platform: given.platform ?? old.platform,
+    locale: given.locale ?? old.locale,
+    timezone: given.timezone ?? old.timezone,
+    channels: given.channels ?? old.channels,
+  };
 }
 
 function toDevice(row: Row): Device {

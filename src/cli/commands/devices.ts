@@ -137,7 +137,7 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
     );
     writeLine(
       io.stdout,
-      `registered ${maskToken(checked.token)} for user ${options.user}: ${registry.devicesOf(options.user).filter((device) => device.valid).length} valid device(s)`,
+      `registered ${maskToken(checked.token)} for user ${options.user}: ${counted(registry.devicesOf(options.user).filter((device) => device.valid).length, 'valid device')}`,
     );
     return ExitCode.ok;
   } finally {

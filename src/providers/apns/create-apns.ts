@@ -1,11 +1,12 @@
 import { defaultApnsEnvironment } from '../../config/defaults.js';
 import { createPrivateKey } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import pLimit from 'p-limit';
 import { isApnsTopic } from '../../audience/check-token.js';
 import type { ApnsEnvironment } from '../../domain/recipient.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
-import { readSecret } from '../../config/read-secret.js';
+import { readSecret, readSecretBytes } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
@@ -109,7 +110,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   };
 }
 
-type ApnsAuth = { token: { key: string; keyId: string; teamId: string } } | { cert: string; key: string; passphrase?: string };
+type ApnsAuth = { token: { key: string; keyId: string; teamId: string } } | { cert: string; key: string; passphrase?: string } | { pfx: Buffer; passphrase?: string };
 
 function readCredentials(settings: NonNullable<PushcastConfig['apns']>): ApnsAuth {
   if (settings.key) {
@@ -123,9 +124,27 @@ function readCredentials(settings: NonNullable<PushcastConfig['apns']>): ApnsAut
     }
     return { token: { key, keyId: settings.keyId!, teamId: settings.teamId! } };
   }
+  if (settings.pfx) return { pfx: readPkcs12(settings.pfx, settings.passphrase), passphrase: settings.passphrase };
   if (settings.cert) {
     if (!settings.certKey) throw new ConfigError('APNs certificate auth needs apns.certKey beside apns.cert');
     return { cert: readSecret('apns.cert', settings.cert), key: readSecret('apns.certKey', settings.certKey), passphrase: settings.passphrase };
   }
-  throw new ConfigError('APNs: no credentials: set apns.key, apns.keyId and apns.teamId (a .p8 key), or apns.cert and apns.certKey');
+  throw new ConfigError('APNs: no credentials: set apns.key, apns.keyId and apns.teamId (a .p8 key), apns.pfx (a .p12 certificate), or apns.cert and apns.certKey');
+}
+
+/** A .p12/.pfx read and opened once here, so that a wrong passphrase stops the campaign before it starts, in plain words. */
+function readPkcs12(value: string, passphrase: string | undefined): Buffer {
+  const pfx = readSecretBytes('apns.pfx', value);
+  try {
+    createSecureContext({ pfx, passphrase });
+  } catch (error) {
+    const text = String((error as Error).message);
+    if (/mac verify failure|bad decrypt|invalid password/i.test(text)) {
+      throw new ConfigError(
+        `apns.pfx: ${passphrase ? 'the passphrase does not open it' : 'it needs a passphrase'}: set apns.passphrase (or PUSHCAST_APNS_PASSPHRASE) to the one it was exported with`,
+      );
+    }
+    throw new ConfigError(`apns.pfx: not a readable PKCS#12 (.p12/.pfx) certificate file (${text.split('\n')[0]})`);
+  }
+  return pfx;
 }
