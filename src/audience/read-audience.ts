@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
@@ -43,6 +43,8 @@ export interface Audience {
   variables: string[];
   /** Columns that are only template variables (a name, a coupon), by index: free text that output files guard against spreadsheet formulas. */
   freeText: number[];
+  /** How much of the file has been read, 0 to 1 (bytes read of its size): none for standard input or a channel. */
+  shareRead?(): number;
   /** What a row's `line` is: the file's line, or for a registry channel the device's id in the registry. */
   lineIs?: LineIs;
   /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
@@ -177,7 +179,14 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
     rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider),
+    ...(source.input ? {} : { shareRead: shareOf(input as ReadStream, source.file ?? path) }),
   };
+}
+
+/** Bytes read of the file's size: a streamed CSV's progress, known without counting its rows first. */
+function shareOf(file: ReadStream, name: string): (() => number) | undefined {
+  const size = statSync(name, { throwIfNoEntry: false })?.size ?? 0;
+  return size > 0 ? () => Math.min(1, file.bytesRead / size) : undefined;
 }
 
 interface HeaderReading extends ColumnRoles {

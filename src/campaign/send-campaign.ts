@@ -6,6 +6,7 @@ import { defaultJournalDir } from '../config/defaults.js';
 import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
+import type { Decision } from '../engine/decisions.js';
 import { ConfigError, describeFileError, UsageError } from '../errors.js';
 import { JournalWriter } from '../journal/journal.js';
 import { journalPath } from '../journal/journal-files.js';
@@ -35,6 +36,8 @@ export interface CampaignListener {
   /** Something worth saying when someone is watching: a torn journal line skipped. */
   note?(text: string): void;
   progress?(tally: Tally): void;
+  /** Each decision of the engine: a batch answered, a retry, a pause, a give-up. */
+  decision?(decision: Decision): void;
   /** The campaign is stopping (Ctrl-C, a fatal answer), with this many recipients still in flight. */
   stopping?(inFlight: number): void;
 }
@@ -146,6 +149,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       onProgress: listener.progress,
       onStopping: listener.stopping,
       onBatch: (ms, count) => latency.record(ms, count),
+      onDecision: listener.decision,
     });
 
     const percentiles = latency.percentiles();

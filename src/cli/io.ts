@@ -11,9 +11,23 @@ export interface CliIo {
   signal: AbortSignal;
 }
 
-/** Colour and spinners only for a person at a terminal: not in CI, not with NO_COLOR, not with --quiet or --json. */
-export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: boolean } = {}): boolean {
-  return Boolean(io.stderr.isTTY) && !options.quiet && !options.json && !io.env.NO_COLOR && !io.env.CI && io.env.TERM !== 'dumb';
+/**
+ * A spinner only for a person at a terminal: not with --quiet, --json or --verbose (its lines
+ * would tear the spinner), not on a dumb terminal, and not in CI or with NO_COLOR unless
+ * FORCE_COLOR (1, 2 or 3) asks for it; FORCE_COLOR=0 keeps it off.
+ */
+export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: boolean; verbose?: boolean } = {}): boolean {
+  if (!io.stderr.isTTY || options.quiet || options.json || options.verbose || io.env.TERM === 'dumb') return false;
+  const force = io.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  return !io.env.NO_COLOR && !io.env.CI;
+}
+
+/** Colour in what the spinner draws: as for the spinner, and FORCE_COLOR=0 or NO_COLOR turn it off. */
+export function wantsColour(io: CliIo): boolean {
+  const force = io.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  return !io.env.NO_COLOR;
 }
 
 /**

@@ -83,6 +83,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'no progress or tables: one summary line and errors')
+    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
     .addHelpText('after', sendExamples)
     .action(async (options) => {
       const { sendCommand } = await import('./commands/send.js');
@@ -100,6 +101,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--report <file.json>', 'write the report as JSON')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'one summary line and errors')
+    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
     .option('--registry <file>', 'device registry to mark invalid tokens in (default: ./pushcast.db, if it exists)')

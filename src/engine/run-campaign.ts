@@ -12,6 +12,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { reconnectDelay, retryDelay } from './retry-delay.js';
 import { inShard, lineHash, type Shard } from './shard.js';
 import { WrongSenderJudge, type Verdict } from './wrong-sender-judge.js';
+import type { Decision } from './decisions.js';
 
 export interface CampaignOptions {
   template: CompiledTemplate;
@@ -45,6 +46,8 @@ export interface CampaignOptions {
   onStopping?(inFlight: number): void;
   /** Told how long each batch took to answer, and for how many messages. */
   onBatch?(ms: number, count: number): void;
+  /** Told each decision (a batch answered, a retry, a pause, a give-up): for --verbose and the progress line. */
+  onDecision?(decision: Decision): void;
   random?: () => number;
 }
 
@@ -222,7 +225,9 @@ class CampaignRun {
     const started = performance.now();
     void send()
       .then((outcomes) => {
-        this.options.onBatch?.(performance.now() - started, batch.length);
+        const ms = performance.now() - started;
+        this.options.onBatch?.(ms, batch.length);
+        if (this.options.onDecision && handed) this.options.onDecision({ type: 'batch', provider: lane.name, count: batch.length, ms, outcomes: outcomeCounts(outcomes) });
         if (handed) lane.heard(batch.length, outcomes);
         batch.forEach((work, index) => {
           work.attempts++;
@@ -283,14 +288,20 @@ class CampaignRun {
     } else delay = retryDelay(work.attempts, outcome.retryAfterMs, this.random);
     const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
     if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
+      this.options.onDecision?.({ type: 'give-up', provider: lane.name, line: recipient.line, reason: outcome.reason, attempts: work.attempts });
       return this.events.settled({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
     }
     this.options.journal?.writer.retry(recipient);
     // A sender's quota speaks for the whole provider, not one device: everything waits.
-    if (outcome.because !== 'answered' || outcome.reason === 'rate-limited') {
+    const waits = outcome.because !== 'answered' || outcome.reason === 'rate-limited' ? 'provider' : 'recipient';
+    const retryAfter = outcome.retryAfterMs !== undefined;
+    this.options.onDecision?.({ type: 'retry', provider: lane.name, line: recipient.line, reason: outcome.reason, attempt: work.attempts + 1, delayMs: delay, waits, retryAfter });
+    if (waits === 'provider') {
       // The connection or the quota, not this device: the whole lane waits, and its recipients
       // go again together, one connection per wave however many were refused.
-      lane.pauseUntil(Date.now() + delay);
+      const until = Date.now() + delay;
+      if (delay > 0 && until > lane.pausedUntil) this.options.onDecision?.({ type: 'pause', provider: lane.name, until, reason: outcome.reason, retryAfter });
+      lane.pauseUntil(until);
       lane.pending.push(work);
       this.notify();
       return;
@@ -401,4 +412,14 @@ class CampaignRun {
     this.wake = undefined;
     wake?.();
   }
+}
+
+/** A batch's outcomes by kind (and reason where there is one): what --verbose prints of it. */
+function outcomeCounts(outcomes: Outcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) {
+    const key = outcome.kind === 'accepted' ? 'accepted' : `${outcome.kind} ${outcome.reason}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }

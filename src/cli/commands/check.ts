@@ -19,6 +19,7 @@ export interface CheckOptions {
   report?: string;
   json?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
   maxInvalidRate?: string;
   trustInvalid?: boolean;
   registry?: string;
@@ -45,7 +46,7 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
   const inputs = await openInputs({ audience: options.audience, provider: options.provider, encoding: options.encoding, defaultTemplate: checkTemplate }, io);
   const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
   const registry = options.feedback !== false && existsSync(registryFile) ? DeviceRegistry.open(registryFile) : undefined;
-  const listener = await terminalListener(io, options);
+  const listener = await terminalListener(io, options, inputs.audience.shareRead);
   try {
     const result = await sendCampaign(inputs, {
       config,

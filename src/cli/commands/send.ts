@@ -20,6 +20,7 @@ export interface SendOptions extends InputOptions {
   strict?: boolean;
   json?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
   config?: string;
   apnsTopic?: string;
   campaign?: string;
@@ -78,7 +79,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
     }
 
-    const listener = await terminalListener(io, options);
+    const listener = await terminalListener(io, options, inputs.audience.shareRead);
     try {
       const result = await sendCampaign(inputs, {
         config,
