@@ -6,7 +6,7 @@ import { defaultJournalDir } from '../config/defaults.js';
 import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
-import type { Decision } from '../engine/decisions.js';
+import type { Decision } from '../domain/decision.js';
 import { ConfigError, describeFileError, UsageError } from '../errors.js';
 import { JournalWriter } from '../journal/journal.js';
 import { journalPath } from '../journal/journal-files.js';
@@ -18,6 +18,8 @@ import { userResolver } from '../registry/resolve-users.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
+import { Timeline } from '../report/timeline.js';
+import { htmlReport } from '../report/html-report.js';
 import { pushcastVersion } from '../version.js';
 import { deriveCampaignId } from './campaign-id.js';
 import { checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
@@ -58,7 +60,7 @@ export interface CampaignSettings {
   /** Prune invalid tokens even when so many are invalid that a wrong sender is likelier. */
   trustInvalid?: boolean;
   /** Files to write, as the user named them. */
-  outputs?: { report?: string; invalidOut?: string; failedOut?: string };
+  outputs?: { report?: string; html?: string; invalidOut?: string; failedOut?: string };
   /** The device registry: user-ID audiences, channels, and feedback of invalid tokens. */
   registry?: DeviceRegistry;
   /** Only the devices in this channel of a user audience ("*" or none: all). */
@@ -84,6 +86,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
   checkOutputPaths(
     [
       { flag: '--report', path: outputs.report },
+      { flag: '--html', path: outputs.html },
       { flag: '--invalid-out', path: outputs.invalidOut },
       { flag: '--failed-out', path: outputs.failedOut },
     ],
@@ -131,6 +134,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard) : undefined;
     const latency = new LatencyRecorder();
     const startedAt = new Date();
+    const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
     const tally = await runCampaign(inputs.audience.rows, {
       ...options,
@@ -149,7 +153,10 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       onProgress: listener.progress,
       onStopping: listener.stopping,
       onBatch: (ms, count) => latency.record(ms, count),
-      onDecision: listener.decision,
+      onDecision: (decision) => {
+        timeline.decided(decision);
+        listener.decision?.(decision);
+      },
     });
 
     const percentiles = latency.percentiles();
@@ -173,6 +180,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       audience: inputs.audience.path,
       message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
       registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
+      timeline: timeline.record(),
       files: compactFiles({
         invalidOut: outputs.invalidOut,
         suspectOut: suspectFile && outputs.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'),
@@ -181,6 +189,11 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       }),
     });
     await journal?.writer.end(record);
+    if (outputs.html) {
+      await writeFile(resolve(cwd, outputs.html), htmlReport(record), { mode: 0o600 }).catch((error: unknown) => {
+        listener.warn?.(`the HTML report was not written: ${describeFileError(outputs.html!, error)}`);
+      });
+    }
     if (outputs.report) {
       await writeFile(resolve(cwd, outputs.report), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }).catch((error: unknown) => {
         listener.warn?.(`the report was not written: ${describeFileError(outputs.report!, error)}`);

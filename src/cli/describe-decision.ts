@@ -1,4 +1,4 @@
-import type { Decision } from '../engine/decisions.js';
+import type { Decision } from '../domain/decision.js';
 
 /** One `--verbose` line for one engine decision: what was decided, for which line, and why. */
 export function describeDecision(decision: Decision): string {

@@ -72,6 +72,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--max-failed <n>', 'exit 3 when more than n recipients still fail after retries')
     .option('--require-all-accepted', 'exit 3 unless every row was accepted: for CI smoke tests')
     .option('--report <file.json>', 'write the campaign report as JSON (schema/report-v1.schema.json)')
+    .option('--html <file.html>', 'write the report as one self-contained HTML page (bars, reasons, sends per second, the rows not sent)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
     .option('--failed-out <file.csv>', "write the recipients to send again later, in the audience's own columns")
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
@@ -99,6 +100,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune')
     .option('--report <file.json>', 'write the report as JSON')
+    .option('--html <file.html>', 'write the report as one self-contained HTML page')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'one summary line and errors')
     .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each')
@@ -129,7 +131,11 @@ Examples:
     .argument('<campaign>', 'the campaign id, as its report or --json printed it')
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
     .option('--json', 'print the report as one JSON object')
-    .addHelpText('after', '\nExamples:\n  $ pushcast report c-3f1a2b4c5d6e7f80\n  $ pushcast report spring-sale --json | jq .counts')
+    .option('--html <file.html>', 'also write it as one self-contained HTML page to open or attach')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast report c-3f1a2b4c5d6e7f80\n  $ pushcast report spring-sale --json | jq .counts\n  $ pushcast report spring-sale --html spring-sale.html',
+    )
     .action(async (campaign, options) => {
       const { reportCommand } = await import('./commands/report.js');
       setResult(reportCommand(campaign, options, io));

@@ -1,6 +1,6 @@
 import type { ProviderName } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
-import type { Decision } from '../engine/decisions.js';
+import type { Decision } from '../domain/decision.js';
 
 /** The current rate and the ETA look at this much of the recent past: long enough to be steady, short enough to follow a pause. */
 const windowMs = 5000;

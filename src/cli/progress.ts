@@ -1,5 +1,5 @@
 import type { Tally } from '../domain/tally.js';
-import type { Decision } from '../engine/decisions.js';
+import type { Decision } from '../domain/decision.js';
 import { isInteractive, wantsColour, writeLine, type CliIo } from './io.js';
 import { ProgressLine } from './progress-line.js';
 

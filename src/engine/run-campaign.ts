@@ -12,7 +12,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { reconnectDelay, retryDelay } from './retry-delay.js';
 import { inShard, lineHash, type Shard } from './shard.js';
 import { WrongSenderJudge, type Verdict } from './wrong-sender-judge.js';
-import type { Decision } from './decisions.js';
+import type { Decision } from '../domain/decision.js';
 
 export interface CampaignOptions {
   template: CompiledTemplate;

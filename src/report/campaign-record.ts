@@ -3,6 +3,7 @@ import type { CampaignStatus, Tally } from '../domain/tally.js';
 import { providerNames, type LineIs, type ProviderName } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
+import type { TimelineRecord } from './timeline.js';
 
 /** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
 export interface ResourceUse {
@@ -62,6 +63,8 @@ export interface CampaignRecord extends TallyCounts {
   uncertain: Array<{ line: number; provider?: ProviderName; reason?: string; detail?: string }>;
   uncertainNotListed: number;
   files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
+  /** Sends and retries over time, and the pauses: none for a run that died (its journal does not keep them). */
+  timeline?: TimelineRecord;
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
   registry?: { file: string; marked: number; heldBack: number };
   resources: ResourceUse;
@@ -101,6 +104,7 @@ export function buildRecord(input: {
   message?: CampaignRecord['message'];
   files?: CampaignRecord['files'];
   registry?: CampaignRecord['registry'];
+  timeline?: TimelineRecord;
 }): CampaignRecord {
   const { tally, resources } = input;
   return {
@@ -140,6 +144,7 @@ export function buildRecord(input: {
     uncertainNotListed: input.lists.uncertainNotListed,
     ...(input.files ? { files: input.files } : {}),
     ...(input.registry ? { registry: input.registry } : {}),
+    ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
   };
 }

@@ -3,6 +3,7 @@ import type { FinalEvent } from '../domain/outcome.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
 import { carriedOver, readJournal } from '../journal/read-journal.js';
 import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
+import { mergeTimelines } from './timeline.js';
 
 /**
  * A campaign's report from its journal: the last run's own record when it ended; otherwise (the
@@ -91,6 +92,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     uncertain: records.flatMap((record) => record.uncertain).slice(0, 1000),
     uncertainNotListed: Math.max(0, counts.uncertain - 1000),
     files: undefined,
+    timeline: mergeTimelines(records.map((record) => ({ startedAt: Date.parse(record.startedAt), timeline: record.timeline }))),
     resources: {
       seconds,
       cpuSeconds: records.reduce((total, record) => total + record.resources.cpuSeconds, 0),

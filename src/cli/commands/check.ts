@@ -20,6 +20,7 @@ export interface CheckOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  html?: string;
   maxInvalidRate?: string;
   trustInvalid?: boolean;
   registry?: string;
@@ -54,7 +55,7 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
       validateOnly: true,
       thresholds,
       trustInvalid: options.trustInvalid,
-      outputs: { report: options.report, invalidOut: options.invalidOut },
+      outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut },
       registry,
       feedback: options.feedback,
       signal: io.signal,

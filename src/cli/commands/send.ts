@@ -21,6 +21,7 @@ export interface SendOptions extends InputOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  html?: string;
   config?: string;
   apnsTopic?: string;
   campaign?: string;
@@ -90,7 +91,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         shard,
         thresholds,
         trustInvalid: options.trustInvalid,
-        outputs: { report: options.report, invalidOut: options.invalidOut, failedOut: options.failedOut },
+        outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
         registry,
         channel,
         feedback: options.feedback,

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../domain/recipient.js';
+import type { ProviderName } from './recipient.js';
 
 /**
  * What the engine decided and why, as it decides it: `--verbose` prints each one, and the progress
