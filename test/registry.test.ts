@@ -137,6 +137,14 @@ describe('the device registry', () => {
     ).toEqual([fcmToken('n1'), fcmToken('n2')].sort());
     const everyone = await runCli(['send', '--config', config, '--channel', '*', '-m', broadcast, '--json', '--no-journal'], { cwd: dir });
     expect(JSON.parse(everyone.stdout).counts.targeted).toBe(4);
+    // Its rows are registry devices, not lines of a file: say so, in the record, the report and the plan.
+    const fcmOnly = writeEmulatorConfig(emulator, { apns: { key: undefined, keyId: undefined, teamId: undefined } }, dir);
+    const sales = await runCli(['send', '--config', fcmOnly, '--channel', 'sales', '-m', broadcast, '--no-journal'], { cwd: dir });
+    expect(sales.stderr).toBe('');
+    expect(sales.stdout).toMatch(/registry device \d+ \(apns\): skipped provider-not-configured/);
+    expect(sales.stdout).not.toMatch(/\bline \d+/);
+    const plan = await runCli(['send', '--config', fcmOnly, '--channel', 'sales', '-m', broadcast, '--dry-run'], { cwd: dir });
+    expect(plan.stdout).toMatch(/ {2}device {2}reason/);
     const bad = await runCli(['send', '--config', config, '--channel', 'a/b', '-m', broadcast], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('may not be empty or contain "/"');

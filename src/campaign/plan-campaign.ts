@@ -21,6 +21,8 @@ export const maxListedProblems = 1000;
 export interface CampaignPlan {
   audience: string;
   shape: Audience['shape'];
+  /** What each error's `line` is (a registry device id for a channel). */
+  lineIs?: Audience['lineIs'];
   /** How the file was read: its encoding (and how that was decided) and delimiter. */
   format?: Audience['format'];
   /** Data rows read (the header and blank lines not counted). */
@@ -64,6 +66,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   const plan: CampaignPlan = {
     audience: inputs.audience.path,
     shape: inputs.audience.shape,
+    lineIs: inputs.audience.lineIs,
     format: inputs.audience.format,
     rows: 0,
     recipients: { fcm: 0, apns: 0, webpush: 0 },

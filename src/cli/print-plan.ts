@@ -26,10 +26,12 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
   lines.push(`  skipped    ${skippedTotal ? `${counted(skippedTotal, 'row')}: ${skippedBy}` : '0'}`);
   for (const note of plan.notes) lines.push(`  note       ${note}`);
   if (plan.errors.length > 0) {
-    lines.push('', '  line  reason                detail');
+    // A channel's rows are registry devices, not lines of a file.
+    const where = plan.lineIs === 'registry-device-id' ? 'device' : 'line';
+    lines.push('', `  ${where}  reason                detail`);
     for (const error of plan.errors.slice(0, listedInTerminal)) {
       const where = error.provider ? `[${error.provider}] ` : '';
-      lines.push(`  ${String(error.line).padStart(4)}  ${error.reason.padEnd(20)}  ${where}${error.detail}`);
+      lines.push(`  ${String(error.line).padStart(where.length)}  ${error.reason.padEnd(20)}  ${where}${error.detail}`);
     }
     const more = plan.errors.length - listedInTerminal + plan.errorsNotListed;
     const listedByJson = plan.errorsNotListed === 0 ? 'them all' : `the first ${plan.errors.length}`;
