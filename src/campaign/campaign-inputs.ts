@@ -16,6 +16,19 @@ export interface CampaignInputs {
   reopen(): Promise<Audience>;
 }
 
+/**
+ * `badge: "increment"` counts from the badge the device registry keeps: a list of tokens has none.
+ * Said before anything is sent.
+ */
+export function checkBadge(inputs: CampaignInputs): void {
+  const fromRegistry = inputs.audience.shape === 'users' || inputs.audience.lineIs === 'registry-device-id';
+  if (inputs.template.incrementsBadge && !fromRegistry) {
+    throw new InputError(
+      `message ${inputs.messageLabel}: badge "increment" counts up from each device's badge in the device registry, and ${inputs.audience.path} is a list of tokens: send to user IDs (a user_id column) or a --channel, or give the badge as a number`,
+    );
+  }
+}
+
 /** A placeholder no column fills is said once, before any row is read, not once per row. */
 export function checkPlaceholders(inputs: CampaignInputs): void {
   const unknown = unknownPlaceholders(inputs.template, inputs.audience.variables);
@@ -25,7 +38,7 @@ export function checkPlaceholders(inputs: CampaignInputs): void {
 }
 
 /** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
-export function channelInputs(channel: string, registry: DeviceRegistry, message: { template: CompiledTemplate; messageLabel: string }): CampaignInputs {
+export function channelInputs(channel: string, registry: DeviceRegistry, message: { template: CompiledTemplate; messageLabel: string }, maxAgeDays?: number): CampaignInputs {
   const audience = (): Audience => ({
     path: `channel ${channel}`,
     shape: 'devices',
@@ -33,7 +46,7 @@ export function channelInputs(channel: string, registry: DeviceRegistry, message
     variables: registryVariables,
     freeText: [],
     lineIs: 'registry-device-id',
-    rows: channelAudience(registry, channel),
+    rows: channelAudience(registry, { channel, maxAgeDays }),
   });
   return { audience: audience(), ...message, files: [], reopen: async () => audience() };
 }

@@ -9,7 +9,7 @@ import { platformNotes } from '../message/platform-notes.js';
 import { ProviderSet } from '../providers/provider-set.js';
 import type { DeviceRegistry } from '../registry/device-registry.js';
 import { userResolver } from '../registry/resolve-users.js';
-import { checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
+import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import type { CampaignVerdict } from './exit-code.js';
 import { campaignLimits } from './limits.js';
 import { requireSomeProvider } from './send-campaign.js';
@@ -47,6 +47,8 @@ export interface PlanSettings {
   /** The registry that resolves user-ID rows; none: every user is unknown, as in a new registry. */
   registry?: DeviceRegistry;
   channel?: string;
+  /** --max-age: registry devices not seen for longer are skipped as stale. */
+  maxAgeDays?: number;
   /** `--strict`: stop at the first row that would not be sent. */
   strict?: boolean;
   signal?: AbortSignal;
@@ -59,6 +61,7 @@ export interface PlanSettings {
  */
 export async function planCampaign(inputs: CampaignInputs, settings: PlanSettings): Promise<{ plan: CampaignPlan } & CampaignVerdict> {
   checkPlaceholders(inputs);
+  checkBadge(inputs);
   const { config } = settings;
   const providers = new ProviderSet(config, 'dry-run');
   // A strict send with no credentials at all is a configuration error before it is a bad row.
@@ -91,7 +94,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     providers,
     shard: settings.shard,
     signal: settings.signal ? AbortSignal.any([settings.signal, firstProblem.signal]) : firstProblem.signal,
-    resolveUser: userResolver(settings.registry, settings.channel === '*' ? undefined : settings.channel),
+    resolveUser: userResolver(settings.registry, { channel: settings.channel, maxAgeDays: settings.maxAgeDays }),
     onRow: (row) => {
       plan.rows++;
       if (row.kind === 'user') plan.users++;

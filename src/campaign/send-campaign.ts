@@ -19,10 +19,11 @@ import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaig
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
 import { Timeline } from '../report/timeline.js';
+import { ApnsSplit } from '../report/apns-split.js';
 import { htmlReport } from '../report/html-report.js';
 import { pushcastVersion } from '../version.js';
 import { deriveCampaignId } from './campaign-id.js';
-import { checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
+import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import { lockCampaign, type CampaignLock } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
@@ -65,6 +66,8 @@ export interface CampaignSettings {
   registry?: DeviceRegistry;
   /** Only the devices in this channel of a user audience ("*" or none: all). */
   channel?: string;
+  /** --max-age: registry devices not seen for longer are skipped as stale (default 90; 0: never). */
+  maxAgeDays?: number;
   /** Mark invalid tokens in the registry (default: yes, when there is one). */
   feedback?: boolean;
   signal?: AbortSignal;
@@ -83,6 +86,7 @@ export interface CampaignResult extends CampaignVerdict {
 export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSettings): Promise<CampaignResult> {
   const { config, cwd, outputs = {}, listener = {} } = settings;
   checkPlaceholders(inputs);
+  checkBadge(inputs);
   checkOutputPaths(
     [
       { flag: '--report', path: outputs.report },
@@ -121,6 +125,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     }
 
     const guard = new SanityGuard(config.apns?.environment);
+    const apnsSplit = new ApnsSplit({ environment: config.apns?.environment, topic: config.apns?.topic });
     const lists = new RecordLists();
     const out = (file: string | undefined) => (file ? resolve(cwd, file) : undefined);
     const files = new ReportFiles({
@@ -131,7 +136,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       trustInvalid: Boolean(settings.trustInvalid),
     });
     const { registry } = settings;
-    const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard) : undefined;
+    const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard, inputs.template.incrementsBadge) : undefined;
     const latency = new LatencyRecorder();
     const startedAt = new Date();
     const timeline = new Timeline(startedAt.getTime());
@@ -143,10 +148,11 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       signal: settings.signal,
       shard,
       journal,
-      resolveUser: registry ? userResolver(registry, settings.channel === '*' ? undefined : settings.channel) : undefined,
+      resolveUser: registry ? userResolver(registry, { channel: settings.channel, maxAgeDays: settings.maxAgeDays }) : undefined,
       onFinal: (event) => {
         feedback?.onFinal(event);
         guard.observe(event);
+        apnsSplit.onFinal(event);
         files.onFinal(event);
         lists.onFinal(event);
       },
@@ -181,6 +187,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
       registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
       timeline: timeline.record(),
+      apns: apnsSplit.record(),
       files: compactFiles({
         invalidOut: outputs.invalidOut,
         suspectOut: suspectFile && outputs.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'),

@@ -78,6 +78,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--registry <file>', 'device registry for user-ID audiences, channels and feedback (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
+    .option('--max-age <days>', 'skip registry devices not seen for longer than this, as stale (likely uninstalled); 0: no limit', '90')
     .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
@@ -148,12 +149,19 @@ Examples:
   const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
   devices
     .command('import')
-    .description('add or update devices from a CSV of tokens (columns as for an audience, plus channels, platform)')
-    .argument('<file>', 'CSV with provider,token (or endpoint/subscription), user_id, locale, channels ("news;sales")…')
+    .description('add or update devices from a CSV of tokens (columns as for an audience, plus channels, platform), or from a Parse or LeanCloud _Installation export')
+    .argument(
+      '<file>',
+      'CSV with provider,token (or endpoint/subscription), user_id, locale, channels ("news;sales")…; with --from, the export (JSON array, {"results": […]} or JSON lines)',
+    )
+    .option('--from <platform>', 'the file is an _Installation export of parse (Parse Server) or leancloud')
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
     .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  $ pushcast devices import devices.csv\n  $ pushcast devices --registry /var/lib/push/devices.db import nightly-export.csv --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices import devices.csv\n  $ pushcast devices import --from parse _Installation.json\n  $ pushcast devices --registry /var/lib/push/devices.db import nightly-export.csv --json',
+    )
     .action(async (file, options) => {
       const { importCommand } = await import('./commands/devices.js');
       setResult(importCommand(file, withRegistry(options), io));
@@ -171,6 +179,7 @@ Examples:
     .option('--timezone <zone>', "the device's time zone")
     .option('--environment <env>', 'APNs: sandbox or production')
     .option('--app <bundle-id>', "APNs: the app's topic")
+    .option('--badge <n>', 'the badge the app shows now (0 when it was opened): templates with badge "increment" count up from it')
     .addHelpText(
       'after',
       '\nExamples:\n  $ pushcast devices register --user u42 --provider fcm --token "$NEW" --replaces "$OLD"\n  $ pushcast devices register --user u42 --provider apns --token 5d9c…8948 --environment production --single-device',
@@ -178,6 +187,20 @@ Examples:
     .action(async (options) => {
       const { registerCommand } = await import('./commands/devices.js');
       setResult(registerCommand(withRegistry(options) as never, io));
+    });
+  devices
+    .command('unregister')
+    .description('logout (--token) or account deletion (--user): the device, or every device of the user, gets nothing until it registers again')
+    .option('--token <token>', "a device's token: it logged out (with --provider)")
+    .option('--provider <name>', 'fcm, apns or webpush (with --token)')
+    .option('--user <id>', 'every device of this user: the account was deleted')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices unregister --provider fcm --token "$TOKEN"   # logout\n  $ pushcast devices unregister --user u42                        # account deleted',
+    )
+    .action(async (options) => {
+      const { unregisterCommand } = await import('./commands/devices.js');
+      setResult(unregisterCommand(withRegistry(options) as never, io));
     });
   devices
     .command('list')

@@ -65,3 +65,11 @@ export function checkRateFlag(rate: string | undefined): void {
     throw error;
   }
 }
+
+/** --max-age: days ("90", "90d"), or 0 to send to devices however long ago they were seen. */
+export function parseMaxAge(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const days = Number(value.trim().replace(/d$/i, ''));
+  if (!Number.isInteger(days) || days < 0) throw new UsageError(`--max-age is a whole number of days (0: no limit), not "${value}"`);
+  return days;
+}

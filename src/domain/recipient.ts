@@ -37,6 +37,8 @@ export interface DeviceRecipient {
   /** APNs topic (bundle id) for this device, when it differs from the configured one. */
   apnsTopic?: string;
   apnsEnvironment?: ApnsEnvironment;
+  /** The badge the registry last set on this device: a template's `badge: "increment"` counts up from it. */
+  badge?: number;
   /** Every other column, by header name: the template's variables. Empty cells are left out. */
   vars: Record<string, string>;
   /** The row as read, so failed recipients can be written back in the audience's own format. */
@@ -78,6 +80,10 @@ export type SkipReason =
   | 'no-device'
   /** A user-ID row with no device registry to resolve it. */
   | 'needs-registry'
+  /** A registry device that logged out, or whose account was deleted (devices unregister). */
+  | 'unregistered'
+  /** A registry device not seen for longer than --max-age: likely uninstalled. */
+  | 'stale'
   /** Not sent yet when the campaign stopped: a later run sends it. */
   | 'not-sent';
 

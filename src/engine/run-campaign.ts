@@ -1,5 +1,5 @@
 import type { FinalEvent, Outcome } from '../domain/outcome.js';
-import type { AudienceRow, DeviceRecipient, ProviderName, SkipReason, UserRecipient } from '../domain/recipient.js';
+import type { AudienceRow, DeviceRecipient, ProviderName, RowProblem, SkipReason, UserRecipient } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
 import type { JournalWriter } from '../journal/journal.js';
@@ -30,7 +30,7 @@ export interface CampaignOptions {
   /** Sends per second: across providers, and per provider. */
   rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
   /** Turns a user-ID row into that user's devices (the device registry); without it such rows are skipped. */
-  resolveUser?(row: UserRecipient): DeviceRecipient[] | { reason: SkipReason; detail: string };
+  resolveUser?(row: UserRecipient): Array<DeviceRecipient | RowProblem> | { reason: SkipReason; detail: string };
   /**
    * A provider with requests outstanding and no answer at all for this long is stalled: its
    * requests in flight become uncertain, its queued recipients fail, and the campaign stops.
@@ -109,8 +109,13 @@ class CampaignRun {
           this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
         } else if (row.kind === 'user') {
           const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
-          if (Array.isArray(devices)) for (const device of devices) await this.take(device);
-          else this.events.counted({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+          if (Array.isArray(devices)) {
+            for (const device of devices) {
+              if (device.kind === 'problem')
+                this.events.counted({ kind: 'skipped', line: device.line, provider: device.provider, reason: device.reason, detail: device.detail, attempts: 0 });
+              else await this.take(device);
+            }
+          } else this.events.counted({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
         } else {
           await this.take(row);
         }
@@ -132,7 +137,7 @@ class CampaignRun {
     if (carried) return this.events.counted({ ...carried, line: recipient.line, recipient });
     const refusal = providers.refuse(recipient);
     if (refusal) return this.events.counted({ ...base, kind: 'skipped', ...refusal });
-    const message = this.options.template.render(recipient.vars, recipient.locale);
+    const message = this.options.template.render(recipient.vars, recipient.locale, recipient.badge);
     if (!message.ok) return this.events.counted({ ...base, kind: 'skipped', reason: message.reason, detail: message.detail });
     const built = providers.build(message.message, recipient);
     if (!built.ok) return this.events.counted({ ...base, kind: 'skipped', reason: built.reason, detail: built.detail });

@@ -41,6 +41,9 @@ handlebars.registerHelper('default', (value: unknown, fallback: unknown) => (val
 const helpers = new Set(['default', 'if', 'unless']);
 const compileOptions = { noEscape: true, strict: true } as const;
 
+/** The badge value that counts up from each device's own badge. */
+export const incrementBadge = 'increment';
+
 /**
  * A template compiled once per locale variant and rendered per recipient. Placeholders are
  * Handlebars: `{{name}}`, and `{{default name "there"}}` for a value used when the cell is empty.
@@ -73,8 +76,16 @@ export class CompiledTemplate {
     };
   }
 
-  /** `vars` is best built without a prototype (`Object.create(null)`): a column named `__proto__` is then just a column. */
-  render(vars: Record<string, string>, locale?: string): RenderResult {
+  /** `badge: "increment"` in the message or a locale variant: each device's badge counts up from the one the registry keeps. */
+  get incrementsBadge(): boolean {
+    return [this.template.badge, ...Object.values(this.template.locales ?? {}).map((variant) => variant.badge)].includes(incrementBadge);
+  }
+
+  /**
+   * `vars` is best built without a prototype (`Object.create(null)`): a column named `__proto__` is then just a column.
+   * `badgeNow`: the device's badge as the registry keeps it, for `badge: "increment"`.
+   */
+  render(vars: Record<string, string>, locale?: string, badgeNow?: number): RenderResult {
     const renderer = this.pickVariant(locale);
     for (const [name, field] of renderer.required) {
       // Checked here, not by Handlebars: its strict mode takes `toString` and friends from the prototype.
@@ -87,7 +98,11 @@ export class CompiledTemplate {
       return describeRenderError(error);
     }
     const message: RenderedMessage = { ...this.fixed, ...(rendered as Partial<RenderedMessage>), data: (rendered.data as Record<string, string>) ?? {} };
-    if (rendered.badge !== undefined) {
+    if (rendered.badge === incrementBadge) {
+      if (badgeNow === undefined)
+        return { ok: false, reason: 'template-error', detail: 'badge "increment" counts from the badge the device registry keeps: this recipient is not from the registry' };
+      message.badge = badgeNow + 1;
+    } else if (rendered.badge !== undefined) {
       const badge = Number(rendered.badge);
       if (!Number.isInteger(badge) || badge < 0) {
         return { ok: false, reason: 'template-error', detail: `badge must be a whole number, got "${String(rendered.badge)}"` };

@@ -27,13 +27,23 @@ export interface Device {
   valid: boolean;
   invalidReason: string | null;
   invalidAt: string | null;
+  /** Logged out (`logout`) or its account deleted (`account-deleted`): it gets nothing until it registers again. */
+  unregisteredAt: string | null;
+  unregisteredReason: UnregisterReason | null;
+  /** The app icon's badge as pushcast last set it (`badge: "increment"` counts up from it). */
+  badge: number;
   createdAt: string;
   updatedAt: string;
   lastSeen: string;
 }
 
+export type UnregisterReason = 'logout' | 'account-deleted';
+
 export type DeviceInput = Pick<Device, 'provider' | 'token'> &
-  Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'createdAt' | 'updatedAt'>>;
+  Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'unregisteredAt' | 'unregisteredReason' | 'badge' | 'createdAt' | 'updatedAt'>> & {
+    /** Set the badge (a device reporting its app was opened: 0); otherwise it stays. */
+    badge?: number | null;
+  };
 
 /** Each migration moves the schema one version up; `user_version` says where a database stands. */
 const migrations = [
@@ -64,6 +74,10 @@ const migrations = [
      PRIMARY KEY (channel, device_id)
    );
    CREATE INDEX device_channels_by_device ON device_channels (device_id);`,
+  // The token lifecycle beyond validity: logout and account deletion, and the badge count.
+  `ALTER TABLE devices ADD COLUMN unregistered_at TEXT;
+   ALTER TABLE devices ADD COLUMN unregistered_reason TEXT CHECK (unregistered_reason IN ('logout', 'account-deleted'));
+   ALTER TABLE devices ADD COLUMN badge INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 type Row = {
@@ -81,6 +95,9 @@ type Row = {
   valid: number;
   invalid_reason: string | null;
   invalid_at: string | null;
+  unregistered_at: string | null;
+  unregistered_reason: UnregisterReason | null;
+  badge: number;
   created_at: string;
   updated_at: string;
   last_seen: string;
@@ -102,8 +119,8 @@ export class DeviceRegistry {
   ) {
     this.statements = {
       upsert: db.prepare(`
-        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, created_at, updated_at, last_seen)
-        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @now, @now, @lastSeen)
+        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, badge, created_at, updated_at, last_seen)
+        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, COALESCE(@badge, 0), @now, @now, @lastSeen)
         ON CONFLICT (provider, token) DO UPDATE SET
           user_id = COALESCE(excluded.user_id, user_id), subscription = COALESCE(excluded.subscription, subscription),
           app = COALESCE(excluded.app, app), environment = COALESCE(excluded.environment, environment),
@@ -112,6 +129,9 @@ export class DeviceRegistry {
           valid = CASE WHEN @revive THEN 1 ELSE valid END,
           invalid_reason = CASE WHEN @revive THEN NULL ELSE invalid_reason END,
           invalid_at = CASE WHEN @revive THEN NULL ELSE invalid_at END,
+          unregistered_at = CASE WHEN @revive THEN NULL ELSE unregistered_at END,
+          unregistered_reason = CASE WHEN @revive THEN NULL ELSE unregistered_reason END,
+          badge = COALESCE(@badge, badge),
           updated_at = excluded.updated_at, last_seen = MAX(last_seen, excluded.last_seen)
         RETURNING id`),
       clearChannels: db.prepare('DELETE FROM device_channels WHERE device_id = ?'),
@@ -121,6 +141,9 @@ export class DeviceRegistry {
       markInvalid: db.prepare('UPDATE devices SET valid = 0, invalid_reason = ?, invalid_at = ?, updated_at = ? WHERE provider = ? AND token = ? AND valid = 1'),
       byUser: db.prepare(`SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE user_id = ? ORDER BY id`),
       byToken: db.prepare('SELECT environment FROM devices WHERE provider = ? AND token = ?'),
+      unregisterToken: db.prepare('UPDATE devices SET unregistered_at = @now, unregistered_reason = @reason, updated_at = @now WHERE provider = @provider AND token = @token'),
+      unregisterUser: db.prepare('UPDATE devices SET unregistered_at = @now, unregistered_reason = @reason, updated_at = @now WHERE user_id = @userId AND unregistered_at IS NULL'),
+      setBadge: db.prepare('UPDATE devices SET badge = ? WHERE provider = ? AND token = ?'),
       deviceByToken: db.prepare(
         `SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE provider = ? AND token = ?`,
       ),
@@ -173,6 +196,7 @@ export class DeviceRegistry {
       platform: device.platform ?? null,
       locale: device.locale ?? null,
       timezone: device.timezone ?? null,
+      badge: device.badge ?? null,
       now,
       lastSeen: device.lastSeen ?? now,
       revive: revive ? 1 : 0,
@@ -211,6 +235,19 @@ export class DeviceRegistry {
   environmentOf(provider: ProviderName, token: string): ApnsEnvironment | null | undefined {
     const row = this.statements.byToken.get(provider, token) as { environment: ApnsEnvironment | null } | undefined;
     return row ? row.environment : undefined;
+  }
+
+  /** Logout (one token) or account deletion (every device of a user): they get nothing until they register again. Returns how many devices changed. */
+  unregister(target: { provider: ProviderName; token: string } | { userId: string }, now = new Date().toISOString()): number {
+    if ('userId' in target) return this.statements.unregisterUser.run({ userId: target.userId, reason: 'account-deleted', now }).changes;
+    return this.statements.unregisterToken.run({ ...target, reason: 'logout', now }).changes;
+  }
+
+  /** The badges accepted sends set, in one transaction. */
+  setBadges(entries: Array<{ provider: ProviderName; token: string; badge: number }>): void {
+    this.db.transaction(() => {
+      for (const entry of entries) this.statements.setBadge.run(entry.badge, entry.provider, entry.token);
+    })();
   }
 
   /** Marks tokens a provider called invalid; returns how many devices changed. */
@@ -306,6 +343,9 @@ function toDevice(row: Row): Device {
     valid: row.valid === 1,
     invalidReason: row.invalid_reason,
     invalidAt: row.invalid_at,
+    unregisteredAt: row.unregistered_at,
+    unregisteredReason: row.unregistered_reason,
+    badge: row.badge,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastSeen: row.last_seen,

@@ -18,14 +18,21 @@ interface Invalid {
  */
 export class RegistryFeedback {
   private readonly invalid: Invalid[] = [];
+  private readonly badges: Array<{ provider: ProviderName; token: string; badge: number }> = [];
 
   constructor(
     private readonly registry: DeviceRegistry,
     private readonly guard: SanityGuard,
+    /** The message counts each badge up (`badge: "increment"`): an accepted send stores the new one. */
+    private readonly incrementsBadge = false,
   ) {}
 
   onFinal(event: FinalEvent): void {
-    if (event.kind !== 'invalid' || !event.recipient || !event.provider) return;
+    if (!event.recipient || !event.provider) return;
+    if (event.kind === 'accepted' && this.incrementsBadge && event.recipient.badge !== undefined) {
+      this.badges.push({ provider: event.provider, token: event.recipient.token, badge: event.recipient.badge + 1 });
+    }
+    if (event.kind !== 'invalid') return;
     this.invalid.push({
       provider: event.provider,
       token: event.recipient.token,
@@ -45,6 +52,7 @@ export class RegistryFeedback {
       if ((entry.group && withheld.has(entry.group)) || wrongEnvironmentPossible) heldBack++;
       else marked.push(entry);
     }
+    this.registry.setBadges(this.badges);
     return { file: this.registry.path, marked: this.registry.markInvalid(marked), heldBack };
   }
 }

@@ -4,6 +4,7 @@ import { providerNames, type LineIs, type ProviderName } from '../domain/recipie
 import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
 import type { TimelineRecord } from './timeline.js';
+import type { ApnsSplitRecord } from './apns-split.js';
 
 /** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
 export interface ResourceUse {
@@ -63,6 +64,8 @@ export interface CampaignRecord extends TallyCounts {
   uncertain: Array<{ line: number; provider?: ProviderName; reason?: string; detail?: string }>;
   uncertainNotListed: number;
   files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
+  /** APNs counts by environment and by topic (app); absent when nothing went to APNs. */
+  apns?: ApnsSplitRecord;
   /** Sends and retries over time, and the pauses: none for a run that died (its journal does not keep them). */
   timeline?: TimelineRecord;
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
@@ -105,6 +108,7 @@ export function buildRecord(input: {
   files?: CampaignRecord['files'];
   registry?: CampaignRecord['registry'];
   timeline?: TimelineRecord;
+  apns?: ApnsSplitRecord;
 }): CampaignRecord {
   const { tally, resources } = input;
   return {
@@ -144,6 +148,7 @@ export function buildRecord(input: {
     uncertainNotListed: input.lists.uncertainNotListed,
     ...(input.files ? { files: input.files } : {}),
     ...(input.registry ? { registry: input.registry } : {}),
+    ...(input.apns ? { apns: input.apns } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
   };

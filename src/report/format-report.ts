@@ -13,8 +13,8 @@ const statusWords: Record<CampaignRecord['status'], string> = { done: 'done', st
 export function formatReport(record: CampaignRecord): string {
   const lines: string[] = [];
   const check = record.command === 'check';
-  const row = (label: string, counts: Pick<ProviderCounts, keyof ProviderCounts>) => [label.padEnd(11), ...columns.map((key) => String(counts[key]).padStart(10))].join('');
-  lines.push(['provider'.padEnd(11), ...columns.map((key) => (check && key === 'accepted' ? 'valid' : key).padStart(10))].join(''));
+  const row = (label: string, counts: Pick<ProviderCounts, keyof ProviderCounts>) => [label.padEnd(10), ...columns.map((key) => String(counts[key]).padStart(10))].join('');
+  lines.push(['provider'.padEnd(10), ...columns.map((key) => (check && key === 'accepted' ? 'valid' : key).padStart(10))].join(''));
   for (const name of providerNames) {
     const counts = record.providers[name];
     if (counts.targeted > 0 || counts.skipped > 0) lines.push(row(name, counts));
@@ -23,6 +23,14 @@ export function formatReport(record: CampaignRecord): string {
   const unrouted = record.unroutedSkipped ?? 0;
   if (unrouted > 0) lines.push(row('(unrouted)', { ...emptyCounts(), skipped: unrouted }));
   lines.push(row('total', record.counts));
+  // APNs by environment and by app, when the campaign spans more than one: each is judged apart.
+  for (const [label, groups] of [
+    ['environment', record.apns?.byEnvironment ?? {}],
+    ['app', record.apns?.byTopic ?? {}],
+  ] as const) {
+    const entries = Object.entries(groups).filter((entry): entry is [string, ProviderCounts] => entry[1] !== undefined);
+    if (entries.length > 1) lines.push(`apns by ${label}:`, ...entries.map(([name, counts]) => `  ${name}: ${briefCounts(counts)}`));
+  }
   lines.push('');
   const { targeted, accepted, invalid } = record.counts;
   const acceptedShare = targeted > 0 ? ` (${percent(accepted, targeted)} of ${check ? 'checked' : 'targeted'})` : '';
@@ -79,6 +87,14 @@ export function quietLine(record: CampaignRecord): string {
   const shard = record.shard ? ` (shard ${record.shard})` : '';
   const valid = record.command === 'check' ? 'valid' : 'accepted';
   return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped`;
+}
+
+/** "120 targeted, 118 accepted, 2 invalid": the counts that are not zero. */
+function briefCounts(counts: ProviderCounts): string {
+  return columns
+    .filter((key) => key === 'targeted' || counts[key] > 0)
+    .map((key) => `${counts[key]} ${key}`)
+    .join(', ');
 }
 
 /** Up to this many rows with trouble are each printed in full. */

@@ -1,15 +1,16 @@
 import { counted } from '../../domain/count-words.js';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { openAudience } from '../../audience/read-audience.js';
 import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { parseDuration } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
-import { ExitCode, InputError, UsageError } from '../../errors.js';
+import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
+import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { writeLine, type CliIo } from '../io.js';
 import { parseProvider } from '../send-inputs.js';
@@ -44,24 +45,72 @@ export function openRegistryFor(options: { registry?: string }, io: CliIo, acces
   return DeviceRegistry.open(file);
 }
 
-/** `devices import FILE.csv`: upserts a token-list CSV (with optional channels) in batched transactions. */
-export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; json?: boolean }, io: CliIo): Promise<number> {
+/** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
+export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; from?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const source = options.from === undefined ? 'csv' : installationSource(options.from);
+  const rows = source === 'csv' ? await csvDevices(file, options, io) : installationDevices(file, source, io);
   const registry = openRegistryFor(options, io);
   try {
-    const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined, encoding: options.encoding });
-    if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
     let imported = 0;
     const problems: Array<{ line: number; reason: string; detail: string }> = [];
     let batch: DeviceInput[] = [];
+    const invalid: Array<{ provider: ProviderName; token: string; reason: string }> = [];
     const measure = startMeasuring();
-    for await (const row of audience.rows) {
+    const flush = () => {
+      registry.upsert(batch);
+      imported += batch.length;
+      batch = [];
+    };
+    for await (const row of rows) {
       if (row.kind === 'problem') {
         if (problems.length < 1000) problems.push({ line: row.line, reason: row.reason, detail: row.detail });
         continue;
       }
-      if (row.kind !== 'device') continue;
-      if (row.vars.valid === '0') continue; // a dead device in an export: not brought back
-      batch.push({
+      batch.push(row.device);
+      if (row.invalid) invalid.push({ provider: row.device.provider, token: row.device.token, reason: row.invalid });
+      if (batch.length >= importBatch) flush();
+    }
+    flush();
+    registry.markInvalid(invalid);
+    const resources = measure();
+    const seconds = resources.seconds;
+    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid: invalid.length, skipped: problems.length, problems, resources }));
+    else {
+      const marked = invalid.length > 0 ? ` (${invalid.length} marked invalid, as the export had them)` : '';
+      writeLine(
+        io.stdout,
+        `imported ${counted(imported, 'device')}${marked} into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`,
+      );
+      for (const problem of problems.slice(0, 20)) writeLine(io.stdout, `  line ${problem.line}: ${problem.reason}: ${problem.detail}`);
+      if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+function installationSource(value: string): InstallationSource {
+  if (value === 'parse' || value === 'leancloud') return value;
+  throw new UsageError(`--from takes parse or leancloud (their _Installation exports), not "${value}"`);
+}
+
+/** A token-list CSV's rows as devices to import. */
+async function* csvDevices(
+  file: string,
+  options: { provider?: string; encoding?: string },
+  io: CliIo,
+): AsyncGenerator<InstallationRow | { kind: 'problem'; line: number; reason: string; detail: string }> {
+  const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined, encoding: options.encoding });
+  if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
+  for await (const row of audience.rows) {
+    if (row.kind === 'problem') yield { kind: 'problem', line: row.line, reason: row.reason, detail: row.detail };
+    if (row.kind !== 'device') continue;
+    if (row.vars.valid === '0') continue; // a dead device in an export: not brought back
+    yield {
+      kind: 'device',
+      line: row.line,
+      device: {
         provider: row.provider,
         token: row.token,
         subscription: row.subscription ? JSON.stringify(row.subscription) : null,
@@ -73,27 +122,20 @@ export async function importCommand(file: string, options: { registry?: string; 
         platform: row.vars.platform?.toLowerCase() ?? null,
         channels: row.vars.channels?.split(/[;\s]+/).filter(Boolean),
         lastSeen: row.vars.last_seen,
-      });
-      if (batch.length >= importBatch) {
-        registry.upsert(batch);
-        imported += batch.length;
-        batch = [];
-      }
-    }
-    registry.upsert(batch);
-    imported += batch.length;
-    const resources = measure();
-    const seconds = resources.seconds;
-    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, skipped: problems.length, problems, resources }));
-    else {
-      writeLine(io.stdout, `imported ${counted(imported, 'device')} into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`);
-      for (const problem of problems.slice(0, 20)) writeLine(io.stdout, `  line ${problem.line}: ${problem.reason}: ${problem.detail}`);
-      if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
-    }
-    return ExitCode.ok;
-  } finally {
-    registry.close();
+      },
+    };
   }
+}
+
+/** A Parse or LeanCloud `_Installation` export's entries as devices to import. */
+function installationDevices(file: string, source: InstallationSource, io: CliIo): Iterable<InstallationRow> {
+  let text: string;
+  try {
+    text = readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    throw new InputError(describeFileError(file, error), { cause: error });
+  }
+  return readInstallations(text, file, source);
 }
 
 export interface RegisterOptions {
@@ -108,6 +150,7 @@ export interface RegisterOptions {
   timezone?: string;
   environment?: string;
   app?: string;
+  badge?: string;
 }
 
 /** `devices register`: a device's token arrives, or a refreshed one replaces its old one. */
@@ -128,6 +171,7 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
         timezone: options.timezone ?? null,
         environment: (options.environment as ApnsEnvironment | undefined) ?? null,
         app: options.app ?? null,
+        badge: options.badge === undefined ? null : parseBadge(options.badge),
         channels: options.channels
           ?.split(',')
           .map((channel) => channel.trim())
@@ -176,6 +220,36 @@ export async function statsCommand(options: { registry?: string; json?: boolean 
         .map(([reason, n]) => `${reason} ${n}`)
         .join(', ');
       if (reasons) writeLine(io.stdout, `  invalid by reason: ${reasons}`);
+    }
+    return ExitCode.ok;
+  } finally {
+    registry.close();
+  }
+}
+
+function parseBadge(value: string): number {
+  const badge = Number(value);
+  if (!Number.isInteger(badge) || badge < 0) throw new UsageError(`--badge is a whole number (0: the app was opened), not "${value}"`);
+  return badge;
+}
+
+/** `devices unregister`: logout (one token) or account deletion (every device of a user), with a dated trace. */
+export async function unregisterCommand(options: { registry?: string; token?: string; provider?: string; user?: string }, io: CliIo): Promise<number> {
+  if ((options.token === undefined) === (options.user === undefined))
+    throw new UsageError('devices unregister takes --token (with --provider) for a logout, or --user for a deleted account');
+  const provider = options.token !== undefined ? parseProvider(options.provider) : undefined;
+  if (options.token !== undefined && !provider) throw new UsageError('--token needs --provider fcm, apns or webpush');
+  const registry = openRegistryFor(options, io, 'read');
+  try {
+    if (options.user !== undefined) {
+      const changed = registry.unregister({ userId: options.user });
+      writeLine(io.stdout, `unregistered ${counted(changed, 'device')} of user ${options.user} (account deleted)`);
+    } else {
+      const checked = checkToken(provider!, options.token!);
+      const token = checked.ok ? checked.token : options.token!;
+      const changed = registry.unregister({ provider: provider!, token });
+      if (changed === 0) throw new InputError(`no ${provider} device with token ${maskToken(token)} in ${registry.path}`);
+      writeLine(io.stdout, `unregistered ${maskToken(token)} (logout): it gets nothing until it registers again`);
     }
     return ExitCode.ok;
   } finally {

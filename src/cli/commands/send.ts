@@ -13,7 +13,7 @@ import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
-import { checkRateFlag, parseShardFlag, parseThresholds, sendFlags } from '../send-flags.js';
+import { checkRateFlag, parseMaxAge, parseShardFlag, parseThresholds, sendFlags } from '../send-flags.js';
 
 export interface SendOptions extends InputOptions {
   dryRun?: boolean;
@@ -21,6 +21,7 @@ export interface SendOptions extends InputOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  maxAge?: string;
   html?: string;
   config?: string;
   apnsTopic?: string;
@@ -54,12 +55,13 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   checkRateFlag(options.rate);
   const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
+  const maxAgeDays = parseMaxAge(options.maxAge);
   let registry: DeviceRegistry | undefined;
   try {
     let inputs: CampaignInputs;
     if (channel !== undefined && !options.audience) {
       registry = DeviceRegistry.open(registryFile);
-      inputs = channelInputs(channel, registry, await compileMessage(options, io));
+      inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
     } else inputs = await openInputs(options, io);
     // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
     const needed = inputs.audience.shape === 'users' || channel !== undefined;
@@ -70,7 +72,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
 
     if (options.dryRun || options.strict) {
       const measure = startMeasuring();
-      const { plan, exitCode, problems } = await planCampaign(inputs, { config, shard, registry, channel, strict: options.strict, signal: io.signal });
+      const { plan, exitCode, problems } = await planCampaign(inputs, { config, shard, registry, channel, maxAgeDays, strict: options.strict, signal: io.signal });
       if (options.dryRun) {
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
         else io.stdout.write(terminalText(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel })));
@@ -94,6 +96,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
         registry,
         channel,
+        maxAgeDays,
         feedback: options.feedback,
         signal: io.signal,
         listener,

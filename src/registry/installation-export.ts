@@ -1,0 +1,201 @@
+import { checkToken } from '../audience/check-token.js';
+import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import { InputError } from '../errors.js';
+import { checkChannel, type DeviceInput } from './device-registry.js';
+
+/** Where an `_Installation` export comes from: Parse Server or LeanCloud. */
+export type InstallationSource = 'parse' | 'leancloud';
+
+/** One installation, mapped to a registry device, or why it could not be. */
+export type InstallationRow =
+  | { kind: 'device'; line: number; device: DeviceInput; invalid?: string }
+  | { kind: 'problem'; line: number; reason: 'unmappable' | 'malformed-token' | 'malformed-row'; detail: string };
+
+const appleTypes = new Set(['ios', 'osx', 'macos', 'tvos', 'watchos', 'visionos']);
+
+/**
+ * Reads an `_Installation` export of Parse Server or LeanCloud: a JSON array, `{"results": […]}`
+ * (the dashboards' export) or JSON lines (mongoexport), and maps each installation to a device:
+ * deviceType and pushType to the provider, deviceToken (or LeanCloud's FCM registrationId) to the
+ * token, channels, timeZone, localeIdentifier, badge, appIdentifier/apnsTopic to the app,
+ * the APNs environment where the export says it, the user pointer, updatedAt to last seen, and
+ * LeanCloud's `valid: false` to a device marked invalid. An installation that cannot be sent to
+ * (Windows, LeanCloud's own Android channel, no token) is a problem with its line and why.
+ */
+export function* readInstallations(text: string, path: string, source: InstallationSource): Generator<InstallationRow> {
+  for (const { line, value } of jsonEntries(text, path)) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      yield { kind: 'problem', line, reason: 'malformed-row', detail: 'not valid JSON, or not an installation object' };
+      continue;
+    }
+    yield mapInstallation(value as Installation, line, source);
+  }
+}
+
+interface Installation {
+  deviceType?: string;
+  deviceToken?: string;
+  pushType?: string;
+  GCMSenderId?: string;
+  vendor?: string;
+  registrationId?: string;
+  installationId?: string;
+  channels?: unknown;
+  timeZone?: string;
+  localeIdentifier?: string;
+  badge?: number;
+  appIdentifier?: string;
+  apnsTopic?: string;
+  deviceProfile?: string;
+  prod?: string;
+  apnsEnvironment?: string;
+  valid?: boolean;
+  user?: unknown;
+  _p_user?: string;
+  owner?: unknown;
+  updatedAt?: unknown;
+  _updated_at?: unknown;
+}
+
+function mapInstallation(entry: Installation, line: number, source: InstallationSource): InstallationRow {
+  const type = String(entry.deviceType ?? '').toLowerCase();
+  const unmappable = (detail: string): InstallationRow => ({ kind: 'problem', line, reason: 'unmappable', detail });
+  let provider: ProviderName;
+  let token: string | undefined;
+  if (appleTypes.has(type)) {
+    provider = 'apns';
+    token = entry.deviceToken;
+  } else if (type === 'android') {
+    provider = 'fcm';
+    const vendor = String(entry.vendor ?? entry.pushType ?? '').toLowerCase();
+    // Parse: pushType "gcm" (FCM) with the token in deviceToken. LeanCloud: hybrid push with vendor "fcm"/"gcm" and registrationId.
+    if (vendor === 'gcm' || vendor === 'fcm' || entry.GCMSenderId) token = entry.registrationId ?? entry.deviceToken;
+    else if (source === 'leancloud' && entry.installationId && !entry.deviceToken && !entry.registrationId) {
+      return unmappable(
+        `an Android device on LeanCloud's own push channel (installationId ${entry.installationId}, vendor "${entry.vendor ?? 'lc'}"): it has no FCM token to send to`,
+      );
+    } else if (vendor) return unmappable(`an Android device pushed through "${vendor}", not FCM: it has no FCM token to send to`);
+    else token = entry.registrationId ?? entry.deviceToken;
+  } else {
+    return unmappable(`deviceType "${entry.deviceType ?? ''}": pushcast sends to iOS/macOS (APNs) and Android (FCM)`);
+  }
+  if (!token) return unmappable(`no ${provider === 'apns' ? 'deviceToken' : 'FCM token (deviceToken or registrationId)'}`);
+  const checked = checkToken(provider, String(token));
+  if (!checked.ok) return { kind: 'problem', line, reason: 'malformed-token', detail: checked.detail };
+
+  // "" is Parse's broadcast channel: every device, which pushcast's --channel "*" already means.
+  const channels = Array.isArray(entry.channels) ? entry.channels.map(String).filter((channel) => channel !== '') : [];
+  try {
+    channels.forEach(checkChannel);
+  } catch (error) {
+    return { kind: 'problem', line, reason: 'malformed-row', detail: (error as Error).message };
+  }
+  const device: DeviceInput = {
+    provider,
+    token: checked.token,
+    userId: userOf(entry),
+    locale: entry.localeIdentifier ? entry.localeIdentifier.replace(/_/g, '-') : null,
+    timezone: entry.timeZone && isTimeZone(entry.timeZone) ? entry.timeZone : null,
+    app: provider === 'apns' ? (entry.apnsTopic ?? entry.appIdentifier ?? null) : null,
+    environment: provider === 'apns' ? environmentOf(entry) : null,
+    platform: type,
+    channels,
+    badge: Number.isInteger(entry.badge) && entry.badge! >= 0 ? entry.badge! : null,
+    lastSeen: dateOf(entry.updatedAt ?? entry._updated_at),
+  };
+  return { kind: 'device', line, device, ...(entry.valid === false ? { invalid: `invalid in the ${source === 'parse' ? 'Parse' : 'LeanCloud'} export` } : {}) };
+}
+
+/** The user the installation belongs to: a pointer (Parse's `user`, LeanCloud's `owner`), or mongoexport's `_p_user` ("_User$id"). */
+function userOf(entry: Installation): string | null {
+  for (const value of [entry.user, entry.owner]) {
+    if (typeof value === 'string' && value) return value;
+    if (value && typeof value === 'object' && typeof (value as { objectId?: unknown }).objectId === 'string') return (value as { objectId: string }).objectId;
+  }
+  if (typeof entry._p_user === 'string') return entry._p_user.split('$').pop() || null;
+  return null;
+}
+
+/** Only where the export says it: LeanCloud's `prod` ("dev"/"prod") or an `apnsEnvironment` field; otherwise unknown. */
+function environmentOf(entry: Installation): ApnsEnvironment | null {
+  const said = String(entry.prod ?? entry.apnsEnvironment ?? '').toLowerCase();
+  if (said === 'prod' || said === 'production') return 'production';
+  if (said === 'dev' || said === 'development' || said === 'sandbox') return 'sandbox';
+  return null;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ISO text, `{"__type": "Date", "iso": …}` (Parse and LeanCloud REST) or `{"$date": …}` (mongoexport). */
+function dateOf(value: unknown): string | undefined {
+  const text = typeof value === 'string' ? value : value && typeof value === 'object' ? ((value as { iso?: unknown }).iso ?? (value as { $date?: unknown }).$date) : undefined;
+  const time = typeof text === 'string' || typeof text === 'number' ? new Date(text).getTime() : NaN;
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
+/** The top-level entries of a JSON array (or `{"results": […]}`), or of JSON lines, each with the line it starts on. */
+function* jsonEntries(text: string, path: string): Generator<{ line: number; value: unknown }> {
+  const body = text.replace(/^\uFEFF/, '');
+  const start = body.search(/\S/);
+  if (start < 0) throw new InputError(`${path}: the file is empty`);
+  if (body[start] === '[' || (body[start] === '{' && /^\{\s*"results"\s*:/.test(body.slice(start)))) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (error) {
+      throw new InputError(`${path}: not valid JSON (${(error as Error).message}); an export is a JSON array, {"results": […]}, or one JSON object per line`);
+    }
+    const entries = Array.isArray(parsed) ? parsed : (parsed as { results?: unknown }).results;
+    if (!Array.isArray(entries)) throw new InputError(`${path}: "results" is not an array`);
+    const lines = elementLines(body);
+    for (let i = 0; i < entries.length; i++) yield { line: lines[i] ?? 0, value: entries[i] };
+    return;
+  }
+  const rows = body.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i].trim();
+    if (!row) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(row);
+    } catch {
+      value = undefined; // reported as a malformed row, with its line
+    }
+    yield { line: i + 1, value };
+  }
+}
+
+/** The line each element of the outermost array starts on, found by scanning outside strings. */
+function elementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let arrayDepth = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '\n') line++;
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') {
+      inString = true;
+      if (depth === arrayDepth) lines.push(line);
+    } else if (char === '[' || char === '{') {
+      if (depth === arrayDepth) lines.push(line);
+      depth++;
+      if (char === '[' && arrayDepth < 0) arrayDepth = depth;
+    } else if (char === ']' || char === '}') depth--;
+    else if (depth === arrayDepth && /[\d\-tfn]/.test(char) && !/[\d\w.+-]/.test(text[i - 1] ?? ' ')) lines.push(line);
+  }
+  return lines;
+}
