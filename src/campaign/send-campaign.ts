@@ -19,6 +19,7 @@ import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaig
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
 import { Timeline } from '../report/timeline.js';
+import { Schedule, type ScheduleSettings } from './schedule.js';
 import { ApnsSplit } from '../report/apns-split.js';
 import { htmlReport } from '../report/html-report.js';
 import { pushcastVersion } from '../version.js';
@@ -66,6 +67,10 @@ export interface CampaignSettings {
   registry?: DeviceRegistry;
   /** Only the devices in this channel of a user audience ("*" or none: all). */
   channel?: string;
+  /** When recipients are due (--at, --local, --quiet-hours, --spread): each run sends those due now. Needs the journal. */
+  schedule?: Omit<ScheduleSettings, 'anchor'>;
+  /** The clock the schedule reads (tests move it; everything else keeps real time). */
+  now?: () => number;
   /** --max-age: registry devices not seen for longer are skipped as stale (default 90; 0: never). */
   maxAgeDays?: number;
   /** Mark invalid tokens in the registry (default: yes, when there is one). */
@@ -114,11 +119,21 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     }
     requireSomeProvider(providers, settings.validateOnly);
     await providers.verifyUsable();
+    if (settings.schedule && !journalFile) {
+      throw new UsageError('a scheduled campaign (--at, --local, --quiet-hours, --spread) keeps a journal of who was sent: it cannot run with --no-journal');
+    }
+    let anchor: number | undefined;
     if (journalFile && campaign) {
-      const { prior, torn } = await readJournal(journalFile);
+      const { prior, torn, anchor: firstAnchor } = await readJournal(journalFile);
       if (torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
+      anchor = firstAnchor ?? (settings.now ?? Date.now)();
       journal = {
-        writer: await JournalWriter.open(journalFile, { campaign, shard: shardLabel(shard), version: pushcastVersion }),
+        writer: await JournalWriter.open(journalFile, {
+          campaign,
+          shard: shardLabel(shard),
+          version: pushcastVersion,
+          ...(settings.schedule ? { anchor: new Date(anchor).toISOString() } : {}),
+        }),
         prior,
         resendUncertain: Boolean(settings.resendUncertain),
       };
@@ -141,8 +156,10 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const startedAt = new Date();
     const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
+    const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
     const tally = await runCampaign(inputs.audience.rows, {
       ...options,
+      schedule: schedule && ((recipient) => schedule.judge(recipient)),
       template: inputs.template,
       providers,
       signal: settings.signal,
@@ -165,6 +182,8 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       },
     });
 
+    const scheduled = schedule?.summary();
+    if (scheduled && scheduled.deferred > 0 && tally.status === 'done') tally.status = 'scheduled';
     const percentiles = latency.percentiles();
     const resources = { ...measure(), ...(percentiles ? { latencyMs: percentiles } : {}) };
     const suspects = guard.suspects();
@@ -188,6 +207,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
       timeline: timeline.record(),
       apns: apnsSplit.record(),
+      schedule: scheduled,
       files: compactFiles({
         invalidOut: outputs.invalidOut,
         suspectOut: suspectFile && outputs.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'),

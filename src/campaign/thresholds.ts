@@ -49,7 +49,9 @@ export function nothingGotThrough(tally: Tally): string | undefined {
     const parts = (['rejected', 'failed', 'uncertain'] as const).filter((kind) => tally.counts[kind] > 0).map((kind) => `${tally.counts[kind]} ${kind}`);
     return `nothing got through: ${targeted} targeted, none accepted or found invalid (${parts.join(', ')})`;
   }
-  if (targeted === 0 && skipped > 0 && !tally.skippedByReason['format-checked-only']) {
+  // A scheduled campaign's run with nobody due yet is on time, not failing.
+  const deferred = tally.skippedByReason.deferred ?? 0;
+  if (targeted === 0 && skipped > 0 && deferred === 0 && !tally.skippedByReason['format-checked-only']) {
     const reasons = Object.entries(tally.skippedByReason)
       .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
       .map(([reason, n]) => `${reason} ${n}`);

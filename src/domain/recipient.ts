@@ -84,6 +84,12 @@ export type SkipReason =
   | 'unregistered'
   /** A registry device not seen for longer than --max-age: likely uninstalled. */
   | 'stale'
+  /** A scheduled campaign (--at, --local, --quiet-hours, --spread): not due yet; a later run sends it. */
+  | 'deferred'
+  /** Its moment passed longer ago than --late-limit: not sent at the wrong hour. */
+  | 'missed-window'
+  /** --local or --quiet-hours, and no time zone is known for the recipient. */
+  | 'no-timezone'
   /** Not sent yet when the campaign stopped: a later run sends it. */
   | 'not-sent';
 

@@ -18,7 +18,8 @@ export interface ProviderCounts {
   skipped: number;
 }
 
-export type CampaignStatus = 'done' | 'stopped' | 'interrupted';
+/** `scheduled`: every due recipient was handled, and some are due later (a later run sends them). */
+export type CampaignStatus = 'done' | 'scheduled' | 'stopped' | 'interrupted';
 
 export interface Tally {
   status: CampaignStatus;

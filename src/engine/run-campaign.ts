@@ -38,6 +38,13 @@ export interface CampaignOptions {
   stallMs: number;
   /** The campaign's journal, and what earlier runs of it left. */
   journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
+  /**
+   * When each recipient is due (a scheduled campaign): now, later (`deferred`, sent by a later
+   * run), or never (`missed-window`, `no-timezone`). A late one's TTL counts from its own moment.
+   */
+  schedule?(
+    recipient: DeviceRecipient,
+  ): { kind: 'due'; lateMs: number } | { kind: 'deferred'; dueAt: number } | { kind: 'hold'; dueAt: number; inMs: number } | { kind: 'skip'; reason: SkipReason; detail: string };
   /** Told each row of this shard as it is read. */
   onRow?(row: AudienceRow): void;
   onFinal?(event: FinalEvent): void;
@@ -75,6 +82,9 @@ export async function runCampaign(rows: AsyncIterable<AudienceRow>, options: Cam
  * event (campaign-events.ts). Only what provably never reached a provider is sent again.
  */
 class CampaignRun {
+  private readonly onAbort: () => void;
+  /** Recipients held for their moment (--wait), by their timer. */
+  private readonly held = new Map<ReturnType<typeof setTimeout>, { recipient: DeviceRecipient; dueAt: number }>();
   private readonly events: CampaignEvents;
   private readonly lanes = new Map<ProviderName, Lane>();
   private readonly judges = new Map<ProviderName, WrongSenderJudge<HeldAnswer>>();
@@ -87,7 +97,9 @@ class CampaignRun {
     this.events = new CampaignEvents(options.journal?.writer, options.onFinal);
     this.random = options.random ?? Math.random;
     if (options.rate?.total) this.totalRate = new RateLimiter(options.rate.total);
-    options.signal?.addEventListener('abort', () => this.stop('interrupted'), { once: true });
+    // Removed when the run ends: --wait runs many campaigns on one signal.
+    this.onAbort = () => this.stop('interrupted');
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
     options.journal?.writer.onFailure((error) => this.stop('stopped', { reason: 'journal-write-failed', fix: error.message }));
   }
 
@@ -123,22 +135,30 @@ class CampaignRun {
       await this.drain();
     } finally {
       clearInterval(watchdog);
+      this.options.signal?.removeEventListener('abort', this.onAbort);
     }
     return this.tally;
   }
 
   /** One device: settled by an earlier run, refused, or rendered and queued for its provider. */
-  private async take(recipient: DeviceRecipient): Promise<void> {
+  private async take(recipient: DeviceRecipient, released?: { kind: 'due'; lateMs: number }): Promise<void> {
     const { journal, providers } = this.options;
     const base = { line: recipient.line, provider: recipient.provider, recipient, attempts: 0 };
     const prior = journal?.prior.get(recipient.key);
     // Settled by an earlier run (or maybe delivered by one): counted, not sent again.
-    const carried = prior && carriedOver(prior, journal!.resendUncertain);
+    const carried = !released && prior && carriedOver(prior, journal!.resendUncertain);
     if (carried) return this.events.counted({ ...carried, line: recipient.line, recipient });
+    const timing = released ?? this.options.schedule?.(recipient);
+    if (timing?.kind === 'hold') return this.hold(recipient, timing.dueAt, timing.inMs);
+    if (timing?.kind === 'deferred') return this.events.counted({ ...base, kind: 'skipped', reason: 'deferred', detail: `due at ${new Date(timing.dueAt).toISOString()}` });
+    if (timing?.kind === 'skip') return this.events.counted({ ...base, kind: 'skipped', reason: timing.reason, detail: timing.detail });
     const refusal = providers.refuse(recipient);
     if (refusal) return this.events.counted({ ...base, kind: 'skipped', ...refusal });
     const message = this.options.template.render(recipient.vars, recipient.locale, recipient.badge);
     if (!message.ok) return this.events.counted({ ...base, kind: 'skipped', reason: message.reason, detail: message.detail });
+    // Sent late (within --late-limit): it expires when it would have, counted from its own moment.
+    const { ttlSeconds } = message.message;
+    if (timing?.kind === 'due' && ttlSeconds !== undefined && timing.lateMs >= 1000) message.message.ttlSeconds = Math.max(0, ttlSeconds - Math.floor(timing.lateMs / 1000));
     const built = providers.build(message.message, recipient);
     if (!built.ok) return this.events.counted({ ...base, kind: 'skipped', reason: built.reason, detail: built.detail });
     const rendered = { provider: recipient.provider, recipient, payload: built.payload } as Rendered;
@@ -152,6 +172,15 @@ class CampaignRun {
     }
     lane.pending.push({ rendered, attempts: 0 });
     if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
+  }
+
+  /** Due soon (--wait): kept, and taken at its moment; the run ends when every held one has gone. */
+  private hold(recipient: DeviceRecipient, dueAt: number, inMs: number): void {
+    const timer = setTimeout(() => {
+      this.held.delete(timer);
+      void this.take(recipient, { kind: 'due', lateMs: 0 }).finally(() => this.notify());
+    }, inMs);
+    this.held.set(timer, { recipient, dueAt });
   }
 
   private async laneFor(name: ProviderName): Promise<Lane> {
@@ -375,7 +404,7 @@ class CampaignRun {
   private async drain(): Promise<void> {
     for (;;) {
       for (const lane of this.lanes.values()) await this.dispatch(lane, true);
-      if (![...this.lanes.values()].some((lane) => lane.busy)) break;
+      if (![...this.lanes.values()].some((lane) => lane.busy) && this.held.size === 0) break;
       await this.changed();
     }
     for (const judge of this.judges.values()) judge.decideAll();
@@ -391,6 +420,20 @@ class CampaignRun {
     }
     // Waiting out a backoff, so journaled as a retry already: a later run sends them.
     for (const lane of this.lanes.values()) this.notSentYet(lane.stop());
+    // Held for their moment: not sent, and a later run judges them again.
+    for (const [timer, { recipient, dueAt }] of this.held) {
+      clearTimeout(timer);
+      this.events.counted({
+        kind: 'skipped',
+        line: recipient.line,
+        provider: recipient.provider,
+        recipient,
+        reason: 'deferred',
+        detail: `due at ${new Date(dueAt).toISOString()}`,
+        attempts: 0,
+      });
+    }
+    this.held.clear();
     this.notify();
   }
 

@@ -26,7 +26,8 @@ export type JournalLine =
   | { t: 'time'; at: number }
   | { t: 'end'; record: unknown };
 
-export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string };
+/** `anchor`: a scheduled campaign's reference moment, set by its first run and kept by every later one. */
+export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string; anchor?: string };
 export type FinalLine = {
   t: 'final';
   k: string;

@@ -33,6 +33,8 @@ export interface JournalState {
   /** A last line cut short by a crash was skipped. */
   torn: boolean;
   lastRun?: LastRun;
+  /** A scheduled campaign's reference moment: its first run's anchor (or start). */
+  anchor?: number;
 }
 
 export async function readJournal(path: string): Promise<JournalState> {
@@ -61,6 +63,7 @@ export async function readJournal(path: string): Promise<JournalState> {
       case 'run': {
         state.runs++;
         const startedAt = Date.parse(entry.at);
+        state.anchor ??= Date.parse(entry.anchor ?? entry.at);
         state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0 };
         sentThisRun = new Set();
         break;

@@ -5,6 +5,7 @@ import { pushcastVersion } from '../version.js';
 import type { Suspect } from './sanity-guard.js';
 import type { TimelineRecord } from './timeline.js';
 import type { ApnsSplitRecord } from './apns-split.js';
+import type { ScheduleRecord } from '../domain/schedule-record.js';
 
 /** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
 export interface ResourceUse {
@@ -64,6 +65,8 @@ export interface CampaignRecord extends TallyCounts {
   uncertain: Array<{ line: number; provider?: ProviderName; reason?: string; detail?: string }>;
   uncertainNotListed: number;
   files?: { invalidOut?: string; suspectOut?: string; failedOut?: string; journal?: string };
+  /** A scheduled campaign's run: how many were due, deferred (sent by a later run), missed their window or had no time zone, and when the next is due. */
+  schedule?: ScheduleRecord;
   /** APNs counts by environment and by topic (app); absent when nothing went to APNs. */
   apns?: ApnsSplitRecord;
   /** Sends and retries over time, and the pauses: none for a run that died (its journal does not keep them). */
@@ -109,6 +112,7 @@ export function buildRecord(input: {
   registry?: CampaignRecord['registry'];
   timeline?: TimelineRecord;
   apns?: ApnsSplitRecord;
+  schedule?: ScheduleRecord;
 }): CampaignRecord {
   const { tally, resources } = input;
   return {
@@ -149,6 +153,7 @@ export function buildRecord(input: {
     ...(input.files ? { files: input.files } : {}),
     ...(input.registry ? { registry: input.registry } : {}),
     ...(input.apns ? { apns: input.apns } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
   };

@@ -4,7 +4,12 @@ import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import type { CampaignRecord } from './campaign-record.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
-const statusWords: Record<CampaignRecord['status'], string> = { done: 'done', stopped: 'stopped early', interrupted: 'interrupted (resumable)' };
+const statusWords: Record<CampaignRecord['status'], string> = {
+  done: 'done',
+  scheduled: 'scheduled (the rest are due later)',
+  stopped: 'stopped early',
+  interrupted: 'interrupted (resumable)',
+};
 
 /**
  * The token-validity report for a person. ASCII labels and numbers only, so it keeps its shape in
@@ -57,6 +62,7 @@ export function formatReport(record: CampaignRecord): string {
     lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, ${where(record.counts.uncertain)} ${at}`);
     lines.push(...reasonList(record.uncertainByReason ?? {}));
   }
+  if (record.schedule) lines.push(...scheduleLines(record));
   for (const suspect of record.suspect) lines.push(`suspect: ${wrap(suspect.note, 70).join('\n  ')}`);
   // A smoke test of a few recipients: each one's outcome in full, detail included.
   const listed = [...record.errors, ...record.uncertain.map((entry) => ({ ...entry, kind: 'uncertain' }))];
@@ -81,12 +87,27 @@ export function formatReport(record: CampaignRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** How far a scheduled campaign is: what is done, what is due later and when, what missed its window; per time zone with --local. */
+function scheduleLines(record: CampaignRecord): string[] {
+  const schedule = record.schedule!;
+  const done = record.counts.targeted;
+  const total = done + schedule.deferred + schedule.missedWindow + schedule.noTimezone;
+  const lines = [
+    `schedule: ${done} of ${total} handled (${total > 0 ? percent(done, total) : '0.0%'}); ${schedule.deferred} due later${schedule.nextDueAt ? `, the next at ${schedule.nextDueAt}` : ''}; ${schedule.missedWindow} missed their window (--late-limit); ${schedule.noTimezone} with no time zone`,
+  ];
+  for (const [zone, counts] of Object.entries(schedule.byTimezone ?? {})) {
+    lines.push(`  ${zone.padEnd(22)} ${counts.due} due now, ${counts.deferred} later${counts.nextDueAt ? ` (next ${counts.nextDueAt})` : ''}, ${counts.missedWindow} missed`);
+  }
+  return lines;
+}
+
 /** The one line of `--quiet`: the counts, and which shard they are of. */
 export function quietLine(record: CampaignRecord): string {
   const { targeted, accepted, invalid, rejected, failed, uncertain, skipped } = record.counts;
   const shard = record.shard ? ` (shard ${record.shard})` : '';
   const valid = record.command === 'check' ? 'valid' : 'accepted';
-  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped`;
+  const later = record.schedule?.nextDueAt ? `; ${record.schedule.deferred} due later, the next at ${record.schedule.nextDueAt}` : '';
+  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}`;
 }
 
 /** "120 targeted, 118 accepted, 2 invalid": the counts that are not zero. */

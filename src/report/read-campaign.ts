@@ -61,7 +61,15 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
   const started = Math.min(...records.map((record) => Date.parse(record.startedAt)));
   const finished = Math.max(...records.map((record) => Date.parse(record.finishedAt)));
   const seconds = Math.max(0, (finished - started) / 1000);
-  const status = records.some((record) => record.status === 'stopped') ? 'stopped' : records.some((record) => record.status === 'interrupted') ? 'interrupted' : 'done';
+  const status = records.some((record) => record.status === 'stopped')
+    ? 'stopped'
+    : records.some((record) => record.status === 'interrupted')
+      ? 'interrupted'
+      : records.some((record) => record.status === 'scheduled')
+        ? 'scheduled'
+        : 'done';
+  const schedules = records.flatMap((record) => (record.schedule ? [record.schedule] : []));
+  const nextDue = schedules.flatMap((schedule) => (schedule.nextDueAt ? [schedule.nextDueAt] : [])).sort()[0];
   const { shard: _shard, ...first } = records[0];
   return {
     ...first,
@@ -92,6 +100,16 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     uncertain: records.flatMap((record) => record.uncertain).slice(0, 1000),
     uncertainNotListed: Math.max(0, counts.uncertain - 1000),
     files: undefined,
+    schedule:
+      schedules.length > 0
+        ? {
+            due: schedules.reduce((sum, schedule) => sum + schedule.due, 0),
+            deferred: schedules.reduce((sum, schedule) => sum + schedule.deferred, 0),
+            missedWindow: schedules.reduce((sum, schedule) => sum + schedule.missedWindow, 0),
+            noTimezone: schedules.reduce((sum, schedule) => sum + schedule.noTimezone, 0),
+            ...(nextDue ? { nextDueAt: nextDue } : {}),
+          }
+        : undefined,
     timeline: mergeTimelines(records.map((record) => ({ startedAt: Date.parse(record.startedAt), timeline: record.timeline }))),
     resources: {
       seconds,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { channelInputs, type CampaignInputs } from '../../campaign/campaign-inputs.js';
@@ -13,15 +14,18 @@ import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
-import { checkRateFlag, parseMaxAge, parseShardFlag, parseThresholds, sendFlags } from '../send-flags.js';
+import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from '../send-flags.js';
+import { scheduleClock } from '../clock.js';
 
-export interface SendOptions extends InputOptions {
+export interface SendOptions extends InputOptions, ScheduleFlags {
   dryRun?: boolean;
   strict?: boolean;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
   maxAge?: string;
+  /** --wait: stay up and send each recipient when due, instead of one run per cron call. */
+  wait?: boolean;
   html?: string;
   config?: string;
   apnsTopic?: string;
@@ -56,6 +60,9 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
   const maxAgeDays = parseMaxAge(options.maxAge);
+  const schedule = parseSchedule(options);
+  if (options.wait && !schedule) throw new UsageError('--wait waits for recipients due later: give --at, --local, --quiet-hours or --spread');
+  const now = scheduleClock(io);
   let registry: DeviceRegistry | undefined;
   try {
     let inputs: CampaignInputs;
@@ -84,23 +91,37 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
 
     const listener = await terminalListener(io, options, inputs.audience.shareRead);
     try {
-      const result = await sendCampaign(inputs, {
-        config,
-        cwd: io.cwd,
-        campaign: options.campaign,
-        journal: options.journal,
-        resendUncertain: options.resendUncertain,
-        shard,
-        thresholds,
-        trustInvalid: options.trustInvalid,
-        outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
-        registry,
-        channel,
-        maxAgeDays,
-        feedback: options.feedback,
-        signal: io.signal,
-        listener,
-      });
+      const run = (audience: CampaignInputs) =>
+        sendCampaign(audience, {
+          config,
+          cwd: io.cwd,
+          campaign: options.campaign,
+          journal: options.journal,
+          resendUncertain: options.resendUncertain,
+          shard,
+          thresholds,
+          trustInvalid: options.trustInvalid,
+          outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
+          registry,
+          channel,
+          maxAgeDays,
+          feedback: options.feedback,
+          signal: io.signal,
+          listener,
+          // --wait holds the recipients due within a minute and sends each at its moment.
+          schedule: schedule && options.wait ? { ...schedule, holdMs: 60_000 } : schedule,
+          now,
+        });
+      let result = await run(inputs);
+      // --wait: sleep until the next recipient is due, then a fresh run over the audience; the
+      // journal, read anew each time, is the memory of who was sent. Killed, a re-run resumes.
+      while (options.wait && result.record.status === 'scheduled' && result.record.schedule?.nextDueAt) {
+        const due = Date.parse(result.record.schedule.nextDueAt);
+        if (!options.quiet && !options.json)
+          writeLine(io.stderr, `pushcast: ${result.record.counts.targeted} handled so far; waiting for the next recipient, due at ${result.record.schedule.nextDueAt}`);
+        if (!(await sleepUntil(due, now, io.signal))) break;
+        result = await run({ ...inputs, audience: await inputs.reopen() });
+      }
       listener.stop(); // before the report is printed under the spinner
       return printResult(result, options, io);
     } finally {
@@ -109,4 +130,12 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   } finally {
     registry?.close();
   }
+}
+
+/** Sleeps until the clock shows `due` (at least a moment, at most a minute at a time); false when interrupted. */
+async function sleepUntil(due: number, now: () => number, signal: AbortSignal): Promise<boolean> {
+  while (!signal.aborted && now() < due) {
+    await sleep(Math.min(60_000, Math.max(50, due - now())), undefined, { signal }).catch(() => undefined);
+  }
+  return !signal.aborted;
 }
