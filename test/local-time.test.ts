@@ -121,12 +121,12 @@ describe('--wait', () => {
     // …and run again: it resumes from the journal and waits out the rest.
     const resumed = await spawnCli(args, { cwd: dir });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ status: 'done', counts: { targeted: 30, accepted: 30 } });
-    expect(
-      emulator
-        .delivered()
-        .map((item) => item.token)
-        .sort(),
-    ).toEqual([...tokens].sort());
+    // The kill may catch a request in flight: that one is uncertain (maybe delivered), never resent.
+    const record = JSON.parse(resumed.stdout) as CampaignRecord;
+    expect(record).toMatchObject({ status: 'done', counts: { targeted: 30 } });
+    expect(record.counts.accepted + record.counts.uncertain).toBe(30);
+    const delivered = emulator.delivered().map((item) => item.token);
+    expect(new Set(delivered).size).toBe(delivered.length); // no one twice
+    expect(tokens.filter((token) => !delivered.includes(token)).length).toBeLessThanOrEqual(record.counts.uncertain); // no one lost
   }, 60_000);
 });

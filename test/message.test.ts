@@ -233,3 +233,17 @@ describe('size limits, at the exact byte boundary', () => {
     expect(webPushTopic('حراج پاییزه')).toBe(webPushTopic('حراج پاییزه')); // stable
   });
 });
+
+describe('each render is its own message', () => {
+  it('with no placeholders too: a badge counted up or a TTL shortened for one recipient never leaks into the next', () => {
+    const template = new CompiledTemplate({ kind: 'notification', title: 'Same for all', badge: 'increment', ttl: 3600 } as MessageTemplate);
+    const first = template.render({}, undefined, 0);
+    const second = template.render({}, undefined, 5);
+    if (!first.ok || !second.ok) throw new Error('does not render');
+    expect([first.message.badge, second.message.badge]).toEqual([1, 6]);
+    first.message.ttlSeconds = 10;
+    first.message.data.x = 'y';
+    const third = template.render({}, undefined, 9);
+    expect(third.ok && third.message).toMatchObject({ badge: 10, ttlSeconds: 3600, data: {} });
+  });
+});

@@ -97,7 +97,10 @@ export class CompiledTemplate {
     } catch (error) {
       return describeRenderError(error);
     }
-    const message: RenderedMessage = { ...this.fixed, ...(rendered as Partial<RenderedMessage>), data: (rendered.data as Record<string, string>) ?? {} };
+    // The rendered tree is this row's own: completed in place. A spread of it cost 4–5× as much,
+    // measured (bench in the closing note of issue 16).
+    const message = Object.assign(rendered, this.fixed) as unknown as RenderedMessage;
+    message.data ??= {};
     if (rendered.badge === incrementBadge) {
       if (badgeNow === undefined)
         return { ok: false, reason: 'template-error', detail: 'badge "increment" counts from the badge the device registry keeps: this recipient is not from the registry' };
@@ -136,10 +139,8 @@ function compileTree(tree: unknown, path: string): Renderer {
   const assemble = skeleton(tree, path, leaves);
   const required = new Map<string, string>();
   const optional = new Set<string>();
-  if (leaves.length === 0) {
-    const constant = assemble([]);
-    return { render: () => constant, required, optional };
-  }
+  // A fresh tree every time, even with no placeholders: render() completes it in place.
+  if (leaves.length === 0) return { render: () => assemble([]), required, optional };
   const problems: string[] = [];
   for (const leaf of leaves) {
     let ast: hbs.AST.Program;
