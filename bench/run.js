@@ -1,5 +1,8 @@
 // npm run bench [-- --size 100000] [-- --providers fcm,apns,webpush] [-- --no-rss]
 //   [-- --contenders pushcast,bare] [-- --compare-bin ../older/bin/pushcast.js]
+//   [-- --quick]: 20,000 per provider, pushcast and the bare client only, a minute or less, and
+//   the ratios as one JSON line at the end (sender CPU per message is what carries over to a
+//   deployment, where the provider is remote and this machine's emulator takes none of its cores).
 // One run, on this machine: the emulator in its own process with a little latency and a small
 // error mix; the same generated audience sent through pushcast (the CLI, as users run it),
 // @parse/push-adapter, two hand-written baselines, and a bare client (the ceiling). Every
@@ -19,15 +22,16 @@ const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? process.argv[at + 1] : fallback;
 };
-const size = Number(arg('size', 100_000));
+const quick = process.argv.includes('--quick');
+const size = Number(arg('size', quick ? 20_000 : 100_000));
 // --rss-only: just pushcast's peak memory at 100k and 1M recipients.
 const providers = process.argv.includes('--rss-only') ? [] : arg('providers', 'fcm,apns,webpush').split(',');
 const sequentialLimit = Number(arg('sequential-limit', 2000));
-const measureRss = !process.argv.includes('--no-rss');
+const measureRss = !process.argv.includes('--no-rss') && !quick;
 const timeoutMs = Number(arg('timeout', 300)) * 1000;
 // Another pushcast build to run beside this one, on the same emulator and audience: before and after a change.
 const compareBin = arg('compare-bin');
-const chosen = arg('contenders')?.split(',');
+const chosen = arg('contenders')?.split(',') ?? (quick ? ['pushcast', 'bare'] : undefined);
 const errorMix = { seed: 'bench', unregistered: 0.01, unavailable: 0.005 };
 
 const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
@@ -116,6 +120,8 @@ for (const provider of providers) {
       });
     } else Object.assign(entry, { seconds: outcome.seconds, cpuSeconds: outcome.cpuSeconds, peakRssMB: outcome.peakRssMB, p50: outcome.p50, p99: outcome.p99 });
     entry.sendsPerSecond = entry.seconds ? Math.round(count / entry.seconds) : null;
+    // User + system CPU of the sender's process over the messages it sent.
+    entry.cpuMicrosPerMessage = entry.cpuSeconds ? Math.round((entry.cpuSeconds * 1e6) / count) : null;
     entry.lost = liveIn(count) - accepted; // live tokens the emulator never accepted
     entry.duplicates = stats.duplicates;
     results[provider].push(entry);
@@ -149,12 +155,26 @@ mkdirSync(join(root, 'bench/results'), { recursive: true });
 // A run of some contenders, or against another build, is a comparison: it leaves the published results alone.
 const resultsFile = process.argv.includes('--rss-only') ? 'rss.json' : chosen || compareBin ? 'compare.json' : 'bench.json';
 writeFileSync(join(root, 'bench/results', resultsFile), `${JSON.stringify({ machine, date: new Date().toISOString(), size, errorMix, results, rss }, null, 2)}\n`);
+if (quick) {
+  // One line for scripts: per provider, pushcast against the bare client, measured in this run.
+  const ratios = {};
+  for (const [provider, entries] of Object.entries(results)) {
+    const [pushcast, bare] = [entries.find((entry) => entry.name === 'pushcast'), entries.find((entry) => entry.name.startsWith('bare'))];
+    ratios[provider] = {
+      sendsPerSecond: { pushcast: pushcast?.sendsPerSecond ?? null, bare: bare?.sendsPerSecond ?? null },
+      cpuMicrosPerMessage: { pushcast: pushcast?.cpuMicrosPerMessage ?? null, bare: bare?.cpuMicrosPerMessage ?? null },
+      cpuRatioToBare: pushcast?.cpuMicrosPerMessage && bare?.cpuMicrosPerMessage ? Math.round((pushcast.cpuMicrosPerMessage / bare.cpuMicrosPerMessage) * 100) / 100 : null,
+      lost: pushcast?.lost ?? null,
+    };
+  }
+  console.log(JSON.stringify({ quick: true, machine, size, ratios }));
+}
 process.exit(0);
 
 function printTable(entries) {
   const cell = (value, width) => ` ${String(typeof value === 'number' && value >= 100 ? Math.round(value) : (value ?? '-')).padStart(width - 1)}`;
   console.log(
-    `  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('lost', 7)}${cell('x push', 7)}`,
+    `  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('µs/msg', 8)}${cell('lost', 7)}${cell('x push', 7)}`,
   );
   for (const entry of entries) {
     if (entry.error) {
@@ -163,7 +183,7 @@ function printTable(entries) {
     }
     const sampled = entry.messages < size ? ` (first ${entry.messages})` : '';
     console.log(
-      `  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`,
+      `  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.cpuMicrosPerMessage, 8)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`,
     );
   }
 }
