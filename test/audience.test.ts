@@ -182,3 +182,22 @@ describe('audience CSV', () => {
     await expect(openAudience({ path: tempFile('a.csv', 'provider,token,Token\n') })).rejects.toBeInstanceOf(InputError);
   });
 });
+
+describe('a shard reads the whole file but remembers only its own recipients', () => {
+  it('finds duplicates among the rows it owns, and lets the others through unremembered, for the engine to skip', async () => {
+    const [a, b] = [fcmToken('owned'), fcmToken('other')];
+    const path = tempFile('sharded.csv', `provider,token\nfcm,${a}\nfcm,${b}\nfcm,${a}\nfcm,${b}\n`);
+    const read = async (owns: (hash: readonly [number, number]) => boolean) => {
+      const rows: string[] = [];
+      for await (const row of (await openAudience({ path, owns })).rows) rows.push(row.kind === 'problem' ? `${row.line} ${row.reason}` : `${row.line} ${row.kind}`);
+      return rows;
+    };
+    expect(await read(() => true)).toEqual(['2 device', '3 device', '4 duplicate', '5 duplicate']);
+    const ownedHash = await (async () => {
+      for await (const row of (await openAudience({ path })).rows) if (row.kind === 'device') return row.hash.join();
+      return '';
+    })();
+    // Line 5 repeats line 3's token, which this shard does not own: not remembered, not its problem.
+    expect(await read((hash) => hash.join() === ownedHash)).toEqual(['2 device', '3 device', '4 duplicate', '5 device']);
+  });
+});

@@ -18,6 +18,7 @@ import {
 } from '../domain/recipient.js';
 import { decodeText, type TextFormat } from './decode-text.js';
 import { SeenSet } from './seen-set.js';
+import type { Hash64 } from '../domain/hash.js';
 
 export interface AudienceSource {
   /** The path as the user wrote it, or `-` for `input`: used in every message. */
@@ -30,6 +31,12 @@ export interface AudienceSource {
   defaultProvider?: ProviderName;
   /** The file's encoding when it has no byte order mark and is not UTF-8 (--encoding). */
   encoding?: string;
+  /**
+   * The recipients this process sends to (its shard): only they are remembered to find
+   * duplicates, so each shard's memory is its own share. The others pass through unchecked; the
+   * engine skips them. A duplicate has its original's hash, so it is always in the same shard.
+   */
+  owns?: (hash: Hash64) => boolean;
 }
 
 export interface Audience {
@@ -178,7 +185,7 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     format,
     freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
-    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider),
+    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.owns),
     ...(source.input ? {} : { shareRead: shareOf(input as ReadStream, source.file ?? path) }),
   };
 }
@@ -239,6 +246,7 @@ async function* readRows(
   roles: HeaderReading,
   syntaxProblems: RowProblem[],
   defaultProvider: ProviderName | undefined,
+  owns: ((hash: Hash64) => boolean) | undefined,
 ): AsyncGenerator<AudienceRow> {
   const seen = new SeenSet();
   for (;;) {
@@ -270,7 +278,7 @@ async function* readRows(
       continue;
     }
     const row = roles.shape === 'users' ? readUser(fields, line, roles) : readDevice(fields, line, roles, defaultProvider);
-    if (row.kind === 'problem') {
+    if (row.kind === 'problem' || (owns && !owns(row.hash))) {
       yield row;
       continue;
     }

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';
 import type { CliIo } from './io.js';
+import type { Hash64 } from '../domain/hash.js';
 
 export interface InputOptions {
   audience?: string;
@@ -18,6 +19,8 @@ export interface InputOptions {
   data?: string[];
   /** The audience file's encoding, when it has no byte order mark and is not UTF-8. */
   encoding?: string;
+  /** This process's shard of the audience: only its recipients are remembered to find duplicates. */
+  owns?: (hash: Hash64) => boolean;
   /** Used when no --message is given (`pushcast check`, where nothing is delivered). */
   defaultTemplate?: MessageTemplate;
 }
@@ -29,7 +32,8 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Camp
   const { template, messageLabel, messageFile } = await compileMessage(options, io);
   const fromStdin = options.audience === '-';
   const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
-  const open = () => openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider, encoding: options.encoding });
+  const open = () =>
+    openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider, encoding: options.encoding, owns: options.owns });
   const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
   return { audience: await open(), template, messageLabel, files, reopen: open };
 }

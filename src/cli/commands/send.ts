@@ -16,6 +16,7 @@ import { printResult, terminalListener } from '../print-record.js';
 import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
 import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from '../send-flags.js';
 import { scheduleClock } from '../clock.js';
+import { inShard } from '../../engine/shard.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
   dryRun?: boolean;
@@ -69,7 +70,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     if (channel !== undefined && !options.audience) {
       registry = DeviceRegistry.open(registryFile);
       inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
-    } else inputs = await openInputs(options, io);
+    } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
     // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
     const needed = inputs.audience.shape === 'users' || channel !== undefined;
     if (!registry && (needed || options.feedback !== false) && (existsSync(registryFile) || (needed && !options.dryRun))) registry = DeviceRegistry.open(registryFile);
