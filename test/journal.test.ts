@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JournalWriter } from '../src/journal/journal.js';
-import { readJournal } from '../src/journal/read-journal.js';
+import { endRecord, readJournal } from '../src/journal/read-journal.js';
 import { device } from './helpers/audience.js';
 import { tempDir } from './helpers/tokens.js';
 
@@ -62,5 +62,23 @@ describe('the campaign journal', () => {
 
   it('reads a journal that does not exist yet as empty', async () => {
     expect((await readJournal(join(tempDir(), 'none.jsonl'))).prior.size).toBe(0);
+  });
+});
+
+describe("a journal's last report", () => {
+  it('is read from the end of the file when the last run ended, and not when it died', async () => {
+    const path = join(tempDir(), 'tail.jsonl');
+    const writer = await JournalWriter.open(path, { campaign: 'c3', version: 'test' });
+    // Many lines before the report: reading it must not depend on them.
+    for (let i = 0; i < 2000; i++) await writer.sent('fcm', [device('fcm', `t${i}`)]);
+    await writer.end({ campaign: 'c3', status: 'done', note: 'the end <\n> with a line break inside' });
+    await writer.close();
+    expect(await endRecord(path)).toEqual({ campaign: 'c3', status: 'done', note: 'the end <\n> with a line break inside' });
+
+    const died = await JournalWriter.open(path, { campaign: 'c3', version: 'test' });
+    await died.sent('fcm', [device('fcm', 'after')]);
+    await died.close();
+    expect(await endRecord(path)).toBeUndefined();
+    expect(await endRecord(join(tempDir(), 'none.jsonl'))).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
 import type { ProviderName } from '../domain/recipient.js';
@@ -115,4 +116,38 @@ export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<F
     };
   }
   return undefined;
+}
+
+/** How much of a journal's end is read for its last run's report: the record lists at most 1000 rows of each kind. */
+const tailBytes = 8 << 20;
+
+/**
+ * The report a journal ends with, when its last run ended rather than died: read from the end of
+ * the file, so `pushcast report` of a finished campaign of any size costs the same.
+ * Undefined when the last line is not a report: the whole journal must be read.
+ */
+export async function endRecord(path: string): Promise<unknown> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, tailBytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const text = buffer.toString('utf8').trimEnd();
+    const last = text.slice(text.lastIndexOf('\n') + 1);
+    if (!last.startsWith('{"t":"end"')) return undefined;
+    try {
+      return (JSON.parse(last) as { record: unknown }).record;
+    } catch {
+      return undefined;
+    }
+  } finally {
+    await handle.close();
+  }
 }

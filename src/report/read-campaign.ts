@@ -1,7 +1,7 @@
 import { providerNames } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
-import { carriedOver, readJournal } from '../journal/read-journal.js';
+import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
 import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
 import { mergeTimelines } from './timeline.js';
 
@@ -12,6 +12,9 @@ import { mergeTimelines } from './timeline.js';
  * again as not sent yet. Its duration runs from the start of the last run to its last write.
  */
 export async function recordFromJournal(path: string): Promise<CampaignRecord> {
+  // A run that ended wrote its report last: read from the file's end, whatever its size.
+  const ended = await endRecord(path);
+  if (ended) return ended as CampaignRecord;
   const { prior, lastRun } = await readJournal(path);
   if (lastRun?.record) return lastRun.record as CampaignRecord;
   const tally = emptyTally();
