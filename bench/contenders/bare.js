@@ -1,9 +1,12 @@
-// The ceiling: no library, pre-built requests. HTTP/2 (FCM, APNs): one session, 250 streams in a
-// closed loop. Web Push: HTTPS keep-alive, 50 sockets, bodies encrypted before the clock starts.
+// The ceiling: no library, but the same work per message as pushcast inside the timed section:
+// each message built and serialised (for Web Push, encrypted) when it is sent, with pushcast's own
+// concurrency per provider (config/defaults.ts). HTTP/2 (FCM, APNs): one session in a closed loop.
+// Web Push: HTTPS keep-alive, as many sockets as pushcast keeps in flight.
 import http2 from 'node:http2';
 import https from 'node:https';
 import { createSign, createPrivateKey, sign as signData } from 'node:crypto';
 import webpush from 'web-push';
+import { defaultInFlight } from '../../dist/config/defaults.js';
 import { messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
 
 const { provider, rows, config } = readArgs();
@@ -52,12 +55,10 @@ if (provider === 'webpush') {
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
   const authorization = webpush.getVapidHeaders('https://fcm.googleapis.com', subject, publicKey, privateKey, 'aes128gcm').Authorization;
   const url = new URL(config.webpush.endpoint);
-  const requests = rows.map((row) =>
-    webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 }),
-  );
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 50, ca: config.ca });
-  result = await closedLoop(requests.length, 50, (index) => {
-    const details = requests[index];
+  const agent = new https.Agent({ keepAlive: true, maxSockets: defaultInFlight.webpush, ca: config.ca });
+  result = await closedLoop(rows.length, defaultInFlight.webpush, (index) => {
+    const row = rows[index];
+    const details = webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 });
     const target = new URL(details.endpoint);
     return new Promise((resolve, reject) => {
       const req = https.request({ host: url.hostname, port: url.port, path: target.pathname, method: 'POST', agent, headers: { ...details.headers, host: target.host } }, (res) => {
@@ -82,12 +83,12 @@ if (provider === 'webpush') {
     const unsigned = `${b64({ alg: 'ES256', kid: config.apns.keyId })}.${b64({ iss: config.apns.teamId, iat: now })}`;
     authorization = `bearer ${unsigned}.${signData('sha256', Buffer.from(unsigned), { key: createPrivateKey(config.apns.key), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   }
-  const bodies = rows.map((row) =>
-    provider === 'fcm'
-      ? JSON.stringify({ message: messageFor('fcm', row) })
-      : JSON.stringify({ aps: messageFor('apns', row).alert ? { alert: messageFor('apns', row).alert } : {} }),
-  );
-  result = await closedLoop(rows.length, 250, (index) => {
+  const bodyOf = (row) => {
+    if (provider === 'fcm') return JSON.stringify({ message: messageFor('fcm', row) });
+    const { alert, payload } = messageFor('apns', row);
+    return JSON.stringify({ aps: { alert }, ...payload });
+  };
+  result = await closedLoop(rows.length, defaultInFlight[provider], (index) => {
     const headers =
       provider === 'fcm'
         ? { ':method': 'POST', ':path': path(), authorization, 'content-type': 'application/json' }
@@ -99,7 +100,7 @@ if (provider === 'webpush') {
         stream.on('end', () => resolve(h[':status'] === 200));
       });
       stream.on('error', reject);
-      stream.end(bodies[index]);
+      stream.end(bodyOf(rows[index]));
     });
   });
   session.close();
