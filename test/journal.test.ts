@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JournalWriter } from '../src/journal/journal.js';
 import { endRecord, readJournal } from '../src/journal/read-journal.js';
+import { PriorIndex } from '../src/journal/prior-index.js';
 import { device } from './helpers/audience.js';
 import { tempDir } from './helpers/tokens.js';
 
@@ -27,7 +28,7 @@ describe('the campaign journal', () => {
     expect(prior.get(a)).toMatchObject({ state: 'final', line: { o: 'accepted' } });
     expect(prior.get(b)).toEqual({ state: 'retry', provider: 'fcm', line: 3 });
     expect(prior.get(c)).toEqual({ state: 'uncertain', provider: 'apns', line: 4 });
-    expect(prior.get(d)).toMatchObject({ state: 'final', line: { o: 'invalid', r: 'unsubscribed', token: dd.token } });
+    expect(prior.get(d)).toMatchObject({ state: 'final', line: { o: 'invalid', r: 'unsubscribed', p: 'webpush', line: 5 } });
 
     // A second run appends on a fresh line, after the torn one.
     const again = await JournalWriter.open(path, { campaign: 'c1', version: 'test' });
@@ -80,5 +81,33 @@ describe("a journal's last report", () => {
     await died.close();
     expect(await endRecord(path)).toBeUndefined();
     expect(await endRecord(join(tempDir(), 'none.jsonl'))).toBeUndefined();
+  });
+});
+
+describe('the index of what earlier runs left', () => {
+  it('keeps every recipient of a large campaign by its 64-bit key, through growth, with what a resumed run counts', () => {
+    const index = new PriorIndex();
+    const keys = Array.from({ length: 50_000 }, (_, i) => device('fcm', `idx-${i}`).key);
+    keys.forEach((key, i) => {
+      if (i % 3 === 0)
+        index.set(key, {
+          state: 'final',
+          line: { t: 'final', k: key, p: 'fcm', o: 'invalid', r: 'unregistered', d: `UNREGISTERED: ${i % 7}`, line: i + 2, w: { fix: 'check fcm', when: 'many' } },
+        });
+      else if (i % 3 === 1) index.set(key, { state: 'uncertain', provider: 'apns', line: i + 2 });
+      else index.set(key, { state: 'retry', provider: 'webpush', line: i + 2 });
+    });
+    // A later line for the same recipient replaces the earlier one.
+    index.set(keys[1], { state: 'final', line: { t: 'final', k: keys[1], p: 'apns', o: 'accepted', line: 3 } });
+    expect(index.size).toBe(keys.length);
+    expect(index.get(keys[0])).toEqual({
+      state: 'final',
+      line: { t: 'final', k: keys[0], p: 'fcm', o: 'invalid', r: 'unregistered', d: 'UNREGISTERED: 0', line: 2, w: { fix: 'check fcm', when: 'many' } },
+    });
+    expect(index.get(keys[1])).toEqual({ state: 'final', line: { t: 'final', k: keys[1], p: 'apns', o: 'accepted', line: 3 } });
+    expect(index.get(keys[4])).toEqual({ state: 'uncertain', provider: 'apns', line: 6 });
+    expect(index.get(keys[49_997])).toEqual({ state: 'retry', provider: 'webpush', line: 49_999 });
+    expect(index.get(device('fcm', 'never-seen').key)).toBeUndefined();
+    expect([...index.values()]).toHaveLength(keys.length);
   });
 });

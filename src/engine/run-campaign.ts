@@ -3,7 +3,8 @@ import type { AudienceRow, DeviceRecipient, ProviderName, RowProblem, SkipReason
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
 import type { JournalWriter } from '../journal/journal.js';
-import { carriedOver, type PriorState } from '../journal/read-journal.js';
+import { carriedOver } from '../journal/read-journal.js';
+import type { PriorIndex } from '../journal/prior-index.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { Provider, ProviderSource, Rendered } from '../providers/provider.js';
 import { CampaignEvents } from './campaign-events.js';
@@ -37,7 +38,7 @@ export interface CampaignOptions {
    */
   stallMs: number;
   /** The campaign's journal, and what earlier runs of it left. */
-  journal?: { writer: JournalWriter; prior: Map<string, PriorState>; resendUncertain: boolean };
+  journal?: { writer: JournalWriter; prior: Pick<PriorIndex, 'get'>; resendUncertain: boolean };
   /**
    * When each recipient is due (a scheduled campaign): now, later (`deferred`, sent by a later
    * run), or never (`missed-window`, `no-timezone`). A late one's TTL counts from its own moment.

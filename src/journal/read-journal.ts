@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
-import type { ProviderName } from '../domain/recipient.js';
-import type { FinalLine, JournalLine, RunLine } from './journal.js';
+import type { JournalLine, RunLine } from './journal.js';
+import { PriorIndex, type PriorState } from './prior-index.js';
 
 /**
  * What the runs so far left for one recipient: the only reading of a journal, so that a resumed
@@ -13,8 +13,7 @@ import type { FinalLine, JournalLine, RunLine } from './journal.js';
  *  - `uncertain`: sent with no answer (the process stopped, or a timeout): maybe delivered, sent
  *    again only with --resend-uncertain.
  */
-export type PriorState =
-  { state: 'final'; line: FinalLine } | { state: 'retry'; provider: ProviderName; line: number } | { state: 'uncertain'; provider: ProviderName; line: number };
+export type { PriorState };
 
 /** The last run in a journal: when it started and last wrote, what it sent, and its report if it ended. */
 export interface LastRun {
@@ -29,7 +28,7 @@ export interface LastRun {
 }
 
 export interface JournalState {
-  prior: Map<string, PriorState>;
+  prior: PriorIndex;
   runs: number;
   /** A last line cut short by a crash was skipped. */
   torn: boolean;
@@ -39,7 +38,7 @@ export interface JournalState {
 }
 
 export async function readJournal(path: string): Promise<JournalState> {
-  const state: JournalState = { prior: new Map(), runs: 0, torn: false };
+  const state: JournalState = { prior: new PriorIndex(), runs: 0, torn: false };
   let stream;
   try {
     stream = createReadStream(path, { encoding: 'utf8' });

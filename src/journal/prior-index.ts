@@ -1,0 +1,164 @@
+import type { FinalKind, WrongSender } from '../domain/outcome.js';
+import { providerNames, type ProviderName } from '../domain/recipient.js';
+import type { FinalLine } from './journal.js';
+
+/** What an earlier run left of a recipient: its last word, or that it was waiting for a retry, or maybe sent. */
+export type PriorState =
+  { state: 'final'; line: FinalLine } | { state: 'retry'; provider: ProviderName; line: number } | { state: 'uncertain'; provider: ProviderName; line: number };
+
+const states = ['final', 'retry', 'uncertain'] as const;
+const kinds: FinalKind[] = ['accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
+/** Distinct reasons, details and wrong-sender marks kept; past this a carried-over row keeps its reason but not its detail. */
+const internLimit = 10_000;
+
+/** Strings seen again and again (reasons, details), each kept once and referred to by number; 0 is none. */
+class Interned<T> {
+  private readonly index = new Map<string, number>();
+  private readonly values: T[] = [undefined as T];
+
+  constructor(private readonly keyOf: (value: T) => string) {}
+
+  id(value: T | undefined): number {
+    if (value === undefined) return 0;
+    const key = this.keyOf(value);
+    let id = this.index.get(key);
+    if (id === undefined) {
+      if (this.values.length > internLimit) return 0;
+      id = this.values.length;
+      this.values.push(value);
+      this.index.set(key, id);
+    }
+    return id;
+  }
+
+  value(id: number): T | undefined {
+    return id === 0 ? undefined : this.values[id];
+  }
+}
+
+/**
+ * What earlier runs left of each recipient, in typed arrays keyed by the 64-bit hash its journal
+ * key spells (open addressing): about 30 bytes a recipient where a Map of parsed journal lines
+ * took some 600, so resuming a campaign of millions fits in memory. It keeps what a resumed run
+ * counts (state, provider, outcome, reason, detail, wrong-sender mark, line), not the rest of a
+ * journal line (message ids, tokens).
+ */
+export class PriorIndex {
+  private capacity = 1 << 10;
+  private count = 0;
+  private hi = new Uint32Array(this.capacity);
+  private lo = new Uint32Array(this.capacity);
+  /** 0: empty; otherwise 1 + the index in `states`. */
+  private state = new Uint8Array(this.capacity);
+  /** Provider and outcome, 4 bits each. */
+  private shape = new Uint8Array(this.capacity);
+  private lineNumber = new Uint32Array(this.capacity);
+  private reason = new Uint16Array(this.capacity);
+  private detail = new Uint16Array(this.capacity);
+  private wrong = new Uint16Array(this.capacity);
+  private readonly reasons = new Interned<string>((value) => value);
+  private readonly details = new Interned<string>((value) => value);
+  private readonly wrongSenders = new Interned<WrongSender>((value) => JSON.stringify(value));
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(key: string): PriorState | undefined {
+    const slot = this.find(...halves(key));
+    return this.state[slot] === 0 ? undefined : this.read(slot, key);
+  }
+
+  set(key: string, value: PriorState): void {
+    const [hi, lo] = halves(key);
+    let slot = this.find(hi, lo);
+    if (this.state[slot] === 0) {
+      if ((this.count + 1) * 2 > this.capacity) {
+        this.grow();
+        slot = this.find(hi, lo);
+      }
+      this.count++;
+      this.hi[slot] = hi;
+      this.lo[slot] = lo;
+    }
+    this.state[slot] = states.indexOf(value.state) + 1;
+    if (value.state === 'final') {
+      const { p, o, r, d, w, line } = value.line;
+      this.shape[slot] = (providerNames.indexOf(p) << 4) | kinds.indexOf(o);
+      this.reason[slot] = this.reasons.id(r);
+      this.detail[slot] = this.details.id(d);
+      this.wrong[slot] = this.wrongSenders.id(w);
+      this.lineNumber[slot] = line;
+    } else {
+      this.shape[slot] = providerNames.indexOf(value.provider) << 4;
+      this.lineNumber[slot] = value.line;
+    }
+  }
+
+  *values(): Generator<PriorState> {
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.state[slot] !== 0) yield this.read(slot, this.hi[slot].toString(16).padStart(8, '0') + this.lo[slot].toString(16).padStart(8, '0'));
+    }
+  }
+
+  private read(slot: number, key: string): PriorState {
+    const provider = providerNames[this.shape[slot] >> 4] as ProviderName;
+    const line = this.lineNumber[slot];
+    const state = states[this.state[slot] - 1];
+    if (state !== 'final') return { state, provider, line };
+    const final: FinalLine = { t: 'final', k: key, p: provider, o: kinds[this.shape[slot] & 0xf], line };
+    const [r, d, w] = [this.reasons.value(this.reason[slot]), this.details.value(this.detail[slot]), this.wrongSenders.value(this.wrong[slot])];
+    if (r !== undefined) final.r = r;
+    if (d !== undefined) final.d = d;
+    if (w !== undefined) final.w = w;
+    return { state: 'final', line: final };
+  }
+
+  /** The slot of a key's halves: its own, or the empty one where it would go. */
+  private find(hi: number, lo: number): number {
+    const mask = this.capacity - 1;
+    let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & mask;
+    while (this.state[slot] !== 0 && (this.hi[slot] !== hi || this.lo[slot] !== lo)) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private grow(): void {
+    const old = {
+      capacity: this.capacity,
+      hi: this.hi,
+      lo: this.lo,
+      state: this.state,
+      shape: this.shape,
+      line: this.lineNumber,
+      reason: this.reason,
+      detail: this.detail,
+      wrong: this.wrong,
+    };
+    this.capacity *= 2;
+    this.hi = new Uint32Array(this.capacity);
+    this.lo = new Uint32Array(this.capacity);
+    this.state = new Uint8Array(this.capacity);
+    this.shape = new Uint8Array(this.capacity);
+    this.lineNumber = new Uint32Array(this.capacity);
+    this.reason = new Uint16Array(this.capacity);
+    this.detail = new Uint16Array(this.capacity);
+    this.wrong = new Uint16Array(this.capacity);
+    for (let from = 0; from < old.capacity; from++) {
+      if (old.state[from] === 0) continue;
+      const to = this.find(old.hi[from], old.lo[from]);
+      this.hi[to] = old.hi[from];
+      this.lo[to] = old.lo[from];
+      this.state[to] = old.state[from];
+      this.shape[to] = old.shape[from];
+      this.lineNumber[to] = old.line[from];
+      this.reason[to] = old.reason[from];
+      this.detail[to] = old.detail[from];
+      this.wrong[to] = old.wrong[from];
+    }
+  }
+}
+
+/** A journal key (16 hex digits: the recipient's 64-bit hash) as its two 32-bit halves. */
+function halves(key: string): [number, number] {
+  return [parseInt(key.slice(0, 8), 16) >>> 0, parseInt(key.slice(8, 16), 16) >>> 0];
+}
