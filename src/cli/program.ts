@@ -16,6 +16,12 @@ Examples:
   # One message to one device: a smoke test after a release
   $ pushcast send --provider apns --token 5d9c74…8948 --title "Release 4.2" --body "Smoke test"
 
+  # From an hourly cron: each recipient at 09:00 in their own time zone, never in quiet hours
+  $ pushcast send --audience users.csv --message sale.json --at 09:00 --local --quiet-hours 22:00-08:00 --quiet
+
+  # The report as one page to open or attach
+  $ pushcast send --audience users.csv --message sale.json --html report.html
+
   # Against the local emulator instead of the real providers (start it with: pushcast emulator)
   $ pushcast send --config pushcast.emulator.json --audience users.csv --message sale.json
 
