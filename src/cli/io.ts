@@ -18,16 +18,18 @@ export interface CliIo {
  */
 export function isInteractive(io: CliIo, options: { quiet?: boolean; json?: boolean; verbose?: boolean } = {}): boolean {
   if (!io.stderr.isTTY || options.quiet || options.json || options.verbose || io.env.TERM === 'dumb') return false;
-  const force = io.env.FORCE_COLOR;
-  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
-  return !io.env.NO_COLOR && !io.env.CI;
+  return forcedColour(io) ?? (!io.env.NO_COLOR && !io.env.CI);
 }
 
 /** Colour in what the spinner draws: as for the spinner, and FORCE_COLOR=0 or NO_COLOR turn it off. */
 export function wantsColour(io: CliIo): boolean {
+  return forcedColour(io) ?? !io.env.NO_COLOR;
+}
+
+/** What FORCE_COLOR says, when it is set: on (1, 2, 3) or off (0, false). */
+function forcedColour(io: CliIo): boolean | undefined {
   const force = io.env.FORCE_COLOR;
-  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
-  return !io.env.NO_COLOR;
+  return force === undefined || force === '' ? undefined : force !== '0' && force !== 'false';
 }
 
 /**

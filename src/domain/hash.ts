@@ -1,6 +1,11 @@
 /** Two 32-bit halves of a stable 64-bit hash. */
 export type Hash64 = readonly [number, number];
 
+/** A hash as the journal and the engine name a recipient: 16 hex digits. */
+export function hashKey([a, b]: Hash64): string {
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
+
 /**
  * Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix), stable across
  * runs and machines: shards and journals depend on that. Never returns 0,0.

@@ -1,4 +1,4 @@
-import { hash64, type Hash64 } from './hash.js';
+import { hash64, hashKey, type Hash64 } from './hash.js';
 
 /** The three push providers, in the order reports list them. */
 export const providerNames = ['fcm', 'apns', 'webpush'] as const;
@@ -121,7 +121,7 @@ export function userIdentity(userId: string): string {
  */
 export function keysOf(identity: string): { hash: Hash64; key: string } {
   const hash = hash64(identity);
-  return { hash, key: hash[0].toString(16).padStart(8, '0') + hash[1].toString(16).padStart(8, '0') };
+  return { hash, key: hashKey(hash) };
 }
 
 /** A short, safe form of a token for messages and logs: never the whole secret-like string. */

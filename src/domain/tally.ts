@@ -61,14 +61,16 @@ export function emptyTally(): Tally {
   };
 }
 
+/** Counts one recipient's final state into a set of counts: every kind but skipped was targeted. */
+export function countKind(counts: ProviderCounts, kind: FinalKind): void {
+  counts[kind]++;
+  if (kind !== 'skipped') counts.targeted++;
+}
+
 /** Counts one recipient's final state, per provider and in total. */
 export function countFinal(tally: Tally, provider: ProviderName | undefined, kind: FinalKind, reason?: string): void {
   const byReason = kind === 'accepted' ? undefined : tally[`${kind}ByReason`];
   if (byReason && reason) byReason[reason] = (byReason[reason] ?? 0) + 1;
-  tally.counts[kind]++;
-  if (kind !== 'skipped') tally.counts.targeted++;
-  if (provider) {
-    tally.providers[provider][kind]++;
-    if (kind !== 'skipped') tally.providers[provider].targeted++;
-  }
+  countKind(tally.counts, kind);
+  if (provider) countKind(tally.providers[provider], kind);
 }

@@ -1,3 +1,4 @@
+import { hashKey } from '../domain/hash.js';
 import type { FinalKind, WrongSender } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { FinalLine } from './journal.js';
@@ -97,7 +98,7 @@ export class PriorIndex {
 
   *values(): Generator<PriorState> {
     for (let slot = 0; slot < this.capacity; slot++) {
-      if (this.state[slot] !== 0) yield this.read(slot, this.hi[slot].toString(16).padStart(8, '0') + this.lo[slot].toString(16).padStart(8, '0'));
+      if (this.state[slot] !== 0) yield this.read(slot, hashKey([this.hi[slot], this.lo[slot]]));
     }
   }
 

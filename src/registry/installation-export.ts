@@ -1,5 +1,6 @@
 import { checkToken } from '../audience/check-token.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import { isTimeZone } from '../domain/zoned-time.js';
 import { InputError } from '../errors.js';
 import { checkChannel, type DeviceInput } from './device-registry.js';
 
@@ -122,15 +123,6 @@ function environmentOf(entry: Installation): ApnsEnvironment | null {
   if (said === 'prod' || said === 'production') return 'production';
   if (said === 'dev' || said === 'development' || said === 'sandbox') return 'sandbox';
   return null;
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** ISO text, `{"__type": "Date", "iso": …}` (Parse and LeanCloud REST) or `{"$date": …}` (mongoexport). */

@@ -1,7 +1,7 @@
 import { defaultApnsEnvironment } from '../config/defaults.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import type { ApnsEnvironment } from '../domain/recipient.js';
-import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
+import { countKind, emptyCounts, type ProviderCounts } from '../domain/tally.js';
 
 /** APNs counts by environment and by topic (app): a campaign can span sandbox and production, and several apps. */
 export interface ApnsSplitRecord {
@@ -23,10 +23,8 @@ export class ApnsSplit {
     if (event.provider !== 'apns' || !event.recipient) return;
     const environment = event.recipient.apnsEnvironment ?? this.defaults.environment ?? defaultApnsEnvironment;
     const topic = event.recipient.apnsTopic ?? this.defaults.topic ?? '(no topic)';
-    for (const counts of [(this.split.byEnvironment[environment] ??= emptyCounts()), (this.split.byTopic[topic] ??= emptyCounts())]) {
-      counts[event.kind]++;
-      if (event.kind !== 'skipped') counts.targeted++;
-    }
+    countKind((this.split.byEnvironment[environment] ??= emptyCounts()), event.kind);
+    countKind((this.split.byTopic[topic] ??= emptyCounts()), event.kind);
   }
 
   record(): ApnsSplitRecord | undefined {

@@ -76,6 +76,11 @@ export interface CampaignRecord extends TallyCounts {
   resources: ResourceUse;
 }
 
+/** What a row's `line` is called in a report: a line of the file, a registry device (a channel send), or the one --token. */
+export function lineNoun(lineIs: LineIs | undefined): string {
+  return lineIs === 'registry-device-id' ? 'registry device' : lineIs === 'token-option' ? '--token' : 'line';
+}
+
 /** Collects what the record lists line by line while the campaign runs. */
 export class RecordLists {
   readonly errors: CampaignRecord['errors'] = [];

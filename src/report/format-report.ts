@@ -1,7 +1,7 @@
 import { providerNames } from '../domain/recipient.js';
 import { counted } from '../domain/count-words.js';
 import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
-import type { CampaignRecord } from './campaign-record.js';
+import { lineNoun, type CampaignRecord } from './campaign-record.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
 const statusWords: Record<CampaignRecord['status'], string> = {
@@ -49,8 +49,9 @@ export function formatReport(record: CampaignRecord): string {
   reasonLines(lines, 'rejected messages, to fix', record.rejectedByReason);
   reasonLines(lines, 'failed after retries', record.failedByReason);
   reasonLines(lines, 'skipped rows', record.skippedByReason);
-  const where = (count: number) => (record.lineIs === 'registry-device-id' ? 'registry device' : 'line') + (count === 1 ? '' : 's');
-  const one = (line: number) => (record.lineIs === 'registry-device-id' ? `registry device ${line}` : record.lineIs === 'token-option' ? '--token' : `line ${line}`);
+  const noun = lineNoun(record.lineIs);
+  const where = (count: number) => noun + (count === 1 ? '' : 's');
+  const one = (line: number) => (record.lineIs === 'token-option' ? noun : `${noun} ${line}`);
   const skippedAt = record.errors.filter((entry) => entry.kind === 'skipped').map((entry) => entry.line);
   if (record.counts.skipped > 0 && skippedAt.length > 0 && record.lineIs !== 'token-option')
     lines.push(`  at ${where(record.counts.skipped)} ${sample(skippedAt, record.counts.skipped)}; every one with its reason: --json (errors)`);

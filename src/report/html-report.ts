@@ -1,6 +1,6 @@
 import { providerNames } from '../domain/recipient.js';
 import type { ProviderCounts } from '../domain/tally.js';
-import type { CampaignRecord } from './campaign-record.js';
+import { lineNoun, type CampaignRecord } from './campaign-record.js';
 
 /**
  * The campaign record as one self-contained HTML file a marketer can open or attach: outcomes per
@@ -206,7 +206,7 @@ ${
 
 function rows(record: CampaignRecord): string {
   if (record.errors.length === 0) return '';
-  const where = record.lineIs === 'registry-device-id' ? 'registry device' : record.lineIs === 'token-option' ? '--token' : 'line';
+  const where = lineNoun(record.lineIs);
   const more = record.errorsNotListed > 0 ? `<p class="muted">and ${record.errorsNotListed} more not listed (the record keeps the first ${record.errors.length})</p>` : '';
   return `<section id="rows">
 <h2>Skipped, rejected and failed rows</h2>
