@@ -31,7 +31,7 @@ const measureRss = !process.argv.includes('--no-rss') && !quick;
 const timeoutMs = Number(arg('timeout', 300)) * 1000;
 // Another pushcast build to run beside this one, on the same emulator and audience: before and after a change.
 const compareBin = arg('compare-bin');
-const chosen = arg('contenders')?.split(',') ?? (quick ? ['pushcast', 'bare'] : undefined);
+const chosen = arg('contenders')?.split(',') ?? (quick ? ['pushcast', 'library', 'bare'] : undefined);
 const errorMix = { seed: 'bench', unregistered: 0.01, unavailable: 0.005 };
 
 const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
@@ -99,6 +99,7 @@ for (const provider of providers) {
       [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'],
       Math.min(sequentialLimit, size),
     ],
+    ['library alone', join(root, 'bench/contenders/library.js'), [provider, audience, emulator.configPath], size],
     ['bare client (ceiling)', join(root, 'bench/contenders/bare.js'), [provider, audience, emulator.configPath], size],
   ].filter(([name]) => !chosen || chosen.some((wanted) => name.startsWith(wanted)));
   results[provider] = [];
@@ -124,6 +125,8 @@ for (const provider of providers) {
     entry.cpuMicrosPerMessage = entry.cpuSeconds ? Math.round((entry.cpuSeconds * 1e6) / count) : null;
     entry.lost = liveIn(count) - accepted; // live tokens the emulator never accepted
     entry.duplicates = stats.duplicates;
+    // Requests the provider saw beyond one a message: pushcast's retries, and a library's own.
+    entry.resent = stats.requests[provider] - count;
     results[provider].push(entry);
   }
   const base = results[provider][0].sendsPerSecond;
@@ -156,14 +159,17 @@ mkdirSync(join(root, 'bench/results'), { recursive: true });
 const resultsFile = process.argv.includes('--rss-only') ? 'rss.json' : chosen || compareBin ? 'compare.json' : 'bench.json';
 writeFileSync(join(root, 'bench/results', resultsFile), `${JSON.stringify({ machine, date: new Date().toISOString(), size, errorMix, results, rss }, null, 2)}\n`);
 if (quick) {
-  // One line for scripts: per provider, pushcast against the bare client, measured in this run.
+  // One line for scripts: per provider, pushcast against the library alone and the bare client, measured in this run.
   const ratios = {};
+  const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   for (const [provider, entries] of Object.entries(results)) {
-    const [pushcast, bare] = [entries.find((entry) => entry.name === 'pushcast'), entries.find((entry) => entry.name.startsWith('bare'))];
+    const find = (prefix) => entries.find((entry) => entry.name === prefix || entry.name.startsWith(`${prefix} `));
+    const [pushcast, library, bare] = [find('pushcast'), find('library'), find('bare')];
     ratios[provider] = {
-      sendsPerSecond: { pushcast: pushcast?.sendsPerSecond ?? null, bare: bare?.sendsPerSecond ?? null },
-      cpuMicrosPerMessage: { pushcast: pushcast?.cpuMicrosPerMessage ?? null, bare: bare?.cpuMicrosPerMessage ?? null },
-      cpuRatioToBare: pushcast?.cpuMicrosPerMessage && bare?.cpuMicrosPerMessage ? Math.round((pushcast.cpuMicrosPerMessage / bare.cpuMicrosPerMessage) * 100) / 100 : null,
+      sendsPerSecond: { pushcast: pushcast?.sendsPerSecond ?? null, library: library?.sendsPerSecond ?? null, bare: bare?.sendsPerSecond ?? null },
+      cpuMicrosPerMessage: { pushcast: pushcast?.cpuMicrosPerMessage ?? null, library: library?.cpuMicrosPerMessage ?? null, bare: bare?.cpuMicrosPerMessage ?? null },
+      cpuRatioToLibrary: ratio(pushcast?.cpuMicrosPerMessage, library?.cpuMicrosPerMessage),
+      cpuRatioToBare: ratio(pushcast?.cpuMicrosPerMessage, bare?.cpuMicrosPerMessage),
       lost: pushcast?.lost ?? null,
     };
   }
@@ -174,8 +180,9 @@ process.exit(0);
 function printTable(entries) {
   const cell = (value, width) => ` ${String(typeof value === 'number' && value >= 100 ? Math.round(value) : (value ?? '-')).padStart(width - 1)}`;
   console.log(
-    `  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('µs/msg', 8)}${cell('lost', 7)}${cell('x push', 7)}`,
+    `  ${'contender'.padEnd(22)}${cell('sends/s', 9)}${cell('p50 ms', 9)}${cell('p99 ms', 9)}${cell('RSS MB', 8)}${cell('CPU s', 7)}${cell('µs/msg', 8)}${cell('lost', 7)}${cell('resent', 8)}${cell('x push', 7)}`,
   );
+  console.log("  (p50/p99: per message, from handing its call to the client to that call's answer: a sendEach message waits for its whole batch)");
   for (const entry of entries) {
     if (entry.error) {
       console.log(`  ${entry.name.padEnd(22)}  ${entry.error}`);
@@ -183,7 +190,7 @@ function printTable(entries) {
     }
     const sampled = entry.messages < size ? ` (first ${entry.messages})` : '';
     console.log(
-      `  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.cpuMicrosPerMessage, 8)}${cell(entry.lost, 7)}${cell(entry.ratioToPushcast, 7)}${sampled}`,
+      `  ${entry.name.padEnd(22)}${cell(entry.sendsPerSecond, 9)}${cell(entry.p50, 9)}${cell(entry.p99, 9)}${cell(entry.peakRssMB, 8)}${cell(entry.cpuSeconds?.toFixed(1), 7)}${cell(entry.cpuMicrosPerMessage, 8)}${cell(entry.lost, 7)}${cell(entry.resent, 8)}${cell(entry.ratioToPushcast, 7)}${sampled}`,
     );
   }
 }

@@ -36,8 +36,11 @@ const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 
 // 503 strikes a first attempt only: a token's lasting fate is its second attempt's.
 const dead = new Set(recipients.filter(({ provider, token }) => fateOf(behaviour, provider, token, 2) === 'unregistered').map(({ token }) => token));
 
-describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
+// From the main thread and from sending threads: the engine and journal are one either way, the
+// clients and their sockets are not.
+describe.each([0, 2])(`kill -9 during a ${size}-recipient campaign, then resume (--workers %i)`, (workers) => {
   const dir = tempDir();
+  const threads = ['--workers', String(workers)];
   const log = join(dir, 'delivered.jsonl');
   let emulator: ChildProcess;
 
@@ -56,7 +59,7 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
   afterAll(() => emulator.kill('SIGKILL'));
 
   const send = (...extra: string[]) =>
-    runCli(['send', '--config', join(dir, 'pushcast.emulator.json'), '-a', audience, '-m', message, '--campaign', 'crash', '--json', ...extra], { cwd: dir });
+    runCli(['send', '--config', join(dir, 'pushcast.emulator.json'), '-a', audience, '-m', message, '--campaign', 'crash', '--json', ...threads, ...extra], { cwd: dir });
 
   const logged = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
   /** What the emulator accepted, once its log (appended asynchronously) has caught up with its counters. */
@@ -75,7 +78,9 @@ describe(`kill -9 during a ${size}-recipient campaign, then resume`, () => {
     for (let round = 0; round < 3; round++) {
       const before = logged().length;
       const started = Date.now();
-      const child = spawn(process.execPath, [bin, 'send', '--config', 'pushcast.emulator.json', '-a', audience, '-m', message, '--campaign', 'crash', '--quiet'], { cwd: dir });
+      const child = spawn(process.execPath, [bin, 'send', '--config', 'pushcast.emulator.json', '-a', audience, '-m', message, '--campaign', 'crash', '--quiet', ...threads], {
+        cwd: dir,
+      });
       // Killed mid-campaign: once a few hundred more deliveries have landed, wherever that falls.
       const want = before + 300 + Math.floor(Math.random() * 2000);
       await waitFor(() => logged().length >= want || child.exitCode !== null, `${want - before} more deliveries`, 30_000);

@@ -40,11 +40,13 @@ function totalOf(counts: Record<string, number>): number {
 }
 
 describe('an answer that comes after the request timed out', () => {
-  it('is uncertain, never resent by this run or the next, and resent only with --resend-uncertain', async () => {
+  it.each([0, 2])('is uncertain, never resent by this run or the next, and resent only with --resend-uncertain (--workers %i)', async (workers) => {
     const { emulator, dir, config } = await world({ late: 1, lateMs: 2500, seed: 'late' });
     const audience = mixedAudienceFile(60, 'late');
     const send = (...extra: string[]) =>
-      spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'late', '--request-timeout', '1', '--json', ...extra], { cwd: dir });
+      spawnCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'late', '--request-timeout', '1', '--json', '--workers', String(workers), ...extra], {
+        cwd: dir,
+      });
 
     const first = await send();
     expect(first.code, first.stderr).toBe(3); // nothing was accepted: the run reached nobody it knows of
@@ -73,11 +75,26 @@ describe('an answer that comes after the request timed out', () => {
 });
 
 describe('a provider that takes requests and never answers', () => {
-  it('ends the run after --stall-timeout: in flight uncertain, queued failed and listed to send again', async () => {
+  it.each([0, 2])('ends the run after --stall-timeout: in flight uncertain, queued failed and listed to send again (--workers %i)', async (workers) => {
     const { emulator, dir, config } = await world({ stall: ['webpush'] });
     const failedOut = join(dir, 'retry-later.csv');
     const result = await spawnCli(
-      ['send', '--config', config, '-a', audienceFile('webpush', 800, 'stall'), '-m', message, '--stall-timeout', '2', '--failed-out', failedOut, '--json'],
+      [
+        'send',
+        '--config',
+        config,
+        '-a',
+        audienceFile('webpush', 800, 'stall'),
+        '-m',
+        message,
+        '--stall-timeout',
+        '2',
+        '--failed-out',
+        failedOut,
+        '--json',
+        '--workers',
+        String(workers),
+      ],
       { cwd: dir },
     );
     expect(result.code, result.stderr).toBe(2);
@@ -98,11 +115,11 @@ describe('a provider that takes requests and never answers', () => {
 });
 
 describe('a GOAWAY storm: every stream refused, every connection closed', () => {
-  it('resends refused streams with backoff, opens a bounded number of connections, and ends with exit 3', async () => {
+  it.each([0, 2])('resends refused streams with backoff, opens a bounded number of connections, and ends with exit 3 (--workers %i)', async (workers) => {
     const { emulator, dir, config } = await world({ goawayStorm: true });
     const runs = await Promise.all(
       (['fcm', 'apns'] as const).map((provider) =>
-        spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json'], { cwd: dir }),
+        spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json', '--workers', String(workers)], { cwd: dir }),
       ),
     );
     for (const run of runs) {
@@ -113,8 +130,8 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
       expect(run.stderr).not.toContain('open handles');
     }
     expect(emulator.delivered()).toEqual([]);
-    // 3 free resends and 5 attempts, each wave on one new connection (plus the OAuth token's).
-    expect(emulator.stats().connections).toBeLessThanOrEqual(2 * (3 + 5) + 4);
+    // 3 free resends and 5 attempts, each wave on one new connection (plus each thread's OAuth token's).
+    expect(emulator.stats().connections).toBeLessThanOrEqual(2 * (3 + 5) + 4 + workers);
   });
 });
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { audienceFile } from './helpers/audience.js';
@@ -19,18 +19,19 @@ beforeAll(async () => {
   emulator = await startEmulator({ latencyMs: 5 });
 });
 afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
 
 describe('a disk that fills up under the journal', () => {
-  it('stops sending, drains, reports, exits 2 with one line; a re-run sends the rest, nobody twice', async () => {
+  it.each([0, 2])('stops sending, drains, reports, exits 2 with one line; a re-run sends the rest, nobody twice (--workers %i)', async (workers) => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
-    const audience = audienceFile('apns', 3000, 'full');
-    const args = ['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'full', '--report', 'report.json', '--quiet'];
-    // 256 blocks: 128 KiB, about a third of this campaign's journal.
-    const cut = await spawnCli(args, { cwd: dir, fileSizeBlocks: 256 });
+    const audience = audienceFile('apns', 3000, `full-${workers}`);
+    const args = ['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'full', '--report', 'report.json', '--quiet', '--workers', String(workers)];
+    // 64 blocks: 32 KiB, about a third of this campaign's journal.
+    const cut = await spawnCli(args, { cwd: dir, fileSizeBlocks: 64 });
     const journal = join(dir, '.pushcast', 'full.jsonl');
     expect(cut.code, cut.stderr).toBe(2);
-    expect(statSync(journal).size).toBe(256 * 512); // the journal really hit the limit
+    expect(statSync(journal).size).toBe(64 * 512); // the journal really hit the limit
     const lines = cut.stderr
       .trim()
       .split('\n')

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fateOf } from '../src/emulator/fate.js';
+import { fromRanges } from '../src/journal/journal.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
@@ -111,13 +112,13 @@ describe('shards, rate, thresholds and interruption', () => {
     for (let i = 0; ; i++) if (fateOf(emulator.behaviour, 'fcm', fcmToken(`t${i}`), 1) === fate) return fcmToken(`t${i}`);
   }
 
-  it('on SIGINT drains what is in flight, writes the journal, reports, exits 130, and a re-run finishes the rest', async () => {
+  it.each([0, 2])('on SIGINT drains what is in flight, writes the journal, reports, exits 130, and a re-run finishes the rest (--workers %i)', async (workers) => {
     const slow = await startEmulator({ seed: 'slow', latencyMs: 100 });
     try {
       const dir = tempDir();
       const config = writeEmulatorConfig(slow, {}, dir);
       const audience = audienceFile('apns', 3000, 'sigint');
-      const args = [join(root, 'bin/pushcast.js'), 'send', '--config', config, '-a', audience, '-m', message, '--campaign', 'interrupt-me', '--json'];
+      const args = [join(root, 'bin/pushcast.js'), 'send', '--config', config, '-a', audience, '-m', message, '--campaign', 'interrupt-me', '--json', '--workers', String(workers)];
       const child = spawn(process.execPath, args, { cwd: dir });
       let stdout = '';
       let stderr = '';
@@ -134,7 +135,12 @@ describe('shards, rate, thresholds and interruption', () => {
       expect(partial.counts.accepted).toBe(slow.stats().accepted.apns);
       expect(partial.counts.uncertain).toBe(0);
       const journal = readFileSync(join(dir, '.pushcast', 'interrupt-me.jsonl'), 'utf8');
-      expect(journal.split('\n').filter((line) => line.includes('"t":"final"'))).toHaveLength(partial.counts.accepted);
+      // Each answered batch's `ok` line lists its accepted recipients.
+      const journaledAccepted = journal
+        .split('\n')
+        .filter((line) => line.startsWith('{"t":"ok"'))
+        .flatMap((line) => fromRanges((JSON.parse(line) as { i: string }).i));
+      expect(journaledAccepted).toHaveLength(partial.counts.accepted);
 
       const rest = await runCli(['send', '--config', config, '-a', audience, '-m', message, '--campaign', 'interrupt-me', '--json'], { cwd: dir });
       expect(rest.code).toBe(0);

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournalWriter } from '../src/journal/journal.js';
+import { fromRanges, JournalWriter, toRanges } from '../src/journal/journal.js';
 import { endRecord, readJournal } from '../src/journal/read-journal.js';
 import { PriorIndex } from '../src/journal/prior-index.js';
 import { device } from './helpers/audience.js';
@@ -59,6 +59,40 @@ describe('the campaign journal', () => {
     expect(lastRun!.startedAt).toBe(Date.parse(appended.findLast((line) => line.t === 'run').at));
     expect(lastRun!.lastWriteAt).toBe(appended.findLast((line) => line.t === 'sent').at);
     expect(prior.get(a.key)).toEqual({ state: 'uncertain', provider: 'fcm', line: 2 });
+  });
+
+  it("settles a batch's accepted recipients by one `ok` line, in a run of its own, at under 40 bytes a recipient", async () => {
+    const path = join(tempDir(), 'ok.jsonl');
+    const batch = Array.from({ length: 500 }, (_, i) => device('fcm', `ok-${i}`, { line: 100_000 + i }));
+    const writer = await JournalWriter.open(path, { campaign: 'ok', version: 'test' });
+    const before = readFileSync(path).length;
+    const number = await writer.sent('fcm', batch);
+    const places = batch.map((_, place) => place).filter((place) => place !== 7 && place !== 300);
+    writer.accepted(number, places);
+    writer.final({ k: batch[7].key, p: 'fcm', o: 'invalid', r: 'unregistered', line: batch[7].line, token: batch[7].token });
+    await writer.close();
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('"i":"0-6,8-299,301-499"');
+    // 16 hex digits of key and a 6-digit line each, the invalid one's token beside.
+    expect((text.length - before) / batch.length).toBeLessThan(40);
+
+    // A second run numbers its batches from 0 again: its `ok` lines name its own batches.
+    const second = await JournalWriter.open(path, { campaign: 'ok', version: 'test' });
+    const [late] = [device('fcm', 'late', { line: 9 })];
+    second.accepted(await second.sent('fcm', [late]), [0]);
+    await second.close();
+
+    const { prior } = await readJournal(path);
+    expect(prior.get(batch[0].key)).toMatchObject({ state: 'final', line: { o: 'accepted', p: 'fcm', line: 100_000 } });
+    expect(prior.get(batch[499].key)).toMatchObject({ state: 'final', line: { o: 'accepted', line: 100_499 } });
+    expect(prior.get(batch[7].key)).toMatchObject({ state: 'final', line: { o: 'invalid' } });
+    expect(prior.get(batch[300].key)).toEqual({ state: 'uncertain', provider: 'fcm', line: 100_300 }); // sent, never answered
+    expect(prior.get(late.key)).toMatchObject({ state: 'final', line: { o: 'accepted', line: 9 } });
+  });
+
+  it('writes places as ranges and reads them back', () => {
+    for (const places of [[], [0], [0, 1, 2, 5], [3, 4, 9, 10, 11, 499]]) expect(fromRanges(toRanges(places))).toEqual(places);
+    expect(toRanges([0, 1, 2, 5])).toBe('0-2,5');
   });
 
   it('reads a journal that does not exist yet as empty', async () => {

@@ -128,14 +128,26 @@ describe('provider answers, read by their bodies', () => {
     expect(apnsInvalidProviderToken.status).toBe(403);
   });
 
-  it('FCM: one OAuth token serves the credential check and the sends', async () => {
+  // Each sending thread has clients of its own, so one token each.
+  it.each([0, 1, 2])('FCM: one OAuth token serves the credential check and the sends (--workers %i)', async (workers) => {
     const dir = tempDir();
     const audience = tempFile('a.csv', `provider,token\nfcm,${fcmToken('once-1')}\nfcm,${fcmToken('once-2')}\n`);
-    const { code } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', tempFile('m.json', '{"title":"Hi"}'), '--no-journal'], {
-      cwd: dir,
-    });
+    const before = emulator.stats().oauthTokensIssued;
+    const args = [
+      'send',
+      '--config',
+      writeEmulatorConfig(emulator, {}, dir),
+      '-a',
+      audience,
+      '-m',
+      tempFile('m.json', '{"title":"Hi"}'),
+      '--no-journal',
+      '--workers',
+      String(workers),
+    ];
+    const { code } = await runCli(args, { cwd: dir });
     expect(code).toBe(0);
-    expect(emulator.stats().oauthTokensIssued).toBe(1);
+    expect(emulator.stats().oauthTokensIssued - before).toBe(Math.max(1, workers));
   });
 });
 

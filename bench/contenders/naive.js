@@ -5,7 +5,7 @@ import apn from '@parse/node-apn';
 import webpush from 'web-push';
 import { installFcmConnectHook } from '../../dist/providers/fcm/fcm-connect-hook.js';
 import { serviceAccountCredential } from '../../dist/providers/fcm/service-account-credential.js';
-import { messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
 
 const mode = process.argv[6];
 const { provider, rows, config } = readArgs();
@@ -25,14 +25,7 @@ if (provider === 'fcm') {
   sendOne = (row) => messaging.send(messageFor('fcm', row));
   close = () => deleteApp(app);
 } else if (provider === 'apns') {
-  const url = new URL(config.apns.endpoint);
-  const apnProvider = new apn.Provider({
-    token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId },
-    address: url.hostname,
-    port: Number(url.port),
-    ca: [config.ca],
-    production: false,
-  });
+  const apnProvider = apnsProvider(config);
   sendOne = async (row) => {
     const note = new apn.Notification(messageFor('apns', row));
     note.topic = config.apns.topic;

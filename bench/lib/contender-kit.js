@@ -1,5 +1,6 @@
 // What every hand-written contender shares: its audience, its messages, and the result line.
 import { readFileSync } from 'node:fs';
+import apn from '@parse/node-apn';
 import { parse } from 'csv-parse/sync';
 
 export function readArgs() {
@@ -50,4 +51,16 @@ export function startClock() {
       );
     },
   };
+}
+
+/** node-apn as a hand-written sender sets it up for the emulator: token auth, its CA, the sandbox. */
+export function apnsProvider(config) {
+  const url = new URL(config.apns.endpoint);
+  return new apn.Provider({
+    token: { key: config.apns.key, keyId: config.apns.keyId, teamId: config.apns.teamId },
+    address: url.hostname,
+    port: Number(url.port),
+    ca: [config.ca],
+    production: false,
+  });
 }

@@ -29,7 +29,7 @@ import { lockCampaign, type CampaignLock } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
 import { LatencyRecorder } from './latency.js';
-import { campaignLimits } from './limits.js';
+import { campaignLimits, sendingThreads } from './limits.js';
 import { startMeasuring } from './measure-resources.js';
 import type { Thresholds } from './thresholds.js';
 
@@ -101,8 +101,9 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     ],
     cwd,
   );
-  const options = campaignLimits(config);
-  const providers = new ProviderSet(config, settings.validateOnly ? 'validate-only' : 'send');
+  const threads = sendingThreads(config, inputs.audience.bytes);
+  const options = campaignLimits(config, threads);
+  const providers = new ProviderSet(config, settings.validateOnly ? 'validate-only' : 'send', { threads });
   let journal: CampaignOptions['journal'];
   let lock: CampaignLock | undefined;
   try {

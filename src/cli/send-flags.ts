@@ -13,6 +13,7 @@ import { isTimeZone } from '../domain/zoned-time.js';
 export function sendFlags(options: {
   apnsTopic?: string;
   concurrency?: string;
+  workers?: string;
   rate?: string;
   journalDir?: string;
   requestTimeout?: string;
@@ -22,6 +23,7 @@ export function sendFlags(options: {
   return [
     { path: 'apns.topic', flag: '--apns-topic', value: options.apnsTopic },
     { path: 'concurrency', flag: '--concurrency', value: options.concurrency === undefined ? undefined : parseConcurrency(options.concurrency) },
+    { path: 'workers', flag: '--workers', value: options.workers === undefined ? undefined : parseWorkers(options.workers) },
     { path: 'rate', flag: '--rate', value: options.rate },
     { path: 'journalDir', flag: '--journal-dir', value: options.journalDir },
     { path: 'requestTimeout', flag: '--request-timeout', value: options.requestTimeout },
@@ -55,6 +57,12 @@ export function parseShardFlag(value: string | undefined): Shard | undefined {
 function parseConcurrency(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number of recipients in flight per provider, not "${value}"`);
+  return n;
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--workers is a whole number of sending threads from 0 to 64 (0: send from the main thread), not "${value}"`);
   return n;
 }
 

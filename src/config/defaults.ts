@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 
 /**
@@ -11,6 +12,16 @@ import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
  * (uncertain after a crash), for no speed.
  */
 export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 500, apns: 100, webpush: 200 };
+
+/**
+ * Threads the provider clients send from: one a core, so the clients' work (TLS, HTTP/2, JSON,
+ * web push encryption) uses them all, at most 4: past that the main thread, which reads, renders
+ * and journals for all of them, is the limit.
+ */
+export const defaultWorkers = Math.min(availableParallelism(), 4);
+
+/** Audience files from this size (some 40,000 rows) get the sending threads unless `workers` says otherwise. */
+export const threadsFromBytes = 8 << 20;
 
 /**
  * How long pushcast waits on a provider. A request with no answer after `requestSeconds` is

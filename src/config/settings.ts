@@ -37,6 +37,7 @@ export const settings: Setting[] = [
   { path: 'requestTimeout', env: ['PUSHCAST_REQUEST_TIMEOUT'], kind: 'string' },
   { path: 'stallTimeout', env: ['PUSHCAST_STALL_TIMEOUT'], kind: 'string' },
   { path: 'concurrency', env: ['PUSHCAST_CONCURRENCY'], kind: 'number' },
+  { path: 'workers', env: ['PUSHCAST_WORKERS'], kind: 'number' },
   { path: 'rate', env: ['PUSHCAST_RATE'], kind: 'string' },
   { path: 'journalDir', env: ['PUSHCAST_JOURNAL_DIR'], kind: 'string' },
   { path: 'registry', env: ['PUSHCAST_REGISTRY'], kind: 'file' },

@@ -38,6 +38,11 @@ export class CampaignEvents {
     this.count(event);
   }
 
+  /** Accepted, and journaled already by its batch's `ok` line (journal.ts). */
+  accepted(event: SettledEvent & { kind: 'accepted' }): void {
+    this.count(event);
+  }
+
   /** Not delivered, and not given up on (the sender was wrong, the campaign stopped): journaled so a later run sends it. */
   toSendLater(event: ToSendLaterEvent): void {
     this.journal?.retry(event.recipient);

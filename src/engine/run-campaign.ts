@@ -233,6 +233,7 @@ class CampaignRun {
 
   private launch(lane: Lane, batch: Work[]): void {
     let handed = false;
+    let journaled: number | undefined; // the batch's number in the journal
     const send = async (): Promise<Outcome[]> => {
       const provider = await lane.provider;
       if (!provider || this.stopping) return batch.map(() => notSent);
@@ -240,7 +241,7 @@ class CampaignRun {
       if (journal) {
         try {
           // Durable before the first request: after a crash these are known to be maybe sent.
-          await journal.writer.sent(
+          journaled = await journal.writer.sent(
             lane.name,
             batch.map((work) => work.rendered.recipient),
           );
@@ -264,6 +265,7 @@ class CampaignRun {
         this.options.onBatch?.(ms, batch.length);
         if (this.options.onDecision && handed) this.options.onDecision({ type: 'batch', provider: lane.name, count: batch.length, ms, outcomes: outcomeCounts(outcomes) });
         if (handed) lane.heard(batch.length, outcomes);
+        if (journaled !== undefined) this.options.journal!.writer.accepted(journaled, acceptedPlaces(outcomes));
         batch.forEach((work, index) => {
           work.attempts++;
           this.settle(lane, work, outcomes[index] ?? { kind: 'uncertain', reason: 'no-answer', detail: 'the provider gave no outcome for this recipient' });
@@ -282,7 +284,7 @@ class CampaignRun {
     switch (outcome.kind) {
       case 'accepted':
         this.heardFromSender(lane, work);
-        return this.events.settled({ ...base, kind: 'accepted', id: outcome.id });
+        return this.events.accepted({ ...base, kind: 'accepted', id: outcome.id });
       case 'invalid':
       case 'rejected': {
         const mark = outcome.wrongSender;
@@ -471,4 +473,13 @@ function outcomeCounts(outcomes: Outcome[]): Record<string, number> {
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
+}
+
+/** Where in its batch each accepted recipient is: the journal's `ok` line. */
+function acceptedPlaces(outcomes: Outcome[]): number[] {
+  const places: number[] = [];
+  outcomes.forEach((outcome, place) => {
+    if (outcome.kind === 'accepted') places.push(place);
+  });
+  return places;
 }

@@ -7,11 +7,15 @@ import { JournalError } from '../errors.js';
 /**
  * A campaign's journal: one JSON object a line, appended.
  *  - `run`: a run started (campaign, shard, pushcast version).
- *  - `sent`: a batch is about to go out; written and fsynced before the first request. `at` is
- *    when (ms since the epoch), `l` each recipient's line in the audience.
+ *  - `sent`: a batch is about to go out; written and fsynced before the first request. `s` numbers
+ *    it within the run, `at` is when (ms since the epoch), `l` each recipient's line in the audience.
+ *  - `ok`: a batch answered: `i` lists, as ranges of their places in its `sent` line ("0-211,213-499"),
+ *    the recipients accepted. Most recipients are accepted: one short line a batch, not one each,
+ *    keeps the journal near 27 bytes a recipient.
  *  - `retry`: a recipient not delivered and not given up on (a 429 or 503, a refused stream, a
  *    wrong sender, a stop): a later run sends it.
- *  - `final`: a recipient's last word: accepted, invalid, rejected or failed.
+ *  - `final`: a recipient's last word other than accepted: invalid, rejected or failed (journals
+ *    before `ok` existed also have accepted ones).
  *  - `time`: written at most once a second while lines are written, so a crashed run's report
  *    knows how long it ran.
  *  - `end`: a run ended (not after a crash): its report, for `pushcast report`.
@@ -20,7 +24,8 @@ import { JournalError } from '../errors.js';
  */
 export type JournalLine =
   | RunLine
-  | { t: 'sent'; p: ProviderName; k: string[]; l: number[]; at: number }
+  | { t: 'sent'; p: ProviderName; s?: number; k: string[]; l: number[]; at: number }
+  | { t: 'ok'; s: number; i: string }
   | { t: 'retry'; k: string; p: ProviderName; line: number }
   | FinalLine
   | { t: 'time'; at: number }
@@ -59,6 +64,7 @@ export class JournalWriter {
   private failure?: JournalError;
   private readonly failureListeners: Array<(error: JournalError) => void> = [];
   private timeNotedAt = 0;
+  private batches = 0;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -86,12 +92,22 @@ export class JournalWriter {
     return writer;
   }
 
-  /** Before a batch goes out: durable, so a crash can never forget something was maybe sent. Throws if it cannot be. */
-  async sent(provider: ProviderName, recipients: readonly DeviceRecipient[]): Promise<void> {
+  /**
+   * Before a batch goes out: durable, so a crash can never forget something was maybe sent. Throws
+   * if it cannot be. Returns the batch's number, for its `ok` line.
+   */
+  async sent(provider: ProviderName, recipients: readonly DeviceRecipient[]): Promise<number> {
     const at = Date.now();
     this.timeNotedAt = at;
-    this.append({ t: 'sent', p: provider, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), at });
+    const s = this.batches++;
+    this.append({ t: 'sent', p: provider, s, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), at });
     await this.flush(true);
+    return s;
+  }
+
+  /** A batch answered: which of its recipients (by place) were accepted. Written for every answered batch, so a reader can forget the batch. */
+  accepted(batch: number, places: readonly number[]): void {
+    this.append({ t: 'ok', s: batch, i: toRanges(places) });
   }
 
   retry(recipient: DeviceRecipient): void {
@@ -160,4 +176,27 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
     if (bytesWritten === 0) throw Object.assign(new Error('the disk took none of the data'), { code: 'EIO' });
     offset += bytesWritten;
   }
+}
+
+/** Ascending places as ranges: [0, 1, 2, 5] → "0-2,5". */
+export function toRanges(places: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < places.length;) {
+    let j = i;
+    while (j + 1 < places.length && places[j + 1] === places[j] + 1) j++;
+    parts.push(i === j ? String(places[i]) : `${places[i]}-${places[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** The places toRanges wrote. */
+export function fromRanges(ranges: string): number[] {
+  const places: number[] = [];
+  if (ranges === '') return places;
+  for (const part of ranges.split(',')) {
+    const [from, to = from] = part.split('-').map(Number);
+    for (let place = from; place <= to; place++) places.push(place);
+  }
+  return places;
 }

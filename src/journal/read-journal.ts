@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
-import type { JournalLine, RunLine } from './journal.js';
+import { fromRanges, type JournalLine, type RunLine } from './journal.js';
 import { PriorIndex, type PriorState } from './prior-index.js';
 
 /**
@@ -49,6 +49,8 @@ export async function readJournal(path: string): Promise<JournalState> {
   }
   const { prior } = state;
   let sentThisRun = new Set<string>();
+  // This run's batches not answered yet, by number: an `ok` line names its recipients by place.
+  let unanswered = new Map<number, JournalLine & { t: 'sent' }>();
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
     if (text === '') continue;
     let entry: JournalLine;
@@ -66,6 +68,7 @@ export async function readJournal(path: string): Promise<JournalState> {
         state.anchor ??= Date.parse(entry.anchor ?? entry.at);
         state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0 };
         sentThisRun = new Set();
+        unanswered = new Map();
         break;
       }
       case 'sent':
@@ -78,7 +81,17 @@ export async function readJournal(path: string): Promise<JournalState> {
           last.sends += entry.k.length;
           last.lastWriteAt = Math.max(last.lastWriteAt, entry.at ?? 0);
         }
+        if (entry.s !== undefined) unanswered.set(entry.s, entry);
         break;
+      case 'ok': {
+        const batch = unanswered.get(entry.s);
+        unanswered.delete(entry.s);
+        for (const place of batch ? fromRanges(entry.i) : []) {
+          const key = batch!.k[place];
+          prior.set(key, { state: 'final', line: { t: 'final', k: key, p: batch!.p, o: 'accepted', line: batch!.l[place] } });
+        }
+        break;
+      }
       case 'retry':
         if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry', provider: entry.p, line: entry.line });
         break;

@@ -14,16 +14,29 @@ export function mergeFields<T extends Record<string, unknown>>(base: T, override
   return merged as T;
 }
 
-/** A copy without undefined fields, so payloads print and compare as providers receive them. */
+/** A copy without undefined fields (and objects left empty), so payloads print and compare as providers receive them. */
 export function dropUndefined<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(dropUndefined) as T;
+  const clean = withoutUndefined(value);
+  return (clean === emptyObject ? {} : clean) as T;
+}
+
+/** What withoutUndefined makes of an object left with no fields: its parent drops it. */
+const emptyObject = Object.freeze({});
+
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => dropUndefined(item));
   if (!isPlainObject(value)) return value;
+  // for…in, not Object.entries: this runs for every recipient, and the pairs were a measurable
+  // share of the garbage a send makes.
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
+  let empty = true;
+  for (const key in value) {
+    const item = value[key];
     if (item === undefined) continue;
-    const clean = dropUndefined(item);
-    if (isPlainObject(clean) && Object.keys(clean).length === 0) continue;
+    const clean = typeof item === 'object' && item !== null ? withoutUndefined(item) : item;
+    if (clean === emptyObject) continue;
     out[key] = clean;
+    empty = false;
   }
-  return out as T;
+  return empty ? emptyObject : out;
 }

@@ -5,6 +5,7 @@ import type { RenderedMessage } from '../message/compile-template.js';
 import { providerDescriptors } from './descriptors.js';
 import { DryRunProvider } from './dry-run.js';
 import type { BuildContext, BuildResult, Provider, ProviderDescriptor, ProviderSource, Refusal, Rendered } from './provider.js';
+import { ProviderThreads } from './threads/provider-threads.js';
 
 /**
  * How a run uses its providers:
@@ -26,19 +27,26 @@ export class ProviderSet implements ProviderSource {
   readonly configuredNames: ProviderName[];
   /** In a dry run, one payload per provider as it would have been sent, the token masked. */
   readonly samples: Partial<Record<ProviderName, unknown>> = {};
+  private readonly descriptors: { readonly [P in ProviderName]: ProviderDescriptor<P> };
   private readonly created = new Map<ProviderName, Promise<Provider>>();
   private readonly admissions = new Map<ProviderName, (recipient: DeviceRecipient) => Refusal | undefined>();
   /** Why each provider's rows are not sent in this run, decided once: `refuse` asks for every row. */
   private readonly refusals = new Map<ProviderName, Refusal>();
   private readonly context: BuildContext;
+  /** --workers: the clients live in this many sending threads (0: in this one). */
+  private readonly threadCount: number;
+  private threads?: ProviderThreads;
 
   constructor(
     private readonly config: PushcastConfig,
     private readonly mode: ProviderMode = 'send',
-    private readonly descriptors: { readonly [P in ProviderName]: ProviderDescriptor<P> } = providerDescriptors,
+    options: { threads?: number; descriptors?: { readonly [P in ProviderName]: ProviderDescriptor<P> } } = {},
   ) {
+    this.descriptors = options.descriptors ?? providerDescriptors;
+    // A thread builds its clients from the built-in descriptors: others (a test's) stay in this thread.
+    this.threadCount = mode === 'dry-run' || this.descriptors !== providerDescriptors ? 0 : (options.threads ?? 0);
     this.context = buildContext(config);
-    this.configuredNames = providerNames.filter((name) => descriptors[name].isConfigured(config));
+    this.configuredNames = providerNames.filter((name) => this.descriptors[name].isConfigured(config));
     for (const name of providerNames) {
       const admission = this.descriptor(name).admission?.(config);
       if (admission) this.admissions.set(name, admission);
@@ -95,6 +103,7 @@ export class ProviderSet implements ProviderSource {
     const providers = await Promise.allSettled(this.created.values());
     await Promise.all(providers.map((result) => (result.status === 'fulfilled' ? result.value.close().catch(() => undefined) : undefined)));
     this.created.clear();
+    await this.threads?.close();
   }
 
   private async create(name: ProviderName): Promise<Provider> {
@@ -102,6 +111,7 @@ export class ProviderSet implements ProviderSource {
     const refusal = this.unusable(name);
     if (refusal) throw new ConfigError(`${descriptor.title}: ${refusal.detail}`);
     if (this.mode === 'dry-run') return new DryRunProvider(descriptor, this.samples);
+    if (this.threadCount > 0) return (this.threads ??= new ProviderThreads(this.threadCount, this.config, this.mode === 'validate-only')).open(name);
     const created = await descriptor.create(this.config, { validateOnly: this.mode === 'validate-only' });
     try {
       await created.verify?.(new AbortController().signal);

@@ -1,14 +1,15 @@
 import { loadConfig } from '../../config/load-config.js';
 import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
-import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultTimeouts } from '../../config/defaults.js';
+import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultWorkers, threadsFromBytes, defaultTimeouts } from '../../config/defaults.js';
 import { ExitCode } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
 /** Values used when nothing sets them, as `pushcast config` shows them. */
 const defaults: Record<string, string> = {
   'apns.environment': defaultApnsEnvironment,
-  concurrency: `fcm ${defaultInFlight.fcm}, apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush}`,
+  concurrency: `fcm ${defaultInFlight.fcm} a sending thread, apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush}`,
+  workers: `${defaultWorkers} (the cores, at most 4) for audience files of ${threadsFromBytes >> 20} MiB or more, else 0`,
   rate: 'unlimited',
   journalDir: defaultJournalDir,
   'fcm.batchSize': '500',

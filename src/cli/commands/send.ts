@@ -37,6 +37,7 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   shard?: string;
   rate?: string;
   concurrency?: string;
+  workers?: string;
   requestTimeout?: string;
   stallTimeout?: string;
   maxInvalidRate?: string;

@@ -78,7 +78,14 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   const caller = current;
   current = undefined;
   const session = redirect ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener) : originalConnect(authority, options ?? {}, listener);
-  if (!caller) return session;
+  if (!caller) {
+    if (redirect) {
+      const plain = session.request.bind(session);
+      session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) =>
+        plain({ ...headers, ':scheme': 'https' }, requestOptions)) as typeof session.request;
+    }
+    return session;
+  }
   const { observation, needs } = caller;
   observation.hooked = true;
   needs.sessions.add(session);

@@ -1,0 +1,72 @@
+// The provider library alone, as pushcast drives it: the target pushcast's own cost is measured
+// against. firebase-admin `sendEach` in batches of 500, node-apn and web-push's
+// `sendNotification`, each with pushcast's concurrency (config/defaults.ts), each message built
+// inside the timed section. No journal, no report, no retries of its own (firebase-admin's own
+// retries stay on, as stock: the emulator counts every request, so they show as "resent").
+import https from 'node:https';
+import apn from '@parse/node-apn';
+import webpush from 'web-push';
+import { defaultInFlight } from '../../dist/config/defaults.js';
+import { installFcmConnectHook } from '../../dist/providers/fcm/fcm-connect-hook.js';
+import { serviceAccountCredential } from '../../dist/providers/fcm/service-account-credential.js';
+import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+
+const { provider, rows, config } = readArgs();
+const concurrency = defaultInFlight[provider];
+
+let sendBatch; // rows → count accepted
+let close = async () => {};
+if (provider === 'fcm') {
+  const { initializeApp, deleteApp } = await import('firebase-admin/app');
+  const { getMessaging } = await import('firebase-admin/messaging');
+  installFcmConnectHook({ redirect: { endpoint: new URL(config.fcm.endpoint).origin, ca: config.ca } });
+  const account = JSON.parse(config.fcm.serviceAccount);
+  const app = initializeApp({ credential: serviceAccountCredential(account, { ca: config.ca }), projectId: account.project_id });
+  const messaging = getMessaging(app);
+  await app.options.credential.getAccessToken();
+  sendBatch = async (batch) => (await messaging.sendEach(batch.map((row) => messageFor('fcm', row)))).successCount;
+  close = () => deleteApp(app);
+} else if (provider === 'apns') {
+  const apnProvider = apnsProvider(config);
+  sendBatch = async ([row]) => {
+    const note = new apn.Notification(messageFor('apns', row));
+    note.topic = config.apns.topic;
+    note.pushType = 'alert';
+    return (await apnProvider.send(note, row.token)).sent.length;
+  };
+  close = () => apnProvider.shutdown();
+} else {
+  const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
+  const endpoint = new URL(config.webpush.endpoint);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, host: endpoint.hostname, port: Number(endpoint.port), ca: config.ca });
+  sendBatch = ([row]) =>
+    webpush.sendNotification(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: { subject, publicKey, privateKey }, agent, TTL: 172800 }).then(
+      () => 1,
+      () => 0,
+    );
+  close = async () => agent.destroy();
+}
+
+// FCM: one sendEach of 500 at a time (500 in flight); APNs and web push: one message per call.
+const batchSize = provider === 'fcm' ? concurrency : 1;
+const loops = provider === 'fcm' ? 1 : concurrency;
+const clock = startClock();
+let next = 0;
+let ok = 0;
+await Promise.all(
+  Array.from({ length: loops }, async () => {
+    while (next < rows.length) {
+      const batch = rows.slice(next, next + batchSize);
+      next += batch.length;
+      // Every message of a batch waits for the whole call: its latency is the call's.
+      const started = performance.now();
+      const accepted = await sendBatch(batch).catch(() => 0);
+      const ms = performance.now() - started;
+      for (let i = 0; i < batch.length; i++) clock.latencies.push(ms);
+      ok += accepted;
+    }
+  }),
+);
+clock.done({ sent: rows.length, ok, failed: rows.length - ok });
+await close();
+process.exit(0);

@@ -1,0 +1,180 @@
+import { Worker } from 'node:worker_threads';
+import type { PushcastConfig } from '../../config/config.js';
+import type { Outcome } from '../../domain/outcome.js';
+import type { ProviderName } from '../../domain/recipient.js';
+import { ConfigError } from '../../errors.js';
+import type { Provider, Rendered } from '../provider.js';
+import type { FromThread, ThreadError, ThreadItem, ToThread } from './thread-messages.js';
+
+/** How long closing waits for a thread to close its sessions before it is ended anyway. */
+const closeGraceMs = 5000;
+
+/**
+ * The sending threads of one run (--workers): each holds its own provider clients, and a batch
+ * goes to the thread with the fewest recipients outstanding. The threads only send: reading,
+ * rendering, retries, the journal and the report stay in the main thread, one engine as without
+ * threads, so resume, dedup, uncertain handling and Ctrl-C are the same code either way.
+ */
+export class ProviderThreads {
+  private readonly threads: SendingThread[];
+
+  constructor(
+    count: number,
+    private readonly config: PushcastConfig,
+    private readonly validateOnly: boolean,
+  ) {
+    this.threads = Array.from({ length: count }, () => new SendingThread());
+  }
+
+  /** The provider, opened (created and its credentials verified) in every thread. */
+  async open(name: ProviderName): Promise<Provider> {
+    const opened = await Promise.allSettled(this.threads.map((thread) => thread.open(name, this.config, this.validateOnly)));
+    const failed = opened.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const maxBatch = Math.min(...opened.map((result) => (result as PromiseFulfilledResult<number>).value));
+    return new ThreadedProvider(name, maxBatch, this.threads);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((thread) => thread.close()));
+  }
+}
+
+/** A provider whose clients live in the sending threads. */
+class ThreadedProvider implements Provider {
+  private readonly aborts = new WeakSet<AbortSignal>();
+
+  constructor(
+    readonly name: ProviderName,
+    readonly maxBatch: number,
+    private readonly threads: SendingThread[],
+  ) {}
+
+  async send(batch: ReadonlyArray<Rendered>, signal: AbortSignal): Promise<Outcome[]> {
+    if (signal.aborted) return batch.map(() => notSent);
+    if (!this.aborts.has(signal)) {
+      this.aborts.add(signal);
+      signal.addEventListener('abort', () => this.threads.forEach((thread) => thread.abort(this.name)), { once: true });
+    }
+    const thread = leastBusy(this.threads);
+    if (!thread) return batch.map(() => threadsGone);
+    return thread.send(this.name, batch.map(toItem));
+  }
+
+  async close(): Promise<void> {} // the threads close with the run (ProviderThreads.close)
+}
+
+/** One worker thread, and what it was handed and has not answered yet. */
+class SendingThread {
+  /** Recipients handed over and not answered. */
+  outstanding = 0;
+  /** Why the thread is gone, if it died. */
+  died?: Error;
+  private readonly worker = new Worker(threadEntry());
+  private nextId = 0;
+  private readonly batches = new Map<number, { count: number; resolve(outcomes: Outcome[]): void }>();
+  private readonly opening = new Map<ProviderName, { resolve(maxBatch: number): void; reject(error: Error): void }>();
+  private closed?: () => void;
+
+  constructor() {
+    this.worker.on('message', (message: FromThread) => this.heard(message));
+    this.worker.on('error', (error) => this.die(error));
+    this.worker.on('exit', (code) => this.die(new Error(`a sending thread exited (code ${code})`)));
+  }
+
+  open(provider: ProviderName, config: PushcastConfig, validateOnly: boolean): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.opening.set(provider, { resolve, reject });
+      this.post({ type: 'open', provider, config, validateOnly });
+    });
+  }
+
+  send(provider: ProviderName, items: ThreadItem[]): Promise<Outcome[]> {
+    const id = this.nextId++;
+    this.outstanding += items.length;
+    return new Promise((resolve) => {
+      this.batches.set(id, { count: items.length, resolve });
+      this.post({ type: 'send', id, provider, items });
+    });
+  }
+
+  abort(provider: ProviderName): void {
+    if (!this.died) this.post({ type: 'abort', provider });
+  }
+
+  async close(): Promise<void> {
+    if (!this.died) {
+      const closed = new Promise<void>((resolve) => (this.closed = resolve));
+      this.post({ type: 'close' });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, closeGraceMs)))]);
+      clearTimeout(timer);
+    }
+    this.died ??= new Error('closed');
+    await this.worker.terminate();
+  }
+
+  private post(message: ToThread): void {
+    this.worker.postMessage(message);
+  }
+
+  private heard(message: FromThread): void {
+    switch (message.type) {
+      case 'opened':
+        this.opening.get(message.provider)?.resolve(message.maxBatch);
+        this.opening.delete(message.provider);
+        break;
+      case 'open-failed':
+        this.opening.get(message.provider)?.reject(fromThread(message.error));
+        this.opening.delete(message.provider);
+        break;
+      case 'sent': {
+        const batch = this.batches.get(message.id)!;
+        this.batches.delete(message.id);
+        this.outstanding -= batch.count;
+        batch.resolve(message.outcomes);
+        break;
+      }
+      case 'closed':
+        this.closed?.();
+        break;
+    }
+  }
+
+  /** The thread died: what it was sending may have gone out (uncertain); nothing more is handed to it. */
+  private die(error: Error): void {
+    if (this.died) return;
+    this.died = error;
+    for (const { count, resolve } of this.batches.values()) {
+      resolve(Array.from({ length: count }, () => ({ kind: 'uncertain', reason: 'no-answer', detail: `the sending thread died: ${error.message}` }) as const));
+    }
+    this.batches.clear();
+    this.outstanding = 0;
+    for (const { reject } of this.opening.values()) reject(error);
+    this.opening.clear();
+  }
+}
+
+const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
+const threadsGone: Outcome = { kind: 'fatal', reason: 'internal-error', fix: 'every sending thread died (see the message above): run the same command again' };
+
+function leastBusy(threads: SendingThread[]): SendingThread | undefined {
+  let best: SendingThread | undefined;
+  for (const thread of threads) if (!thread.died && (!best || thread.outstanding < best.outstanding)) best = thread;
+  return best;
+}
+
+function toItem(item: Rendered): ThreadItem {
+  const { token, apnsEnvironment, subscription } = item.recipient;
+  return { token, apnsEnvironment, subscription, payload: item.payload };
+}
+
+function fromThread(error: ThreadError): Error {
+  return error.name === 'ConfigError' ? new ConfigError(error.message) : Object.assign(new Error(error.message), { name: error.name });
+}
+
+/** The thread's module. Run from the sources (the tests), it is the built one: `npm test` builds first. */
+function threadEntry(): URL {
+  const here = new URL('./provider-thread.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL(here.href.replace('/src/', '/dist/')) : here;
+}

@@ -1,0 +1,35 @@
+import type { PushcastConfig } from '../../config/config.js';
+import type { Outcome } from '../../domain/outcome.js';
+import type { ApnsEnvironment, ProviderName, WebPushSubscription } from '../../domain/recipient.js';
+
+/**
+ * What a sending thread needs of a recipient: where it goes, nothing of the row. The row's
+ * variables, fields and keys stay in the main thread, so a batch crosses as little as it can.
+ */
+export interface ThreadItem {
+  token: string;
+  apnsEnvironment?: ApnsEnvironment;
+  subscription?: WebPushSubscription;
+  payload: unknown;
+}
+
+/** The main thread to a sending thread. */
+export type ToThread =
+  | { type: 'open'; provider: ProviderName; config: PushcastConfig; validateOnly: boolean }
+  | { type: 'send'; id: number; provider: ProviderName; items: ThreadItem[] }
+  /** The campaign is stopping: the provider starts no more requests (they come back `not-sent`). */
+  | { type: 'abort'; provider: ProviderName }
+  | { type: 'close' };
+
+/** A sending thread to the main thread. */
+export type FromThread =
+  | { type: 'opened'; provider: ProviderName; maxBatch: number }
+  | { type: 'open-failed'; provider: ProviderName; error: ThreadError }
+  | { type: 'sent'; id: number; outcomes: Outcome[] }
+  | { type: 'closed' };
+
+/** An error as it crosses threads: ConfigError stays a ConfigError, so a bad credential still stops the campaign as one. */
+export interface ThreadError {
+  name: string;
+  message: string;
+}

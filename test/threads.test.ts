@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PushcastConfig } from '../src/config/config.js';
+import type { Outcome } from '../src/domain/outcome.js';
+import type { ProviderName } from '../src/domain/recipient.js';
+import type { Delivered } from '../src/emulator/emulator-state.js';
+import { ConfigError } from '../src/errors.js';
+import type { Provider, Rendered } from '../src/providers/provider.js';
+import { ProviderSet } from '../src/providers/provider-set.js';
+import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
+import { apnsToken, fcmToken } from './helpers/tokens.js';
+
+/**
+ * The sending threads (--workers): the same batch, sent from the main thread and from threads,
+ * reaches the provider byte for byte the same, is answered the same, and a refused credential
+ * still stops the run as a ConfigError before anything is sent.
+ */
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator({
+    forced: { [fcmToken('gone')]: { status: 404, reason: 'UNREGISTERED' }, [apnsToken('gone')]: { status: 410, reason: 'Unregistered' } },
+    apnsTopics: ['com.example.pushcast'],
+  });
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
+
+async function sendFrom(threads: number, name: ProviderName, items: Rendered[], config: PushcastConfig = emulator.config(), signal = new AbortController().signal) {
+  const providers = new ProviderSet(config, 'send', { threads });
+  try {
+    const provider = (await providers.get(name)) as Provider;
+    return await provider.send(items as never, signal);
+  } finally {
+    await providers.close();
+  }
+}
+
+/**
+ * What the emulator received, in token order, without the moment it arrived. apns-expiration is
+ * absolute, set when the request goes: checked to be an hour from now, then left out.
+ */
+function received(): unknown[] {
+  const now = Math.floor(Date.now() / 1000);
+  const text = JSON.stringify(
+    emulator
+      .delivered()
+      .map(({ at: _at, ...rest }: Delivered) => rest)
+      .sort((a, b) => a.token.localeCompare(b.token)),
+  );
+  for (const [, expiration] of text.matchAll(/"apns-expiration":"(\d+)"/g)) expect(Number(expiration) - now).toBeGreaterThan(3600 - 10);
+  return JSON.parse(text.replace(/"apns-expiration":"\d+"/g, '"apns-expiration":"in an hour"')) as unknown[];
+}
+
+const message = { title: 'Sale', body: 'Привет 🎉', group: 'sale-1', thread: 'promos', ttl: 3600, priority: 'high', data: { a: 'b' } } as const;
+
+describe('sending threads', () => {
+  it.each([
+    ['fcm', [rendered('fcm', fcmToken(1), message), rendered('fcm', fcmToken('gone'), message), rendered('fcm', fcmToken(2), message)]],
+    ['apns', [rendered('apns', apnsToken(1), message), rendered('apns', apnsToken('gone'), message)]],
+    ['webpush', [rendered('webpush', 'w1', message), rendered('webpush', 'w2', message)]],
+  ] as const)('put on the wire for %s exactly what the main thread does, and read the answers the same', async (name, items) => {
+    const inMain = await sendFrom(0, name, [...items]);
+    const fromMain = received();
+    emulator.reset();
+    const inThreads = await sendFrom(2, name, [...items]);
+    // The same answers, but for the ids each accepted message is given anew.
+    const withoutIds = (outcomes: Outcome[]) => outcomes.map((outcome) => (outcome.kind === 'accepted' ? { ...outcome, id: typeof outcome.id } : outcome));
+    expect(withoutIds(inThreads)).toEqual(withoutIds(inMain));
+    expect(inThreads.map((outcome) => outcome.kind)).toContain('accepted');
+    expect(received()).toEqual(fromMain);
+    expect(fromMain).toHaveLength(inMain.filter((outcome) => outcome.kind === 'accepted').length);
+  });
+
+  it('stop a refused credential as a ConfigError, before any message is sent', async () => {
+    const config = emulator.config();
+    const wrong = { ...config, webpush: { ...config.webpush, subject: 'mailto:me@localhost' } };
+    await expect(sendFrom(2, 'webpush', [], wrong)).rejects.toBeInstanceOf(ConfigError);
+    await expect(sendFrom(2, 'webpush', [], wrong)).rejects.toThrow(/localhost/);
+    expect(emulator.stats().requests.webpush).toBe(0);
+  });
+
+  it('start nothing once the campaign is stopping: every recipient comes back never sent', async () => {
+    const stopped = new AbortController();
+    stopped.abort();
+    const outcomes = await sendFrom(2, 'fcm', [rendered('fcm', fcmToken(3), message)], emulator.config(), stopped.signal);
+    expect(outcomes).toEqual([{ kind: 'retryable', reason: 'not-sent', because: 'not-sent' } satisfies Outcome]);
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+});
