@@ -6,6 +6,11 @@ export function hashKey([a, b]: Hash64): string {
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 }
 
+/** The hash a key spells (hashKey's inverse): how compact indexes keep journal keys. */
+export function keyHash(key: string): Hash64 {
+  return [parseInt(key.slice(0, 8), 16) >>> 0, parseInt(key.slice(8, 16), 16) >>> 0];
+}
+
 /**
  * Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix), stable across
  * runs and machines: shards and journals depend on that. Never returns 0,0.

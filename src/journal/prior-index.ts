@@ -1,4 +1,4 @@
-import { hashKey } from '../domain/hash.js';
+import { hashKey, keyHash } from '../domain/hash.js';
 import type { FinalKind, WrongSender } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { FinalLine } from './journal.js';
@@ -66,12 +66,12 @@ export class PriorIndex {
   }
 
   get(key: string): PriorState | undefined {
-    const slot = this.find(...halves(key));
+    const slot = this.find(...keyHash(key));
     return this.state[slot] === 0 ? undefined : this.read(slot, key);
   }
 
   set(key: string, value: PriorState): void {
-    const [hi, lo] = halves(key);
+    const [hi, lo] = keyHash(key);
     let slot = this.find(hi, lo);
     if (this.state[slot] === 0) {
       if ((this.count + 1) * 2 > this.capacity) {
@@ -157,9 +157,4 @@ export class PriorIndex {
       this.wrong[to] = old.wrong[from];
     }
   }
-}
-
-/** A journal key (16 hex digits: the recipient's 64-bit hash) as its two 32-bit halves. */
-function halves(key: string): [number, number] {
-  return [parseInt(key.slice(0, 8), 16) >>> 0, parseInt(key.slice(8, 16), 16) >>> 0];
 }

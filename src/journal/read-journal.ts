@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { SeenSet } from '../audience/seen-set.js';
+import { keyHash } from '../domain/hash.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { fromRanges, type JournalLine, type RunLine } from './journal.js';
 import { PriorIndex, type PriorState } from './prior-index.js';
@@ -48,7 +50,8 @@ export async function readJournal(path: string): Promise<JournalState> {
     throw error;
   }
   const { prior } = state;
-  let sentThisRun = new Set<string>();
+  // Typed, not a Set of strings: a million keys as strings were most of a resume's peak memory.
+  let sentThisRun = new SeenSet();
   // This run's batches not answered yet, by number: an `ok` line names its recipients by place.
   let unanswered = new Map<number, JournalLine & { t: 'sent' }>();
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
@@ -67,15 +70,14 @@ export async function readJournal(path: string): Promise<JournalState> {
         const startedAt = Date.parse(entry.at);
         state.anchor ??= Date.parse(entry.anchor ?? entry.at);
         state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0 };
-        sentThisRun = new Set();
+        sentThisRun = new SeenSet();
         unanswered = new Map();
         break;
       }
       case 'sent':
         entry.k.forEach((key, index) => {
           if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0 });
-          if (!sentThisRun.has(key)) sentThisRun.add(key);
-          else if (last) last.retries++;
+          if (sentThisRun.addOrGetLine(keyHash(key), 1) !== 0 && last) last.retries++;
         });
         if (last) {
           last.sends += entry.k.length;
