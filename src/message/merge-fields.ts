@@ -20,6 +20,16 @@ export function dropUndefined<T>(value: T): T {
   return (clean === emptyObject ? {} : clean) as T;
 }
 
+/**
+ * A copy without its own undefined fields, the nested objects as they are: for a payload's outer
+ * object, whose nested parts were cleaned when they were built (one deep copy a message, not two).
+ */
+export function definedFields<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
+  return out as T;
+}
+
 /** What withoutUndefined makes of an object left with no fields: its parent drops it. */
 const emptyObject = Object.freeze({});
 

@@ -1,7 +1,7 @@
 import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes } from '../../message/limits.js';
-import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
+import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
 import type { ApnsPayload, BuildContext, BuildResult } from '../provider.js';
 
 /** The APNs request for one device token: headers for node-apn and the JSON body. */
@@ -27,7 +27,7 @@ export function buildApnsPayload(message: RenderedMessage, recipient: DeviceReci
   }
   return {
     ok: true,
-    payload: dropUndefined({
+    payload: definedFields({
       topic: recipient.apnsTopic ?? context.apnsTopic,
       pushType: visible ? 'alert' : 'background',
       // Apple requires priority 5 for background pushes.

@@ -2,7 +2,7 @@ import type { TokenMessage } from 'firebase-admin/messaging';
 import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
-import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
+import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
 import type { BuildContext, BuildResult, FcmPayload } from '../provider.js';
 
 /**
@@ -55,7 +55,7 @@ export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecip
   if (bytes > limits.fcmPayloadBytes) {
     return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM payload (the largest one platform gets, overrides included)', bytes, limits.fcmPayloadBytes) };
   }
-  return { ok: true, payload: dropUndefined({ message: payload, ttlSeconds: ttl }) };
+  return { ok: true, payload: definedFields({ message: payload, ttlSeconds: ttl }) };
 }
 
 /**

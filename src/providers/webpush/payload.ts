@@ -1,7 +1,7 @@
 import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
-import { dropUndefined, mergeFields } from '../../message/merge-fields.js';
+import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
 import type { BuildContext, BuildResult, WebPushPayload } from '../provider.js';
 
 /**
@@ -41,7 +41,7 @@ export function buildWebPushPayload(message: RenderedMessage, _recipient: Device
   }
   return {
     ok: true,
-    payload: dropUndefined({
+    payload: definedFields({
       plaintext,
       ttlSeconds: message.ttlSeconds,
       urgency: message.urgency ?? (message.priority === 'high' ? 'high' : 'normal'),
