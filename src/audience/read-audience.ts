@@ -52,8 +52,6 @@ export interface Audience {
   freeText: number[];
   /** How much of the file has been read, 0 to 1 (bytes read of its size): none for standard input or a channel. */
   shareRead?(): number;
-  /** The file's size in bytes: none for standard input or a channel. */
-  bytes?: number;
   /** What a row's `line` is: the file's line, or for a registry channel the device's id in the registry. */
   lineIs?: LineIs;
   /** Every data row, in file order: a recipient or the problem that skips it. Pull-based: backpressure reaches the file. */
@@ -188,14 +186,14 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
     rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.owns),
-    ...(source.input ? {} : sizeOf(input as ReadStream, source.file ?? path)),
+    ...(source.input ? {} : { shareRead: shareOf(input as ReadStream, source.file ?? path) }),
   };
 }
 
-/** The file's size, and the bytes read of it: a streamed CSV's progress, known without counting its rows first. */
-function sizeOf(file: ReadStream, name: string): Pick<Audience, 'shareRead' | 'bytes'> {
+/** Bytes read of the file's size: a streamed CSV's progress, known without counting its rows first. */
+function shareOf(file: ReadStream, name: string): (() => number) | undefined {
   const size = statSync(name, { throwIfNoEntry: false })?.size ?? 0;
-  return size > 0 ? { bytes: size, shareRead: () => Math.min(1, file.bytesRead / size) } : {};
+  return size > 0 ? () => Math.min(1, file.bytesRead / size) : undefined;
 }
 
 interface HeaderReading extends ColumnRoles {

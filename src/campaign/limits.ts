@@ -1,5 +1,5 @@
 import type { PushcastConfig } from '../config/config.js';
-import { defaultInFlight, defaultRetries, defaultWorkers, threadsFromBytes } from '../config/defaults.js';
+import { defaultInFlight, defaultRetries, defaultWorkers } from '../config/defaults.js';
 import { stallTimeoutMs } from '../config/timeouts.js';
 import { providerNames, isProviderName, type ProviderName } from '../domain/recipient.js';
 import type { CampaignOptions } from '../engine/run-campaign.js';
@@ -37,14 +37,10 @@ export function campaignLimits(config: PushcastConfig, threads = 0): Pick<Campai
   return { inFlight: inFlightLimits(config, threads), rate: rateLimits(config), stallMs: stallTimeoutMs(config), ...defaultRetries };
 }
 
-/**
- * `workers`: threads the provider clients send from (0: the main thread). By default, one a core
- * for an audience file large enough to repay starting them (each loads the clients anew: about
- * half a second of CPU, measured), none for a small file, standard input or a channel.
- */
-export function sendingThreads(config: PushcastConfig, audienceBytes: number | undefined): number {
+/** `workers`: threads the provider clients send from (0: the main thread). */
+export function sendingThreads(config: PushcastConfig): number {
   const { workers } = config;
-  if (workers === undefined) return (audienceBytes ?? 0) >= threadsFromBytes ? defaultWorkers : 0;
+  if (workers === undefined) return defaultWorkers;
   if (!Number.isInteger(workers) || workers < 0 || workers > 64)
     throw new ConfigError(`workers must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not ${workers}`);
   return workers;

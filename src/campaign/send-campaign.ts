@@ -101,7 +101,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     ],
     cwd,
   );
-  const threads = sendingThreads(config, inputs.audience.bytes);
+  const threads = sendingThreads(config);
   const options = campaignLimits(config, threads);
   const providers = new ProviderSet(config, settings.validateOnly ? 'validate-only' : 'send', { threads });
   let journal: CampaignOptions['journal'];

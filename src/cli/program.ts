@@ -72,7 +72,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--shard <K/N>', 'send only shard K of N: N processes on N machines split one audience with no overlap')
     .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
     .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 500 a sending thread, apns 100, webpush 200)')
-    .option('--workers <n>', 'threads the provider clients send from, to use every core; 0: the main thread (default: the cores, at most 4, for audience files of 8 MiB or more)')
+    .option('--workers <n>', 'threads the provider clients send from, to use more cores when they are free and the provider is remote (default: 0, the main thread)')
     .option('--request-timeout <duration>', 'a request with no answer after this long is uncertain, not resent: 30, 30s, 2m (default: 30s)')
     .option('--stall-timeout <duration>', 'stop when a provider answers nothing for this long (default: 2m)')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid, e.g. 0.1 or 10%')

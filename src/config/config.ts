@@ -56,7 +56,7 @@ export interface PushcastConfig {
   stallTimeout?: string | number;
   /** Recipients in flight per provider (--concurrency). */
   concurrency?: number;
-  /** Threads the provider clients send from (--workers); 0 sends from the main thread. Default: the cores, at most 4, for audience files of 8 MiB or more. */
+  /** Threads the provider clients send from (--workers); 0 (the default) sends from the main thread. */
   workers?: number;
   /** Sends per second, as --rate takes it: "500", "30000/m", "fcm=10000,apns=2000". */
   rate?: string | number;

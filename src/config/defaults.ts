@@ -14,14 +14,15 @@ import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 500, apns: 100, webpush: 200 };
 
 /**
- * Threads the provider clients send from: one a core, so the clients' work (TLS, HTTP/2, JSON,
- * web push encryption) uses them all, at most 4: past that the main thread, which reads, renders
- * and journals for all of them, is the limit.
+ * Threads the provider clients send from, unless `workers` says: none. Measured on a 2-core
+ * machine with the emulator on the same cores, sending threads cost 10–25% more CPU a message
+ * (the batches and answers cross threads, each thread loads the clients) and sent no faster;
+ * they pay where there are cores to spare and the provider is remote (README, Every core).
  */
-export const defaultWorkers = Math.min(availableParallelism(), 4);
+export const defaultWorkers = 0;
 
-/** Audience files from this size (some 40,000 rows) get the sending threads unless `workers` says otherwise. */
-export const threadsFromBytes = 8 << 20;
+/** Sending threads are useful up to about one a core: the main thread reads, renders and journals for all of them. */
+export const suggestedWorkers = Math.min(availableParallelism(), 4);
 
 /**
  * How long pushcast waits on a provider. A request with no answer after `requestSeconds` is

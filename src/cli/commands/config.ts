@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load-config.js';
 import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
-import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultWorkers, threadsFromBytes, defaultTimeouts } from '../../config/defaults.js';
+import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultWorkers, suggestedWorkers, defaultTimeouts } from '../../config/defaults.js';
 import { ExitCode } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -9,7 +9,7 @@ import { writeLine, type CliIo } from '../io.js';
 const defaults: Record<string, string> = {
   'apns.environment': defaultApnsEnvironment,
   concurrency: `fcm ${defaultInFlight.fcm} a sending thread, apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush}`,
-  workers: `${defaultWorkers} (the cores, at most 4) for audience files of ${threadsFromBytes >> 20} MiB or more, else 0`,
+  workers: `${defaultWorkers} (the main thread; up to ${suggestedWorkers} on this machine, where cores are free and the provider remote)`,
   rate: 'unlimited',
   journalDir: defaultJournalDir,
   'fcm.batchSize': '500',
