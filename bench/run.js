@@ -1,12 +1,14 @@
 // npm run bench [-- --size 100000] [-- --providers fcm,apns,webpush] [-- --no-rss]
 //   [-- --contenders pushcast,bare] [-- --compare-bin ../older/bin/pushcast.js]
-//   [-- --quick]: 20,000 per provider, pushcast and the bare client only, a minute or less, and
-//   the ratios as one JSON line at the end (sender CPU per message is what carries over to a
-//   deployment, where the provider is remote and this machine's emulator takes none of its cores).
+//   [-- --quick]: 20,000 per provider, pushcast, the library alone and the bare client only, a few
+//   minutes, and the ratios as one JSON line at the end (sender CPU per message is what carries
+//   over to a deployment, where the provider is remote and this machine's emulator takes none of
+//   its cores).
 // One run, on this machine: the emulator in its own process with a little latency and a small
 // error mix; the same generated audience sent through pushcast (the CLI, as users run it),
-// @parse/push-adapter, two hand-written baselines, and a bare client (the ceiling). Every
-// contender runs in a fresh process; messages lost are counted from the emulator's own counters.
+// @parse/push-adapter, two hand-written baselines, the provider library alone, and a bare client
+// (the ceiling). Every contender runs in a fresh process; messages lost are counted from the
+// emulator's own counters.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';

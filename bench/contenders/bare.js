@@ -7,7 +7,7 @@ import https from 'node:https';
 import { createSign, createPrivateKey, sign as signData } from 'node:crypto';
 import webpush from 'web-push';
 import { defaultInFlight } from '../../dist/config/defaults.js';
-import { messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+import { messageFor, readArgs, startClock, subscriptionOf, webPushOptions } from '../lib/contender-kit.js';
 
 const { provider, rows, config } = readArgs();
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -58,7 +58,11 @@ if (provider === 'webpush') {
   const agent = new https.Agent({ keepAlive: true, maxSockets: defaultInFlight.webpush, ca: config.ca });
   result = await closedLoop(rows.length, defaultInFlight.webpush, (index) => {
     const row = rows[index];
-    const details = webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: null, headers: { Authorization: authorization }, TTL: 172800 });
+    const details = webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), {
+      vapidDetails: null,
+      headers: { Authorization: authorization },
+      ...webPushOptions,
+    });
     const target = new URL(details.endpoint);
     return new Promise((resolve, reject) => {
       const req = https.request({ host: url.hostname, port: url.port, path: target.pathname, method: 'POST', agent, headers: { ...details.headers, host: target.host } }, (res) => {
@@ -85,14 +89,23 @@ if (provider === 'webpush') {
   }
   const bodyOf = (row) => {
     if (provider === 'fcm') return JSON.stringify({ message: messageFor('fcm', row) });
-    const { alert, payload } = messageFor('apns', row);
-    return JSON.stringify({ aps: { alert }, ...payload });
+    const { alert, badge, sound, threadId, payload } = messageFor('apns', row);
+    return JSON.stringify({ ...payload, aps: { alert, badge, sound, 'thread-id': threadId } });
   };
   result = await closedLoop(rows.length, defaultInFlight[provider], (index) => {
     const headers =
       provider === 'fcm'
         ? { ':method': 'POST', ':path': path(), authorization, 'content-type': 'application/json' }
-        : { ':method': 'POST', ':path': `/3/device/${rows[index].token}`, authorization, 'apns-topic': config.apns.topic, 'apns-push-type': 'alert', 'apns-priority': '10' };
+        : {
+            ':method': 'POST',
+            ':path': `/3/device/${rows[index].token}`,
+            authorization,
+            'apns-topic': config.apns.topic,
+            'apns-push-type': 'alert',
+            'apns-priority': '10',
+            'apns-collapse-id': 'autumn-sale',
+            'apns-expiration': String(messageFor('apns', rows[index]).expiry),
+          };
     return new Promise((resolve, reject) => {
       const stream = session.request(headers);
       stream.on('response', (h) => {

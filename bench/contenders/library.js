@@ -9,7 +9,7 @@ import webpush from 'web-push';
 import { defaultInFlight } from '../../dist/config/defaults.js';
 import { installFcmConnectHook } from '../../dist/providers/fcm/fcm-connect-hook.js';
 import { serviceAccountCredential } from '../../dist/providers/fcm/service-account-credential.js';
-import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf, webPushOptions } from '../lib/contender-kit.js';
 
 const { provider, rows, config } = readArgs();
 const concurrency = defaultInFlight[provider];
@@ -40,7 +40,7 @@ if (provider === 'fcm') {
   const endpoint = new URL(config.webpush.endpoint);
   const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, host: endpoint.hostname, port: Number(endpoint.port), ca: config.ca });
   sendBatch = ([row]) =>
-    webpush.sendNotification(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: { subject, publicKey, privateKey }, agent, TTL: 172800 }).then(
+    webpush.sendNotification(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: { subject, publicKey, privateKey }, agent, ...webPushOptions }).then(
       () => 1,
       () => 0,
     );

@@ -5,7 +5,7 @@ import apn from '@parse/node-apn';
 import webpush from 'web-push';
 import { installFcmConnectHook } from '../../dist/providers/fcm/fcm-connect-hook.js';
 import { serviceAccountCredential } from '../../dist/providers/fcm/service-account-credential.js';
-import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf } from '../lib/contender-kit.js';
+import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf, webPushOptions } from '../lib/contender-kit.js';
 
 const mode = process.argv[6];
 const { provider, rows, config } = readArgs();
@@ -36,7 +36,8 @@ if (provider === 'fcm') {
   close = () => apnProvider.shutdown();
 } else {
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
-  sendOne = (row) => webpush.sendNotification(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: { subject, publicKey, privateKey }, agent: redirect, TTL: 172800 });
+  sendOne = (row) =>
+    webpush.sendNotification(subscriptionOf(row), messageFor('webpush', row), { vapidDetails: { subject, publicKey, privateKey }, agent: redirect, ...webPushOptions });
   close = async () => redirect.destroy();
 }
 

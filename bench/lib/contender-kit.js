@@ -16,15 +16,45 @@ export function subscriptionOf(row) {
   return { endpoint: row.endpoint, keys: { p256dh: row.p256dh, auth: row.auth } };
 }
 
-/** The same message pushcast sends for fixtures/message.json, as each library takes it. */
+/** Two days, fixtures/message.json's ttl. */
+const ttlSeconds = 172800;
+
+/**
+ * The same message pushcast sends for fixtures/message.json, as each library takes it: every
+ * field pushcast's payload builders set (collapse ids, TTLs, priorities, the apns and webpush
+ * blocks of an FCM message), so each contender hands its library the same work.
+ */
 export function messageFor(provider, row) {
   const title = `Autumn sale, ${row.name || 'friend'}!`;
   const body = `Use code ${row.coupon} for 20% off until Sunday.`;
+  const link = `https://shop.example.com/sale?code=${row.coupon}`;
   if (provider === 'fcm')
-    return { token: row.token, notification: { title, body }, data: { campaign: 'autumn-sale', coupon: row.coupon }, android: { collapseKey: 'autumn-sale' } };
-  if (provider === 'apns') return { alert: { title, body }, payload: { campaign: 'autumn-sale', coupon: row.coupon } };
-  return JSON.stringify({ title, body, data: { campaign: 'autumn-sale', coupon: row.coupon } });
+    return {
+      token: row.token,
+      notification: { title, body },
+      data: { campaign: 'autumn-sale', coupon: row.coupon, link },
+      android: { collapseKey: 'autumn-sale', priority: 'high', ttl: ttlSeconds * 1000, notification: { tag: 'autumn-sale', sound: 'default' } },
+      apns: {
+        headers: { 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-collapse-id': 'autumn-sale', 'apns-expiration': String(Math.floor(Date.now() / 1000) + ttlSeconds) },
+        payload: { aps: { threadId: 'promotions', badge: 1, sound: 'default' } },
+      },
+      webpush: { headers: { TTL: String(ttlSeconds), Urgency: 'high', Topic: 'autumn-sale' }, notification: { tag: 'autumn-sale' }, fcmOptions: { link } },
+    };
+  if (provider === 'apns')
+    return {
+      alert: { title, body },
+      badge: 1,
+      sound: 'default',
+      threadId: 'promotions',
+      collapseId: 'autumn-sale',
+      expiry: Math.floor(Date.now() / 1000) + ttlSeconds,
+      payload: { campaign: 'autumn-sale', coupon: row.coupon, link },
+    };
+  return JSON.stringify({ title, body, link, tag: 'autumn-sale', app_badge: 1, data: { campaign: 'autumn-sale', coupon: row.coupon } });
 }
+
+/** web-push's request options for that message, beside its VAPID details. */
+export const webPushOptions = { TTL: ttlSeconds, urgency: 'high', topic: 'autumn-sale' };
 
 export function startClock() {
   const started = performance.now();
