@@ -44,6 +44,17 @@ describe('configuration precedence: flag > environment > file > default', () => 
     expect(stderr).toContain('unknown setting "apns.topik"; unknown setting "concurency"');
   });
 
+  it('reads a section left empty as no settings, and names a section given a value that is not one', async () => {
+    const empty = tempDir();
+    writeFileSync(join(empty, 'pushcast.config.yaml'), 'fcm:\n  # serviceAccount: key.json\napns:\n  keyId: YAMLKEY\n');
+    expect(loadConfig({ cwd: empty, env: {} }).config).toEqual({ apns: { keyId: 'YAMLKEY' } });
+    const wrong = tempDir();
+    writeFileSync(join(wrong, 'pushcast.config.json'), JSON.stringify({ webpush: 'BPxyz' }));
+    const { code, stderr } = await runCli(['config'], { cwd: wrong });
+    expect(code).toBe(2);
+    expect(stderr).toContain('"webpush" is a section of settings (an object such as {"vapidPublicKey": …}), not "BPxyz"');
+  });
+
   it('the config schema documents every setting pushcast reads', () => {
     const schema = JSON.parse(readFileSync(join(root, 'schema/config-v1.schema.json'), 'utf8'));
     const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);

@@ -74,6 +74,8 @@ function readConfigFile(path: string, label: string): Record<string, unknown> {
     throw new ConfigError(`config ${label}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${label}: must be an object of settings`);
+  // A section left empty (YAML's `fcm:` with every line under it commented out) is null: no settings.
+  for (const [key, value] of Object.entries(parsed)) if (value === null && isSection(key)) delete (parsed as Record<string, unknown>)[key];
   const problems = unknownSettings(parsed as Record<string, unknown>);
   if (problems.length > 0) throw new ConfigError(`config ${label}: ${problems.join('; ')} (see schema/config-v1.schema.json)`);
   return parsed as Record<string, unknown>;
@@ -84,15 +86,25 @@ function parseYaml(text: string): unknown {
   return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 }
 
+/** The settings under a section (fcm, apns, webpush), as their inner names. */
+function settingsOf(section: string): string[] {
+  return settings.filter((setting) => setting.path.startsWith(`${section}.`)).map((setting) => setting.path.slice(section.length + 1));
+}
+
+function isSection(key: string): boolean {
+  return settingsOf(key).length > 0;
+}
+
 /** Typos in a config file are errors: a misspelt key would otherwise be silently ignored. */
 function unknownSettings(config: Record<string, unknown>): string[] {
   const known = new Set(settings.map((setting) => setting.path));
-  const sections = new Set(settings.filter((setting) => setting.path.includes('.')).map((setting) => setting.path.split('.')[0]));
   const problems: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (key === '$schema') continue;
-    if (sections.has(key) && value && typeof value === 'object' && !Array.isArray(value)) {
+    if (isSection(key) && value && typeof value === 'object' && !Array.isArray(value)) {
       for (const inner of Object.keys(value)) if (!known.has(`${key}.${inner}`)) problems.push(`unknown setting "${key}.${inner}"`);
+    } else if (isSection(key)) {
+      problems.push(`"${key}" is a section of settings (an object such as {"${settingsOf(key)[0]}": …}), not ${JSON.stringify(value)}`);
     } else if (!known.has(key)) problems.push(`unknown setting "${key}"`);
   }
   return problems;
