@@ -55,6 +55,17 @@ describe('configuration precedence: flag > environment > file > default', () => 
     expect(stderr).toContain('"webpush" is a section of settings (an object such as {"vapidPublicKey": …}), not "BPxyz"');
   });
 
+  it('refuses a thread count it cannot use, from the flag and from the file', async () => {
+    const dir = tempDir();
+    const flag = await runCli(['send', '--token', 'x', '--provider', 'fcm', '--title', 'Hi', '--workers', '1.5'], { cwd: dir });
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toContain('--workers is a whole number of sending threads from 0 to 64 (0: send from the main thread), not "1.5"');
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ workers: 65 }));
+    const file = await runCli(['send', '--token', 'x', '--provider', 'fcm', '--title', 'Hi'], { cwd: dir });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('workers must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not 65');
+  });
+
   it('the config schema documents every setting pushcast reads', () => {
     const schema = JSON.parse(readFileSync(join(root, 'schema/config-v1.schema.json'), 'utf8'));
     const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);

@@ -41,7 +41,13 @@ export function campaignLimits(config: PushcastConfig, threads = 0): Pick<Campai
 export function sendingThreads(config: PushcastConfig): number {
   const { workers } = config;
   if (workers === undefined) return defaultWorkers;
-  if (!Number.isInteger(workers) || workers < 0 || workers > 64)
-    throw new ConfigError(`workers must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not ${workers}`);
+  if (!isThreadCount(workers)) throw new ConfigError(`workers must be ${threadCountRule}, not ${workers}`);
   return workers;
+}
+
+/** What `workers` and --workers take. */
+export const threadCountRule = 'a whole number of sending threads from 0 to 64 (0: send from the main thread)';
+
+export function isThreadCount(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 64;
 }

@@ -1,4 +1,4 @@
-import { rateLimits } from '../campaign/limits.js';
+import { isThreadCount, rateLimits, threadCountRule } from '../campaign/limits.js';
 import type { Thresholds } from '../campaign/thresholds.js';
 import type { FlagSetting } from '../config/load-config.js';
 import { parseShard, type Shard } from '../engine/shard.js';
@@ -62,7 +62,7 @@ function parseConcurrency(value: string): number {
 
 function parseWorkers(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--workers is a whole number of sending threads from 0 to 64 (0: send from the main thread), not "${value}"`);
+  if (!isThreadCount(n)) throw new UsageError(`--workers is ${threadCountRule}, not "${value}"`);
   return n;
 }
 

@@ -1,7 +1,8 @@
+import type { PushcastConfig } from '../config/config.js';
 import type { ProviderName } from '../domain/recipient.js';
 import { apnsDescriptor } from './apns/descriptor.js';
 import { fcmDescriptor } from './fcm/descriptor.js';
-import type { ProviderDescriptor } from './provider.js';
+import type { Provider, ProviderDescriptor } from './provider.js';
 import { webPushDescriptor } from './webpush/descriptor.js';
 
 /** Every provider pushcast can send through. Adding one means writing its descriptor and listing it here. */
@@ -10,3 +11,15 @@ export const providerDescriptors: { readonly [P in ProviderName]: ProviderDescri
   apns: apnsDescriptor,
   webpush: webPushDescriptor,
 };
+
+/** A provider's client, its credentials verified before its first send: closed again if they are refused. */
+export async function createVerified<P extends ProviderName>(descriptor: ProviderDescriptor<P>, config: PushcastConfig, validateOnly: boolean): Promise<Provider<P>> {
+  const created = await descriptor.create(config, { validateOnly });
+  try {
+    await created.verify?.(new AbortController().signal);
+  } catch (error) {
+    await created.close().catch(() => undefined);
+    throw error;
+  }
+  return created;
+}

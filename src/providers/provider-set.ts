@@ -2,7 +2,7 @@ import type { PushcastConfig } from '../config/config.js';
 import { providerNames, type DeviceRecipient, type ProviderName } from '../domain/recipient.js';
 import { ConfigError } from '../errors.js';
 import type { RenderedMessage } from '../message/compile-template.js';
-import { providerDescriptors } from './descriptors.js';
+import { createVerified, providerDescriptors } from './descriptors.js';
 import { DryRunProvider } from './dry-run.js';
 import type { BuildContext, BuildResult, Provider, ProviderDescriptor, ProviderSource, Refusal, Rendered } from './provider.js';
 import { ProviderThreads } from './threads/provider-threads.js';
@@ -112,14 +112,7 @@ export class ProviderSet implements ProviderSource {
     if (refusal) throw new ConfigError(`${descriptor.title}: ${refusal.detail}`);
     if (this.mode === 'dry-run') return new DryRunProvider(descriptor, this.samples);
     if (this.threadCount > 0) return (this.threads ??= new ProviderThreads(this.threadCount, this.config, this.mode === 'validate-only')).open(name);
-    const created = await descriptor.create(this.config, { validateOnly: this.mode === 'validate-only' });
-    try {
-      await created.verify?.(new AbortController().signal);
-    } catch (error) {
-      await created.close().catch(() => undefined);
-      throw error;
-    }
-    return created;
+    return createVerified(descriptor, this.config, this.mode === 'validate-only');
   }
 
   private descriptor(name: ProviderName): AnyDescriptor {

@@ -78,14 +78,12 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   const caller = current;
   current = undefined;
   const session = redirect ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener) : originalConnect(authority, options ?? {}, listener);
-  if (!caller) {
-    if (redirect) {
-      const plain = session.request.bind(session);
-      session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) =>
-        plain({ ...headers, ':scheme': 'https' }, requestOptions)) as typeof session.request;
-    }
-    return session;
+  if (redirect) {
+    const plain = session.request.bind(session);
+    session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) =>
+      plain({ ...headers, ':scheme': 'https' }, requestOptions)) as typeof session.request;
   }
+  if (!caller) return session;
   const { observation, needs } = caller;
   observation.hooked = true;
   needs.sessions.add(session);
@@ -93,7 +91,7 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   session.once('error', (error) => (observation.sessionError = error));
   const request = session.request.bind(session);
   session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) => {
-    const stream = request(redirect ? { ...headers, ':scheme': 'https' } : headers, requestOptions);
+    const stream = request(headers, requestOptions);
     stream.on('response', (responseHeaders) => {
       const retryAfterMs = parseRetryAfter(responseHeaders['retry-after']);
       if (retryAfterMs !== undefined) observation.retryAfterMs = Math.max(observation.retryAfterMs ?? 0, retryAfterMs);

@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { ProviderName } from '../../domain/recipient.js';
-import { providerDescriptors } from '../descriptors.js';
+import { createVerified, providerDescriptors } from '../descriptors.js';
 import type { Provider, ProviderDescriptor, Rendered } from '../provider.js';
-import type { FromThread, ToThread } from './thread-messages.js';
+import type { FromThread, ThreadError, ToThread } from './thread-messages.js';
 
 /**
  * A sending thread: it holds its own clients (sessions, sockets, access tokens) for the providers
@@ -34,29 +34,27 @@ port.on('message', (message: ToThread) => {
 });
 
 async function open(name: ProviderName, message: ToThread & { type: 'open' }): Promise<void> {
-  const descriptor = providerDescriptors[name] as ProviderDescriptor<ProviderName>;
-  let provider: Provider | undefined;
   try {
-    provider = await descriptor.create(message.config, { validateOnly: message.validateOnly });
-    await provider.verify?.(new AbortController().signal);
+    const provider = await createVerified(providerDescriptors[name] as ProviderDescriptor<ProviderName>, message.config, message.validateOnly);
     providers.set(name, { provider, abort: new AbortController() });
     answer({ type: 'opened', provider: name, maxBatch: provider.maxBatch });
   } catch (error) {
-    await provider?.close().catch(() => undefined);
-    const { name: errorName, message: text } = error instanceof Error ? error : new Error(String(error));
-    answer({ type: 'open-failed', provider: name, error: { name: errorName, message: text } });
+    answer({ type: 'open-failed', provider: name, error: toThreadError(error) });
   }
 }
 
 async function send(message: ToThread & { type: 'send' }): Promise<void> {
   const opened = providers.get(message.provider)!;
   const batch = message.items.map(({ payload, ...recipient }) => ({ provider: message.provider, recipient, payload })) as unknown as Rendered[];
-  let outcomes;
   try {
-    outcomes = await opened.provider.send(batch as never, opened.abort.signal);
+    answer({ type: 'sent', id: message.id, outcomes: await opened.provider.send(batch as never, opened.abort.signal) });
   } catch (error) {
-    // A provider answers per recipient; a throw nobody classified may have followed a request out.
-    outcomes = batch.map(() => ({ kind: 'uncertain' as const, reason: 'no-answer' as const, detail: (error as Error).message }));
+    // Judged in the main thread, as a throw from a provider there is (engine/lane.ts).
+    answer({ type: 'send-failed', id: message.id, error: toThreadError(error) });
   }
-  answer({ type: 'sent', id: message.id, outcomes });
+}
+
+function toThreadError(error: unknown): ThreadError {
+  const { name, message } = error instanceof Error ? error : new Error(String(error));
+  return { name, message };
 }

@@ -72,7 +72,7 @@ class SendingThread {
   died?: Error;
   private readonly worker = new Worker(threadEntry());
   private nextId = 0;
-  private readonly batches = new Map<number, { count: number; resolve(outcomes: Outcome[]): void }>();
+  private readonly batches = new Map<number, { count: number; resolve(outcomes: Outcome[]): void; reject(error: Error): void }>();
   private readonly opening = new Map<ProviderName, { resolve(maxBatch: number): void; reject(error: Error): void }>();
   private closed?: () => void;
 
@@ -92,8 +92,8 @@ class SendingThread {
   send(provider: ProviderName, items: ThreadItem[]): Promise<Outcome[]> {
     const id = this.nextId++;
     this.outstanding += items.length;
-    return new Promise((resolve) => {
-      this.batches.set(id, { count: items.length, resolve });
+    return new Promise((resolve, reject) => {
+      this.batches.set(id, { count: items.length, resolve, reject });
       this.post({ type: 'send', id, provider, items });
     });
   }
@@ -128,11 +128,13 @@ class SendingThread {
         this.opening.get(message.provider)?.reject(fromThread(message.error));
         this.opening.delete(message.provider);
         break;
-      case 'sent': {
+      case 'sent':
+      case 'send-failed': {
         const batch = this.batches.get(message.id)!;
         this.batches.delete(message.id);
         this.outstanding -= batch.count;
-        batch.resolve(message.outcomes);
+        if (message.type === 'sent') batch.resolve(message.outcomes);
+        else batch.reject(fromThread(message.error));
         break;
       }
       case 'closed':
@@ -141,13 +143,14 @@ class SendingThread {
     }
   }
 
-  /** The thread died: what it was sending may have gone out (uncertain); nothing more is handed to it. */
+  /**
+   * The thread died: its batches fail as a provider's throw does (the lane counts them uncertain:
+   * they may have gone out); nothing more is handed to it.
+   */
   private die(error: Error): void {
     if (this.died) return;
     this.died = error;
-    for (const { count, resolve } of this.batches.values()) {
-      resolve(Array.from({ length: count }, () => ({ kind: 'uncertain', reason: 'no-answer', detail: `the sending thread died: ${error.message}` }) as const));
-    }
+    for (const { reject } of this.batches.values()) reject(new Error(`the sending thread died: ${error.message}`));
     this.batches.clear();
     this.outstanding = 0;
     for (const { reject } of this.opening.values()) reject(error);

@@ -26,6 +26,8 @@ export type FromThread =
   | { type: 'opened'; provider: ProviderName; maxBatch: number }
   | { type: 'open-failed'; provider: ProviderName; error: ThreadError }
   | { type: 'sent'; id: number; outcomes: Outcome[] }
+  /** The provider threw instead of answering per recipient. */
+  | { type: 'send-failed'; id: number; error: ThreadError }
   | { type: 'closed' };
 
 /** An error as it crosses threads: ConfigError stays a ConfigError, so a bad credential still stops the campaign as one. */
