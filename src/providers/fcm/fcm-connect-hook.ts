@@ -89,28 +89,25 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   needs.sessions.add(session);
   session.once('connect', () => (observation.established = true));
   session.once('error', (error) => (observation.sessionError = error));
+  const deadlines = new RequestDeadlines(needs.requestTimeoutMs);
   const request = session.request.bind(session);
   session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) => {
     const stream = request(headers, requestOptions);
-    stream.on('response', (responseHeaders) => {
+    deadlines.add(stream);
+    let answered = false;
+    stream.once('response', (responseHeaders) => {
+      answered = true;
       const retryAfterMs = parseRetryAfter(responseHeaders['retry-after']);
       if (retryAfterMs !== undefined) observation.retryAfterMs = Math.max(observation.retryAfterMs ?? 0, retryAfterMs);
     });
-    // ETIMEDOUT is what firebase-admin reports as app/network-timeout, as for its own deadline.
-    const deadline = setTimeout(() => {
-      stream.destroy(Object.assign(new Error(`timed out: no answer within ${needs.requestTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
-    }, needs.requestTimeoutMs);
     // firebase-admin settles its call on an answer's end or on an error, but ignores the error of a
     // stream that is `aborted` (refused before its body was all written, as under a GOAWAY), and a
     // stream reset with NO_ERROR before any answer tells it nothing: its call would never settle,
     // and with no handle left the process would end mid-campaign. Such a stream gets the error it lacked.
-    let answered = false;
-    let settled = false;
-    stream.once('response', () => (answered = true));
-    stream.once('end', () => (settled ||= answered));
-    stream.once('error', () => (settled ||= !stream.aborted));
+    // ('end' is emitted before 'close', and so is 'error', after `aborted` is set.)
     stream.once('close', () => {
-      clearTimeout(deadline);
+      deadlines.delete(stream);
+      const settled = (answered && stream.readableEnded) || (stream.errored != null && !stream.aborted);
       if (settled) return;
       Object.defineProperty(stream, 'aborted', { value: false, configurable: true });
       stream.emit('error', closedWithoutAnswer(stream.rstCode));
@@ -118,6 +115,47 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
     return stream;
   }) as typeof session.request;
   return session;
+}
+
+/**
+ * pushcast's request deadline (firebase-admin's own is a fixed 15 s). One timer per session, not
+ * one per request: a batch's 500 requests start together, so the timer wakes at the oldest one's
+ * deadline, resets every request past it, and sleeps until the next.
+ */
+class RequestDeadlines {
+  private readonly startedAt = new Map<http2.ClientHttp2Stream, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(stream: http2.ClientHttp2Stream): void {
+    this.startedAt.set(stream, performance.now());
+    this.timer ??= setTimeout(() => this.expire(), this.timeoutMs);
+  }
+
+  delete(stream: http2.ClientHttp2Stream): void {
+    this.startedAt.delete(stream);
+    if (this.startedAt.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    // A Map keeps insertion order: the requests are in the order they started.
+    for (const [stream, startedAt] of this.startedAt) {
+      const left = startedAt + this.timeoutMs - now;
+      if (left > 0) {
+        this.timer = setTimeout(() => this.expire(), left);
+        return;
+      }
+      this.startedAt.delete(stream);
+      // ETIMEDOUT is what firebase-admin reports as app/network-timeout, as for its own deadline.
+      stream.destroy(Object.assign(new Error(`timed out: no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+    }
+  }
 }
 
 /** HTTP/2 error codes (RFC 9113 §7), as Node names them in its stream errors. */
