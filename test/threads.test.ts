@@ -6,6 +6,8 @@ import type { Delivered } from '../src/emulator/emulator-state.js';
 import { ConfigError } from '../src/errors.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
+import { ProviderThreads } from '../src/providers/threads/provider-threads.js';
+import { Lane } from '../src/engine/lane.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
 import { apnsToken, fcmToken } from './helpers/tokens.js';
 
@@ -84,5 +86,37 @@ describe('sending threads', () => {
     const outcomes = await sendFrom(2, 'fcm', [rendered('fcm', fcmToken(3), message)], emulator.config(), stopped.signal);
     expect(outcomes).toEqual([{ kind: 'retryable', reason: 'not-sent', because: 'not-sent' } satisfies Outcome]);
     expect(emulator.stats().requests.fcm).toBe(0);
+  });
+});
+
+/**
+ * A thread that dies, or whose provider throws: what it had in hand may have gone out, so the lane
+ * counts it uncertain (never resent by default); the surviving threads take the next batches; when
+ * none is left, the rest fails as an internal error instead of hanging.
+ */
+describe('a sending thread that fails', () => {
+  const failingThread = new URL('./helpers/failing-thread.mjs', import.meta.url);
+  const item = (token: string) => rendered('fcm', fcmToken(token), message);
+  const work = (token: string) => ({ rendered: item(token), attempts: 0 });
+
+  it('dies mid-batch: its batch is uncertain, the next goes to the thread left, then nothing hangs', async () => {
+    const threads = new ProviderThreads(2, emulator.config(), false, failingThread);
+    try {
+      const provider = await threads.open('fcm');
+      const lane = new Lane('fcm', 10, Promise.resolve(provider));
+      const dying = { ...work('a'), rendered: { ...item('a'), recipient: { ...item('a').recipient, token: 'die' } } };
+      const first = await lane.send(provider, [dying, work('b')]);
+      expect(first).toEqual([0, 1].map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: 'the sending thread died: a sending thread exited (code 7)' })));
+      // The other thread is alive: its provider's throw is judged by the lane the same way.
+      const second = await lane.send(provider, [work('c')]);
+      expect(second).toEqual([{ kind: 'uncertain', reason: 'no-answer', detail: 'socket hang up' }]);
+      const third = await lane.send(provider, [dying]);
+      expect(third[0]).toMatchObject({ kind: 'uncertain', detail: expect.stringContaining('code 7') });
+      // Both threads are gone: the batch fails at once, never sent.
+      const fourth = await lane.send(provider, [work('d')]);
+      expect(fourth).toEqual([{ kind: 'fatal', reason: 'internal-error', fix: expect.stringContaining('every sending thread died') }]);
+    } finally {
+      await threads.close();
+    }
   });
 });

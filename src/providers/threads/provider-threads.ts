@@ -22,8 +22,10 @@ export class ProviderThreads {
     count: number,
     private readonly config: PushcastConfig,
     private readonly validateOnly: boolean,
+    /** The threads' module: the real one, or (in a test) one that fails as a thread can. */
+    entry: URL = threadEntry(),
   ) {
-    this.threads = Array.from({ length: count }, () => new SendingThread());
+    this.threads = Array.from({ length: count }, () => new SendingThread(entry));
   }
 
   /** The provider, opened (created and its credentials verified) in every thread. */
@@ -70,13 +72,14 @@ class SendingThread {
   outstanding = 0;
   /** Why the thread is gone, if it died. */
   died?: Error;
-  private readonly worker = new Worker(threadEntry());
+  private readonly worker: Worker;
   private nextId = 0;
   private readonly batches = new Map<number, { count: number; resolve(outcomes: Outcome[]): void; reject(error: Error): void }>();
   private readonly opening = new Map<ProviderName, { resolve(maxBatch: number): void; reject(error: Error): void }>();
   private closed?: () => void;
 
-  constructor() {
+  constructor(entry: URL) {
+    this.worker = new Worker(entry);
     this.worker.on('message', (message: FromThread) => this.heard(message));
     this.worker.on('error', (error) => this.die(error));
     this.worker.on('exit', (code) => this.die(new Error(`a sending thread exited (code ${code})`)));
