@@ -38,9 +38,14 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
+  const watched = new WeakSet<ClientHttp2Session>();
   const watch = (session: ClientHttp2Session): void => {
-    if (established.has(session) || waiting.has(session)) return;
+    if (watched.has(session)) return;
+    watched.add(session);
     sessions.add(session);
+    // Once per session, not a wrapper per request: node-apn opens every stream through it.
+    const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
+    session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, plain, headers, options)) as typeof session.request;
     if (!session.connecting && !session.destroyed) return void established.add(session);
     waiting.set(session, []);
     session.once('connect', () => {
@@ -49,13 +54,13 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
       waiting.delete(session);
     });
   };
-  const openStream = (session: ClientHttp2Session, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
+  const openStream = (session: ClientHttp2Session, plain: (...args: unknown[]) => ClientHttp2Stream, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
     const path = String(headers[':path']);
     // Known before node-apn reports a failure: a stream on a session that connects is sent with it.
     const observation: RequestObservation = { refused: false, written: established.has(session) };
     if (!observation.written) waiting.get(session)?.push(observation);
     seen.set(path, observation);
-    const stream = (session.request as (...args: unknown[]) => ClientHttp2Stream)(headers, ...options);
+    const stream = plain(headers, ...options);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
@@ -69,22 +74,15 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
           queued.filter((other) => other !== observation),
         );
     });
-    const noteReset = () => (observation.refused ||= stream.rstCode === constants.NGHTTP2_REFUSED_STREAM);
-    stream.on('error', noteReset);
-    stream.once('close', noteReset);
+    // A reset other than NO_ERROR or CANCEL comes as the stream's error, its code already set;
+    // this listener is added before node-apn's, so the note is there when node-apn answers.
+    stream.once('error', () => (observation.refused = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM));
     return stream;
   };
 
   client.request = function (this: unknown, session: ClientHttp2Session, ...rest: unknown[]) {
     watch(session);
-    const observed = new Proxy(session, {
-      get(target, property) {
-        if (property === 'request') return (headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(target, headers, options);
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    return request.call(this, observed, ...rest);
+    return request.call(this, session, ...rest);
   };
   return (path) => {
     const observation = seen.get(path);
