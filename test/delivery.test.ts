@@ -118,7 +118,7 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
   it.each([0, 2])('resends refused streams with backoff, opens a bounded number of connections, and ends with exit 3 (--workers %i)', async (workers) => {
     const { emulator, dir, config } = await world({ goawayStorm: true });
     const runs = await Promise.all(
-      (['fcm', 'apns'] as const).map((provider) =>
+      (['fcm', 'apns', 'webpush'] as const).map((provider) =>
         spawnCli(['send', '--config', config, '-a', audienceFile(provider, 30, 'storm'), '-m', message, '--no-journal', '--json', '--workers', String(workers)], { cwd: dir }),
       ),
     );
@@ -131,7 +131,7 @@ describe('a GOAWAY storm: every stream refused, every connection closed', () => 
     }
     expect(emulator.delivered()).toEqual([]);
     // 3 free resends and 5 attempts, each wave on one new connection (plus each thread's OAuth token's).
-    expect(emulator.stats().connections).toBeLessThanOrEqual(2 * (3 + 5) + 4 + workers);
+    expect(emulator.stats().connections).toBeLessThanOrEqual(3 * (3 + 5) + 4 + workers);
   });
 });
 
@@ -145,7 +145,7 @@ describe('streams reset before any answer', () => {
   ] as const)('with %s: every call settles, as %s', async (code, kind, byReason) => {
     const { emulator, dir, config } = await world({ resetUnanswered: code });
     const runs = await Promise.all(
-      (['fcm', 'apns'] as const).map((provider) =>
+      (['fcm', 'apns', 'webpush'] as const).map((provider) =>
         spawnCli(['send', '--config', config, '-a', audienceFile(provider, 20, 'reset'), '-m', message, '--no-journal', '--json'], { cwd: dir }),
       ),
     );

@@ -234,6 +234,34 @@ describe('requests the services would take but act on wrongly', () => {
   });
 });
 
+describe('web push over HTTP/2 and over HTTP/1.1', () => {
+  it('puts the same request on the wire either way: the service chooses by ALPN, pushcast follows', async () => {
+    const http1Only = await startEmulator({ http1Only: true });
+    const template = { title: 'Sale', body: 'Привет 🎉', group: 'sale-1', ttl: 600, priority: 'high', data: { a: 'b' } } as const;
+    const sendTo = async (target: Emulator) => {
+      const providers = new ProviderSet(target.config());
+      try {
+        const webpush = (await providers.get('webpush'))!;
+        const outcomes = await webpush.send([rendered('webpush', 'one', template), rendered('webpush', 'two', template)] as never, new AbortController().signal);
+        expect(outcomes.map((outcome) => outcome.kind)).toEqual(['accepted', 'accepted']);
+      } finally {
+        await providers.close();
+      }
+      return target.delivered().map(({ at: _at, ...rest }) => rest);
+    };
+    try {
+      const overHttp2 = await sendTo(emulator);
+      const overHttp1 = await sendTo(http1Only);
+      expect(emulator.stats().http2Requests.webpush).toBe(2);
+      expect(http1Only.stats()).toMatchObject({ requests: { webpush: 2 }, http2Requests: { webpush: 0 } });
+      expect(overHttp2).toEqual(overHttp1);
+      expect(overHttp2[0]).toMatchObject({ headers: { TTL: '600', Urgency: 'high', Topic: 'sale-1' }, message: { title: 'Sale', body: 'Привет 🎉', tag: 'sale-1' } });
+    } finally {
+      await http1Only.close();
+    }
+  });
+});
+
 describe('inputs that must not turn against us', () => {
   it('an endpoint is contacted only as written: one the URL parser reads differently is refused', async () => {
     const sub = emulatorSubscription('ssrf');

@@ -1,7 +1,7 @@
 // The ceiling: no library, but the same work per message as pushcast inside the timed section:
 // each message built and serialised (for Web Push, encrypted) when it is sent, with pushcast's own
-// concurrency per provider (config/defaults.ts). HTTP/2 (FCM, APNs): one session in a closed loop.
-// Web Push: HTTPS keep-alive, as many sockets as pushcast keeps in flight.
+// concurrency per provider (config/defaults.ts), over one HTTP/2 session in a closed loop (Web Push
+// too, as pushcast sends to a push service that offers HTTP/2).
 import http2 from 'node:http2';
 import https from 'node:https';
 import { createSign, createPrivateKey, sign as signData } from 'node:crypto';
@@ -54,8 +54,7 @@ let result;
 if (provider === 'webpush') {
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = config.webpush;
   const authorization = webpush.getVapidHeaders('https://fcm.googleapis.com', subject, publicKey, privateKey, 'aes128gcm').Authorization;
-  const url = new URL(config.webpush.endpoint);
-  const agent = new https.Agent({ keepAlive: true, maxSockets: defaultInFlight.webpush, ca: config.ca });
+  const session = http2.connect(new URL(config.webpush.endpoint).origin, { ca: config.ca });
   result = await closedLoop(rows.length, defaultInFlight.webpush, (index) => {
     const row = rows[index];
     const details = webpush.generateRequestDetails(subscriptionOf(row), messageFor('webpush', row), {
@@ -65,15 +64,16 @@ if (provider === 'webpush') {
     });
     const target = new URL(details.endpoint);
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: url.hostname, port: url.port, path: target.pathname, method: 'POST', agent, headers: { ...details.headers, host: target.host } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode === 201));
+      const stream = session.request({ ':method': 'POST', ':path': target.pathname, ':authority': target.host, ...details.headers });
+      stream.on('response', (h) => {
+        stream.resume();
+        stream.on('end', () => resolve(h[':status'] === 201));
       });
-      req.on('error', reject);
-      req.end(details.body);
+      stream.on('error', reject);
+      stream.end(details.body);
     });
   });
-  agent.destroy();
+  session.close();
 } else {
   const url = new URL(provider === 'fcm' ? config.fcm.endpoint : config.apns.endpoint);
   const session = http2.connect(url.origin, { ca: config.ca });

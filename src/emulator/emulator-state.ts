@@ -25,6 +25,8 @@ export interface Attempt {
 
 export interface EmulatorStats {
   requests: Record<ProviderName, number>;
+  /** Of those, the ones that came over HTTP/2 (web push may come over HTTP/1.1 too). */
+  http2Requests: Record<ProviderName, number>;
   accepted: Record<ProviderName, number>;
   /** FCM validate_only requests that passed: checked, not delivered. */
   validated: number;
@@ -116,6 +118,7 @@ export class EmulatorState {
 function emptyStats(): EmulatorStats {
   return {
     requests: { fcm: 0, apns: 0, webpush: 0 },
+    http2Requests: { fcm: 0, apns: 0, webpush: 0 },
     accepted: { fcm: 0, apns: 0, webpush: 0 },
     validated: 0,
     rejected: { fcm: {}, apns: {}, webpush: {} },

@@ -1,5 +1,6 @@
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import { once } from 'node:events';
+import { createServer as createHttp1Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { PushcastConfig } from '../config/config.js';
 import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
@@ -29,6 +30,8 @@ export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'force
   checkApplicationServerKey?: boolean;
   /** Bundle ids the APNs key may send to; others get TopicDisallowed. Default: any. */
   apnsTopics?: string[];
+  /** Offer HTTP/1.1 only (no h2 in ALPN), as a push service without HTTP/2 does: web push only, FCM and APNs need HTTP/2. */
+  http1Only?: boolean;
 }
 
 export interface Emulator {
@@ -63,16 +66,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const generated = await makeCredentials(host, apnsTopic);
   const state = new EmulatorState(behaviour, { keepDelivered: options.keepDelivered ?? true, logFile: options.logFile });
 
-  const server = createSecureServer({
+  const tls = {
     key: generated.tls.key,
     cert: generated.tls.cert,
-    allowHTTP1: true, // web push clients and OAuth speak HTTP/1.1; FCM and APNs, HTTP/2
     // APNs certificate auth: a client may present one; the APNs handler judges it.
     requestCert: true,
     rejectUnauthorized: false,
-    settings: { maxConcurrentStreams: 1000 },
-    maxSessionMemory: 64,
-  });
+  };
+  // Http2ServerRequest and Response mirror HTTP/1.1's: the handlers serve either.
+  const server = options.http1Only
+    ? (createHttp1Server(tls) as unknown as ReturnType<typeof createSecureServer>)
+    : createSecureServer({
+        ...tls,
+        allowHTTP1: true, // web push and OAuth may come over HTTP/1.1; FCM and APNs come over HTTP/2
+        settings: { maxConcurrentStreams: 1000 },
+        maxSessionMemory: 64,
+      });
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
@@ -113,7 +122,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const resetUnanswered = new WeakSet<object>();
   server.on('stream', (stream, headers) => {
     const provider = providerOf(String(headers[':path'] ?? '').split('?')[0]);
-    if (behaviour.resetUnanswered && provider && provider !== 'webpush') {
+    if (behaviour.resetUnanswered && provider) {
       state.stats.refused++;
       resetUnanswered.add(stream);
       stream.close(resetCodes[behaviour.resetUnanswered]);
@@ -147,11 +156,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         state.stats.stalled++;
         return; // held open, unanswered, unprocessed
       }
-      if (provider && provider !== 'webpush' && behaviour.goawayStorm && refuseAll(exchange)) {
+      // Only an HTTP/2 request can be refused by GOAWAY: web push over HTTP/1.1 is answered.
+      if (provider && req.httpVersionMajor === 2 && behaviour.goawayStorm && refuseAll(exchange)) {
         state.stats.refused++;
         return;
       }
-      if (!refusedAfterGoaway(exchange)) route(context, exchange);
+      if (refusedAfterGoaway(exchange)) return;
+      if (provider && req.httpVersionMajor === 2) state.stats.http2Requests[provider]++;
+      route(context, exchange);
     });
   });
 

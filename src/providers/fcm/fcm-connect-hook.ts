@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
+import { RequestDeadlines } from '../request-deadlines.js';
 
 /**
  * firebase-admin 13 sends through `http2.connect('https://fcm.googleapis.com')` with nothing
@@ -89,6 +90,7 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   needs.sessions.add(session);
   session.once('connect', () => (observation.established = true));
   session.once('error', (error) => (observation.sessionError = error));
+  // pushcast's deadline (firebase-admin's own is a fixed 15 s).
   const deadlines = new RequestDeadlines(needs.requestTimeoutMs);
   const request = session.request.bind(session);
   session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) => {
@@ -115,47 +117,6 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
     return stream;
   }) as typeof session.request;
   return session;
-}
-
-/**
- * pushcast's request deadline (firebase-admin's own is a fixed 15 s). One timer per session, not
- * one per request: a batch's 500 requests start together, so the timer wakes at the oldest one's
- * deadline, resets every request past it, and sleeps until the next.
- */
-class RequestDeadlines {
-  private readonly startedAt = new Map<http2.ClientHttp2Stream, number>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly timeoutMs: number) {}
-
-  add(stream: http2.ClientHttp2Stream): void {
-    this.startedAt.set(stream, performance.now());
-    this.timer ??= setTimeout(() => this.expire(), this.timeoutMs);
-  }
-
-  delete(stream: http2.ClientHttp2Stream): void {
-    this.startedAt.delete(stream);
-    if (this.startedAt.size === 0 && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    // A Map keeps insertion order: the requests are in the order they started.
-    for (const [stream, startedAt] of this.startedAt) {
-      const left = startedAt + this.timeoutMs - now;
-      if (left > 0) {
-        this.timer = setTimeout(() => this.expire(), left);
-        return;
-      }
-      this.startedAt.delete(stream);
-      // ETIMEDOUT is what firebase-admin reports as app/network-timeout, as for its own deadline.
-      stream.destroy(Object.assign(new Error(`timed out: no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
-    }
-  }
 }
 
 /** HTTP/2 error codes (RFC 9113 §7), as Node names them in its stream errors. */

@@ -8,7 +8,10 @@ import { requestTimeoutMs } from '../../config/timeouts.js';
 import { checkCertificate } from '../check-certificate.js';
 import type { Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
+import { classifyNoAnswer } from '../no-answer.js';
+import { OpenSessions } from '../open-sessions.js';
 import { classifyWebPushResponse } from './classify-webpush.js';
+import { PushServiceConnections, type PushRequest } from './push-service-connections.js';
 import { checkVapid } from './vapid.js';
 
 type WebPushModule = typeof import('web-push');
@@ -19,6 +22,7 @@ const vapidLifetimeSeconds = 12 * 60 * 60;
 /** Sockets per push service: the engine's concurrency is the real cap. */
 const maxSockets = 256;
 const recipientsPerBatch = 500;
+const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 /**
  * A keep-alive agent that notes, on the error of a request that got no answer, whether the
@@ -74,23 +78,39 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     return Authorization;
   };
 
+  const sessions = new OpenSessions(timeoutMs);
+  const connections = new PushServiceConnections({ ca, redirect: endpoint, timeoutMs, sessions });
+
   const sendOne = async (item: Rendered<'webpush'>, signal: AbortSignal): Promise<Outcome> => {
     // The campaign is stopping: a request not started is not started, and a later run sends it.
-    if (signal.aborted) return { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
+    if (signal.aborted) return notSent;
     const subscription = item.recipient.subscription!;
     const { payload } = item;
+    const url = new URL(subscription.endpoint);
+    const options = {
+      vapidDetails: null as never, // the cached Authorization header below is sent unchanged
+      headers: { Authorization: authorizationFor(url.origin) },
+      TTL: payload.ttlSeconds ?? 2419200,
+      urgency: payload.urgency,
+      ...(payload.topic ? { topic: payload.topic } : {}),
+      contentEncoding: 'aes128gcm' as const,
+    };
+    let connection: Awaited<ReturnType<PushServiceConnections['connection']>>;
     try {
-      const result = await webpush.sendNotification(subscription, payload.plaintext, {
-        vapidDetails: null as never, // the cached Authorization header below is sent unchanged
-        headers: { Authorization: authorizationFor(new URL(subscription.endpoint).origin) },
-        TTL: payload.ttlSeconds ?? 2419200,
-        urgency: payload.urgency,
-        ...(payload.topic ? { topic: payload.topic } : {}),
-        contentEncoding: 'aes128gcm',
-        agent,
-        timeout: timeoutMs,
-      });
-      return classifyWebPushResponse(subscription.endpoint, result.statusCode, result.headers, result.body);
+      connection = await connections.connection(url);
+    } catch (error) {
+      return classifyNoAnswer(error, { written: false }); // no connection: nothing left
+    }
+    try {
+      if (!connection) {
+        // A push service without HTTP/2: web-push's own HTTP/1.1 request, over the keep-alive agent.
+        const result = await webpush.sendNotification(subscription, payload.plaintext, { ...options, agent, timeout: timeoutMs });
+        return classifyWebPushResponse(subscription.endpoint, result.statusCode, result.headers, result.body);
+      }
+      if (signal.aborted) return notSent;
+      const answer = await connections.send(connection, webpush.generateRequestDetails(subscription, payload.plaintext, options) as PushRequest, url);
+      if ('error' in answer) return classifyNoAnswer(answer.error, { written: answer.written, refused: answer.refused });
+      return classifyWebPushResponse(subscription.endpoint, answer.status, answer.headers, answer.body);
     } catch (error) {
       const failure = error as { statusCode?: number; headers?: Record<string, string>; body?: string };
       return classifyWebPushResponse(subscription.endpoint, failure.statusCode, failure.headers ?? {}, failure.body, error);
@@ -107,6 +127,7 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
       return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
     async close() {
+      sessions.destroyAll();
       agent.destroy();
     },
   };
