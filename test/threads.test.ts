@@ -8,8 +8,10 @@ import type { Provider, Rendered } from '../src/providers/provider.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { ProviderThreads } from '../src/providers/threads/provider-threads.js';
 import { Lane } from '../src/engine/lane.js';
-import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
-import { apnsToken, fcmToken } from './helpers/tokens.js';
+import { rendered, startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { audienceFile } from './helpers/audience.js';
+import { runCli } from './helpers/run-cli.js';
+import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
 /**
  * The sending threads (--workers): the same batch, sent from the main thread and from threads,
@@ -52,6 +54,7 @@ function received(): unknown[] {
   return JSON.parse(text.replace(/"apns-expiration":"\d+"/g, '"apns-expiration":"in an hour"')) as unknown[];
 }
 
+const messageFile = tempFile('spread.json', JSON.stringify({ title: 'Hi', body: 'there' }));
 const message = { title: 'Sale', body: 'Привет 🎉', group: 'sale-1', thread: 'promos', ttl: 3600, priority: 'high', data: { a: 'b' } } as const;
 
 describe('sending threads', () => {
@@ -86,6 +89,35 @@ describe('sending threads', () => {
     const outcomes = await sendFrom(2, 'fcm', [rendered('fcm', fcmToken(3), message)], emulator.config(), stopped.signal);
     expect(outcomes).toEqual([{ kind: 'retryable', reason: 'not-sent', because: 'not-sent' } satisfies Outcome]);
     expect(emulator.stats().requests.fcm).toBe(0);
+  });
+});
+
+describe('every sending thread sends', () => {
+  // Each provider's in-flight limit splits into a batch per thread: with one batch the size of the
+  // limit, APNs and web push went to one thread while the others idled.
+  it.each([
+    [0, 1],
+    [2, 2],
+  ])('with --workers %i, APNs and web push requests come over %i connections (one a thread)', async (workers, connections) => {
+    for (const provider of ['apns', 'webpush'] as const) {
+      emulator.reset();
+      const { code, stdout } = await runCli([
+        'send',
+        '--config',
+        writeEmulatorConfig(emulator),
+        '-a',
+        audienceFile(provider, 900, `spread-${workers}`),
+        '-m',
+        messageFile,
+        '--no-journal',
+        '--json',
+        '--workers',
+        String(workers),
+      ]);
+      expect(code, stdout).toBe(0);
+      expect(JSON.parse(stdout).counts.accepted).toBe(900);
+      expect(emulator.stats().http2Connections[provider], provider).toBe(connections);
+    }
   });
 });
 

@@ -22,12 +22,14 @@ export function rateLimits(config: PushcastConfig): CampaignOptions['rate'] {
 }
 
 /**
- * `concurrency`: recipients in flight per provider; each provider's default otherwise. FCM's
- * default is one sendEach batch per sending thread, so that every thread has one to send.
+ * `concurrency`: recipients in flight per provider; each provider's default otherwise, for each
+ * sending thread (each has its own connections), so that every thread has a batch to send.
  */
 export function inFlightLimits(config: PushcastConfig, threads = 0): Record<ProviderName, number> {
   const { concurrency } = config;
-  if (concurrency === undefined) return { ...defaultInFlight, fcm: defaultInFlight.fcm * Math.max(1, threads) };
+  if (concurrency === undefined) {
+    return Object.fromEntries(providerNames.map((name) => [name, defaultInFlight[name] * Math.max(1, threads)])) as Record<ProviderName, number>;
+  }
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
   return Object.fromEntries(providerNames.map((name) => [name, concurrency])) as Record<ProviderName, number>;
 }

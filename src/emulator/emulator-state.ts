@@ -27,6 +27,8 @@ export interface EmulatorStats {
   requests: Record<ProviderName, number>;
   /** Of those, the ones that came over HTTP/2 (web push may come over HTTP/1.1 too). */
   http2Requests: Record<ProviderName, number>;
+  /** HTTP/2 connections that carried the provider's requests: one a sending thread. */
+  http2Connections: Record<ProviderName, number>;
   accepted: Record<ProviderName, number>;
   /** FCM validate_only requests that passed: checked, not delivered. */
   validated: number;
@@ -53,6 +55,8 @@ export class EmulatorState {
   private readonly attempts = new Map<string, number>();
   /** What was accepted, by a 48-bit digest of provider and token: a million tokens in a few tens of MB. */
   private acceptedTokens = new Set<number>();
+  /** The providers each HTTP/2 connection carried. */
+  private connections = new WeakMap<object, Set<ProviderName>>();
   private readonly log?: WriteStream;
 
   constructor(
@@ -95,6 +99,15 @@ export class EmulatorState {
     this.log?.write(`${JSON.stringify(delivered)}\n`);
   }
 
+  /** A request that came over HTTP/2, on `connection` (its session). */
+  overHttp2(provider: ProviderName, connection: object): void {
+    this.stats.http2Requests[provider]++;
+    const carried = this.connections.get(connection) ?? new Set<ProviderName>();
+    this.connections.set(connection, carried);
+    if (!carried.has(provider)) this.stats.http2Connections[provider]++;
+    carried.add(provider);
+  }
+
   reject(provider: ProviderName, reason: string, token = '', status = 0): void {
     this.noteAttempt(provider, token, status, reason);
     const counts = this.stats.rejected[provider];
@@ -108,6 +121,7 @@ export class EmulatorState {
     this.attempts.clear();
     this.stats = emptyStats();
     this.acceptedTokens.clear();
+    this.connections = new WeakMap();
   }
 
   async close(): Promise<void> {
@@ -119,6 +133,7 @@ function emptyStats(): EmulatorStats {
   return {
     requests: { fcm: 0, apns: 0, webpush: 0 },
     http2Requests: { fcm: 0, apns: 0, webpush: 0 },
+    http2Connections: { fcm: 0, apns: 0, webpush: 0 },
     accepted: { fcm: 0, apns: 0, webpush: 0 },
     validated: 0,
     rejected: { fcm: {}, apns: {}, webpush: {} },

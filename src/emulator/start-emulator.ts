@@ -162,7 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return;
       }
       if (refusedAfterGoaway(exchange)) return;
-      if (provider && req.httpVersionMajor === 2) state.stats.http2Requests[provider]++;
+      if (provider && exchange.session) state.overHttp2(provider, exchange.session);
       route(context, exchange);
     });
   });

@@ -196,7 +196,9 @@ class CampaignRun {
     this.lanes.set(name, lane);
     this.judges.set(name, new WrongSenderJudge((scope, verdict) => this.onVerdict(lane, scope, verdict)));
     if (this.stopping) lane.abort.abort();
-    lane.batchSize = Math.max(1, Math.min((await provider)?.maxBatch ?? 500, lane.limit));
+    // With sending threads, the in-flight limit splits into a batch for each, so all of them send.
+    const opened = await provider;
+    lane.batchSize = Math.max(1, Math.min(opened?.maxBatch ?? 500, Math.ceil(lane.limit / (opened?.senders ?? 1))));
     const perSecond = this.options.rate?.perProvider?.[name];
     if (perSecond) {
       lane.rate = new RateLimiter(perSecond);

@@ -60,6 +60,8 @@ export interface Provider<P extends ProviderName = ProviderName> {
   readonly name: P;
   /** Recipients per `send` call: 500 for FCM's sendEach; the others batch for the journal only. */
   readonly maxBatch: number;
+  /** Batches it sends at once to good effect: its sending threads (--workers); one if absent. */
+  readonly senders?: number;
   /** Checks credentials before the first send, where the provider allows it. */
   verify?(signal: AbortSignal): Promise<void>;
   /**

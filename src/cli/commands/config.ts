@@ -8,7 +8,7 @@ import { writeLine, type CliIo } from '../io.js';
 /** Values used when nothing sets them, as `pushcast config` shows them. */
 const defaults: Record<string, string> = {
   'apns.environment': defaultApnsEnvironment,
-  concurrency: `fcm ${defaultInFlight.fcm} (${defaultInFlight.fcm} a sending thread with --workers), apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush}`,
+  concurrency: `fcm ${defaultInFlight.fcm}, apns ${defaultInFlight.apns}, webpush ${defaultInFlight.webpush} (each a sending thread with --workers)`,
   workers: `${defaultWorkers} (the main thread; up to ${suggestedWorkers} on this machine, where cores are free and the provider remote)`,
   rate: 'unlimited',
   journalDir: defaultJournalDir,

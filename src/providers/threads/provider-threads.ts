@@ -45,12 +45,15 @@ export class ProviderThreads {
 /** A provider whose clients live in the sending threads. */
 class ThreadedProvider implements Provider {
   private readonly aborts = new WeakSet<AbortSignal>();
+  readonly senders: number;
 
   constructor(
     readonly name: ProviderName,
     readonly maxBatch: number,
     private readonly threads: SendingThread[],
-  ) {}
+  ) {
+    this.senders = threads.length;
+  }
 
   async send(batch: ReadonlyArray<Rendered>, signal: AbortSignal): Promise<Outcome[]> {
     if (signal.aborted) return batch.map(() => notSent);
