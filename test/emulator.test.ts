@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,5 +104,40 @@ describe('a harsh world: dropped connections, 429, 503 and dead tokens', () => {
     expect(stats.http2Requests.webpush).toBe(0);
     expect(counts).toMatchObject({ targeted: 400, failed: 0, uncertain: stats.drops });
     expect(counts.accepted + counts.invalid + stats.drops).toBe(400);
+  });
+});
+
+/** Whether this machine has an IPv6 loopback to listen on. */
+const ipv6 = await new Promise<boolean>((resolve) => {
+  const server = createServer()
+    .listen(0, '::1', () => server.close(() => resolve(true)))
+    .on('error', () => resolve(false));
+});
+
+describe('an endpoint that is an IPv6 literal (https://[::1]:port)', () => {
+  // Socket APIs take "::1" where URLs write "[::1]": web push reached no IPv6 endpoint before.
+  it.runIf(ipv6).each([false, true])('is reached by all three providers (web push over HTTP/1.1 only: %s)', async (http1Only) => {
+    const emulator = await startEmulator({ host: '::1', http1Only });
+    try {
+      const providers = http1Only ? (['webpush'] as const) : (['fcm', 'apns', 'webpush'] as const);
+      for (const provider of providers) {
+        const { code, stdout } = await runCli([
+          'send',
+          '--config',
+          writeEmulatorConfig(emulator),
+          '-a',
+          audienceFile(provider, 5, 'v6'),
+          '-m',
+          simpleMessage,
+          '--no-journal',
+          '--json',
+        ]);
+        expect(code, stdout).toBe(0);
+        expect(JSON.parse(stdout).counts, provider).toMatchObject({ targeted: 5, accepted: 5 });
+      }
+      expect(emulator.stats().http2Requests.webpush).toBe(http1Only ? 0 : 5);
+    } finally {
+      await emulator.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import { socketHost } from '../config/parse-endpoint.js';
 import { ConfigError } from '../errors.js';
 import { classifyNoAnswer } from './no-answer.js';
 
@@ -15,9 +16,9 @@ const handshakeMs = 5000;
 export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined): Promise<void> {
   const failure = await new Promise<Error | undefined>((resolve) => {
     const socket = connect({
-      host: url.hostname,
+      host: socketHost(url),
       port: Number(url.port || 443),
-      ...(isIP(url.hostname) ? {} : { servername: url.hostname }),
+      ...(isIP(socketHost(url)) ? {} : { servername: url.hostname }),
       ca,
       ALPNProtocols: ['h2', 'http/1.1'],
     });

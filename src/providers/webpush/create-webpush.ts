@@ -2,7 +2,7 @@ import type { ClientRequest } from 'node:http';
 import { Agent, type AgentOptions } from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import type { PushcastConfig } from '../../config/config.js';
-import { parseEndpoint } from '../../config/parse-endpoint.js';
+import { parseEndpoint, socketHost } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { checkCertificate } from '../check-certificate.js';
@@ -59,9 +59,9 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     ca,
     ...(endpoint
       ? {
-          host: endpoint.hostname,
+          host: socketHost(endpoint),
           port: Number(endpoint.port || 443),
-          checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(endpoint.hostname, cert),
+          checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(socketHost(endpoint), cert),
         }
       : {}),
   });

@@ -1,6 +1,7 @@
 import http2, { constants, type IncomingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import { socketHost } from '../../config/parse-endpoint.js';
 import type { OpenSessions } from '../open-sessions.js';
 import { RequestDeadlines } from '../request-deadlines.js';
 
@@ -94,9 +95,9 @@ export class PushServiceConnections {
   private connect(target: URL): Promise<Connection | undefined> {
     return new Promise((resolve, reject) => {
       const socket = connect({
-        host: target.hostname,
+        host: socketHost(target),
         port: Number(target.port || 443),
-        ...(isIP(target.hostname) ? {} : { servername: target.hostname }),
+        ...(isIP(socketHost(target)) ? {} : { servername: target.hostname }),
         ca: this.options.ca,
         ALPNProtocols: ['h2', 'http/1.1'],
       });
