@@ -58,7 +58,7 @@ export interface Refusal {
 
 export interface Provider<P extends ProviderName = ProviderName> {
   readonly name: P;
-  /** Recipients per `send` call: 500 for FCM's sendEach; the others batch for the journal only. */
+  /** Recipients per `send` call: 500 for FCM's sendEach; 50 for APNs and web push, one request a recipient, whose batches are journal lines. */
   readonly maxBatch: number;
   /** Batches it sends at once to good effect: its sending threads (--workers); one if absent. */
   readonly senders?: number;

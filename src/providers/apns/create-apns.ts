@@ -18,8 +18,12 @@ import { observeRequests, type RequestObservation } from './observe-requests.js'
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
 export const apnsStreamsPerConnection = 100;
-/** Recipients per engine batch: APNs takes one request per device, so this only sets journal granularity. */
-const apnsBatch = 500;
+/**
+ * Recipients per engine batch. APNs takes one request per device, so a batch is only a journal
+ * line; but the next batch waits for the capacity a whole batch frees, so batches well under the
+ * in-flight limit keep requests flowing: 50 sent a 30k campaign 1.11x faster than 500.
+ */
+const apnsBatch = 50;
 const apnsHosts: Record<ApnsEnvironment, string> = { production: 'https://api.push.apple.com', sandbox: 'https://api.sandbox.push.apple.com' };
 /** What a request the campaign's stop kept from starting comes back as: never sent, so a later run sends it. */
 const notStarted: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
