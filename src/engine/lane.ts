@@ -30,8 +30,10 @@ export class Lane {
   pausedUntil = 0;
   /** Wakes the dispatcher when the pause ends. It holds the process open: a paused lane is work to do. */
   pauseTimer?: NodeJS.Timeout;
-  /** Batches in a row whose streams were refused and nothing answered: a storm, and each resend a new connection. */
+  /** Waves in a row whose streams were refused and nothing answered: a storm, and each resend a new connection. */
   refusedStreak = 0;
+  /** When the last refused batch settled: batches started before it were refused by the same GOAWAY. */
+  private lastRefusedAt = -Infinity;
   batchSize = 1;
   rate?: RateLimiter;
   /** Aborted when the campaign stops: the provider starts no more requests. */
@@ -73,8 +75,11 @@ export class Lane {
     }
   }
 
-  /** After a batch handed to the provider settled: only an answer resets the clock of silence and the streak of refusals. */
-  heard(count: number, outcomes: Outcome[]): void {
+  /**
+   * After a batch handed to the provider (at `startedAt`, performance.now()) settled: only an answer
+   * resets the clock of silence and the streak of refusals.
+   */
+  heard(count: number, outcomes: Outcome[], startedAt: number): void {
     const now = Date.now();
     this.awaiting -= count;
     if (outcomes.some(isAnswer)) {
@@ -87,7 +92,11 @@ export class Lane {
       this.silentMs += now - this.silentSince;
       this.silentSince = undefined;
     }
-    if (outcomes.some((outcome) => outcome.kind === 'retryable' && outcome.because === 'refused')) this.refusedStreak++;
+    if (outcomes.some((outcome) => outcome.kind === 'retryable' && outcome.because === 'refused')) {
+      // Batches in flight together share a connection, and one GOAWAY refuses them all: one wave.
+      if (startedAt > this.lastRefusedAt) this.refusedStreak++;
+      this.lastRefusedAt = performance.now();
+    }
   }
 
   /** How long the provider has answered nothing while requests were outstanding; 0 when none are. */

@@ -60,7 +60,7 @@ export interface CampaignOptions {
 }
 
 /**
- * Batches in a row refused with no answer at all (a GOAWAY storm) whose recipients still go again
+ * Waves in a row refused with no answer at all (a GOAWAY storm) whose recipients still go again
  * for free; after that a refusal costs an attempt. While answers keep coming, refusals are free:
  * a server draining its connections refuses the streams it did not get to, and that is progress.
  */
@@ -266,7 +266,7 @@ class CampaignRun {
         const ms = performance.now() - started;
         this.options.onBatch?.(ms, batch.length);
         if (this.options.onDecision && handed) this.options.onDecision({ type: 'batch', provider: lane.name, count: batch.length, ms, outcomes: outcomeCounts(outcomes) });
-        if (handed) lane.heard(batch.length, outcomes);
+        if (handed) lane.heard(batch.length, outcomes, started);
         if (journaled !== undefined) this.options.journal!.writer.accepted(journaled, acceptedPlaces(outcomes));
         batch.forEach((work, index) => {
           work.attempts++;

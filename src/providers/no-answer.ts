@@ -33,7 +33,10 @@ const refusedStream = /NGHTTP2_REFUSED_STREAM/;
 export interface NoAnswerContext {
   /** The request reached the wire: false when its connection was never established. */
   written?: boolean;
-  /** The server reset the stream with REFUSED_STREAM (seen by the transport, whatever the client reports). */
+  /**
+   * The server refused the stream unread: it reset it with REFUSED_STREAM, or its headers could not
+   * go out because the server had sent GOAWAY (seen by the transport, whatever the client reports).
+   */
   refused?: boolean;
 }
 

@@ -9,7 +9,7 @@ export interface RequestObservation {
   /** The answer's status, which node-apn replaces by "session closed" when a retryable answer came on a closing session. */
   status?: number;
   retryAfterMs?: number;
-  /** The server reset the stream with REFUSED_STREAM: it was not processed. */
+  /** The server reset the stream with REFUSED_STREAM, or had sent GOAWAY before it could go out: not processed. */
   refused: boolean;
   /**
    * The request may have reached APNs: its session was established, and no frame of it failed to
@@ -39,10 +39,13 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
   if (!client || typeof request !== 'function') return () => undefined;
 
   const watched = new WeakSet<ClientHttp2Session>();
+  /** Sessions that got GOAWAY: a stream whose frames fail on them was refused, not lost. */
+  const goingAway = new WeakSet<ClientHttp2Session>();
   const watch = (session: ClientHttp2Session): void => {
     if (watched.has(session)) return;
     watched.add(session);
     sessions.add(session);
+    session.once('goaway', () => goingAway.add(session));
     // Once per session, not a wrapper per request: node-apn opens every stream through it.
     const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
     session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, plain, headers, options)) as typeof session.request;
@@ -67,6 +70,7 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
     });
     stream.on('frameError', () => {
       observation.written = false;
+      observation.refused ||= goingAway.has(session);
       const queued = waiting.get(session);
       if (queued)
         waiting.set(

@@ -21,6 +21,8 @@ export type PushAnswer =
 interface Connection {
   session: http2.ClientHttp2Session;
   deadlines: RequestDeadlines;
+  /** The service sent GOAWAY: a stream whose frames then fail was refused, not lost. */
+  goingAway: boolean;
 }
 
 /**
@@ -61,7 +63,8 @@ export class PushServiceConnections {
   }
 
   /** Sends one request (to `url`, its endpoint) on the connection, and settles with its answer or with why there was none. */
-  send({ session, deadlines }: Connection, request: PushRequest, url: URL): Promise<PushAnswer> {
+  send(connection: Connection, request: PushRequest, url: URL): Promise<PushAnswer> {
+    const { session, deadlines } = connection;
     let stream: http2.ClientHttp2Stream;
     try {
       stream = session.request({ ':method': request.method, ':path': url.pathname + url.search, ':authority': url.host, ...request.headers });
@@ -85,7 +88,7 @@ export class PushServiceConnections {
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
         const written = stream.id !== undefined && !frameFailed;
         const error = stream.errored ?? Object.assign(new Error(`Stream closed with no answer, error code ${stream.rstCode}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
-        resolve({ error, written, refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM });
+        resolve({ error, written, refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (frameFailed && connection.goingAway) });
       });
       stream.end(request.body ?? undefined);
     });
@@ -118,9 +121,13 @@ export class PushServiceConnections {
         const opened = this.open.get(target.origin);
         // After GOAWAY the session takes no new streams: the next request opens another.
         const forget = () => this.open.get(target.origin) === opened && this.open.delete(target.origin);
-        session.once('goaway', forget);
+        const connection: Connection = { session, deadlines: new RequestDeadlines(this.options.timeoutMs), goingAway: false };
+        session.once('goaway', () => {
+          connection.goingAway = true;
+          forget();
+        });
         session.once('close', forget);
-        resolve({ session, deadlines: new RequestDeadlines(this.options.timeoutMs) });
+        resolve(connection);
       });
     });
   }
