@@ -27,11 +27,10 @@ export function rateLimits(config: PushcastConfig): CampaignOptions['rate'] {
  */
 export function inFlightLimits(config: PushcastConfig, threads = 0): Record<ProviderName, number> {
   const { concurrency } = config;
-  if (concurrency === undefined) {
-    return Object.fromEntries(providerNames.map((name) => [name, defaultInFlight[name] * Math.max(1, threads)])) as Record<ProviderName, number>;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
-  return Object.fromEntries(providerNames.map((name) => [name, concurrency])) as Record<ProviderName, number>;
+  return Object.fromEntries(providerNames.map((name) => [name, concurrency ?? defaultInFlight[name] * Math.max(1, threads)])) as Record<ProviderName, number>;
 }
 
 /** The engine's limits from the configuration and the defaults, for a run sending from `threads` threads. */

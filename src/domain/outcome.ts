@@ -76,6 +76,9 @@ export type Outcome =
   /** The request may have reached the provider, but no answer came (a timeout, a reset): never resent automatically. */
   | { kind: 'uncertain'; reason: 'timeout' | 'no-answer' | 'provider-stalled'; detail?: string };
 
+/** A request that was never started (the campaign is stopping, or its batch could not go): a later run sends it. */
+export const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
+
 /**
  * A recipient's state at the end of a run, one name each from the provider's answer through the
  * journal (`o`) to the report's counts. `failed`: still failing after every retry, or not sent

@@ -102,8 +102,8 @@ export class EmulatorState {
   /** A request that came over HTTP/2, on `connection` (its session). */
   overHttp2(provider: ProviderName, connection: object): void {
     this.stats.http2Requests[provider]++;
-    const carried = this.connections.get(connection) ?? new Set<ProviderName>();
-    this.connections.set(connection, carried);
+    let carried = this.connections.get(connection);
+    if (!carried) this.connections.set(connection, (carried = new Set()));
     if (!carried.has(provider)) this.stats.http2Connections[provider]++;
     carried.add(provider);
   }

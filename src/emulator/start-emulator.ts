@@ -156,8 +156,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         state.stats.stalled++;
         return; // held open, unanswered, unprocessed
       }
-      // Only an HTTP/2 request can be refused by GOAWAY: web push over HTTP/1.1 is answered.
-      if (provider && req.httpVersionMajor === 2 && behaviour.goawayStorm && refuseAll(exchange)) {
+      // refuseAll refuses HTTP/2 requests only: web push over HTTP/1.1 is answered.
+      if (provider && behaviour.goawayStorm && refuseAll(exchange)) {
         state.stats.refused++;
         return;
       }

@@ -1,4 +1,4 @@
-import type { FinalEvent, Outcome } from '../domain/outcome.js';
+import { notSent, type FinalEvent, type Outcome } from '../domain/outcome.js';
 import type { AudienceRow, DeviceRecipient, ProviderName, RowProblem, SkipReason, UserRecipient } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
@@ -67,8 +67,6 @@ export interface CampaignOptions {
 const freeRefusals = 3;
 /** The scope of the whole provider, beside the scopes a provider names (web push origins). */
 const wholeProvider = '';
-
-const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 /** A marked answer held while its scope's verdict is out. */
 type HeldAnswer = [Work, Outcome & { kind: 'invalid' | 'rejected' }];

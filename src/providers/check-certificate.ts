@@ -1,8 +1,14 @@
 import { isIP } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { socketHost } from '../config/parse-endpoint.js';
 import { ConfigError } from '../errors.js';
 import { classifyNoAnswer } from './no-answer.js';
+
+/** A TLS connection to a provider's origin, as its clients open one: offering h2, then HTTP/1.1. */
+export function connectTls(url: URL, ca: string | string[] | undefined): TLSSocket {
+  const host = socketHost(url);
+  return connect({ host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: url.hostname }), ca, ALPNProtocols: ['h2', 'http/1.1'] });
+}
 
 /** Long enough for a TLS handshake across the world; a host that takes longer is left to the sends. */
 const handshakeMs = 5000;
@@ -15,13 +21,7 @@ const handshakeMs = 5000;
  */
 export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined): Promise<void> {
   const failure = await new Promise<Error | undefined>((resolve) => {
-    const socket = connect({
-      host: socketHost(url),
-      port: Number(url.port || 443),
-      ...(isIP(socketHost(url)) ? {} : { servername: url.hostname }),
-      ca,
-      ALPNProtocols: ['h2', 'http/1.1'],
-    });
+    const socket = connectTls(url, ca);
     const done = (error?: Error) => {
       socket.destroy();
       resolve(error);

@@ -27,6 +27,15 @@ const certificateCodes =
 const certificateMessages =
   /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames/i;
 
+/** HTTP/2 error codes (RFC 9113 §7), as Node names them in its stream errors. */
+const http2ErrorCodes = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL'];
+
+/** The error of a stream that closed with no answer, worded as Node words it: REFUSED_STREAM means unprocessed (RFC 9113 §8.7). */
+export function closedWithoutAnswer(rstCode: number | undefined): Error {
+  const name = rstCode === undefined ? 'unknown' : `NGHTTP2_${http2ErrorCodes[rstCode] ?? rstCode}`;
+  return Object.assign(new Error(`Stream closed with no answer, error code ${name}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
+}
+
 /** An HTTP/2 stream the server refused unread: RFC 9113 §8.7 guarantees it was not processed. */
 const refusedStream = /NGHTTP2_REFUSED_STREAM/;
 

@@ -11,7 +11,7 @@ import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
 import { OpenSessions } from '../open-sessions.js';
-import type { Outcome } from '../../domain/outcome.js';
+import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
@@ -25,8 +25,6 @@ export const apnsStreamsPerConnection = 100;
  */
 const apnsBatch = 50;
 const apnsHosts: Record<ApnsEnvironment, string> = { production: 'https://api.push.apple.com', sandbox: 'https://api.sandbox.push.apple.com' };
-/** What a request the campaign's stop kept from starting comes back as: never sent, so a later run sends it. */
-const notStarted: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 type ApnModule = typeof import('@parse/node-apn');
 type ApnProvider = InstanceType<ApnModule['Provider']>;
@@ -73,7 +71,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
 
   const sendOne = async (item: Rendered<'apns'>, signal: AbortSignal): Promise<Outcome> => {
     const { payload, recipient } = item;
-    if (signal.aborted) return notStarted;
+    if (signal.aborted) return notSent;
     if (!payload.topic) return { kind: 'fatal', reason: 'missing-topic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };
     const environment = recipient.apnsEnvironment ?? defaultEnvironment;
     const connection = connectionFor(environment);
@@ -86,7 +84,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     if (payload.ttlSeconds !== undefined) note.expiry = payload.ttlSeconds === 0 ? 0 : Math.floor(Date.now() / 1000) + payload.ttlSeconds;
     if (payload.collapseId !== undefined) note.collapseId = payload.collapseId;
     const result = await connection.limit(() => (signal.aborted ? undefined : connection.provider.send(note, recipient.token)));
-    if (!result) return notStarted;
+    if (!result) return notSent;
     const observed = connection.observed(`/3/device/${recipient.token}`);
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
     if (sent) return { kind: 'accepted', id: sent['apns-id'] };

@@ -38,12 +38,10 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
-  const watched = new WeakSet<ClientHttp2Session>();
   /** Sessions that got GOAWAY: a stream whose frames fail on them was refused, not lost. */
   const goingAway = new WeakSet<ClientHttp2Session>();
   const watch = (session: ClientHttp2Session): void => {
-    if (watched.has(session)) return;
-    watched.add(session);
+    if (established.has(session) || waiting.has(session)) return;
     sessions.add(session);
     session.once('goaway', () => goingAway.add(session));
     // Once per session, not a wrapper per request: node-apn opens every stream through it.

@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
+import { closedWithoutAnswer } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
 import { RequestDeadlines } from '../request-deadlines.js';
 
@@ -117,13 +118,4 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
     return stream;
   }) as typeof session.request;
   return session;
-}
-
-/** HTTP/2 error codes (RFC 9113 §7), as Node names them in its stream errors. */
-const http2ErrorCodes = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL'];
-
-/** The error of a stream that closed with no answer, worded as Node words it: REFUSED_STREAM means unprocessed (RFC 9113 §8.7). */
-function closedWithoutAnswer(rstCode: number | undefined): Error {
-  const name = rstCode === undefined ? 'unknown' : `NGHTTP2_${http2ErrorCodes[rstCode] ?? rstCode}`;
-  return Object.assign(new Error(`Stream closed with no answer, error code ${name}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
 }

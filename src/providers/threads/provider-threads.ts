@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { PushcastConfig } from '../../config/config.js';
-import type { Outcome } from '../../domain/outcome.js';
+import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { ProviderName } from '../../domain/recipient.js';
 import { ConfigError } from '../../errors.js';
 import type { Provider, Rendered } from '../provider.js';
@@ -164,7 +164,6 @@ class SendingThread {
   }
 }
 
-const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 const threadsGone: Outcome = { kind: 'fatal', reason: 'internal-error', fix: 'every sending thread died (see the message above): run the same command again' };
 
 function leastBusy(threads: SendingThread[]): SendingThread | undefined {

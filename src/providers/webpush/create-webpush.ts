@@ -6,7 +6,7 @@ import { parseEndpoint, socketHost } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { checkCertificate } from '../check-certificate.js';
-import type { Outcome } from '../../domain/outcome.js';
+import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyNoAnswer } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
@@ -23,7 +23,6 @@ const vapidLifetimeSeconds = 12 * 60 * 60;
 const maxSockets = 256;
 /** As for APNs (apnsBatch): one request a subscription; 50 sent a 20k campaign 1.39x faster than 500. */
 const recipientsPerBatch = 50;
-const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because: 'not-sent' };
 
 /**
  * A keep-alive agent that notes, on the error of a request that got no answer, whether the

@@ -1,7 +1,6 @@
 import http2, { constants, type IncomingHttpHeaders } from 'node:http2';
-import { isIP } from 'node:net';
-import { connect } from 'node:tls';
-import { socketHost } from '../../config/parse-endpoint.js';
+import { connectTls } from '../check-certificate.js';
+import { closedWithoutAnswer } from '../no-answer.js';
 import type { OpenSessions } from '../open-sessions.js';
 import { RequestDeadlines } from '../request-deadlines.js';
 
@@ -87,7 +86,7 @@ export class PushServiceConnections {
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
         const written = stream.id !== undefined && !frameFailed;
-        const error = stream.errored ?? Object.assign(new Error(`Stream closed with no answer, error code ${stream.rstCode}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
+        const error = stream.errored ?? closedWithoutAnswer(stream.rstCode);
         resolve({ error, written, refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (frameFailed && connection.goingAway) });
       });
       stream.end(request.body ?? undefined);
@@ -97,13 +96,7 @@ export class PushServiceConnections {
   /** Opens a TLS connection offering h2 and HTTP/1.1; the service's choice decides. */
   private connect(target: URL): Promise<Connection | undefined> {
     return new Promise((resolve, reject) => {
-      const socket = connect({
-        host: socketHost(target),
-        port: Number(target.port || 443),
-        ...(isIP(socketHost(target)) ? {} : { servername: target.hostname }),
-        ca: this.options.ca,
-        ALPNProtocols: ['h2', 'http/1.1'],
-      });
+      const socket = connectTls(target, this.options.ca);
       socket.setTimeout(this.options.timeoutMs, () => socket.destroy(Object.assign(new Error(`connecting to ${target.origin} timed out`), { code: 'ETIMEDOUT' })));
       socket.once('error', reject);
       socket.once('secureConnect', () => {
