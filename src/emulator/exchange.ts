@@ -89,8 +89,13 @@ export function refusedAfterGoaway(exchange: Exchange): boolean {
 }
 
 /**
- * A GOAWAY that promises nothing (last-stream-id 0), then the connection closed: every stream on
- * it is refused unread, as a front end being drained answers. Returns false off HTTP/2.
+ * A GOAWAY storm: every stream refused unread (RST_STREAM REFUSED_STREAM) under a GOAWAY, as a
+ * front end being drained answers; the client closes the connection. The GOAWAY asks for
+ * last-stream-id 0, but Node sends the last stream it has read in place of 0, so it is each
+ * stream's own refusal that tells the client it was not processed: the session stays open until
+ * the client closes it, or streams read after it closed would end unanswered and unrefused,
+ * maybe processed for all the client can tell. (Sending the GOAWAY before any stream is read
+ * crashed Node 20 with heap corruption.) Returns false off HTTP/2.
  */
 export function refuseAll(exchange: Exchange): boolean {
   const session = exchange.req.stream?.session;
@@ -98,7 +103,6 @@ export function refuseAll(exchange: Exchange): boolean {
   if (!lastProcessedStream.has(session) && !session.closed && !session.destroyed) {
     lastProcessedStream.set(session, 0);
     session.goaway(constants.NGHTTP2_NO_ERROR, 0);
-    setTimeout(() => session.destroy(), 50).unref();
   }
   const stream = exchange.req.stream;
   if (stream && !stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_REFUSED_STREAM);

@@ -28,7 +28,7 @@ export interface Behaviour {
   unauthorized: number;
   /** Providers that take requests and never answer them, nor process them. */
   stall: Set<EmulatedProvider>;
-  /** Every HTTP/2 request gets GOAWAY with last-stream-id 0 (nothing processed) and its session is closed. */
+  /** Every HTTP/2 stream is refused unread (REFUSED_STREAM) under a GOAWAY; the client closes the connection. */
   goawayStorm: boolean;
   /**
    * Every FCM and APNs stream is reset unanswered and unprocessed as soon as its headers arrive:
