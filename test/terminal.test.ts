@@ -73,3 +73,26 @@ describe('on a terminal', () => {
     expect(terminal.output()).toContain('accepted 50 (100.0% of targeted)');
   });
 });
+
+describe('in a pipe whose reader has gone', () => {
+  /** Runs the built CLI with the read end of its stdout closed before it writes anything: each write meets EPIPE. */
+  function runWithReaderGone(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: terminalEnv });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  }
+
+  it('--help ends quietly with 0, as `pushcast send --help | head` expects', async () => {
+    expect(await runWithReaderGone(['send', '--help'], tempDir())).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('a campaign goes on to the end: the reader going away does not abandon it', async () => {
+    emulator.reset();
+    const dir = tempDir();
+    const result = await runWithReaderGone(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 50, 'pipe'), '-m', message, '--json'], dir);
+    expect(result).toEqual({ code: 0, stderr: '' });
+    expect(emulator.stats().accepted.fcm).toBe(50);
+  });
+});

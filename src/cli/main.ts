@@ -62,6 +62,13 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     proc.exit(ExitCode.fatal);
   };
   proc.once('beforeExit', unfinished);
+  // A reader that went away (`pushcast send --help | head`) is no error: what it did not read is
+  // dropped and the command goes on, so a campaign is never abandoned halfway because of its pipe.
+  const readerGone = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'EPIPE') throw error;
+  };
+  proc.stdout.on('error', readerGone);
+  proc.stderr.on('error', readerGone);
   const code = await run(proc.argv.slice(2), {
     stdout: proc.stdout,
     stderr: proc.stderr,
