@@ -26,7 +26,7 @@ const arg = (name, fallback) => {
 };
 const quick = process.argv.includes('--quick');
 const size = Number(arg('size', quick ? 20_000 : 100_000));
-// --rss-only: just pushcast's peak memory at 100k and 1M recipients.
+// --rss-only: just pushcast's peak memory at 100k and 1M recipients (journal on; --workers 0 and 2).
 const providers = process.argv.includes('--rss-only') ? [] : arg('providers', 'fcm,apns,webpush').split(',');
 const sequentialLimit = Number(arg('sequential-limit', 2000));
 const measureRss = !process.argv.includes('--no-rss') && !quick;
@@ -72,26 +72,30 @@ function run(file, args, label) {
   });
 }
 
+/** pushcast's arguments to send an audience as a campaign of its own (the same name would resume it), journal on. */
+const pushcastSend = (audience, campaign, ...extra) => [
+  'send',
+  '--config',
+  emulator.configPath,
+  '-a',
+  audience,
+  '-m',
+  join(root, 'fixtures/message.json'),
+  '--json',
+  '--campaign',
+  campaign,
+  '--journal-dir',
+  join(dir, 'journals'),
+  ...extra,
+];
+
 const results = {};
 for (const provider of providers) {
   const audience = await generateAudience(join(dir, `${provider}-${size}.csv`), size, { providers: [provider] });
   const rows = parse(readFileSync(audience), { columns: true });
   const liveIn = (count) => rows.slice(0, count).filter((row) => fateOf(behaviour, provider, provider === 'webpush' ? row.endpoint : row.token, 1) !== 'unregistered').length;
   // A campaign name per round: the same name would resume the round before and send nothing.
-  const sendArgs = (campaign) => (round) => [
-    'send',
-    '--config',
-    emulator.configPath,
-    '-a',
-    audience,
-    '-m',
-    join(root, 'fixtures/message.json'),
-    '--json',
-    '--campaign',
-    `${campaign}-${round}`,
-    '--journal-dir',
-    join(dir, 'journals'),
-  ];
+  const sendArgs = (campaign) => (round) => pushcastSend(audience, `${campaign}-${round}`);
   const contenders = [
     ['pushcast', pushcastBin, sendArgs(`bench-${provider}`), size],
     ...(compareBin ? [['pushcast (compared)', compareBin, sendArgs(`bench-compared-${provider}`), size]] : []),
@@ -123,19 +127,25 @@ for (const provider of providers) {
 
 const rss = {};
 if (measureRss) {
-  console.log('\npushcast peak RSS, FCM, 100,000 vs 1,000,000 recipients');
-  for (const count of [100_000, 1_000_000]) {
-    const audience = await generateAudience(join(dir, `rss-${count}.csv`), count, { providers: ['fcm'] });
-    await emulator.reset();
-    const outcome = await run(
-      join(root, 'bin/pushcast.js'),
-      ['send', '--config', emulator.configPath, '-a', audience, '-m', join(root, 'fixtures/message.json'), '--json', '--no-journal'],
-      `pushcast ${count}`,
-    );
-    rss[count] = outcome.resources ?? outcome;
-    console.log(`  ${String(count).padStart(9)}: peak RSS ${outcome.resources?.peakRssMB} MB, ${Math.round(count / outcome.resources?.seconds)} sends/s`);
+  // As the target reads: a real send with its journal, in the main thread and with two sending threads.
+  console.log('\npushcast peak RSS, FCM, journal on, 100,000 vs 1,000,000 recipients');
+  for (const workers of [0, 2]) {
+    const sizes = {};
+    for (const count of [100_000, 1_000_000]) {
+      const audience = await generateAudience(join(dir, `rss-${count}.csv`), count, { providers: ['fcm'] });
+      await emulator.reset();
+      const outcome = await run(
+        join(root, 'bin/pushcast.js'),
+        pushcastSend(audience, `rss-${count}-w${workers}`, '--workers', String(workers)),
+        `pushcast ${count} --workers ${workers}`,
+      );
+      sizes[count] = outcome.resources ?? outcome;
+      console.log(`  --workers ${workers} ${String(count).padStart(9)}: peak RSS ${outcome.resources?.peakRssMB} MB, ${Math.round(count / outcome.resources?.seconds)} sends/s`);
+    }
+    if (sizes[100_000]?.peakRssMB && sizes[1_000_000]?.peakRssMB)
+      console.log(`  --workers ${workers} 1M / 100k: ${(sizes[1_000_000].peakRssMB / sizes[100_000].peakRssMB).toFixed(2)}`);
+    rss[`workers${workers}`] = sizes;
   }
-  if (rss[100_000]?.peakRssMB && rss[1_000_000]?.peakRssMB) console.log(`  1M / 100k: ${(rss[1_000_000].peakRssMB / rss[100_000].peakRssMB).toFixed(2)}`);
 }
 emulator.stop();
 

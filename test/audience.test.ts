@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openAudience } from '../src/audience/read-audience.js';
+import { SeenSet } from '../src/audience/seen-set.js';
+import { hash64 } from '../src/domain/hash.js';
 import type { AudienceRow } from '../src/domain/recipient.js';
 import { InputError } from '../src/errors.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
@@ -199,5 +201,33 @@ describe('a shard reads the whole file but remembers only its own recipients', (
     })();
     // Line 5 repeats line 3's token, which this shard does not own: not remembered, not its problem.
     expect(await read((hash) => hash.join() === ownedHash)).toEqual(['2 device', '3 device', '4 duplicate', '5 device']);
+  });
+});
+
+describe('the set of keys seen', () => {
+  const keys = (count: number, salt: string) => Array.from({ length: count }, (_, i) => hash64(`${salt}:${i}`));
+
+  it.each([
+    ['growing by doubling (standard input)', undefined],
+    ['sized for the whole file at its first growth', (share: { read: number }) => () => share.read],
+  ])('remembers each key and its first line while %s, and mistakes no new key for a seen one', (_, sized) => {
+    const share = { read: 0 };
+    const seen = new SeenSet(sized?.(share));
+    const count = 200_000;
+    const first = keys(count, 'a');
+    first.forEach((hash, i) => {
+      share.read = (i + 1) / count;
+      expect(seen.addOrGetLine(hash, i + 2)).toBe(0);
+    });
+    first.forEach((hash, i) => expect(seen.addOrGetLine(hash, 999)).toBe(i + 2));
+    expect(keys(count, 'b').filter((hash) => seen.addOrGetLine(hash, 5) !== 0)).toEqual([]);
+  });
+
+  it('says "an earlier line" for a first line past what a slot holds (16,777,214)', () => {
+    const seen = new SeenSet();
+    const [far, near] = keys(2, 'lines');
+    seen.addOrGetLine(far, 20_000_000);
+    seen.addOrGetLine(near, 16_777_214);
+    expect([seen.addOrGetLine(far, 1), seen.addOrGetLine(near, 1)]).toEqual([-1, 16_777_214]);
   });
 });

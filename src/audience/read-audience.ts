@@ -178,6 +178,7 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
   const roles = readHeader(path, header, source.defaultProvider);
 
   const variables = roles.vars.map(([name]) => name);
+  const shareRead = source.input ? undefined : shareOf(input as ReadStream, source.file ?? path);
   return {
     path,
     shape: roles.shape,
@@ -185,8 +186,8 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
     format,
     freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
-    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.owns),
-    ...(source.input ? {} : { shareRead: shareOf(input as ReadStream, source.file ?? path) }),
+    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.owns, shareRead),
+    ...(shareRead ? { shareRead } : {}),
   };
 }
 
@@ -247,8 +248,9 @@ async function* readRows(
   syntaxProblems: RowProblem[],
   defaultProvider: ProviderName | undefined,
   owns: ((hash: Hash64) => boolean) | undefined,
+  shareRead: (() => number) | undefined,
 ): AsyncGenerator<AudienceRow> {
-  const seen = new SeenSet();
+  const seen = new SeenSet(shareRead);
   for (;;) {
     let next: IteratorResult<ParsedRecord>;
     try {
@@ -283,12 +285,12 @@ async function* readRows(
       continue;
     }
     const firstLine = seen.addOrGetLine(row.hash, line);
-    if (firstLine) {
+    if (firstLine !== 0) {
       yield {
         kind: 'problem',
         line,
         reason: 'duplicate',
-        detail: `same ${row.kind === 'user' ? 'user_id' : `${row.provider} token`} as line ${firstLine}; sent once`,
+        detail: `same ${row.kind === 'user' ? 'user_id' : `${row.provider} token`} as ${firstLine > 0 ? `line ${firstLine}` : 'an earlier line'}; sent once`,
         hash: row.hash,
         ...(row.kind === 'device' ? { provider: row.provider } : {}),
       };

@@ -1,75 +1,74 @@
 import type { Hash64 } from '../domain/hash.js';
 
+/** Lines past this are kept as "an earlier line": 24 bits of a slot hold the line. */
+const maxLine = 0xffffff;
+/** Fuller than this, linear probing slows; a table this full grows. */
+const maxLoad = 0.8;
+
 /**
  * A set of strings that remembers, for each, the audience line where it was first seen.
  *
- * Keys are kept as 64-bit hashes in typed arrays (12 bytes a slot) rather than as strings in a
- * `Map`, so remembering ten million 160-character tokens costs about 200 MB less and the
- * garbage collector never walks them. Two different keys share a 64-bit hash with probability
- * about n²/2⁶⁵ (3·10⁻⁸ for a million keys); such a pair would be reported as a duplicate.
+ * Each key takes one 8-byte slot of a typed array, not a string in a `Map`: its hash's second
+ * word, and beside it 8 more bits of the hash and the line. The slot is found from that second
+ * word, so the table grows without the keys. A million keys take about 11 MB. Two keys are taken
+ * for one when those 40 bits agree, about once in 2⁴⁰ comparisons of slots; a campaign of a
+ * million rows makes about two million, so one such campaign in about 500,000 would skip a row
+ * as the duplicate of another (and say so, with both lines).
+ *
+ * Given `shareRead` (how much of the input has been read, 0 to 1), the table's first growth
+ * sizes it for the whole input, so a large audience does not hold an old table and its
+ * double at once at every doubling.
  */
 export class SeenSet {
-  private hashes: Uint32Array; // two words a slot; 0,0 marks an empty slot
-  private lines: Uint32Array;
-  private mask: number;
+  private slots: Uint32Array; // two words a slot: the hash's second word; 8 bits of its first and the line. 0,0 is empty
+  private capacity: number;
   private count = 0;
 
-  constructor(initialCapacity = 1 << 14) {
-    let capacity = 1;
-    while (capacity < initialCapacity * 2) capacity <<= 1;
-    this.hashes = new Uint32Array(capacity * 2);
-    this.lines = new Uint32Array(capacity);
-    this.mask = capacity - 1;
+  constructor(private readonly shareRead?: () => number) {
+    this.capacity = 1 << 14;
+    this.slots = new Uint32Array(this.capacity * 2);
   }
 
-  get size(): number {
-    return this.count;
-  }
-
-  /** Adds the key (by its hash); returns the line it was first seen on if it was already there, else 0. */
+  /** Adds the key (by its hash); returns 0 if it is new, else the line it was first seen on (-1: an earlier line past 16,777,214). */
   addOrGetLine([a, b]: Hash64, line: number): number {
-    let slot = a & this.mask;
+    const tagged = (((a & 0xff) << 24) | Math.min(line, maxLine)) >>> 0; // never 0: lines start at 1
+    const slots = this.slots;
+    let slot = this.home(b);
     for (;;) {
-      const ha = this.hashes[slot * 2];
-      const hb = this.hashes[slot * 2 + 1];
-      if (ha === 0 && hb === 0) break;
-      if (ha === a && hb === b) return this.lines[slot] || 1;
-      slot = (slot + 1) & this.mask;
+      const word = slots[slot * 2 + 1];
+      if (word === 0) break;
+      if (slots[slot * 2] === b && word >>> 24 === (a & 0xff)) {
+        const first = word & maxLine;
+        return first === maxLine ? -1 : first;
+      }
+      if (++slot === this.capacity) slot = 0;
     }
-    this.hashes[slot * 2] = a;
-    this.hashes[slot * 2 + 1] = b;
-    this.lines[slot] = line;
-    if (++this.count * 2 > this.mask + 1) this.grow();
+    slots[slot * 2] = b;
+    slots[slot * 2 + 1] = tagged;
+    if (++this.count > this.capacity * maxLoad) this.grow();
     return 0;
   }
 
-  has([a, b]: Hash64): boolean {
-    let slot = a & this.mask;
-    for (;;) {
-      const ha = this.hashes[slot * 2];
-      const hb = this.hashes[slot * 2 + 1];
-      if (ha === 0 && hb === 0) return false;
-      if (ha === a && hb === b) return true;
-      slot = (slot + 1) & this.mask;
-    }
+  private home(b: number): number {
+    return Math.floor((b * this.capacity) / 4294967296);
   }
 
   private grow(): void {
-    const oldHashes = this.hashes;
-    const oldLines = this.lines;
-    const capacity = (this.mask + 1) * 2;
-    this.hashes = new Uint32Array(capacity * 2);
-    this.lines = new Uint32Array(capacity);
-    this.mask = capacity - 1;
-    for (let i = 0; i < oldLines.length; i++) {
-      const a = oldHashes[i * 2];
-      const b = oldHashes[i * 2 + 1];
-      if (a === 0 && b === 0) continue;
-      let slot = a & this.mask;
-      while (this.hashes[slot * 2] !== 0 || this.hashes[slot * 2 + 1] !== 0) slot = (slot + 1) & this.mask;
-      this.hashes[slot * 2] = a;
-      this.hashes[slot * 2 + 1] = b;
-      this.lines[slot] = oldLines[i];
+    const share = this.shareRead?.() ?? 0;
+    // Early in a file, what has been read says how many keys are to come; 10% more covers the read-ahead.
+    const expected = share > 0 && share < 1 ? (this.count / share) * 1.1 : 0;
+    const old = this.slots;
+    const oldCapacity = this.capacity;
+    this.capacity = Math.ceil(Math.max(this.count * (share > 0 ? 1.25 : 2), expected) / maxLoad);
+    this.slots = new Uint32Array(this.capacity * 2);
+    for (let i = 0; i < oldCapacity; i++) {
+      const b = old[i * 2];
+      const word = old[i * 2 + 1];
+      if (word === 0) continue;
+      let slot = this.home(b);
+      while (this.slots[slot * 2 + 1] !== 0) if (++slot === this.capacity) slot = 0;
+      this.slots[slot * 2] = b;
+      this.slots[slot * 2 + 1] = word;
     }
   }
 }
