@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Outcome } from '../src/domain/outcome.js';
+import { Lane } from '../src/engine/lane.js';
 import { parseRate, RateLimiter } from '../src/engine/rate-limiter.js';
 import { reconnectDelay, retryDelay, retryPolicy } from '../src/engine/retry-delay.js';
 import { inShard, parseShard } from '../src/engine/shard.js';
@@ -41,6 +43,23 @@ describe('reconnectDelay: short after refused streams, growing with each storm w
   ])('after %i refused waves: between %i and %i ms', (streak, low, high) => {
     expect(reconnectDelay(streak, () => 0)).toBe(low);
     expect(reconnectDelay(streak, () => 0.999999)).toBeLessThan(high);
+  });
+});
+
+describe('waves of a storm: what counts against the free resends of refused streams', () => {
+  const refused: Outcome = { kind: 'retryable', reason: 'refused-stream', because: 'refused' };
+  const accepted: Outcome = { kind: 'accepted' };
+
+  it('counts batches one GOAWAY refused together as one wave, a batch sent after it as the next, and an answer ends the storm', () => {
+    const lane = new Lane('apns', 100, Promise.resolve(undefined));
+    const startedTogether = performance.now(); // two batches of 50 in flight on one connection
+    lane.heard(50, [refused], startedTogether);
+    lane.heard(50, [refused], startedTogether);
+    expect(lane.refusedStreak).toBe(1);
+    lane.heard(50, [refused], performance.now()); // resent on the next connection, refused again
+    expect(lane.refusedStreak).toBe(2);
+    lane.heard(50, [refused, accepted], performance.now());
+    expect(lane.refusedStreak).toBe(0);
   });
 });
 
