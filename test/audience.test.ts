@@ -182,6 +182,8 @@ describe('audience CSV', () => {
     await expect(openAudience({ path: tempFile('a.csv', 'name,city\nA,B\n') })).rejects.toThrow(/no token, endpoint, subscription or user_id column/);
     await expect(openAudience({ path: tempFile('a.csv', 'token,name\nx,y\n') })).rejects.toThrow(/needs a provider .* or platform/);
     await expect(openAudience({ path: tempFile('a.csv', 'provider,token,Token\n') })).rejects.toBeInstanceOf(InputError);
+    // An unreadable header is named as such, not skipped for the first data row to be taken as the header.
+    await expect(openAudience({ path: tempFile('a.csv', 'provider,"tok"en,name\nfcm,abc,Ann\n') })).rejects.toThrow(/line 1: the header cannot be read: Invalid Closing Quote/);
   });
 });
 

@@ -173,6 +173,11 @@ export async function openAudience(source: AudienceSource): Promise<Audience> {
   } catch (error) {
     throw new InputError(`audience ${describeFileError(path, error)}`, { cause: error });
   }
+  // A header csv-parse could not read is skipped like any row: the first data row must not stand in for it.
+  const unreadable = syntaxProblems[0];
+  if (unreadable && (first.done || unreadable.line < first.value.line)) {
+    throw new InputError(`audience ${path}, line ${unreadable.line}: the header cannot be read: ${unreadable.detail}`);
+  }
   if (first.done) throw new InputError(`audience ${path}: the file is empty; expected a header line such as "provider,token"`);
   const header = first.value.fields.map((name) => name.trim());
   const roles = readHeader(path, header, source.defaultProvider);
