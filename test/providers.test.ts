@@ -1,9 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderName } from '../src/domain/recipient.js';
 import type { PushcastConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
+import { RequestDeadlines } from '../src/providers/request-deadlines.js';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
@@ -233,3 +237,39 @@ describe('Web Push through web-push', () => {
 function otherRsaKey(): string {
   return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
+
+describe('request deadlines', () => {
+  it("start again for a request queued behind the server's limit of concurrent streams, and end one that went out unanswered", async () => {
+    const seen: string[] = [];
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
+    server.on('stream', (stream, headers) => {
+      seen.push(String(headers[':path']));
+      stream.on('error', () => undefined); // the held one is reset when the client goes
+      stream.resume();
+      if (headers[':path'] !== '/held') stream.respond({ ':status': 200 }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      await once(client, 'remoteSettings');
+      const deadlines = new RequestDeadlines(500);
+      const open = (path: string) => {
+        const stream = client.request({ ':method': 'POST', ':path': path });
+        deadlines.add(stream);
+        stream.end('x');
+        return stream;
+      };
+      const held = open('/held'); // goes out, never answered
+      const queued = open('/queued'); // waits for the one stream the server allows
+      const answered = once(queued, 'response');
+      const [error] = (await once(held, 'error')) as [NodeJS.ErrnoException];
+      expect(error.code).toBe('ETIMEDOUT');
+      const [response] = (await answered) as [http2.IncomingHttpHeaders];
+      expect(response[':status']).toBe(200);
+      expect(seen).toEqual(['/held', '/queued']);
+    } finally {
+      client.destroy();
+      server.close();
+    }
+  });
+});

@@ -31,6 +31,12 @@ export interface Behaviour {
   /** Every HTTP/2 stream is refused unread (REFUSED_STREAM) under a GOAWAY; the client closes the connection. */
   goawayStorm: boolean;
   /**
+   * APNs connections drop to one concurrent stream after each rejection and back after each
+   * acceptance, as APNs does (pushy #732). Off unless asked: with it, clients see refused streams
+   * and, when a request exceeds a limit they had acknowledged, connection errors.
+   */
+  apnsThrottle: boolean;
+  /**
    * Every FCM and APNs stream is reset unanswered and unprocessed as soon as its headers arrive:
    * `refused-stream` as a server shedding load says it (RFC 9113 §8.7: provably not processed),
    * or `no-error`, as some proxies do, which says nothing of whether it was. A client that waits
@@ -63,6 +69,7 @@ export const defaultBehaviour: Behaviour = {
   unauthorized: 0,
   stall: new Set(),
   goawayStorm: false,
+  apnsThrottle: false,
   resetUnanswered: undefined,
   retryAfterSeconds: 1,
   latencyMs: 0,

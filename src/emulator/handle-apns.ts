@@ -1,8 +1,8 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
-import { constants } from 'node:http2';
+import { constants, type ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { bytesOf } from './emulated.js';
-import { compact, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { compact, dropConnection, respond, retryAfterHeader, sendJson, streamLimit, type EmulatorContext, type Exchange } from './exchange.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
 const verifiedTokens = new Map<string, VerifiedJwt>();
@@ -23,6 +23,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const token = devicePath.exec(exchange.path)?.[1];
   const fail = (status: number, reason: string, extra: Record<string, unknown> = {}, responseHeaders: Record<string, string> = {}) => {
     state.reject('apns', reason, token ?? '', status);
+    if (state.behaviour.apnsThrottle) limitStreams(exchange, 'rejected');
     sendJson(exchange, status, { reason, ...extra }, { 'apns-id': requestId, ...responseHeaders });
   };
   const requestId = String(headers['apns-id'] ?? randomUUID());
@@ -89,7 +90,42 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     }),
     message: payload,
   });
+  if (state.behaviour.apnsThrottle) limitStreams(exchange, 'accepted');
   respond(exchange, constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
+}
+
+/** An APNs connection's SETTINGS_MAX_CONCURRENT_STREAMS: the last sent, and what the last verdict calls for. */
+interface StreamLimit {
+  sent: number;
+  wanted: number;
+  awaitingAck: boolean;
+}
+const streamLimits = new WeakMap<object, StreamLimit>();
+
+/**
+ * APNs lowers a connection's concurrent streams to 1 when it rejects a notification and raises
+ * them when it accepts one (openradar 27870881; pushy #732: "throttles the max concurrent streams
+ * extremely aggressively (i.e. down to just 1)"): a client's further requests wait, unsent, in its
+ * own queue, and a client that times them out from when it made them abandons requests never sent.
+ */
+function limitStreams(exchange: Exchange, verdict: 'accepted' | 'rejected'): void {
+  const session = exchange.session as ServerHttp2Session | undefined;
+  if (!session) return;
+  const limit = streamLimits.get(session) ?? { sent: streamLimit, wanted: streamLimit, awaitingAck: false };
+  streamLimits.set(session, limit);
+  limit.wanted = verdict === 'accepted' ? streamLimit : 1;
+  sendLimit(session, limit);
+}
+
+/** One SETTINGS frame in flight at a time: Node refuses more than 10 unacknowledged, and verdicts flip faster than that. */
+function sendLimit(session: ServerHttp2Session, limit: StreamLimit): void {
+  if (limit.awaitingAck || limit.wanted === limit.sent || session.closed || session.destroyed) return;
+  limit.awaitingAck = true;
+  limit.sent = limit.wanted;
+  session.settings({ maxConcurrentStreams: limit.sent }, () => {
+    limit.awaitingAck = false;
+    sendLimit(session, limit);
+  });
 }
 
 /**

@@ -6,7 +6,7 @@ import type { PushcastConfig } from '../config/config.js';
 import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
 import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
 import type { EmulatedProvider as ProviderName } from './emulated.js';
-import { refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
+import { refuseAll, refusedAfterGoaway, sendJson, streamLimit, type EmulatorContext, type Exchange } from './exchange.js';
 import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
@@ -79,7 +79,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     : createSecureServer({
         ...tls,
         allowHTTP1: true, // web push and OAuth may come over HTTP/1.1; FCM and APNs come over HTTP/2
-        settings: { maxConcurrentStreams: 1000 },
+        settings: { maxConcurrentStreams: streamLimit },
         maxSessionMemory: 64,
       });
   const sessions = new Set<Http2Session>();

@@ -1,6 +1,7 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
+import { stillQueued } from '../request-deadlines.js';
 
 type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
 
@@ -62,6 +63,7 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
     if (!observation.written) waiting.get(session)?.push(observation);
     seen.set(path, observation);
     const stream = plain(headers, ...options);
+    keepWaitingWhileQueued(stream);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
@@ -90,5 +92,22 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
     const observation = seen.get(path);
     seen.delete(path);
     return observation;
+  };
+}
+
+/**
+ * node-apn's request timeout (`stream.setTimeout`, then a cancel it reports as a timeout, maybe
+ * delivered) also strikes a request still queued behind APNs's limit of concurrent streams, which
+ * has not left: such a request's timer starts again instead.
+ */
+function keepWaitingWhileQueued(stream: ClientHttp2Stream): void {
+  const setTimeout = stream.setTimeout.bind(stream);
+  stream.setTimeout = (ms: number, onTimeout?: () => void) => {
+    if (!onTimeout) return setTimeout(ms);
+    const whenSent = (): void => {
+      if (stillQueued(stream)) setTimeout(ms, whenSent);
+      else onTimeout();
+    };
+    return setTimeout(ms, whenSent);
   };
 }
