@@ -161,6 +161,22 @@ describe('APNs throttling a connection to one stream after each rejection (pushy
   });
 });
 
+describe('APNs throttling, at scale', () => {
+  it('a campaign with two tokens in five dead keeps one connection, and every request is answered once', async () => {
+    // Thousands of refused streams over the lowered limit, each resent: Node's guards against
+    // abusive clients closed the emulator's session with answers owed, until it lifted them.
+    const count = 5000;
+    const { emulator, dir, config } = await world({ latencyMs: 1, unregistered: 0.4, seed: 'calm', apnsThrottle: true });
+    const run = await spawnCli(['send', '--config', config, '-a', audienceFile('apns', count, 'calm'), '-m', message, '--no-journal', '--json'], { cwd: dir });
+    const record = JSON.parse(run.stdout);
+    expect(record.counts).toMatchObject({ targeted: count, uncertain: 0, failed: 0 });
+    expect(record.counts.accepted + record.counts.invalid).toBe(count);
+    expect(emulator.stats().requests.apns).toBe(count);
+    expect(emulator.stats().http2Connections.apns).toBe(1);
+    expect(deliveredTwice(emulator.delivered())).toEqual([]);
+  });
+});
+
 describe('streams reset before any answer', () => {
   // firebase-admin waits for an answer's end or an error; a stream reset with NO_ERROR gives it
   // neither, and one refused before its body was written gives an error it ignores. Without

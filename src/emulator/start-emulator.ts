@@ -81,6 +81,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         allowHTTP1: true, // web push and OAuth may come over HTTP/1.1; FCM and APNs come over HTTP/2
         settings: { maxConcurrentStreams: streamLimit },
         maxSessionMemory: 64,
+        // Node's guards against abusive clients, which end a session mid-answers: a client whose
+        // streams APNs refuses over a lowered limit (apnsThrottle) sends their DATA frames anyway,
+        // each an "invalid frame" to Node, and a thousand of them closed the connection.
+        maxSessionInvalidFrames: 1_000_000,
+        maxSessionRejectedStreams: 1_000_000,
       });
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
