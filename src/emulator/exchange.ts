@@ -3,10 +3,10 @@ import type { EmulatorCredentials } from './emulator-credentials.js';
 import type { EmulatorState } from './emulator-state.js';
 import type { RealAnswer } from './real-answers.js';
 
-/** One request as every handler sees it, whether it came over HTTP/2 or HTTP/1.1. */
 /** The SETTINGS_MAX_CONCURRENT_STREAMS the emulator offers (APNs lowers it on a connection for a while). */
 export const streamLimit = 1000;
 
+/** One request as every handler sees it, whether it came over HTTP/2 or HTTP/1.1. */
 export interface Exchange {
   req: Http2ServerRequest;
   res: Http2ServerResponse;

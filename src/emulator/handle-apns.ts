@@ -3,6 +3,7 @@ import { constants, type ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { bytesOf } from './emulated.js';
 import { compact, dropConnection, respond, retryAfterHeader, sendJson, streamLimit, type EmulatorContext, type Exchange } from './exchange.js';
+import type { Behaviour } from './fate.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
 const verifiedTokens = new Map<string, VerifiedJwt>();
@@ -23,7 +24,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const token = devicePath.exec(exchange.path)?.[1];
   const fail = (status: number, reason: string, extra: Record<string, unknown> = {}, responseHeaders: Record<string, string> = {}) => {
     state.reject('apns', reason, token ?? '', status);
-    if (state.behaviour.apnsThrottle) limitStreams(exchange, 'rejected');
+    limitStreams(state.behaviour, exchange, 'rejected');
     sendJson(exchange, status, { reason, ...extra }, { 'apns-id': requestId, ...responseHeaders });
   };
   const requestId = String(headers['apns-id'] ?? randomUUID());
@@ -90,7 +91,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     }),
     message: payload,
   });
-  if (state.behaviour.apnsThrottle) limitStreams(exchange, 'accepted');
+  limitStreams(state.behaviour, exchange, 'accepted');
   respond(exchange, constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
 }
 
@@ -108,9 +109,9 @@ const streamLimits = new WeakMap<object, StreamLimit>();
  * extremely aggressively (i.e. down to just 1)"): a client's further requests wait, unsent, in its
  * own queue, and a client that times them out from when it made them abandons requests never sent.
  */
-function limitStreams(exchange: Exchange, verdict: 'accepted' | 'rejected'): void {
+function limitStreams(behaviour: Behaviour, exchange: Exchange, verdict: 'accepted' | 'rejected'): void {
   const session = exchange.session as ServerHttp2Session | undefined;
-  if (!session) return;
+  if (!behaviour.apnsThrottle || !session) return;
   const limit = streamLimits.get(session) ?? { sent: streamLimit, wanted: streamLimit, awaitingAck: false };
   streamLimits.set(session, limit);
   limit.wanted = verdict === 'accepted' ? streamLimit : 1;

@@ -101,13 +101,13 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
  * has not left: such a request's timer starts again instead.
  */
 function keepWaitingWhileQueued(stream: ClientHttp2Stream): void {
-  const setTimeout = stream.setTimeout.bind(stream);
+  const setStreamTimeout = stream.setTimeout.bind(stream);
   stream.setTimeout = (ms: number, onTimeout?: () => void) => {
-    if (!onTimeout) return setTimeout(ms);
+    if (!onTimeout) return setStreamTimeout(ms);
     const whenSent = (): void => {
-      if (stillQueued(stream)) setTimeout(ms, whenSent);
+      if (stillQueued(stream)) setStreamTimeout(ms, whenSent);
       else onTimeout();
     };
-    return setTimeout(ms, whenSent);
+    return setStreamTimeout(ms, whenSent);
   };
 }
