@@ -272,6 +272,7 @@ Examples:
     .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")
     .option('--stall <providers>', 'providers that take requests and never answer: fcm,apns,webpush or all')
     .option('--goaway-storm', 'refuse every HTTP/2 stream unread (FCM, APNs, web push over HTTP/2) with REFUSED_STREAM under a GOAWAY, so the client must reconnect')
+    .option('--no-apns-throttle', 'keep each APNs connection at its full concurrent streams after a rejection (APNs itself cuts it to one until a notification is accepted)')
     .option('--reset-unanswered <code>', 'reset every HTTP/2 stream (FCM, APNs, web push over HTTP/2) unprocessed, before answering: refused-stream or no-error')
     .option('--retry-after <seconds>', 'Retry-After sent with 429 and 503')
     .option('--latency <ms>', 'delay before every answer')

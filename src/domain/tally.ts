@@ -33,7 +33,7 @@ export interface Tally {
   skippedByReason: Partial<Record<SkipReason | string, number>>;
   /** Requests handed to the providers in this run, retries included. */
   sends: number;
-  /** Retries made, beyond first attempts. */
+  /** Requests beyond each recipient's first in this run: retries, and free resends of refused streams. */
   retries: number;
   /** Why the campaign stopped early, and what to fix: a provider's, or the campaign's own (its journal). */
   fatal?: { provider?: ProviderName; reason: string; fix: string };

@@ -32,9 +32,8 @@ export interface Behaviour {
   goawayStorm: boolean;
   /**
    * APNs connections drop to one concurrent stream after each rejection and back after each
-   * acceptance, as APNs does (pushy #732). Off unless asked: with it, streams a client sent over
-   * the lowered limit are refused and sent again, which the crash test's count of sends does not
-   * yet allow for.
+   * acceptance, as APNs does (pushy #732): on unless turned off (`--no-apns-throttle`). Streams a
+   * client sent over the lowered limit are refused, and a client may send them again.
    */
   apnsThrottle: boolean;
   /**
@@ -70,7 +69,7 @@ export const defaultBehaviour: Behaviour = {
   unauthorized: 0,
   stall: new Set(),
   goawayStorm: false,
-  apnsThrottle: false,
+  apnsThrottle: true,
   resetUnanswered: undefined,
   retryAfterSeconds: 1,
   latencyMs: 0,

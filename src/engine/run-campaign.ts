@@ -252,8 +252,10 @@ class CampaignRun {
       const now = Date.now();
       this.tally.sends += batch.length;
       for (const work of batch) {
-        if (work.attempts > 0) this.tally.retries++;
-        work.firstAttemptAt ??= now;
+        // A retry is any request for a recipient after its first in this run, a refused stream's
+        // free resend included: the requests a provider sees are the sends, their first ones the recipients.
+        if (work.firstAttemptAt === undefined) work.firstAttemptAt = now;
+        else this.tally.retries++;
       }
       handed = true;
       return lane.send(provider as Provider, batch);

@@ -21,6 +21,8 @@ export interface EmulatorCommandOptions {
   unauthorized?: string;
   stall?: string;
   goawayStorm?: boolean;
+  /** Commander's `--no-apns-throttle`: false when given. */
+  apnsThrottle?: boolean;
   resetUnanswered?: string;
   retryAfter?: string;
   latency?: string;
@@ -44,6 +46,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
     unauthorized: share('--unauthorized', options.unauthorized),
     stall: options.stall === undefined ? undefined : stalled(options.stall),
     goawayStorm: options.goawayStorm,
+    apnsThrottle: options.apnsThrottle,
     resetUnanswered: options.resetUnanswered === undefined ? undefined : resetCode(options.resetUnanswered),
     retryAfterSeconds: options.retryAfter === undefined ? undefined : whole('--retry-after', options.retryAfter),
     latencyMs: options.latency === undefined ? undefined : whole('--latency', options.latency),
