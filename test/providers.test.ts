@@ -8,6 +8,7 @@ import type { PushcastConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { RequestDeadlines } from '../src/providers/request-deadlines.js';
+import { watchUnanswered } from '../src/providers/unanswered-stream.js';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
@@ -269,6 +270,50 @@ describe('request deadlines', () => {
       expect(seen).toEqual(['/held', '/queued']);
     } finally {
       client.destroy();
+      server.close();
+    }
+  });
+});
+
+describe('what a stream that ended unanswered proves', () => {
+  it('refused unread: reset with REFUSED_STREAM, or above the last stream id of a GOAWAY; not so when reset otherwise or answered', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      stream.on('error', () => undefined);
+      stream.resume();
+      const path = String(headers[':path']);
+      if (path === '/refused') stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      else if (path === '/cancelled') stream.close(http2.constants.NGHTTP2_CANCEL);
+      else if (path === '/answered') stream.respond({ ':status': 200 }, { endStream: true });
+      else if (path === '/before-goaway') {
+        // Processed, and the last: every stream above it is refused by this GOAWAY.
+        stream.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+        stream.respond({ ':status': 200 }, { endStream: true });
+      } // '/after-goaway' is left alone: the GOAWAY refuses it
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const judge = async (session: http2.ClientHttp2Session, path: string) => {
+      const stream = session.request({ ':method': 'POST', ':path': path });
+      const unanswered = watchUnanswered(session, stream);
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.end('x');
+      await new Promise((resolve) => stream.once('close', resolve)); // events.once would reject on the error
+      return unanswered();
+    };
+    const client = http2.connect(origin);
+    const draining = http2.connect(origin);
+    try {
+      expect(await judge(client, '/refused')).toEqual({ frameFailed: false, refused: true });
+      expect(await judge(client, '/cancelled')).toEqual({ frameFailed: false, refused: false });
+      expect(await judge(client, '/answered')).toEqual({ frameFailed: false, refused: false });
+      const [last, above] = await Promise.all([judge(draining, '/before-goaway'), judge(draining, '/after-goaway')]);
+      expect(last.refused).toBe(false);
+      expect(above.refused).toBe(true);
+    } finally {
+      client.destroy();
+      draining.destroy();
       server.close();
     }
   });

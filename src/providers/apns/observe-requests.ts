@@ -1,7 +1,8 @@
-import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
 import { stillQueued } from '../request-deadlines.js';
+import { watchUnanswered } from '../unanswered-stream.js';
 
 type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
 
@@ -10,13 +11,13 @@ export interface RequestObservation {
   /** The answer's status, which node-apn replaces by "session closed" when a retryable answer came on a closing session. */
   status?: number;
   retryAfterMs?: number;
-  /** The server reset the stream with REFUSED_STREAM, or had sent GOAWAY before it could go out: not processed. */
-  refused: boolean;
+  /** The server refused the stream unread (unanswered-stream.ts): not processed. Judged when read, after the stream ended. */
+  readonly refused: boolean;
   /**
    * The request may have reached APNs: its session was established, and no frame of it failed to
    * go out (Node's `frameError`, after a GOAWAY for instance: the request was never complete).
    */
-  written: boolean;
+  readonly written: boolean;
 }
 
 /**
@@ -33,18 +34,15 @@ export interface RequestObservation {
 export function observeRequests(provider: object, sessions: OpenSessions): (path: string) => RequestObservation | undefined {
   const seen = new Map<string, RequestObservation>();
   const established = new WeakSet<ClientHttp2Session>();
-  /** Requests opened on a session still connecting: written once it connects. */
-  const waiting = new WeakMap<ClientHttp2Session, RequestObservation[]>();
+  /** Requests opened on a session still connecting: sent with it once it connects. */
+  const waiting = new WeakMap<ClientHttp2Session, Array<{ connected: boolean }>>();
   const client = (provider as { client?: { request?: RequestFn } }).client;
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
-  /** Sessions that got GOAWAY: a stream whose frames fail on them was refused, not lost. */
-  const goingAway = new WeakSet<ClientHttp2Session>();
   const watch = (session: ClientHttp2Session): void => {
     if (established.has(session) || waiting.has(session)) return;
     sessions.add(session);
-    session.once('goaway', () => goingAway.add(session));
     // Once per session, not a wrapper per request: node-apn opens every stream through it.
     const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
     session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, plain, headers, options)) as typeof session.request;
@@ -52,35 +50,32 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
     waiting.set(session, []);
     session.once('connect', () => {
       established.add(session);
-      for (const observation of waiting.get(session) ?? []) observation.written = true;
+      for (const opened of waiting.get(session) ?? []) opened.connected = true;
       waiting.delete(session);
     });
   };
   const openStream = (session: ClientHttp2Session, plain: (...args: unknown[]) => ClientHttp2Stream, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
     const path = String(headers[':path']);
-    // Known before node-apn reports a failure: a stream on a session that connects is sent with it.
-    const observation: RequestObservation = { refused: false, written: established.has(session) };
-    if (!observation.written) waiting.get(session)?.push(observation);
-    seen.set(path, observation);
+    // A stream on a session that connects is sent with it.
+    const opened = { connected: established.has(session) };
+    if (!opened.connected) waiting.get(session)?.push(opened);
     const stream = plain(headers, ...options);
+    const unanswered = watchUnanswered(session, stream);
+    // Read once node-apn has answered, when the stream has ended and its reset code is set.
+    const observation: RequestObservation = {
+      get refused() {
+        return unanswered().refused;
+      },
+      get written() {
+        return opened.connected && !unanswered().frameFailed;
+      },
+    };
+    seen.set(path, observation);
     keepWaitingWhileQueued(stream);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
     });
-    stream.on('frameError', () => {
-      observation.written = false;
-      observation.refused ||= goingAway.has(session);
-      const queued = waiting.get(session);
-      if (queued)
-        waiting.set(
-          session,
-          queued.filter((other) => other !== observation),
-        );
-    });
-    // A reset other than NO_ERROR or CANCEL comes as the stream's error, its code already set;
-    // this listener is added before node-apn's, so the note is there when node-apn answers.
-    stream.once('error', () => (observation.refused = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM));
     return stream;
   };
 

@@ -1,8 +1,9 @@
-import http2, { constants, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type IncomingHttpHeaders } from 'node:http2';
 import { connectTls } from '../check-certificate.js';
 import { closedWithoutAnswer } from '../no-answer.js';
 import type { OpenSessions } from '../open-sessions.js';
 import { RequestDeadlines } from '../request-deadlines.js';
+import { watchUnanswered } from '../unanswered-stream.js';
 
 /** A request as web-push's `generateRequestDetails` builds it: encrypted body, VAPID and RFC 8030 headers. */
 export interface PushRequest {
@@ -20,8 +21,6 @@ export type PushAnswer =
 interface Connection {
   session: http2.ClientHttp2Session;
   deadlines: RequestDeadlines;
-  /** The service sent GOAWAY: a stream whose frames then fail was refused, not lost. */
-  goingAway: boolean;
 }
 
 /**
@@ -72,22 +71,21 @@ export class PushServiceConnections {
       return Promise.resolve({ error: error as Error, written: false, refused: false });
     }
     deadlines.add(stream);
+    const unanswered = watchUnanswered(session, stream);
     return new Promise((resolve) => {
       let answer: { status: number; headers: IncomingHttpHeaders } | undefined;
       const body: Buffer[] = []; // most answers have none
-      let frameFailed = false;
       stream.once('response', (headers) => (answer = { status: Number(headers[':status']), headers }));
       stream.on('data', (chunk: Buffer) => body.push(chunk));
-      stream.once('frameError', () => (frameFailed = true));
       stream.on('error', () => undefined); // judged at close
       stream.once('close', () => {
         deadlines.delete(stream);
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
-        const written = stream.id !== undefined && !frameFailed;
+        const { frameFailed, refused } = unanswered();
         const error = stream.errored ?? closedWithoutAnswer(stream.rstCode);
-        resolve({ error, written, refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (frameFailed && connection.goingAway) });
+        resolve({ error, written: stream.id !== undefined && !frameFailed, refused });
       });
       stream.end(request.body ?? undefined);
     });
@@ -114,11 +112,8 @@ export class PushServiceConnections {
         const opened = this.open.get(target.origin);
         // After GOAWAY the session takes no new streams: the next request opens another.
         const forget = () => this.open.get(target.origin) === opened && this.open.delete(target.origin);
-        const connection: Connection = { session, deadlines: new RequestDeadlines(this.options.timeoutMs), goingAway: false };
-        session.once('goaway', () => {
-          connection.goingAway = true;
-          forget();
-        });
+        const connection: Connection = { session, deadlines: new RequestDeadlines(this.options.timeoutMs) };
+        session.once('goaway', forget);
         session.once('close', forget);
         resolve(connection);
       });
