@@ -8,8 +8,8 @@ import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 
 /**
  * Recipients in flight at once, per provider. APNs: the streams one HTTP/2 connection carries at
- * once (create-apns.ts); more would only queue inside the client, unsent yet counted in flight
- * (uncertain after a crash), for no speed.
+ * once (create-apns.ts), spread over its connections; more would only queue inside the client,
+ * unsent yet counted in flight (uncertain after a crash), for no speed.
  */
 export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 500, apns: 100, webpush: 200 };
 
