@@ -113,6 +113,20 @@ describe('the token-validity report', () => {
     ).toEqual([apnsToken('keeps-failing'), emulatorSubscription('keeps-failing').endpoint].sort());
   });
 
+  it("pushcast report counts the run's requests and retries as the run did, refused streams' resends among them", async () => {
+    // APNs cuts a connection to one stream at each of these dead tokens, refusing the streams
+    // already sent over that limit: each is resent, a request beyond the recipient's first.
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const sent = await runCli(['send', '--config', config, '-a', audienceFile('apns', 600, 'refusals'), '-m', message, '--campaign', 'refusals', '--json'], { cwd: dir });
+    const record = JSON.parse(sent.stdout);
+    expect(record.counts).toMatchObject({ targeted: 600, uncertain: 0, failed: 0 });
+    expect(record.retries).toBeGreaterThan(0);
+    expect(record.sends - record.retries).toBe(600);
+    const reported = JSON.parse((await runCli(['report', 'refusals', '--json'], { cwd: dir })).stdout);
+    expect({ sends: reported.sends, retries: reported.retries }).toEqual({ sends: record.sends, retries: record.retries });
+  });
+
   it('pushcast report prints the report again from the journal, merging shards', async () => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
