@@ -2,7 +2,8 @@
 // against. firebase-admin `sendEach` in batches of 500, node-apn and web-push's
 // `sendNotification`, each with pushcast's concurrency (config/defaults.ts), each message built
 // inside the timed section. No journal, no report, no retries of its own (firebase-admin's own
-// retries stay on, as stock: the emulator counts every request, so they show as "resent").
+// retries stay on, as stock: the emulator counts every request, so they show as "resent"), except
+// APNs requests refused unanswered, sent again up to 5 times.
 import https from 'node:https';
 import apn from '@parse/node-apn';
 import webpush from 'web-push';
@@ -32,7 +33,12 @@ if (provider === 'fcm') {
     const note = new apn.Notification(messageFor('apns', row));
     note.topic = config.apns.topic;
     note.pushType = 'alert';
-    return (await apnProvider.send(note, row.token)).sent.length;
+    // APNs refuses the streams sent over the one-stream limit it sets after a rejection: node-apn
+    // fails them without an answer. Sent again, as pushcast does, so both make the same sends.
+    for (let attempt = 1; ; attempt++) {
+      const result = await apnProvider.send(note, row.token);
+      if (result.sent.length || result.failed[0]?.response || attempt === 5) return result.sent.length;
+    }
   };
   close = () => apnProvider.shutdown();
 } else {
