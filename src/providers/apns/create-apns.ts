@@ -38,6 +38,8 @@ const apnsHosts: Record<ApnsEnvironment, string> = { production: 'https://api.pu
 
 type ApnModule = typeof import('@parse/node-apn');
 type ApnProvider = InstanceType<ApnModule['Provider']>;
+/** One node-apn provider: its HTTP/2 connection, the requests it may carry at once, what its transport saw. */
+type Connection = { provider: ApnProvider; limit: ReturnType<typeof pLimit>; observed: (path: string) => RequestObservation | undefined };
 
 export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns'>> {
   const settings = config.apns ?? {};
@@ -56,7 +58,6 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const sessions = new OpenSessions(timeoutMs);
 
   // Providers (each one HTTP/2 connection and one signing token) per environment, reused for the whole run.
-  type Connection = { provider: ApnProvider; limit: ReturnType<typeof pLimit>; observed: (path: string) => RequestObservation | undefined };
   const connections = new Map<ApnsEnvironment, Connection[]>();
   const connectionFor = (environment: ApnsEnvironment): Connection => {
     let open = connections.get(environment);
@@ -165,10 +166,9 @@ function readPkcs12(value: string, passphrase: string | undefined): Buffer {
 }
 
 /** The connection with the fewest requests in flight or waiting for a stream. */
-function leastBusy<T extends { limit: { activeCount: number; pendingCount: number } }>(connections: T[]): T | undefined {
-  let best: T | undefined;
-  for (const connection of connections) {
-    if (!best || connection.limit.activeCount + connection.limit.pendingCount < best.limit.activeCount + best.limit.pendingCount) best = connection;
-  }
+function leastBusy(connections: Connection[]): Connection | undefined {
+  const load = ({ limit }: Connection) => limit.activeCount + limit.pendingCount;
+  let best: Connection | undefined;
+  for (const connection of connections) if (!best || load(connection) < load(best)) best = connection;
   return best;
 }
