@@ -15,9 +15,9 @@ export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 50
 
 /**
  * Threads the provider clients send from, unless `workers` says: none. Measured on a 2-core
- * machine with the emulator on the same cores, two sending threads cost 22–30% more CPU a message
+ * machine with the emulator on the same cores, two sending threads cost 16–22% more CPU a message
  * (the batches and answers cross threads, each thread loads the clients) and sent a million only
- * 1.11 times as fast, with 123 MB more memory; they pay where there are cores to spare and the
+ * 1.04 times as fast, with 110 MB more memory; they pay where there are cores to spare and the
  * provider is remote (README, Every core).
  */
 export const defaultWorkers = 0;
