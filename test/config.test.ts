@@ -94,7 +94,7 @@ describe('pushcast config', () => {
     expect(stdout).toMatch(/webpush\.vapidPrivateKey\s+\(secret, set\)\s+\[env PUSHCAST_VAPID_PRIVATE_KEY\]/);
     expect(stdout).toMatch(/fcm\.serviceAccount\s+\(secret\) in file \/secrets\/firebase\.json\s+\[env GOOGLE_APPLICATION_CREDENTIALS\]/);
     expect(stdout).toMatch(/apns\.topic\s+com\.example\.app\s+\[env PUSHCAST_APNS_TOPIC\]/);
-    expect(stdout).toMatch(/concurrency\s+fcm 500, apns 100, webpush 200 \(each a sending thread with --workers\)\s+\[default\]/);
+    expect(stdout).toMatch(/concurrency\s+fcm 500, apns 400, webpush 200 \(each a sending thread with --workers\)\s+\[default\]/);
     expect(stdout).toMatch(/stallTimeout\s+120s\s+\[default\]/);
     expect(stdout).not.toContain(vapid);
     for (const line of p8.split('\n').filter((text) => text && !text.startsWith('-----'))) expect(stdout).not.toContain(line);

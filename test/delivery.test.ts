@@ -151,14 +151,18 @@ describe('a GOAWAY storm: every stream refused, every connection told to go away
 
 describe('APNs throttling a connection to one stream after each rejection (pushy #732)', () => {
   it('waits for the requests queued behind the limit, which have not left, instead of abandoning them as maybe delivered', async () => {
-    // 100 go out at once (APNs's in-flight limit) and are all rejected, which cuts the connection to
-    // one stream; the last 20 then go one at a time, 250 ms each, past the 1 s request timeout.
+    // 100 go out at once (--concurrency 100), over 4 connections, and are all rejected, which cuts
+    // each connection to one stream; the last 20 then go one at a time on each, 250 ms apiece, the
+    // fifth on each past the 1 s request timeout.
     const count = 120;
     const dead = [...Array(count - 2)].map((_, i) => apnsToken(`throttle${i}`));
     const { emulator, dir, config } = await world({ latencyMs: 250, dead, apnsThrottle: true });
-    const run = await spawnCli(['send', '--config', config, '-a', audienceFile('apns', count, 'throttle'), '-m', message, '--request-timeout', '1', '--no-journal', '--json'], {
-      cwd: dir,
-    });
+    const run = await spawnCli(
+      ['send', '--config', config, '-a', audienceFile('apns', count, 'throttle'), '-m', message, '--request-timeout', '1', '--concurrency', '100', '--no-journal', '--json'],
+      {
+        cwd: dir,
+      },
+    );
     const record = JSON.parse(run.stdout);
     expect(record.counts).toMatchObject({ targeted: count, accepted: 2, invalid: count - 2, uncertain: 0, failed: 0 });
     expect(emulator.stats().requests.apns).toBe(count);

@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander';
+import { defaultInFlight } from '../config/defaults.js';
+import { providerNames } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
 import type { CliIo } from './io.js';
 
@@ -71,7 +73,10 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--no-journal', 'keep no journal: a re-run sends everything again')
     .option('--shard <K/N>', 'send only shard K of N: N processes on N machines split one audience with no overlap')
     .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
-    .option('--concurrency <n>', 'recipients in flight per provider (default: fcm 500, apns 100, webpush 200; each per sending thread with --workers)')
+    .option(
+      '--concurrency <n>',
+      `recipients in flight per provider (default: ${providerNames.map((name) => `${name} ${defaultInFlight[name]}`).join(', ')}; each per sending thread with --workers)`,
+    )
     .option('--workers <n>', 'threads the provider clients send from, to use more cores when they are free and the provider is remote (default: 0, the main thread)')
     .option('--request-timeout <duration>', 'a request with no answer after this long is uncertain, not resent: 30, 30s, 2m (default: 30s)')
     .option('--stall-timeout <duration>', 'stop when a provider answers nothing for this long (default: 2m)')

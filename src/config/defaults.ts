@@ -7,11 +7,13 @@ import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
  */
 
 /**
- * Recipients in flight at once, per provider. APNs: the streams one HTTP/2 connection carries at
- * once (create-apns.ts), spread over its connections; more would only queue inside the client,
- * unsent yet counted in flight (uncertain after a crash), for no speed.
+ * Recipients in flight at once, per provider. A remote provider's round trip caps the rate at this
+ * many per round trip. APNs: the 100 streams each of its 4 connections carries at once
+ * (create-apns.ts); more would only queue inside the client, unsent yet counted in flight
+ * (uncertain after a crash), for no speed. 10,000 APNs recipients at 50 ms latency, 1% dead: 100
+ * in flight sent 1,298-1,387 a second, 400 sent 2,959-3,002.
  */
-export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 500, apns: 100, webpush: 200 };
+export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 500, apns: 400, webpush: 200 };
 
 /**
  * Threads the provider clients send from, unless `workers` says: none. Measured on a 2-core
