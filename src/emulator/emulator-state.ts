@@ -27,7 +27,7 @@ export interface EmulatorStats {
   requests: Record<ProviderName, number>;
   /** Of those, the ones that came over HTTP/2 (web push may come over HTTP/1.1 too). */
   http2Requests: Record<ProviderName, number>;
-  /** HTTP/2 connections that carried the provider's requests: one a sending thread. */
+  /** HTTP/2 connections that carried the provider's requests. */
   http2Connections: Record<ProviderName, number>;
   accepted: Record<ProviderName, number>;
   /** FCM validate_only requests that passed: checked, not delivered. */
