@@ -33,32 +33,25 @@ export interface RequestObservation {
  */
 export function observeRequests(provider: object, sessions: OpenSessions): (path: string) => RequestObservation | undefined {
   const seen = new Map<string, RequestObservation>();
+  const watched = new WeakSet<ClientHttp2Session>();
+  /** Sessions whose connection was made: a stream opened on one, even before it connected, went out with it. */
   const established = new WeakSet<ClientHttp2Session>();
-  /** Requests opened on a session still connecting: sent with it once it connects. */
-  const waiting = new WeakMap<ClientHttp2Session, Array<{ connected: boolean }>>();
   const client = (provider as { client?: { request?: RequestFn } }).client;
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
   const watch = (session: ClientHttp2Session): void => {
-    if (established.has(session) || waiting.has(session)) return;
+    if (watched.has(session)) return;
+    watched.add(session);
     sessions.add(session);
     // Once per session, not a wrapper per request: node-apn opens every stream through it.
     const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
     session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, plain, headers, options)) as typeof session.request;
-    if (!session.connecting && !session.destroyed) return void established.add(session);
-    waiting.set(session, []);
-    session.once('connect', () => {
-      established.add(session);
-      for (const opened of waiting.get(session) ?? []) opened.connected = true;
-      waiting.delete(session);
-    });
+    if (!session.connecting && !session.destroyed) established.add(session);
+    else session.once('connect', () => established.add(session));
   };
   const openStream = (session: ClientHttp2Session, plain: (...args: unknown[]) => ClientHttp2Stream, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
     const path = String(headers[':path']);
-    // A stream on a session that connects is sent with it.
-    const opened = { connected: established.has(session) };
-    if (!opened.connected) waiting.get(session)?.push(opened);
     const stream = plain(headers, ...options);
     const unanswered = watchUnanswered(session, stream);
     // Read once node-apn has answered, when the stream has ended and its reset code is set.
@@ -67,7 +60,7 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
         return unanswered().refused;
       },
       get written() {
-        return opened.connected && !unanswered().frameFailed;
+        return established.has(session) && !unanswered().frameFailed;
       },
     };
     seen.set(path, observation);
