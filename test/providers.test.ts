@@ -240,34 +240,44 @@ function otherRsaKey(): string {
 }
 
 describe('request deadlines', () => {
-  it("start again for a request queued behind the server's limit of concurrent streams, and end one that went out unanswered", async () => {
-    const seen: string[] = [];
+  it("count from when a request left the queue behind the server's limit of concurrent streams, and end one that went out unanswered", async () => {
+    const timeoutMs = 1000;
+    const arrivedAt = new Map<string, number>();
     const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
     server.on('stream', (stream, headers) => {
-      seen.push(String(headers[':path']));
+      const path = String(headers[':path']);
+      arrivedAt.set(path, performance.now());
       stream.on('error', () => undefined); // the held one is reset when the client goes
       stream.resume();
-      if (headers[':path'] !== '/held') stream.respond({ ':status': 200 }, { endStream: true });
+      const answerAfterMs = { '/slow': 900, '/left-late': 300, '/queued': 0 }[path];
+      if (answerAfterMs !== undefined) setTimeout(() => stream.respond({ ':status': 200 }, { endStream: true }), answerAfterMs);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
       await once(client, 'remoteSettings');
-      const deadlines = new RequestDeadlines(500);
-      const open = (path: string) => {
+      const deadlines = new RequestDeadlines(timeoutMs);
+      const outcome = (path: string) => {
         const stream = client.request({ ':method': 'POST', ':path': path });
         deadlines.add(stream);
         stream.end('x');
-        return stream;
+        return new Promise<string | number>((resolve) => {
+          stream.once('response', (headers) => resolve(Number(headers[':status'])));
+          stream.once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code} after ${performance.now() - arrivedAt.get(path)!} ms`));
+        });
       };
-      const held = open('/held'); // goes out, never answered
-      const queued = open('/queued'); // waits for the one stream the server allows
-      const answered = once(queued, 'response');
-      const [error] = (await once(held, 'error')) as [NodeJS.ErrnoException];
-      expect(error.code).toBe('ETIMEDOUT');
-      const [response] = (await answered) as [http2.IncomingHttpHeaders];
-      expect(response[':status']).toBe(200);
-      expect(seen).toEqual(['/held', '/queued']);
+      // One stream at a time: each waits for the one before it to end.
+      const slow = outcome('/slow'); // answered 0.9 s after it was opened
+      const leftLate = outcome('/left-late'); // goes out 0.1 s before its own deadline, answered 0.3 s later
+      const held = outcome('/held'); // goes out at about 1.2 s, never answered
+      const queued = outcome('/queued'); // goes out when the held one is ended
+      expect(await slow).toBe(200);
+      expect(await leftLate).toBe(200);
+      const [, code, waitedMs] = /^(\w+) after ([\d.]+) ms$/.exec(String(await held)) ?? [];
+      expect(code).toBe('ETIMEDOUT');
+      expect(Number(waitedMs)).toBeGreaterThanOrEqual(timeoutMs - 50); // counted from when it went out, not when it was opened
+      expect(await queued).toBe(200);
+      expect([...arrivedAt.keys()]).toEqual(['/slow', '/left-late', '/held', '/queued']);
     } finally {
       client.destroy();
       server.close();

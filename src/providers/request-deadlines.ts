@@ -9,55 +9,69 @@ export function stillQueued(stream: ClientHttp2Stream): boolean {
   return stream.state?.state === constants.NGHTTP2_STREAM_STATE_IDLE;
 }
 
+/** The longest gap between two looks at a session's requests. */
+const longestSweepMs = 1000;
+
+interface Pending {
+  /** When the request was first seen gone out (Infinity: not seen so yet). */
+  sentAt: number;
+  /** What ends it at its deadline. */
+  expire: () => void;
+}
+
 /**
- * The deadline of the HTTP/2 requests of one session: a request with no answer after `timeoutMs`
- * has its stream destroyed with ETIMEDOUT (maybe delivered: uncertain). A request still queued
- * then has not left: its wait starts again, rather than it be abandoned as maybe delivered. One
- * timer per session, not one per request: requests start in order, so the timer wakes at the
- * oldest one's deadline, ends every request past it, and sleeps until the next.
+ * The deadline of the HTTP/2 requests of one session: a request with no answer `timeoutMs` after
+ * it went out is ended (by default, its stream destroyed with ETIMEDOUT: maybe delivered,
+ * uncertain). A request queued behind the server's limit has not gone out, and is not abandoned as
+ * maybe delivered while it waits. Node tells no one when a queued request leaves, so one timer per
+ * session looks at its requests every quarter of the timeout (at most a second apart): a request's
+ * wait counts from the first look that finds it gone out. It thus waits at least `timeoutMs` after
+ * it left, and at most one look more. (Counted from when it was opened, a request that left the
+ * queue just before its deadline would be ended as good as unanswered.)
  */
 export class RequestDeadlines {
-  private readonly startedAt = new Map<ClientHttp2Stream, number>();
+  private readonly pending = new Map<ClientHttp2Stream, Pending>();
+  private readonly sweepMs: number;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
-
-  add(stream: ClientHttp2Stream): void {
-    this.startedAt.set(stream, performance.now());
-    this.timer ??= setTimeout(() => this.expire(), this.timeoutMs);
+  constructor(private readonly timeoutMs: number) {
+    this.sweepMs = Math.min(timeoutMs / 4, longestSweepMs);
   }
 
-  delete(stream: ClientHttp2Stream): void {
-    this.startedAt.delete(stream);
-    if (this.startedAt.size === 0 && this.timer) {
+  /** Watches `stream` until it closes; `expire` replaces the ETIMEDOUT destroy (node-apn's own timeout handler). */
+  add(stream: ClientHttp2Stream, expire?: () => void): void {
+    this.pending.set(stream, { sentAt: Infinity, expire: expire ?? (() => stream.destroy(this.timedOut())) });
+    stream.once('close', () => this.delete(stream));
+    this.timer ??= setTimeout(() => this.sweep(), this.sweepMs);
+  }
+
+  private delete(stream: ClientHttp2Stream): void {
+    this.pending.delete(stream);
+    if (this.pending.size === 0 && this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
   }
 
-  private expire(): void {
+  private timedOut(): Error {
+    // ETIMEDOUT: what firebase-admin reports as app/network-timeout, and classifyNoAnswer as a timeout.
+    return Object.assign(new Error(`timed out: no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' });
+  }
+
+  private sweep(): void {
     this.timer = undefined;
     const now = performance.now();
-    const expired: ClientHttp2Stream[] = [];
-    // A Map keeps insertion order: the requests are in the order they started.
-    for (const [stream, startedAt] of this.startedAt) {
-      const left = startedAt + this.timeoutMs - now;
-      if (left > 0) {
-        this.timer = setTimeout(() => this.expire(), left);
-        break;
-      }
-      expired.push(stream);
+    // Every request is judged before any is ended: ending one frees a stream for a queued one.
+    const expired: [ClientHttp2Stream, Pending][] = [];
+    for (const [stream, pending] of this.pending) {
+      if (stillQueued(stream)) pending.sentAt = Infinity;
+      else if (pending.sentAt === Infinity) pending.sentAt = now;
+      else if (now - pending.sentAt >= this.timeoutMs) expired.push([stream, pending]);
     }
-    // Which are still queued is judged before any is ended: ending one frees a stream for the next.
-    const queued = new Set(expired.filter(stillQueued));
-    for (const stream of expired) {
-      this.startedAt.delete(stream);
-      if (queued.has(stream)) this.startedAt.set(stream, now); // last in the order, as the latest start
+    for (const [stream, pending] of expired) {
+      this.pending.delete(stream); // ended once, though its stream closes later
+      pending.expire();
     }
-    if (queued.size > 0) this.timer ??= setTimeout(() => this.expire(), this.timeoutMs);
-    for (const stream of expired) {
-      // ETIMEDOUT: what firebase-admin reports as app/network-timeout, and classifyNoAnswer as a timeout.
-      if (!queued.has(stream)) stream.destroy(Object.assign(new Error(`timed out: no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
-    }
+    if (this.pending.size > 0) this.timer ??= setTimeout(() => this.sweep(), this.sweepMs);
   }
 }

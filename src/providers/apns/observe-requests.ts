@@ -1,7 +1,7 @@
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
-import { stillQueued } from '../request-deadlines.js';
+import { RequestDeadlines } from '../request-deadlines.js';
 import { watchUnanswered } from '../unanswered-stream.js';
 
 type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
@@ -64,7 +64,7 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
       },
     };
     seen.set(path, observation);
-    keepWaitingWhileQueued(stream);
+    keepWaitingWhileQueued(session, stream);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
@@ -85,17 +85,20 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
 
 /**
  * node-apn's request timeout (`stream.setTimeout`, then a cancel it reports as a timeout, maybe
- * delivered) also strikes a request still queued behind APNs's limit of concurrent streams, which
- * has not left: such a request's timer starts again instead.
+ * delivered) would also strike a request still queued behind APNs's limit of concurrent streams,
+ * which has not left, or one that left just before: it is counted instead from when the request
+ * went out, by the deadlines the other providers' requests keep (request-deadlines.ts).
  */
-function keepWaitingWhileQueued(stream: ClientHttp2Stream): void {
+function keepWaitingWhileQueued(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
   const setStreamTimeout = stream.setTimeout.bind(stream);
   stream.setTimeout = (ms: number, onTimeout?: () => void) => {
     if (!onTimeout) return setStreamTimeout(ms);
-    const whenSent = (): void => {
-      if (stillQueued(stream)) setStreamTimeout(ms, whenSent);
-      else onTimeout();
-    };
-    return setStreamTimeout(ms, whenSent);
+    let deadlines = deadlinesBySession.get(session);
+    if (!deadlines) deadlinesBySession.set(session, (deadlines = new RequestDeadlines(ms)));
+    deadlines.add(stream, onTimeout);
+    return stream;
   };
 }
+
+/** node-apn gives every request of a client the same timeout (its `requestTimeout`). */
+const deadlinesBySession = new WeakMap<ClientHttp2Session, RequestDeadlines>();

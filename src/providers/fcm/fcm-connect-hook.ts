@@ -111,7 +111,6 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
     // and with no handle left the process would end mid-campaign. Such a stream gets the error it lacked.
     // ('end' is emitted before 'close', and so is 'error', after `aborted` is set.)
     stream.once('close', () => {
-      deadlines.delete(stream);
       const settled = (answered && stream.readableEnded) || (stream.errored != null && !stream.aborted);
       if (settled) return;
       Object.defineProperty(stream, 'aborted', { value: false, configurable: true });

@@ -79,7 +79,6 @@ export class PushServiceConnections {
       stream.on('data', (chunk: Buffer) => body.push(chunk));
       stream.on('error', () => undefined); // judged at close
       stream.once('close', () => {
-        deadlines.delete(stream);
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
