@@ -1,6 +1,6 @@
 // npm run bench [-- --size 100000] [-- --providers fcm,apns,webpush] [-- --no-rss] [-- --rounds 3]
 //   [-- --contenders pushcast,bare] [-- --compare-bin ../older/bin/pushcast.js]
-//   [-- --quick]: 20,000 per provider, pushcast, the library alone and the bare client only, a few
+//   [-- --quick]: 20,000 per provider, pushcast (0 and 2 threads), the library alone and the bare client only, a few
 //   minutes, and the ratios as one JSON line at the end (sender CPU per message is what carries
 //   over to a deployment, where the provider is remote and this machine's emulator takes none of
 //   its cores).
@@ -95,9 +95,14 @@ for (const provider of providers) {
   const rows = parse(readFileSync(audience), { columns: true });
   const liveIn = (count) => rows.slice(0, count).filter((row) => fateOf(behaviour, provider, provider === 'webpush' ? row.endpoint : row.token, 1) !== 'unregistered').length;
   // A campaign name per round: the same name would resume the round before and send nothing.
-  const sendArgs = (campaign) => (round) => pushcastSend(audience, `${campaign}-${round}`);
+  const sendArgs =
+    (campaign, ...extra) =>
+    (round) =>
+      pushcastSend(audience, `${campaign}-${round}`, ...extra);
   const contenders = [
     ['pushcast', pushcastBin, sendArgs(`bench-${provider}`), size],
+    // Sending threads: the clients' work (web push: its encryption) on both cores.
+    ['pushcast --workers 2', pushcastBin, sendArgs(`bench-w2-${provider}`, '--workers', '2'), size],
     ...(compareBin ? [['pushcast (compared)', compareBin, sendArgs(`bench-compared-${provider}`), size]] : []),
     ['@parse/push-adapter', join(root, 'bench/contenders/parse-adapter.js'), [provider, audience, emulator.configPath], size],
     ['naive Promise.all', join(root, 'bench/contenders/naive.js'), [provider, audience, emulator.configPath, String(size), 'all'], size],
@@ -161,10 +166,16 @@ if (quick) {
   const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   for (const [provider, entries] of Object.entries(results)) {
     const find = (prefix) => entries.find((entry) => entry.name === prefix || entry.name.startsWith(`${prefix} `));
-    const [pushcast, library, bare] = [find('pushcast'), find('library'), find('bare')];
+    const [pushcast, threads, library, bare] = [find('pushcast'), find('pushcast --workers 2'), find('library'), find('bare')];
+    const each = (field) => ({
+      pushcast: pushcast?.[field] ?? null,
+      'pushcast --workers 2': threads?.[field] ?? null,
+      library: library?.[field] ?? null,
+      bare: bare?.[field] ?? null,
+    });
     ratios[provider] = {
-      sendsPerSecond: { pushcast: pushcast?.sendsPerSecond ?? null, library: library?.sendsPerSecond ?? null, bare: bare?.sendsPerSecond ?? null },
-      cpuMicrosPerMessage: { pushcast: pushcast?.cpuMicrosPerMessage ?? null, library: library?.cpuMicrosPerMessage ?? null, bare: bare?.cpuMicrosPerMessage ?? null },
+      sendsPerSecond: each('sendsPerSecond'),
+      cpuMicrosPerMessage: each('cpuMicrosPerMessage'),
       cpuRatioToLibrary: ratio(pushcast?.cpuMicrosPerMessage, library?.cpuMicrosPerMessage),
       cpuRatioToBare: ratio(pushcast?.cpuMicrosPerMessage, bare?.cpuMicrosPerMessage),
       lost: pushcast?.lost ?? null,

@@ -88,6 +88,11 @@ export class EmulatorState {
     if (this.options.keepDelivered) this.attemptLog.push({ provider, token, at: Date.now(), status, reason });
   }
 
+  /** Whether anyone reads what was accepted (tests, --log): if not, a message need not be decoded to be taken. */
+  get keepsMessages(): boolean {
+    return this.options.keepDelivered || this.log !== undefined;
+  }
+
   accept(entry: Omit<Delivered, 'at'>): void {
     this.noteAttempt(entry.provider, entry.token, 200);
     this.stats.accepted[entry.provider]++;
