@@ -106,15 +106,18 @@ if (provider === 'webpush') {
             'apns-collapse-id': 'autumn-sale',
             'apns-expiration': String(messageFor('apns', rows[index]).expiry),
           };
-    return new Promise((resolve, reject) => {
-      const stream = session.request(headers);
-      stream.on('response', (h) => {
-        stream.resume();
-        stream.on('end', () => resolve(h[':status'] === 200));
+    // A stream refused unread (APNs over its lowered limit after a rejection) is sent again, up to 5 times, as pushcast does.
+    const send = (tries) =>
+      new Promise((resolve, reject) => {
+        const stream = session.request(headers);
+        stream.on('response', (h) => {
+          stream.resume();
+          stream.on('end', () => resolve(h[':status'] === 200));
+        });
+        stream.on('error', (error) => (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && tries < 5 ? resolve(send(tries + 1)) : reject(error)));
+        stream.end(bodyOf(rows[index]));
       });
-      stream.on('error', reject);
-      stream.end(bodyOf(rows[index]));
-    });
+    return send(0);
   });
   session.close();
 }
