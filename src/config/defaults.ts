@@ -17,10 +17,10 @@ export const defaultInFlight: Readonly<Record<ProviderName, number>> = { fcm: 50
 
 /**
  * Threads the provider clients send from, unless `workers` says: none. Measured on a 2-core
- * machine with the emulator on the same cores, two sending threads cost 16–22% more CPU a message
- * (the batches and answers cross threads, each thread loads the clients) and sent a million only
- * 1.04 times as fast, with 110 MB more memory; they pay where there are cores to spare and the
- * provider is remote (README, Every core).
+ * machine with the emulator on the same cores, two sending threads cost 12–37% more CPU a message
+ * (each thread loads and warms up its own clients; the batches and answers cross threads) and sent
+ * FCM and APNs hardly faster, with about 100 MB more memory; they pay where there are cores to
+ * spare and the provider is remote, and for web push's encryption (README, Every core).
  */
 export const defaultWorkers = 0;
 
