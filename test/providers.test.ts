@@ -8,7 +8,9 @@ import type { PushcastConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { RequestDeadlines } from '../src/providers/request-deadlines.js';
+import { classifyNoAnswer } from '../src/providers/no-answer.js';
 import { watchUnanswered } from '../src/providers/unanswered-stream.js';
+import type { Socket } from 'node:net';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
@@ -315,15 +317,60 @@ describe('what a stream that ended unanswered proves', () => {
     const client = http2.connect(origin);
     const draining = http2.connect(origin);
     try {
-      expect(await judge(client, '/refused')).toEqual({ frameFailed: false, refused: true });
-      expect(await judge(client, '/cancelled')).toEqual({ frameFailed: false, refused: false });
-      expect(await judge(client, '/answered')).toEqual({ frameFailed: false, refused: false });
+      expect(await judge(client, '/refused')).toEqual({ frameFailed: false, refused: true, unsent: false });
+      expect(await judge(client, '/cancelled')).toEqual({ frameFailed: false, refused: false, unsent: false });
+      expect(await judge(client, '/answered')).toEqual({ frameFailed: false, refused: false, unsent: false });
       const [last, above] = await Promise.all([judge(draining, '/before-goaway'), judge(draining, '/after-goaway')]);
       expect(last.refused).toBe(false);
       expect(above.refused).toBe(true);
     } finally {
       client.destroy();
       draining.destroy();
+      server.close();
+    }
+  });
+
+  it.each([
+    ['closes', (socket: Socket) => socket.destroy()],
+    ['is reset', (socket: Socket) => socket.resetAndDestroy()],
+  ])("never sent: still queued behind the server's limit of concurrent streams when the connection %s", async (_how, end) => {
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
+    let connection: Socket | undefined;
+    server.on('connection', (socket: Socket) => (connection = socket));
+    const arrived: string[] = [];
+    server.on('stream', (stream, headers) => {
+      arrived.push(String(headers[':path']));
+      stream.on('error', () => undefined);
+      stream.resume(); // held unanswered: the next request waits for its stream
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    client.on('error', () => undefined);
+    try {
+      await once(client, 'remoteSettings');
+      const open = (path: string) => {
+        const stream = client.request({ ':method': 'POST', ':path': path });
+        const unanswered = watchUnanswered(client, stream);
+        let error: Error | undefined;
+        stream.on('error', (e: Error) => (error = e));
+        stream.end('x');
+        return new Promise<{ unsent: boolean; outcome: Outcome }>((resolve) =>
+          stream.once('close', () => {
+            const judged = unanswered();
+            const cause = error ?? stream.errored ?? new Error(`closed, code ${stream.rstCode}`);
+            resolve({ unsent: judged.unsent, outcome: classifyNoAnswer(cause, { written: !judged.unsent, refused: judged.refused }) });
+          }),
+        );
+      };
+      const held = open('/held');
+      const queued = [open('/queued-1'), open('/queued-2')];
+      await new Promise<void>((resolve) => server.once('stream', () => setImmediate(resolve)));
+      end(connection!);
+      expect(await held).toMatchObject({ unsent: false, outcome: { kind: 'uncertain' } });
+      for (const one of await Promise.all(queued)) expect(one).toMatchObject({ unsent: true, outcome: { kind: 'retryable', because: 'not-sent' } });
+      expect(arrived).toEqual(['/held']);
+    } finally {
+      client.destroy();
       server.close();
     }
   });

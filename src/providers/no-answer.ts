@@ -1,4 +1,5 @@
 import type { Outcome } from '../domain/outcome.js';
+import { unsentCode } from './unanswered-stream.js';
 
 /**
  * A request that got no HTTP answer: what can be proven about whether it reached the provider.
@@ -19,6 +20,7 @@ const neverSentCodes = new Set([
   'ERR_HTTP2_STREAM_CANCEL', // "the pending stream has been canceled": queued, never sent
   'ERR_HTTP2_GOAWAY_SESSION', // a new stream on a session that had received GOAWAY
   'ERR_HTTP2_INVALID_SESSION', // a new stream on a destroyed session
+  unsentCode, // queued behind the server's limit of concurrent streams when its connection ended
 ]);
 
 /** OpenSSL's verdicts on a server certificate, as codes and as the messages clients keep. */

@@ -1,13 +1,5 @@
-import { constants, type ClientHttp2Stream } from 'node:http2';
-
-/**
- * The request waits unsent behind the server's limit of concurrent streams: nghttp2 has not
- * written its HEADERS, and keeps its stream idle. APNs lowers that limit to 1 on a connection
- * whenever it rejects a notification (pushy #732), so a batch can queue for a while.
- */
-export function stillQueued(stream: ClientHttp2Stream): boolean {
-  return stream.state?.state === constants.NGHTTP2_STREAM_STATE_IDLE;
-}
+import type { ClientHttp2Stream } from 'node:http2';
+import { stillQueued } from './unanswered-stream.js';
 
 /** The longest gap between two looks at a session's requests. */
 const longestSweepMs = 1000;

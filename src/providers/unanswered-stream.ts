@@ -9,11 +9,32 @@ export interface UnansweredStream {
    * stream's frames failed after the server's GOAWAY, which refuses every stream it did not process.
    */
   refused: boolean;
+  /** It was still queued behind the server's limit of concurrent streams when its connection ended: it never left. */
+  unsent: boolean;
 }
 
-/** Sessions whose server sent GOAWAY, and those already watched for it. */
+/**
+ * The request waits unsent behind the server's limit of concurrent streams: nghttp2 has not
+ * written its HEADERS, and keeps its stream idle. APNs lowers that limit to 1 on a connection
+ * whenever it rejects a notification (pushy #732), so a batch can queue for a while.
+ */
+export function stillQueued(stream: ClientHttp2Stream): boolean {
+  return stream.state?.state === constants.NGHTTP2_STREAM_STATE_IDLE;
+}
+
+/** The code of the error a stream still queued when its connection ended is destroyed with (no-answer.ts: never sent). */
+export const unsentCode = 'PUSHCAST_STREAM_UNSENT';
+
+export function unsentError(): Error {
+  return Object.assign(new Error("never sent: still queued behind the server's limit of concurrent streams when the connection ended"), { code: unsentCode });
+}
+
+/** Streams still queued when their connection ended. */
+const endedUnsent = new WeakSet<ClientHttp2Stream>();
+/** Sessions whose server sent GOAWAY. */
 const goingAway = new WeakSet<ClientHttp2Session>();
-const watched = new WeakSet<ClientHttp2Session>();
+/** The streams of each watched session not closed yet. */
+const openStreams = new WeakMap<ClientHttp2Session, Set<ClientHttp2Stream>>();
 
 /**
  * Watches a request stream from its opening; the function returned judges it once it has ended
@@ -21,11 +42,34 @@ const watched = new WeakSet<ClientHttp2Session>();
  * all three providers: web push's own streams, APNs's through node-apn, FCM's through firebase-admin.
  */
 export function watchUnanswered(session: ClientHttp2Session, stream: ClientHttp2Stream): () => UnansweredStream {
-  if (!watched.has(session)) {
-    watched.add(session);
-    session.once('goaway', () => goingAway.add(session));
-  }
+  let streams = openStreams.get(session);
+  if (!streams) openStreams.set(session, (streams = watchSession(session)));
+  streams.add(stream);
+  stream.once('close', () => streams.delete(stream));
   let frameFailed = false;
   stream.once('frameError', () => (frameFailed = true));
-  return () => ({ frameFailed, refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (frameFailed && goingAway.has(session)) });
+  return () => ({
+    frameFailed,
+    refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (frameFailed && goingAway.has(session)),
+    unsent: endedUnsent.has(stream),
+  });
+}
+
+function watchSession(session: ClientHttp2Session): Set<ClientHttp2Stream> {
+  const streams = new Set<ClientHttp2Stream>();
+  session.once('goaway', () => goingAway.add(session));
+  // When its connection fails or closes, Node destroys the session's streams with the connection's
+  // error, and a stream no longer says whether it had left: one still queued had not, and is ended
+  // first with an error that says so, before Node ends it as maybe delivered.
+  const endUnsent = (): void => {
+    for (const stream of streams) {
+      if (stillQueued(stream)) {
+        endedUnsent.add(stream);
+        stream.destroy(unsentError());
+      }
+    }
+  };
+  session.socket?.prependOnceListener('error', endUnsent);
+  session.socket?.prependOnceListener('close', endUnsent);
+  return streams;
 }

@@ -14,8 +14,9 @@ export interface RequestObservation {
   /** The server refused the stream unread (unanswered-stream.ts): not processed. Judged when read, after the stream ended. */
   readonly refused: boolean;
   /**
-   * The request may have reached APNs: its session was established, and no frame of it failed to
-   * go out (Node's `frameError`, after a GOAWAY for instance: the request was never complete).
+   * The request may have reached APNs: its session was established, it was not still queued when
+   * the connection ended, and no frame of it failed to go out (Node's `frameError`, after a GOAWAY
+   * for instance: the request was never complete).
    */
   readonly written: boolean;
 }
@@ -60,7 +61,8 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
         return unanswered().refused;
       },
       get written() {
-        return established.has(session) && !unanswered().frameFailed;
+        const { frameFailed, unsent } = unanswered();
+        return established.has(session) && !frameFailed && !unsent;
       },
     };
     seen.set(path, observation);

@@ -3,7 +3,7 @@ import type { OpenSessions } from '../open-sessions.js';
 import { closedWithoutAnswer } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
 import { RequestDeadlines } from '../request-deadlines.js';
-import { watchUnanswered } from '../unanswered-stream.js';
+import { unsentError, watchUnanswered } from '../unanswered-stream.js';
 
 /**
  * firebase-admin 13 sends through `http2.connect('https://fcm.googleapis.com')` with nothing
@@ -114,7 +114,8 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
       const settled = (answered && stream.readableEnded) || (stream.errored != null && !stream.aborted);
       if (settled) return;
       Object.defineProperty(stream, 'aborted', { value: false, configurable: true });
-      stream.emit('error', closedWithoutAnswer(unanswered().refused ? http2.constants.NGHTTP2_REFUSED_STREAM : stream.rstCode));
+      const { refused, unsent } = unanswered();
+      stream.emit('error', unsent ? unsentError() : closedWithoutAnswer(refused ? http2.constants.NGHTTP2_REFUSED_STREAM : stream.rstCode));
     });
     return stream;
   }) as typeof session.request;

@@ -82,9 +82,9 @@ export class PushServiceConnections {
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
-        const { frameFailed, refused } = unanswered();
+        const { frameFailed, refused, unsent } = unanswered();
         const error = stream.errored ?? closedWithoutAnswer(stream.rstCode);
-        resolve({ error, written: stream.id !== undefined && !frameFailed, refused });
+        resolve({ error, written: stream.id !== undefined && !frameFailed && !unsent, refused });
       });
       stream.end(request.body ?? undefined);
     });
