@@ -69,7 +69,11 @@ function watchSession(session: ClientHttp2Session): Set<ClientHttp2Stream> {
       }
     }
   };
-  session.socket?.prependOnceListener('error', endUnsent);
-  session.socket?.prependOnceListener('close', endUnsent);
+  try {
+    session.socket.prependOnceListener('error', endUnsent);
+    session.socket.prependOnceListener('close', endUnsent);
+  } catch {
+    // A session with no socket left (Node's ERR_HTTP2_SOCKET_UNBOUND): its streams stay judged as before, maybe sent.
+  }
   return streams;
 }
