@@ -1,5 +1,5 @@
 // The provider library alone, as pushcast drives it: the target pushcast's own cost is measured
-// against. firebase-admin `sendEach` in batches of 500, node-apn and web-push's
+// against. firebase-admin `sendEach` in pushcast's batches (100), node-apn and web-push's
 // `sendNotification`, each with pushcast's concurrency (config/defaults.ts), each message built
 // inside the timed section. No journal, no report, no retries of its own (firebase-admin's own
 // retries stay on, as stock: the emulator counts every request, so they show as "resent"), except
@@ -7,7 +7,7 @@
 import https from 'node:https';
 import apn from '@parse/node-apn';
 import webpush from 'web-push';
-import { defaultInFlight } from '../../dist/config/defaults.js';
+import { defaultFcmBatch, defaultInFlight } from '../../dist/config/defaults.js';
 import { installFcmConnectHook } from '../../dist/providers/fcm/fcm-connect-hook.js';
 import { serviceAccountCredential } from '../../dist/providers/fcm/service-account-credential.js';
 import { apnsProvider, messageFor, readArgs, startClock, subscriptionOf, webPushOptions } from '../lib/contender-kit.js';
@@ -53,9 +53,9 @@ if (provider === 'fcm') {
   close = async () => agent.destroy();
 }
 
-// FCM: one sendEach of 500 at a time (500 in flight); APNs and web push: one message per call.
-const batchSize = provider === 'fcm' ? concurrency : 1;
-const loops = provider === 'fcm' ? 1 : concurrency;
+// FCM: sendEach calls of 100, five at a time (500 in flight); APNs and web push: one message per call.
+const batchSize = provider === 'fcm' ? defaultFcmBatch : 1;
+const loops = Math.ceil(concurrency / batchSize);
 const clock = startClock();
 let next = 0;
 let ok = 0;

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load-config.js';
 import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
-import { defaultApnsEnvironment, defaultInFlight, defaultJournalDir, defaultWorkers, suggestedWorkers, defaultTimeouts } from '../../config/defaults.js';
+import { defaultApnsEnvironment, defaultFcmBatch, defaultInFlight, defaultJournalDir, defaultWorkers, suggestedWorkers, defaultTimeouts } from '../../config/defaults.js';
 import { ExitCode } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -12,7 +12,7 @@ const defaults: Record<string, string> = {
   workers: `${defaultWorkers} (the main thread; up to ${suggestedWorkers} on this machine, where cores are free and the provider remote)`,
   rate: 'unlimited',
   journalDir: defaultJournalDir,
-  'fcm.batchSize': '500',
+  'fcm.batchSize': String(defaultFcmBatch),
   requestTimeout: `${defaultTimeouts.requestSeconds}s`,
   stallTimeout: `${defaultTimeouts.stallSeconds}s`,
 };

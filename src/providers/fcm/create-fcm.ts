@@ -3,6 +3,7 @@ import type { BatchResponse, Messaging } from 'firebase-admin/messaging';
 import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
+import { defaultFcmBatch } from '../../config/defaults.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
@@ -27,7 +28,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
   const account = parseServiceAccount(readSecret('fcm.serviceAccount', settings.serviceAccount), 'fcm.serviceAccount');
   const ca = config.ca ? readSecret('ca', config.ca) : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('fcm.endpoint', settings.endpoint).origin : undefined;
-  const batchSize = Math.min(settings.batchSize ?? fcmMaxBatch, fcmMaxBatch);
+  const batchSize = Math.min(settings.batchSize ?? defaultFcmBatch, fcmMaxBatch);
   const timeoutMs = requestTimeoutMs(config);
 
   const [{ initializeApp, deleteApp }, { getMessaging }] = await Promise.all([import('firebase-admin/app'), import('firebase-admin/messaging')]);
