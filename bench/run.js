@@ -103,6 +103,7 @@ for (const provider of providers) {
     (campaign, ...extra) =>
     (round) =>
       pushcastSend(audience, `${campaign}-${round}`, ...extra);
+  const libraryCount = quick && provider === 'webpush' ? Math.min(quickLibraryLimit, size) : size;
   const contenders = [
     ['pushcast', pushcastBin, sendArgs(`bench-${provider}`), size],
     // Sending threads: the clients' work (web push: its encryption) on both cores.
@@ -116,9 +117,7 @@ for (const provider of providers) {
       [provider, audience, emulator.configPath, String(sequentialLimit), 'sequential'],
       Math.min(sequentialLimit, size),
     ],
-    quick && provider === 'webpush'
-      ? ['library alone', join(root, 'bench/contenders/library.js'), [provider, audience, emulator.configPath, String(quickLibraryLimit)], Math.min(quickLibraryLimit, size)]
-      : ['library alone', join(root, 'bench/contenders/library.js'), [provider, audience, emulator.configPath], size],
+    ['library alone', join(root, 'bench/contenders/library.js'), [provider, audience, emulator.configPath, String(libraryCount)], libraryCount],
     ['bare client (ceiling)', join(root, 'bench/contenders/bare.js'), [provider, audience, emulator.configPath], size],
   ].filter(([name]) => (chosen ? chosen.some((wanted) => name.startsWith(wanted)) : !quick || quickContenders.includes(name)));
   results[provider] = [];

@@ -1,11 +1,13 @@
 import type { Outcome } from '../domain/outcome.js';
-import { unsentCode } from './unanswered-stream.js';
 
 /**
  * A request that got no HTTP answer: what can be proven about whether it reached the provider.
  * Providers act on a request as soon as it arrives, so only what provably never arrived (or was
  * refused unread) may be sent again; anything else may have been delivered and is `uncertain`.
  */
+
+/** The code of a stream still queued behind the server's limit of concurrent streams when its connection ended (unanswered-stream.ts). */
+const unsentCode = 'PUSHCAST_STREAM_UNSENT';
 
 /** Node error codes of a request that never left: no connection, or a stream that was never opened. */
 const neverSentCodes = new Set([
@@ -36,6 +38,11 @@ const http2ErrorCodes = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_C
 export function closedWithoutAnswer(rstCode: number | undefined): Error {
   const name = rstCode === undefined ? 'unknown' : `NGHTTP2_${http2ErrorCodes[rstCode] ?? rstCode}`;
   return Object.assign(new Error(`Stream closed with no answer, error code ${name}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
+}
+
+/** The error of a stream that never left: still queued when its connection ended. */
+export function unsentError(): Error {
+  return Object.assign(new Error("never sent: still queued behind the server's limit of concurrent streams when the connection ended"), { code: unsentCode });
 }
 
 /** An HTTP/2 stream the server refused unread: RFC 9113 §8.7 guarantees it was not processed. */

@@ -1,4 +1,5 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { unsentError } from './no-answer.js';
 
 /** What the transport proves of a request stream that ended without an answer. */
 export interface UnansweredStream {
@@ -20,13 +21,6 @@ export interface UnansweredStream {
  */
 export function stillQueued(stream: ClientHttp2Stream): boolean {
   return stream.state?.state === constants.NGHTTP2_STREAM_STATE_IDLE;
-}
-
-/** The code of the error a stream still queued when its connection ended is destroyed with (no-answer.ts: never sent). */
-export const unsentCode = 'PUSHCAST_STREAM_UNSENT';
-
-export function unsentError(): Error {
-  return Object.assign(new Error("never sent: still queued behind the server's limit of concurrent streams when the connection ended"), { code: unsentCode });
 }
 
 /** Streams still queued when their connection ended. */

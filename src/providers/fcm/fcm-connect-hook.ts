@@ -1,9 +1,9 @@
 import http2 from 'node:http2';
 import type { OpenSessions } from '../open-sessions.js';
-import { closedWithoutAnswer } from '../no-answer.js';
+import { closedWithoutAnswer, unsentError } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
 import { RequestDeadlines } from '../request-deadlines.js';
-import { unsentError, watchUnanswered } from '../unanswered-stream.js';
+import { watchUnanswered } from '../unanswered-stream.js';
 
 /**
  * firebase-admin 13 sends through `http2.connect('https://fcm.googleapis.com')` with nothing
