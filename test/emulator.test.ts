@@ -9,6 +9,7 @@ import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
+import { connectionStreamLimit } from '../src/emulator/exchange.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const simpleMessage = tempFile('simple.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News', group: 'news' }));
@@ -95,6 +96,31 @@ describe('a harsh world: dropped connections, 429, 503 and dead tokens', () => {
       expect(counts).toMatchObject({ targeted: 400, failed: 0, uncertain: 0 });
       expect(counts.accepted + counts.invalid).toBe(400);
     }
+  });
+
+  // A connection cut without a GOAWAY (a load balancer, the network) says nothing of what was
+  // processed: each stream that was out stays uncertain, and there are at most as many as the
+  // server's limit of concurrent streams. Those still queued behind that limit never left, and go
+  // out again. FCM sends 300 to a call here, so that 200 of each call's requests wait their turn.
+  it.each([
+    ['fcm', { fcm: { batchSize: 300 } }],
+    ['webpush', {}],
+  ] as const)('%s: a connection cut without a word leaves uncertain only the streams that were out, and resends the queued ones', async (provider, changes) => {
+    emulator = await startEmulator({ seed: 'cut', dropConnection: 0.01, dropBy: 'cut', latencyMs: 5 });
+    const audience = audienceFile(provider, 1000, 'cut');
+    const { code, stdout } = await runCli(['send', '--config', writeEmulatorConfig(emulator, changes), '-a', audience, '-m', simpleMessage, '--no-journal', '--json']);
+    expect(code, stdout).toBe(0);
+    const summary = JSON.parse(stdout);
+    const counts = summary.providers[provider];
+    const stats = emulator.stats();
+    expect(stats.drops).toBeGreaterThan(0);
+    expect(stats.duplicates).toBe(0);
+    expect(counts).toMatchObject({ targeted: 1000, invalid: 0, rejected: 0, failed: 0 });
+    expect(counts.accepted + counts.uncertain).toBe(1000);
+    expect(counts.accepted).toBeLessThanOrEqual(stats.accepted[provider]);
+    expect(counts.uncertain).toBeGreaterThan(0);
+    expect(counts.uncertain).toBeLessThanOrEqual(stats.drops * connectionStreamLimit);
+    expect(summary.retries).toBeGreaterThan(0);
   });
 
   // A push service that offers HTTP/1.1 only: a reset after the request was written says nothing, so maybe delivered.

@@ -272,6 +272,7 @@ Examples:
     .option('--too-many-requests <share>', 'share of tokens whose first attempt gets 429 with Retry-After')
     .option('--unavailable <share>', 'share of tokens whose first attempt gets 503')
     .option('--drop <share>', 'share of tokens whose first attempt finds the connection dropped (GOAWAY or reset)')
+    .option('--drop-by <way>', 'how HTTP/2 connections are dropped: goaway (says which streams were not processed) or cut (the TCP connection closes without a word)', 'goaway')
     .option('--late <share>', 'share of tokens whose first attempt is delivered but answered only after --late-by')
     .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default 45000)')
     .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")

@@ -3,8 +3,18 @@ import type { EmulatorCredentials } from './emulator-credentials.js';
 import type { EmulatorState } from './emulator-state.js';
 import type { RealAnswer } from './real-answers.js';
 
-/** The SETTINGS_MAX_CONCURRENT_STREAMS the emulator offers (APNs lowers it on a connection for a while). */
-export const streamLimit = 1000;
+/**
+ * The SETTINGS_MAX_CONCURRENT_STREAMS a connection is offered: FCM takes 100 concurrent streams on
+ * a connection (firebase-admin-node #2488; #2943, GOAWAY "exceeded_max_concurrent_streams"), as
+ * Google's front ends do for web push too, and RFC 9113 §6.5.2 asks for no fewer.
+ */
+export const connectionStreamLimit = 100;
+/**
+ * APNs offers about a thousand (pushy #709 read 1,500 in its initial SETTINGS; openradar 27870881,
+ * 500). The emulator serves every provider on one origin, so it raises an APNs connection to this
+ * on its first APNs request (and lowers it for a while after a rejection, as APNs does).
+ */
+export const apnsStreamLimit = 1000;
 
 /** One request as every handler sees it, whether it came over HTTP/2 or HTTP/1.1. */
 export interface Exchange {
@@ -30,6 +40,8 @@ export interface EmulatorContext {
   applicationServerKey?: string;
   /** APNs topics the credentials may send to; empty allows any. */
   apnsTopics: Set<string>;
+  /** Cuts the connection a request came on, without a word: its TCP socket closed under it. */
+  cutConnection(exchange: Exchange): void;
 }
 
 /**
@@ -115,11 +127,15 @@ export function refuseAll(exchange: Exchange): boolean {
 /**
  * Drops the connection before answering, as a provider's front end does under load or on
  * deploys: HTTP/2 gets a GOAWAY that says this stream was not processed (so the client may
- * safely send it again), HTTP/1.1 a reset socket. Nothing is recorded as delivered.
+ * safely send it again), HTTP/1.1 a reset socket. Nothing is recorded as delivered for this
+ * request. With `dropBy: 'cut'`, HTTP/2 loses its connection without a GOAWAY, as when a load
+ * balancer or the network fails: requests processed and not yet answered lose their answers,
+ * and the client is told nothing of the rest.
  */
-export function dropConnection(exchange: Exchange): void {
+export function dropConnection(context: EmulatorContext, exchange: Exchange): void {
   const stream = exchange.req.stream;
   const session = stream?.session;
+  if (context.state.behaviour.dropBy === 'cut') return context.cutConnection(exchange);
   if (exchange.req.httpVersion === '2.0' && stream && session && exchange.streamId !== undefined) {
     // The last stream id must cover every stream already answered: nghttp2 sends GOAWAY ahead of
     // queued responses, and a client drops answers to streams above the id it was given.

@@ -4,6 +4,9 @@ import { digest48, type EmulatedProvider } from './emulated.js';
 /** The RST_STREAM codes `resetUnanswered` can send. */
 export const resetCodes = { 'refused-stream': 0x7, 'no-error': 0x0 } as const;
 export type ResetCode = keyof typeof resetCodes;
+/** The ways `dropConnection` drops an HTTP/2 connection. */
+export const dropWays = ['goaway', 'cut'] as const;
+export type DropBy = (typeof dropWays)[number];
 
 export interface Behaviour {
   /** Makes the per-token decisions reproducible: same seed, same token, same fate. */
@@ -18,6 +21,8 @@ export interface Behaviour {
   unavailable: number;
   /** Tokens whose first attempt finds the connection dropped (HTTP/2 GOAWAY, HTTP/1.1 reset) before any answer. */
   dropConnection: number;
+  /** How a connection is dropped: a GOAWAY that says what was not processed, or a cut that says nothing. */
+  dropBy: DropBy;
   /**
    * Tokens whose first attempt is processed (delivered, logged) and answered only `lateMs` later:
    * past a client's timeout, that answer never arrives, and a client that resends delivers twice.
@@ -64,6 +69,7 @@ export const defaultBehaviour: Behaviour = {
   tooManyRequests: 0,
   unavailable: 0,
   dropConnection: 0,
+  dropBy: 'goaway',
   late: 0,
   lateMs: 45_000,
   unauthorized: 0,

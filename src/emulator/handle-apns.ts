@@ -2,7 +2,7 @@ import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants, type ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { bytesOf } from './emulated.js';
-import { compact, dropConnection, respond, retryAfterHeader, sendJson, streamLimit, type EmulatorContext, type Exchange } from './exchange.js';
+import { apnsStreamLimit, compact, connectionStreamLimit, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import type { Behaviour } from './fate.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
@@ -28,6 +28,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     sendJson(exchange, status, { reason, ...extra }, { 'apns-id': requestId, ...responseHeaders });
   };
   const requestId = String(headers['apns-id'] ?? randomUUID());
+  streamLimitOf(exchange);
   if (!token || exchange.req.method !== 'POST') return fail(404, 'BadPath');
 
   const refused = authFailure(exchange, credentials);
@@ -58,7 +59,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (fate === 'drop') {
     state.drop('apns', token);
-    return dropConnection(exchange);
+    return dropConnection(context, exchange);
   }
   if (typeof fate === 'object') {
     return fail(fate.forced.status, fate.forced.reason, fate.forced.status === 410 ? { timestamp: Date.now() } : {}, retryAfterHeader(fate.forced.retryAfterSeconds));
@@ -103,6 +104,18 @@ interface StreamLimit {
 }
 const streamLimits = new WeakMap<object, StreamLimit>();
 
+/** An APNs connection's limit, raised to APNs' own on the connection's first APNs request. */
+function streamLimitOf(exchange: Exchange): StreamLimit | undefined {
+  const session = exchange.session as ServerHttp2Session | undefined;
+  if (!session || exchange.req.httpVersion !== '2.0') return undefined;
+  let limit = streamLimits.get(session);
+  if (!limit) {
+    streamLimits.set(session, (limit = { sent: connectionStreamLimit, wanted: apnsStreamLimit, awaitingAck: false }));
+    sendLimit(session, limit);
+  }
+  return limit;
+}
+
 /**
  * APNs lowers a connection's concurrent streams to 1 when it rejects a notification and raises
  * them when it accepts one (openradar 27870881; pushy #732: "throttles the max concurrent streams
@@ -110,12 +123,10 @@ const streamLimits = new WeakMap<object, StreamLimit>();
  * own queue, and a client that times them out from when it made them abandons requests never sent.
  */
 function limitStreams(behaviour: Behaviour, exchange: Exchange, verdict: 'accepted' | 'rejected'): void {
-  const session = exchange.session as ServerHttp2Session | undefined;
-  if (!behaviour.apnsThrottle || !session) return;
-  const limit = streamLimits.get(session) ?? { sent: streamLimit, wanted: streamLimit, awaitingAck: false };
-  streamLimits.set(session, limit);
-  limit.wanted = verdict === 'accepted' ? streamLimit : 1;
-  sendLimit(session, limit);
+  const limit = streamLimitOf(exchange);
+  if (!behaviour.apnsThrottle || !limit) return;
+  limit.wanted = verdict === 'accepted' ? apnsStreamLimit : 1;
+  sendLimit(exchange.session as ServerHttp2Session, limit);
 }
 
 /** One SETTINGS frame in flight at a time: Node refuses more than 10 unacknowledged, and verdicts flip faster than that. */

@@ -75,7 +75,7 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
   const { fate, attempt } = state.fate('fcm', token);
   if (fate === 'drop') {
     state.drop('fcm', token);
-    return dropConnection(exchange);
+    return dropConnection(context, exchange);
   }
   const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (typeof fate === 'object') {

@@ -61,7 +61,7 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
   const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
   if (fate === 'drop') {
     state.drop('webpush', endpoint);
-    return dropConnection(exchange);
+    return dropConnection(context, exchange);
   }
   if (typeof fate === 'object') {
     return fail(fate.forced.status, fate.forced.reason, retryAfterHeader(fate.forced.retryAfterSeconds));

@@ -1,12 +1,12 @@
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import { once } from 'node:events';
 import { createServer as createHttp1Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { PushcastConfig } from '../config/config.js';
 import { makeCredentials, type EmulatorCredentials } from './emulator-credentials.js';
 import { EmulatorState, type Attempt, type Delivered, type EmulatorStats } from './emulator-state.js';
 import type { EmulatedProvider as ProviderName } from './emulated.js';
-import { refuseAll, refusedAfterGoaway, sendJson, streamLimit, type EmulatorContext, type Exchange } from './exchange.js';
+import { connectionStreamLimit, refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
@@ -79,7 +79,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     : createSecureServer({
         ...tls,
         allowHTTP1: true, // web push and OAuth may come over HTTP/1.1; FCM and APNs come over HTTP/2
-        settings: { maxConcurrentStreams: streamLimit },
+        settings: { maxConcurrentStreams: connectionStreamLimit },
         maxSessionMemory: 64,
         // Node's guards against abusive clients, which end a session mid-answers: a client whose
         // streams APNs refuses over a lowered limit (apnsThrottle) sends their DATA frames anyway,
@@ -92,6 +92,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('error', () => undefined); // a client that goes away mid-stream is not the emulator's problem
+  });
+  // The TCP sockets under TLS, by peer: cutting one drops a connection without a word (dropBy 'cut').
+  const tcpSockets = new Map<string, Socket>();
+  const peerOf = (socket: { remoteAddress?: string; remotePort?: number }) => `${socket.remoteAddress}|${socket.remotePort}`;
+  server.on('connection', (socket: Socket) => {
+    const peer = peerOf(socket);
+    tcpSockets.set(peer, socket);
+    socket.once('close', () => tcpSockets.delete(peer));
   });
   server.on('secureConnection', (socket) => {
     state.stats.connections++;
@@ -121,6 +129,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accessTokens: new Set(),
     applicationServerKey: options.checkApplicationServerKey === false ? undefined : credentials.vapid.publicKey,
     apnsTopics: new Set(options.apnsTopics ?? []),
+    cutConnection(exchange) {
+      // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
+      const socket = exchange.req.socket;
+      (tcpSockets.get(peerOf(socket)) ?? socket).destroy();
+    },
   };
 
   /** Streams reset unanswered: never processed, whatever of them still arrives. */

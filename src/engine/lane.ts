@@ -16,6 +16,8 @@ export function isAnswer(outcome: Outcome): boolean {
 }
 
 const stalledOutcome: Outcome = { kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' };
+/** How long a stalled provider has to settle the requests it abandons before they are settled as maybe sent. */
+const abandonGraceMs = 1000;
 
 /**
  * One provider's share of a campaign: its queue, what it has in flight, its pauses and rate, and
@@ -48,6 +50,8 @@ export class Lane {
   private silentMs = 0;
   /** For each batch awaiting the provider, what settles it at once if the provider stalls. */
   private readonly settleOnStall = new Set<() => void>();
+  /** Settles, once a stalled provider's grace is over, what it has not settled itself. */
+  private abandonTimer?: NodeJS.Timeout;
 
   constructor(
     readonly name: ProviderName,
@@ -56,7 +60,7 @@ export class Lane {
     readonly provider: Promise<Provider | undefined>,
   ) {}
 
-  /** Hands a batch to the provider. If the lane stalls before the provider answers, the batch settles at once as uncertain. */
+  /** Hands a batch to the provider. If the lane stalls before the provider answers, the batch settles as the provider abandons it, or as uncertain. */
   async send(provider: Provider, batch: Work[]): Promise<Outcome[]> {
     this.awaiting += batch.length;
     this.silentSince ??= Date.now();
@@ -66,12 +70,15 @@ export class Lane {
     });
     this.settleOnStall.add(settle);
     try {
-      return await Promise.race([provider.send(batch.map((work) => work.rendered) as never, this.abort.signal), stalled]);
+      const outcomes = await Promise.race([provider.send(batch.map((work) => work.rendered) as never, this.abort.signal), stalled]);
+      // Abandoned by a stalled provider: what went out is maybe sent; what never left stays retryable.
+      return this.stalled ? outcomes.map((outcome) => (outcome.kind === 'uncertain' ? stalledOutcome : outcome)) : outcomes;
     } catch (error) {
       // A provider answers per recipient; a throw nobody classified may have followed a request out.
       return batch.map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: (error as Error).message }));
     } finally {
       this.settleOnStall.delete(settle); // or the lane would keep every batch it ever sent
+      if (this.settleOnStall.size === 0) clearTimeout(this.abandonTimer);
     }
   }
 
@@ -105,10 +112,17 @@ export class Lane {
     return this.silentMs + now - this.silentSince;
   }
 
-  /** The provider stopped answering: what is in flight settles now as uncertain; what is queued comes back, never sent. */
+  /**
+   * The provider stopped answering: it abandons what is in flight, which settles as it judges
+   * (within a grace, or as uncertain): a request still queued on its connection never left. What
+   * is queued here comes back, never sent.
+   */
   stall(): Work[] {
     this.stalled = true;
-    for (const settle of this.settleOnStall) settle();
+    void this.provider.then((provider) => provider?.abandon?.());
+    this.abandonTimer = setTimeout(() => {
+      for (const settle of this.settleOnStall) settle();
+    }, abandonGraceMs);
     return [...this.pending.splice(0), ...this.takeBackingOff()];
   }
 

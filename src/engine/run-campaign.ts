@@ -315,6 +315,10 @@ class CampaignRun {
   private retryOrFail(lane: Lane, work: Work, outcome: Outcome & { kind: 'retryable' }): void {
     const { recipient } = work.rendered;
     const base = { line: recipient.line, provider: lane.name, recipient };
+    if (lane.stalled) {
+      // Left queued on a connection to a stalled provider, as the lane's own queue: a later run sends it.
+      return this.events.toSendLater({ ...base, kind: 'failed', reason: 'provider-stalled', attempts: work.attempts });
+    }
     if (this.stopping) {
       // Not delivered, and not given up on: a later run sends it.
       return this.events.toSendLater({ ...base, kind: 'skipped', reason: 'not-sent', detail: outcome.detail, attempts: work.attempts });

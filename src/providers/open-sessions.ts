@@ -1,5 +1,6 @@
 import type { ClientHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import { endQueuedStreams } from './unanswered-stream.js';
 
 /**
  * The HTTP/2 sessions a client library opened, so they can really be closed. firebase-admin and
@@ -23,14 +24,20 @@ export class OpenSessions {
       entry.socket?.destroy();
       this.sessions.delete(session);
     });
-    session.once('goaway', () => setTimeout(() => session.destroy(), this.graceMs).unref());
+    session.once('goaway', () => setTimeout(() => destroy(session), this.graceMs).unref());
   }
 
   destroyAll(): void {
     for (const [session, { socket }] of this.sessions) {
-      session.destroy();
+      destroy(session);
       socket?.destroy();
     }
     this.sessions.clear();
   }
+}
+
+/** Destroys a session; the requests it still held queued never left, and say so. */
+function destroy(session: ClientHttp2Session): void {
+  endQueuedStreams(session);
+  session.destroy();
 }

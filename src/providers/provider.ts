@@ -70,6 +70,12 @@ export interface Provider<P extends ProviderName = ProviderName> {
    * they come back as `retryable` with `because: 'not-sent'`.
    */
   send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
+  /**
+   * The provider stopped answering: ends at once every request it holds over HTTP/2, each with what
+   * its connection knows (one still queued behind the server's limit never left), so that `send`
+   * settles. Optional: a provider without it is settled by the engine as maybe sent.
+   */
+  abandon?(): void;
   /** Destroys every session and socket, answered or not, so the process can exit. */
   close(): Promise<void>;
 }

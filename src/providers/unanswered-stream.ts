@@ -55,14 +55,7 @@ function watchSession(session: ClientHttp2Session): Set<ClientHttp2Stream> {
   // When its connection fails or closes, Node destroys the session's streams with the connection's
   // error, and a stream no longer says whether it had left: one still queued had not, and is ended
   // first with an error that says so, before Node ends it as maybe delivered.
-  const endUnsent = (): void => {
-    for (const stream of streams) {
-      if (stillQueued(stream)) {
-        endedUnsent.add(stream);
-        stream.destroy(unsentError());
-      }
-    }
-  };
+  const endUnsent = () => endQueuedStreams(session);
   try {
     session.socket.prependOnceListener('error', endUnsent);
     session.socket.prependOnceListener('close', endUnsent);
@@ -70,4 +63,18 @@ function watchSession(session: ClientHttp2Session): Set<ClientHttp2Stream> {
     // A session with no socket left (Node's ERR_HTTP2_SOCKET_UNBOUND): its streams stay judged as before, maybe sent.
   }
   return streams;
+}
+
+/**
+ * Ends the session's streams still queued behind the server's limit, as never sent: before the
+ * session is destroyed (a stall, a GOAWAY's grace run out, shutdown) or its connection ends,
+ * which would end them with an error that no longer tells whether they left.
+ */
+export function endQueuedStreams(session: ClientHttp2Session): void {
+  for (const stream of openStreams.get(session) ?? []) {
+    if (stillQueued(stream)) {
+      endedUnsent.add(stream);
+      stream.destroy(unsentError());
+    }
+  }
 }

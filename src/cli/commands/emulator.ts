@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
-import { resetCodes, type ResetCode } from '../../emulator/fate.js';
+import { dropWays, resetCodes, type DropBy, type ResetCode } from '../../emulator/fate.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -16,6 +16,7 @@ export interface EmulatorCommandOptions {
   tooManyRequests?: string;
   unavailable?: string;
   drop?: string;
+  dropBy: string;
   late?: string;
   lateBy?: string;
   unauthorized?: string;
@@ -41,6 +42,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
     tooManyRequests: share('--too-many-requests', options.tooManyRequests),
     unavailable: share('--unavailable', options.unavailable),
     dropConnection: share('--drop', options.drop),
+    dropBy: dropWay(options.dropBy),
     late: share('--late', options.late),
     lateMs: options.lateBy === undefined ? undefined : whole('--late-by', options.lateBy),
     unauthorized: share('--unauthorized', options.unauthorized),
@@ -86,6 +88,11 @@ function stalled(value: string): ProviderName[] {
   const unknown = names.filter((name) => !isProviderName(name));
   if (unknown.length > 0) throw new UsageError(`--stall takes fcm, apns, webpush or all, not "${unknown.join(', ')}"`);
   return names as ProviderName[];
+}
+
+function dropWay(value: string): DropBy {
+  if ((dropWays as readonly string[]).includes(value)) return value as DropBy;
+  throw new UsageError(`--drop-by takes ${dropWays.join(' or ')}, not "${value}"`);
 }
 
 function resetCode(value: string): ResetCode {

@@ -118,6 +118,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
       return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
 
+    abandon: () => sessions.destroyAll(),
     async close() {
       sessions.destroyAll(); // node-apn's own shutdown waits for streams that may never end
       await Promise.all([...connections.values()].flat().map(({ provider }) => provider.shutdown()));

@@ -76,6 +76,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
       return response.responses.map((item) => (item.success ? { kind: 'accepted', id: item.messageId } : classifyFcmError(item.error, context)));
     },
 
+    abandon: () => sessions.destroyAll(),
     async close() {
       sessions.destroyAll();
       await deleteApp(app).catch(() => undefined);

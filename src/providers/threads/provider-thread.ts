@@ -27,6 +27,9 @@ port.on('message', (message: ToThread) => {
     case 'abort':
       providers.get(message.provider)?.abort.abort();
       break;
+    case 'abandon':
+      providers.get(message.provider)?.provider.abandon?.();
+      break;
     case 'close':
       void Promise.all([...providers.values()].map(({ provider }) => provider.close().catch(() => undefined))).then(() => answer({ type: 'closed' }));
       break;

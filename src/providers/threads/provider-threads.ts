@@ -66,6 +66,10 @@ class ThreadedProvider implements Provider {
     return thread.send(this.name, batch.map(toItem));
   }
 
+  abandon(): void {
+    for (const thread of this.threads) thread.abandon(this.name);
+  }
+
   async close(): Promise<void> {} // the threads close with the run (ProviderThreads.close)
 }
 
@@ -106,6 +110,10 @@ class SendingThread {
 
   abort(provider: ProviderName): void {
     if (!this.died) this.post({ type: 'abort', provider });
+  }
+
+  abandon(provider: ProviderName): void {
+    if (!this.died) this.post({ type: 'abandon', provider });
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ export type ToThread =
   | { type: 'send'; id: number; provider: ProviderName; items: ThreadItem[] }
   /** The campaign is stopping: the provider starts no more requests (they come back `not-sent`). */
   | { type: 'abort'; provider: ProviderName }
+  /** The provider stopped answering: its requests end now (Provider.abandon). */
+  | { type: 'abandon'; provider: ProviderName }
   | { type: 'close' };
 
 /** A sending thread to the main thread. */

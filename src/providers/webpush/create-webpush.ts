@@ -126,6 +126,7 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     send(batch, signal) {
       return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
+    abandon: () => sessions.destroyAll(),
     async close() {
       sessions.destroyAll();
       agent.destroy();
