@@ -46,12 +46,16 @@ describe('on a terminal', () => {
     emulator.reset();
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
-    const args = ['send', '--config', config, '-a', audienceFile('apns', 5000, 'ctrlc'), '-m', message, '--campaign', 'ctrl-c'];
+    // 100 in flight at 100 ms an answer: about 1,000 a second, so Ctrl-C comes while most of the
+    // campaign is still to go, however slowly the keys reach the terminal.
+    const args = ['send', '--config', config, '-a', audienceFile('apns', 5000, 'ctrlc'), '-m', message, '--campaign', 'ctrl-c', '--concurrency', '100'];
     const terminal = openTerminal(80, args, dir);
     await waitFor(() => terminal.output().includes(' accepted, ') && emulator.stats().accepted.apns >= 500, 'the spinner to count sends', 15_000);
     terminal.type('CTRL-C');
     const typedAt = Date.now();
-    await waitFor(() => terminal.output().includes('stopping: letting'), 'the stopping notice', 2000);
+    await waitFor(() => terminal.output().includes('stopping: letting'), 'the stopping notice', 2000).catch((error: Error) => {
+      throw new Error(`${error.message}; the terminal showed: ${JSON.stringify(terminal.output().slice(-300))}`);
+    });
     expect(Date.now() - typedAt).toBeLessThan(1000);
     expect(await terminal.exited).toBe(130);
     expect(terminal.output()).toMatch(/stopping: letting \d+ in flight finish/);
