@@ -114,6 +114,8 @@ describe('every sending thread sends', () => {
         '--json',
         '--workers',
         String(workers),
+        // Web push: 100 in flight a thread, the streams one connection takes, so one connection a thread.
+        ...(provider === 'webpush' ? ['--concurrency', '100'] : []),
       ]);
       expect(code, stdout).toBe(0);
       expect(JSON.parse(stdout).counts.accepted).toBe(900);

@@ -8,6 +8,7 @@ import type { Provider } from '../src/providers/provider.js';
 import { classifyWebPushResponse } from '../src/providers/webpush/classify-webpush.js';
 import { rendered, startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
+import { audienceFile } from './helpers/audience.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 /**
@@ -258,6 +259,21 @@ describe('web push over HTTP/2 and over HTTP/1.1', () => {
       expect(overHttp2[0]).toMatchObject({ headers: { TTL: '600', Urgency: 'high', Topic: 'sale-1' }, message: { title: 'Sale', body: 'Привет 🎉', tag: 'sale-1' } });
     } finally {
       await http1Only.close();
+    }
+  });
+
+  // Push services take 100 streams on a connection, as the emulator does: pushcast's 200 in flight
+  // take a second connection rather than wait in line on one, and no third.
+  it('takes a second connection when every stream of the first is taken, and only as many as it needs', async () => {
+    const slow = await startEmulator({ latencyMs: 50 });
+    const message = tempFile('m.json', JSON.stringify({ title: 'Sale', body: 'Today' }));
+    try {
+      const { code, stdout } = await runCli(['send', '--config', writeEmulatorConfig(slow), '-a', audienceFile('webpush', 400, 'pool'), '-m', message, '--no-journal', '--json']);
+      expect(code, stdout).toBe(0);
+      expect(JSON.parse(stdout).counts).toMatchObject({ targeted: 400, accepted: 400 });
+      expect(slow.stats()).toMatchObject({ http2Requests: { webpush: 400 }, http2Connections: { webpush: 2 }, duplicates: 0 });
+    } finally {
+      await slow.close();
     }
   });
 });

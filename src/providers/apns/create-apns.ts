@@ -10,6 +10,7 @@ import { readSecret, readSecretBytes } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
+import { leastBusy } from '../least-busy.js';
 import { OpenSessions } from '../open-sessions.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
@@ -62,7 +63,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const connectionFor = (environment: ApnsEnvironment): Connection => {
     let open = connections.get(environment);
     if (!open) connections.set(environment, (open = []));
-    let connection = leastBusy(open);
+    let connection = leastBusy(open, ({ limit }) => limit.activeCount + limit.pendingCount);
     if (!connection || (connection.limit.activeCount > 0 && open.length < apnsConnections)) {
       let provider: ApnProvider;
       try {
@@ -164,12 +165,4 @@ function readPkcs12(value: string, passphrase: string | undefined): Buffer {
     throw new ConfigError(`apns.pfx: not a readable PKCS#12 (.p12/.pfx) certificate file (${text.split('\n')[0]})`);
   }
   return pfx;
-}
-
-/** The connection with the fewest requests in flight or waiting for a stream. */
-function leastBusy(connections: Connection[]): Connection | undefined {
-  const load = ({ limit }: Connection) => limit.activeCount + limit.pendingCount;
-  let best: Connection | undefined;
-  for (const connection of connections) if (!best || load(connection) < load(best)) best = connection;
-  return best;
 }

@@ -3,6 +3,7 @@ import type { PushcastConfig } from '../../config/config.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { ProviderName } from '../../domain/recipient.js';
 import { ConfigError } from '../../errors.js';
+import { leastBusy } from '../least-busy.js';
 import type { Provider, Rendered } from '../provider.js';
 import type { FromThread, ThreadError, ThreadItem, ToThread } from './thread-messages.js';
 
@@ -61,7 +62,7 @@ class ThreadedProvider implements Provider {
       this.aborts.add(signal);
       signal.addEventListener('abort', () => this.threads.forEach((thread) => thread.abort(this.name)), { once: true });
     }
-    const thread = leastBusy(this.threads);
+    const thread = leastBusy(this.threads, (thread) => (thread.died ? Infinity : thread.outstanding));
     if (!thread) return batch.map(() => threadsGone);
     return thread.send(this.name, batch.map(toItem));
   }
@@ -173,12 +174,6 @@ class SendingThread {
 }
 
 const threadsGone: Outcome = { kind: 'fatal', reason: 'internal-error', fix: 'every sending thread died (see the message above): run the same command again' };
-
-function leastBusy(threads: SendingThread[]): SendingThread | undefined {
-  let best: SendingThread | undefined;
-  for (const thread of threads) if (!thread.died && (!best || thread.outstanding < best.outstanding)) best = thread;
-  return best;
-}
 
 function toItem(item: Rendered): ThreadItem {
   const { token, apnsEnvironment, subscription } = item.recipient;

@@ -95,20 +95,20 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
       ...(payload.topic ? { topic: payload.topic } : {}),
       contentEncoding: 'aes128gcm' as const,
     };
-    let connection: Awaited<ReturnType<PushServiceConnections['connection']>>;
+    let service: Awaited<ReturnType<PushServiceConnections['service']>>;
     try {
-      connection = await connections.connection(url);
+      service = await connections.service(url);
     } catch (error) {
       return classifyNoAnswer(error, { written: false }); // no connection: nothing left
     }
     try {
-      if (!connection) {
+      if (!service) {
         // A push service without HTTP/2: web-push's own HTTP/1.1 request, over the keep-alive agent.
         const result = await webpush.sendNotification(subscription, payload.plaintext, { ...options, agent, timeout: timeoutMs });
         return classifyWebPushResponse(subscription.endpoint, result.statusCode, result.headers, result.body);
       }
       if (signal.aborted) return notSent;
-      const answer = await connections.send(connection, webpush.generateRequestDetails(subscription, payload.plaintext, options) as PushRequest, url);
+      const answer = await connections.send(service, webpush.generateRequestDetails(subscription, payload.plaintext, options) as PushRequest, url);
       if ('error' in answer) return classifyNoAnswer(answer.error, { written: answer.written, refused: answer.refused });
       return classifyWebPushResponse(subscription.endpoint, answer.status, answer.headers, answer.body);
     } catch (error) {

@@ -1,5 +1,6 @@
 import http2, { type IncomingHttpHeaders } from 'node:http2';
 import { connectTls } from '../check-certificate.js';
+import { leastBusy } from '../least-busy.js';
 import { closedWithoutAnswer } from '../no-answer.js';
 import type { OpenSessions } from '../open-sessions.js';
 import { RequestDeadlines } from '../request-deadlines.js';
@@ -21,19 +22,45 @@ export type PushAnswer =
 interface Connection {
   session: http2.ClientHttp2Session;
   deadlines: RequestDeadlines;
+  /** Requests on it not closed yet, queued behind the service's limit of concurrent streams or out. */
+  active: number;
+}
+
+/** One push service's HTTP/2 connections, and the one being opened. */
+export interface PushService {
+  target: URL;
+  connections: Connection[];
+  opening?: Promise<PushService | undefined>;
+}
+
+/**
+ * Connections to one push service at most. FCM's web push takes 100 concurrent streams on a
+ * connection (firebase-admin-node #2488, #2943), so web push's 200 in flight waited half in line
+ * on one: 5,000 pushes at 100 ms an answer went at 793 a second on one connection against 1,584 on
+ * two (one thread each). Another opens only while the open ones have no stream free.
+ */
+const connectionsPerService = 4;
+/** The limit assumed until the service's SETTINGS say (Node's own assumption too). */
+const assumedStreamLimit = 100;
+
+/** Whether a request now would wait behind the service's limit on every connection. */
+function allStreamsTaken(service: PushService): boolean {
+  let free = 0;
+  for (const { session, active } of service.connections) free += (session.remoteSettings?.maxConcurrentStreams ?? assumedStreamLimit) - active;
+  return free <= 0;
 }
 
 /**
  * The HTTP/2 connections to push services (RFC 8030 is written for HTTP/2). Where a push service
- * offers it (ALPN, asked on the first connection to its origin), one connection carries all of its
- * requests, multiplexed, as FCM's and APNs' do: less CPU a message than a keep-alive pool of
- * HTTP/1.1 sockets, one connection instead of hundreds, and a dropped connection says which
- * requests were never processed (GOAWAY, REFUSED_STREAM). A service that does not offer HTTP/2
- * gets `undefined` from `connection`, and the caller uses HTTP/1.1.
+ * offers it (ALPN, asked on the first connection to its origin), its requests are multiplexed over
+ * a few connections, as FCM's and APNs' are: less CPU a message than a keep-alive pool of HTTP/1.1
+ * sockets, a few connections instead of hundreds, and a dropped connection says which requests
+ * were never processed (GOAWAY, REFUSED_STREAM). A service that does not offer HTTP/2 gets
+ * `undefined` from `service`, and the caller uses HTTP/1.1.
  */
 export class PushServiceConnections {
-  /** By the origin connected to: a live connection, one being opened, or `undefined` for HTTP/1.1 only. */
-  private readonly open = new Map<string, Promise<Connection | undefined>>();
+  /** By the origin connected to. */
+  private readonly services = new Map<string, PushService>();
   private readonly http1Only = new Set<string>();
 
   constructor(
@@ -46,22 +73,27 @@ export class PushServiceConnections {
     },
   ) {}
 
-  /** The connection for a subscription's push service, or `undefined` if it speaks HTTP/1.1 only. Rejects if it cannot connect. */
-  connection(endpoint: URL): Promise<Connection | undefined> | undefined {
+  /** A subscription's push service, connected; `undefined` if it speaks HTTP/1.1 only. Rejects if it cannot connect. */
+  service(endpoint: URL): Promise<PushService | undefined> | undefined {
     const target = this.options.redirect ?? endpoint;
     if (this.http1Only.has(target.origin)) return undefined;
-    let connection = this.open.get(target.origin);
-    if (!connection) {
-      connection = this.connect(target);
-      this.open.set(target.origin, connection);
-      // A connection that failed is forgotten: the next batch tries again.
-      connection.catch(() => this.open.get(target.origin) === connection && this.open.delete(target.origin));
-    }
-    return connection;
+    let service = this.services.get(target.origin);
+    if (!service) this.services.set(target.origin, (service = { target, connections: [] }));
+    if (service.connections.length > 0) return Promise.resolve(service);
+    return this.open(service);
   }
 
-  /** Sends one request (to `url`, its endpoint) on the connection, and settles with its answer or with why there was none. */
-  send(connection: Connection, request: PushRequest, url: URL): Promise<PushAnswer> {
+  /** Sends one request (to `url`, its endpoint) on the service's least busy connection, and settles with its answer or with why there was none. */
+  send(service: PushService, request: PushRequest, url: URL): Promise<PushAnswer> {
+    const connection = leastBusy(service.connections, ({ active }) => active);
+    // Every connection went away (GOAWAY, closed) since the service was connected: nothing left.
+    if (!connection)
+      return Promise.resolve({
+        error: Object.assign(new Error(`the connection to ${service.target.origin} closed`), { code: 'ERR_HTTP2_INVALID_SESSION' }),
+        written: false,
+        refused: false,
+      });
+    if (service.connections.length < connectionsPerService && allStreamsTaken(service)) void this.open(service).catch(() => undefined);
     const { session, deadlines } = connection;
     let stream: http2.ClientHttp2Stream;
     try {
@@ -70,6 +102,7 @@ export class PushServiceConnections {
       // A session that got GOAWAY or was destroyed opens no stream: nothing left.
       return Promise.resolve({ error: error as Error, written: false, refused: false });
     }
+    connection.active++;
     deadlines.add(stream);
     const unanswered = watchUnanswered(session, stream);
     return new Promise((resolve) => {
@@ -79,6 +112,7 @@ export class PushServiceConnections {
       stream.on('data', (chunk: Buffer) => body.push(chunk));
       stream.on('error', () => undefined); // judged at close
       stream.once('close', () => {
+        connection.active--;
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
@@ -88,6 +122,25 @@ export class PushServiceConnections {
       });
       stream.end(request.body ?? undefined);
     });
+  }
+
+  /** Opens one more connection to the service, one at a time; resolves with the service, or `undefined` if it speaks HTTP/1.1 only. */
+  private open(service: PushService): Promise<PushService | undefined> {
+    service.opening ??= this.connect(service.target)
+      .then((connection) => {
+        if (!connection) return undefined;
+        service.connections.push(connection);
+        // After GOAWAY the session takes no new streams: the next request goes to another, or opens one.
+        const forget = () => {
+          const index = service.connections.indexOf(connection);
+          if (index >= 0) service.connections.splice(index, 1);
+        };
+        connection.session.once('goaway', forget);
+        connection.session.once('close', forget);
+        return service;
+      })
+      .finally(() => (service.opening = undefined));
+    return service.opening;
   }
 
   /** Opens a TLS connection offering h2 and HTTP/1.1; the service's choice decides. */
@@ -102,19 +155,12 @@ export class PushServiceConnections {
         if (socket.alpnProtocol !== 'h2') {
           socket.destroy();
           this.http1Only.add(target.origin);
-          this.open.delete(target.origin);
           return resolve(undefined);
         }
         const session = http2.connect(target.origin, { createConnection: () => socket });
         this.options.sessions.add(session);
         session.on('error', () => undefined); // each stream settles with its own error
-        const opened = this.open.get(target.origin);
-        // After GOAWAY the session takes no new streams: the next request opens another.
-        const forget = () => this.open.get(target.origin) === opened && this.open.delete(target.origin);
-        const connection: Connection = { session, deadlines: new RequestDeadlines(this.options.timeoutMs) };
-        session.once('goaway', forget);
-        session.once('close', forget);
-        resolve(connection);
+        resolve({ session, deadlines: new RequestDeadlines(this.options.timeoutMs), active: 0 });
       });
     });
   }
