@@ -133,9 +133,9 @@ export function refuseAll(exchange: Exchange): boolean {
  * and the client is told nothing of the rest.
  */
 export function dropConnection(context: EmulatorContext, exchange: Exchange): void {
+  if (context.state.behaviour.dropBy === 'cut') return context.cutConnection(exchange);
   const stream = exchange.req.stream;
   const session = stream?.session;
-  if (context.state.behaviour.dropBy === 'cut') return context.cutConnection(exchange);
   if (exchange.req.httpVersion === '2.0' && stream && session && exchange.streamId !== undefined) {
     // The last stream id must cover every stream already answered: nghttp2 sends GOAWAY ahead of
     // queued responses, and a client drops answers to streams above the id it was given.

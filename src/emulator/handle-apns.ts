@@ -24,11 +24,11 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const token = devicePath.exec(exchange.path)?.[1];
   const fail = (status: number, reason: string, extra: Record<string, unknown> = {}, responseHeaders: Record<string, string> = {}) => {
     state.reject('apns', reason, token ?? '', status);
-    limitStreams(state.behaviour, exchange, 'rejected');
+    limitStreams(state.behaviour, limit, 'rejected');
     sendJson(exchange, status, { reason, ...extra }, { 'apns-id': requestId, ...responseHeaders });
   };
   const requestId = String(headers['apns-id'] ?? randomUUID());
-  streamLimitOf(exchange);
+  const limit = streamLimitOf(exchange);
   if (!token || exchange.req.method !== 'POST') return fail(404, 'BadPath');
 
   const refused = authFailure(exchange, credentials);
@@ -92,12 +92,13 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
     }),
     message: payload,
   });
-  limitStreams(state.behaviour, exchange, 'accepted');
+  limitStreams(state.behaviour, limit, 'accepted');
   respond(exchange, constants.HTTP_STATUS_OK, { 'apns-id': requestId, 'apns-unique-id': randomUUID() });
 }
 
 /** An APNs connection's SETTINGS_MAX_CONCURRENT_STREAMS: the last sent, and what the last verdict calls for. */
 interface StreamLimit {
+  session: ServerHttp2Session;
   sent: number;
   wanted: number;
   awaitingAck: boolean;
@@ -110,8 +111,8 @@ function streamLimitOf(exchange: Exchange): StreamLimit | undefined {
   if (!session || exchange.req.httpVersion !== '2.0') return undefined;
   let limit = streamLimits.get(session);
   if (!limit) {
-    streamLimits.set(session, (limit = { sent: connectionStreamLimit, wanted: apnsStreamLimit, awaitingAck: false }));
-    sendLimit(session, limit);
+    streamLimits.set(session, (limit = { session, sent: connectionStreamLimit, wanted: apnsStreamLimit, awaitingAck: false }));
+    sendLimit(limit);
   }
   return limit;
 }
@@ -122,21 +123,21 @@ function streamLimitOf(exchange: Exchange): StreamLimit | undefined {
  * extremely aggressively (i.e. down to just 1)"): a client's further requests wait, unsent, in its
  * own queue, and a client that times them out from when it made them abandons requests never sent.
  */
-function limitStreams(behaviour: Behaviour, exchange: Exchange, verdict: 'accepted' | 'rejected'): void {
-  const limit = streamLimitOf(exchange);
+function limitStreams(behaviour: Behaviour, limit: StreamLimit | undefined, verdict: 'accepted' | 'rejected'): void {
   if (!behaviour.apnsThrottle || !limit) return;
   limit.wanted = verdict === 'accepted' ? apnsStreamLimit : 1;
-  sendLimit(exchange.session as ServerHttp2Session, limit);
+  sendLimit(limit);
 }
 
 /** One SETTINGS frame in flight at a time: Node refuses more than 10 unacknowledged, and verdicts flip faster than that. */
-function sendLimit(session: ServerHttp2Session, limit: StreamLimit): void {
+function sendLimit(limit: StreamLimit): void {
+  const { session } = limit;
   if (limit.awaitingAck || limit.wanted === limit.sent || session.closed || session.destroyed) return;
   limit.awaitingAck = true;
   limit.sent = limit.wanted;
   session.settings({ maxConcurrentStreams: limit.sent }, () => {
     limit.awaitingAck = false;
-    sendLimit(session, limit);
+    sendLimit(limit);
   });
 }
 

@@ -65,6 +65,11 @@ function watchSession(session: ClientHttp2Session): Set<ClientHttp2Stream> {
   return streams;
 }
 
+/** The session's request streams not closed yet, queued behind the server's limit or out. */
+export function openStreamCount(session: ClientHttp2Session): number {
+  return openStreams.get(session)?.size ?? 0;
+}
+
 /**
  * Ends the session's streams still queued behind the server's limit, as never sent: before the
  * session is destroyed (a stall, a GOAWAY's grace run out, shutdown) or its connection ends,

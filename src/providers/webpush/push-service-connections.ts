@@ -4,7 +4,7 @@ import { leastBusy } from '../least-busy.js';
 import { closedWithoutAnswer } from '../no-answer.js';
 import type { OpenSessions } from '../open-sessions.js';
 import { RequestDeadlines } from '../request-deadlines.js';
-import { watchUnanswered } from '../unanswered-stream.js';
+import { openStreamCount, watchUnanswered } from '../unanswered-stream.js';
 
 /** A request as web-push's `generateRequestDetails` builds it: encrypted body, VAPID and RFC 8030 headers. */
 export interface PushRequest {
@@ -22,8 +22,6 @@ export type PushAnswer =
 interface Connection {
   session: http2.ClientHttp2Session;
   deadlines: RequestDeadlines;
-  /** Requests on it not closed yet, queued behind the service's limit of concurrent streams or out. */
-  active: number;
 }
 
 /** One push service's HTTP/2 connections, and the one being opened. */
@@ -46,7 +44,7 @@ const assumedStreamLimit = 100;
 /** Whether a request now would wait behind the service's limit on every connection. */
 function allStreamsTaken(service: PushService): boolean {
   let free = 0;
-  for (const { session, active } of service.connections) free += (session.remoteSettings?.maxConcurrentStreams ?? assumedStreamLimit) - active;
+  for (const { session } of service.connections) free += (session.remoteSettings?.maxConcurrentStreams ?? assumedStreamLimit) - openStreamCount(session);
   return free <= 0;
 }
 
@@ -85,7 +83,7 @@ export class PushServiceConnections {
 
   /** Sends one request (to `url`, its endpoint) on the service's least busy connection, and settles with its answer or with why there was none. */
   send(service: PushService, request: PushRequest, url: URL): Promise<PushAnswer> {
-    const connection = leastBusy(service.connections, ({ active }) => active);
+    const connection = leastBusy(service.connections, ({ session }) => openStreamCount(session));
     // Every connection went away (GOAWAY, closed) since the service was connected: nothing left.
     if (!connection)
       return Promise.resolve({
@@ -102,7 +100,6 @@ export class PushServiceConnections {
       // A session that got GOAWAY or was destroyed opens no stream: nothing left.
       return Promise.resolve({ error: error as Error, written: false, refused: false });
     }
-    connection.active++;
     deadlines.add(stream);
     const unanswered = watchUnanswered(session, stream);
     return new Promise((resolve) => {
@@ -112,7 +109,6 @@ export class PushServiceConnections {
       stream.on('data', (chunk: Buffer) => body.push(chunk));
       stream.on('error', () => undefined); // judged at close
       stream.once('close', () => {
-        connection.active--;
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
@@ -160,7 +156,7 @@ export class PushServiceConnections {
         const session = http2.connect(target.origin, { createConnection: () => socket });
         this.options.sessions.add(session);
         session.on('error', () => undefined); // each stream settles with its own error
-        resolve({ session, deadlines: new RequestDeadlines(this.options.timeoutMs), active: 0 });
+        resolve({ session, deadlines: new RequestDeadlines(this.options.timeoutMs) });
       });
     });
   }
