@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
+import { KeptSessions } from '../src/providers/fcm/kept-sessions.js';
 import { OpenSessions } from '../src/providers/open-sessions.js';
 import { serviceAccountCredential } from '../src/providers/fcm/service-account-credential.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
@@ -41,11 +42,10 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
     const { initializeApp, deleteApp } = await import('firebase-admin/app');
     const { getMessaging } = await import('firebase-admin/messaging');
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'redirect-guard');
+    const sessions = new OpenSessions(1000);
     try {
-      const sessions = new OpenSessions(1000);
       const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]), {
-        requestTimeoutMs: 5000,
-        sessions,
+        kept: new KeptSessions({ requestTimeoutMs: 5000, sessions }),
       });
       const response = await result;
       expect(observation.hooked, 'the hook did not see firebase-admin open its session').toBe(true);
@@ -53,6 +53,7 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
       expect(response.successCount).toBe(1);
       expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('guard')]);
     } finally {
+      sessions.destroyAll();
       await deleteApp(app);
       removeHook();
     }
@@ -69,6 +70,55 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
       expect(emulator.stats().requests.fcm, 'firebase-admin retried on its own: a second retry layer under pushcast').toBe(1);
     } finally {
       await providers.close();
+    }
+  });
+});
+
+describe('sendEach calls one after another', () => {
+  /** Sends each batch in turn through pushcast's FCM provider; the outcomes, and the HTTP/2 connections the emulator saw. */
+  async function sendInTurn(emulator: Emulator, batches: string[][], config: Record<string, unknown> = {}) {
+    const providers = new ProviderSet({ ...emulator.config(), ...config });
+    try {
+      const fcm = (await providers.get('fcm'))!;
+      const outcomes = [];
+      for (const tokens of batches) outcomes.push(await fcm.send(tokens.map((token) => rendered('fcm', token)) as never, new AbortController().signal));
+      return { outcomes, connections: emulator.stats().http2Connections.fcm };
+    } finally {
+      await providers.close();
+    }
+  }
+
+  it('share one HTTP/2 connection while every request is answered (firebase-admin alone opens one per call)', async () => {
+    const emulator = await startEmulator();
+    try {
+      const { outcomes, connections } = await sendInTurn(emulator, [[fcmToken('a1'), fcmToken('a2')], [fcmToken('b1')], [fcmToken('c1'), fcmToken('c2')]]);
+      expect(outcomes.flat().map((outcome) => outcome.kind)).toEqual(Array(5).fill('accepted'));
+      expect(emulator.stats().accepted.fcm).toBe(5);
+      expect(connections).toBe(1);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('open a new connection after one whose request went unanswered, or that went away', async () => {
+    // Every first attempt is processed and answered 3 s later, past the 1 s deadline.
+    const late = await startEmulator({ late: 1, lateMs: 3000 });
+    try {
+      const { outcomes, connections } = await sendInTurn(late, [[fcmToken('late1')], [fcmToken('late2')]], { requestTimeout: 1 });
+      expect(outcomes.flat().map((outcome) => outcome.kind)).toEqual(['uncertain', 'uncertain']);
+      expect(connections, 'a connection with a request that timed out was used again').toBe(2);
+    } finally {
+      await late.close();
+    }
+    // Every first attempt finds its connection dropped with a GOAWAY; the second is accepted.
+    const dropping = await startEmulator({ dropConnection: 1 });
+    try {
+      const token = fcmToken('dropped');
+      const { outcomes, connections } = await sendInTurn(dropping, [[token], [token]]);
+      expect(outcomes.flat().map((outcome) => outcome.kind)).toEqual(['retryable', 'accepted']);
+      expect(connections).toBe(2);
+    } finally {
+      await dropping.close();
     }
   });
 });

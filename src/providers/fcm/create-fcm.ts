@@ -14,6 +14,7 @@ import type { Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
 import { withApnsExpiration } from './payload.js';
 import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
+import { KeptSessions } from './kept-sessions.js';
 import { parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
 
 /** firebase-admin refuses more than 500 messages in one sendEach call. */
@@ -38,6 +39,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
   const messaging = getMessaging(app);
   disableClientRetries(messaging);
   const sessions = new OpenSessions(timeoutMs);
+  const kept = new KeptSessions({ requestTimeoutMs: timeoutMs, sessions });
 
   return {
     name: 'fcm',
@@ -51,7 +53,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {
       const now = Math.floor(Date.now() / 1000);
       const messages = batch.map((item) => withApnsExpiration(item.payload, now));
-      const { result, observation } = observeSession(() => messaging.sendEach(messages, options.validateOnly), { requestTimeoutMs: timeoutMs, sessions });
+      const { result, observation } = observeSession(() => messaging.sendEach(messages, options.validateOnly), { kept });
       let response: BatchResponse | undefined;
       let failure: unknown;
       try {

@@ -1,21 +1,21 @@
 import http2 from 'node:http2';
-import type { OpenSessions } from '../open-sessions.js';
 import { closedWithoutAnswer, unsentError } from '../no-answer.js';
 import { parseRetryAfter } from '../parse-retry-after.js';
-import { RequestDeadlines } from '../request-deadlines.js';
 import { watchUnanswered } from '../unanswered-stream.js';
+import type { KeptSessions, WatchedRequest } from './kept-sessions.js';
 
 /**
  * firebase-admin 13 sends through `http2.connect('https://fcm.googleapis.com')` with nothing
  * injectable: no endpoint setting, no agent. This module is the one place that reaches into
- * that call, opened once per sendEach, for these reasons:
+ * that call, which sendEach makes once per call, for these reasons:
+ *  - a session an earlier call left open is handed over instead of a new one (kept-sessions.ts);
  *  - an endpoint override (a proxy, the emulator): connect there instead, trusting `ca`, and
  *    rewrite the `:scheme` pseudo-header firebase-admin sends as "https:" (nghttp2 servers reset it);
  *  - Retry-After: firebase-admin 13 drops response headers, so each session records the largest
- *    `retry-after` it saw for the batch that opened it;
+ *    `retry-after` it saw for the call's batch;
  *  - whether the session was ever established, and how it failed: a request on a session that
  *    never connected provably never reached FCM, which firebase-admin's errors do not say;
- *  - pushcast's own request deadline (firebase-admin's is a fixed 15 s), and every session kept
+ *  - pushcast's own request deadline (firebase-admin's is a fixed 15 s), and every session listed
  *    in `OpenSessions` so closing the provider really closes it.
  * It wraps the CommonJS `http2` object firebase-admin requires, so the real HTTP/2 code path runs.
  * test/fcm-redirect.test.ts fails loudly if a firebase-admin upgrade bypasses it.
@@ -39,11 +39,10 @@ export interface SessionObservation {
   retryAfterMs?: number;
 }
 
-/** What the provider asks of the session its sendEach opens. */
+/** What the provider gives the hook for its sendEach calls. */
 export interface SessionNeeds {
-  /** A request with no answer after this long is abandoned (its stream reset): maybe delivered. */
-  requestTimeoutMs: number;
-  sessions: OpenSessions;
+  /** The sessions earlier calls left open, each with pushcast's request deadline. */
+  kept: KeptSessions;
 }
 
 const originalConnect = http2.connect;
@@ -80,23 +79,36 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   if (!String(authority).startsWith(fcmOrigin)) return originalConnect(authority, options ?? {}, listener);
   const caller = current;
   current = undefined;
-  const session = redirect ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener) : originalConnect(authority, options ?? {}, listener);
-  if (redirect) {
-    const plain = session.request.bind(session);
-    session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) =>
-      plain({ ...headers, ':scheme': 'https' }, requestOptions)) as typeof session.request;
+  const connect = () =>
+    redirect ? originalConnect(redirect.endpoint, { ...options, ca: redirect.ca ?? options?.ca }, listener) : originalConnect(authority, options ?? {}, listener);
+  if (!caller) {
+    const session = connect();
+    if (redirect) {
+      const plain = session.request.bind(session);
+      session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) =>
+        plain(withScheme(headers), requestOptions)) as typeof session.request;
+    }
+    return session;
   }
-  if (!caller) return session;
   const { observation, needs } = caller;
   observation.hooked = true;
-  needs.sessions.add(session);
-  session.once('connect', () => (observation.established = true));
-  session.once('error', (error) => (observation.sessionError = error));
-  // pushcast's deadline (firebase-admin's own is a fixed 15 s).
-  const deadlines = new RequestDeadlines(needs.requestTimeoutMs);
-  const request = session.request.bind(session);
-  session.request = ((headers: http2.OutgoingHttpHeaders, requestOptions?: http2.ClientSessionRequestOptions) => {
-    const stream = request(headers, requestOptions);
+  const lease = needs.kept.lease(connect, watchedRequest(observation));
+  if (lease.connected) observation.established = true;
+  else lease.once('connect', () => (observation.established = true));
+  lease.once('error', (error: Error) => (observation.sessionError = error));
+  return lease as unknown as http2.ClientHttp2Session;
+}
+
+/** firebase-admin sends `:scheme: https:`, which Google accepts and nghttp2 servers (a proxy, the emulator) reset. */
+function withScheme(headers: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+  return redirect ? { ...headers, ':scheme': 'https' } : headers;
+}
+
+/** One of a call's requests, with pushcast's deadline, its Retry-After observed, and an end firebase-admin always hears. */
+function watchedRequest(observation: SessionObservation): WatchedRequest {
+  return (session, deadlines, headers, requestOptions) => {
+    const stream = session.request(withScheme(headers), requestOptions);
+    // pushcast's deadline (firebase-admin's own is a fixed 15 s).
     deadlines.add(stream);
     const unanswered = watchUnanswered(session, stream);
     let answered = false;
@@ -117,7 +129,6 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
       const { refused, unsent } = unanswered();
       stream.emit('error', unsent ? unsentError() : closedWithoutAnswer(refused ? http2.constants.NGHTTP2_REFUSED_STREAM : stream.rstCode));
     });
-    return stream;
-  }) as typeof session.request;
-  return session;
+    return { stream, answered: () => answered && stream.readableEnded && stream.errored == null };
+  };
 }
