@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../src/domain/outcome.js';
-import { Lane } from '../src/engine/lane.js';
+import { Lane, type Work } from '../src/engine/lane.js';
 import { parseRate, RateLimiter } from '../src/engine/rate-limiter.js';
 import { reconnectDelay, retryDelay, retryPolicy } from '../src/engine/retry-delay.js';
 import { inShard, parseShard } from '../src/engine/shard.js';
 import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../src/engine/wrong-sender-judge.js';
 import { carriedOver, type PriorState } from '../src/journal/read-journal.js';
+import type { Provider } from '../src/providers/provider.js';
 import { device } from './helpers/audience.js';
+import { rendered } from './helpers/emulator.js';
+import { fcmToken } from './helpers/tokens.js';
 
 describe('retryDelay: full jitter from 1 s, doubling to 60 s; a Retry-After is honoured, never sooner', () => {
   it.each([
@@ -60,6 +63,35 @@ describe('waves of a storm: what counts against the free resends of refused stre
     expect(lane.refusedStreak).toBe(2);
     lane.heard(50, [refused, accepted], performance.now());
     expect(lane.refusedStreak).toBe(0);
+  });
+});
+
+describe('a lane whose provider stalls', () => {
+  /** A provider whose send throws once it is abandoned, as a sending thread that dies does. */
+  function throwingWhenAbandoned(): Provider {
+    let abandon!: (error: Error) => void;
+    return {
+      name: 'fcm',
+      maxBatch: 100,
+      send: () => new Promise<Outcome[]>((_resolve, reject) => (abandon = reject)),
+      abandon: () => abandon(new Error('the sending thread died')),
+      close: async () => undefined,
+    };
+  }
+  const work = (token: string): Work => ({ rendered: rendered('fcm', token), attempts: 1 });
+
+  it('settles a batch its provider throws on after the stall as provider-stalled, uncertain', async () => {
+    const provider = throwingWhenAbandoned();
+    const lane = new Lane('fcm', 100, Promise.resolve(provider));
+    const sent = lane.send(provider, [work(fcmToken('held'))]);
+    expect(lane.stall()).toEqual([]);
+    expect(await sent).toEqual([{ kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' }]);
+  });
+
+  it('settles a throw without a stall as no-answer, uncertain', async () => {
+    const lane = new Lane('fcm', 100, Promise.resolve(undefined));
+    const provider = { ...throwingWhenAbandoned(), send: () => Promise.reject(new Error('socket hang up')) };
+    expect(await lane.send(provider, [work(fcmToken('thrown'))])).toEqual([{ kind: 'uncertain', reason: 'no-answer', detail: 'socket hang up' }]);
   });
 });
 

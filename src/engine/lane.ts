@@ -75,6 +75,8 @@ export class Lane {
       return this.stalled ? outcomes.map((outcome) => (outcome.kind === 'uncertain' ? stalledOutcome : outcome)) : outcomes;
     } catch (error) {
       // A provider answers per recipient; a throw nobody classified may have followed a request out.
+      // A stalled provider's throw is how it abandoned the batch.
+      if (this.stalled) return batch.map(() => stalledOutcome);
       return batch.map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: (error as Error).message }));
     } finally {
       this.settleOnStall.delete(settle); // or the lane would keep every batch it ever sent

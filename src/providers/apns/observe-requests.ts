@@ -6,6 +6,14 @@ import { watchUnanswered } from '../unanswered-stream.js';
 
 type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
 
+/** What is kept of each session node-apn opens. */
+interface WatchedSession {
+  /** Its connection was made: a stream opened on it, even before it connected, went out with it. */
+  established: boolean;
+  /** Its requests' deadlines, made with the first. */
+  deadlines?: RequestDeadlines;
+}
+
 /** What the transport saw of one request, which node-apn's result does not say. */
 export interface RequestObservation {
   /** The answer's status, which node-apn replaces by "session closed" when a retryable answer came on a closing session. */
@@ -34,24 +42,28 @@ export interface RequestObservation {
  */
 export function observeRequests(provider: object, sessions: OpenSessions): (path: string) => RequestObservation | undefined {
   const seen = new Map<string, RequestObservation>();
-  const watched = new WeakSet<ClientHttp2Session>();
-  /** Sessions whose connection was made: a stream opened on one, even before it connected, went out with it. */
-  const established = new WeakSet<ClientHttp2Session>();
+  const watched = new WeakMap<ClientHttp2Session, WatchedSession>();
   const client = (provider as { client?: { request?: RequestFn } }).client;
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
   const watch = (session: ClientHttp2Session): void => {
     if (watched.has(session)) return;
-    watched.add(session);
+    const state: WatchedSession = { established: !session.connecting && !session.destroyed };
+    watched.set(session, state);
     sessions.add(session);
     // Once per session, not a wrapper per request: node-apn opens every stream through it.
     const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
-    session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, plain, headers, options)) as typeof session.request;
-    if (!session.connecting && !session.destroyed) established.add(session);
-    else session.once('connect', () => established.add(session));
+    session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, state, plain, headers, options)) as typeof session.request;
+    if (!state.established) session.once('connect', () => (state.established = true));
   };
-  const openStream = (session: ClientHttp2Session, plain: (...args: unknown[]) => ClientHttp2Stream, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
+  const openStream = (
+    session: ClientHttp2Session,
+    state: WatchedSession,
+    plain: (...args: unknown[]) => ClientHttp2Stream,
+    headers: OutgoingHttpHeaders,
+    options: unknown[],
+  ): ClientHttp2Stream => {
     const path = String(headers[':path']);
     const stream = plain(headers, ...options);
     const unanswered = watchUnanswered(session, stream);
@@ -62,11 +74,11 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
       },
       get written() {
         const { frameFailed, unsent } = unanswered();
-        return established.has(session) && !frameFailed && !unsent;
+        return state.established && !frameFailed && !unsent;
       },
     };
     seen.set(path, observation);
-    keepWaitingWhileQueued(session, stream);
+    keepWaitingWhileQueued(state, stream);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
@@ -91,16 +103,12 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
  * which has not left, or one that left just before: it is counted instead from when the request
  * went out, by the deadlines the other providers' requests keep (request-deadlines.ts).
  */
-function keepWaitingWhileQueued(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
+function keepWaitingWhileQueued(state: WatchedSession, stream: ClientHttp2Stream): void {
   const setStreamTimeout = stream.setTimeout.bind(stream);
   stream.setTimeout = (ms: number, onTimeout?: () => void) => {
     if (!onTimeout) return setStreamTimeout(ms);
-    let deadlines = deadlinesBySession.get(session);
-    if (!deadlines) deadlinesBySession.set(session, (deadlines = new RequestDeadlines(ms)));
-    deadlines.add(stream, onTimeout);
+    // node-apn gives every request of a client the same timeout (its `requestTimeout`).
+    (state.deadlines ??= new RequestDeadlines(ms)).add(stream, onTimeout);
     return stream;
   };
 }
-
-/** node-apn gives every request of a client the same timeout (its `requestTimeout`). */
-const deadlinesBySession = new WeakMap<ClientHttp2Session, RequestDeadlines>();
