@@ -115,6 +115,47 @@ describe('a provider that takes requests and never answers', () => {
   });
 });
 
+describe('a push service over HTTP/1.1 that takes requests and never answers', () => {
+  it.each([0, 2])('ends the run after --stall-timeout: the requests on a socket uncertain, those still waiting for one failed (--workers %i)', async (workers) => {
+    const { emulator, dir, config } = await world({ stall: ['webpush'], http1Only: true });
+    // 300 in flight in each sending thread (--concurrency is for them all) over at most 256
+    // sockets a push service: 44 wait for a socket.
+    const threads = Math.max(1, workers);
+    const result = await spawnCli(
+      [
+        'send',
+        '--config',
+        config,
+        '-a',
+        audienceFile('webpush', 800, 'stall1'),
+        '-m',
+        message,
+        '--stall-timeout',
+        '2',
+        '--concurrency',
+        String(300 * threads),
+        '--json',
+        '--workers',
+        String(workers),
+      ],
+      { cwd: dir },
+    );
+    expect(result.code, result.stderr).toBe(2);
+    const record = JSON.parse(result.stdout);
+    // What went out is what the emulator holds: on a loaded machine some sockets are still
+    // connecting when the stall is called, and never more than the sockets there are.
+    const held = emulator.stats().stalled;
+    expect(emulator.stats().http2Requests.webpush).toBe(0);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(256 * threads);
+    expect(record.uncertainByReason).toEqual({ 'provider-stalled': held });
+    // The 300 in flight in each thread, and any the lane still queued: all but those that went out come back failed.
+    expect(record.counts.targeted).toBeGreaterThanOrEqual(300 * threads);
+    expect(record.failedByReason).toEqual({ 'provider-stalled': record.counts.targeted - held });
+    expect(emulator.delivered()).toEqual([]);
+  });
+});
+
 describe('a GOAWAY storm: every stream refused, every connection told to go away', () => {
   // 150 recipients are three batches of 50 for APNs and web push, two of them in flight on one
   // connection when the GOAWAY comes: streams opened after it fail client-side, and are refused too.

@@ -6,7 +6,7 @@ import type { Outcome } from '../domain/outcome.js';
  * refused unread) may be sent again; anything else may have been delivered and is `uncertain`.
  */
 
-/** The code of a stream still queued behind the server's limit of concurrent streams when its connection ended (unanswered-stream.ts). */
+/** The code of a request that provably never left (unsentError). */
 const unsentCode = 'PUSHCAST_STREAM_UNSENT';
 
 /** Node error codes of a request that never left: no connection, or a stream that was never opened. */
@@ -22,7 +22,7 @@ const neverSentCodes = new Set([
   'ERR_HTTP2_STREAM_CANCEL', // "the pending stream has been canceled": queued, never sent
   'ERR_HTTP2_GOAWAY_SESSION', // a new stream on a session that had received GOAWAY
   'ERR_HTTP2_INVALID_SESSION', // a new stream on a destroyed session
-  unsentCode, // queued behind the server's limit of concurrent streams when its connection ended
+  unsentCode, // still queued when its connection ended, or still waiting for one
 ]);
 
 /** OpenSSL's verdicts on a server certificate, as codes and as the messages clients keep. */
@@ -40,9 +40,9 @@ export function closedWithoutAnswer(rstCode: number | undefined): Error {
   return Object.assign(new Error(`Stream closed with no answer, error code ${name}`), { code: 'ERR_HTTP2_STREAM_ERROR' });
 }
 
-/** The error of a stream that never left: still queued when its connection ended. */
-export function unsentError(): Error {
-  return Object.assign(new Error("never sent: still queued behind the server's limit of concurrent streams when the connection ended"), { code: unsentCode });
+/** The error of a request that never left: by default, a stream still queued when its connection ended. */
+export function unsentError(why = "never sent: still queued behind the server's limit of concurrent streams when the connection ended"): Error {
+  return Object.assign(new Error(why), { code: unsentCode });
 }
 
 /** An HTTP/2 stream the server refused unread: RFC 9113 §8.7 guarantees it was not processed. */

@@ -8,7 +8,7 @@ import { requestTimeoutMs } from '../../config/timeouts.js';
 import { checkCertificate } from '../check-certificate.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
-import { classifyNoAnswer } from '../no-answer.js';
+import { classifyNoAnswer, unsentError } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
 import { classifyWebPushResponse } from './classify-webpush.js';
 import { PushServiceConnections, type PushRequest } from './push-service-connections.js';
@@ -39,6 +39,17 @@ class ObservingAgent extends Agent {
       addRequest.call(this, request, ...rest);
     };
   }
+}
+
+/**
+ * Ends every HTTP/1.1 request the agent holds, for a push service that stopped answering. One
+ * still waiting for a socket never left, and says so; it is ended first, or a socket freed below
+ * would take it and send it. One on a socket says by `requestWritten` whether it had left whole.
+ */
+function abandonRequests(agent: Agent): void {
+  const waiting = Object.values(agent.requests as unknown as Record<string, ClientRequest[] | undefined>).flat();
+  for (const request of waiting) request?.destroy(unsentError('never sent: still waiting for a connection to the push service when it stopped answering'));
+  for (const socket of Object.values(agent.sockets).flat()) socket?.destroy();
 }
 
 export async function createWebPushProvider(config: PushcastConfig): Promise<Provider<'webpush'>> {
@@ -126,7 +137,10 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
     send(batch, signal) {
       return Promise.all(batch.map((item) => sendOne(item, signal)));
     },
-    abandon: () => sessions.destroyAll(),
+    abandon() {
+      sessions.destroyAll();
+      abandonRequests(agent);
+    },
     async close() {
       sessions.destroyAll();
       agent.destroy();
