@@ -71,9 +71,10 @@ export interface Provider<P extends ProviderName = ProviderName> {
    */
   send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
   /**
-   * The provider stopped answering: ends at once every request it holds over HTTP/2, each with what
-   * its connection knows (one still queued behind the server's limit never left), so that `send`
-   * settles. Optional: a provider without it is settled by the engine as maybe sent.
+   * The provider stopped answering: ends at once every request it holds, each with what its
+   * connection knows (one still queued behind an HTTP/2 server's limit, or waiting for an HTTP/1.1
+   * socket, never left), so that `send` settles. Optional: a provider without it is settled by the
+   * engine as maybe sent.
    */
   abandon?(): void;
   /** Destroys every session and socket, answered or not, so the process can exit. */

@@ -38,11 +38,8 @@ export class KeptSessions {
 
   /** A session for one call: one a call before left open, or else `open()`'s. */
   lease(open: () => ClientHttp2Session, request: WatchedRequest): SessionLease {
-    return new SessionLease(this.takeIdle() ?? this.adopt(open()), this, request);
-  }
-
-  deadlinesOf(session: ClientHttp2Session): RequestDeadlines {
-    return this.deadlines.get(session)!;
+    const session = this.takeIdle() ?? this.adopt(open());
+    return new SessionLease(session, this.deadlines.get(session)!, this, request);
   }
 
   /** The call is over: its session is kept for the next, or closed as firebase-admin would have. */
@@ -93,11 +90,12 @@ export class KeptSessions {
  */
 export class SessionLease extends EventEmitter {
   private released = false;
-  private answered: Array<() => boolean> = [];
+  private readonly answered: Array<() => boolean> = [];
   private readonly forwarded: Array<[string, (...args: unknown[]) => void]>;
 
   constructor(
     readonly session: ClientHttp2Session,
+    private readonly deadlines: RequestDeadlines,
     private readonly kept: KeptSessions,
     private readonly watchedRequest: WatchedRequest,
   ) {
@@ -116,7 +114,7 @@ export class SessionLease extends EventEmitter {
   }
 
   request(headers: OutgoingHttpHeaders, options?: ClientSessionRequestOptions): ClientHttp2Stream {
-    const { stream, answered } = this.watchedRequest(this.session, this.kept.deadlinesOf(this.session), headers, options);
+    const { stream, answered } = this.watchedRequest(this.session, this.deadlines, headers, options);
     this.answered.push(answered);
     return stream;
   }
@@ -129,7 +127,6 @@ export class SessionLease extends EventEmitter {
       this.session,
       this.answered.every((answered) => answered()),
     );
-    this.answered = [];
     process.nextTick(() => this.emit('close'));
   }
 }
