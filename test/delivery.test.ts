@@ -142,16 +142,19 @@ describe('a push service over HTTP/1.1 that takes requests and never answers', (
     );
     expect(result.code, result.stderr).toBe(2);
     const record = JSON.parse(result.stdout);
-    // What went out is what the emulator holds: on a loaded machine some sockets are still
-    // connecting when the stall is called, and never more than the sockets there are.
+    // A request written whole to its socket may have reached the service: uncertain. The emulator
+    // holds those it read; on a loaded machine it may not have read one before its socket closed,
+    // and some sockets are still connecting when the stall is called.
     const held = emulator.stats().stalled;
+    const uncertain = record.counts.uncertain;
     expect(emulator.stats().http2Requests.webpush).toBe(0);
     expect(held).toBeGreaterThan(0);
-    expect(held).toBeLessThanOrEqual(256 * threads);
-    expect(record.uncertainByReason).toEqual({ 'provider-stalled': held });
+    expect(record.uncertainByReason).toEqual({ 'provider-stalled': uncertain });
+    expect(uncertain, 'a request the push service holds was called never sent').toBeGreaterThanOrEqual(held);
+    expect(uncertain, 'a request still waiting for a socket was called maybe sent').toBeLessThanOrEqual(256 * threads);
     // The 300 in flight in each thread, and any the lane still queued: all but those that went out come back failed.
     expect(record.counts.targeted).toBeGreaterThanOrEqual(300 * threads);
-    expect(record.failedByReason).toEqual({ 'provider-stalled': record.counts.targeted - held });
+    expect(record.failedByReason).toEqual({ 'provider-stalled': record.counts.targeted - uncertain });
     expect(emulator.delivered()).toEqual([]);
   });
 });
