@@ -122,3 +122,32 @@ describe('sendEach calls one after another', () => {
     }
   });
 });
+
+describe('a connection a sendEach call left', () => {
+  it('is used by the next call soon after, and closed once idle, so the call after that opens a new one', async () => {
+    const emulator = await startEmulator();
+    const removeHook = installFcmConnectHook({ redirect: { endpoint: emulator.url, ca: emulator.ca } });
+    const { initializeApp, deleteApp } = await import('firebase-admin/app');
+    const { getMessaging } = await import('firebase-admin/messaging');
+    const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'kept-idle');
+    const sessions = new OpenSessions(1000);
+    const kept = new KeptSessions({ requestTimeoutMs: 5000, sessions, idleMs: 200 });
+    const send = async (name: string) => {
+      const { result } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken(name), notification: { title: name } }]), { kept });
+      expect((await result).successCount).toBe(1);
+      return emulator.stats().http2Connections.fcm;
+    };
+    try {
+      expect(await send('first')).toBe(1);
+      expect(await send('soon after'), 'a call soon after opened a connection of its own').toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await send('after idling'), 'a connection idle past its time was used again').toBe(2);
+      expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('first'), fcmToken('soon after'), fcmToken('after idling')]);
+    } finally {
+      sessions.destroyAll();
+      await deleteApp(app);
+      removeHook();
+      await emulator.close();
+    }
+  });
+});

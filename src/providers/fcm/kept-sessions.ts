@@ -34,7 +34,7 @@ export class KeptSessions {
   private readonly idle = new Map<ClientHttp2Session, NodeJS.Timeout>();
   private readonly deadlines = new WeakMap<ClientHttp2Session, RequestDeadlines>();
 
-  constructor(private readonly options: { requestTimeoutMs: number; sessions: OpenSessions }) {}
+  constructor(private readonly options: { requestTimeoutMs: number; sessions: OpenSessions; idleMs?: number }) {}
 
   /** A session for one call: one a call before left open, or else `open()`'s. */
   lease(open: () => ClientHttp2Session, request: WatchedRequest): SessionLease {
@@ -51,7 +51,7 @@ export class KeptSessions {
     session.unref(); // an idle session keeps no process alive
     this.idle.set(
       session,
-      setTimeout(() => this.forget(session, true), keptIdleMs),
+      setTimeout(() => this.forget(session, true), this.options.idleMs ?? keptIdleMs),
     );
   }
 
