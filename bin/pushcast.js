@@ -5,6 +5,12 @@
 // lets the old generation grow to 3 times what survived the last full collection, not V8's 4:
 // a campaign's live heap is about 25 MB and the rest is garbage waiting, so peak memory fell 13%
 // (FCM, 50,000, 167 -> 146 MB; 289 -> 250 with --workers 2) for CPU within run-to-run noise.
-import { main } from '../dist/cli/main.js';
 
-main(process);
+// A Ctrl-C while the CLI is still loading would otherwise kill the process mid-start: it is kept
+// here and handed to the CLI, which stops as it does for one that comes later (exit 130).
+const earlySignals = [];
+const keep = (signal) => earlySignals.push(signal);
+process.on('SIGINT', keep).on('SIGTERM', keep);
+const { main } = await import('../dist/cli/main.js');
+process.off('SIGINT', keep).off('SIGTERM', keep);
+main(process, earlySignals);

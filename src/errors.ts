@@ -60,6 +60,41 @@ export class JournalError extends PushcastError {
   }
 }
 
+/**
+ * SIGINT or SIGTERM came before the campaign sent anything (while the configuration, the audience,
+ * the journal or the credentials were being read): it stops there, and a re-run starts afresh.
+ */
+export class InterruptedError extends PushcastError {
+  constructor(stage: string) {
+    super(`interrupted ${stage}; nothing was sent`, ExitCode.interrupted);
+  }
+}
+
+/** Stops with `InterruptedError` if the signal came already. */
+export function throwIfInterrupted(signal: AbortSignal | undefined, stage: string): void {
+  if (signal?.aborted) throw new InterruptedError(stage);
+}
+
+/**
+ * Waits for `work` unless the signal comes first: a slow stage (an OAuth token fetch, a journal
+ * of a million lines) must not make a Ctrl-C wait for it. What `work` still does is the caller's
+ * to clean up (its `finally` closes the clients).
+ */
+export async function unlessInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined, stage: string): Promise<T> {
+  if (!signal) return work;
+  throwIfInterrupted(signal, stage);
+  let onAbort!: () => void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new InterruptedError(stage));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, interrupted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Node's own file errors, phrased for a person. */
 export function describeFileError(path: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -2,7 +2,7 @@ import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
-import { InputError, describeFileError } from '../errors.js';
+import { InputError, InterruptedError, describeFileError, throwIfInterrupted } from '../errors.js';
 import { checkToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic, type CheckedToken } from './check-token.js';
 import {
   type ApnsEnvironment,
@@ -37,6 +37,8 @@ export interface AudienceSource {
    * engine skips them. A duplicate has its original's hash, so it is always in the same shard.
    */
   owns?: (hash: Hash64) => boolean;
+  /** A Ctrl-C while the header is awaited (a slow pipe, a terminal) stops the opening: `InterruptedError`. */
+  signal?: AbortSignal;
 }
 
 export interface Audience {
@@ -123,8 +125,25 @@ interface ParsedRecord {
  * its header does not say what to send to; problems in single rows come out of `rows` instead.
  */
 export async function openAudience(source: AudienceSource): Promise<Audience> {
-  const { path } = source;
+  const { path, signal } = source;
+  const stage = `while opening the audience ${path === '-' ? '(standard input)' : path}`;
+  throwIfInterrupted(signal, stage);
   const input = source.input ?? createReadStream(source.file ?? path);
+  // Only until the header is read: once sending, a Ctrl-C lets the run account for the rest of the file.
+  const stopOpening = () => input.destroy(new InterruptedError(stage));
+  signal?.addEventListener('abort', stopOpening, { once: true });
+  try {
+    return await readOpening(source, input);
+  } catch (error) {
+    throwIfInterrupted(signal, stage);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', stopOpening);
+  }
+}
+
+async function readOpening(source: AudienceSource, input: Readable): Promise<Audience> {
+  const { path } = source;
   if (!source.input) {
     try {
       await once(input, 'open');

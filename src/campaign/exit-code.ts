@@ -15,7 +15,7 @@ export interface CampaignVerdict {
  * tokens, or nothing got through: 3. Otherwise 0.
  */
 export function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Thresholds, trustInvalid: boolean): CampaignVerdict {
-  if (tally.status === 'interrupted') return { exitCode: ExitCode.interrupted, problems: ['interrupted; run the same command again to resume'] };
+  if (tally.status === 'interrupted') return interruptedVerdict();
   if (tally.status === 'stopped') {
     const fatal = tally.fatal;
     const problem = fatal ? `stopped${fatal.provider ? ` by ${fatal.provider}` : ''} (${fatal.reason}): ${fatal.fix}` : 'stopped: a provider cannot be used';
@@ -27,4 +27,9 @@ export function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Th
   const crossed = crossedThresholds(tally, thresholds);
   if (!trustInvalid) crossed.push(...record.suspect.map((suspect) => suspect.note));
   return { exitCode: crossed.length > 0 ? ExitCode.threshold : ExitCode.ok, problems: crossed };
+}
+
+/** Interrupted (Ctrl-C, SIGTERM): 130, and how to go on. */
+export function interruptedVerdict(when = ''): CampaignVerdict {
+  return { exitCode: ExitCode.interrupted, problems: [`interrupted${when ? ` ${when}` : ''}; run the same command again to resume`] };
 }

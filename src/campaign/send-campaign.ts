@@ -7,7 +7,7 @@ import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
 import type { Decision } from '../domain/decision.js';
-import { ConfigError, describeFileError, UsageError } from '../errors.js';
+import { ConfigError, describeFileError, throwIfInterrupted, unlessInterrupted, UsageError } from '../errors.js';
 import { JournalWriter } from '../journal/journal.js';
 import { journalPath } from '../journal/journal-files.js';
 import { readJournal } from '../journal/read-journal.js';
@@ -90,6 +90,7 @@ export interface CampaignResult extends CampaignVerdict {
  */
 export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSettings): Promise<CampaignResult> {
   const { config, cwd, outputs = {}, listener = {} } = settings;
+  throwIfInterrupted(settings.signal, 'before sending');
   checkPlaceholders(inputs);
   checkBadge(inputs);
   checkOutputPaths(
@@ -119,13 +120,13 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       if (lock.notice) listener.warn?.(lock.notice);
     }
     requireSomeProvider(providers, settings.validateOnly);
-    await providers.verifyUsable();
+    await unlessInterrupted(providers.verifyUsable(), settings.signal, 'while checking the credentials');
     if (settings.schedule && !journalFile) {
       throw new UsageError('a scheduled campaign (--at, --local, --quiet-hours, --spread) keeps a journal of who was sent: it cannot run with --no-journal');
     }
     let anchor: number | undefined;
     if (journalFile && campaign) {
-      const { prior, torn, anchor: firstAnchor } = await readJournal(journalFile);
+      const { prior, torn, anchor: firstAnchor } = await readJournal(journalFile, settings.signal);
       if (torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
       anchor = firstAnchor ?? (settings.now ?? Date.now)();
       journal = {

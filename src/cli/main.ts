@@ -43,18 +43,35 @@ function reportError(error: unknown, io: CliIo): number {
 
 /** How long the process may linger after its work is done before it is ended anyway. */
 export const exitGraceMs = 3000;
+/**
+ * A second signal this soon after the first is the same keypress delivered twice: `npm start`,
+ * `npm run` and `npx` forward the terminal's SIGINT to the process that already got it, and a
+ * supervisor may signal the process group and the process both. Only a later one is a second Ctrl-C.
+ */
+export const sameSignalMs = 500;
 
-export async function main(proc: NodeJS.Process): Promise<void> {
+/**
+ * Runs the command line in `proc`. `earlySignals`: SIGINT or SIGTERM that came while the CLI was
+ * still loading (bin/pushcast.js kept them): they stop the run as if they came now.
+ */
+export async function main(proc: NodeJS.Process, earlySignals: NodeJS.Signals[] = []): Promise<void> {
   const controller = new AbortController();
   // The first Ctrl-C stops the campaign gracefully, a second ends the process at once. The handler
   // stays registered: with none, signal-exit (ora's cursor restore) re-raises the signal and kills us.
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) return controller.abort();
+    const now = Date.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      return controller.abort();
+    }
+    if (now - firstSignalAt < sameSignalMs) return;
     proc.stderr.write(`pushcast: ${signal} again: stopping now, without waiting for what is in flight\n`);
     proc.exit(ExitCode.interrupted);
   };
   proc.on('SIGINT', onSignal);
   proc.on('SIGTERM', onSignal);
+  for (const signal of earlySignals) onSignal(signal);
   // Node exits when nothing is left to wait on, even with the run unfinished: that is a bug in
   // pushcast, and a cron job must hear about it rather than see exit 0.
   const unfinished = (): void => {

@@ -276,7 +276,7 @@ Examples:
     .option('--late <share>', 'share of tokens whose first attempt is delivered but answered only after --late-by')
     .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default 45000)')
     .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")
-    .option('--stall <providers>', 'providers that take requests and never answer: fcm,apns,webpush or all')
+    .option('--stall <providers>', "providers that take requests and never answer: fcm,apns,webpush or all; oauth: FCM's token endpoint (the credential check hangs)")
     .option('--goaway-storm', 'refuse every HTTP/2 stream unread (FCM, APNs, web push over HTTP/2) with REFUSED_STREAM under a GOAWAY, so the client must reconnect')
     .option('--no-apns-throttle', 'keep each APNs connection at its full concurrent streams after a rejection (APNs itself cuts it to one until a notification is accepted)')
     .option('--reset-unanswered <code>', 'reset every HTTP/2 stream (FCM, APNs, web push over HTTP/2) unprocessed, before answering: refused-stream or no-error')

@@ -6,7 +6,7 @@ import { isProviderName, providerNames, type ProviderName } from '../domain/reci
 import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';
-import type { CliIo } from './io.js';
+import { writeLine, type CliIo } from './io.js';
 import type { Hash64 } from '../domain/hash.js';
 
 export interface InputOptions {
@@ -32,8 +32,18 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Camp
   const { template, messageLabel, messageFile } = await compileMessage(options, io);
   const fromStdin = options.audience === '-';
   const audienceFile = fromStdin ? undefined : resolve(io.cwd, options.audience);
+  // A person who gave `-` at a terminal (often by mistake) must see why nothing happens.
+  if (fromStdin && io.stdin.isTTY) writeLine(io.stderr, 'pushcast: reading the audience from the terminal: paste or type the CSV, then Ctrl-D (Ctrl-C stops)');
   const open = () =>
-    openAudience({ path: options.audience!, file: audienceFile, input: fromStdin ? io.stdin : undefined, defaultProvider, encoding: options.encoding, owns: options.owns });
+    openAudience({
+      path: options.audience!,
+      file: audienceFile,
+      input: fromStdin ? io.stdin : undefined,
+      defaultProvider,
+      encoding: options.encoding,
+      owns: options.owns,
+      signal: io.signal,
+    });
   const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
   return { audience: await open(), template, messageLabel, files, reopen: open };
 }

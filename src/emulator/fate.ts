@@ -31,8 +31,8 @@ export interface Behaviour {
   lateMs: number;
   /** Tokens refused as unauthorized, with the provider's real 401/403 body (web push: by push service). */
   unauthorized: number;
-  /** Providers that take requests and never answer them, nor process them. */
-  stall: Set<EmulatedProvider>;
+  /** Providers that take requests and never answer them, nor process them; `oauth`: FCM's token endpoint, so a sender hangs in its credential check. */
+  stall: Set<EmulatedProvider | 'oauth'>;
   /** Every HTTP/2 stream is refused unread (REFUSED_STREAM) under a GOAWAY; the client closes the connection. */
   goawayStorm: boolean;
   /**

@@ -20,8 +20,8 @@ export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'force
   dead?: Iterable<string>;
   /** Answers forced per token, e.g. { status: 400, reason: 'SENDER_ID_MISMATCH' }. */
   forced?: Record<string, ForcedAnswer>;
-  /** Providers that take requests and never answer. */
-  stall?: Iterable<ProviderName>;
+  /** Providers that take requests and never answer; `oauth`: FCM's OAuth token endpoint. */
+  stall?: Iterable<ProviderName | 'oauth'>;
   /** Append every accepted message to this JSONL file. */
   logFile?: string;
   /** Keep accepted messages in memory for `delivered()` (default true; benchmarks turn it off). */
@@ -170,7 +170,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         delayMs: behaviour.latencyMs,
       };
       const provider = providerOf(exchange.path);
-      if (provider && behaviour.stall.has(provider)) {
+      const stalls = provider ? behaviour.stall.has(provider) : exchange.path === '/token' && behaviour.stall.has('oauth');
+      if (stalls) {
         state.stats.stalled++;
         return; // held open, unanswered, unprocessed
       }

@@ -98,7 +98,9 @@ class CampaignRun {
     if (options.rate?.total) this.totalRate = new RateLimiter(options.rate.total);
     // Removed when the run ends: --wait runs many campaigns on one signal.
     this.onAbort = () => this.stop('interrupted');
-    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    // A signal that came before the run (while the credentials were checked) never fires `abort` again.
+    if (options.signal?.aborted) this.onAbort();
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
     options.journal?.writer.onFailure((error) => this.stop('stopped', { reason: 'journal-write-failed', fix: error.message }));
   }
 

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { SeenSet } from '../audience/seen-set.js';
+import { throwIfInterrupted } from '../errors.js';
 import { keyHash } from '../domain/hash.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { fromRanges, type JournalLine, type RunLine } from './journal.js';
@@ -39,7 +40,11 @@ export interface JournalState {
   anchor?: number;
 }
 
-export async function readJournal(path: string): Promise<JournalState> {
+/** Lines read between looks at the signal: a journal of a million recipients takes many seconds to read. */
+const linesBetweenLooks = 16_384;
+
+/** Reads a journal whole. With a signal, a Ctrl-C stops the reading (`InterruptedError`). */
+export async function readJournal(path: string, signal?: AbortSignal): Promise<JournalState> {
   const state: JournalState = { prior: new PriorIndex(), runs: 0, torn: false };
   let stream;
   try {
@@ -54,7 +59,12 @@ export async function readJournal(path: string): Promise<JournalState> {
   let sentThisRun = new SeenSet();
   // This run's batches not answered yet, by number: an `ok` line names its recipients by place.
   let unanswered = new Map<number, JournalLine & { t: 'sent' }>();
+  let lines = 0;
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+    if (++lines % linesBetweenLooks === 0 && signal?.aborted) {
+      stream.destroy();
+      throwIfInterrupted(signal, `while reading the journal ${path}`);
+    }
     if (text === '') continue;
     let entry: JournalLine;
     try {

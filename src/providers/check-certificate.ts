@@ -19,13 +19,17 @@ const handshakeMs = 5000;
  * is sent. Any other failure (no network, a refused connection) is left to the sends, which
  * retry what provably never left.
  */
-export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined): Promise<void> {
+export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined, signal?: AbortSignal): Promise<void> {
   const failure = await new Promise<Error | undefined>((resolve) => {
     const socket = connectTls(url, ca);
     const done = (error?: Error) => {
+      signal?.removeEventListener('abort', closing);
       socket.destroy();
       resolve(error);
     };
+    // The run is closing (a Ctrl-C): the check proves nothing any more.
+    const closing = () => done();
+    signal?.addEventListener('abort', closing, { once: true });
     socket.once('secureConnect', () => done());
     socket.once('error', done);
     socket.setTimeout(handshakeMs, () => done());

@@ -12,11 +12,19 @@ export const providerDescriptors: { readonly [P in ProviderName]: ProviderDescri
   webpush: webPushDescriptor,
 };
 
-/** A provider's client, its credentials verified before its first send: closed again if they are refused. */
-export async function createVerified<P extends ProviderName>(descriptor: ProviderDescriptor<P>, config: PushcastConfig, validateOnly: boolean): Promise<Provider<P>> {
-  const created = await descriptor.create(config, { validateOnly });
+/**
+ * A provider's client, its credentials verified before its first send: closed again if they are
+ * refused, or if `signal` ends the check (the run is closing).
+ */
+export async function createVerified<P extends ProviderName>(
+  descriptor: ProviderDescriptor<P>,
+  config: PushcastConfig,
+  validateOnly: boolean,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Provider<P>> {
+  const created = await descriptor.create(config, { validateOnly, signal });
   try {
-    await created.verify?.(new AbortController().signal);
+    await created.verify?.(signal);
   } catch (error) {
     await created.close().catch(() => undefined);
     throw error;

@@ -36,6 +36,8 @@ export class ProviderSet implements ProviderSource {
   /** --workers: the clients live in this many sending threads (0: in this one). */
   private readonly threadCount: number;
   private threads?: ProviderThreads;
+  /** Aborted by `close`: a credential check still in flight (a Ctrl-C came during it) ends at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly config: PushcastConfig,
@@ -100,6 +102,7 @@ export class ProviderSet implements ProviderSource {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     const providers = await Promise.allSettled(this.created.values());
     await Promise.all(providers.map((result) => (result.status === 'fulfilled' ? result.value.close().catch(() => undefined) : undefined)));
     this.created.clear();
@@ -111,8 +114,8 @@ export class ProviderSet implements ProviderSource {
     const refusal = this.unusable(name);
     if (refusal) throw new ConfigError(`${descriptor.title}: ${refusal.detail}`);
     if (this.mode === 'dry-run') return new DryRunProvider(descriptor, this.samples);
-    if (this.threadCount > 0) return (this.threads ??= new ProviderThreads(this.threadCount, this.config, this.mode === 'validate-only')).open(name);
-    return createVerified(descriptor, this.config, this.mode === 'validate-only');
+    if (this.threadCount > 0) return (this.threads ??= new ProviderThreads(this.threadCount, this.config, this.mode === 'validate-only')).open(name, this.closing.signal);
+    return createVerified(descriptor, this.config, this.mode === 'validate-only', this.closing.signal);
   }
 
   private descriptor(name: ProviderName): AnyDescriptor {

@@ -91,8 +91,12 @@ export interface ProviderDescriptor<P extends ProviderName = ProviderName> {
   readonly title: string;
   /** Whether the configuration names this provider's credentials (read, not checked: `verify` checks them). */
   isConfigured(config: PushcastConfig): boolean;
-  /** Creates the client; loaded only when used, so `pushcast --help` never loads an SDK. */
-  create(config: PushcastConfig, options: { validateOnly?: boolean }): Promise<Provider<P>>;
+  /**
+   * Creates the client; loaded only when used, so `pushcast --help` never loads an SDK. `signal`:
+   * aborted when the run closes its providers (a Ctrl-C during the credential check): a request
+   * the client still makes for its credentials (an OAuth token) ends then.
+   */
+  create(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal }): Promise<Provider<P>>;
   /** A check on the device itself, made before its message is rendered (the web push allow-list). */
   admission?(config: PushcastConfig): (recipient: DeviceRecipient) => Refusal | undefined;
   buildPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<PayloadByProvider[P]>;

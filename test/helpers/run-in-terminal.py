@@ -3,18 +3,30 @@
 Usage: python3 run-in-terminal.py COLUMNS COMMAND [ARGS...]
 What the command writes to the terminal is copied to stdout. A line "CTRL-C" on stdin is typed
 into the terminal as the keystroke (0x03), which the terminal turns into SIGINT only if the
-command left it in its normal (cooked) mode. At the end: a line "[exit CODE]".
+command left it in its normal (cooked) mode; a line "LINE text" types the text and Enter. Keys
+are typed only once the command has been started in the terminal (its exec). At the
+end: a line "[exit CODE]", CODE negative for the signal that killed the command.
 """
-import fcntl, os, pty, select, struct, sys, termios
+import fcntl, os, pty, select, signal, struct, sys, termios
 
 columns = int(sys.argv[1])
+# Closed in the child by its exec (Python's pipes are close-on-exec): until then, the terminal may
+# not be the child's yet, and a Ctrl-C typed into it would reach no process.
+started_read, started_write = os.pipe()
 pid, terminal = pty.fork()
 if pid == 0:
+    os.close(started_read)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, columns, 0, 0))
     os.execvp(sys.argv[2], sys.argv[2:])
+os.close(started_write)
+while os.read(started_read, 1):
+    pass
+os.close(started_read)
 
 out = sys.stdout.buffer
 commands = sys.stdin.fileno()
+pending = b''
 while True:
     watched = [terminal] + ([commands] if commands is not None else [])
     ready, _, _ = select.select(watched, [], [], 0.05)
@@ -28,11 +40,16 @@ while True:
         out.write(data)
         out.flush()
     if commands is not None and commands in ready:
-        line = os.read(commands, 1024)
-        if not line:
+        chunk = os.read(commands, 1024)
+        if not chunk:
             commands = None
-        elif b'CTRL-C' in line:
-            os.write(terminal, b'\x03')
+        pending += chunk
+        while b'\n' in pending:
+            line, pending = pending.split(b'\n', 1)
+            if line == b'CTRL-C':
+                os.write(terminal, b'\x03')
+            elif line.startswith(b'LINE '):
+                os.write(terminal, line[5:] + b'\r')
 _, status = os.waitpid(pid, 0)
 out.write(f'\n[exit {os.waitstatus_to_exitcode(status)}]\n'.encode())
 out.flush()

@@ -81,13 +81,13 @@ function share(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** "fcm,apns", or "all". */
-function stalled(value: string): ProviderName[] {
+/** "fcm,apns", "oauth" (FCM's token endpoint), or "all" (the three providers). */
+function stalled(value: string): Array<ProviderName | 'oauth'> {
   if (value.trim() === 'all') return [...providerNames];
   const names = value.split(',').map((name) => name.trim());
-  const unknown = names.filter((name) => !isProviderName(name));
-  if (unknown.length > 0) throw new UsageError(`--stall takes fcm, apns, webpush or all, not "${unknown.join(', ')}"`);
-  return names as ProviderName[];
+  const unknown = names.filter((name) => !isProviderName(name) && name !== 'oauth');
+  if (unknown.length > 0) throw new UsageError(`--stall takes fcm, apns, webpush, oauth or all, not "${unknown.join(', ')}"`);
+  return names as Array<ProviderName | 'oauth'>;
 }
 
 function dropWay(value: string): DropBy {

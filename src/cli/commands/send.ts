@@ -4,11 +4,12 @@ import { resolve } from 'node:path';
 import { channelInputs, type CampaignInputs } from '../../campaign/campaign-inputs.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { planCampaign } from '../../campaign/plan-campaign.js';
+import { interruptedVerdict } from '../../campaign/exit-code.js';
 import { sendCampaign } from '../../campaign/send-campaign.js';
 import type { PushcastConfig } from '../../config/config.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
-import { UsageError } from '../../errors.js';
+import { throwIfInterrupted, UsageError } from '../../errors.js';
 import { checkChannel, DeviceRegistry } from '../../registry/device-registry.js';
 import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
@@ -56,6 +57,7 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
 /** `pushcast send`: reads the flags, opens the inputs, plans or sends the campaign, prints what happened. */
 export async function sendCommand(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
   const config = given?.config ?? loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options) }).config;
+  throwIfInterrupted(io.signal, 'while reading the configuration');
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
   checkRateFlag(options.rate);
@@ -82,6 +84,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     if (options.dryRun || options.strict) {
       const measure = startMeasuring();
       const { plan, exitCode, problems } = await planCampaign(inputs, { config, shard, registry, channel, maxAgeDays, strict: options.strict, signal: io.signal });
+      throwIfInterrupted(io.signal, options.dryRun ? 'while planning the campaign' : 'while --strict checked the audience');
       if (options.dryRun) {
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
         else io.stdout.write(terminalText(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel })));
@@ -121,7 +124,12 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         const due = Date.parse(result.record.schedule.nextDueAt);
         if (!options.quiet && !options.json)
           writeLine(io.stderr, `pushcast: ${result.record.counts.targeted} handled so far; waiting for the next recipient, due at ${result.record.schedule.nextDueAt}`);
-        if (!(await sleepUntil(due, now, io.signal))) break;
+        if (!(await sleepUntil(due, now, io.signal))) {
+          // Everything due was sent; the journal knows who is left: a re-run waits for them again.
+          const waiting = `while waiting for the next recipient (due at ${result.record.schedule.nextDueAt})`;
+          result = { record: { ...result.record, status: 'interrupted' }, ...interruptedVerdict(waiting) };
+          break;
+        }
         result = await run({ ...inputs, audience: await inputs.reopen() });
       }
       listener.stop(); // before the report is printed under the spinner

@@ -110,9 +110,9 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     name: 'apns',
     maxBatch: apnsBatch,
 
-    async verify() {
+    async verify(signal) {
       connectionFor(defaultEnvironment); // signs the first token: a key that cannot sign fails here
-      await checkCertificate('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), ca);
+      await checkCertificate('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), ca, signal);
     },
 
     send(batch, signal) {

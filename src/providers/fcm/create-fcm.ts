@@ -21,7 +21,7 @@ import { parseServiceAccount, serviceAccountCredential } from './service-account
 export const fcmMaxBatch = 500;
 const fcmOrigin = 'https://fcm.googleapis.com';
 
-export async function createFcmProvider(config: PushcastConfig, options: { validateOnly?: boolean } = {}): Promise<Provider<'fcm'>> {
+export async function createFcmProvider(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal } = {}): Promise<Provider<'fcm'>> {
   const settings = config.fcm ?? {};
   if (!settings.serviceAccount) {
     throw new ConfigError('FCM: no service account: set GOOGLE_APPLICATION_CREDENTIALS or fcm.serviceAccount (a path to the JSON key, or its content)');
@@ -33,7 +33,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
   const timeoutMs = requestTimeoutMs(config);
 
   const [{ initializeApp, deleteApp }, { getMessaging }] = await Promise.all([import('firebase-admin/app'), import('firebase-admin/messaging')]);
-  const credential = serviceAccountCredential(account, { ca });
+  const credential = serviceAccountCredential(account, { ca, signal: options.signal });
   const removeHook = installFcmConnectHook({ redirect: endpoint ? { endpoint, ca } : undefined });
   const app = initializeApp({ credential, projectId: settings.projectId ?? account.project_id }, `pushcast-${randomUUID()}`);
   const messaging = getMessaging(app);
@@ -45,9 +45,9 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
     name: 'fcm',
     maxBatch: batchSize,
 
-    async verify() {
+    async verify(signal) {
       await credential.getAccessToken();
-      await checkCertificate('FCM', new URL(endpoint ?? fcmOrigin), ca);
+      await checkCertificate('FCM', new URL(endpoint ?? fcmOrigin), ca, signal);
     },
 
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {

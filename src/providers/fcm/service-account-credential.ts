@@ -33,7 +33,7 @@ export function parseServiceAccount(json: string, setting: string): ServiceAccou
  * against the key file's own `token_uri`. firebase-admin's `cert()` posts to a token URL fixed
  * inside gtoken; honouring `token_uri` lets a proxy or the emulator issue tokens through public API.
  */
-export function serviceAccountCredential(account: ServiceAccount, options: { ca?: string } = {}): Credential {
+export function serviceAccountCredential(account: ServiceAccount, options: { ca?: string; signal?: AbortSignal } = {}): Credential {
   const tokenUri = account.token_uri ?? defaultTokenUri;
   // pushcast's credential check and firebase-admin's first send both ask: one token serves both.
   let issued: { token: GoogleOAuthAccessToken; until: number } | undefined;
@@ -46,7 +46,7 @@ export function serviceAccountCredential(account: ServiceAccount, options: { ca?
       const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
       let answer: { status: number; json: Record<string, unknown> };
       try {
-        answer = await postForm(tokenUri, body, options.ca);
+        answer = await postForm(tokenUri, body, options.ca, options.signal);
       } catch (error) {
         throw new ConfigError(`FCM: could not reach the token endpoint ${tokenUri}: ${(error as Error).message}`, { cause: error });
       }
@@ -74,11 +74,12 @@ function signJwt(claims: Record<string, unknown>, privateKey: string): string {
   return `${unsigned}.${signature}`;
 }
 
-function postForm(url: string, body: string, ca: string | undefined): Promise<{ status: number; json: Record<string, unknown> }> {
+/** `signal`: the provider is closing, and a token request still out is of no use. */
+function postForm(url: string, body: string, ca: string | undefined, signal: AbortSignal | undefined): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', ca, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      { method: 'POST', ca, signal, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -29,9 +29,12 @@ export class ProviderThreads {
     this.threads = Array.from({ length: count }, () => new SendingThread(entry));
   }
 
-  /** The provider, opened (created and its credentials verified) in every thread. */
-  async open(name: ProviderName): Promise<Provider> {
-    const opened = await Promise.allSettled(this.threads.map((thread) => thread.open(name, this.config, this.validateOnly)));
+  /**
+   * The provider, opened (created and its credentials verified) in every thread. `closing` ends the
+   * wait (the run is closing): the threads' checks end with the threads.
+   */
+  async open(name: ProviderName, closing = new AbortController().signal): Promise<Provider> {
+    const opened = await Promise.allSettled(this.threads.map((thread) => thread.open(name, this.config, this.validateOnly, closing)));
     const failed = opened.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const maxBatch = Math.min(...opened.map((result) => (result as PromiseFulfilledResult<number>).value));
@@ -93,9 +96,19 @@ class SendingThread {
     this.worker.on('exit', (code) => this.die(new Error(`a sending thread exited (code ${code})`)));
   }
 
-  open(provider: ProviderName, config: PushcastConfig, validateOnly: boolean): Promise<number> {
+  open(provider: ProviderName, config: PushcastConfig, validateOnly: boolean, closing: AbortSignal): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.opening.set(provider, { resolve, reject });
+      if (closing.aborted) return reject(new Error('closed'));
+      const stopWaiting = () => {
+        this.opening.get(provider)?.reject(new Error('closed'));
+        this.opening.delete(provider);
+      };
+      closing.addEventListener('abort', stopWaiting, { once: true });
+      const settled = () => closing.removeEventListener('abort', stopWaiting);
+      this.opening.set(provider, {
+        resolve: (maxBatch) => (settled(), resolve(maxBatch)),
+        reject: (error) => (settled(), reject(error)),
+      });
       this.post({ type: 'open', provider, config, validateOnly });
     });
   }

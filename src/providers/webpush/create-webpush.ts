@@ -131,8 +131,8 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
   return {
     name: 'webpush',
     maxBatch: recipientsPerBatch,
-    async verify() {
-      if (endpoint) await checkCertificate('Web Push', endpoint, ca);
+    async verify(signal) {
+      if (endpoint) await checkCertificate('Web Push', endpoint, ca, signal);
     },
     send(batch, signal) {
       return Promise.all(batch.map((item) => sendOne(item, signal)));
