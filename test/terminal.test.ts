@@ -1,45 +1,20 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { bin, root } from './helpers/spawn-cli.js';
+import { bin } from './helpers/spawn-cli.js';
+import { openTerminal, terminalEnv } from './helpers/terminal.js';
 import { audienceFile } from './helpers/audience.js';
 import { waitFor } from './helpers/wait-for.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
 
 /** pushcast on a person's terminal: the spinner, and Ctrl-C typed while it spins. */
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
-const terminalEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color' }; // no CI, no NO_COLOR
 
 let emulator: Emulator;
 beforeAll(async () => {
   emulator = await startEmulator({ latencyMs: 100 });
 });
 afterAll(() => emulator.close());
-
-interface Terminal {
-  output(): string;
-  type(keys: 'CTRL-C'): void;
-  exited: Promise<number>;
-}
-
-function openTerminal(columns: number, args: string[], cwd: string): Terminal {
-  const child = spawn('python3', [join(root, 'test/helpers/run-in-terminal.py'), String(columns), process.execPath, bin, ...args], { cwd, env: terminalEnv });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return {
-    output: () => output,
-    type: (keys) => child.stdin.write(`${keys}\n`),
-    exited: new Promise((resolve) =>
-      child.on('close', () => {
-        clearTimeout(timer);
-        resolve(Number(/\[exit (-?\d+)\]\s*$/.exec(output)?.[1] ?? NaN));
-      }),
-    ),
-  };
-}
 
 describe('on a terminal', () => {
   it('Ctrl-C under the spinner stops the campaign at once, says so, and a re-run finishes it', async () => {

@@ -3,7 +3,8 @@
 Usage: python3 run-in-terminal.py COLUMNS COMMAND [ARGS...]
 What the command writes to the terminal is copied to stdout. A line "CTRL-C" on stdin is typed
 into the terminal as the keystroke (0x03), which the terminal turns into SIGINT only if the
-command left it in its normal (cooked) mode. At the end: a line "[exit CODE]".
+command left it in its normal (cooked) mode; any other line is typed as it is, then Enter. At the
+end: a line "[exit CODE]".
 """
 import fcntl, os, pty, select, struct, sys, termios
 
@@ -15,6 +16,7 @@ if pid == 0:
 
 out = sys.stdout.buffer
 commands = sys.stdin.fileno()
+typed = b''
 while True:
     watched = [terminal] + ([commands] if commands is not None else [])
     ready, _, _ = select.select(watched, [], [], 0.05)
@@ -28,11 +30,13 @@ while True:
         out.write(data)
         out.flush()
     if commands is not None and commands in ready:
-        line = os.read(commands, 1024)
-        if not line:
+        chunk = os.read(commands, 1024)
+        if not chunk:
             commands = None
-        elif b'CTRL-C' in line:
-            os.write(terminal, b'\x03')
+        typed += chunk
+        while b'\n' in typed:
+            line, typed = typed.split(b'\n', 1)
+            os.write(terminal, b'\x03' if line == b'CTRL-C' else line + b'\r')
 _, status = os.waitpid(pid, 0)
 out.write(f'\n[exit {os.waitstatus_to_exitcode(status)}]\n'.encode())
 out.flush()
