@@ -163,7 +163,7 @@ describe('the device registry', () => {
     const registry = freshRegistry(dir);
     registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead2'), reason: 'unregistered' }]);
     registry.close();
-    const pruned = await runCli(['devices', 'prune', '--stale', '90d'], { cwd: dir });
+    const pruned = await runCli(['devices', 'prune', '--stale', '90d', '--yes'], { cwd: dir }); // 2 of 3: more than a tenth
     expect(pruned.stdout).toMatch(/pruned 1 invalid device and 1 not seen since/);
     const stats = JSON.parse((await runCli(['devices', 'stats', '--json'], { cwd: dir })).stdout);
     expect(stats).toMatchObject({ devices: 1, valid: 1 });

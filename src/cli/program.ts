@@ -4,6 +4,16 @@ import { providerNames } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
 import type { CliIo } from './io.js';
 
+const devicesExamples = `
+Examples:
+  $ pushcast devices import devices.csv
+  $ pushcast devices register --user u42 --provider fcm --token "$NEW" --replaces "$OLD"
+  $ pushcast devices unregister --provider fcm --token "$TOKEN"   # logout
+  $ pushcast devices list --user u42
+  $ pushcast devices stats
+  $ pushcast devices prune --stale 90d --dry-run
+  $ pushcast devices prune --stale 90d --yes`;
+
 const sendExamples = `
 Examples:
   # See what would be sent, without sending: counts, bad rows with line numbers, sample payloads
@@ -98,7 +108,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--late-limit <duration>', 'skip recipients whose moment passed longer ago than this (missed-window), e.g. 2h (default)')
     .option('--spread <duration>', 'spread the sends evenly over this span after each moment, e.g. 2h (per time zone with --local)')
     .option('--wait', 'stay up and send each recipient when due; without it, each run (from cron) sends those due now and exits')
-    .option('--max-age <days>', 'skip registry devices not seen for longer than this, as stale (likely uninstalled); 0: no limit', '90')
+    .option('--max-age <age>', 'skip registry devices not seen for longer than this, as stale (likely uninstalled): days (90 or 90d), or 12w, 36h; 0: no limit', '90')
     .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
@@ -165,7 +175,8 @@ Examples:
   const devices = program
     .command('devices')
     .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db)")
-    .option('--registry <file>', 'registry file (default: ./pushcast.db, or $PUSHCAST_REGISTRY)');
+    .option('--registry <file>', 'registry file (default: ./pushcast.db, or $PUSHCAST_REGISTRY)')
+    .addHelpText('after', devicesExamples);
   const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
   devices
     .command('import')
@@ -190,7 +201,7 @@ Examples:
     .command('register')
     .description("register one device's token for a user; a refreshed token replaces its old one")
     .requiredOption('--user <id>', 'the user the device belongs to')
-    .requiredOption('--provider <name>', 'fcm, apns or webpush')
+    .addOption(new Option('--provider <name>', "the device's provider").choices(['fcm', 'apns', 'webpush']).makeOptionMandatory())
     .requiredOption('--token <token>', 'the device token (for web push, the subscription JSON)')
     .option('--replaces <old-token>', 'the token this one replaces (after a reinstall or a refresh)')
     .option('--single-device', "drop the user's other devices: for apps with one device per account")
@@ -224,10 +235,11 @@ Examples:
     });
   devices
     .command('list')
-    .description('list devices, tokens masked')
+    .description('list devices, tokens masked, each valid, invalid, unregistered (logout, account deleted) or stale')
     .option('--user <id>', "one user's devices")
     .option('--channel <name>', 'the devices of a channel')
-    .option('--json', 'print them as JSON, tokens in full')
+    .option('--max-age <age>', 'show devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90')
+    .option('--json', 'print them as JSON, tokens in full, each with its state')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices list --user u42\n  $ pushcast devices list --channel news --json | jq length')
     .action(async (options) => {
       const { listCommand } = await import('./commands/devices.js');
@@ -235,7 +247,8 @@ Examples:
     });
   devices
     .command('stats')
-    .description('count devices by provider and validity')
+    .description('count devices valid, invalid, unregistered (logout, account deleted) and stale, in all and by provider')
+    .option('--max-age <age>', 'count devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90')
     .option('--json', 'print them as JSON')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices stats\n  $ pushcast devices stats --json | jq .invalidByReason')
     .action(async (options) => {
@@ -244,9 +257,15 @@ Examples:
     });
   devices
     .command('prune')
-    .description('drop devices marked invalid and, with --stale, those not seen for that long')
-    .option('--stale <duration>', 'also drop devices not seen for this long, e.g. 90d')
-    .addHelpText('after', '\nExamples:\n  $ pushcast devices prune\n  $ pushcast devices prune --stale 90d')
+    .description('drop devices marked invalid and, with --stale, those not seen for that long; more than a tenth of the registry asks first (--yes)')
+    .option('--stale <age>', 'also drop devices not seen for this long: days (90 or 90d), or 12w, 36h')
+    .option('--dry-run', 'list what would be dropped, and why; delete nothing')
+    .option('--yes', 'drop more than a tenth of the registry without asking (needed off a terminal: scripts, cron)')
+    .option('--json', 'print the result (with --dry-run, the devices, tokens masked) as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices prune --stale 90d --dry-run\n  $ pushcast devices prune --stale 90d\n  $ pushcast devices prune --stale 12w --yes --json   # from cron',
+    )
     .action(async (options) => {
       const { pruneCommand } = await import('./commands/devices.js');
       setResult(pruneCommand(withRegistry(options), io));

@@ -4,7 +4,7 @@ import type { FlagSetting } from '../config/load-config.js';
 import { parseShard, type Shard } from '../engine/shard.js';
 import { ConfigError, UsageError } from '../errors.js';
 import type { ScheduleSettings } from '../campaign/schedule.js';
-import { parseDuration } from '../config/parse-duration.js';
+import { ageForms, parseAgeDays, parseDuration } from '../config/parse-duration.js';
 import { isTimeZone } from '../domain/zoned-time.js';
 
 // The flags of `send` and `check` that need more than commander's parsing, each with the error a person can act on.
@@ -77,11 +77,11 @@ export function checkRateFlag(rate: string | undefined): void {
   }
 }
 
-/** --max-age: days ("90", "90d"), or 0 to send to devices however long ago they were seen. */
+/** --max-age: an age in days ("90", "90d", "12w"), or 0 to send to devices however long ago they were seen. */
 export function parseMaxAge(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const days = Number(value.trim().replace(/d$/i, ''));
-  if (!Number.isInteger(days) || days < 0) throw new UsageError(`--max-age is a whole number of days (0: no limit), not "${value}"`);
+  const days = parseAgeDays(value);
+  if (days === undefined) throw new UsageError(`--max-age takes ${ageForms}, or 0 for no limit, not "${value}"`);
   return days;
 }
 

@@ -103,6 +103,31 @@ type Row = {
   last_seen: string;
 };
 
+/**
+ * What a device is to a send, the first that holds: `invalid` (a provider said so; prune drops
+ * it), `unregistered` (logged out, or its account deleted), `stale` (not seen for --max-age),
+ * else `valid`: a send tries it.
+ */
+export type DeviceState = 'valid' | 'invalid' | 'unregistered' | 'stale';
+
+export function deviceState(device: { valid: boolean; unregistered: boolean; stale: boolean }): DeviceState {
+  if (!device.valid) return 'invalid';
+  if (device.unregistered) return 'unregistered';
+  return device.stale ? 'stale' : 'valid';
+}
+
+export interface DeviceStats extends Record<DeviceState, number> {
+  devices: number;
+  users: number;
+  byProvider: Record<string, Record<DeviceState, number>>;
+  invalidByReason: Record<string, number>;
+  unregisteredByReason: Record<string, number>;
+}
+
+/** Why prune drops a device; the first that holds. `@staleBefore` NULL: none is stale. */
+export type PruneReason = 'invalid' | 'stale';
+const prunedAs: Record<PruneReason, string> = { invalid: 'valid = 0', stale: 'valid = 1 AND last_seen < @staleBefore' };
+
 /** A channel name, as the Chabok rule has it: no "/"; "*" means every device. */
 export function checkChannel(channel: string): string {
   const name = channel.trim();
@@ -262,52 +287,81 @@ export class DeviceRegistry {
   /** Every device in a channel ("*": every device), one page at a time, so a channel of millions streams. */
   *inChannel(channel: string, onlyValid = true): Generator<Device> {
     const name = channel === '*' ? '*' : checkChannel(channel);
-    const filter = `${onlyValid ? 'AND d.valid = 1' : ''} ${name === '*' ? '' : 'AND d.id IN (SELECT device_id FROM device_channels WHERE channel = @channel)'}`;
+    const filter = `${onlyValid ? 'd.valid = 1' : '1'} ${name === '*' ? '' : 'AND d.id IN (SELECT device_id FROM device_channels WHERE channel = @channel)'}`;
+    for (const row of this.pages(filter, { channel: name })) yield toDevice(row);
+  }
+
+  /** The devices matching a WHERE clause, with their channels, 1,000 at a time in id order. */
+  private *pages(filter: string, parameters: Record<string, unknown>, columns = ''): Generator<Row & Record<string, unknown>> {
     const page = this.db.prepare(
-      `SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels FROM devices d WHERE d.id > @after ${filter} ORDER BY d.id LIMIT 1000`,
+      `SELECT d.*, (SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels ${columns} FROM devices d WHERE d.id > @after AND (${filter}) ORDER BY d.id LIMIT 1000`,
     );
     let after = 0;
     for (;;) {
-      const rows = page.all({ after, channel: name }) as Row[];
+      const rows = page.all({ ...parameters, after }) as Array<Row & Record<string, unknown>>;
       if (rows.length === 0) return;
-      for (const row of rows) yield toDevice(row);
+      yield* rows;
       after = rows[rows.length - 1].id;
     }
   }
 
   /** Drops invalid devices and, with `staleBefore`, those not seen since then. */
-  prune(options: { staleBefore?: string }): { invalid: number; stale: number } {
+  prune(options: { staleBefore?: string }): Record<PruneReason, number> {
+    const staleBefore = options.staleBefore ?? null;
     return this.db.transaction(() => {
-      const invalid = this.db.prepare('DELETE FROM devices WHERE valid = 0').run().changes;
-      const stale = options.staleBefore ? this.db.prepare('DELETE FROM devices WHERE last_seen < ?').run(options.staleBefore).changes : 0;
+      const invalid = this.db.prepare(`DELETE FROM devices WHERE ${prunedAs.invalid}`).run().changes;
+      const stale = this.db.prepare(`DELETE FROM devices WHERE ${prunedAs.stale}`).run({ staleBefore }).changes;
       return { invalid, stale };
     })();
   }
 
-  stats(): { devices: number; valid: number; users: number; byProvider: Record<string, { valid: number; invalid: number }>; invalidByReason: Record<string, number> } {
-    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
-    const byProvider: Record<string, { valid: number; invalid: number }> = {};
-    for (const row of this.db.prepare('SELECT provider, SUM(valid) AS valid, SUM(1 - valid) AS invalid FROM devices GROUP BY provider').all() as Array<{
-      provider: string;
-      valid: number;
-      invalid: number;
-    }>) {
-      byProvider[row.provider] = { valid: row.valid, invalid: row.invalid };
-    }
-    const invalidByReason: Record<string, number> = {};
-    for (const row of this.db.prepare('SELECT invalid_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 0 GROUP BY invalid_reason').all() as Array<{
-      reason: string;
-      n: number;
-    }>) {
-      invalidByReason[row.reason] = row.n;
-    }
-    return {
-      devices: count('SELECT COUNT(*) AS n FROM devices'),
-      valid: count('SELECT COUNT(*) AS n FROM devices WHERE valid = 1'),
-      users: count('SELECT COUNT(DISTINCT user_id) AS n FROM devices WHERE user_id IS NOT NULL'),
-      byProvider,
-      invalidByReason,
+  /** What `prune` would drop now, by reason, and how many devices the registry holds. */
+  pruneCounts(options: { staleBefore?: string }): Record<PruneReason, number> & { devices: number } {
+    return this.db
+      .prepare(`SELECT COUNT(*) AS devices, COALESCE(SUM(${prunedAs.invalid}), 0) AS invalid, COALESCE(SUM(${prunedAs.stale}), 0) AS stale FROM devices`)
+      .get({ staleBefore: options.staleBefore ?? null }) as Record<PruneReason, number> & { devices: number };
+  }
+
+  /** The devices `prune` would drop now, each with why, one page at a time. */
+  *pruneCandidates(options: { staleBefore?: string }): Generator<Device & { reason: PruneReason }> {
+    const rows = this.pages(
+      `(${prunedAs.invalid}) OR (${prunedAs.stale})`,
+      { staleBefore: options.staleBefore ?? null },
+      `, CASE WHEN ${prunedAs.invalid} THEN 'invalid' ELSE 'stale' END AS reason`,
+    );
+    for (const row of rows) yield { ...toDevice(row), reason: row.reason as PruneReason };
+  }
+
+  /** The devices by state (see `deviceState`), in all and per provider, and the reasons of the invalid and unregistered ones. */
+  stats(options: { staleBefore?: string } = {}): DeviceStats {
+    const states = { valid: 0, invalid: 0, unregistered: 0, stale: 0 };
+    const stats: DeviceStats = {
+      devices: 0,
+      ...states,
+      users: (this.db.prepare('SELECT COUNT(DISTINCT user_id) AS n FROM devices WHERE user_id IS NOT NULL').get() as { n: number }).n,
+      byProvider: {},
+      invalidByReason: {},
+      unregisteredByReason: {},
     };
+    const groups = this.db
+      .prepare(
+        `SELECT provider, valid, unregistered_at IS NOT NULL AS unregistered, COALESCE(last_seen < @staleBefore, 0) AS stale, COUNT(*) AS n
+         FROM devices GROUP BY provider, valid, unregistered, stale`,
+      )
+      .all({ staleBefore: options.staleBefore ?? null }) as Array<{ provider: string; valid: number; unregistered: number; stale: number; n: number }>;
+    for (const group of groups) {
+      const state = deviceState({ valid: group.valid === 1, unregistered: group.unregistered === 1, stale: group.stale === 1 });
+      stats.devices += group.n;
+      stats[state] += group.n;
+      stats.byProvider[group.provider] ??= { ...states };
+      stats.byProvider[group.provider][state] += group.n;
+    }
+    const reasons = (sql: string) => Object.fromEntries((this.db.prepare(sql).all() as Array<{ reason: string; n: number }>).map((row) => [row.reason, row.n]));
+    stats.invalidByReason = reasons('SELECT invalid_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 0 GROUP BY invalid_reason ORDER BY invalid_reason');
+    stats.unregisteredByReason = reasons(
+      'SELECT unregistered_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 1 AND unregistered_at IS NOT NULL GROUP BY unregistered_reason ORDER BY unregistered_reason',
+    );
+    return stats;
   }
 
   close(): void {

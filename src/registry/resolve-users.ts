@@ -57,7 +57,8 @@ export async function* channelAudience(registry: DeviceRegistry, filter: DeviceF
   }
 }
 
-function staleCutoff({ maxAgeDays = defaultMaxAgeDays, now = new Date() }: DeviceFilter): string | undefined {
+/** The moment before which a device last seen counts as stale; none when --max-age is 0. */
+export function staleCutoff({ maxAgeDays = defaultMaxAgeDays, now = new Date() }: DeviceFilter): string | undefined {
   return maxAgeDays > 0 ? new Date(now.getTime() - maxAgeDays * 86_400_000).toISOString() : undefined;
 }
 

@@ -3,9 +3,9 @@
 Usage: python3 run-in-terminal.py COLUMNS COMMAND [ARGS...]
 What the command writes to the terminal is copied to stdout. A line "CTRL-C" on stdin is typed
 into the terminal as the keystroke (0x03), which the terminal turns into SIGINT only if the
-command left it in its normal (cooked) mode; a line "LINE text" types the text and Enter. Keys
-are typed only once the command has been started in the terminal (its exec). At the
-end: a line "[exit CODE]", CODE negative for the signal that killed the command.
+command left it in its normal (cooked) mode; any other line is typed as it is, then Enter. Keys
+are typed only once the command has been started in the terminal (its exec). At the end: a line
+"[exit CODE]", CODE negative for the signal that killed the command.
 """
 import fcntl, os, pty, select, signal, struct, sys, termios
 
@@ -26,7 +26,7 @@ os.close(started_read)
 
 out = sys.stdout.buffer
 commands = sys.stdin.fileno()
-pending = b''
+typed = b''
 while True:
     watched = [terminal] + ([commands] if commands is not None else [])
     ready, _, _ = select.select(watched, [], [], 0.05)
@@ -43,13 +43,10 @@ while True:
         chunk = os.read(commands, 1024)
         if not chunk:
             commands = None
-        pending += chunk
-        while b'\n' in pending:
-            line, pending = pending.split(b'\n', 1)
-            if line == b'CTRL-C':
-                os.write(terminal, b'\x03')
-            elif line.startswith(b'LINE '):
-                os.write(terminal, line[5:] + b'\r')
+        typed += chunk
+        while b'\n' in typed:
+            line, typed = typed.split(b'\n', 1)
+            os.write(terminal, b'\x03' if line == b'CTRL-C' else line + b'\r')
 _, status = os.waitpid(pid, 0)
 out.write(f'\n[exit {os.waitstatus_to_exitcode(status)}]\n'.encode())
 out.flush()

@@ -2,17 +2,20 @@ import { counted } from '../../domain/count-words.js';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { openAudience } from '../../audience/read-audience.js';
 import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
-import { parseDuration } from '../../config/parse-duration.js';
+import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
-import { DeviceRegistry, type DeviceInput } from '../../registry/device-registry.js';
+import { deviceState, DeviceRegistry, type Device, type DeviceInput, type DeviceState } from '../../registry/device-registry.js';
+import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalText, writeLine, type CliIo } from '../io.js';
+import { parseMaxAge } from '../send-flags.js';
 import { parseProvider } from '../send-inputs.js';
 
 /** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
@@ -155,7 +158,7 @@ export interface RegisterOptions {
 
 /** `devices register`: a device's token arrives, or a refreshed one replaces its old one. */
 export async function registerCommand(options: RegisterOptions, io: CliIo): Promise<number> {
-  const provider = parseProvider(options.provider)!;
+  const provider = options.provider as ProviderName; // one of commander's choices
   const checked = checkToken(provider, options.token);
   if (!checked.ok) throw new UsageError(`--token: ${checked.detail}`);
   if (options.environment && options.environment !== 'sandbox' && options.environment !== 'production') throw new UsageError('--environment is sandbox or production');
@@ -189,17 +192,23 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
   }
 }
 
-export async function listCommand(options: { registry?: string; user?: string; channel?: string; json?: boolean }, io: CliIo): Promise<number> {
+export async function listCommand(options: { registry?: string; user?: string; channel?: string; maxAge?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const staleBefore = staleCutoff({ maxAgeDays: parseMaxAge(options.maxAge) });
   const registry = openRegistryFor(options, io, 'read');
   try {
     const devices = options.user ? registry.devicesOf(options.user) : [...registry.inChannel(options.channel ?? '*', false)];
-    if (options.json) writeLine(io.stdout, JSON.stringify(devices));
+    const listed = devices.map((device) => ({
+      ...device,
+      state: deviceState({ valid: device.valid, unregistered: device.unregisteredAt !== null, stale: staleBefore !== undefined && device.lastSeen < staleBefore }),
+    }));
+    if (options.json) writeLine(io.stdout, JSON.stringify(listed));
     else
-      for (const device of devices) {
-        const state = device.valid ? 'valid' : `invalid (${device.invalidReason})`;
+      for (const device of listed) {
         writeLine(
           io.stdout,
-          `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${state}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`,
+          terminalText(
+            `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${describeState(device)}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`,
+          ),
         );
       }
     return ExitCode.ok;
@@ -208,18 +217,46 @@ export async function listCommand(options: { registry?: string; user?: string; c
   }
 }
 
-export async function statsCommand(options: { registry?: string; json?: boolean }, io: CliIo): Promise<number> {
+/** A device's state for a person: with why it is invalid or unregistered, and since when it is stale. */
+function describeState(device: Device & { state: DeviceState }): string {
+  switch (device.state) {
+    case 'invalid':
+      return `invalid (${device.invalidReason})`;
+    case 'unregistered':
+      return `unregistered (${device.unregisteredReason ?? 'no reason kept'}, ${device.unregisteredAt!.slice(0, 10)})`;
+    case 'stale':
+      return `stale (last seen ${device.lastSeen.slice(0, 10)})`;
+    case 'valid':
+      return 'valid';
+  }
+}
+
+export async function statsCommand(options: { registry?: string; maxAge?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const maxAgeDays = parseMaxAge(options.maxAge) ?? defaultMaxAgeDays;
   const registry = openRegistryFor(options, io, 'read');
   try {
-    const stats = registry.stats();
-    if (options.json) writeLine(io.stdout, JSON.stringify(stats));
+    const stats = registry.stats({ staleBefore: staleCutoff({ maxAgeDays }) });
+    if (options.json) writeLine(io.stdout, JSON.stringify({ ...stats, maxAgeDays }));
     else {
-      writeLine(io.stdout, `${counted(stats.devices, 'device')} (${stats.valid} valid) of ${counted(stats.users, 'user')} in ${registry.path}`);
-      for (const [provider, counts] of Object.entries(stats.byProvider)) writeLine(io.stdout, `  ${provider.padEnd(8)} ${counts.valid} valid, ${counts.invalid} invalid`);
-      const reasons = Object.entries(stats.invalidByReason)
-        .map(([reason, n]) => `${reason} ${n}`)
-        .join(', ');
-      if (reasons) writeLine(io.stdout, `  invalid by reason: ${reasons}`);
+      const stale = maxAgeDays > 0 ? `, ${stats.stale} stale (not seen for ${counted(maxAgeDays, 'day')})` : '';
+      writeLine(
+        io.stdout,
+        `${counted(stats.devices, 'device')} of ${counted(stats.users, 'user')} in ${registry.path}: ${stats.valid} valid, ${stats.invalid} invalid, ${stats.unregistered} unregistered${stale}`,
+      );
+      for (const [provider, counts] of Object.entries(stats.byProvider))
+        writeLine(
+          io.stdout,
+          `  ${provider.padEnd(8)} ${counts.valid} valid, ${counts.invalid} invalid, ${counts.unregistered} unregistered${maxAgeDays > 0 ? `, ${counts.stale} stale` : ''}`,
+        );
+      for (const [state, byReason] of [
+        ['invalid', stats.invalidByReason],
+        ['unregistered', stats.unregisteredByReason],
+      ] as const) {
+        const reasons = Object.entries(byReason)
+          .map(([reason, n]) => `${reason} ${n}`)
+          .join(', ');
+        if (reasons) writeLine(io.stdout, terminalText(`  ${state} by reason: ${reasons}`));
+      }
     }
     return ExitCode.ok;
   } finally {
@@ -257,20 +294,139 @@ export async function unregisterCommand(options: { registry?: string; token?: st
   }
 }
 
-export async function pruneCommand(options: { registry?: string; stale?: string }, io: CliIo): Promise<number> {
-  let staleBefore: string | undefined;
-  if (options.stale) {
-    const seconds = parseDuration(options.stale);
-    if (!seconds) throw new UsageError(`--stale takes a duration such as 90d or 12w, not "${options.stale}"`);
-    staleBefore = new Date(Date.now() - seconds * 1000).toISOString();
-  }
+export interface PruneOptions {
+  registry?: string;
+  stale?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `devices prune`: drops invalid devices and, with --stale, those not seen for that long. More
+ * than a tenth of the registry goes only with --yes or a "yes" typed at a terminal: a typo in
+ * --stale, or a send that marked a whole app invalid, should not empty the registry unasked.
+ */
+export async function pruneCommand(options: PruneOptions, io: CliIo): Promise<number> {
+  const staleBefore = options.stale === undefined ? undefined : staleCutoff({ maxAgeDays: parseStale(options.stale) });
   const registry = openRegistryFor(options, io, 'read');
   try {
-    const { invalid, stale } = registry.prune({ staleBefore });
-    writeLine(io.stdout, `pruned ${counted(invalid, 'invalid device')}${staleBefore ? ` and ${stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
+    const counts = registry.pruneCounts({ staleBefore });
+    const toDelete = counts.invalid + counts.stale;
+    const share = `${toDelete} of ${counted(counts.devices, 'device')} (${percent(toDelete, counts.devices)})`;
+    const reasons = `${counts.invalid} invalid${staleBefore ? `, ${counts.stale} not seen since ${staleBefore.slice(0, 10)} (stale)` : ''}`;
+    if (options.dryRun) {
+      await listPrunable(registry, { staleBefore, counts, share, reasons, json: options.json }, io);
+      return ExitCode.ok;
+    }
+    if (toDelete * 10 > counts.devices && !options.yes) {
+      const refusal = await confirmLargePrune(`prune would delete ${share}: ${reasons}, more than a tenth of the registry`, `delete ${share}? [y/N] `, io);
+      if (refusal !== undefined) return refusal;
+    }
+    const pruned = registry.prune({ staleBefore });
+    if (options.json) writeLine(io.stdout, JSON.stringify({ deleted: pruned.invalid + pruned.stale, of: counts.devices, byReason: pruned, staleBefore: staleBefore ?? null }));
+    else writeLine(io.stdout, `pruned ${counted(pruned.invalid, 'invalid device')}${staleBefore ? ` and ${pruned.stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
     return ExitCode.ok;
   } finally {
     registry.close();
+  }
+}
+
+/** --stale: an age as --max-age reads it, but not 0, which would be every device. */
+function parseStale(value: string): number {
+  const days = parseAgeDays(value);
+  if (!days) throw new UsageError(`--stale takes ${ageForms}, more than 0, not "${value}"`);
+  return days;
+}
+
+function percent(part: number, whole: number): string {
+  return `${whole === 0 ? 0 : Number(((100 * part) / whole).toFixed(1))}%`;
+}
+
+/** Devices listed by --dry-run as text before the rest is left to --json: a terminal's worth. */
+const dryRunShown = 20;
+
+/** `prune --dry-run`: how many would go and why, and which, tokens masked; nothing is deleted. */
+async function listPrunable(
+  registry: DeviceRegistry,
+  plan: { staleBefore?: string; counts: { devices: number; invalid: number; stale: number }; share: string; reasons: string; json?: boolean },
+  io: CliIo,
+): Promise<void> {
+  const { counts } = plan;
+  const write = async (text: string) => {
+    if (!io.stdout.write(text)) await once(io.stdout, 'drain');
+  };
+  if (plan.json) {
+    const head = {
+      dryRun: true,
+      wouldDelete: counts.invalid + counts.stale,
+      of: counts.devices,
+      byReason: { invalid: counts.invalid, stale: counts.stale },
+      staleBefore: plan.staleBefore ?? null,
+    };
+    await write(`${JSON.stringify(head).slice(0, -1)},"devices":[`);
+    let first = true;
+    for (const device of registry.pruneCandidates(plan)) {
+      const shown = {
+        provider: device.provider,
+        token: maskToken(device.token),
+        userId: device.userId,
+        reason: device.reason,
+        invalidReason: device.invalidReason,
+        lastSeen: device.lastSeen,
+      };
+      await write(`${first ? '' : ','}${JSON.stringify(shown)}`);
+      first = false;
+    }
+    await write(']}\n');
+    return;
+  }
+  writeLine(io.stdout, `would prune ${plan.share}: ${plan.reasons}; nothing deleted (--dry-run)`);
+  let shown = 0;
+  for (const device of registry.pruneCandidates(plan)) {
+    if (shown++ === dryRunShown) break;
+    const reason = device.reason === 'invalid' ? `invalid (${device.invalidReason})` : 'stale';
+    writeLine(
+      io.stdout,
+      terminalText(
+        `  ${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${reason.padEnd(24)} last seen ${device.lastSeen.slice(0, 10)}`,
+      ),
+    );
+  }
+  const more = counts.invalid + counts.stale - dryRunShown;
+  if (more > 0) writeLine(io.stdout, `  … and ${more} more (--json lists them all)`);
+}
+
+/**
+ * Asks at a terminal before a large prune; off one (a script, cron) refuses it, since nobody is
+ * there to ask. Returns the exit code when nothing is to be deleted, undefined to go on.
+ */
+async function confirmLargePrune(what: string, question: string, io: CliIo): Promise<number | undefined> {
+  if (!io.stdin.isTTY || !io.stderr.isTTY) throw new UsageError(`${what}: nothing was deleted; check them with --dry-run, then pass --yes to delete them`);
+  writeLine(io.stderr, `${what} (--dry-run lists them)`);
+  const answer = await answerLine(question, io);
+  if (answer === undefined) {
+    writeLine(io.stderr, 'pushcast: interrupted: nothing was deleted');
+    return ExitCode.interrupted;
+  }
+  if (/^\s*y(es)?\s*$/i.test(answer)) return undefined;
+  writeLine(io.stderr, 'pushcast: nothing was deleted (the answer was not yes)');
+  return ExitCode.usage;
+}
+
+/** One line typed at the terminal ("" if its input ended), or undefined on Ctrl-C. The terminal stays in its normal mode, so Ctrl-C is a signal. */
+async function answerLine(question: string, io: CliIo): Promise<string | undefined> {
+  const lines = createInterface({ input: io.stdin, terminal: false });
+  io.stderr.write(question);
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      lines.once('line', resolve);
+      lines.once('close', () => resolve(''));
+      if (io.signal.aborted) resolve(undefined);
+      io.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+  } finally {
+    lines.close();
   }
 }
 
