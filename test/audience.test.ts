@@ -77,6 +77,24 @@ describe('audience CSV', () => {
     expect(problems(rows)).toEqual([[7, 'malformed-row']]);
   });
 
+  it("takes a spreadsheet's text mark, the ' before a formula, off a free-text cell, and never alters a token, a user id or another column pushcast reads", async () => {
+    const csv = [
+      'provider,token,user_id,name,coupon',
+      `fcm,${fcmToken(1)},'=u1,'=1+1,''@SUM(A1)`,
+      `fcm,${fcmToken(2)},u2,'plain,'-20%`,
+      `fcm,${fcmToken(3)},u3,"'\t=1+1",'`,
+      '',
+    ].join('\n');
+    const devices = (await readAll(csv)).filter((row) => row.kind === 'device');
+    expect(devices.map((row) => [row.userId, row.vars, row.fields])).toEqual([
+      ["'=u1", { provider: 'fcm', user_id: "'=u1", name: '=1+1', coupon: "'@SUM(A1)" }, ['fcm', fcmToken(1), "'=u1", '=1+1', "'@SUM(A1)"]],
+      ['u2', { provider: 'fcm', user_id: 'u2', name: "'plain", coupon: "'-20%" }, ['fcm', fcmToken(2), 'u2', "'plain", "'-20%"]],
+      ['u3', { provider: 'fcm', user_id: 'u3', name: '\t=1+1', coupon: "'" }, ['fcm', fcmToken(3), 'u3', '\t=1+1', "'"]],
+    ]);
+    const users = (await readAll("user_id,name\n'=u1,'=1+1\n")).filter((row) => row.kind === 'user');
+    expect(users.map((row) => [row.userId, row.vars])).toEqual([["'=u1", { user_id: "'=u1", name: '=1+1' }]]);
+  });
+
   describe('spreadsheet exports: the delimiter and the encoding are found from the file', () => {
     /** Three rows as Excel writes them in a German locale: semicolons, a decimal comma, a name with an accent. */
     const rows = (delimiter: string) =>

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceRegistry } from '../src/registry/device-registry.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { readCsvWithPython } from './helpers/read-csv-python.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -170,6 +171,23 @@ describe('the device registry', () => {
     const exported = await runCli(['devices', 'export'], { cwd: dir });
     expect(exported.stdout.trim().split('\n')).toHaveLength(2);
     expect(exported.stdout).toContain(fcmToken('new'));
+  });
+
+  it('exports channel names a spreadsheet would run guarded, and imports them back as they were', async () => {
+    const dir = tempDir();
+    const registry = freshRegistry(dir);
+    registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('formula'), channels: ['=promo'] });
+    registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('marked'), channels: ["'=vip"] });
+    registry.close();
+    expect((await runCli(['devices', 'export', '--out', 'devices.csv'], { cwd: dir })).code).toBe(0);
+    const exported = readCsvWithPython(join(dir, 'devices.csv'));
+    expect(exported.slice(1).map((row) => row[exported[0].indexOf('channels')])).toEqual(["'=promo", "''=vip"]);
+
+    const again = tempDir();
+    expect((await runCli(['devices', 'import', join(dir, 'devices.csv')], { cwd: again })).code).toBe(0);
+    const imported = freshRegistry(again);
+    expect([imported.devicesOf('u1')[0].channels, imported.devicesOf('u2')[0].channels]).toEqual([['=promo'], ["'=vip"]]);
+    imported.close();
   });
 
   it('list, stats, export and prune refuse a registry that does not exist, and create none', async () => {

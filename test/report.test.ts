@@ -7,6 +7,7 @@ import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
+import { readCsvWithPython } from './helpers/read-csv-python.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -245,3 +246,105 @@ describe('the sanity guard on mass invalid tokens', () => {
     expect(readCsv(join(dir, 'prune.csv'))).toHaveLength(bad + 1);
   });
 });
+
+describe('the files a campaign writes, read back', () => {
+  /** Names a spreadsheet or a CSV reader could take for something else, as the audience holds them, and what each sends. */
+  const names: Array<[cell: string, sent: string]> = [
+    ['=1+1', '=1+1'],
+    ['+1+1', '+1+1'],
+    ['-1+1', '-1+1'],
+    ['@SUM(A1)', '@SUM(A1)'],
+    ['\tTab', '\tTab'],
+    ['\r=1+1', '\r=1+1'],
+    ['bare\r=1+1', 'bare\r=1+1'],
+    ['crlf\r\n=1+1', 'crlf\r\n=1+1'],
+    ['lf\n@SUM(A1)', 'lf\n@SUM(A1)'],
+    ['say "hi"', 'say "hi"'],
+    ['a,b', 'a,b'],
+    ['a;b', 'a;b'],
+    ['a\tb', 'a\tb'],
+    ['nul\0here', 'nul\0here'],
+    ['-20%', '-20%'],
+    ["'plain", "'plain"],
+    // A spreadsheet's text mark before a formula is not part of the value.
+    ["'=1+1", '=1+1'],
+    ["''=1+1", "'=1+1"],
+  ];
+  const dashToken = `-${fcmToken('trip-dash').slice(1)}`; // an FCM token may start with "-"
+  const tokens = names.map((_, index) => (index === 0 ? dashToken : fcmToken(`trip-${index}`)));
+  const subscription = emulatorSubscription('trip-web');
+  // A push service's words go into the prune list's detail: web push's are the answer's body.
+  const dead = emulatorSubscription('trip-dead');
+  const deadWords = '=1+1,"x";y\r\n@SUM(A1)';
+  const down = { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 };
+  const outage = (): Array<[string, { status: number; reason: string; retryAfterSeconds?: number }]> => [
+    ...tokens.map((token) => [token, down] as [string, typeof down]),
+    [subscription.endpoint, { status: 503, reason: 'down', retryAfterSeconds: 0 }],
+    [dead.endpoint, { status: 410, reason: deadWords }],
+  ];
+
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 'round-trip' });
+  });
+  afterAll(() => emulator.close());
+  beforeEach(() => {
+    emulator.reset();
+    emulator.behaviour.forced.clear();
+    for (const [token, answer] of outage()) emulator.behaviour.forced.set(token, answer);
+  });
+
+  /** An audience as a spreadsheet exports it, every cell quoted, CRLF line ends: written without pushcast's own CSV code. */
+  function audience(delimiter: string): string {
+    const quoted = (cell: string) => `"${cell.replace(/"/g, '""')}"`;
+    const rows = [
+      ['provider', 'token', 'name'],
+      ...names.map(([cell], index) => ['fcm', tokens[index], cell]),
+      ['webpush', JSON.stringify(subscription), '=HYPERLINK("x")'],
+      ['webpush', JSON.stringify(dead), 'Bo'],
+    ];
+    return tempFile('hostile.csv', `${rows.map((row) => row.map(quoted).join(delimiter)).join('\r\n')}\r\n`);
+  }
+
+  it.each([
+    ['commas', ','],
+    ['semicolons', ';'],
+    ['tabs', '\t'],
+  ])("the failed-out file of a file with %s, sent again, sends each recipient exactly the audience's text", async (_what, delimiter) => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const first = await runCli(['send', '--config', config, '-a', audience(delimiter), '-m', message, '--failed-out', 'again.csv', '--invalid-out', 'prune.csv', '--json'], {
+      cwd: dir,
+    });
+    expect(JSON.parse(first.stdout).counts).toMatchObject({ targeted: names.length + 2, failed: names.length + 1, invalid: 1 });
+
+    // Python's csv, as the users' other tools, finds one row per recipient, each of three cells, tokens untouched, no cell a formula.
+    const again = readCsvWithPython(join(dir, 'again.csv'), delimiter);
+    expect(again).toHaveLength(names.length + 2);
+    expect(again[0]).toEqual(['provider', 'token', 'name']);
+    expect(again.map((row) => row.length)).toEqual(again.map(() => 3));
+    expect(
+      again
+        .slice(1)
+        .map((row) => row[1])
+        .sort(),
+    ).toEqual([...tokens, JSON.stringify(subscription)].sort()); // in the order they failed
+    for (const [, , name] of again.slice(1)) expect(name).not.toMatch(/^([=@\t\r]|[+-][^\d])/);
+    const prune = readCsvWithPython(join(dir, 'prune.csv'));
+    expect(prune).toHaveLength(2);
+    expect(prune[1]).toEqual(['webpush', dead.endpoint, '', 'unregistered', `HTTP 410: ${JSON.stringify({ reason: deadWords })}`, expect.any(String)]);
+
+    emulator.reset();
+    emulator.behaviour.forced.clear(); // the outage is over
+    const second = await runCli(['send', '--config', config, '-a', 'again.csv', '-m', message, '--json'], { cwd: dir });
+    expect(JSON.parse(second.stdout).counts).toMatchObject({ targeted: names.length + 1, accepted: names.length + 1 });
+    const titles = new Map(emulator.delivered().map(({ token, message }) => [token, titleOf(message)]));
+    expect(titles).toEqual(new Map([...names.map(([, sent], index): [string, string] => [tokens[index], `Hi ${sent}`]), [subscription.endpoint, 'Hi =HYPERLINK("x")']]));
+  });
+});
+
+/** The title a delivered FCM message or web push payload shows. */
+function titleOf(message: unknown): string | undefined {
+  const delivered = message as { notification?: { title?: string }; title?: string };
+  return delivered.notification?.title ?? delivered.title;
+}

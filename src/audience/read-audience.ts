@@ -17,6 +17,7 @@ import {
   type UserRecipient,
 } from '../domain/recipient.js';
 import { decodeText, type TextFormat } from './decode-text.js';
+import { unguardFormula } from './guard-formula.js';
 import { SeenSet } from './seen-set.js';
 import type { Hash64 } from '../domain/hash.js';
 
@@ -229,6 +230,15 @@ interface HeaderReading extends ColumnRoles {
   impliedProvider?: ProviderName;
 }
 
+/** A column pushcast does not read itself: only a template variable, free text guarded against spreadsheet formulas in the files pushcast writes. */
+export function isFreeTextColumn(name: string): boolean {
+  return !columnAliases[normalName(name)];
+}
+
+function normalName(name: string): string {
+  return name.toLowerCase().replace(/[\s-]+/g, '_');
+}
+
 function readHeader(path: string, header: string[], defaultProvider?: ProviderName): HeaderReading {
   const roles: ColumnRoles = {};
   const vars: Array<[string, number]> = [];
@@ -236,7 +246,7 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
   const seen = new Map<string, number>();
   header.forEach((name, index) => {
     if (name === '') throw new InputError(`audience ${path}, line 1: column ${index + 1} has no name`);
-    const normal = name.toLowerCase().replace(/[\s-]+/g, '_');
+    const normal = normalName(name);
     if (seen.has(normal)) throw new InputError(`audience ${path}, line 1: column "${name}" appears twice`);
     seen.set(normal, index);
     const role = columnAliases[normal];
@@ -303,6 +313,7 @@ async function* readRows(
       };
       continue;
     }
+    takeOffTextMarks(fields, roles.freeText);
     const row = roles.shape === 'users' ? readUser(fields, line, roles) : readDevice(fields, line, roles, defaultProvider);
     if (row.kind === 'problem' || (owns && !owns(row.hash))) {
       yield row;
@@ -400,6 +411,15 @@ function readProvider(fields: string[], roles: HeaderReading, defaultProvider: P
     return platformProviders[platform] ?? { detail: `unknown platform "${platform}" (expected android, ios or web)` };
   }
   return roles.impliedProvider ?? defaultProvider ?? { detail: 'provider and platform are empty' };
+}
+
+/**
+ * Turns a row's free-text cells into their values: a spreadsheet's text mark, the `'` before a
+ * formula (written by `guardFormula`, or typed in a spreadsheet), is not part of the value. Tokens,
+ * user ids and the other columns pushcast reads are never altered.
+ */
+function takeOffTextMarks(fields: string[], freeText: number[]): void {
+  for (const index of freeText) fields[index] = unguardFormula(fields[index]);
 }
 
 /** A row's template variables, in a map without a prototype: a column named `__proto__` is just a column. */

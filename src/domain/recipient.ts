@@ -41,7 +41,7 @@ export interface DeviceRecipient {
   badge?: number;
   /** Every other column, by header name: the template's variables. Empty cells are left out. */
   vars: Record<string, string>;
-  /** The row as read, so failed recipients can be written back in the audience's own format. */
+  /** The row as read (free-text cells as values, see `unguardFormula`), so failed recipients can be written back in the audience's own format. */
   fields: string[];
 }
 

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { openAudience } from '../../audience/read-audience.js';
+import { isFreeTextColumn, openAudience } from '../../audience/read-audience.js';
 import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
@@ -34,6 +34,8 @@ export const exportColumns = [
   'invalid_reason',
   'last_seen',
 ];
+/** The export's free-text columns (channels, invalid_reason…): guarded as `devices import` unguards them, so a re-import is exact. */
+const exportFreeText: ReadonlySet<number> = new Set(exportColumns.flatMap((name, index) => (isFreeTextColumn(name) ? [index] : [])));
 
 /**
  * The registry a `devices` command works on. Commands that only read it (list, stats, export,
@@ -438,20 +440,23 @@ export async function exportCommand(options: { registry?: string; out?: string }
     out.write(csvLine(exportColumns));
     for (const device of registry.inChannel('*', false)) {
       const token = device.provider === 'webpush' && device.subscription ? device.subscription : device.token;
-      const line = csvLine([
-        device.provider,
-        token,
-        device.userId ?? '',
-        device.locale ?? '',
-        device.timezone ?? '',
-        device.app ?? '',
-        device.environment ?? '',
-        device.platform ?? '',
-        device.channels.join(';'),
-        device.valid ? '1' : '0',
-        device.invalidReason ?? '',
-        device.lastSeen,
-      ]);
+      const line = csvLine(
+        [
+          device.provider,
+          token,
+          device.userId ?? '',
+          device.locale ?? '',
+          device.timezone ?? '',
+          device.app ?? '',
+          device.environment ?? '',
+          device.platform ?? '',
+          device.channels.join(';'),
+          device.valid ? '1' : '0',
+          device.invalidReason ?? '',
+          device.lastSeen,
+        ],
+        { guarded: exportFreeText },
+      );
       if (!out.write(line)) await once(out, 'drain');
     }
     if (out !== io.stdout) {
