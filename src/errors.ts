@@ -82,11 +82,12 @@ export function throwIfInterrupted(signal: AbortSignal | undefined, stage: strin
  */
 export async function unlessInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined, stage: string): Promise<T> {
   if (!signal) return work;
-  throwIfInterrupted(signal, stage);
   let onAbort!: () => void;
+  // Raced even when the signal came already: `work` is under way, and its failure must be handled.
   const interrupted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new InterruptedError(stage));
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([work, interrupted]);

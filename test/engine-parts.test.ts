@@ -6,6 +6,7 @@ import { reconnectDelay, retryDelay, retryPolicy } from '../src/engine/retry-del
 import { inShard, parseShard } from '../src/engine/shard.js';
 import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../src/engine/wrong-sender-judge.js';
 import { carriedOver, type PriorState } from '../src/journal/read-journal.js';
+import { unlessInterrupted } from '../src/errors.js';
 import type { Provider } from '../src/providers/provider.js';
 import { device } from './helpers/audience.js';
 import { rendered } from './helpers/emulator.js';
@@ -227,5 +228,36 @@ describe('what a run makes of what an earlier one left (resume and pushcast repo
 
   it('sends again one that was waiting for a retry', () => {
     expect(carriedOver(retry, false)).toBeUndefined();
+  });
+});
+
+describe('unlessInterrupted', () => {
+  /** Work under way whose failure comes later, when the test says so. */
+  function pendingWork(): { work: Promise<never>; fail(error: Error): void } {
+    let fail!: (error: Error) => void;
+    return { work: new Promise<never>((_, reject) => (fail = reject)), fail };
+  }
+
+  it('a signal that comes while the work runs stops the wait at once, and the work failing after is handled', async () => {
+    const controller = new AbortController();
+    const { work, fail } = pendingWork();
+    const waiting = unlessInterrupted(work, controller.signal, 'while checking the credentials');
+    controller.abort();
+    await expect(waiting).rejects.toThrow('interrupted while checking the credentials; nothing was sent');
+    fail(new Error('the token request was aborted'));
+    await new Promise((resolve) => setImmediate(resolve)); // an unhandled rejection would fail the run here
+  });
+
+  it('a signal that came before the work started is obeyed, and the work failing after is handled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { work, fail } = pendingWork();
+    await expect(unlessInterrupted(work, controller.signal, 'while checking the credentials')).rejects.toThrow('interrupted while checking the credentials');
+    fail(new Error('the token request was aborted'));
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('work that ends first gives its result', async () => {
+    await expect(unlessInterrupted(Promise.resolve(7), new AbortController().signal, 'x')).resolves.toBe(7);
   });
 });
