@@ -24,7 +24,7 @@ describe('the campaign journal', () => {
 
     const { prior, runs, torn } = await readJournal(path);
     expect(torn).toBe(true);
-    expect(runs).toBe(1);
+    expect(runs).toHaveLength(1);
     expect(prior.get(a)).toMatchObject({ state: 'final', line: { o: 'accepted' } });
     expect(prior.get(b)).toEqual({ state: 'retry', provider: 'fcm', line: 3 });
     expect(prior.get(c)).toEqual({ state: 'uncertain', provider: 'apns', line: 4 });
@@ -33,16 +33,17 @@ describe('the campaign journal', () => {
     // A second run appends on a fresh line, after the torn one.
     const again = await JournalWriter.open(path, { campaign: 'c1', version: 'test' });
     await again.close();
-    expect((await readJournal(path)).runs).toBe(2);
+    expect((await readJournal(path)).runs).toHaveLength(2);
     expect(readFileSync(path, 'utf8')).toMatch(/"k":"[0-9a-f]*\n\{"t":"run"/);
   });
 
-  it('knows of its last run when it started, when it last wrote, what it sent and how much of that was retries', async () => {
+  it('knows of each run when it started, when it last wrote, what it sent and how much of that was retries, and how it ended if it did', async () => {
     const path = join(tempDir(), 'runs.jsonl');
     const [a, b] = [device('fcm', 'ra'), device('fcm', 'rb')];
     const first = await JournalWriter.open(path, { campaign: 'c2', version: 'test' });
     await first.sent('fcm', [a]);
-    await first.end({ campaign: 'c2', status: 'done' });
+    const summary = { status: 'done', exitCode: 0, finishedAt: new Date().toISOString(), pauses: 0 };
+    await first.end({ campaign: 'c2', status: 'done' }, summary);
     await first.close();
     const second = await JournalWriter.open(path, { campaign: 'c2', version: 'test' });
     await second.sent('fcm', [b]);
@@ -53,8 +54,12 @@ describe('the campaign journal', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line));
-    const { lastRun, prior } = await readJournal(path);
-    expect(lastRun).toMatchObject({ run: { campaign: 'c2' }, sends: 2, retries: 1 });
+    const { lastRun, prior, runs } = await readJournal(path);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]).toMatchObject({ sends: 1, retries: 0, ended: true, end: summary });
+    expect(runs[0].record).toBeUndefined(); // only the last run's report is kept
+    expect(lastRun).toBe(runs[1]);
+    expect(lastRun).toMatchObject({ run: { campaign: 'c2' }, sends: 2, retries: 1, ended: false });
     expect(lastRun!.record).toBeUndefined(); // the second run died: no report of its own
     expect(lastRun!.startedAt).toBe(Date.parse(appended.findLast((line) => line.t === 'run').at));
     expect(lastRun!.lastWriteAt).toBe(appended.findLast((line) => line.t === 'sent').at);
@@ -106,7 +111,10 @@ describe("a journal's last report", () => {
     const writer = await JournalWriter.open(path, { campaign: 'c3', version: 'test' });
     // Many lines before the report: reading it must not depend on them.
     for (let i = 0; i < 2000; i++) await writer.sent('fcm', [device('fcm', `t${i}`)]);
-    await writer.end({ campaign: 'c3', status: 'done', note: 'the end <\n> with a line break inside' });
+    await writer.end(
+      { campaign: 'c3', status: 'done', note: 'the end <\n> with a line break inside' },
+      { status: 'done', exitCode: 0, finishedAt: new Date().toISOString(), pauses: 0 },
+    );
     await writer.close();
     expect(await endRecord(path)).toEqual({ campaign: 'c3', status: 'done', note: 'the end <\n> with a line break inside' });
 

@@ -4,15 +4,21 @@ import { unknownPlaceholders } from '../message/check-placeholders.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { DeviceRegistry } from '../registry/device-registry.js';
 import { channelAudience } from '../registry/resolve-users.js';
+import type { CampaignIdentity } from './campaign-id.js';
 
-/** What a campaign reads: the audience (re-openable: --strict reads it twice), the compiled template, and the files behind them. */
+/** What a campaign reads: the audience (re-openable: --strict reads it twice), the compiled template, and what identifies them. */
 export interface CampaignInputs {
   audience: Audience;
   template: CompiledTemplate;
   /** The message as people named it: its file, or how it was given (--title/--body). */
   messageLabel: string;
-  /** The audience and message files, whose contents identify the campaign: empty for --token and --channel sends. */
-  files: string[];
+  /** The message's file, when --message named one: its contents are the message's identity. */
+  messageFile?: string;
+  /**
+   * What the campaign's default id is derived from, with the message file: the audience file, a
+   * channel. None for standard input and a --token smoke test, which have no default id.
+   */
+  identity?: CampaignIdentity;
   reopen(): Promise<Audience>;
 }
 
@@ -38,7 +44,12 @@ export function checkPlaceholders(inputs: CampaignInputs): void {
 }
 
 /** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
-export function channelInputs(channel: string, registry: DeviceRegistry, message: { template: CompiledTemplate; messageLabel: string }, maxAgeDays?: number): CampaignInputs {
+export function channelInputs(
+  channel: string,
+  registry: DeviceRegistry,
+  message: { template: CompiledTemplate; messageLabel: string; messageFile?: string },
+  maxAgeDays?: number,
+): CampaignInputs {
   const audience = (): Audience => ({
     path: `channel ${channel}`,
     shape: 'devices',
@@ -48,5 +59,5 @@ export function channelInputs(channel: string, registry: DeviceRegistry, message
     lineIs: 'registry-device-id',
     rows: channelAudience(registry, { channel, maxAgeDays }),
   });
-  return { audience: audience(), ...message, files: [], reopen: async () => audience() };
+  return { audience: audience(), ...message, identity: { channel }, reopen: async () => audience() };
 }

@@ -1,6 +1,6 @@
 import type { Tally } from '../domain/tally.js';
 import { ExitCode } from '../errors.js';
-import type { CampaignRecord } from '../report/campaign-record.js';
+import type { Suspect } from '../report/sanity-guard.js';
 import { crossedThresholds, type Thresholds } from './thresholds.js';
 
 /** How a campaign ended for the shell: its exit code, and each reason for it in words. */
@@ -14,7 +14,7 @@ export interface CampaignVerdict {
  * a web push service that refused the sender: 2. A threshold crossed, a suspect share of invalid
  * tokens, or nothing got through: 3. Otherwise 0.
  */
-export function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Thresholds, trustInvalid: boolean): CampaignVerdict {
+export function exitCodeFor(tally: Tally, suspects: Suspect[], thresholds: Thresholds, trustInvalid: boolean): CampaignVerdict {
   if (tally.status === 'interrupted') return interruptedVerdict();
   if (tally.status === 'stopped') {
     const fatal = tally.fatal;
@@ -25,7 +25,7 @@ export function exitCodeFor(record: CampaignRecord, tally: Tally, thresholds: Th
     return { exitCode: ExitCode.fatal, problems: tally.halted.map((halt) => `${halt.provider} to ${halt.scope} stopped (${halt.reason}): ${halt.fix}`) };
   }
   const crossed = crossedThresholds(tally, thresholds);
-  if (!trustInvalid) crossed.push(...record.suspect.map((suspect) => suspect.note));
+  if (!trustInvalid) crossed.push(...suspects.map((suspect) => suspect.note));
   return { exitCode: crossed.length > 0 ? ExitCode.threshold : ExitCode.ok, problems: crossed };
 }
 

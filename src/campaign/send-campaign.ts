@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PushcastConfig } from '../config/config.js';
 import { defaultJournalDir } from '../config/defaults.js';
@@ -7,10 +6,12 @@ import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
 import type { Decision } from '../domain/decision.js';
-import { ConfigError, describeFileError, throwIfInterrupted, unlessInterrupted, UsageError } from '../errors.js';
+import { ConfigError, describeFileError, InputError, throwIfInterrupted, unlessInterrupted, UsageError } from '../errors.js';
 import { JournalWriter } from '../journal/journal.js';
 import { journalPath } from '../journal/journal-files.js';
-import { readJournal } from '../journal/read-journal.js';
+import { readJournal, type JournalState } from '../journal/read-journal.js';
+import type { MessageIdentity } from '../journal/journal.js';
+import { journalHistory, type RunSummary } from '../report/campaign-history.js';
 import { ProviderSet } from '../providers/provider-set.js';
 import type { DeviceRegistry } from '../registry/device-registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
@@ -22,8 +23,9 @@ import { Timeline } from '../report/timeline.js';
 import { Schedule, type ScheduleSettings } from './schedule.js';
 import { ApnsSplit } from '../report/apns-split.js';
 import { htmlReport } from '../report/html-report.js';
+import { messagePreview } from '../message/message-preview.js';
 import { pushcastVersion } from '../version.js';
-import { deriveCampaignId } from './campaign-id.js';
+import { deriveCampaignId, messageDigest } from './campaign-id.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import { lockCampaign, type CampaignLock } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
@@ -56,6 +58,8 @@ export interface CampaignSettings {
   campaign?: string;
   /** Keep a journal, so a re-run resumes instead of sending again (default: yes). */
   journal?: boolean;
+  /** Send this run's message though the campaign's earlier runs sent another (--change-message). */
+  changeMessage?: boolean;
   resendUncertain?: boolean;
   shard?: Shard;
   thresholds?: Thresholds;
@@ -108,7 +112,8 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
   let journal: CampaignOptions['journal'];
   let lock: CampaignLock | undefined;
   try {
-    const campaign = settings.campaign ?? (inputs.files.length > 0 ? await deriveCampaignId(inputs.files) : undefined);
+    const message = inputs.messageFile ? { file: inputs.messageLabel, sha256: await messageDigest(inputs.messageFile) } : undefined;
+    const campaign = settings.campaign ?? (inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : undefined);
     if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
     const { shard } = settings;
     const journalDir = config.journalDir ?? defaultJournalDir;
@@ -120,23 +125,35 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       if (lock.notice) listener.warn?.(lock.notice);
     }
     requireSomeProvider(providers, settings.validateOnly);
-    await unlessInterrupted(providers.verifyUsable(), settings.signal, 'while checking the credentials');
     if (settings.schedule && !journalFile) {
       throw new UsageError('a scheduled campaign (--at, --local, --quiet-hours, --spread) keeps a journal of who was sent: it cannot run with --no-journal');
     }
-    let anchor: number | undefined;
+    // What the campaign's earlier runs left: whom they settled, which message they sent, their history.
+    let earlier: JournalState | undefined;
+    let changedMessage = false;
     if (journalFile && campaign) {
-      const { prior, torn, anchor: firstAnchor } = await readJournal(journalFile, settings.signal);
-      if (torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
-      anchor = firstAnchor ?? (settings.now ?? Date.now)();
+      earlier = await readJournal(journalFile, settings.signal);
+      changedMessage = messageChanged(campaign, earlier.message, message, Boolean(settings.changeMessage));
+    }
+    const history = earlier ? journalHistory(earlier.runs) : [];
+    await unlessInterrupted(providers.verifyUsable(), settings.signal, 'while checking the credentials');
+    // The run starts now, credentials checked: its journal line and its report say the same moment.
+    const startedAt = new Date();
+    let anchor: number | undefined;
+    if (journalFile && campaign && earlier) {
+      if (earlier.torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
+      anchor = earlier.anchor ?? (settings.now ?? Date.now)();
       journal = {
         writer: await JournalWriter.open(journalFile, {
+          at: startedAt.toISOString(),
           campaign,
           shard: shardLabel(shard),
           version: pushcastVersion,
           ...(settings.schedule ? { anchor: new Date(anchor).toISOString() } : {}),
+          ...(message ? { message } : {}),
+          ...(changedMessage ? { changedMessage: true as const } : {}),
         }),
-        prior,
+        prior: earlier.prior,
         resendUncertain: Boolean(settings.resendUncertain),
       };
     }
@@ -155,7 +172,6 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const { registry } = settings;
     const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard, inputs.template.incrementsBadge) : undefined;
     const latency = new LatencyRecorder();
-    const startedAt = new Date();
     const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
@@ -193,6 +209,24 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       listener.warn?.(`the token lists were not all written: ${(error as Error).message}`);
       return { suspectFile: undefined };
     });
+    const verdict = exitCodeFor(tally, suspects, settings.thresholds ?? {}, Boolean(settings.trustInvalid));
+    const runTimeline = timeline.record();
+    const finishedAt = new Date(startedAt.getTime() + resources.seconds * 1000).toISOString();
+    const pauses = runTimeline.pauses.length + runTimeline.pausesNotListed;
+    const thisRun: RunSummary = {
+      startedAt: startedAt.toISOString(),
+      finishedAt,
+      seconds: Math.round(resources.seconds * 1000) / 1000,
+      sends: tally.sends,
+      retries: tally.retries,
+      pauses,
+      status: tally.status,
+      exitCode: verdict.exitCode,
+      ...(message ? { message } : {}),
+      ...(changedMessage ? { changedMessage: true as const } : {}),
+      ...(shard && shard.count > 1 ? { shard: shardLabel(shard) } : {}),
+      ...(tally.sends > 0 ? { timeline: runTimeline } : {}),
+    };
     const record = buildRecord({
       campaign: campaign ?? 'one-off',
       command: settings.validateOnly ? 'check' : 'send',
@@ -205,11 +239,12 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       resources,
       startedAt,
       audience: inputs.audience.path,
-      message: inputs.files.length > 0 ? { file: inputs.messageLabel, sha256: await sha256(inputs.files[1]) } : undefined,
+      message: message && { ...message, preview: messagePreview(inputs.template.template) },
       registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
-      timeline: timeline.record(),
+      timeline: runTimeline,
       apns: apnsSplit.record(),
       schedule: scheduled,
+      history: [...history, thisRun],
       files: compactFiles({
         invalidOut: outputs.invalidOut,
         suspectOut: suspectFile && outputs.invalidOut?.replace(/(\.csv)?$/, '.suspect.csv'),
@@ -217,7 +252,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
         journal: journal?.writer.path,
       }),
     });
-    await journal?.writer.end(record);
+    await journal?.writer.end(record, { status: tally.status, exitCode: verdict.exitCode, finishedAt, pauses, ...(thisRun.timeline ? { timeline: thisRun.timeline } : {}) });
     if (outputs.html) {
       await writeFile(resolve(cwd, outputs.html), htmlReport(record), { mode: 0o600 }).catch((error: unknown) => {
         listener.warn?.(`the HTML report was not written: ${describeFileError(outputs.html!, error)}`);
@@ -228,7 +263,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
         listener.warn?.(`the report was not written: ${describeFileError(outputs.report!, error)}`);
       });
     }
-    return { record, ...exitCodeFor(record, tally, settings.thresholds ?? {}, Boolean(settings.trustInvalid)) };
+    return { record, ...verdict };
   } finally {
     await journal?.writer.close();
     await providers.close();
@@ -242,10 +277,18 @@ export function requireSomeProvider(providers: ProviderSet, validateOnly = false
   throw new ConfigError('no provider has credentials: set them in pushcast.config.json or the environment (see the README), or try the emulator: pushcast emulator');
 }
 
-async function sha256(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
+/**
+ * A campaign sends one message. A run whose message is not the one the campaign's earlier runs
+ * sent stops before sending, unless told that the message changed (`--change-message`), which the
+ * history then records. Returns whether it changed.
+ */
+function messageChanged(campaign: string, sent: MessageIdentity | undefined, now: MessageIdentity | undefined, changeMessage: boolean): boolean {
+  if (!sent || !now || sent.sha256 === now.sha256) return false;
+  if (changeMessage) return true;
+  const named = (message: MessageIdentity) => `${message.file} (sha256 ${message.sha256.slice(0, 12)})`;
+  throw new InputError(
+    `campaign ${campaign} was sent with ${named(sent)} and this run's message is ${named(now)}, so nothing was sent: to send it as a campaign of its own, give a new --campaign name; to send it to the recipients ${campaign} has not reached yet, add --change-message`,
+  );
 }
 
 function compactFiles(files: NonNullable<CampaignRecord['files']>): CampaignRecord['files'] {

@@ -78,6 +78,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--body <text>', 'body of the one message sent with --token')
     .option('--data <key=value...>', 'data of the one message sent with --token')
     .option('--campaign <id>', 'campaign id; running the same campaign again resumes it (default: from the audience and message contents)')
+    .option('--change-message', 'send this --message to the recipients the campaign has not reached, though its earlier runs sent another (the history records it)')
     .option('--resend-uncertain', 'also send again the recipients that were in flight when an earlier run died (risks a second push)')
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
     .option('--no-journal', 'keep no journal: a re-run sends everything again')

@@ -44,8 +44,7 @@ export async function openInputs(options: InputOptions, io: CliIo): Promise<Camp
       owns: options.owns,
       signal: io.signal,
     });
-  const files = audienceFile && messageFile ? [audienceFile, messageFile] : [];
-  return { audience: await open(), template, messageLabel, files, reopen: open };
+  return { audience: await open(), template, messageLabel, messageFile, identity: audienceFile ? { audienceFile } : undefined, reopen: open };
 }
 
 /** The message template of --message, or the built-in one where a command has one. */
@@ -75,7 +74,7 @@ async function singleMessageInputs(options: InputOptions, provider: ProviderName
   const template = new CompiledTemplate({ kind: 'notification', title: literal(options.title), body: literal(options.body), data } as MessageTemplate);
   const csv = `provider,token\n${provider},"${options.token!.replace(/"/g, '""')}"\n`;
   const open = async () => ({ ...(await openAudience({ path: '--token', input: Readable.from([csv]) })), lineIs: 'token-option' as const });
-  return { audience: await open(), template, messageLabel: '--title/--body', files: [], reopen: open };
+  return { audience: await open(), template, messageLabel: '--title/--body', reopen: open };
 }
 
 export function parseProvider(value: string | undefined): ProviderName | undefined {

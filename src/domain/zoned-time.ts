@@ -87,3 +87,18 @@ export function nextWallTime(from: number, hour: number, minute: number, zone: s
   }
   return instantOf(date, hour, minute, zone);
 }
+
+/** The zone this machine's clock is in (TZ, or the system's), as IANA names it. */
+export function machineTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** An instant as a person reads it: `2026-12-07 08:29:10 +01:00`, in `zone` (the machine's by default). */
+export function localTimeText(ms: number, zone = machineTimeZone()): string {
+  const wall = wallClock(ms, zone);
+  const offset = offsetAt(ms, zone) / 60_000;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const sign = offset < 0 ? '-' : '+';
+  const zoneText = `${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  return `${wall.year}-${two(wall.month)}-${two(wall.day)} ${two(wall.hour)}:${two(wall.minute)}:${two(wall.second)} ${zoneText}`;
+}

@@ -6,7 +6,7 @@ import { JournalError } from '../errors.js';
 
 /**
  * A campaign's journal: one JSON object a line, appended.
- *  - `run`: a run started (campaign, shard, pushcast version).
+ *  - `run`: a run started (campaign, shard, pushcast version, the message it sends and its SHA-256).
  *  - `sent`: a batch is about to go out; written and fsynced before the first request. `s` numbers
  *    it within the run, `at` is when (ms since the epoch), `l` each recipient's line in the audience.
  *  - `ok`: a batch answered: `i` lists, as ranges of their places in its `sent` line ("0-211,213-499"),
@@ -18,7 +18,8 @@ import { JournalError } from '../errors.js';
  *    before `ok` existed also have accepted ones).
  *  - `time`: written at most once a second while lines are written, so a crashed run's report
  *    knows how long it ran.
- *  - `end`: a run ended (not after a crash): its report, for `pushcast report`.
+ *  - `end`: a run ended (not after a crash): its report, for `pushcast report`, and what the
+ *    campaign's history keeps of it (`summary`).
  * A recipient whose last line is `sent` was in flight when the process died: uncertain.
  * The last line may be torn by a crash; it is ignored. read-journal.ts reads it back.
  */
@@ -29,10 +30,30 @@ export type JournalLine =
   | { t: 'retry'; k: string; p: ProviderName; line: number }
   | FinalLine
   | { t: 'time'; at: number }
-  | { t: 'end'; record: unknown };
+  | { t: 'end'; record: unknown; summary?: RunEnd };
 
-/** `anchor`: a scheduled campaign's reference moment, set by its first run and kept by every later one. */
-export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string; anchor?: string };
+/** The message a run sends, as its file was named and its contents' SHA-256: a campaign sends one message. */
+export interface MessageIdentity {
+  file: string;
+  sha256: string;
+}
+
+/**
+ * `anchor`: a scheduled campaign's reference moment, set by its first run and kept by every later
+ * one. `changedMessage`: this run was told to send another message than the runs before it.
+ */
+export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string; anchor?: string; message?: MessageIdentity; changedMessage?: true };
+
+/** What a run that ended says of itself, beside its report: a campaign's history is made of these. */
+export interface RunEnd {
+  status: string;
+  exitCode: number;
+  finishedAt: string;
+  /** Times a provider waited out a quota or its connection. */
+  pauses: number;
+  /** Its sends over time (report/timeline.ts's record), when it sent anything: the campaign's chart. */
+  timeline?: unknown;
+}
 export type FinalLine = {
   t: 'final';
   k: string;
@@ -71,7 +92,8 @@ export class JournalWriter {
     readonly path: string,
   ) {}
 
-  static async open(path: string, run: Omit<RunLine, 't' | 'at'>): Promise<JournalWriter> {
+  /** Opens the journal for a run, which started at `run.at` (now, if not given): its report says the same moment. */
+  static async open(path: string, run: Omit<RunLine, 't' | 'at'> & { at?: string }): Promise<JournalWriter> {
     let handle: FileHandle;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -82,7 +104,7 @@ export class JournalWriter {
     const writer = new JournalWriter(handle, path);
     writer.timeNotedAt = Date.now(); // the run line says when
     // A torn last line from a crash gets its own line: start on a fresh one.
-    writer.append({ t: 'run', ...run, at: new Date().toISOString() }, true);
+    writer.append({ t: 'run', ...run, at: run.at ?? new Date().toISOString() }, true);
     try {
       await writer.flush(true);
     } catch (error) {
@@ -124,9 +146,9 @@ export class JournalWriter {
     else this.failureListeners.push(listener);
   }
 
-  /** The run's report, last: `pushcast report` reads it back. A journal that failed already gets none. */
-  async end(record: unknown): Promise<void> {
-    this.append({ t: 'end', record });
+  /** The run's report and its summary, last: `pushcast report` reads them back. A journal that failed already gets none. */
+  async end(record: unknown, summary: RunEnd): Promise<void> {
+    this.append({ t: 'end', record, summary });
     await this.flush(true).catch(() => undefined);
   }
 

@@ -5,7 +5,7 @@ import { SeenSet } from '../audience/seen-set.js';
 import { throwIfInterrupted } from '../errors.js';
 import { keyHash } from '../domain/hash.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import { fromRanges, type JournalLine, type RunLine } from './journal.js';
+import { fromRanges, type JournalLine, type MessageIdentity, type RunEnd, type RunLine } from './journal.js';
 import { PriorIndex, type PriorState } from './prior-index.js';
 
 /**
@@ -18,26 +18,33 @@ import { PriorIndex, type PriorState } from './prior-index.js';
  */
 export type { PriorState };
 
-/** The last run in a journal: when it started and last wrote, what it sent, and its report if it ended. */
-export interface LastRun {
+/** One run in a journal: when it started and last wrote, what it sent, and how it ended, if it did. */
+export interface JournalRun {
   run: RunLine;
   startedAt: number;
   lastWriteAt: number;
   /** Requests it made, retries included, and how many of them were retries. */
   sends: number;
   retries: number;
-  /** Its own report, when it ended rather than died. */
+  /** It ended rather than died (its `end` line). */
+  ended: boolean;
+  /** What it said of itself when it ended; none if it died (or was written before runs said so). */
+  end?: RunEnd;
+  /** Its own report, when it ended rather than died: kept for the last run only. */
   record?: unknown;
 }
 
 export interface JournalState {
   prior: PriorIndex;
-  runs: number;
+  /** Every run, in order: the campaign's history. */
+  runs: JournalRun[];
   /** A last line cut short by a crash was skipped. */
   torn: boolean;
-  lastRun?: LastRun;
+  lastRun?: JournalRun;
   /** A scheduled campaign's reference moment: its first run's anchor (or start). */
   anchor?: number;
+  /** The message the campaign sends: the latest one a run named (journals before runs named one have none). */
+  message?: MessageIdentity;
 }
 
 /** Lines read between looks at the signal: a journal of a million recipients takes many seconds to read. */
@@ -45,7 +52,7 @@ const linesBetweenLooks = 16_384;
 
 /** Reads a journal whole. With a signal, a Ctrl-C stops the reading (`InterruptedError`). */
 export async function readJournal(path: string, signal?: AbortSignal): Promise<JournalState> {
-  const state: JournalState = { prior: new PriorIndex(), runs: 0, torn: false };
+  const state: JournalState = { prior: new PriorIndex(), runs: [], torn: false };
   let stream;
   try {
     stream = createReadStream(path, { encoding: 'utf8' });
@@ -76,10 +83,13 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
     const last = state.lastRun;
     switch (entry.t) {
       case 'run': {
-        state.runs++;
         const startedAt = Date.parse(entry.at);
         state.anchor ??= Date.parse(entry.anchor ?? entry.at);
-        state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0 };
+        if (entry.message) state.message = entry.message;
+        // Only the last run's report is wanted (pushcast report): an earlier one keeps its summary.
+        if (last) delete last.record;
+        state.lastRun = { run: entry, startedAt, lastWriteAt: startedAt, sends: 0, retries: 0, ended: false };
+        state.runs.push(state.lastRun);
         sentThisRun = new SeenSet();
         unanswered = new Map();
         break;
@@ -114,7 +124,11 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
         if (last) last.lastWriteAt = Math.max(last.lastWriteAt, entry.at);
         break;
       case 'end':
-        if (last) last.record = entry.record;
+        if (last) {
+          last.ended = true;
+          last.record = entry.record;
+          last.end = entry.summary;
+        }
         break;
     }
   }

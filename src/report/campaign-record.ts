@@ -6,6 +6,8 @@ import type { Suspect } from './sanity-guard.js';
 import type { TimelineRecord } from './timeline.js';
 import type { ApnsSplitRecord } from './apns-split.js';
 import type { ScheduleRecord } from '../domain/schedule-record.js';
+import type { MessagePreview } from '../message/message-preview.js';
+import { campaignMessages, campaignOverall, listedRuns, type CampaignMessage, type CampaignOverall, type RunSummary } from './campaign-history.js';
 
 /** What a run cost this process: reported with every plan and campaign, and read by the benchmarks. */
 export interface ResourceUse {
@@ -36,7 +38,10 @@ export interface CampaignRecord extends TallyCounts {
   shard?: string;
   status: CampaignStatus;
   audience?: string;
-  message?: { file: string; sha256?: string };
+  /** The message the recipients got: that of the latest run that sent anything; its text in each language when it is this run's. */
+  message?: { file: string; sha256?: string; preview?: MessagePreview[] };
+  /** Every message the campaign sent, when there was more than one (--change-message), with its sends. */
+  messages?: CampaignMessage[];
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
@@ -74,6 +79,15 @@ export interface CampaignRecord extends TallyCounts {
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
   registry?: { file: string; marked: number; heldBack: number };
   resources: ResourceUse;
+  /**
+   * Every run of the campaign, this one last (the first and the latest, `listedRunsLimit` in all):
+   * when each started and ended, what it sent, its pauses and exit code. The counts above are the
+   * campaign's; `startedAt`, `durationSeconds`, `sends` and `retries` above are this run's.
+   */
+  runs?: RunSummary[];
+  runsNotListed?: number;
+  /** The campaign as a whole, over every run: when it started and last ran, time sending, sends. */
+  overall?: CampaignOverall;
 }
 
 /** What a row's `line` is called in a report: a line of the file, a registry device (a channel send), or the one --token. */
@@ -118,8 +132,14 @@ export function buildRecord(input: {
   timeline?: TimelineRecord;
   apns?: ApnsSplitRecord;
   schedule?: ScheduleRecord;
+  /** Every run of the campaign, this one last. */
+  history?: RunSummary[];
 }): CampaignRecord {
   const { tally, resources } = input;
+  const history = input.history && input.history.length > 0 ? { ...listedRuns(input.history), overall: campaignOverall(input.history) } : undefined;
+  const { message: got, messages } = input.history ? campaignMessages(input.history, input.message) : { message: input.message, messages: undefined };
+  // The text is known of the message given now: shown only if that is the one the recipients got.
+  const message = got && input.message?.preview && got.sha256 === input.message.sha256 ? { ...got, preview: input.message.preview } : got;
   return {
     schemaVersion: reportSchemaVersion,
     pushcast: pushcastVersion,
@@ -128,7 +148,8 @@ export function buildRecord(input: {
     ...(input.shard ? { shard: input.shard } : {}),
     status: tally.status,
     ...(input.audience ? { audience: input.audience } : {}),
-    ...(input.message ? { message: input.message } : {}),
+    ...(message ? { message } : {}),
+    ...(messages ? { messages } : {}),
     startedAt: input.startedAt.toISOString(),
     finishedAt: new Date(input.startedAt.getTime() + resources.seconds * 1000).toISOString(),
     durationSeconds: round(resources.seconds),
@@ -161,6 +182,7 @@ export function buildRecord(input: {
     ...(input.schedule ? { schedule: input.schedule } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },
+    ...(history ? { runs: history.runs, runsNotListed: history.runsNotListed, overall: history.overall } : {}),
   };
 }
 

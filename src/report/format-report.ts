@@ -2,6 +2,8 @@ import { providerNames } from '../domain/recipient.js';
 import { counted } from '../domain/count-words.js';
 import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import { lineNoun, type CampaignRecord } from './campaign-record.js';
+import type { RunSummary } from './campaign-history.js';
+import { localTimeText } from '../domain/zoned-time.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
 const statusWords: Record<CampaignRecord['status'], string> = {
@@ -74,10 +76,10 @@ export function formatReport(record: CampaignRecord): string {
     }
   }
   lines.push('');
-  const shard = record.shard ? ` (shard ${record.shard})` : '';
-  lines.push(
-    `campaign ${record.campaign}${shard}: ${statusWords[record.status]} in ${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${counted(record.retries, 'retry', 'retries')}`,
-  );
+  lines.push(...campaignLines(record));
+  lines.push(...historyLines(record));
+  const unjournaled = withoutJournal(record);
+  if (unjournaled) lines.push(unjournaled);
   if (record.fatal)
     lines.push(`stopped${record.fatal.provider ? ` by ${record.fatal.provider}` : ''} (${record.fatal.reason}):`, ...wrap(record.fatal.fix, 76).map((line) => `  ${line}`));
   for (const halt of record.halted ?? []) lines.push(`${halt.provider} to ${halt.scope} stopped (${halt.reason}):`, ...wrap(halt.fix, 76).map((line) => `  ${line}`));
@@ -87,6 +89,59 @@ export function formatReport(record: CampaignRecord): string {
   if (files.failedOut) lines.push(`to send again later: ${files.failedOut}`);
   return `${lines.join('\n')}\n`;
 }
+
+/** A send with no journal does it all again when run again: said, with why, so nobody counts on a resume. */
+function withoutJournal(record: CampaignRecord): string | undefined {
+  if (record.command !== 'send' || record.files?.journal) return undefined;
+  if (record.lineIs === 'token-option') return 'a smoke test (--token): it keeps no journal, so running it again sends again';
+  if (record.campaign === 'one-off')
+    return 'standard input has no campaign id of its own, so this run kept no journal: running it again sends again (give --campaign ID to keep one)';
+  return 'no journal (--no-journal): running it again sends to everyone again';
+}
+
+/** What the campaign came to: in this one run, or over all its runs and then in this one. */
+function campaignLines(record: CampaignRecord): string[] {
+  const shard = record.shard ? ` (shard ${record.shard})` : '';
+  const thisRun = `${record.durationSeconds.toFixed(1)} s, ${record.sendsPerSecond} sends/s, ${counted(record.retries, 'retry', 'retries')}`;
+  const overall = record.overall;
+  if (!overall || overall.runs <= 1) return [`campaign ${record.campaign}${shard}: ${statusWords[record.status]} in ${thisRun}`];
+  return [
+    `campaign ${record.campaign}${shard}: ${statusWords[record.status]} over ${overall.runs} runs: ${overall.seconds.toFixed(1)} s sending, ${counted(overall.sends, 'send')} (${overall.sendsPerSecond}/s), ${counted(overall.retries, 'retry', 'retries')}`,
+    `  this run: ${record.durationSeconds.toFixed(1)} s, ${counted(record.sends ?? 0, 'send')}, ${counted(record.retries, 'retry', 'retries')}`,
+  ];
+}
+
+/** Run by run, when there was more than one: when each started, how long it took, what it sent, how it ended, a change of message. */
+function historyLines(record: CampaignRecord): string[] {
+  const runs = record.runs ?? [];
+  if (runs.length <= 1) return [];
+  const [zone] = localTimeText(Date.parse(runs[0].startedAt)).split(' ').slice(2);
+  const lines = [
+    `runs (times ${zone}):`,
+    `  ${'#'.padStart(2)}  ${'started'.padEnd(16)}  ${'took'.padStart(7)}  ${'sends'.padStart(7)}  ${'retries'.padStart(7)}  ${'pauses'.padStart(6)}  ended`,
+  ];
+  const notListed = record.runsNotListed ?? 0;
+  runs.forEach((run, index) => {
+    if (index === 1 && notListed > 0) lines.push(`  … ${counted(notListed, 'run')} not listed`);
+    const number = index === 0 ? 1 : index + 1 + notListed;
+    const started = localTimeText(Date.parse(run.startedAt)).slice(0, 16);
+    const ended = `${runStatusWords[run.status]}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}${run.shard ? ` (shard ${run.shard})` : ''}`;
+    lines.push(
+      `  ${String(number).padStart(2)}  ${started}  ${`${run.seconds.toFixed(1)} s`.padStart(7)}  ${String(run.sends).padStart(7)}  ${String(run.retries).padStart(7)}  ${String(run.pauses).padStart(6)}  ${ended}`,
+    );
+    if (run.changedMessage && run.message) lines.push(`      message changed to ${run.message.file} (sha256 ${run.message.sha256.slice(0, 12)})`);
+  });
+  return lines;
+}
+
+const runStatusWords: Record<RunSummary['status'], string> = {
+  done: 'done',
+  scheduled: 'scheduled',
+  stopped: 'stopped',
+  interrupted: 'interrupted',
+  died: 'died (killed, no report)',
+  ended: 'ended',
+};
 
 /** How far a scheduled campaign is: what is done, what is due later and when, what missed its window; per time zone with --local. */
 function scheduleLines(record: CampaignRecord): string[] {
@@ -108,7 +163,8 @@ export function quietLine(record: CampaignRecord): string {
   const shard = record.shard ? ` (shard ${record.shard})` : '';
   const valid = record.command === 'check' ? 'valid' : 'accepted';
   const later = record.schedule?.nextDueAt ? `; ${record.schedule.deferred} due later, the next at ${record.schedule.nextDueAt}` : '';
-  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}`;
+  const smoke = record.command === 'send' && record.lineIs === 'token-option' ? ' (a smoke test: running it again sends again)' : '';
+  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}${smoke}`;
 }
 
 /** "120 targeted, 118 accepted, 2 invalid": the counts that are not zero. */

@@ -4,6 +4,7 @@ import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../dom
 import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
 import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
 import { mergeTimelines } from './timeline.js';
+import { journalHistory, mergeHistories } from './campaign-history.js';
 
 /**
  * A campaign's report from its journal: the last run's own record when it ended; otherwise (the
@@ -15,7 +16,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
   // A run that ended wrote its report last: read from the file's end, whatever its size.
   const ended = await endRecord(path);
   if (ended) return ended as CampaignRecord;
-  const { prior, lastRun } = await readJournal(path);
+  const { prior, lastRun, runs, message } = await readJournal(path);
   if (lastRun?.record) return lastRun.record as CampaignRecord;
   const tally = emptyTally();
   tally.status = 'interrupted';
@@ -42,6 +43,8 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     suspects: [],
     resources: { seconds: lastRun ? (lastRun.lastWriteAt - startedAt) / 1000 : 0, cpuSeconds: 0, peakRssMB: 0 },
     startedAt: new Date(startedAt),
+    message,
+    history: journalHistory(runs),
   });
 }
 
@@ -119,5 +122,6 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
       cpuSeconds: records.reduce((total, record) => total + record.resources.cpuSeconds, 0),
       peakRssMB: Math.max(...records.map((record) => record.resources.peakRssMB)),
     },
+    ...mergeHistories(records),
   };
 }

@@ -35,6 +35,8 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   journal?: boolean;
   journalDir?: string;
   resendUncertain?: boolean;
+  /** Send this message though the campaign's earlier runs sent another. */
+  changeMessage?: boolean;
   shard?: string;
   rate?: string;
   concurrency?: string;
@@ -74,10 +76,12 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       registry = DeviceRegistry.open(registryFile);
       inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
     } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
+    // The same users in another channel are another campaign.
+    if (channel !== undefined && inputs.identity) inputs.identity = { ...inputs.identity, channel };
     // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
     const needed = inputs.audience.shape === 'users' || channel !== undefined;
     if (!registry && (needed || options.feedback !== false) && (existsSync(registryFile) || (needed && !options.dryRun))) registry = DeviceRegistry.open(registryFile);
-    if (inputs.files.length === 0 && options.audience === '-' && options.strict && !options.dryRun) {
+    if (options.audience === '-' && options.strict && !options.dryRun) {
       throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
     }
 
@@ -102,6 +106,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
           cwd: io.cwd,
           campaign: options.campaign,
           journal: options.journal,
+          changeMessage: options.changeMessage,
           resendUncertain: options.resendUncertain,
           shard,
           thresholds,
