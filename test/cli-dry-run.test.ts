@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
+import { DeviceRegistry } from '../src/registry/device-registry.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -56,7 +57,49 @@ describe('pushcast send --dry-run', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('nothing was sent');
     expect(stdout).toContain('would send 13 devices (fcm 6, apns 4, webpush 3)');
-    expect(stdout).toMatch(/16 {2}unknown-provider/);
+    // The bad rows as a table: every reason starts in the same column, whatever the provider.
+    const table = stdout.slice(stdout.indexOf('  line  ')).split('\n\n')[0].split('\n');
+    expect(table[1]).toMatch(/^ {2}16 {4}unknown-provider {4}unknown provider "huawei"/);
+    const reasonAt = table[0].indexOf('reason');
+    for (const row of table.slice(1)) expect(row.slice(reasonAt - 2, reasonAt), row).toBe('  ');
+    expect(table.slice(1).map((row) => row[reasonAt])).not.toContain(' ');
+  });
+
+  it('groups identical problems into one row with their lines', async () => {
+    const rows = ['provider,token,name', ...Array.from({ length: 21 }, (_, i) => `fcm,${fcmToken(`g${i}`)},`), `fcm,${fcmToken('named')},Ana`, `apns,abc,Bo`];
+    const needsName = tempFile('needs-name.json', JSON.stringify({ title: 'Hi {{name}}' }));
+    const { stdout } = await runCli(['send', '-c', config, '-a', tempFile('grouped.csv', rows.join('\n')), '-m', needsName, '-n'], { cwd: root });
+    expect(stdout).toMatch(/^ {2}2-22 \(21\) {2}missing-variable {2}\[fcm\] \{\{name\}\} has no value in this row/m);
+    expect(stdout).toMatch(/^ {2}24 {9}malformed-token {3}\[apns\]/m);
+    expect(stdout.match(/missing-variable/g)).toHaveLength(2); // the summary line and the one row
+  });
+
+  it('counts, for a user-ID audience, the users who would get it and their devices, not the rows read', async () => {
+    const dir = tempDir();
+    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
+    const old = new Date(Date.now() - 200 * 86_400_000).toISOString();
+    registry.upsert([
+      { userId: 'u1', provider: 'fcm', token: fcmToken('u1a') },
+      { userId: 'u1', provider: 'apns', token: apnsToken('u1b') },
+      { userId: 'u2', provider: 'fcm', token: fcmToken('u2a') },
+      { userId: 'u3', provider: 'fcm', token: fcmToken('u3a') },
+      { userId: 'u3', provider: 'fcm', token: fcmToken('u3b') },
+      { userId: 'u4', provider: 'fcm', token: fcmToken('u4a') },
+      { userId: 'u5', provider: 'fcm', token: fcmToken('u5a'), lastSeen: old },
+      { userId: 'u6', provider: 'fcm', token: fcmToken('u6a') },
+    ]);
+    registry.unregister({ userId: 'u4' });
+    registry.markInvalid([{ provider: 'fcm', token: fcmToken('u6a'), reason: 'unregistered' }]);
+    registry.close();
+    const users = tempFile('seven.csv', 'user_id\nu1\nu2\nu3\nu4\nu5\nu6\nu7\n');
+    const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{user_id}}' }));
+    const plan = await runCli(['send', '-c', config, '-a', users, '-m', message, '-n'], { cwd: dir });
+    expect(plan.stdout).toContain('would send 3 users (5 devices: fcm 4, apns 1, webpush 0)');
+    expect(plan.stdout).toMatch(/skipped {4}4: /);
+    const json = JSON.parse((await runCli(['send', '-c', config, '-a', users, '-m', message, '-n', '--json'], { cwd: dir })).stdout);
+    expect(json).toMatchObject({ users: 7, usersReached: 3, recipients: { fcm: 4, apns: 1 }, skipped: { unregistered: 1, stale: 1, 'no-device': 1, 'unknown-user': 1 } });
+    const quiet = await runCli(['send', '-c', config, '-a', users, '-m', message, '-n', '--quiet'], { cwd: dir });
+    expect(quiet.stdout).toContain('dry run: would send 3 users (5 devices: fcm 4, apns 1, webpush 0); 4 skipped');
   });
 
   it('with --strict, stops at the first bad row with exit code 1 and its line', async () => {

@@ -31,6 +31,8 @@ export interface CampaignPlan {
   recipients: Record<ProviderName, number>;
   /** User-ID rows read, which the device registry resolves to devices. */
   users: number;
+  /** Of those, the users at least one of whose devices would be sent to. */
+  usersReached: number;
   skipped: Partial<Record<SkipReason, number>>;
   errors: Array<{ line: number; provider?: ProviderName; reason: string; detail: string }>;
   /** Bad rows beyond `maxListedProblems`, counted in `skipped` but not listed. */
@@ -74,6 +76,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     rows: 0,
     recipients: { fcm: 0, apns: 0, webpush: 0 },
     users: 0,
+    usersReached: 0,
     skipped: {},
     errors: [],
     errorsNotListed: 0,
@@ -81,7 +84,10 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     notes: platformNotes(inputs.template.template),
   };
   const firstProblem = new AbortController();
+  // A user row's devices share its line: a user is reached when one of them would be sent to.
+  const reachedUsers = new Set<number>();
   const onFinal = (event: FinalEvent): void => {
+    if (event.kind === 'accepted' && plan.shape === 'users') reachedUsers.add(event.line);
     if (event.kind !== 'skipped') return;
     if (plan.errors.length < maxListedProblems) plan.errors.push({ line: event.line, provider: event.provider, reason: event.reason ?? 'skipped', detail: event.detail ?? '' });
     else plan.errorsNotListed++;
@@ -102,6 +108,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     onFinal,
   });
   for (const name of providerNames) plan.recipients[name] = tally.providers[name].accepted;
+  plan.usersReached = reachedUsers.size;
   plan.skipped = tally.skippedByReason;
 
   const first = plan.errors[0];

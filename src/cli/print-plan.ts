@@ -1,6 +1,7 @@
 import { counted } from '../domain/count-words.js';
 import { providerNames } from '../domain/recipient.js';
 import { countRecipients, type CampaignPlan } from '../campaign/plan-campaign.js';
+import { groupRows, lineRanges } from '../report/group-rows.js';
 
 const listedInTerminal = 20;
 
@@ -14,28 +15,40 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
     .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
-  const target = plan.shape === 'users' ? `${counted(plan.users, 'user')} (resolved to devices by the device registry)` : `${counted(total, 'device')} (${byProvider})`;
+  // Users the registry could not reach are among the skipped: the headline counts only those who would get it.
+  const target = plan.shape === 'users' ? `${counted(plan.usersReached, 'user')} (${counted(total, 'device')}: ${byProvider})` : `${counted(total, 'device')} (${byProvider})`;
   if (options.quiet) {
-    return `dry run: ${target}; ${counted(skippedTotal, 'row')} skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
+    return `dry run: would send ${target}; ${plan.shape === 'users' ? skippedTotal : counted(skippedTotal, 'row')} skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
   }
 
   lines.push('pushcast dry run: nothing was sent', '');
   lines.push(`  audience   ${plan.audience} (${counted(plan.rows, 'row')}${plan.format ? `; ${describeFormat(plan.format)}` : ''})`);
   lines.push(`  message    ${options.messagePath}`);
   lines.push(`  would send ${target}`);
-  lines.push(`  skipped    ${skippedTotal ? `${counted(skippedTotal, 'row')}: ${skippedBy}` : '0'}`);
+  // A user's devices are skipped one by one (stale, invalid): for a user audience they are not rows.
+  const skippedNoun = plan.shape === 'users' ? String(skippedTotal) : counted(skippedTotal, 'row');
+  lines.push(`  skipped    ${skippedTotal ? `${skippedNoun}: ${skippedBy}` : '0'}`);
   for (const note of plan.notes) lines.push(`  note       ${note}`);
   if (plan.errors.length > 0) {
-    // A channel's rows are registry devices, not lines of a file.
-    const where = plan.lineIs === 'registry-device-id' ? 'device' : 'line';
-    lines.push('', `  ${where}  reason                detail`);
-    for (const error of plan.errors.slice(0, listedInTerminal)) {
-      const where = error.provider ? `[${error.provider}] ` : '';
-      lines.push(`  ${String(error.line).padStart(where.length)}  ${error.reason.padEnd(20)}  ${where}${error.detail}`);
+    // A channel's rows are registry devices, not lines of a file. Identical problems are one row, with their lines.
+    const groups = groupRows(plan.errors, (error) => `${error.reason}\u0000${error.provider ?? ''}\u0000${error.detail}`).map((group) => ({
+      where: group.lines.length > 1 ? `${lineRanges(group.lines)} (${group.lines.length})` : String(group.first.line),
+      ...group.first,
+    }));
+    const shown = groups.slice(0, listedInTerminal);
+    const noun = plan.lineIs === 'registry-device-id' ? 'device' : 'line';
+    const whereWidth = Math.max(noun.length, ...shown.map((group) => group.where.length));
+    const reasonWidth = Math.max(6, ...shown.map((group) => group.reason.length));
+    lines.push('', `  ${noun.padEnd(whereWidth)}  ${'reason'.padEnd(reasonWidth)}  detail`);
+    for (const group of shown) {
+      lines.push(`  ${group.where.padEnd(whereWidth)}  ${group.reason.padEnd(reasonWidth)}  ${group.provider ? `[${group.provider}] ` : ''}${group.detail}`);
     }
-    const more = plan.errors.length - listedInTerminal + plan.errorsNotListed;
+    const moreGroups = groups.length - shown.length;
     const listedByJson = plan.errorsNotListed === 0 ? 'them all' : `the first ${plan.errors.length}`;
-    if (more > 0) lines.push(`  … and ${more} more (--json lists ${listedByJson})`);
+    if (moreGroups > 0 || plan.errorsNotListed > 0)
+      lines.push(
+        `  … and ${moreGroups > 0 ? `${counted(moreGroups, 'other problem')}` : ''}${moreGroups > 0 && plan.errorsNotListed > 0 ? ', and ' : ''}${plan.errorsNotListed > 0 ? `${plan.errorsNotListed} rows not listed` : ''} (--json lists ${listedByJson})`,
+      );
   }
   for (const name of providerNames) {
     const sample = plan.samples[name];
