@@ -109,8 +109,13 @@ describe('a provider that takes requests and never answers', () => {
     expect(record.uncertainByReason).toEqual({ 'provider-stalled': record.counts.uncertain });
     expect(record.failedByReason).toEqual({ 'provider-stalled': record.counts.failed });
     expect(record.counts.failed).toBeGreaterThan(0);
+    // Every row is accounted for, and every one not sent is listed: the queued ones failed, those never reached not-sent.
+    expect(record.counts.targeted + record.counts.skipped).toBe(800);
+    const notReached = record.skippedByReason['not-sent'] ?? 0;
+    expect(notReached).toBe(record.unreached?.rows ?? 0);
+    expect(record.counts.uncertain + record.counts.failed + notReached).toBe(800);
     const retryRows = readFileSync(failedOut, 'utf8').trim().split('\n');
-    expect(retryRows).toHaveLength(record.counts.failed + 1);
+    expect(retryRows).toHaveLength(record.counts.failed + notReached + 1);
     expect(emulator.delivered()).toEqual([]);
   });
 });

@@ -60,8 +60,13 @@ describe('a disk that fills up under the journal', () => {
       ),
     ]);
     expect(cut.stderr).not.toMatch(/\n\s+at /); // never a stack trace
+    // The same line says which lines the stopped run never reached.
+    expect(lines[0]).toMatch(/; lines \d+ to 3001 \(\d+ recipients\) were not reached before the run stopped$/);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-    expect(report).toMatchObject({ status: 'stopped', fatal: { reason: 'journal-write-failed' } });
+    expect(report).toMatchObject({ status: 'stopped', fatal: { reason: 'journal-write-failed' }, unreached: { toLine: 3001 } });
+    // Every row is counted: sent, in flight, or not reached (skipped not-sent, and the next run sends them).
+    expect(report.counts.targeted + report.counts.skipped).toBe(3000);
+    expect(report.skippedByReason['not-sent']).toBeGreaterThanOrEqual(report.unreached.rows);
     const acceptedBefore = emulator.stats().accepted.apns;
     expect(report.counts.accepted).toBe(acceptedBefore);
     expect(acceptedBefore).toBeGreaterThan(0);

@@ -127,6 +127,9 @@ describe('SIGTERM at many moments of a run', () => {
       expect(code, stderr).toBe(130);
       expect(record.status).toBe('interrupted');
       expect(record.counts.uncertain, `stopped ${more} requests in: ${stderr}`).toBe(0);
+      // Every row is accounted for: those sent (now or by an earlier run), and those not reached.
+      expect(record.counts.targeted + record.counts.skipped).toBe(size);
+      expect(record.unreached?.toLine).toBe(size + 1);
     }
     const last = await runCli(['send', ...args.slice(1)], { cwd: dir });
     expect(last.code, last.stderr).toBe(0);

@@ -34,7 +34,7 @@ describe('on a terminal', () => {
     expect(Date.now() - typedAt).toBeLessThan(1000);
     expect(await terminal.exited).toBe(130);
     expect(terminal.output()).toMatch(/stopping: letting \d+ in flight finish/);
-    expect(terminal.output()).toContain('interrupted; run the same command again to resume');
+    expect(terminal.output()).toMatch(/interrupted; lines \d+ to 5001 \(\d+ recipients\) were not reached before the run stopped; run the same command again to resume/);
     const acceptedAtStop = emulator.stats().accepted.apns;
     expect(acceptedAtStop).toBeLessThan(5000);
 

@@ -177,6 +177,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
     const tally = await runCampaign(inputs.audience.rows, {
       ...options,
+      countUnreached: true,
       schedule: schedule && ((recipient) => schedule.judge(recipient)),
       template: inputs.template,
       providers,
@@ -209,7 +210,11 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       listener.warn?.(`the token lists were not all written: ${(error as Error).message}`);
       return { suspectFile: undefined };
     });
-    const verdict = exitCodeFor(tally, suspects, settings.thresholds ?? {}, Boolean(settings.trustInvalid));
+    const verdict = exitCodeFor(tally, suspects, settings.thresholds ?? {}, Boolean(settings.trustInvalid), {
+      journaled: journal !== undefined,
+      failedOut: outputs.failedOut,
+      lineIs: inputs.audience.lineIs,
+    });
     const runTimeline = timeline.record();
     const finishedAt = new Date(startedAt.getTime() + resources.seconds * 1000).toISOString();
     const pauses = runTimeline.pauses.length + runTimeline.pausesNotListed;

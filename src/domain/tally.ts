@@ -39,6 +39,8 @@ export interface Tally {
   fatal?: { provider?: ProviderName; reason: string; fix: string };
   /** Parts of a provider that refused the sender for every recipient (a web push service's origin), while the rest went on. */
   halted: Array<{ provider: ProviderName; scope: string; reason: string; fix: string }>;
+  /** A stopped run's rows it never reached: how many recipients, and the first and last line (or registry device). */
+  unreached?: { rows: number; fromLine: number; toLine: number };
 }
 
 export function emptyCounts(): ProviderCounts {

@@ -48,6 +48,12 @@ export interface CampaignOptions {
   ): { kind: 'due'; lateMs: number } | { kind: 'deferred'; dueAt: number } | { kind: 'hold'; dueAt: number; inMs: number } | { kind: 'skip'; reason: SkipReason; detail: string };
   /** Told each row of this shard as it is read. */
   onRow?(row: AudienceRow): void;
+  /**
+   * When the campaign stops early, read the rest of the audience without sending, so that every
+   * row is counted (those not reached as skipped `not-sent`, to --failed-out) and the report can
+   * say which lines were not reached. Off for a plan, which stops at its first problem on purpose.
+   */
+  countUnreached?: boolean;
   onFinal?(event: FinalEvent): void;
   onProgress?(tally: Tally): void;
   /** Told once, when the campaign starts stopping (Ctrl-C, a fatal answer), how many recipients are still in flight. */
@@ -115,9 +121,13 @@ class CampaignRun {
     const watchdog = setInterval(() => this.watchStalls(), Math.min(1000, Math.max(50, this.options.stallMs / 10)));
     try {
       for await (const row of rows) {
-        if (this.stopping) break;
+        if (this.stopping && !this.options.countUnreached) break;
         if (!inShard(shard, row.kind === 'problem' ? (row.hash ?? lineHash(row.line)) : row.hash)) continue;
         this.options.onRow?.(row);
+        if (this.stopping) {
+          this.unreached(row);
+          continue;
+        }
         if (row.kind === 'problem') {
           this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
         } else if (row.kind === 'user') {
@@ -139,6 +149,54 @@ class CampaignRun {
       this.options.signal?.removeEventListener('abort', this.onAbort);
     }
     return this.tally;
+  }
+
+  /**
+   * A row read after the campaign stopped: counted, never sent. A bad row keeps its reason; a
+   * device an earlier run settled is counted as it was; any other is `not-sent` (a later run, or
+   * --failed-out, sends it), and the lines not reached are noted for the report.
+   */
+  private unreached(row: AudienceRow): void {
+    if (row.kind === 'problem') {
+      return this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
+    }
+    const devices = row.kind === 'user' ? this.options.resolveUser?.(row) : [row];
+    if (!Array.isArray(devices)) {
+      // No device to stand for the row: the row itself goes to --failed-out.
+      this.noteUnreached(row.line);
+      return this.events.counted({ kind: 'skipped', line: row.line, reason: 'not-sent', detail: unreachedDetail, attempts: 0, fields: row.fields, unreached: true });
+    }
+    for (const device of devices) {
+      if (device.kind === 'problem') {
+        this.events.counted({ kind: 'skipped', line: device.line, provider: device.provider, reason: device.reason, detail: device.detail, attempts: 0 });
+        continue;
+      }
+      const prior = this.options.journal?.prior.get(device.key);
+      const carried = prior && carriedOver(prior, this.options.journal!.resendUncertain);
+      if (carried) {
+        this.events.counted({ ...carried, line: device.line, recipient: device });
+        continue;
+      }
+      this.noteUnreached(device.line);
+      this.events.counted({
+        kind: 'skipped',
+        line: device.line,
+        provider: device.provider,
+        recipient: device,
+        reason: 'not-sent',
+        detail: unreachedDetail,
+        attempts: 0,
+        unreached: true,
+      });
+    }
+  }
+
+  /** The lines (or registry devices) a stopped run did not reach: the report says from where to where. */
+  private noteUnreached(line: number): void {
+    const unreached = (this.tally.unreached ??= { rows: 0, fromLine: line, toLine: line });
+    unreached.rows++;
+    unreached.fromLine = Math.min(unreached.fromLine, line);
+    unreached.toLine = Math.max(unreached.toLine, line);
   }
 
   /** One device: settled by an earlier run, refused, or rendered and queued for its provider. */
@@ -472,6 +530,8 @@ class CampaignRun {
     wake?.();
   }
 }
+
+const unreachedDetail = 'not reached: the run stopped before this row; the next run sends it';
 
 /** A batch's outcomes by kind (and reason where there is one): what --verbose prints of it. */
 function outcomeCounts(outcomes: Outcome[]): Record<string, number> {

@@ -61,6 +61,8 @@ export interface CampaignRecord extends TallyCounts {
   fatal?: Tally['fatal'];
   /** Web push services that refused the sender for every subscription; the rest of the campaign went on. */
   halted?: Tally['halted'];
+  /** A stopped run's rows it never reached (counted as skipped `not-sent`): how many, and the first and last line. */
+  unreached?: Tally['unreached'];
   /** What `line` means in `errors` and `uncertain`. */
   lineIs: LineIs;
   /** Rows that were skipped, rejected or failed, with their line: the first 1000. */
@@ -95,6 +97,13 @@ export function lineNoun(lineIs: LineIs | undefined): string {
   return lineIs === 'registry-device-id' ? 'registry device' : lineIs === 'token-option' ? '--token' : 'line';
 }
 
+/** "lines 4 to 250000 (246000 recipients) were not reached": what a stopped run left unsent, where. */
+export function describeUnreached(unreached: NonNullable<Tally['unreached']>, lineIs: LineIs | undefined): string {
+  const noun = lineNoun(lineIs);
+  const where = unreached.fromLine === unreached.toLine ? `${noun} ${unreached.fromLine}` : `${noun}s ${unreached.fromLine} to ${unreached.toLine}`;
+  return `${where} (${unreached.rows} recipient${unreached.rows === 1 ? '' : 's'}) were not reached before the run stopped`;
+}
+
 /** Collects what the record lists line by line while the campaign runs. */
 export class RecordLists {
   readonly errors: CampaignRecord['errors'] = [];
@@ -103,6 +112,7 @@ export class RecordLists {
   uncertainNotListed = 0;
 
   onFinal(event: FinalEvent): void {
+    if (event.unreached) return; // summed up in `unreached`: a stop at line 4 of a million must not list them
     if (event.kind === 'uncertain') {
       if (this.uncertain.length < listedLimit) this.uncertain.push({ line: event.line, provider: event.provider, reason: event.reason, detail: event.detail });
       else this.uncertainNotListed++;
@@ -172,6 +182,7 @@ export function buildRecord(input: {
     lineIs: input.lineIs ?? 'audience-line',
     ...(tally.fatal ? { fatal: tally.fatal } : {}),
     ...(tally.halted.length > 0 ? { halted: tally.halted } : {}),
+    ...(tally.unreached ? { unreached: tally.unreached } : {}),
     errors: input.lists.errors,
     errorsNotListed: input.lists.errorsNotListed,
     uncertain: input.lists.uncertain,

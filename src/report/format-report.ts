@@ -1,7 +1,7 @@
 import { providerNames } from '../domain/recipient.js';
 import { counted } from '../domain/count-words.js';
 import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
-import { lineNoun, type CampaignRecord } from './campaign-record.js';
+import { describeUnreached, lineNoun, type CampaignRecord } from './campaign-record.js';
 import type { RunSummary } from './campaign-history.js';
 import { localTimeText } from '../domain/zoned-time.js';
 
@@ -64,6 +64,10 @@ export function formatReport(record: CampaignRecord): string {
     );
     lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, ${where(record.counts.uncertain)} ${at}`);
     lines.push(...reasonList(record.uncertainByReason ?? {}));
+  }
+  if (record.unreached) {
+    const how = record.files?.journal ? 'run the same command again to send them' : record.files?.failedOut ? `they are in ${record.files.failedOut}` : 'this run kept no journal';
+    lines.push(`${describeUnreached(record.unreached, record.lineIs)}: ${how}`);
   }
   if (record.schedule) lines.push(...scheduleLines(record));
   for (const suspect of record.suspect) lines.push(`suspect: ${wrap(suspect.note, 70).join('\n  ')}`);

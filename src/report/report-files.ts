@@ -57,8 +57,7 @@ export class ReportFiles {
 
   onFinal(event: FinalEvent): void {
     const { recipient } = event;
-    if (!recipient) return;
-    if (event.kind === 'invalid' && this.held) {
+    if (event.kind === 'invalid' && this.held && recipient) {
       const entry: HeldInvalid = {
         group: this.options.guard.isGuarded(event) ? this.options.guard.groupOf(event) : undefined,
         row: csvLine([event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString()], { guarded: invalidFreeText }),
@@ -66,7 +65,8 @@ export class ReportFiles {
       this.held.write(`${JSON.stringify(entry)}\n`);
     }
     const resendable = event.kind === 'failed' || (event.kind === 'skipped' && event.reason === 'not-sent');
-    if (resendable && this.failed) this.failed.write(csvLine(recipient.fields, this.failedFormat));
+    const fields = recipient?.fields ?? event.fields;
+    if (resendable && this.failed && fields) this.failed.write(csvLine(fields, this.failedFormat));
   }
 
   /** Writes the prune list, leaving out (and listing apart) the tokens of suspect groups. Returns where the suspect ones went. */
