@@ -19,7 +19,7 @@ const defaults: Record<string, string> = {
 
 /** `pushcast config`: the effective configuration, every secret redacted, and where each value came from. */
 export async function configCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const { config, file, sources } = loadConfig({ file: options.config, cwd: io.cwd, env: io.env });
+  const { config, file, sources } = await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, signal: io.signal });
   const rows = settings.map((setting) => {
     const value = getSetting(config, setting.path);
     const source = sources.get(setting.path);

@@ -22,7 +22,7 @@ interface Finding {
  * reaching anyone, and says plainly what it could not check.
  */
 export async function doctorCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const { config } = loadConfig({ file: options.config, cwd: io.cwd, env: io.env });
+  const { config } = await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, signal: io.signal });
   const report: Record<string, Finding[]> = {};
   for (const name of providerNames) {
     const descriptor = providerDescriptors[name] as ProviderDescriptor;
