@@ -103,7 +103,8 @@ export function describeFileError(path: string, error: unknown): string {
   return oneLine(`${path}: ${fileErrorReason(error)}`);
 }
 
-function fileErrorReason(error: unknown): string {
+/** The reason alone, for a message that names the file its own way. */
+export function fileErrorReason(error: unknown): string {
   switch ((error as NodeJS.ErrnoException | undefined)?.code) {
     case 'ENOENT':
       return 'no such file';
