@@ -186,6 +186,36 @@ describe('pushcast config', () => {
   });
 });
 
+describe('values from the environment and the config file on the terminal', () => {
+  const forged = '\u001b]0;owned\u0007\npushcast: campaign done';
+  const shown = '\\x1b]0;owned\\x07\\npushcast: campaign done';
+
+  it('pushcast config escapes what they hold, and keeps each on its line', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ webpush: { subject: `mailto:a@example.com${forged}` } }));
+    const { code, stdout } = await runCli(['config'], {
+      cwd: dir,
+      env: { PUSHCAST_APNS_TOPIC: `com.example${forged}`, GOOGLE_APPLICATION_CREDENTIALS: `/secrets/firebase${forged}.json` },
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`apns.topic               com.example${shown}   [env PUSHCAST_APNS_TOPIC]`);
+    expect(stdout).toContain(`(secret) in file /secrets/firebase${shown}.json   [env GOOGLE_APPLICATION_CREDENTIALS]`);
+    expect(stdout).toContain(`webpush.subject          mailto:a@example.com${shown}   [file`);
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
+    expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(stdout).not.toMatch(/^pushcast: campaign done/m);
+  });
+
+  it('an error quoting one says it on one line', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ [`apns${forged}`]: 1 }));
+    const file = await runCli(['config'], { cwd: dir });
+    expect(file.stderr).toBe(`pushcast: config ${join(dir, 'pushcast.config.json')}: unknown setting "apns${shown}" (see schema/config-v1.schema.json)\n`);
+    const env = await runCli(['config'], { cwd: tempDir(), env: { PUSHCAST_CONCURRENCY: `many${forged}` } });
+    expect(env.stderr).toBe(`pushcast: PUSHCAST_CONCURRENCY must be a number, not "many${shown}"\n`);
+  });
+});
+
 describe('pushcast init', () => {
   it('writes files that a dry run accepts, and refuses to overwrite them', async () => {
     const dir = tempDir();

@@ -8,6 +8,7 @@ import { buildApnsPayload } from '../src/providers/apns/payload.js';
 import { buildFcmPayload, withApnsExpiration } from '../src/providers/fcm/payload.js';
 import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
 import { device as aDevice } from './helpers/audience.js';
+import { runCli } from './helpers/run-cli.js';
 import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
 const context = { apnsTopic: 'com.example.app' };
@@ -63,6 +64,20 @@ describe('message templates', () => {
     await expect(loadTemplate(path)).rejects.toThrow(new RegExp(`message ${path}:\\n  - unknown field "bodyy"`));
     await expect(loadTemplate(tempFile('t.json', '{"title": "{{#if}}"}'))).resolves.toBeDefined();
     expect(() => new CompiledTemplate({ kind: 'notification', title: 'Hi {{name' } as MessageTemplate)).toThrow(/title/);
+  });
+});
+
+describe('a template file on the terminal', () => {
+  it("a field name holding a line break or an escape stays on its problem's line, escaped", async () => {
+    const message = tempFile('forged.json', JSON.stringify({ title: 'Hi', 'body\u001b[2J\npushcast: campaign done': 'x', kind: 'loud' }));
+    const { code, stderr } = await runCli(['send', '-a', tempFile('a.csv', `provider,token\nfcm,${fcmToken(1)}\n`), '-m', message, '--dry-run']);
+    expect(code).toBe(1);
+    expect(stderr.split('\n')).toEqual([
+      `pushcast: message ${message}:`,
+      expect.stringMatching(/^ {2}- unknown field "body\\x1b\[2J\\npushcast: campaign done" \(known: /),
+      '  - kind must be "notification" or "data", not "loud"',
+      '',
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PushcastConfig } from '../config/config.js';
 import { defaultJournalDir } from '../config/defaults.js';
+import { oneLine } from '../domain/quote-value.js';
 import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
@@ -141,7 +142,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const startedAt = new Date();
     let anchor: number | undefined;
     if (journalFile && campaign && earlier) {
-      if (earlier.torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
+      if (earlier.torn) listener.note?.(`${oneLine(journalFile)}: a line cut short by a crash was ignored`);
       anchor = earlier.anchor ?? (settings.now ?? Date.now)();
       journal = {
         writer: await JournalWriter.open(journalFile, {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputError, describeFileError } from '../errors.js';
+import { oneLine, quoted } from '../domain/quote-value.js';
 import { parseDuration } from '../config/parse-duration.js';
 import { limits } from './limits.js';
 
@@ -64,7 +65,8 @@ export async function loadTemplate(path: string, file = path): Promise<MessageTe
   }
   const problems = checkTemplate(parsed);
   if (problems.length > 0) {
-    throw new InputError(`message ${path}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    // One line a problem: a key of the file that holds a line break cannot start one of its own.
+    throw new InputError(`message ${path}:\n${problems.map((problem) => `  - ${oneLine(problem)}`).join('\n')}`);
   }
   return normalizeTemplate(parsed as Record<string, unknown>);
 }
@@ -74,7 +76,7 @@ export function checkTemplate(value: unknown): string[] {
   if (!isPlainObject(value)) return ['the template must be a JSON object'];
   const problems: string[] = [];
   for (const key of Object.keys(value)) {
-    if (!templateKeys.has(key)) problems.push(`unknown field "${key}" (known: ${[...templateKeys].filter((k) => k !== '$schema').join(', ')})`);
+    if (!templateKeys.has(key)) problems.push(`unknown field ${quoted(key)} (known: ${[...templateKeys].filter((k) => k !== '$schema').join(', ')})`);
   }
   const kind = value.kind ?? 'notification';
   if (!messageKinds.includes(kind as never)) problems.push(`kind must be "notification" or "data", not ${JSON.stringify(kind)}`);
@@ -111,7 +113,7 @@ export function checkTemplate(value: unknown): string[] {
           continue;
         }
         for (const key of Object.keys(variant)) {
-          if (!(contentKeys as readonly string[]).includes(key)) problems.push(`locales.${locale}: unknown field "${key}" (a variant may set ${contentKeys.join(', ')})`);
+          if (!(contentKeys as readonly string[]).includes(key)) problems.push(`locales.${locale}: unknown field ${quoted(key)} (a variant may set ${contentKeys.join(', ')})`);
         }
         checkContent(variant, `locales.${locale}.`, problems);
       }
