@@ -186,6 +186,26 @@ describe('pushcast config', () => {
   });
 });
 
+describe('a config file that is not JSON or YAML', () => {
+  const key = 'cyv7n-L_gKtsZz6m3tAyq1n6sH2LwZ0aeKQq5rXqYHo';
+
+  it('is named by line and column, and the line, which may hold a key, is not shown', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), `{\n  "webpush": {\n    "vapidPrivateKey": '${key}'\n  }\n}\n`);
+    const json = await runCli(['config'], { cwd: dir });
+    expect(json.code).toBe(2);
+    expect(json.stderr).toBe(
+      `pushcast: config ${join(dir, 'pushcast.config.json')}: not valid JSON: line 3, column 24: expected a value (text in "double quotes", a number, true, false, null, an object or a list), found "'"\n`,
+    );
+    const yamlDir = tempDir();
+    writeFileSync(join(yamlDir, 'pushcast.config.yaml'), `webpush:\n  vapidPublicKey: BPxyz\n  vapidPrivateKey: ${key}: x\n`);
+    const yaml = await runCli(['config'], { cwd: yamlDir });
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toBe(`pushcast: config ${join(yamlDir, 'pushcast.config.yaml')}: not valid YAML: line 3, column 20: Nested mappings are not allowed in compact mappings\n`);
+    for (const { stderr } of [json, yaml]) expect(stderr).not.toContain(key.slice(0, 8));
+  });
+});
+
 describe('values from the environment and the config file on the terminal', () => {
   const forged = '\u001b]0;owned\u0007\npushcast: campaign done';
   const shown = '\\x1b]0;owned\\x07\\npushcast: campaign done';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
+import { locateJsonError, pointAt } from '../domain/locate-syntax-error.js';
 import { oneLine, quoted } from '../domain/quote-value.js';
 import { ConfigError, describeFileError, InputError, InterruptedError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
@@ -79,11 +80,12 @@ async function readConfigFile(path: string, label: string, signal: AbortSignal |
     // A file named that cannot be read is bad input, as a missing audience or message is.
     throw new InputError(`config ${describeFileError(label, error)}`, { cause: error });
   }
+  const yaml = /\.ya?ml$/i.test(path);
   let parsed: unknown;
   try {
-    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    parsed = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config ${oneLine(label)}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`config ${oneLine(label)}: not valid ${yaml ? 'YAML' : 'JSON'}: ${syntaxProblem(text, yaml, error)}`, { cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${oneLine(label)}: must be an object of settings`);
   // A section left empty (YAML's `fcm:` with every line under it commented out) is null: no settings.
@@ -94,12 +96,22 @@ async function readConfigFile(path: string, label: string, signal: AbortSignal |
 }
 
 /**
+ * Where the file stops being JSON or YAML, by line and column, and why. Never the line itself, as a
+ * message template's error shows it: a config's lines may hold a key.
+ */
+function syntaxProblem(text: string, yaml: boolean, error: unknown): string {
+  const offset = yaml ? (error as { pos?: [number, number] }).pos?.[0] : undefined;
+  const at = yaml ? (offset === undefined ? undefined : { ...pointAt(text, offset), reason: (error as Error).message }) : locateJsonError(text);
+  return oneLine(at ? `line ${at.line}, column ${at.column}: ${at.reason}` : (error as Error).message);
+}
+
+/**
  * The yaml package (CommonJS) is loaded only when a YAML file is read. A config holds no more
  * values than there are settings, so it needs no more aliases than that: an alias bomb (a
  * "billion laughs") is refused rather than expanded.
  */
 function parseYaml(text: string): unknown {
-  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: settings.length });
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: settings.length, prettyErrors: false });
 }
 
 /** The first few problems, and how many more: one line, however wrong the file. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputError, describeFileError } from '../errors.js';
+import { locateJsonError } from '../domain/locate-syntax-error.js';
 import { oneLine, quoted } from '../domain/quote-value.js';
 import { parseDuration } from '../config/parse-duration.js';
 import { limits } from './limits.js';
@@ -57,11 +58,15 @@ export async function loadTemplate(path: string, file = path): Promise<MessageTe
   } catch (error) {
     throw new InputError(`message ${describeFileError(path, error)}`, { cause: error });
   }
+  const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = JSON.parse(json);
   } catch (error) {
-    throw new InputError(`message ${path}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    // Where, as a placeholder's syntax error is shown: the line, and a caret under the column.
+    const at = locateJsonError(json);
+    const where = at ? `line ${at.line}, column ${at.column}: ${at.reason}\n${at.excerpt.replace(/^/gm, '    ')}` : (error as Error).message;
+    throw new InputError(`message ${path}: not valid JSON: ${where}`, { cause: error });
   }
   const problems = checkTemplate(parsed);
   if (problems.length > 0) {
