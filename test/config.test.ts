@@ -40,12 +40,16 @@ describe('configuration precedence: flag > environment > file > default', () => 
     expect(config.apns).toEqual({ key: join(yamlDir, 'keys/AuthKey.p8'), keyId: 'YAMLKEY' });
   });
 
-  it('refuses a misspelt setting instead of ignoring it', async () => {
+  it('refuses a misspelt setting instead of ignoring it, and names the setting it is closest to', async () => {
     const bad = tempDir();
-    writeFileSync(join(bad, 'pushcast.config.json'), JSON.stringify({ apns: { topik: 'x' }, concurency: 5 }));
+    writeFileSync(join(bad, 'pushcast.config.json'), JSON.stringify({ apns: { topik: 'x', keyid: 'ABC123DEFG', color: 'red' }, concurency: 5, fmc: {}, topic: 'com.example.app' }));
     const { code, stderr } = await runCli(['config'], { cwd: bad });
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown setting "apns.topik"; unknown setting "concurency"');
+    expect(stderr).toBe(
+      `pushcast: config ${join(bad, 'pushcast.config.json')}: unknown setting "apns.topik" (did you mean "apns.topic"?); unknown setting "apns.keyid" (did you mean "apns.keyId"?); ` +
+        'unknown setting "apns.color"; unknown setting "concurency" (did you mean "concurrency"?); unknown setting "fmc" (did you mean "fcm"?); ' +
+        'unknown setting "topic" (did you mean "apns.topic"?) (see schema/config-v1.schema.json)\n',
+    );
   });
 
   it('reads a section left empty as no settings, and names a section given a value that is not one', async () => {
@@ -143,7 +147,7 @@ describe('a config file that is not what it should be', () => {
     const { code, stderr } = await runCli(['config'], { cwd: dir });
     expect(code).toBe(2);
     expect(stderr).toBe(
-      `pushcast: config ${join(dir, 'pushcast.config.json')}: unknown setting "setting0"; unknown setting "setting1"; unknown setting "setting2"; and 1997 more (see schema/config-v1.schema.json)\n`,
+      `pushcast: config ${join(dir, 'pushcast.config.json')}: ${Array.from({ length: 10 }, (_, i) => `unknown setting "setting${i}"`).join('; ')}; and 1990 more (see schema/config-v1.schema.json)\n`,
     );
     writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ webpush: `${'B'.repeat(50_000)}\npushcast: campaign done` }));
     const value = await runCli(['config'], { cwd: dir });

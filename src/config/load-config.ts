@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
+import { closestName } from '../domain/closest-name.js';
 import { locateJsonError, pointAt } from '../domain/locate-syntax-error.js';
 import { oneLine, quoted } from '../domain/quote-value.js';
 import { ConfigError, describeFileError, InputError, InterruptedError } from '../errors.js';
@@ -116,7 +117,7 @@ function parseYaml(text: string): unknown {
 
 /** The first few problems, and how many more: one line, however wrong the file. */
 function listed(problems: string[]): string {
-  const shown = 3;
+  const shown = 10;
   return problems.length <= shown + 1 ? problems.join('; ') : `${problems.slice(0, shown).join('; ')}; and ${problems.length - shown} more`;
 }
 
@@ -129,17 +130,29 @@ function isSection(key: string): boolean {
   return settingsOf(key).length > 0;
 }
 
-/** Typos in a config file are errors: a misspelt key would otherwise be silently ignored. */
+/**
+ * Typos in a config file are errors: a misspelt key would otherwise be silently ignored. Each is
+ * named with the setting it is closest to: "fmc" is "fcm", and "topic" alone is "apns.topic".
+ */
 function unknownSettings(config: Record<string, unknown>): string[] {
   const known = new Set(settings.map((setting) => setting.path));
+  const topLevel = [...new Set(settings.map((setting) => setting.path.split('.')[0]))];
+  const unknown = (path: string, near: string | undefined) => `unknown setting ${quoted(path)}${near ? ` (did you mean ${quoted(near)}?)` : ''}`;
   const problems: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (key === '$schema') continue;
     if (isSection(key) && value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const inner of Object.keys(value)) if (!known.has(`${key}.${inner}`)) problems.push(`unknown setting ${quoted(`${key}.${inner}`)}`);
+      for (const inner of Object.keys(value)) {
+        if (known.has(`${key}.${inner}`)) continue;
+        const near = closestName(inner, settingsOf(key));
+        problems.push(unknown(`${key}.${inner}`, near && `${key}.${near}`));
+      }
     } else if (isSection(key)) {
       problems.push(`"${key}" is a section of settings (an object such as {"${settingsOf(key)[0]}": …}), not ${quoted(value)}`);
-    } else if (!known.has(key)) problems.push(`unknown setting ${quoted(key)}`);
+    } else if (!known.has(key)) {
+      const inSection = settings.find((setting) => setting.path.toLowerCase().endsWith(`.${key.toLowerCase()}`));
+      problems.push(unknown(key, closestName(key, topLevel) ?? inSection?.path));
+    }
   }
   return problems;
 }
