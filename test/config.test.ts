@@ -156,6 +156,23 @@ describe('a config file that is not what it should be', () => {
     );
   });
 
+  it('names a value of the wrong kind, rather than failing on it as an unexpected error', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, { apns: { key: { file: 'AuthKey.p8' } }, webpush: { allowedOrigins: 'https://push.example.com' } }, dir);
+    const sent = await runCli(['send', '--config', config, '-a', audienceFile('apns', 5, 'kind'), '-m', message], { cwd: dir });
+    expect(sent.code).toBe(2);
+    expect(sent.stderr).toBe(
+      `pushcast: config ${config}: apns.key must be text (a path, or the content itself), not {"file":"AuthKey.p8"}; webpush.allowedOrigins must be a list of text, not "https://push.example.com" (see schema/config-v1.schema.json)\n`,
+    );
+    const yamlDir = tempDir();
+    writeFileSync(join(yamlDir, 'pushcast.config.yaml'), 'apns: &apns\n  key: *apns\n');
+    const aliased = await runCli(['config'], { cwd: yamlDir });
+    expect(aliased.stderr).toBe(
+      `pushcast: config ${join(yamlDir, 'pushcast.config.yaml')}: apns.key must be text (a path, or the content itself), not an object (see schema/config-v1.schema.json)\n`,
+    );
+    expect(emulator.stats().requests.apns).toBe(0);
+  });
+
   it('refuses a key file far bigger than key material, naming it and its size', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'AuthKey.p8'), '');

@@ -91,7 +91,7 @@ async function readConfigFile(path: string, label: string, signal: AbortSignal |
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${oneLine(label)}: must be an object of settings`);
   // A section left empty (YAML's `fcm:` with every line under it commented out) is null: no settings.
   for (const [key, value] of Object.entries(parsed)) if (value === null && isSection(key)) delete (parsed as Record<string, unknown>)[key];
-  const problems = unknownSettings(parsed as Record<string, unknown>);
+  const problems = [...unknownSettings(parsed as Record<string, unknown>), ...wrongKinds(parsed as Record<string, unknown>)];
   if (problems.length > 0) throw new ConfigError(`config ${oneLine(label)}: ${listed(problems)} (see schema/config-v1.schema.json)`);
   return parsed as Record<string, unknown>;
 }
@@ -155,6 +155,26 @@ function unknownSettings(config: Record<string, unknown>): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * A value of the wrong kind (an object where a path belongs, as a YAML alias can put there) would
+ * fail far from the file, or as an unexpected error: it is said here. Null is a value left empty.
+ */
+function wrongKinds(config: Record<string, unknown>): string[] {
+  return settings.flatMap((setting) => {
+    const value = getSetting(config, setting.path);
+    if (value === undefined || value === null) return [];
+    const expected =
+      setting.kind === 'number'
+        ? typeof value !== 'number' && 'a number'
+        : setting.kind === 'list'
+          ? !(Array.isArray(value) && value.every((item) => typeof item === 'string')) && 'a list of text'
+          : setting.kind === 'string'
+            ? typeof value !== 'string' && typeof value !== 'number' && 'text'
+            : typeof value !== 'string' && 'text (a path, or the content itself)';
+    return expected ? [`${setting.path} must be ${expected}, not ${quoted(value)}`] : [];
+  });
 }
 
 function parseValue(setting: Setting, value: string, variable: string): unknown {
