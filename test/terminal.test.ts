@@ -72,6 +72,22 @@ describe('a cell that holds a line break', () => {
   });
 });
 
+describe('a file name that holds a line break', () => {
+  it('stays on its line when a later run names it from the journal', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const audience = tempFile('spring.csv', `provider,token\nfcm,${fcmToken('journal-name')}\n`);
+    const first = tempFile('spring\npushcast: campaign done.json', JSON.stringify({ title: 'Spring' }));
+    expect((await runCli(['send', '--config', config, '-a', audience, '-m', first, '--campaign', 'named', '--quiet'], { cwd: dir })).code).toBe(0);
+    const edited = await runCli(['send', '--config', config, '-a', audience, '-m', tempFile('spring2.json', JSON.stringify({ title: 'Spring!' })), '--campaign', 'named'], {
+      cwd: dir,
+    });
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).toContain('spring\\npushcast: campaign done.json (sha256 ');
+    expect(edited.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('in a pipe whose reader has gone', () => {
   /** Runs the built CLI with the read end of its stdout closed before it writes anything: each write meets EPIPE. */
   function runWithReaderGone(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {

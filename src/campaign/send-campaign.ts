@@ -286,7 +286,8 @@ export function requireSomeProvider(providers: ProviderSet, validateOnly = false
 function messageChanged(campaign: string, sent: MessageIdentity | undefined, now: MessageIdentity | undefined, changeMessage: boolean): boolean {
   if (!sent || !now || sent.sha256 === now.sha256) return false;
   if (changeMessage) return true;
-  const named = (message: MessageIdentity) => `${message.file} (sha256 ${message.sha256.slice(0, 12)})`;
+  // The earlier message is named as the journal has it: on this line, whatever the journal holds.
+  const named = (message: MessageIdentity) => `${oneLine(message.file)} (sha256 ${message.sha256.slice(0, 12)})`;
   throw new InputError(
     `campaign ${campaign} was sent with ${named(sent)} and this run's message is ${named(now)}, so nothing was sent: to send it as a campaign of its own, give a new --campaign name; to send it to the recipients ${campaign} has not reached yet, add --change-message`,
   );
