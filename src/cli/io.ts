@@ -1,5 +1,5 @@
-import { oneLine } from '../domain/quote-value.js';
 import type { Readable, Writable } from 'node:stream';
+import { oneLine } from '../domain/quote-value.js';
 
 /** Everything a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
