@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,20 @@ describe('the campaign lock', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('closed.jsonl.lock: the lock of campaign closed cannot be read (is a directory, expected a file)');
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+
+  it('never waits on a lock that is a pipe', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, '.pushcast'));
+    execFileSync('mkfifo', [join(dir, '.pushcast', 'piped.jsonl.lock')]);
+    // A hang guard: reading a pipe no one writes would wait for ever.
+    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'piped'), '-m', message, '--campaign', 'piped'], {
+      cwd: dir,
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('piped.jsonl.lock: the lock of campaign piped cannot be read (a pipe, not a campaign lock)');
     expect(emulator.stats().requests.fcm).toBe(0);
   });
 

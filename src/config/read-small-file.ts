@@ -30,15 +30,15 @@ export class FileTooBigError extends Error {
  */
 export async function readSmallFile(path: string, small: SmallFile & { signal?: AbortSignal }): Promise<Buffer> {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  let pipe = false;
+  let closedByPipe = false;
   try {
     const info = fstatSync(fd);
-    pipe = info.isFIFO() || info.isSocket();
-    if (!pipe) return readOpened(fd, info.isFile() ? info.size : undefined, small);
+    if (!info.isFIFO()) return readOpened(fd, info.isFile() ? info.size : undefined, small);
     if (!small.signal) throw new Error(`a pipe, not ${small.what}`);
+    closedByPipe = true;
     return await readPipe(fd, small, small.signal);
   } finally {
-    if (!pipe) closeSync(fd);
+    if (!closedByPipe) closeSync(fd);
   }
 }
 
