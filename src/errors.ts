@@ -1,3 +1,5 @@
+import { oneLine } from './domain/quote-value.js';
+
 /**
  * The errors that stop pushcast, each with the exit code the CLI turns it into.
  * A single recipient's failure is never one of these: it is an outcome or a row problem.
@@ -96,18 +98,22 @@ export async function unlessInterrupted<T>(work: Promise<T>, signal: AbortSignal
   }
 }
 
-/** Node's own file errors, phrased for a person. */
+/** Node's own file errors, phrased for a person, on one line (the path may come from a file or the environment). */
 export function describeFileError(path: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
+  return oneLine(`${path}: ${fileErrorReason(error)}`);
+}
+
+/** The reason alone, for a message that names the file its own way. */
+export function fileErrorReason(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
     case 'ENOENT':
-      return `${path}: no such file`;
+      return 'no such file';
     case 'EACCES':
     case 'EPERM':
-      return `${path}: permission denied`;
+      return 'permission denied';
     case 'EISDIR':
-      return `${path}: is a directory, expected a file`;
+      return 'is a directory, expected a file';
     default:
-      return `${path}: ${(error as Error)?.message ?? String(error)}`;
+      return (error as Error)?.message ?? String(error);
   }
 }

@@ -193,6 +193,7 @@ describe('usage errors: exit code 1, a clear message, never a stack trace', () =
     ['an unknown flag', ['send', '--audiense', 'x.csv'], /unknown option '--audiense'[\s\S]*Did you mean --audience/],
     ['a missing audience file', ['send', '-a', 'missing.csv', '-m', 'fixtures/message.json', '-n'], /audience missing.csv: no such file/],
     ['a missing message file', ['send', '-a', 'fixtures/audience.csv', '-m', 'nope.json', '-n'], /message nope.json: no such file/],
+    ['a missing config file', ['send', '--config', 'nope.json', '-a', 'fixtures/audience.csv', '-m', 'fixtures/message.json', '-n'], /config nope.json: no such file/],
     ['no audience', ['send', '-m', 'fixtures/message.json'], /send needs --audience FILE/],
     ['an unknown provider', ['send', '-a', 'fixtures/audience.csv', '-m', 'fixtures/message.json', '-p', 'gcm'], /Allowed choices are fcm, apns, webpush/],
     ['an unknown command', ['sned'], /unknown command 'sned'/],

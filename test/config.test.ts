@@ -1,13 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.js';
 import { settings } from '../src/config/settings.js';
 import { runCli } from './helpers/run-cli.js';
+import { spawnCli } from './helpers/spawn-cli.js';
+import { audienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { tempDir } from './helpers/tokens.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -15,10 +19,10 @@ describe('configuration precedence: flag > environment > file > default', () => 
   const dir = tempDir();
   writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ apns: { topic: 'com.example.file', keyId: 'FILEKEY' }, concurrency: 50, journalDir: 'file-journals' }));
 
-  it('takes each setting from the strongest source that sets it', () => {
+  it('takes each setting from the strongest source that sets it', async () => {
     const env = { PUSHCAST_APNS_TOPIC: 'com.example.env', PUSHCAST_CONCURRENCY: '70' };
     const flags = [{ path: 'apns.topic', flag: '--apns-topic', value: 'com.example.flag' }];
-    const { config, sources } = loadConfig({ cwd: dir, env, flags });
+    const { config, sources } = await loadConfig({ cwd: dir, env, flags });
     expect(config.apns?.topic).toBe('com.example.flag');
     expect(sources.get('apns.topic')).toEqual({ from: 'flag', name: '--apns-topic' });
     expect(config.concurrency).toBe(70);
@@ -26,28 +30,32 @@ describe('configuration precedence: flag > environment > file > default', () => 
     expect(config.apns?.keyId).toBe('FILEKEY');
     expect(sources.get('apns.keyId')?.from).toBe('file');
     expect(config.journalDir).toBe('file-journals');
-    expect(loadConfig({ cwd: tempDir(), env: {} }).config).toEqual({});
+    expect((await loadConfig({ cwd: tempDir(), env: {} })).config).toEqual({});
   });
 
-  it('resolves a relative key path against the file that named it, and reads YAML too', () => {
+  it('resolves a relative key path against the file that named it, and reads YAML too', async () => {
     const yamlDir = tempDir();
     writeFileSync(join(yamlDir, 'pushcast.config.yaml'), 'apns:\n  key: keys/AuthKey.p8\n  keyId: YAMLKEY\n');
-    const { config } = loadConfig({ cwd: root, env: { PUSHCAST_CONFIG: join(yamlDir, 'pushcast.config.yaml') } });
+    const { config } = await loadConfig({ cwd: root, env: { PUSHCAST_CONFIG: join(yamlDir, 'pushcast.config.yaml') } });
     expect(config.apns).toEqual({ key: join(yamlDir, 'keys/AuthKey.p8'), keyId: 'YAMLKEY' });
   });
 
-  it('refuses a misspelt setting instead of ignoring it', async () => {
+  it('refuses a misspelt setting instead of ignoring it, and names the setting it is closest to', async () => {
     const bad = tempDir();
-    writeFileSync(join(bad, 'pushcast.config.json'), JSON.stringify({ apns: { topik: 'x' }, concurency: 5 }));
+    writeFileSync(join(bad, 'pushcast.config.json'), JSON.stringify({ apns: { topik: 'x', keyid: 'ABC123DEFG', color: 'red' }, concurency: 5, fmc: {}, topic: 'com.example.app' }));
     const { code, stderr } = await runCli(['config'], { cwd: bad });
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown setting "apns.topik"; unknown setting "concurency"');
+    expect(stderr).toBe(
+      `pushcast: config ${join(bad, 'pushcast.config.json')}: unknown setting "apns.topik" (did you mean "apns.topic"?); unknown setting "apns.keyid" (did you mean "apns.keyId"?); ` +
+        'unknown setting "apns.color"; unknown setting "concurency" (did you mean "concurrency"?); unknown setting "fmc" (did you mean "fcm"?); ' +
+        'unknown setting "topic" (did you mean "apns.topic"?) (see schema/config-v1.schema.json)\n',
+    );
   });
 
   it('reads a section left empty as no settings, and names a section given a value that is not one', async () => {
     const empty = tempDir();
     writeFileSync(join(empty, 'pushcast.config.yaml'), 'fcm:\n  # serviceAccount: key.json\napns:\n  keyId: YAMLKEY\n');
-    expect(loadConfig({ cwd: empty, env: {} }).config).toEqual({ apns: { keyId: 'YAMLKEY' } });
+    expect((await loadConfig({ cwd: empty, env: {} })).config).toEqual({ apns: { keyId: 'YAMLKEY' } });
     const wrong = tempDir();
     writeFileSync(join(wrong, 'pushcast.config.json'), JSON.stringify({ webpush: 'BPxyz' }));
     const { code, stderr } = await runCli(['config'], { cwd: wrong });
@@ -79,6 +87,104 @@ describe('configuration precedence: flag > environment > file > default', () => 
   });
 });
 
+describe('a config file that is not what it should be', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+  const message = tempFile('m.json', JSON.stringify({ title: 'Hi' }));
+
+  it('refuses a 42 MB YAML file from its size, before parsing it', async () => {
+    const dir = tempDir();
+    const lines: string[] = [];
+    for (let i = 0, size = 0; size < 42 * 1024 * 1024; i++) size += lines[lines.push(`setting${i}: value number ${i}\n`) - 1].length;
+    writeFileSync(join(dir, 'huge.yaml'), lines.join(''));
+    // A hang guard, not a measure: the parse this replaces ran 10 minutes and took 2.2 GB.
+    const result = await spawnCli(['config', '--config', 'huge.yaml'], { cwd: dir, timeoutMs: 30_000 });
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 1, signal: null });
+    expect(result.stderr).toBe('pushcast: config huge.yaml: 42 MB, too big for a config file (at most 64 KB): is it the right file?\n');
+  });
+
+  it('refuses a YAML alias bomb', async () => {
+    const dir = tempDir();
+    const levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+    for (let level = 1; level < 9; level++)
+      levels.push(
+        `${'abcdefghi'[level]}: &${'abcdefghi'[level]} [${Array(9)
+          .fill(`*${'abcdefghi'[level - 1]}`)
+          .join(', ')}]`,
+      );
+    writeFileSync(join(dir, 'pushcast.config.yaml'), `${levels.join('\n')}\n`);
+    const { code, stderr } = await runCli(['config'], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^pushcast: config .*pushcast\.config\.yaml: not valid YAML: Excessive alias count indicates a resource exhaustion attack\n$/);
+  });
+
+  it('obeys SIGTERM while its config comes down a pipe whose writer is slow, and sends nothing', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'pushcast.config.json');
+    execFileSync('mkfifo', [fifo]);
+    const run = spawnCli(['send', '--config', fifo, '-a', audienceFile('fcm', 5, 'fifo'), '-m', message], { cwd: dir, timeoutMs: 30_000 });
+    const writer = await open(fifo, 'w'); // once pushcast has opened the pipe to read it
+    try {
+      const config = JSON.stringify(emulator.config());
+      await writer.write(config.slice(0, config.length / 2));
+      run.child.kill('SIGTERM');
+      const result = await run;
+      expect({ code: result.code, signal: result.signal }).toEqual({ code: 130, signal: null });
+      expect(result.stderr).toBe(`pushcast: interrupted while reading config ${fifo}; nothing was sent\n`);
+    } finally {
+      await writer.close();
+    }
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+
+  it('keeps its error one short line, however many unknown settings and however long a value', async () => {
+    const dir = tempDir();
+    const settings = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`setting${i}`, i]));
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify(settings));
+    const { code, stderr } = await runCli(['config'], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `pushcast: config ${join(dir, 'pushcast.config.json')}: ${Array.from({ length: 10 }, (_, i) => `unknown setting "setting${i}"`).join('; ')}; and 1990 more (see schema/config-v1.schema.json)\n`,
+    );
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ webpush: `${'B'.repeat(50_000)}\npushcast: campaign done` }));
+    const value = await runCli(['config'], { cwd: dir });
+    expect(value.stderr).toBe(
+      `pushcast: config ${join(dir, 'pushcast.config.json')}: "webpush" is a section of settings (an object such as {"vapidPublicKey": …}), not "${'B'.repeat(60)}…" (50,024 characters) (see schema/config-v1.schema.json)\n`,
+    );
+  });
+
+  it('names a value of the wrong kind, rather than failing on it as an unexpected error', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, { apns: { key: { file: 'AuthKey.p8' } }, webpush: { allowedOrigins: 'https://push.example.com' } }, dir);
+    const sent = await runCli(['send', '--config', config, '-a', audienceFile('apns', 5, 'kind'), '-m', message], { cwd: dir });
+    expect(sent.code).toBe(2);
+    expect(sent.stderr).toBe(
+      `pushcast: config ${config}: apns.key must be text (a path, or the content itself), not {"file":"AuthKey.p8"}; webpush.allowedOrigins must be a list of text, not "https://push.example.com" (see schema/config-v1.schema.json)\n`,
+    );
+    const yamlDir = tempDir();
+    writeFileSync(join(yamlDir, 'pushcast.config.yaml'), 'apns: &apns\n  key: *apns\n');
+    const aliased = await runCli(['config'], { cwd: yamlDir });
+    expect(aliased.stderr).toBe(
+      `pushcast: config ${join(yamlDir, 'pushcast.config.yaml')}: apns.key must be text (a path, or the content itself), not an object (see schema/config-v1.schema.json)\n`,
+    );
+    expect(emulator.stats().requests.apns).toBe(0);
+  });
+
+  it('refuses a key file far bigger than key material, naming it and its size', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'AuthKey.p8'), '');
+    truncateSync(join(dir, 'AuthKey.p8'), 5 * 1024 * 1024);
+    const config = writeEmulatorConfig(emulator, { apns: { key: join(dir, 'AuthKey.p8') } }, dir);
+    const { code, stderr } = await runCli(['send', '--config', config, '-a', audienceFile('apns', 5, 'bigkey'), '-m', message], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stderr).toBe(`pushcast: apns.key: ${join(dir, 'AuthKey.p8')}: 5 MB, too big for key material (at most 1 MB): is it the right file?\n`);
+    expect(emulator.stats().requests.apns).toBe(0);
+  });
+});
+
 describe('pushcast config', () => {
   it('prints where each value came from and never a secret', async () => {
     const dir = tempDir();
@@ -98,6 +204,56 @@ describe('pushcast config', () => {
     expect(stdout).toMatch(/stallTimeout\s+120s\s+\[default\]/);
     expect(stdout).not.toContain(vapid);
     for (const line of p8.split('\n').filter((text) => text && !text.startsWith('-----'))) expect(stdout).not.toContain(line);
+  });
+});
+
+describe('a config file that is not JSON or YAML', () => {
+  const key = 'cyv7n-L_gKtsZz6m3tAyq1n6sH2LwZ0aeKQq5rXqYHo';
+
+  it('is named by line and column, and the line, which may hold a key, is not shown', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), `{\n  "webpush": {\n    "vapidPrivateKey": '${key}'\n  }\n}\n`);
+    const json = await runCli(['config'], { cwd: dir });
+    expect(json.code).toBe(2);
+    expect(json.stderr).toBe(
+      `pushcast: config ${join(dir, 'pushcast.config.json')}: not valid JSON: line 3, column 24: expected a value (text in "double quotes", a number, true, false, null, an object or a list), found "'"\n`,
+    );
+    const yamlDir = tempDir();
+    writeFileSync(join(yamlDir, 'pushcast.config.yaml'), `webpush:\n  vapidPublicKey: BPxyz\n  vapidPrivateKey: ${key}: x\n`);
+    const yaml = await runCli(['config'], { cwd: yamlDir });
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toBe(`pushcast: config ${join(yamlDir, 'pushcast.config.yaml')}: not valid YAML: line 3, column 20: Nested mappings are not allowed in compact mappings\n`);
+    for (const { stderr } of [json, yaml]) expect(stderr).not.toContain(key.slice(0, 8));
+  });
+});
+
+describe('values from the environment and the config file on the terminal', () => {
+  const forged = '\u001b]0;owned\u0007\npushcast: campaign done';
+  const shown = '\\x1b]0;owned\\x07\\npushcast: campaign done';
+
+  it('pushcast config escapes what they hold, and keeps each on its line', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ webpush: { subject: `mailto:a@example.com${forged}` } }));
+    const { code, stdout } = await runCli(['config'], {
+      cwd: dir,
+      env: { PUSHCAST_APNS_TOPIC: `com.example${forged}`, GOOGLE_APPLICATION_CREDENTIALS: `/secrets/firebase${forged}.json` },
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`apns.topic               com.example${shown}   [env PUSHCAST_APNS_TOPIC]`);
+    expect(stdout).toContain(`(secret) in file /secrets/firebase${shown}.json   [env GOOGLE_APPLICATION_CREDENTIALS]`);
+    expect(stdout).toContain(`webpush.subject          mailto:a@example.com${shown}   [file`);
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
+    expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(stdout).not.toMatch(/^pushcast: campaign done/m);
+  });
+
+  it('an error quoting one says it on one line', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ [`apns${forged}`]: 1 }));
+    const file = await runCli(['config'], { cwd: dir });
+    expect(file.stderr).toBe(`pushcast: config ${join(dir, 'pushcast.config.json')}: unknown setting "apns${shown}" (see schema/config-v1.schema.json)\n`);
+    const env = await runCli(['config'], { cwd: tempDir(), env: { PUSHCAST_CONCURRENCY: `many${forged}` } });
+    expect(env.stderr).toBe(`pushcast: PUSHCAST_CONCURRENCY must be a number, not "many${shown}"\n`);
   });
 });
 

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -73,6 +73,67 @@ describe('the campaign lock', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('campaign shared is already running (pid 7 on pod-spring-sale-0-x7k2p since 2026-11-30T04:00:00.000Z)');
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+
+  // A lock that cannot be read may be another host's, held by a run going on now: taking it over would send the campaign twice.
+  const unreadable: Array<[string, string, string]> = [
+    ['that is not JSON', '<<<<<<< HEAD\n', 'it is not the JSON pushcast writes'],
+    [
+      'whose host is forged to print a line of its own',
+      `${JSON.stringify({ pid: 7, host: 'pod-0\npushcast: campaign done', startedAt: '2026-11-30T04:00:00.000Z' })}\n`,
+      'its host is not a host name',
+    ],
+    [
+      'whose start time is forged to print a line of its own',
+      `${JSON.stringify({ pid: 7, host: 'pod-0', startedAt: '2026-11-30\r\npushcast: campaign done' })}\n`,
+      'its startedAt is not a time',
+    ],
+    ['whose pid is not one', `${JSON.stringify({ pid: -1, host: 'pod-0', startedAt: '2026-11-30T04:00:00.000Z' })}\n`, 'its pid is not a process id'],
+    ['left empty long ago', '', 'it is empty'],
+  ];
+  for (const [what, content, why] of unreadable) {
+    it(`never takes over a lock ${what}: it says why, names the file, and stops before sending`, async () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, '.pushcast'));
+      const lockPath = join(dir, '.pushcast', 'forged.jsonl.lock');
+      writeFileSync(lockPath, content);
+      const longAgo = new Date(Date.now() - 3600_000);
+      utimesSync(lockPath, longAgo, longAgo); // not a lock being written right now
+      const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'forged'), '-m', message, '--campaign', 'forged'], {
+        cwd: dir,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `pushcast: ${lockPath}: the lock of campaign forged cannot be read (${why}), so whether a run holds it is unknown; if no run of this campaign is going on anywhere, delete it and run again\n`,
+      );
+      expect(emulator.stats().requests.fcm).toBe(0);
+      expect(readFileSync(lockPath, 'utf8')).toBe(content);
+    });
+  }
+
+  it('says why a lock that is not a file cannot be read', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, '.pushcast', 'closed.jsonl.lock'), { recursive: true });
+    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'closed'), '-m', message, '--campaign', 'closed'], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('closed.jsonl.lock: the lock of campaign closed cannot be read (is a directory, expected a file)');
+    expect(emulator.stats().requests.fcm).toBe(0);
+  });
+
+  it('never waits on a lock that is a pipe', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, '.pushcast'));
+    execFileSync('mkfifo', [join(dir, '.pushcast', 'piped.jsonl.lock')]);
+    // A hang guard: reading a pipe no one writes would wait for ever.
+    const result = await spawnCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 20, 'piped'), '-m', message, '--campaign', 'piped'], {
+      cwd: dir,
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('piped.jsonl.lock: the lock of campaign piped cannot be read (a pipe, not a campaign lock)');
     expect(emulator.stats().requests.fcm).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { DeviceRecipient } from '../src/domain/recipient.js';
+import { locateJsonError } from '../src/domain/locate-syntax-error.js';
 import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
 import { apnsCollapseId, limits, webPushTopic } from '../src/message/limits.js';
@@ -8,6 +9,7 @@ import { buildApnsPayload } from '../src/providers/apns/payload.js';
 import { buildFcmPayload, withApnsExpiration } from '../src/providers/fcm/payload.js';
 import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
 import { device as aDevice } from './helpers/audience.js';
+import { runCli } from './helpers/run-cli.js';
 import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
 
 const context = { apnsTopic: 'com.example.app' };
@@ -63,6 +65,67 @@ describe('message templates', () => {
     await expect(loadTemplate(path)).rejects.toThrow(new RegExp(`message ${path}:\\n  - unknown field "bodyy"`));
     await expect(loadTemplate(tempFile('t.json', '{"title": "{{#if}}"}'))).resolves.toBeDefined();
     expect(() => new CompiledTemplate({ kind: 'notification', title: 'Hi {{name' } as MessageTemplate)).toThrow(/title/);
+  });
+});
+
+describe('a template file on the terminal', () => {
+  it("a field name holding a line break or an escape stays on its problem's line, escaped", async () => {
+    const message = tempFile('forged.json', JSON.stringify({ title: 'Hi', 'body\u001b[2J\npushcast: campaign done': 'x', kind: 'loud' }));
+    const { code, stderr } = await runCli(['send', '-a', tempFile('a.csv', `provider,token\nfcm,${fcmToken(1)}\n`), '-m', message, '--dry-run']);
+    expect(code).toBe(1);
+    expect(stderr.split('\n')).toEqual([
+      `pushcast: message ${message}:`,
+      expect.stringMatching(/^ {2}- unknown field "body\\x1b\[2J\\npushcast: campaign done" \(known: /),
+      '  - kind must be "notification" or "data", not "loud"',
+      '',
+    ]);
+  });
+});
+
+describe('a template that is not JSON', () => {
+  const send = (message: string) => runCli(['send', '-a', tempFile('a.csv', `provider,token\nfcm,${fcmToken(1)}\n`), '-m', message, '--dry-run']);
+
+  it('is named by line and column, with the line and a caret under the column', async () => {
+    const trailing = tempFile('trailing.json', '{\n  "title": "Sale",\n  "body": "50% off",\n}\n');
+    const first = await send(trailing);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toBe(`pushcast: message ${trailing}: not valid JSON: line 4, column 1: a comma before }: JSON allows none after the last item\n    }\n    ^\n`);
+    const missing = tempFile('missing.json', '{\n  "title": "Sale"\n  "body": "50% off"\n}\n');
+    const second = await send(missing);
+    expect(second.stderr).toBe(
+      `pushcast: message ${missing}: not valid JSON: line 3, column 3: expected "," or "}" after a value, found "\\""\n      "body": "50% off"\n      ^\n`,
+    );
+    const quotes = tempFile('quotes.json', "{'title': 'Sale'}");
+    expect((await send(quotes)).stderr).toBe(
+      `pushcast: message ${quotes}: not valid JSON: line 1, column 2: expected a property name in "double quotes", found "'"\n    {'title': 'Sale'}\n     ^\n`,
+    );
+  });
+});
+
+describe('where a text stops being JSON', () => {
+  const cases: Array<{ text: string; where: string; reason: string }> = [
+    { text: '{"a":}', where: '1:6', reason: 'expected a value (text in "double quotes", a number, true, false, null, an object or a list), found "}"' },
+    { text: '{"a":1', where: '1:7', reason: 'the file ends inside an object: a } is missing' },
+    { text: '{"a" 1}', where: '1:6', reason: 'expected ":" after the property name, found "1"' },
+    { text: '{"a":tru}', where: '1:6', reason: 'expected a value' },
+    { text: '{"a":"x\ny"}', where: '1:8', reason: 'a line break inside text in quotes: write it as \\n' },
+    { text: '[1,]', where: '1:4', reason: 'a comma before ]: JSON allows none after the last item' },
+    { text: '{"a":1}x', where: '1:8', reason: 'more after the end of the JSON value: "x"' },
+    { text: '  \n', where: '2:1', reason: 'the file is empty' },
+    { text: '{"a": "\\q"}', where: '1:8', reason: 'a backslash before "q" is not an escape JSON knows' },
+    { text: '{"a": [1 2]}', where: '1:10', reason: 'expected "," or "]" after a value, found "2"' },
+    { text: '\n\n  "abc', where: '3:3', reason: 'text in quotes that never ends: a closing " is missing' },
+    { text: '['.repeat(100_000), where: '1:100001', reason: 'the file ends inside a list: a ] is missing' },
+  ];
+  it.each(cases)('$where: $reason', ({ text, where, reason }) => {
+    expect(() => JSON.parse(text)).toThrow();
+    const found = locateJsonError(text);
+    expect(`${found?.line}:${found?.column}`).toBe(where);
+    expect(found?.reason).toContain(reason);
+  });
+
+  it('finds nothing wrong in JSON', () => {
+    for (const text of ['{"a":1}', '[1, 2, {"b": [true, null, -1.5e3, "\\u00e9\\n"]}]', ' "x" ', '0']) expect(locateJsonError(text)).toBeUndefined();
   });
 });
 

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { runCli } from './helpers/run-cli.js';
 import { bin } from './helpers/spawn-cli.js';
 import { openTerminal, terminalEnv } from './helpers/terminal.js';
 import { audienceFile } from './helpers/audience.js';
 import { waitFor } from './helpers/wait-for.js';
-import { tempDir, tempFile } from './helpers/tokens.js';
+import { fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 /** pushcast on a person's terminal: the spinner, and Ctrl-C typed while it spins. */
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
@@ -50,6 +51,40 @@ describe('on a terminal', () => {
     const terminal = openTerminal(0, ['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audienceFile('fcm', 50, 'narrow'), '-m', message, '--no-journal'], dir);
     expect(await terminal.exited).toBe(0);
     expect(terminal.output()).toContain('accepted 50 (100.0% of targeted)');
+  });
+});
+
+describe('a cell that holds a line break', () => {
+  // A quoted CSV cell may hold one; shown raw, it would print a line of its own, such as a forged verdict.
+  const plain = tempFile('plain.json', JSON.stringify({ title: 'Hi' }));
+  const audience = tempFile('forged.csv', `provider,token\n"fcm\npushcast: campaign done",${fcmToken('forged')}\nfcm,${fcmToken('real')}\n`);
+
+  it("stays on its row's line in the dry-run plan and in the report", async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const plan = await runCli(['send', '--config', config, '-a', audience, '-m', plain, '--dry-run'], { cwd: dir });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/\n {2}2 {5}unknown-provider {2}unknown provider "fcm\\npushcast: campaign done" \(expected fcm, apns or webpush\)\n/);
+    const sent = await runCli(['send', '--config', config, '-a', audience, '-m', plain], { cwd: dir });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('\nline 2: skipped unknown-provider: unknown provider "fcm\\npushcast: campaign done" (expected fcm, apns or webpush)\n');
+    for (const output of [plan.stdout, sent.stdout]) expect(output).not.toMatch(/^pushcast: campaign done/m);
+  });
+});
+
+describe('a file name that holds a line break', () => {
+  it('stays on its line when a later run names it from the journal', async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const audience = tempFile('spring.csv', `provider,token\nfcm,${fcmToken('journal-name')}\n`);
+    const first = tempFile('spring\npushcast: campaign done.json', JSON.stringify({ title: 'Spring' }));
+    expect((await runCli(['send', '--config', config, '-a', audience, '-m', first, '--campaign', 'named', '--quiet'], { cwd: dir })).code).toBe(0);
+    const edited = await runCli(['send', '--config', config, '-a', audience, '-m', tempFile('spring2.json', JSON.stringify({ title: 'Spring!' })), '--campaign', 'named'], {
+      cwd: dir,
+    });
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).toContain('spring\\npushcast: campaign done.json (sha256 ');
+    expect(edited.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 

@@ -2,6 +2,7 @@ import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
+import { oneLine, quoted } from '../domain/quote-value.js';
 import { InputError, InterruptedError, describeFileError, throwIfInterrupted } from '../errors.js';
 import { checkToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic, type CheckedToken } from './check-token.js';
 import {
@@ -247,7 +248,7 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
   header.forEach((name, index) => {
     if (name === '') throw new InputError(`audience ${path}, line 1: column ${index + 1} has no name`);
     const normal = normalName(name);
-    if (seen.has(normal)) throw new InputError(`audience ${path}, line 1: column "${name}" appears twice`);
+    if (seen.has(normal)) throw new InputError(`audience ${path}, line 1: column ${quoted(name)} appears twice`);
     seen.set(normal, index);
     const role = columnAliases[normal];
     if (role) roles[role] = index;
@@ -259,7 +260,7 @@ function readHeader(path: string, header: string[], defaultProvider?: ProviderNa
   if (!hasDeviceColumn) {
     if (roles.userId !== undefined) return { ...roles, shape: 'users', vars, freeText };
     throw new InputError(
-      `audience ${path}, line 1: the header has no token, endpoint, subscription or user_id column, so pushcast cannot tell whom to send to (found: ${header.join(', ')})`,
+      `audience ${path}, line 1: the header has no token, endpoint, subscription or user_id column, so pushcast cannot tell whom to send to (found: ${header.map(oneLine).join(', ')})`,
     );
   }
   if (roles.endpoint !== undefined && (roles.p256dh === undefined || roles.auth === undefined)) {
@@ -380,7 +381,7 @@ function readDevice(fields: string[], line: number, roles: HeaderReading, defaul
       kind: 'problem',
       line,
       reason: 'malformed-row',
-      detail: `apns_environment must be sandbox or production, not "${environment}"`,
+      detail: `apns_environment must be sandbox or production, not ${quoted(environment)}`,
       provider,
     };
   }
@@ -404,11 +405,11 @@ function readDevice(fields: string[], line: number, roles: HeaderReading, defaul
 function readProvider(fields: string[], roles: HeaderReading, defaultProvider: ProviderName | undefined): ProviderName | { detail: string } {
   const named = cell(fields, roles.provider)?.toLowerCase();
   if (named !== undefined) {
-    return providerAliases[named] ?? { detail: `unknown provider "${named}" (expected fcm, apns or webpush)` };
+    return providerAliases[named] ?? { detail: `unknown provider ${quoted(named)} (expected fcm, apns or webpush)` };
   }
   const platform = cell(fields, roles.platform)?.toLowerCase();
   if (platform !== undefined) {
-    return platformProviders[platform] ?? { detail: `unknown platform "${platform}" (expected android, ios or web)` };
+    return platformProviders[platform] ?? { detail: `unknown platform ${quoted(platform)} (expected android, ios or web)` };
   }
   return roles.impliedProvider ?? defaultProvider ?? { detail: 'provider and platform are empty' };
 }

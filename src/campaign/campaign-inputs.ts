@@ -1,4 +1,5 @@
 import { registryVariables, type Audience } from '../audience/read-audience.js';
+import { oneLine } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
 import { unknownPlaceholders } from '../message/check-placeholders.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
@@ -40,7 +41,8 @@ export function checkPlaceholders(inputs: CampaignInputs): void {
   const unknown = unknownPlaceholders(inputs.template, inputs.audience.variables);
   if (unknown.length === 0) return;
   const columns = inputs.audience.variables.join(', ') || '(none)';
-  throw new InputError(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`);
+  // Column names are the file's: one holding a line break stays on this line.
+  throw new InputError(oneLine(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`));
 }
 
 /** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */

@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { oneLine } from '../domain/quote-value.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -27,7 +28,7 @@ export function prepareJournalDir(dir: string, label: string): void {
     }
   }
   if (!problem && !writable(dir)) problem = 'cannot be written in (permission denied)';
-  if (problem) throw new UsageError(`journal folder ${label}: ${problem}; nothing was sent`);
+  if (problem) throw new UsageError(`journal folder ${oneLine(label)}: ${problem}; nothing was sent`);
 }
 
 function fileProblem(path: string): string | undefined {

@@ -1,6 +1,7 @@
 import type { PushcastConfig } from '../config/config.js';
 import { defaultInFlight, defaultRetries, defaultWorkers } from '../config/defaults.js';
 import { stallTimeoutMs } from '../config/timeouts.js';
+import { quoted } from '../domain/quote-value.js';
 import { providerNames, isProviderName, type ProviderName } from '../domain/recipient.js';
 import type { CampaignOptions } from '../engine/run-campaign.js';
 import { parseRate } from '../engine/rate-limiter.js';
@@ -13,10 +14,10 @@ export function rateLimits(config: PushcastConfig): CampaignOptions['rate'] {
   for (const part of String(config.rate).split(',')) {
     const [name, amount] = part.includes('=') ? part.split('=') : [undefined, part];
     const perSecond = parseRate(amount);
-    if (perSecond === undefined) throw new ConfigError(`rate takes sends per second such as 500, 500/s or 30000/m, not "${amount}"`);
+    if (perSecond === undefined) throw new ConfigError(`rate takes sends per second such as 500, 500/s or 30000/m, not ${quoted(amount)}`);
     if (name === undefined) rate.total = perSecond;
     else if (isProviderName(name.trim())) (rate.perProvider ??= {})[name.trim() as ProviderName] = perSecond;
-    else throw new ConfigError(`rate: unknown provider "${name}"`);
+    else throw new ConfigError(`rate: unknown provider ${quoted(name)}`);
   }
   return rate;
 }

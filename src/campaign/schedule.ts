@@ -1,5 +1,6 @@
 import type { DeviceRecipient } from '../domain/recipient.js';
 import type { ScheduleRecord } from '../domain/schedule-record.js';
+import { quoted } from '../domain/quote-value.js';
 import { instantOf, isTimeZone, nextWallTime, wallClock, type WallDate } from '../domain/zoned-time.js';
 
 /** When a campaign's recipients are due: `--at`, `--local`, `--quiet-hours`, `--spread`, `--late-limit`. */
@@ -59,7 +60,7 @@ export class Schedule {
       return {
         kind: 'skip',
         reason: 'no-timezone',
-        detail: zone ? `unknown time zone "${zone}"` : 'no time zone: no timezone column, none in the registry, and no --default-timezone',
+        detail: zone ? `unknown time zone ${quoted(zone)}` : 'no time zone: no timezone column, none in the registry, and no --default-timezone',
       };
     }
     let moment = this.momentOf(zone);

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PushcastConfig } from '../config/config.js';
 import { defaultJournalDir } from '../config/defaults.js';
+import { oneLine } from '../domain/quote-value.js';
 import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
 import { shardLabel, type Shard } from '../engine/shard.js';
@@ -141,7 +142,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const startedAt = new Date();
     let anchor: number | undefined;
     if (journalFile && campaign && earlier) {
-      if (earlier.torn) listener.note?.(`${journalFile}: a line cut short by a crash was ignored`);
+      if (earlier.torn) listener.note?.(`${oneLine(journalFile)}: a line cut short by a crash was ignored`);
       anchor = earlier.anchor ?? (settings.now ?? Date.now)();
       journal = {
         writer: await JournalWriter.open(journalFile, {
@@ -290,7 +291,8 @@ export function requireSomeProvider(providers: ProviderSet, validateOnly = false
 function messageChanged(campaign: string, sent: MessageIdentity | undefined, now: MessageIdentity | undefined, changeMessage: boolean): boolean {
   if (!sent || !now || sent.sha256 === now.sha256) return false;
   if (changeMessage) return true;
-  const named = (message: MessageIdentity) => `${message.file} (sha256 ${message.sha256.slice(0, 12)})`;
+  // The earlier message is named as the journal has it: on this line, whatever the journal holds.
+  const named = (message: MessageIdentity) => `${oneLine(message.file)} (sha256 ${message.sha256.slice(0, 12)})`;
   throw new InputError(
     `campaign ${campaign} was sent with ${named(sent)} and this run's message is ${named(now)}, so nothing was sent: to send it as a campaign of its own, give a new --campaign name; to send it to the recipients ${campaign} has not reached yet, add --change-message`,
   );

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { oneLine } from '../domain/quote-value.js';
 
 /** Everything a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
@@ -39,6 +40,11 @@ function forcedColour(io: CliIo): boolean | undefined {
 export function terminalText(text: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are shown escaped
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** A line that is one line whatever the values in it hold: terminalText, with line breaks written out as \n and \r too. */
+export function terminalLine(text: string): string {
+  return terminalText(oneLine(text));
 }
 
 export function writeLine(stream: Writable, text = ''): void {

@@ -1,4 +1,5 @@
 import { counted } from '../domain/count-words.js';
+import { oneLine } from '../domain/quote-value.js';
 import { providerNames } from '../domain/recipient.js';
 import { countRecipients, type CampaignPlan } from '../campaign/plan-campaign.js';
 import { groupRows, lineRanges } from '../report/group-rows.js';
@@ -60,7 +61,8 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
         .map((line) => `    ${line}`),
     );
   }
-  return `${lines.join('\n')}\n`;
+  // A detail quotes its row: a cell that holds a line break stays on the row's line.
+  return `${lines.map(oneLine).join('\n')}\n`;
 }
 
 const delimiterNames = { ',': 'comma', ';': 'semicolon', '\t': 'tab' } as const;

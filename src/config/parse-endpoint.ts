@@ -1,3 +1,4 @@
+import { quoted } from '../domain/quote-value.js';
 import { ConfigError } from '../errors.js';
 
 /** An endpoint override: an https origin (a proxy or the emulator) that replaces a provider's host. */
@@ -6,7 +7,7 @@ export function parseEndpoint(setting: string, value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${setting}: "${value}" is not a URL`);
+    throw new ConfigError(`${setting}: ${quoted(value)} is not a URL`);
   }
   if (url.protocol !== 'https:') throw new ConfigError(`${setting}: must be an https URL, not ${url.protocol}`);
   return url;

@@ -1,3 +1,4 @@
+import { quoted } from '../domain/quote-value.js';
 import { ConfigError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
 import { defaultTimeouts } from './defaults.js';
@@ -15,6 +16,6 @@ export function stallTimeoutMs(config: PushcastConfig): number {
 function seconds(setting: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = parseDuration(value);
-  if (!parsed) throw new ConfigError(`${setting} takes a duration of at least one second, such as 30, 30s or 2m, not "${value}"`);
+  if (!parsed) throw new ConfigError(`${setting} takes a duration of at least one second, such as 30, 30s or 2m, not ${quoted(value)}`);
   return parsed;
 }

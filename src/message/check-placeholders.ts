@@ -1,3 +1,4 @@
+import { closestName } from '../domain/closest-name.js';
 import type { CompiledTemplate } from './compile-template.js';
 
 /**
@@ -9,29 +10,7 @@ export function unknownPlaceholders(template: CompiledTemplate, columns: readonl
   return template.placeholders.required
     .filter((name) => !columns.includes(name))
     .map((name) => {
-      const near = closest(name, columns);
+      const near = closestName(name, columns);
       return `{{${name}}} names no column of the audience${near ? ` (did you mean {{${near}}}?)` : ''}`;
     });
-}
-
-/** The column within two edits of `name`, ignoring case, if there is one. */
-function closest(name: string, columns: readonly string[]): string | undefined {
-  let best: { column: string; distance: number } | undefined;
-  for (const column of columns) {
-    const distance = editDistance(name.toLowerCase(), column.toLowerCase());
-    if (distance <= 2 && (!best || distance < best.distance)) best = { column, distance };
-  }
-  return best?.column;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { oneLine, quoted } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
 import { normalizeLocale, type MessageTemplate, type TemplateContent } from './load-template.js';
 
@@ -108,7 +109,7 @@ export class CompiledTemplate {
     } else if (rendered.badge !== undefined) {
       const badge = Number(rendered.badge);
       if (!Number.isInteger(badge) || badge < 0) {
-        return { ok: false, reason: 'template-error', detail: `badge must be a whole number, got "${String(rendered.badge)}"` };
+        return { ok: false, reason: 'template-error', detail: `badge must be a whole number, got ${quoted(String(rendered.badge))}` };
       }
       message.badge = badge;
     }
@@ -148,7 +149,7 @@ function compileTree(tree: unknown, path: string): Renderer {
       ast = handlebars.parse(leaf.source); // compile() is lazy: find syntax errors now, with the field's name
     } catch (error) {
       // The whole message: the line, the text with a caret under the column, what was expected.
-      problems.push(`${leaf.field}: ${(error as Error).message.replace(/\n/g, '\n    ')}`);
+      problems.push(`${oneLine(leaf.field)}: ${(error as Error).message.replace(/\n/g, '\n    ')}`);
       continue;
     }
     readPlaceholders(ast, leaf.field, { required, optional, problems });

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InputError, describeFileError } from '../errors.js';
+import { locateJsonError } from '../domain/locate-syntax-error.js';
+import { oneLine, quoted } from '../domain/quote-value.js';
 import { parseDuration } from '../config/parse-duration.js';
 import { limits } from './limits.js';
 
@@ -56,15 +58,20 @@ export async function loadTemplate(path: string, file = path): Promise<MessageTe
   } catch (error) {
     throw new InputError(`message ${describeFileError(path, error)}`, { cause: error });
   }
+  const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = JSON.parse(json);
   } catch (error) {
-    throw new InputError(`message ${path}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    // Where, as a placeholder's syntax error is shown: the line, and a caret under the column.
+    const at = locateJsonError(json);
+    const where = at ? `line ${at.line}, column ${at.column}: ${at.reason}\n${at.excerpt.replace(/^/gm, '    ')}` : (error as Error).message;
+    throw new InputError(`message ${path}: not valid JSON: ${where}`, { cause: error });
   }
   const problems = checkTemplate(parsed);
   if (problems.length > 0) {
-    throw new InputError(`message ${path}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    // One line a problem: a key of the file that holds a line break cannot start one of its own.
+    throw new InputError(`message ${path}:\n${problems.map((problem) => `  - ${oneLine(problem)}`).join('\n')}`);
   }
   return normalizeTemplate(parsed as Record<string, unknown>);
 }
@@ -74,7 +81,7 @@ export function checkTemplate(value: unknown): string[] {
   if (!isPlainObject(value)) return ['the template must be a JSON object'];
   const problems: string[] = [];
   for (const key of Object.keys(value)) {
-    if (!templateKeys.has(key)) problems.push(`unknown field "${key}" (known: ${[...templateKeys].filter((k) => k !== '$schema').join(', ')})`);
+    if (!templateKeys.has(key)) problems.push(`unknown field ${quoted(key)} (known: ${[...templateKeys].filter((k) => k !== '$schema').join(', ')})`);
   }
   const kind = value.kind ?? 'notification';
   if (!messageKinds.includes(kind as never)) problems.push(`kind must be "notification" or "data", not ${JSON.stringify(kind)}`);
@@ -111,7 +118,7 @@ export function checkTemplate(value: unknown): string[] {
           continue;
         }
         for (const key of Object.keys(variant)) {
-          if (!(contentKeys as readonly string[]).includes(key)) problems.push(`locales.${locale}: unknown field "${key}" (a variant may set ${contentKeys.join(', ')})`);
+          if (!(contentKeys as readonly string[]).includes(key)) problems.push(`locales.${locale}: unknown field ${quoted(key)} (a variant may set ${contentKeys.join(', ')})`);
         }
         checkContent(variant, `locales.${locale}.`, problems);
       }

@@ -1,4 +1,5 @@
 import type { PushcastConfig } from '../config/config.js';
+import { quoted } from '../domain/quote-value.js';
 import { providerNames, type DeviceRecipient, type ProviderName } from '../domain/recipient.js';
 import { ConfigError } from '../errors.js';
 import type { RenderedMessage } from '../message/compile-template.js';
@@ -126,6 +127,6 @@ export class ProviderSet implements ProviderSource {
 /** What the payload builders need from the configuration. */
 function buildContext(config: PushcastConfig): BuildContext {
   const format = config.webpush?.format;
-  if (format !== undefined && format !== 'pushcast' && format !== 'declarative') throw new ConfigError(`webpush.format must be pushcast or declarative, not "${String(format)}"`);
+  if (format !== undefined && format !== 'pushcast' && format !== 'declarative') throw new ConfigError(`webpush.format must be pushcast or declarative, not ${quoted(format)}`);
   return { apnsTopic: config.apns?.topic, webPushFormat: format };
 }

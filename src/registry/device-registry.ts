@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import { oneLine, quoted } from '../domain/quote-value.js';
 import { ConfigError, InputError } from '../errors.js';
 
 /**
@@ -131,7 +132,7 @@ const prunedAs: Record<PruneReason, string> = { invalid: 'valid = 0', stale: 'va
 /** A channel name, as the Chabok rule has it: no "/"; "*" means every device. */
 export function checkChannel(channel: string): string {
   const name = channel.trim();
-  if (name === '' || name.includes('/')) throw new InputError(`channel "${channel}": a channel name may not be empty or contain "/"`);
+  if (name === '' || name.includes('/')) throw new InputError(`channel ${quoted(channel)}: a channel name may not be empty or contain "/"`);
   return name;
 }
 
@@ -190,7 +191,7 @@ export class DeviceRegistry {
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > migrations.length) throw new ConfigError(`${path} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
+    if (version > migrations.length) throw new ConfigError(`${oneLine(path)} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
     for (let next = version; next < migrations.length; next++) {
       db.transaction(() => {
         db.exec(migrations[next]);

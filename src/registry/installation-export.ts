@@ -1,6 +1,7 @@
 import { checkToken } from '../audience/check-token.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { isTimeZone } from '../domain/zoned-time.js';
+import { quoted } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
 import { checkChannel, type DeviceInput } from './device-registry.js';
 
@@ -73,12 +74,12 @@ function mapInstallation(entry: Installation, line: number, source: Installation
     if (vendor === 'gcm' || vendor === 'fcm' || entry.GCMSenderId) token = entry.registrationId ?? entry.deviceToken;
     else if (source === 'leancloud' && entry.installationId && !entry.deviceToken && !entry.registrationId) {
       return unmappable(
-        `an Android device on LeanCloud's own push channel (installationId ${entry.installationId}, vendor "${entry.vendor ?? 'lc'}"): it has no FCM token to send to`,
+        `an Android device on LeanCloud's own push channel (installationId ${entry.installationId}, vendor ${quoted(entry.vendor ?? 'lc')}): it has no FCM token to send to`,
       );
-    } else if (vendor) return unmappable(`an Android device pushed through "${vendor}", not FCM: it has no FCM token to send to`);
+    } else if (vendor) return unmappable(`an Android device pushed through ${quoted(vendor)}, not FCM: it has no FCM token to send to`);
     else token = entry.registrationId ?? entry.deviceToken;
   } else {
-    return unmappable(`deviceType "${entry.deviceType ?? ''}": pushcast sends to iOS/macOS (APNs) and Android (FCM)`);
+    return unmappable(`deviceType ${quoted(entry.deviceType ?? '')}: pushcast sends to iOS/macOS (APNs) and Android (FCM)`);
   }
   if (!token) return unmappable(`no ${provider === 'apns' ? 'deviceToken' : 'FCM token (deviceToken or registrationId)'}`);
   const checked = checkToken(provider, String(token));

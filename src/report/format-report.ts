@@ -1,4 +1,5 @@
 import { providerNames } from '../domain/recipient.js';
+import { oneLine } from '../domain/quote-value.js';
 import { counted } from '../domain/count-words.js';
 import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import { describeUnreached, lineNoun, type CampaignRecord } from './campaign-record.js';
@@ -70,7 +71,7 @@ export function formatReport(record: CampaignRecord): string {
     lines.push(`${describeUnreached(record.unreached, record.lineIs)}: ${how}`);
   }
   if (record.schedule) lines.push(...scheduleLines(record));
-  for (const suspect of record.suspect) lines.push(`suspect: ${wrap(suspect.note, 70).join('\n  ')}`);
+  for (const suspect of record.suspect) lines.push(...wrap(suspect.note, 70).map((line, index) => (index === 0 ? `suspect: ${line}` : `  ${line}`)));
   // A smoke test of a few recipients: each one's outcome in full, detail included.
   const listed = [...record.errors, ...record.uncertain.map((entry) => ({ ...entry, kind: 'uncertain' }))];
   if (listed.length > 0 && listed.length <= fewRows && record.errorsNotListed === 0) {
@@ -91,7 +92,8 @@ export function formatReport(record: CampaignRecord): string {
   if (files.invalidOut) lines.push(`prune list: ${files.invalidOut}`);
   if (files.suspectOut) lines.push(`suspect tokens (not pruned): ${files.suspectOut}`);
   if (files.failedOut) lines.push(`to send again later: ${files.failedOut}`);
-  return `${lines.join('\n')}\n`;
+  // Each line quotes the audience, the journal a report is read back from, providers' answers: none may start another.
+  return `${lines.map(oneLine).join('\n')}\n`;
 }
 
 /** A send with no journal does it all again when run again: said, with why, so nobody counts on a resume. */
@@ -168,7 +170,9 @@ export function quietLine(record: CampaignRecord): string {
   const valid = record.command === 'check' ? 'valid' : 'accepted';
   const later = record.schedule?.nextDueAt ? `; ${record.schedule.deferred} due later, the next at ${record.schedule.nextDueAt}` : '';
   const smoke = record.command === 'send' && record.lineIs === 'token-option' ? ' (a smoke test: running it again sends again)' : '';
-  return `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}${smoke}`;
+  return oneLine(
+    `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}${smoke}`,
+  );
 }
 
 /** "120 targeted, 118 accepted, 2 invalid": the counts that are not zero. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +11,8 @@ export const bin = process.env.PUSHCAST_TEST_BIN ?? join(root, 'bin/pushcast.js'
 
 export interface SpawnResult {
   code: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   /** From start to exit, in ms. */
@@ -27,8 +29,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
 }
 
-/** Runs `pushcast ARGS` in a process of its own and resolves when it has exited. */
-export function spawnCli(args: string[], options: SpawnOptions): Promise<SpawnResult> {
+/** Runs `pushcast ARGS` in a process of its own and resolves when it has exited; `child` is the process, to signal it. */
+export function spawnCli(args: string[], options: SpawnOptions): Promise<SpawnResult> & { child: ChildProcess } {
   const started = Date.now();
   const [command, commandArgs] =
     options.fileSizeBlocks === undefined
@@ -40,11 +42,12 @@ export function spawnCli(args: string[], options: SpawnOptions): Promise<SpawnRe
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
+  const exited = new Promise<SpawnResult>((resolve) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const exitedAt = Date.now();
-      resolve({ code, stdout, stderr, ms: exitedAt - started, exitedAt });
+      resolve({ code, signal, stdout, stderr, ms: exitedAt - started, exitedAt });
     });
   });
+  return Object.assign(exited, { child });
 }

@@ -37,11 +37,12 @@ const checkTemplate: MessageTemplate = { kind: 'notification', title: 'pushcast 
  * get the offline format checks only and are reported as format-checked-only.
  */
 export async function checkCommand(options: CheckOptions, io: CliIo): Promise<number> {
-  const { config } = loadConfig({
+  const { config } = await loadConfig({
     file: options.config,
     cwd: io.cwd,
     env: io.env,
     flags: [{ path: 'registry', flag: '--registry', value: options.registry }],
+    signal: io.signal,
   });
   const thresholds = parseThresholds(options);
   const inputs = await openInputs({ audience: options.audience, provider: options.provider, encoding: options.encoding, defaultTemplate: checkTemplate }, io);

@@ -3,7 +3,7 @@ import { redact } from '../../config/redact.js';
 import { getSetting, settings } from '../../config/settings.js';
 import { defaultApnsEnvironment, defaultFcmBatch, defaultInFlight, defaultJournalDir, defaultWorkers, suggestedWorkers, defaultTimeouts } from '../../config/defaults.js';
 import { ExitCode } from '../../errors.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalLine, writeLine, type CliIo } from '../io.js';
 
 /** Values used when nothing sets them, as `pushcast config` shows them. */
 const defaults: Record<string, string> = {
@@ -19,7 +19,7 @@ const defaults: Record<string, string> = {
 
 /** `pushcast config`: the effective configuration, every secret redacted, and where each value came from. */
 export async function configCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const { config, file, sources } = loadConfig({ file: options.config, cwd: io.cwd, env: io.env });
+  const { config, file, sources } = await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, signal: io.signal });
   const rows = settings.map((setting) => {
     const value = getSetting(config, setting.path);
     const source = sources.get(setting.path);
@@ -33,11 +33,12 @@ export async function configCommand(options: { config?: string; json?: boolean }
     writeLine(io.stdout, JSON.stringify({ file: file ?? null, settings: rows }));
     return ExitCode.ok;
   }
-  writeLine(io.stdout, file ? `config file: ${file}` : 'config file: none (looked for ./pushcast.config.json, .yaml)');
+  // Values and paths come from the environment and the file: each line stays one line, escapes escaped.
+  writeLine(io.stdout, file ? terminalLine(`config file: ${file}`) : 'config file: none (looked for ./pushcast.config.json, .yaml)');
   const width = Math.max(...rows.map((row) => row.setting.length)) + 2;
   for (const row of rows) {
     if (row.value === '(not set)') continue;
-    writeLine(io.stdout, `${row.setting.padEnd(width)}${row.value}${row.from ? `   [${row.from}]` : ''}`);
+    writeLine(io.stdout, terminalLine(`${row.setting.padEnd(width)}${row.value}${row.from ? `   [${row.from}]` : ''}`));
   }
   const unset = rows.filter((row) => row.value === '(not set)').map((row) => row.setting);
   if (unset.length > 0) writeLine(io.stdout, `not set: ${unset.join(', ')}`);

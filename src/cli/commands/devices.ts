@@ -14,7 +14,7 @@ import { deviceState, DeviceRegistry, type Device, type DeviceInput, type Device
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
-import { terminalText, writeLine, type CliIo } from '../io.js';
+import { terminalLine, writeLine, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
 import { parseProvider } from '../send-inputs.js';
 
@@ -86,7 +86,7 @@ export async function importCommand(file: string, options: { registry?: string; 
         io.stdout,
         `imported ${counted(imported, 'device')}${marked} into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`,
       );
-      for (const problem of problems.slice(0, 20)) writeLine(io.stdout, `  line ${problem.line}: ${problem.reason}: ${problem.detail}`);
+      for (const problem of problems.slice(0, 20)) writeLine(io.stdout, terminalLine(`  line ${problem.line}: ${problem.reason}: ${problem.detail}`));
       if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
     }
     return ExitCode.ok;
@@ -208,7 +208,7 @@ export async function listCommand(options: { registry?: string; user?: string; c
       for (const device of listed) {
         writeLine(
           io.stdout,
-          terminalText(
+          terminalLine(
             `${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${describeState(device)}${device.channels.length ? `  channels: ${device.channels.join(', ')}` : ''}`,
           ),
         );
@@ -257,7 +257,7 @@ export async function statsCommand(options: { registry?: string; maxAge?: string
         const reasons = Object.entries(byReason)
           .map(([reason, n]) => `${reason} ${n}`)
           .join(', ');
-        if (reasons) writeLine(io.stdout, terminalText(`  ${state} by reason: ${reasons}`));
+        if (reasons) writeLine(io.stdout, terminalLine(`  ${state} by reason: ${reasons}`));
       }
     }
     return ExitCode.ok;
@@ -383,14 +383,14 @@ async function listPrunable(
     await write(']}\n');
     return;
   }
-  writeLine(io.stdout, `would prune ${plan.share}: ${plan.reasons}; nothing deleted (--dry-run)`);
+  writeLine(io.stdout, terminalLine(`would prune ${plan.share}: ${plan.reasons}; nothing deleted (--dry-run)`));
   let shown = 0;
   for (const device of registry.pruneCandidates(plan)) {
     if (shown++ === dryRunShown) break;
     const reason = device.reason === 'invalid' ? `invalid (${device.invalidReason})` : 'stale';
     writeLine(
       io.stdout,
-      terminalText(
+      terminalLine(
         `  ${device.provider.padEnd(8)} ${maskToken(device.token).padEnd(34)} ${(device.userId ?? '-').padEnd(12)} ${reason.padEnd(24)} last seen ${device.lastSeen.slice(0, 10)}`,
       ),
     );

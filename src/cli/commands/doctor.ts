@@ -6,7 +6,7 @@ import { CompiledTemplate } from '../../message/compile-template.js';
 import { providerDescriptors } from '../../providers/descriptors.js';
 import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
 import { ProviderSet } from '../../providers/provider-set.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalLine, writeLine, type CliIo } from '../io.js';
 
 const probeMessage = new CompiledTemplate({ kind: 'notification', title: 'pushcast doctor' });
 
@@ -22,7 +22,7 @@ interface Finding {
  * reaching anyone, and says plainly what it could not check.
  */
 export async function doctorCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const { config } = loadConfig({ file: options.config, cwd: io.cwd, env: io.env });
+  const { config } = await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, signal: io.signal });
   const report: Record<string, Finding[]> = {};
   for (const name of providerNames) {
     const descriptor = providerDescriptors[name] as ProviderDescriptor;
@@ -63,8 +63,9 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
     for (const [name, findings] of Object.entries(report)) {
       writeLine(io.stdout, name);
       for (const finding of findings) {
-        writeLine(io.stdout, `  ${finding.ok === true ? 'ok ' : finding.ok === false ? 'BAD' : 'n/a'}  ${finding.text}`);
-        if (finding.next) writeLine(io.stdout, `       next: ${finding.next}; then run pushcast doctor again`);
+        // A finding quotes the config (a subject, a path) and the provider's answer.
+        writeLine(io.stdout, terminalLine(`  ${finding.ok === true ? 'ok ' : finding.ok === false ? 'BAD' : 'n/a'}  ${finding.text}`));
+        if (finding.next) writeLine(io.stdout, terminalLine(`       next: ${finding.next}; then run pushcast doctor again`));
       }
     }
   }

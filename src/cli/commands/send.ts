@@ -58,7 +58,7 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
 
 /** `pushcast send`: reads the flags, opens the inputs, plans or sends the campaign, prints what happened. */
 export async function sendCommand(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
-  const config = given?.config ?? loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options) }).config;
+  const config = given?.config ?? (await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal })).config;
   throwIfInterrupted(io.signal, 'while reading the configuration');
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);

@@ -12,6 +12,7 @@ import { ConfigError } from '../../errors.js';
 import { checkCertificate } from '../check-certificate.js';
 import { leastBusy } from '../least-busy.js';
 import { OpenSessions } from '../open-sessions.js';
+import { quoted } from '../../domain/quote-value.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
@@ -49,10 +50,10 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const endpoint = settings.endpoint ? parseEndpoint('apns.endpoint', settings.endpoint) : undefined;
   const defaultEnvironment: ApnsEnvironment = settings.environment ?? defaultApnsEnvironment;
   if (settings.topic !== undefined && !isApnsTopic(settings.topic)) {
-    throw new ConfigError(`apns.topic must be the app's bundle id, such as com.example.app (ASCII letters, digits, - and .), not "${settings.topic}"`);
+    throw new ConfigError(`apns.topic must be the app's bundle id, such as com.example.app (ASCII letters, digits, - and .), not ${quoted(settings.topic)}`);
   }
   if (defaultEnvironment !== 'production' && defaultEnvironment !== 'sandbox') {
-    throw new ConfigError(`apns.environment must be sandbox or production, not "${String(defaultEnvironment)}"`);
+    throw new ConfigError(`apns.environment must be sandbox or production, not ${quoted(defaultEnvironment)}`);
   }
   const timeoutMs = requestTimeoutMs(config);
   const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;

@@ -1,3 +1,4 @@
+import { quoted } from '../../domain/quote-value.js';
 import { ConfigError } from '../../errors.js';
 
 /**
@@ -32,7 +33,7 @@ function parseOrigin(origin: string): URL {
     // reported below
   }
   if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username || url.password) {
-    throw new ConfigError(`webpush.allowedOrigins: "${origin}" is not an origin such as https://push.example.com or https://*.example.com`);
+    throw new ConfigError(`webpush.allowedOrigins: ${quoted(origin)} is not an origin such as https://push.example.com or https://*.example.com`);
   }
   return url;
 }

@@ -1,4 +1,5 @@
 import { createECDH } from 'node:crypto';
+import { quoted } from '../../domain/quote-value.js';
 import { ConfigError } from '../../errors.js';
 
 export interface VapidKeys {
@@ -32,14 +33,14 @@ export function checkVapid(settings: { vapidPublicKey?: string; vapidPrivateKey?
   try {
     url = new URL(subject);
   } catch {
-    throw new ConfigError(`webpush.subject: "${subject}" is not a mailto: or https: URL`);
+    throw new ConfigError(`webpush.subject: ${quoted(subject)} is not a mailto: or https: URL`);
   }
   if (url.protocol !== 'mailto:' && url.protocol !== 'https:') throw new ConfigError(`webpush.subject must be mailto: or https:, not ${url.protocol}`);
   // Apple's push service answers BadJwtToken to a subject it cannot reach (web-push-libs/web-push#947,
   // and reports of .local and .invalid domains, and of "mailto: <address>").
   const address = url.protocol === 'mailto:' ? decodeURIComponent(url.pathname) : undefined;
   if (address !== undefined && !/^[^\s<>@]+@[^\s<>@]+$/.test(address))
-    throw new ConfigError(`webpush.subject must be a plain mailto:name@domain, not "${subject}": Apple rejects anything else`);
+    throw new ConfigError(`webpush.subject must be a plain mailto:name@domain, not ${quoted(subject)}: Apple rejects anything else`);
   const domain = (address?.split('@')[1] ?? url.hostname).toLowerCase();
   if (!domain.includes('.') || /(^|\.)(localhost|local|invalid|test|example)$/.test(domain)) {
     throw new ConfigError(
