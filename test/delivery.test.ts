@@ -136,7 +136,9 @@ describe('a push service over HTTP/1.1 that takes requests and never answers', (
         '-m',
         message,
         '--stall-timeout',
-        '2',
+        // Long enough for the threads to start and open their sockets on a loaded machine: the
+        // push service must have read some requests for the test to be about them.
+        '6',
         '--concurrency',
         String(300 * threads),
         '--json',
