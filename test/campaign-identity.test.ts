@@ -162,7 +162,7 @@ describe('every audience has a campaign id and a journal', () => {
     const config = writeEmulatorConfig(emulator, {}, dir);
     const smoke = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('smoke'), '--title', 'Release', '--body', 'Smoke test'], { cwd: dir });
     expect(smoke.code, smoke.stderr).toBe(0);
-    expect(smoke.stdout).toContain('a smoke test (--token): it keeps no journal, so running it again sends again');
+    expect(smoke.stdout).toContain('a smoke test (--token): sent to the given devices only, it keeps no journal, so running it again sends again');
     const quiet = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('smoke'), '--title', 'Release', '--body', 'Smoke test', '--quiet'], { cwd: dir });
     expect(quiet.stdout).toContain('(a smoke test: running it again sends again)');
     const message = tempFile('m.json', JSON.stringify({ title: 'Hi', body: 'x' }));

@@ -52,6 +52,9 @@ Exit codes: 0 done, 1 bad usage or input (or the campaign is already running), 2
             provider, configuration or disk error, 3 a threshold was crossed or nothing got
             through, 130 interrupted (run again to resume).`;
 
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** The command table. Each action loads its command lazily, so `--help` never loads a provider SDK. */
 export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => void): Command {
   const program = new Command('pushcast')
@@ -73,10 +76,11 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
     .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('-n, --dry-run', 'read, render and check everything, print the plan, send nothing')
-    .option('-t, --token <token>', 'send one message to this device instead of an audience (with --provider, --title, --body)')
-    .option('--title <text>', 'title of the one message sent with --token')
-    .option('--body <text>', 'body of the one message sent with --token')
-    .option('--data <key=value...>', 'data of the one message sent with --token')
+    .option('-t, --token <token>', 'a test send to this device instead of an audience (repeat it for a few; with --provider, and --title/--body or --message)', collect)
+    .option('--title <text>', 'title of the test send with --token')
+    .option('--body <text>', 'body of the test send with --token')
+    .option('--data <key=value...>', 'with --token: the data of a --title/--body message, or the variables of a --message template')
+    .option('--test-line <n>', "with --token and --message: fill the template with the variables of this line of --audience")
     .option('--campaign <id>', 'campaign id; running the same campaign again resumes it (default: from the audience and message contents)')
     .option('--change-message', 'send this --message to the recipients the campaign has not reached, though its earlier runs sent another (the history records it)')
     .option('--resend-uncertain', 'also send again the recipients that were in flight when an earlier run died (risks a second push)')

@@ -99,7 +99,9 @@ export function formatReport(record: CampaignRecord): string {
 /** A send with no journal does it all again when run again: said, with why, so nobody counts on a resume. */
 function withoutJournal(record: CampaignRecord): string | undefined {
   if (record.command !== 'send' || record.files?.journal) return undefined;
-  if (record.lineIs === 'token-option') return 'a smoke test (--token): it keeps no journal, so running it again sends again';
+  if (record.lineIs === 'token-option') {
+    return `a smoke test (--token)${record.message ? ` of ${record.message.file}` : ''}: sent to the given devices only, it keeps no journal, so running it again sends again`;
+  }
   if (record.campaign === 'one-off')
     return 'standard input has no campaign id of its own, so this run kept no journal: running it again sends again (give --campaign ID to keep one)';
   return 'no journal (--no-journal): running it again sends to everyone again';
