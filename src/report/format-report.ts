@@ -5,6 +5,7 @@ import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import { describeUnreached, lineNoun, type CampaignRecord } from './campaign-record.js';
 import type { RunSummary } from './campaign-history.js';
 import { localTimeText } from '../domain/zoned-time.js';
+import { pruneListWhere } from './report-files.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
 const statusWords: Record<CampaignRecord['status'], string> = {
@@ -48,7 +49,9 @@ export function formatReport(record: CampaignRecord): string {
       : `accepted ${accepted}${acceptedShare}: the providers took these; they do not report delivery.`,
   );
   const heldBack = record.invalidHeldBack ?? 0;
+  const pruneLine = lines.length;
   reasonLines(lines, heldBack > 0 ? `invalid ${invalid} (held back as suspect ${heldBack}, to prune ${invalid - heldBack})` : 'invalid tokens, to prune', record.invalidByReason);
+  if (lines.length > pruneLine) lines[pruneLine] += ` (${pruneListWhere(record)})`;
   reasonLines(lines, 'rejected messages, to fix', record.rejectedByReason);
   reasonLines(lines, 'failed after retries', record.failedByReason);
   reasonLines(lines, 'skipped rows', record.skippedByReason);

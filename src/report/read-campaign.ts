@@ -44,6 +44,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     resources: { seconds: lastRun ? (lastRun.lastWriteAt - startedAt) / 1000 : 0, cpuSeconds: 0, peakRssMB: 0 },
     startedAt: new Date(startedAt),
     message,
+    files: { journal: path },
     history: journalHistory(runs),
   });
 }

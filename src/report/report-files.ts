@@ -7,6 +7,18 @@ import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
 import { csvLine } from './csv.js';
 import type { SanityGuard, Suspect } from './sanity-guard.js';
+import type { CampaignRecord } from './campaign-record.js';
+
+/**
+ * Where a campaign's tokens to prune are, or how to get them when no --invalid-out was given: a
+ * re-run reads the earlier runs' invalid tokens from the journal and writes them (it sends nothing again).
+ */
+export function pruneListWhere(record: Pick<CampaignRecord, 'command' | 'files'>): string {
+  if (record.files?.invalidOut) return `in ${record.files.invalidOut}`;
+  if (record.files?.journal) return 'write them with --invalid-out FILE; a re-run writes them from the journal';
+  if (record.command === 'check') return 'write them with --invalid-out FILE: check again with it (a check delivers nothing)';
+  return 'write them with --invalid-out FILE next time: this run kept no journal, so running it again sends again';
+}
 
 /** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. */
 export const invalidColumns = ['provider', 'token', 'user_id', 'reason', 'detail', 'time'] as const;
