@@ -24,7 +24,10 @@ const sale = tempFile(
     locales: { fa: { title: 'حراج پاییزه، {{default name "دوست"}}!' } },
   }),
 );
-const audience = tempFile('users.csv', ['provider,token,name,coupon,locale', `fcm,${fcmToken('row2')},Bo,BO-2,en`, `fcm,${fcmToken('row3')},Sara,SA-3,fa`, `fcm,${fcmToken('row4')},Ana,,en`].join('\n'));
+const audience = tempFile(
+  'users.csv',
+  ['provider,token,name,coupon,locale', `fcm,${fcmToken('row2')},Bo,BO-2,en`, `fcm,${fcmToken('row3')},Sara,SA-3,fa`, `fcm,${fcmToken('row4')},Ana,,en`].join('\n'),
+);
 /** What the emulator delivered, as the device shows it. */
 const shown = () =>
   emulator.delivered().map((item) => {
@@ -36,10 +39,14 @@ describe('a smoke test of the campaign message', () => {
   it('--token (twice) with --message and --data puts the rendered template on the wire, to those devices only', async () => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
-    const result = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('mine'), '-t', fcmToken('yours'), '-m', sale, '--data', 'name=Ana', 'coupon=AN-1'], { cwd: dir });
+    const result = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('mine'), '-t', fcmToken('yours'), '-m', sale, '--data', 'name=Ana', 'coupon=AN-1'], {
+      cwd: dir,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(shown().sort((a, b) => a.token.localeCompare(b.token))).toEqual(
-      [fcmToken('mine'), fcmToken('yours')].sort((a, b) => a.localeCompare(b)).map((token) => ({ token, title: 'Autumn sale, Ana!', body: 'Use code AN-1 for 20% off', data: expect.objectContaining({ coupon: 'AN-1' }) })),
+      [fcmToken('mine'), fcmToken('yours')]
+        .sort((a, b) => a.localeCompare(b))
+        .map((token) => ({ token, title: 'Autumn sale, Ana!', body: 'Use code AN-1 for 20% off', data: expect.objectContaining({ coupon: 'AN-1' }) })),
     );
     expect(result.stdout).toMatch(/a smoke test \(--token\) of .*sale\.json: sent to the given devices only/);
   });
@@ -73,7 +80,9 @@ describe('a smoke test of the campaign message', () => {
   it('with --title and --body, --data is the message data and placeholders are sent as written, as before', async () => {
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, {}, dir);
-    const result = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('plain'), '--title', 'Release {{4.2}}', '--body', 'Smoke', '--data', 'build=42'], { cwd: dir });
+    const result = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('plain'), '--title', 'Release {{4.2}}', '--body', 'Smoke', '--data', 'build=42'], {
+      cwd: dir,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(shown()).toEqual([{ token: fcmToken('plain'), title: 'Release {{4.2}}', body: 'Smoke', data: { build: '42' } }]);
     const both = await runCli(['send', '--config', config, '-p', 'fcm', '-t', fcmToken('plain'), '--title', 'x', '-m', sale], { cwd: dir });

@@ -80,7 +80,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--title <text>', 'title of the test send with --token')
     .option('--body <text>', 'body of the test send with --token')
     .option('--data <key=value...>', 'with --token: the data of a --title/--body message, or the variables of a --message template')
-    .option('--test-line <n>', "with --token and --message: fill the template with the variables of this line of --audience")
+    .option('--test-line <n>', 'with --token and --message: fill the template with the variables of this line of --audience')
     .option('--campaign <id>', 'campaign id; running the same campaign again resumes it (default: from the audience and message contents)')
     .option('--change-message', 'send this --message to the recipients the campaign has not reached, though its earlier runs sent another (the history records it)')
     .option('--resend-uncertain', 'also send again the recipients that were in flight when an earlier run died (risks a second push)')

@@ -71,7 +71,8 @@ async function testSendInputs(options: InputOptions, provider: ProviderName | un
   const pairs = keyValues(options.data);
   if (!options.message) {
     if (options.testLine !== undefined) throw new UsageError('--test-line takes the variables of a --message template from a row of --audience: give --message');
-    if (options.audience) throw new UsageError('give either --audience or --token, not both (to try the campaign on your own device: --token T --message FILE --audience FILE --test-line N)');
+    if (options.audience)
+      throw new UsageError('give either --audience or --token, not both (to try the campaign on your own device: --token T --message FILE --audience FILE --test-line N)');
     const data = Object.keys(pairs).length > 0 ? pairs : undefined;
     const problems = checkTemplate(JSON.parse(JSON.stringify({ title: options.title, body: options.body, data })) as Record<string, unknown>);
     if (problems.length > 0) throw new UsageError(`the message: ${problems.join('; ')}`);
