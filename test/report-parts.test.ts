@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { showControls } from '../src/domain/quote-value.js';
+import { terminalText } from '../src/cli/io.js';
 import { describe, expect, it } from 'vitest';
 import { guardFormula, unguardFormula } from '../src/audience/guard-formula.js';
 import { openAudience } from '../src/audience/read-audience.js';
@@ -360,5 +362,15 @@ describe('the text report never contradicts itself', () => {
 
   it('says which shard a --quiet line is of', () => {
     expect(quietLine({ ...recordFrom([event(2, 'accepted')]), shard: '2/4' })).toMatch(/^campaign c \(shard 2\/4\) done: 1 targeted, 1 accepted/);
+  });
+});
+
+describe('text from outside, shown', () => {
+  it('escapes the controls a terminal or a page would act on, direction overrides included, and keeps line breaks and tabs', () => {
+    expect(showControls('winners-\u202Egnp.csv')).toBe('winners-\\u202Egnp.csv');
+    expect(showControls('a\u2066b\u2069c')).toBe('a\\u2066b\\u2069c');
+    expect(showControls('\u001b[2Jhi\u0007')).toBe('\\x1b[2Jhi\\x07');
+    expect(showControls('one\ntwo\tthree')).toBe('one\ntwo\tthree');
+    expect(terminalText('\u202Etxt.exe')).toBe('\\u202Etxt.exe');
   });
 });

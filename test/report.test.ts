@@ -144,8 +144,12 @@ describe('the token-validity report', () => {
     expect(merged.counts.targeted).toBe(300);
     expect(merged.counts.accepted).toBe(shards.reduce((sum, shard) => sum + shard.counts.accepted, 0));
     expect(merged.counts.accepted).toBe(emulator.stats().accepted.fcm);
+    // Each shard's run is in the history, and the merged report knows the shards kept journals.
+    expect(merged.runs.map((run: { shard?: string }) => run.shard).sort()).toEqual(['1/3', '2/3', '3/3']);
+    expect(merged.overall.sends).toBe(merged.runs.reduce((sum: number, run: { sends: number }) => sum + run.sends, 0));
     const text = await runCli(['report', 'merged'], { cwd: dir });
     expect(text.stdout).toContain('3 shard journals merged');
+    expect(text.stdout).not.toContain('no journal');
     expect((await runCli(['report', 'nope'], { cwd: dir })).stderr).toContain('no journal for campaign "nope"');
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { derivedCampaignId } from '../domain/campaign-id-form.js';
 
 /** What a campaign's default id is derived from, beside its message: the audience file, a channel, or both. */
 export interface CampaignIdentity {
@@ -24,7 +25,7 @@ export async function deriveCampaignId(identity: CampaignIdentity, messageFile: 
   else await add(identity.audienceFile);
   await add(messageFile);
   if (identity.audienceFile !== undefined && identity.channel !== undefined) hash.update(`channel\u0000${identity.channel}\u0000`);
-  return `c-${hash.digest('hex').slice(0, 16)}`;
+  return derivedCampaignId(hash.digest('hex'));
 }
 
 /** The SHA-256 of a message file's contents: which version of the message a run sent. */

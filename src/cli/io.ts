@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { oneLine } from '../domain/quote-value.js';
+import { oneLine, showControls } from '../domain/quote-value.js';
 
 /** Everything a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
@@ -35,11 +35,10 @@ function forcedColour(io: CliIo): boolean | undefined {
 
 /**
  * Text for a person's terminal with the control characters it could act on (escape sequences from
- * a binary file's "header", a row's cell) written out as \xNN. Line breaks and tabs stay.
+ * a binary file's "header", a row's cell, a right-to-left override) shown escaped. Line breaks and tabs stay.
  */
 export function terminalText(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are shown escaped
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return showControls(text);
 }
 
 /** A line that is one line whatever the values in it hold: terminalText, with line breaks written out as \n and \r too. */

@@ -34,3 +34,18 @@ function asJson(value: unknown): string {
   }
   return Array.isArray(value) ? 'a list' : typeof value === 'object' && value !== null ? 'an object' : String(value);
 }
+
+/**
+ * Text from outside (a file, the environment, a provider) with the characters a terminal or a
+ * page would act on shown instead: C0 and C1 controls as \xNN (an escape sequence from a binary
+ * file's "header"), and the bidirectional controls U+202A–U+202E and U+2066–U+2069 as \uXXXX (a
+ * right-to-left override makes a file name read backwards). Line breaks and tabs stay.
+ */
+export function showControls(text: string): string {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are shown escaped
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      .replace(/[\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).toUpperCase()}`)
+  );
+}

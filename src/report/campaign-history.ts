@@ -30,6 +30,16 @@ export interface RunSummary {
   timeline?: TimelineRecord;
 }
 
+/** How a run ended, in words: the text report and the page say it the same. */
+export const runEndingWords: Record<RunSummary['status'], string> = {
+  done: 'done',
+  scheduled: 'scheduled (the rest due later)',
+  stopped: 'stopped',
+  interrupted: 'interrupted',
+  died: 'died (killed before it could report)',
+  ended: 'ended (no summary kept)',
+};
+
 /** The campaign as a whole, over every run so far. */
 export interface CampaignOverall {
   runs: number;

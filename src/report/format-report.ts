@@ -3,7 +3,7 @@ import { oneLine } from '../domain/quote-value.js';
 import { counted } from '../domain/count-words.js';
 import { emptyCounts, type ProviderCounts } from '../domain/tally.js';
 import { describeUnreached, lineNoun, type CampaignRecord } from './campaign-record.js';
-import type { RunSummary } from './campaign-history.js';
+import { runEndingWords } from './campaign-history.js';
 import { localTimeText } from '../domain/zoned-time.js';
 import { pruneListWhere } from './report-files.js';
 
@@ -136,7 +136,7 @@ function historyLines(record: CampaignRecord): string[] {
     if (index === 1 && notListed > 0) lines.push(`  … ${counted(notListed, 'run')} not listed`);
     const number = index === 0 ? 1 : index + 1 + notListed;
     const started = localTimeText(Date.parse(run.startedAt)).slice(0, 16);
-    const ended = `${runStatusWords[run.status]}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}${run.shard ? ` (shard ${run.shard})` : ''}`;
+    const ended = `${runEndingWords[run.status]}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}${run.shard ? ` (shard ${run.shard})` : ''}`;
     lines.push(
       `  ${String(number).padStart(2)}  ${started}  ${`${run.seconds.toFixed(1)} s`.padStart(7)}  ${String(run.sends).padStart(7)}  ${String(run.retries).padStart(7)}  ${String(run.pauses).padStart(6)}  ${ended}`,
     );
@@ -144,15 +144,6 @@ function historyLines(record: CampaignRecord): string[] {
   });
   return lines;
 }
-
-const runStatusWords: Record<RunSummary['status'], string> = {
-  done: 'done',
-  scheduled: 'scheduled',
-  stopped: 'stopped',
-  interrupted: 'interrupted',
-  died: 'died (killed, no report)',
-  ended: 'ended',
-};
 
 /** How far a scheduled campaign is: what is done, what is due later and when, what missed its window; per time zone with --local. */
 function scheduleLines(record: CampaignRecord): string[] {

@@ -2,9 +2,11 @@ import { basename } from 'node:path';
 import { counted } from '../domain/count-words.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { ProviderCounts } from '../domain/tally.js';
+import { showControls } from '../domain/quote-value.js';
+import { isDerivedCampaignId } from '../domain/campaign-id-form.js';
 import { localTimeText, machineTimeZone } from '../domain/zoned-time.js';
 import { lineNoun, type CampaignRecord } from './campaign-record.js';
-import type { CampaignOverall, RunSummary } from './campaign-history.js';
+import { runEndingWords, type CampaignOverall } from './campaign-history.js';
 import { pruneListWhere } from './report-files.js';
 import type { TimelineRecord } from './timeline.js';
 
@@ -100,7 +102,7 @@ svg.chart{display:block;width:100%;height:auto}svg text{font:11px system-ui,sans
  * the audience and message, `campaign/campaign-id.ts`) is not, so the message and the audience name it.
  */
 function campaignName(record: CampaignRecord): { heading: string; plain: string; id?: string } {
-  if (!/^c-[0-9a-f]{16}$/.test(record.campaign)) return { heading: value(record.campaign), plain: record.campaign };
+  if (!isDerivedCampaignId(record.campaign)) return { heading: value(record.campaign), plain: record.campaign };
   const messageFile = record.message && basename(record.message.file);
   const channel = record.audience?.startsWith('channel ') ? record.audience.slice('channel '.length) : undefined;
   const audience = channel === undefined ? record.audience && basename(record.audience) : undefined;
@@ -320,15 +322,6 @@ ${listed.length > 0 ? `<dl class="facts">${listed.map(([id, what, path]) => `<dt
 </section>`;
 }
 
-const runEndings: Record<RunSummary['status'], string> = {
-  done: 'done',
-  scheduled: 'scheduled (the rest due later)',
-  stopped: 'stopped',
-  interrupted: 'interrupted',
-  died: 'died (killed before it could report)',
-  ended: 'ended (no summary kept)',
-};
-
 /** A listed run's number: the first run is 1, the ones after the runs left out count them. */
 function runNumber(index: number, notListed: number): number {
   return index === 0 ? 1 : index + 1 + notListed;
@@ -340,7 +333,7 @@ function runs(record: CampaignRecord): string {
   if (listed.length === 0) return '';
   const notListed = record.runsNotListed ?? 0;
   const lines = listed.map((run, index) => {
-    const ended = `${text(runEndings[run.status])}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}${run.shard ? ` (shard ${value(run.shard)})` : ''}`;
+    const ended = `${text(runEndingWords[run.status])}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}${run.shard ? ` (shard ${value(run.shard)})` : ''}`;
     const changed = run.changedMessage && run.message ? `changed to ${value(run.message.file)} <span class="muted">(sha256 ${text(run.message.sha256.slice(0, 12))}…)</span>` : '';
     const row = `<tr class="run" data-run="${runNumber(index, notListed)}" data-status="${text(run.status)}"><td>${runNumber(index, notListed)}</td><td class="text">${timeText(run.startedAt)}</td><td>${durationText(run.seconds)}</td><td data-kind="sends">${run.sends}</td><td>${run.retries}</td><td>${run.pauses}</td><td class="text">${ended}</td><td class="text">${changed}</td></tr>`;
     return index === 0 && notListed > 0
@@ -566,13 +559,7 @@ function value(raw: string): string {
  * characters and direction overrides (which would make a file name read backwards) as visible escapes.
  */
 function text(raw: string): string {
-  return (
-    raw
-      // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are shown escaped
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`)
-      .replace(/[\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).toUpperCase()}`)
-      .replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
-  );
+  return showControls(raw).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */

@@ -65,6 +65,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
   const counts = sum((record) => record.counts);
   const sends = records.reduce((total, record) => total + (record.sends ?? 0), 0);
   const errors = records.flatMap((record) => record.errors);
+  const journals = records.flatMap((record) => (record.files?.journal ? [record.files.journal] : []));
   const started = Math.min(...records.map((record) => Date.parse(record.startedAt)));
   const finished = Math.max(...records.map((record) => Date.parse(record.finishedAt)));
   const seconds = Math.max(0, (finished - started) / 1000);
@@ -106,7 +107,8 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - 1000),
     uncertain: records.flatMap((record) => record.uncertain).slice(0, 1000),
     uncertainNotListed: Math.max(0, counts.uncertain - 1000),
-    files: undefined,
+    // The shards' own lists are theirs; that they kept journals is the campaign's (a re-run resumes).
+    files: journals.length > 0 ? { journal: journals.join(', ') } : undefined,
     schedule:
       schedules.length > 0
         ? {
