@@ -138,6 +138,21 @@ describe('a sending thread that fails', () => {
   const item = (token: string) => rendered('fcm', fcmToken(token), message);
   const work = (token: string) => ({ rendered: item(token), attempts: 0 });
 
+  it('dies before it starts a batch: that batch never left, and comes back not sent, to send again', async () => {
+    const threads = new ProviderThreads(1, emulator.config(), false, failingThread);
+    try {
+      const provider = await threads.open('fcm');
+      const lane = new Lane('fcm', 10, Promise.resolve(provider));
+      const early = { ...work('e'), rendered: { ...item('e'), recipient: { ...item('e').recipient, token: 'die-early' } } };
+      let asked = 0;
+      const outcomes = await lane.send(provider, [early, work('f')], async () => (asked++, true));
+      expect(outcomes).toEqual([0, 1].map(() => ({ kind: 'retryable', reason: 'not-sent', because: 'not-sent' })));
+      expect(asked).toBe(0); // never journaled: it was never about to leave
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('dies mid-batch: its batch is uncertain, the next goes to the thread left, then nothing hangs', async () => {
     const threads = new ProviderThreads(2, emulator.config(), false, failingThread);
     try {

@@ -60,8 +60,11 @@ export class Lane {
     readonly provider: Promise<Provider | undefined>,
   ) {}
 
-  /** Hands a batch to the provider. If the lane stalls before the provider answers, the batch settles as the provider abandons it, or as uncertain. */
-  async send(provider: Provider, batch: Work[]): Promise<Outcome[]> {
+  /**
+   * Hands a batch to the provider (`start`: for one that `startsWhenReady`). If the lane stalls
+   * before the provider answers, the batch settles as the provider abandons it, or as uncertain.
+   */
+  async send(provider: Provider, batch: Work[], start?: () => Promise<boolean>): Promise<Outcome[]> {
     this.awaiting += batch.length;
     this.silentSince ??= Date.now();
     let settle!: () => void;
@@ -70,7 +73,7 @@ export class Lane {
     });
     this.settleOnStall.add(settle);
     try {
-      const outcomes = await Promise.race([provider.send(batch.map((work) => work.rendered) as never, this.abort.signal), stalled]);
+      const outcomes = await Promise.race([provider.send(batch.map((work) => work.rendered) as never, this.abort.signal, start), stalled]);
       // Abandoned by a stalled provider: what went out is maybe sent; what never left stays retryable.
       return this.stalled ? outcomes.map((outcome) => (outcome.kind === 'uncertain' ? stalledOutcome : outcome)) : outcomes;
     } catch (error) {

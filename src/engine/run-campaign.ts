@@ -6,7 +6,7 @@ import type { JournalWriter } from '../journal/journal.js';
 import { carriedOver } from '../journal/read-journal.js';
 import type { PriorIndex } from '../journal/prior-index.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
-import type { Provider, ProviderSource, Rendered } from '../providers/provider.js';
+import type { ProviderSource, Rendered } from '../providers/provider.js';
 import { CampaignEvents } from './campaign-events.js';
 import { Lane, type Work } from './lane.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -292,21 +292,22 @@ class CampaignRun {
   }
 
   private launch(lane: Lane, batch: Work[]): void {
-    let handed = false;
+    let handed = false; // it went out (or was started to): counted in sends
+    let toLane = false; // handed to the lane, whose clock of silence counts it until it settles
     let journaled: number | undefined; // the batch's number in the journal
-    const send = async (): Promise<Outcome[]> => {
-      const provider = await lane.provider;
-      if (!provider || this.stopping) return batch.map(() => notSent);
+    // Right before the batch leaves: its journal line first, durably, so that after a crash these
+    // are known to be maybe sent. False when it must not go (stopping, or the journal failed).
+    const start = async (): Promise<boolean> => {
+      if (this.stopping) return false;
       const journal = this.options.journal;
       if (journal) {
         try {
-          // Durable before the first request: after a crash these are known to be maybe sent.
           journaled = await journal.writer.sent(
             lane.name,
             batch.map((work) => work.rendered.recipient),
           );
         } catch {
-          return batch.map(() => notSent); // the writer has stopped the campaign: this batch never goes
+          return false; // the writer has stopped the campaign: this batch never goes
         }
       }
       const now = Date.now();
@@ -318,7 +319,19 @@ class CampaignRun {
         else this.tally.retries++;
       }
       handed = true;
-      return lane.send(provider as Provider, batch);
+      return true;
+    };
+    const send = async (): Promise<Outcome[]> => {
+      const provider = await lane.provider;
+      if (!provider || this.stopping) return batch.map(() => notSent);
+      // A provider that holds batches (sending threads) starts each when it is about to send it.
+      if (provider.startsWhenReady) {
+        toLane = true;
+        return lane.send(provider, batch, start);
+      }
+      if (!(await start())) return batch.map(() => notSent);
+      toLane = true;
+      return lane.send(provider, batch);
     };
     const started = performance.now();
     void send()
@@ -326,7 +339,7 @@ class CampaignRun {
         const ms = performance.now() - started;
         this.options.onBatch?.(ms, batch.length);
         if (this.options.onDecision && handed) this.options.onDecision({ type: 'batch', provider: lane.name, count: batch.length, ms, outcomes: outcomeCounts(outcomes) });
-        if (handed) lane.heard(batch.length, outcomes, started);
+        if (toLane) lane.heard(batch.length, outcomes, started);
         if (journaled !== undefined) this.options.journal!.writer.accepted(journaled, acceptedPlaces(outcomes));
         batch.forEach((work, index) => {
           work.attempts++;

@@ -62,14 +62,23 @@ export interface Provider<P extends ProviderName = ProviderName> {
   readonly maxBatch: number;
   /** Batches it sends at once to good effect: its sending threads (--workers); one if absent. */
   readonly senders?: number;
+  /**
+   * It holds batches before it can send them (a sending thread busy with others): `send` is handed
+   * `start`, which it calls right before a batch's first request would leave. Without it, a batch
+   * is taken to leave as soon as `send` is called, and `start` is done before.
+   */
+  readonly startsWhenReady?: boolean;
   /** Checks credentials before the first send, where the provider allows it. */
   verify?(signal: AbortSignal): Promise<void>;
   /**
    * One outcome per input, in the same order. A recipient's failure is an outcome, never a throw.
    * Once `signal` is aborted (the campaign is stopping), requests not yet started are not started:
-   * they come back as `retryable` with `because: 'not-sent'`.
+   * they come back as `retryable` with `because: 'not-sent'`. `start` (for a provider that
+   * `startsWhenReady`): called once, when the batch is about to leave; it resolves true once the
+   * campaign's journal holds the batch, and false when it must not go (the campaign is stopping,
+   * the journal failed): then every recipient comes back `not-sent`.
    */
-  send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal): Promise<Outcome[]>;
+  send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal, start?: () => Promise<boolean>): Promise<Outcome[]>;
   /**
    * The provider stopped answering: ends at once every request it holds, each with what its
    * connection knows (one still queued behind an HTTP/2 server's limit, or waiting for an HTTP/1.1

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { notSent } from '../../domain/outcome.js';
 import type { ProviderName } from '../../domain/recipient.js';
 import { createVerified, providerDescriptors } from '../descriptors.js';
 import type { Provider, ProviderDescriptor, Rendered } from '../provider.js';
@@ -10,7 +11,21 @@ import type { FromThread, ThreadError, ToThread } from './thread-messages.js';
  * Everything a campaign decides (retries, the journal, the report) stays in the main thread.
  */
 const port = parentPort!;
-const providers = new Map<ProviderName, { provider: Provider; abort: AbortController }>();
+/**
+ * A provider opened in this thread, and the batches it was handed and has not started: a batch is
+ * started (asked `ready`, journaled by the main thread, told `go`) one at a time, when the thread
+ * gets to it. A thread busy with others holds the rest unjournaled, so that what a crash leaves
+ * journaled as maybe sent has nearly all left.
+ */
+interface Opened {
+  provider: Provider;
+  abort: AbortController;
+  waiting: Array<ToThread & { type: 'send' }>;
+  starting: boolean;
+}
+const providers = new Map<ProviderName, Opened>();
+/** Batches asked `ready`, by id: told whether to go. */
+const goes = new Map<number, (ok: boolean) => void>();
 
 function answer(message: FromThread): void {
   port.postMessage(message);
@@ -21,15 +36,28 @@ port.on('message', (message: ToThread) => {
     case 'open':
       void open(message.provider, message);
       break;
-    case 'send':
-      void send(message);
+    case 'send': {
+      const opened = providers.get(message.provider)!;
+      opened.waiting.push(message);
+      void startNext(opened);
       break;
-    case 'abort':
-      providers.get(message.provider)?.abort.abort();
+    }
+    case 'go':
+      goes.get(message.id)?.(message.ok);
+      goes.delete(message.id);
       break;
-    case 'abandon':
-      providers.get(message.provider)?.provider.abandon?.();
+    case 'abort': {
+      const opened = providers.get(message.provider);
+      opened?.abort.abort();
+      if (opened) neverSent(opened);
       break;
+    }
+    case 'abandon': {
+      const opened = providers.get(message.provider);
+      opened?.provider.abandon?.();
+      if (opened) neverSent(opened);
+      break;
+    }
     case 'close':
       void Promise.all([...providers.values()].map(({ provider }) => provider.close().catch(() => undefined))).then(() => answer({ type: 'closed' }));
       break;
@@ -39,22 +67,41 @@ port.on('message', (message: ToThread) => {
 async function open(name: ProviderName, message: ToThread & { type: 'open' }): Promise<void> {
   try {
     const provider = await createVerified(providerDescriptors[name] as ProviderDescriptor<ProviderName>, message.config, message.validateOnly);
-    providers.set(name, { provider, abort: new AbortController() });
+    providers.set(name, { provider, abort: new AbortController(), waiting: [], starting: false });
     answer({ type: 'opened', provider: name, maxBatch: provider.maxBatch });
   } catch (error) {
     answer({ type: 'open-failed', provider: name, error: toThreadError(error) });
   }
 }
 
-async function send(message: ToThread & { type: 'send' }): Promise<void> {
-  const opened = providers.get(message.provider)!;
+/** Starts the provider's next waiting batch, once the one before it has started. */
+async function startNext(opened: Opened): Promise<void> {
+  if (opened.starting) return;
+  const message = opened.waiting.shift();
+  if (!message) return;
+  opened.starting = true;
+  const go = await new Promise<boolean>((resolve) => {
+    goes.set(message.id, resolve);
+    answer({ type: 'ready', id: message.id });
+  });
   const batch = message.items.map(({ payload, ...recipient }) => ({ provider: message.provider, recipient, payload })) as unknown as Rendered[];
+  const sending = go ? opened.provider.send(batch as never, opened.abort.signal) : Promise.resolve(batch.map(() => notSent));
+  // The next batch is asked about once this one's requests have been built and handed to their
+  // sockets (a turn of the event loop): a thread behind on its work holds the rest unjournaled.
+  await new Promise((resolve) => setImmediate(resolve));
+  opened.starting = false;
+  void startNext(opened);
   try {
-    answer({ type: 'sent', id: message.id, outcomes: await opened.provider.send(batch as never, opened.abort.signal) });
+    answer({ type: 'sent', id: message.id, outcomes: await sending });
   } catch (error) {
     // Judged in the main thread, as a throw from a provider there is (engine/lane.ts).
     answer({ type: 'send-failed', id: message.id, error: toThreadError(error) });
   }
+}
+
+/** The campaign is stopping, or the provider stalled: the batches still waiting never left. */
+function neverSent(opened: Opened): void {
+  for (const message of opened.waiting.splice(0)) answer({ type: 'sent', id: message.id, outcomes: message.items.map(() => notSent) });
 }
 
 function toThreadError(error: unknown): ThreadError {

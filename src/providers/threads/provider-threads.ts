@@ -50,6 +50,8 @@ export class ProviderThreads {
 class ThreadedProvider implements Provider {
   private readonly aborts = new WeakSet<AbortSignal>();
   readonly senders: number;
+  /** A thread busy with other batches holds this one: it asks to start it when it gets to it. */
+  readonly startsWhenReady = true;
 
   constructor(
     readonly name: ProviderName,
@@ -59,7 +61,7 @@ class ThreadedProvider implements Provider {
     this.senders = threads.length;
   }
 
-  async send(batch: ReadonlyArray<Rendered>, signal: AbortSignal): Promise<Outcome[]> {
+  async send(batch: ReadonlyArray<Rendered>, signal: AbortSignal, start: () => Promise<boolean> = async () => true): Promise<Outcome[]> {
     if (signal.aborted) return batch.map(() => notSent);
     if (!this.aborts.has(signal)) {
       this.aborts.add(signal);
@@ -67,7 +69,7 @@ class ThreadedProvider implements Provider {
     }
     const thread = leastBusy(this.threads, (thread) => (thread.died ? Infinity : thread.outstanding));
     if (!thread) return batch.map(() => threadsGone);
-    return thread.send(this.name, batch.map(toItem));
+    return thread.send(this.name, batch.map(toItem), start);
   }
 
   abandon(): void {
@@ -85,7 +87,8 @@ class SendingThread {
   died?: Error;
   private readonly worker: Worker;
   private nextId = 0;
-  private readonly batches = new Map<number, { count: number; resolve(outcomes: Outcome[]): void; reject(error: Error): void }>();
+  /** Batches handed over and not answered: `started` once the thread asked to start it (it may have left since). */
+  private readonly batches = new Map<number, { count: number; started: boolean; start(): Promise<boolean>; resolve(outcomes: Outcome[]): void; reject(error: Error): void }>();
   private readonly opening = new Map<ProviderName, { resolve(maxBatch: number): void; reject(error: Error): void }>();
   private closed?: () => void;
 
@@ -113,11 +116,11 @@ class SendingThread {
     });
   }
 
-  send(provider: ProviderName, items: ThreadItem[]): Promise<Outcome[]> {
+  send(provider: ProviderName, items: ThreadItem[], start: () => Promise<boolean>): Promise<Outcome[]> {
     const id = this.nextId++;
     this.outstanding += items.length;
     return new Promise((resolve, reject) => {
-      this.batches.set(id, { count: items.length, resolve, reject });
+      this.batches.set(id, { count: items.length, started: false, start, resolve, reject });
       this.post({ type: 'send', id, provider, items });
     });
   }
@@ -156,6 +159,16 @@ class SendingThread {
         this.opening.get(message.provider)?.reject(fromThread(message.error));
         this.opening.delete(message.provider);
         break;
+      case 'ready': {
+        const batch = this.batches.get(message.id);
+        if (!batch) break;
+        batch.started = true;
+        void batch.start().then(
+          (ok) => this.post({ type: 'go', id: message.id, ok }),
+          () => this.post({ type: 'go', id: message.id, ok: false }),
+        );
+        break;
+      }
       case 'sent':
       case 'send-failed': {
         const batch = this.batches.get(message.id)!;
@@ -172,13 +185,17 @@ class SendingThread {
   }
 
   /**
-   * The thread died: its batches fail as a provider's throw does (the lane counts them uncertain:
-   * they may have gone out); nothing more is handed to it.
+   * The thread died: the batches it had started fail as a provider's throw does (the lane counts
+   * them uncertain: they may have gone out); those it never started come back not sent. Nothing
+   * more is handed to it.
    */
   private die(error: Error): void {
     if (this.died) return;
     this.died = error;
-    for (const { reject } of this.batches.values()) reject(new Error(`the sending thread died: ${error.message}`));
+    for (const batch of this.batches.values()) {
+      if (batch.started) batch.reject(new Error(`the sending thread died: ${error.message}`));
+      else batch.resolve(Array.from({ length: batch.count }, () => notSent));
+    }
     this.batches.clear();
     this.outstanding = 0;
     for (const { reject } of this.opening.values()) reject(error);

@@ -17,6 +17,8 @@ export interface ThreadItem {
 export type ToThread =
   | { type: 'open'; provider: ProviderName; config: PushcastConfig; validateOnly: boolean }
   | { type: 'send'; id: number; provider: ProviderName; items: ThreadItem[] }
+  /** The answer to `ready`: the batch's journal line is durable (`ok`), or it must not go. */
+  | { type: 'go'; id: number; ok: boolean }
   /** The campaign is stopping: the provider starts no more requests (they come back `not-sent`). */
   | { type: 'abort'; provider: ProviderName }
   /** The provider stopped answering: its requests end now (Provider.abandon). */
@@ -27,6 +29,8 @@ export type ToThread =
 export type FromThread =
   | { type: 'opened'; provider: ProviderName; maxBatch: number }
   | { type: 'open-failed'; provider: ProviderName; error: ThreadError }
+  /** The thread is about to send this batch: the main thread journals it, then says `go`. */
+  | { type: 'ready'; id: number }
   | { type: 'sent'; id: number; outcomes: Outcome[] }
   /** The provider threw instead of answering per recipient. */
   | { type: 'send-failed'; id: number; error: ThreadError }
