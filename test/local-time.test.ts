@@ -86,6 +86,13 @@ describe('an hourly cron over a simulated day', () => {
     // How much of the day's campaign is done, from its journal.
     const report = await spawnCli(['report', record.campaign], { cwd: dir });
     expect(report.stdout).toContain('schedule: 24 of 34 handled (70.6%); 0 due later; 9 missed their window (--late-limit); 1 with no time zone');
+    // The last run sent no one, and its table still lists every zone: those done by earlier runs too.
+    for (const zone of zones.filter((zone) => !missed.has(zone))) {
+      expect(report.stdout).toMatch(new RegExp(`^ {2}${zone.replace('/', '\\/')} +3 by earlier runs, 0 due now, 0 later, 0 missed$`, 'm'));
+    }
+    // One more run from cron, --quiet: its one line says who missed their window and who has no zone.
+    const quiet = await spawnCli([...args.filter((arg) => arg !== '--json'), '--quiet'], { cwd: dir, env: { PUSHCAST_TEST_NOW: new Date(first + 24 * 3600_000).toISOString() } });
+    expect(quiet.stdout).toMatch(/; 9 missed their window \(--late-limit\); 1 with no time zone$/m);
   }, 120_000);
 
   it('says when the next recipient is due, exits 0 while they wait, and refuses --no-journal', async () => {

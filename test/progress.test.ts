@@ -44,6 +44,15 @@ describe('the progress line', () => {
     expect(line.text(2500)).not.toContain('paused');
   });
 
+  it("on a resume, says the sends are this run's and how many of the counts earlier runs settled", () => {
+    const line = new ProgressLine();
+    const tally = tallyAt(3);
+    tally.counts.accepted = 203;
+    tally.earlier = 200;
+    line.update(tally, 0);
+    expect(line.text(100)).toBe('3 sent this run: 203 accepted, 0 invalid, 0 failed (200 settled by earlier runs), 0 retries');
+  });
+
   it('has no share and no ETA for standard input, and says "1 retry"', () => {
     const line = new ProgressLine();
     const tally = tallyAt(3);

@@ -45,6 +45,31 @@ describe('on a terminal', () => {
     expect(emulator.stats().duplicates).toBe(0);
   });
 
+  it('the spinner counts requests as they go out, not as they are answered', async () => {
+    const silent = await startEmulator({ stall: ['fcm'] });
+    try {
+      const dir = tempDir();
+      const terminal = openTerminal(
+        100,
+        ['send', '--config', writeEmulatorConfig(silent, {}, dir), '-a', audienceFile('fcm', 300, 'silent'), '-m', message, '--concurrency', '200', '--no-journal'],
+        dir,
+      );
+      // 200 are out and none answered: the spinner says so.
+      await waitFor(() => silent.stats().stalled >= 200 && /\b200 sent\b/.test(terminal.output()), 'the spinner to count 200 sent', 30_000).catch((error: Error) => {
+        throw new Error(`${error.message}; the terminal showed: ${JSON.stringify(terminal.output().slice(-300))}`);
+      });
+      expect(terminal.output()).toMatch(/200 sent: 0 accepted/);
+      terminal.type('CTRL-C');
+      await waitFor(() => terminal.output().includes('stopping'), 'the stopping notice', 30_000);
+      // What is in flight would wait for the stall timeout: a second Ctrl-C ends it.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      terminal.type('CTRL-C');
+      expect(await terminal.exited).toBe(130);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('a terminal that reports no width gets no spinner, and the run ends', async () => {
     emulator.reset();
     const dir = tempDir();

@@ -44,7 +44,7 @@ export class Schedule {
   private readonly record: ScheduleRecord = { due: 0, deferred: 0, missedWindow: 0, noTimezone: 0 };
   private nextDue = Infinity;
   private held = 0;
-  private readonly zones = new Map<string, { due: number; deferred: number; missedWindow: number; next: number }>();
+  private readonly zones = new Map<string, { earlier: number; due: number; deferred: number; missedWindow: number; next: number }>();
 
   constructor(
     private readonly settings: ScheduleSettings,
@@ -93,6 +93,15 @@ export class Schedule {
     return { kind: 'due', dueAt: moment, lateMs: now - moment };
   }
 
+  /**
+   * A recipient an earlier run settled: not judged again, but counted in its zone, so that each
+   * run's table lists every zone of the campaign, the ones already done included.
+   */
+  settledEarlier(recipient: DeviceRecipient): void {
+    const zone = recipient.timezone ?? this.settings.defaultTimezone;
+    if (this.settings.local && zone && isTimeZone(zone)) this.zone(zone).earlier++;
+  }
+
   summary(): ScheduleRecord {
     const record: ScheduleRecord = { ...this.record };
     if (this.nextDue < Infinity) record.nextDueAt = new Date(this.nextDue).toISOString();
@@ -100,7 +109,13 @@ export class Schedule {
       record.byTimezone = Object.fromEntries(
         [...this.zones].map(([zone, counts]) => [
           zone,
-          { due: counts.due, deferred: counts.deferred, missedWindow: counts.missedWindow, ...(counts.next < Infinity ? { nextDueAt: new Date(counts.next).toISOString() } : {}) },
+          {
+            earlier: counts.earlier,
+            due: counts.due,
+            deferred: counts.deferred,
+            missedWindow: counts.missedWindow,
+            ...(counts.next < Infinity ? { nextDueAt: new Date(counts.next).toISOString() } : {}),
+          },
         ]),
       );
     }
@@ -118,7 +133,7 @@ export class Schedule {
 
   private zone(zone: string) {
     let counts = this.zones.get(zone);
-    if (!counts) this.zones.set(zone, (counts = { due: 0, deferred: 0, missedWindow: 0, next: Infinity }));
+    if (!counts) this.zones.set(zone, (counts = { earlier: 0, due: 0, deferred: 0, missedWindow: 0, next: Infinity }));
     return counts;
   }
 }

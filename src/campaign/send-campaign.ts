@@ -187,6 +187,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       journal,
       resolveUser: registry ? userResolver(registry, { channel: settings.channel, maxAgeDays: settings.maxAgeDays }) : undefined,
       onFinal: (event) => {
+        if (event.earlier && event.recipient) schedule?.settledEarlier(event.recipient);
         feedback?.onFinal(event);
         guard.observe(event);
         apnsSplit.onFinal(event);

@@ -38,7 +38,7 @@ export class ProgressLine {
     const share = this.shareRead?.();
     if (share !== undefined) parts.push(`${Math.floor(share * 100)}% read`);
     const tally = this.tally;
-    parts.push(`${tally?.sends ?? 0} sent`);
+    parts.push(`${tally?.sends ?? 0} sent${tally?.earlier ? ' this run' : ''}`);
     const rate = this.currentRate(now);
     if (rate !== undefined) parts.push(`${Math.round(rate)}/s now`);
     const eta = share !== undefined ? this.eta(share, now) : undefined;
@@ -46,7 +46,9 @@ export class ProgressLine {
     let line = parts.join(' · ');
     if (tally) {
       const { accepted, invalid, failed, uncertain } = tally.counts;
-      line += `: ${accepted} accepted, ${invalid} invalid, ${failed} failed${uncertain ? `, ${uncertain} uncertain` : ''}, ${tally.retries} ${tally.retries === 1 ? 'retry' : 'retries'}`;
+      // On a resume the counts are the campaign's, the sends this run's: say which is which.
+      const earlier = tally.earlier ? ` (${tally.earlier} settled by earlier runs)` : '';
+      line += `: ${accepted} accepted, ${invalid} invalid, ${failed} failed${uncertain ? `, ${uncertain} uncertain` : ''}${earlier}, ${tally.retries} ${tally.retries === 1 ? 'retry' : 'retries'}`;
     }
     for (const [provider, pause] of this.pauses) {
       if (pause.until <= now) this.pauses.delete(provider);

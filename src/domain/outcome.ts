@@ -104,4 +104,6 @@ export interface FinalEvent {
   fields?: string[];
   /** Not reached by a stopped run: counted and written to --failed-out, and summed up in the record (`unreached`) rather than listed row by row. */
   unreached?: true;
+  /** Settled by an earlier run of the campaign, counted as it was, not sent again. */
+  earlier?: true;
 }

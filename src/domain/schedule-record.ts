@@ -6,6 +6,6 @@ export interface ScheduleRecord {
   noTimezone: number;
   /** The earliest moment a deferred recipient is due: when to run again. */
   nextDueAt?: string;
-  /** With --local: the same, per time zone. */
-  byTimezone?: Record<string, { due: number; deferred: number; missedWindow: number; nextDueAt?: string }>;
+  /** With --local: the same, per time zone, and how many of its recipients earlier runs settled. */
+  byTimezone?: Record<string, { earlier?: number; due: number; deferred: number; missedWindow: number; nextDueAt?: string }>;
 }

@@ -39,6 +39,8 @@ export interface Tally {
   fatal?: { provider?: ProviderName; reason: string; fix: string };
   /** Parts of a provider that refused the sender for every recipient (a web push service's origin), while the rest went on. */
   halted: Array<{ provider: ProviderName; scope: string; reason: string; fix: string }>;
+  /** Recipients an earlier run of the campaign settled (or maybe sent), counted without sending: on a resume, the counts are the campaign's and `sends` this run's. */
+  earlier: number;
   /** A stopped run's rows it never reached: how many recipients, and the first and last line (or registry device). */
   unreached?: { rows: number; fromLine: number; toLine: number };
 }
@@ -59,6 +61,7 @@ export function emptyTally(): Tally {
     skippedByReason: {},
     sends: 0,
     retries: 0,
+    earlier: 0,
     halted: [],
   };
 }

@@ -49,6 +49,12 @@ export class CampaignEvents {
     this.count(event);
   }
 
+  /** Settled by an earlier run (or maybe sent by one): counted as it was, the journal left as it is. */
+  carried(event: FinalEvent): void {
+    this.tally.earlier++;
+    this.count({ ...event, earlier: true });
+  }
+
   /**
    * Counted in this run, the journal left as it is: a bad row, an answer an earlier run settled,
    * a recipient that may have been delivered (its `sent` line says so), or one already journaled

@@ -174,7 +174,7 @@ class CampaignRun {
       const prior = this.options.journal?.prior.get(device.key);
       const carried = prior && carriedOver(prior, this.options.journal!.resendUncertain);
       if (carried) {
-        this.events.counted({ ...carried, line: device.line, recipient: device });
+        this.events.carried({ ...carried, line: device.line, recipient: device });
         continue;
       }
       this.noteUnreached(device.line);
@@ -206,7 +206,7 @@ class CampaignRun {
     const prior = journal?.prior.get(recipient.key);
     // Settled by an earlier run (or maybe delivered by one): counted, not sent again.
     const carried = !released && prior && carriedOver(prior, journal!.resendUncertain);
-    if (carried) return this.events.counted({ ...carried, line: recipient.line, recipient });
+    if (carried) return this.events.carried({ ...carried, line: recipient.line, recipient });
     const timing = released ?? this.options.schedule?.(recipient);
     if (timing?.kind === 'hold') return this.hold(recipient, timing.dueAt, timing.inMs);
     if (timing?.kind === 'deferred') return this.events.counted({ ...base, kind: 'skipped', reason: 'deferred', detail: `due at ${new Date(timing.dueAt).toISOString()}` });
@@ -319,6 +319,7 @@ class CampaignRun {
         else this.tally.retries++;
       }
       handed = true;
+      this.options.onProgress?.(this.tally); // "sent" counts requests as they go, not as they are answered
       return true;
     };
     const send = async (): Promise<Outcome[]> => {

@@ -58,12 +58,15 @@ export function formatReport(record: CampaignRecord): string {
   const noun = lineNoun(record.lineIs);
   const where = (count: number) => noun + (count === 1 ? '' : 's');
   const one = (line: number) => (record.lineIs === 'token-option' ? noun : `${noun} ${line}`);
-  const skippedAt = record.errors.filter((entry) => entry.kind === 'skipped').map((entry) => entry.line);
+  const skippedAt = record.errors
+    .filter((entry) => entry.kind === 'skipped')
+    .map((entry) => entry.line)
+    .sort((a, b) => a - b);
   if (record.counts.skipped > 0 && skippedAt.length > 0 && record.lineIs !== 'token-option')
     lines.push(`  at ${where(record.counts.skipped)} ${sample(skippedAt, record.counts.skipped)}; every one with its reason: --json (errors)`);
   if (record.counts.uncertain > 0) {
     const at = sample(
-      record.uncertain.map((entry) => entry.line),
+      record.uncertain.map((entry) => entry.line).sort((a, b) => a - b),
       record.counts.uncertain,
     );
     lines.push(`uncertain (maybe sent, not resent; --resend-uncertain sends them): ${record.counts.uncertain}, ${where(record.counts.uncertain)} ${at}`);
@@ -153,8 +156,11 @@ function scheduleLines(record: CampaignRecord): string[] {
   const lines = [
     `schedule: ${done} of ${total} handled (${total > 0 ? percent(done, total) : '0.0%'}); ${schedule.deferred} due later${schedule.nextDueAt ? `, the next at ${schedule.nextDueAt}` : ''}; ${schedule.missedWindow} missed their window (--late-limit); ${schedule.noTimezone} with no time zone`,
   ];
-  for (const [zone, counts] of Object.entries(schedule.byTimezone ?? {})) {
-    lines.push(`  ${zone.padEnd(22)} ${counts.due} due now, ${counts.deferred} later${counts.nextDueAt ? ` (next ${counts.nextDueAt})` : ''}, ${counts.missedWindow} missed`);
+  for (const [zone, counts] of Object.entries(schedule.byTimezone ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const earlier = counts.earlier ? `${counts.earlier} by earlier runs, ` : '';
+    lines.push(
+      `  ${zone.padEnd(22)} ${earlier}${counts.due} due now, ${counts.deferred} later${counts.nextDueAt ? ` (next ${counts.nextDueAt})` : ''}, ${counts.missedWindow} missed`,
+    );
   }
   return lines;
 }
@@ -164,10 +170,13 @@ export function quietLine(record: CampaignRecord): string {
   const { targeted, accepted, invalid, rejected, failed, uncertain, skipped } = record.counts;
   const shard = record.shard ? ` (shard ${record.shard})` : '';
   const valid = record.command === 'check' ? 'valid' : 'accepted';
-  const later = record.schedule?.nextDueAt ? `; ${record.schedule.deferred} due later, the next at ${record.schedule.nextDueAt}` : '';
+  const schedule = record.schedule;
+  const later = schedule?.nextDueAt ? `; ${schedule.deferred} due later, the next at ${schedule.nextDueAt}` : '';
+  const missed = schedule?.missedWindow ? `; ${schedule.missedWindow} missed their window (--late-limit)` : '';
+  const noZone = schedule?.noTimezone ? `; ${schedule.noTimezone} with no time zone` : '';
   const smoke = record.command === 'send' && record.lineIs === 'token-option' ? ' (a smoke test: running it again sends again)' : '';
   return oneLine(
-    `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}${smoke}`,
+    `campaign ${record.campaign}${shard} ${record.status}: ${targeted} targeted, ${accepted} ${valid}, ${invalid} invalid, ${rejected} rejected, ${failed} failed, ${uncertain} uncertain, ${skipped} skipped${later}${missed}${noZone}${smoke}`,
   );
 }
 
