@@ -255,7 +255,7 @@ describe('the CSV files a campaign writes', () => {
   it('writes a prune row with a hostile detail as one row that reads back to the detail', async () => {
     const dir = tempDir();
     const invalidOut = join(dir, 'prune.csv');
-    const files = new ReportFiles({ invalidOut, audience: { header: ['provider', 'token'], freeText: [] }, guard: new SanityGuard(), trustInvalid: false });
+    const files = new ReportFiles({ invalidOut, audience: { shape: 'devices', header: ['provider', 'token'], freeText: [] }, guard: new SanityGuard(), trustInvalid: false });
     hostileCells.forEach((detail, index) => {
       const recipient = device('fcm', `hostile-${index}`, { userId: `u${index}` });
       files.onFinal({ kind: 'invalid', line: index + 2, provider: 'fcm', recipient, reason: 'unregistered', detail, attempts: 1 });
@@ -273,7 +273,13 @@ describe('the CSV files a campaign writes', () => {
     const failedOut = join(dir, 'failed.csv');
     const invalidOut = join(dir, 'prune.csv');
     const header = ['provider', 'token', 'name', 'coupon'];
-    const files = new ReportFiles({ failedOut, invalidOut, audience: { header, delimiter: ';', freeText: [2, 3] }, guard: new SanityGuard(), trustInvalid: false });
+    const files = new ReportFiles({
+      failedOut,
+      invalidOut,
+      audience: { shape: 'devices', header, delimiter: ';', freeText: [2, 3] },
+      guard: new SanityGuard(),
+      trustInvalid: false,
+    });
     const token = `-${fcmToken('dash').slice(1)}`; // an FCM token may start with "-": it is never touched
     const failed = device('fcm', 'dash', { token, fields: ['fcm', token, '=1+1', '4,99 €; today'] });
     files.onFinal({ kind: 'failed', line: 2, provider: 'fcm', recipient: failed, reason: 'unavailable', attempts: 5 });

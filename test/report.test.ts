@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
+import { DeviceRegistry } from '../src/registry/device-registry.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
 import { readCsvWithPython } from './helpers/read-csv-python.js';
@@ -352,3 +353,38 @@ function titleOf(message: unknown): string | undefined {
   const delivered = message as { notification?: { title?: string }; title?: string };
   return delivered.notification?.title ?? delivered.title;
 }
+
+describe('--failed-out of a user-ID audience', () => {
+  it('names the devices not sent, so sending it again reaches them and not the devices of the same user that were', async () => {
+    const stuck = fcmToken('user-stuck');
+    const flaky = await startEmulator({ seed: 'users-failed', forced: { [stuck]: { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 } } });
+    try {
+      const dir = tempDir();
+      const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
+      registry.upsert([
+        { userId: 'u1', provider: 'fcm', token: fcmToken('user-ok') },
+        { userId: 'u1', provider: 'fcm', token: stuck, locale: 'fa', timezone: 'Asia/Tehran' },
+        { userId: 'u2', provider: 'apns', token: apnsToken('user-ok'), environment: 'sandbox', app: 'com.example.pushcast' },
+      ]);
+      registry.close();
+      const config = writeEmulatorConfig(flaky, {}, dir);
+      const users = tempFile('users.csv', 'user_id,name\nu1,Ana\nu2,Bo\n');
+      const hello = tempFile('hello.json', JSON.stringify({ title: 'Hi {{name}}', locales: { fa: { title: 'سلام {{name}}' } } }));
+      const first = await runCli(['send', '--config', config, '-a', users, '-m', hello, '--failed-out', 'rest.csv', '--json'], { cwd: dir });
+      expect(JSON.parse(first.stdout).counts).toMatchObject({ targeted: 3, accepted: 2, failed: 1 });
+      const rest = readFileSync(join(dir, 'rest.csv'), 'utf8').trim().split('\n');
+      expect(rest).toEqual(['provider,token,apns_topic,apns_environment,user_id,name,locale,timezone', `fcm,${stuck},,,u1,Ana,fa,Asia/Tehran`]);
+
+      // The device answers now: sending the file reaches it, in its language, and no other device of u1.
+      flaky.behaviour.forced.delete(stuck);
+      const before = flaky.delivered().length;
+      const again = await runCli(['send', '--config', config, '-a', join(dir, 'rest.csv'), '-m', hello, '--json'], { cwd: dir });
+      expect(again.code, again.stderr).toBe(0);
+      const sent = flaky.delivered().slice(before);
+      expect(sent.map((item) => [item.token, (item.message as { notification: { title: string } }).notification.title])).toEqual([[stuck, 'سلام Ana']]);
+      expect(flaky.stats().duplicates).toBe(0);
+    } finally {
+      await flaky.close();
+    }
+  });
+});

@@ -233,7 +233,12 @@ interface HeaderReading extends ColumnRoles {
 
 /** A column pushcast does not read itself: only a template variable, free text guarded against spreadsheet formulas in the files pushcast writes. */
 export function isFreeTextColumn(name: string): boolean {
-  return !columnAliases[normalName(name)];
+  return !columnRole(name);
+}
+
+/** What pushcast reads a column as, by its header name (`token`, `locale`, `timezone`…); none for a template variable. */
+export function columnRole(name: string): keyof ColumnRoles | undefined {
+  return columnAliases[normalName(name)];
 }
 
 function normalName(name: string): string {

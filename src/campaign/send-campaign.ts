@@ -166,7 +166,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const files = new ReportFiles({
       invalidOut: out(outputs.invalidOut),
       failedOut: out(outputs.failedOut),
-      audience: { header: inputs.audience.header, delimiter: inputs.audience.format?.delimiter, freeText: inputs.audience.freeText },
+      audience: { shape: inputs.audience.shape, header: inputs.audience.header, delimiter: inputs.audience.format?.delimiter, freeText: inputs.audience.freeText },
       guard,
       trustInvalid: Boolean(settings.trustInvalid),
     });

@@ -100,8 +100,6 @@ export interface FinalEvent {
   attempts: number;
   /** The answer's mark that the sender may be at fault: the sanity guard weighs it. */
   wrongSender?: WrongSender;
-  /** The audience row, when no device stands for it (a user row a stopped run never reached): --failed-out writes it. */
-  fields?: string[];
   /** Not reached by a stopped run: counted and written to --failed-out, and summed up in the record (`unreached`) rather than listed row by row. */
   unreached?: true;
   /** Settled by an earlier run of the campaign, counted as it was, not sent again. */

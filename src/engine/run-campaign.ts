@@ -131,7 +131,7 @@ class CampaignRun {
         if (row.kind === 'problem') {
           this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
         } else if (row.kind === 'user') {
-          const devices = this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
+          const devices = this.resolve(row);
           if (Array.isArray(devices)) {
             for (const device of devices) {
               if (device.kind === 'problem')
@@ -160,12 +160,8 @@ class CampaignRun {
     if (row.kind === 'problem') {
       return this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
     }
-    const devices = row.kind === 'user' ? this.options.resolveUser?.(row) : [row];
-    if (!Array.isArray(devices)) {
-      // No device to stand for the row: the row itself goes to --failed-out.
-      this.noteUnreached(row.line);
-      return this.events.counted({ kind: 'skipped', line: row.line, reason: 'not-sent', detail: unreachedDetail, attempts: 0, fields: row.fields, unreached: true });
-    }
+    const devices = row.kind === 'user' ? this.resolve(row) : [row];
+    if (!Array.isArray(devices)) return this.events.counted({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
     for (const device of devices) {
       if (device.kind === 'problem') {
         this.events.counted({ kind: 'skipped', line: device.line, provider: device.provider, reason: device.reason, detail: device.detail, attempts: 0 });
@@ -189,6 +185,11 @@ class CampaignRun {
         unreached: true,
       });
     }
+  }
+
+  /** A user's devices (the device registry's), or why there are none to send to. */
+  private resolve(row: UserRecipient): ReturnType<NonNullable<CampaignOptions['resolveUser']>> {
+    return this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
   }
 
   /** The lines (or registry devices) a stopped run did not reach: the report says from where to where. */

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
 import { csvLine } from './csv.js';
+import { FailedRows } from './failed-rows.js';
 import type { SanityGuard, Suspect } from './sanity-guard.js';
 import type { CampaignRecord } from './campaign-record.js';
 
@@ -44,22 +45,24 @@ export class ReportFiles {
 
   /** How failed rows are written: in the audience's own delimiter, its free-text columns guarded against spreadsheet formulas. */
   private readonly failedFormat: { delimiter?: string; guarded: ReadonlySet<number> };
+  private readonly failedRows: FailedRows;
 
   constructor(
     private readonly options: {
       invalidOut?: string;
       failedOut?: string;
-      /** The audience's header, delimiter and free-text columns: the failed rows go back in its own shape. */
-      audience: { header: string[]; delimiter?: string; freeText: number[] };
+      /** The audience's shape, header, delimiter and free-text columns: the failed rows go back in its own shape. */
+      audience: { shape: 'devices' | 'users'; header: string[]; delimiter?: string; freeText: number[] };
       guard: SanityGuard;
       trustInvalid: boolean;
     },
   ) {
-    this.failedFormat = { delimiter: options.audience.delimiter, guarded: new Set(options.audience.freeText) };
+    this.failedRows = new FailedRows(options.audience);
+    this.failedFormat = { delimiter: options.audience.delimiter, guarded: this.failedRows.guarded };
     if (options.invalidOut) this.held = this.open(`${options.invalidOut}.partial`);
     if (options.failedOut) {
       this.failed = this.open(options.failedOut);
-      this.failed.write(csvLine(options.audience.header, { delimiter: this.failedFormat.delimiter }));
+      this.failed.write(csvLine(this.failedRows.header, { delimiter: this.failedFormat.delimiter }));
     }
   }
 
@@ -77,8 +80,7 @@ export class ReportFiles {
       this.held.write(`${JSON.stringify(entry)}\n`);
     }
     const resendable = event.kind === 'failed' || (event.kind === 'skipped' && event.reason === 'not-sent');
-    const fields = recipient?.fields ?? event.fields;
-    if (resendable && this.failed && fields) this.failed.write(csvLine(fields, this.failedFormat));
+    if (resendable && this.failed && recipient) this.failed.write(csvLine(this.failedRows.row(recipient), this.failedFormat));
   }
 
   /** Writes the prune list, leaving out (and listing apart) the tokens of suspect groups. Returns where the suspect ones went. */
