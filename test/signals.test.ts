@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { bin } from './helpers/spawn-cli.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { openTerminal } from './helpers/terminal.js';
 import { audienceFile } from './helpers/audience.js';
 import { runCli } from './helpers/run-cli.js';
@@ -95,12 +94,8 @@ describe('SIGTERM at many moments of a run', () => {
 
   /** The run as a process of its own, told SIGTERM once `when` says so; its JSON record and exit code. */
   async function sendUntil(args: string[], cwd: string, when: () => boolean, signals: number): Promise<{ code: number | null; record: CampaignRecord; stderr: string }> {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { PATH: process.env.PATH } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const run = spawnCli(args, { cwd });
+    const { child } = run;
     await waitFor(() => when() || child.exitCode !== null, 'the moment to send SIGTERM', 30_000);
     child.kill('SIGTERM');
     // npm, or a supervisor that signals the process group and the process, delivers one SIGTERM
@@ -109,7 +104,7 @@ describe('SIGTERM at many moments of a run', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       child.kill('SIGTERM');
     }
-    const code = await exited;
+    const { code, stdout, stderr } = await run;
     return { code, record: JSON.parse(stdout) as CampaignRecord, stderr };
   }
 

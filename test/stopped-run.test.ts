@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import type { CampaignRecord } from '../src/report/campaign-record.js';
 import { audienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
-import { bin } from './helpers/spawn-cli.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { waitFor } from './helpers/wait-for.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
 
@@ -28,15 +27,10 @@ afterAll(() => emulator.close());
 /** Sends, and SIGTERMs the process once `accepted` more recipients have arrived. */
 async function stoppedAfter(args: string[], cwd: string, accepted: number): Promise<{ code: number | null; record: CampaignRecord; stderr: string }> {
   const before = emulator.stats().accepted.apns;
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { PATH: process.env.PATH } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const run = spawnCli(args, { cwd });
   await waitFor(() => emulator.stats().accepted.apns >= before + accepted, `${accepted} deliveries`, 30_000);
-  child.kill('SIGTERM');
-  const code = await exited;
+  run.child.kill('SIGTERM');
+  const { code, stdout, stderr } = await run;
   return { code, record: JSON.parse(stdout) as CampaignRecord, stderr };
 }
 
