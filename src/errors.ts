@@ -49,6 +49,17 @@ export class ConfigError extends PushcastError {
 }
 
 /**
+ * A provider's host does not resolve: no network or no DNS, or (named by an endpoint setting) a
+ * wrong name. Not a fault of one request: found before anything is sent, it stops the campaign.
+ */
+export class UnresolvedHostError extends ConfigError {
+  /** `setting`: the one that named the host, when it is not the provider's own. */
+  constructor(host: string, setting?: string) {
+    super(`cannot resolve ${host}: no network or DNS${setting ? `, or ${setting} names a wrong host` : ''}`);
+  }
+}
+
+/**
  * The campaign's journal could not be written (a full disk, an I/O error): nothing more is sent,
  * since a run that cannot record what it sends can no longer promise never to send it twice.
  */

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +133,46 @@ describe('pushcast send --dry-run', () => {
     expect((await runCli(['devices', 'import', devices], { cwd: dir })).code).toBe(0);
     const resolved = await runCli(['send', '-c', config, '-a', `${root}fixtures/users.csv`, '-m', `${root}fixtures/message.json`, '-n', '--json'], { cwd: dir });
     expect(JSON.parse(resolved.stdout)).toMatchObject({ users: 4, recipients: { fcm: 2, apns: 1, webpush: 0 }, skipped: { 'unknown-user': 2 } });
+  });
+});
+
+describe('what a dry run says of the credentials, which it never checks', () => {
+  const notChecked = 'credentials not checked: a dry run contacts no provider; `pushcast doctor` checks them';
+  const placeholder = (provider: string) => `${provider}: pushcast init's placeholder, not a key: fill in pushcast.config.json`;
+
+  it("names each provider still holding pushcast init's placeholders, in the text, --quiet and --json", async () => {
+    const dir = tempDir();
+    expect((await runCli(['init', '--providers', 'fcm,apns,webpush'], { cwd: dir })).code).toBe(0);
+    const plan = ['send', '--audience', 'audience.csv', '--message', 'message.json', '--dry-run'];
+    const text = await runCli(plan, { cwd: dir });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`\n  ${notChecked}\n    ${placeholder('fcm')}\n    ${placeholder('apns')}\n    ${placeholder('webpush')}\n\n`);
+    const quiet = await runCli([...plan, '--quiet'], { cwd: dir });
+    expect(quiet.stdout).toBe(
+      `dry run: would send 3 devices (fcm 1, apns 1, webpush 1); 0 rows skipped; nothing sent; ${notChecked}\n${['fcm', 'apns', 'webpush'].map(placeholder).join('\n')}\n`,
+    );
+    const json = JSON.parse((await runCli([...plan, '--json'], { cwd: dir })).stdout);
+    expect(json.credentials).toEqual({
+      checked: false,
+      note: notChecked,
+      placeholders: ['fcm', 'apns', 'webpush'].map((provider) => ({ provider, note: placeholder(provider) })),
+    });
+
+    // A key saved where init's path points is a key: only the providers still holding placeholders are named.
+    writeFileSync(join(dir, 'firebase-service-account.json'), JSON.stringify(emulator.credentials.serviceAccount));
+    const saved = JSON.parse((await runCli([...plan, '--json'], { cwd: dir })).stdout);
+    expect(saved.credentials.placeholders.map((item: { provider: string }) => item.provider)).toEqual(['apns', 'webpush']);
+  });
+
+  it('with real credentials, says only that they were not checked', async () => {
+    const text = await runCli(fixtureArgs, { cwd: root });
+    expect(text.stdout).toContain(`\n  ${notChecked}\n\n`);
+    expect(text.stdout).not.toContain('placeholder');
+    const quiet = await runCli([...fixtureArgs, '--quiet'], { cwd: root });
+    expect(quiet.stdout.endsWith(`; nothing sent; ${notChecked}\n`)).toBe(true);
+    const json = JSON.parse((await runCli([...fixtureArgs, '--json'], { cwd: root })).stdout);
+    expect(json.credentials).toEqual({ checked: false, note: notChecked, placeholders: [] });
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
   });
 });
 

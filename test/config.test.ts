@@ -310,6 +310,16 @@ describe('pushcast doctor', () => {
     expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken \(credentials-refused\)/);
   });
 
+  it('names a provider host that does not resolve, and what to check', async () => {
+    const dir = tempDir();
+    writeEmulatorConfig(emulator, { apns: { endpoint: 'https://pushcast-test.invalid' } }, dir);
+    const { code, stdout } = await runCli(['doctor'], { cwd: dir });
+    expect(code).toBe(2);
+    expect(stdout).toMatch(
+      /apns\n {2}BAD +cannot resolve pushcast-test\.invalid: no network or DNS, or apns\.endpoint names a wrong host\n +next: check this machine's network and DNS; then run pushcast doctor again\nwebpush/,
+    );
+  });
+
   it('says what to do next when a credential cannot be read', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'pushcast.config.json'), JSON.stringify({ fcm: { serviceAccount: './missing.json' } }));

@@ -330,6 +330,34 @@ describe('a server certificate this machine does not trust', () => {
   });
 });
 
+describe('a provider host that does not resolve', () => {
+  it('stops before anything is sent, in one line, for each host pushcast resolves', async () => {
+    // A .invalid name never resolves (RFC 6761): getaddrinfo answers ENOTFOUND (in about 10 ms where this was written).
+    const { emulator, dir } = await world({});
+    const nowhere = 'https://pushcast-test.invalid';
+    const keyFromNowhere = JSON.stringify({ ...emulator.credentials.serviceAccount, token_uri: `${nowhere}/token` });
+    const cases: Array<[Partial<Record<'fcm' | 'apns' | 'webpush', object>>, string]> = [
+      [{ apns: { endpoint: nowhere } }, 'apns.endpoint'],
+      [{ fcm: { serviceAccount: keyFromNowhere } }, "the service account's token_uri"],
+      [{ fcm: { endpoint: nowhere } }, 'fcm.endpoint'],
+      [{ webpush: { endpoint: nowhere } }, 'webpush.endpoint'],
+    ];
+    // The other providers still send to the emulator, which stays ready to take their rows.
+    for (const [changes, setting] of cases) {
+      const config = writeEmulatorConfig(emulator, changes, dir);
+      // With --workers the check runs in a sending thread, and its error crosses back to the main one.
+      for (const workers of ['0', '2']) {
+        const result = await spawnCli(['send', '--config', config, '-a', mixedAudienceFile(30, 'nowhere'), '-m', message, '--no-journal', '--workers', workers], { cwd: dir });
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr).toBe(`pushcast: cannot resolve pushcast-test.invalid: no network or DNS, or ${setting} names a wrong host\n`);
+        expect(result.stdout).toBe('');
+      }
+    }
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
+    expect(emulator.delivered()).toEqual([]);
+  });
+});
+
 describe('401 and 403 answers', () => {
   it('from one subscription reject that row only; the rest of the campaign goes', async () => {
     const refused = emulatorSubscription('refused-1');

@@ -12,6 +12,18 @@ function run(command: string, args: string[], cwd: string): string {
   return result.stdout;
 }
 
+/** npm 11.16 brought allowScripts (package.json) and `npm install-scripts`; older npm runs every install script. */
+const npmVersion = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim().split('.').map(Number);
+const npmHasAllowScripts = npmVersion[0] > 11 || (npmVersion[0] === 11 && npmVersion[1] >= 16);
+
+describe('the install scripts of the dependencies', () => {
+  it.skipIf(!npmHasAllowScripts)("are each allowed or denied in package.json's allowScripts, so npm ci warns of none", () => {
+    // A new dependency with an install script fails this until someone reads the script and decides.
+    expect(run('npm', ['install-scripts', 'ls'], root).trim()).toBe('No packages with unreviewed install scripts.');
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).allowScripts).toMatchObject({ 'better-sqlite3': true });
+  });
+});
+
 describe('the package as users install it', () => {
   it('packs, installs from the tarball into a fresh prefix, and runs pushcast demo from an unrelated folder', { timeout: 300_000 }, () => {
     const scratch = tempDir('pushcast-install-');

@@ -1,5 +1,7 @@
+import { basename } from 'node:path';
 import type { Audience } from '../audience/read-audience.js';
 import type { PushcastConfig } from '../config/config.js';
+import { initPlaceholders } from '../config/init-placeholders.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { providerNames, type ProviderName, type SkipReason } from '../domain/recipient.js';
 import { runCampaign } from '../engine/run-campaign.js';
@@ -41,10 +43,17 @@ export interface CampaignPlan {
   samples: Partial<{ [P in ProviderName]: unknown }>;
   /** Fields of the message some platforms have no equivalent for. */
   notes: string[];
+  /**
+   * A dry run contacts no provider, so it never checks the credentials: `note` says so, and
+   * `placeholders` names each provider whose credentials are still `pushcast init`'s.
+   */
+  credentials: { checked: false; note: string; placeholders: Array<{ provider: ProviderName; note: string }> };
 }
 
 export interface PlanSettings {
   config: PushcastConfig;
+  /** The config file read, if any: where init's placeholders would be filled in. */
+  configFile?: string;
   shard?: Shard;
   /** The registry that resolves user-ID rows; none: every user is unknown, as in a new registry. */
   registry?: DeviceRegistry;
@@ -82,6 +91,14 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     errorsNotListed: 0,
     samples: providers.samples,
     notes: platformNotes(inputs.template.template),
+    credentials: {
+      checked: false,
+      note: 'credentials not checked: a dry run contacts no provider; `pushcast doctor` checks them',
+      placeholders: initPlaceholders(config, settings.configFile).map((provider) => ({
+        provider,
+        note: `${provider}: pushcast init's placeholder, not a key: fill in ${settings.configFile ? basename(settings.configFile) : 'the configuration'}`,
+      })),
+    },
   };
   const firstProblem = new AbortController();
   // A user row's devices share its line: a user is reached when one of them would be sent to.

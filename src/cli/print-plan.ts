@@ -18,8 +18,10 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
     .join(', ');
   // Users the registry could not reach are among the skipped: the headline counts only those who would get it.
   const target = plan.shape === 'users' ? `${counted(plan.usersReached, 'user')} (${counted(total, 'device')}: ${byProvider})` : `${counted(total, 'device')} (${byProvider})`;
+  const placeholders = plan.credentials.placeholders.map((placeholder) => placeholder.note);
   if (options.quiet) {
-    return `dry run: would send ${target}; ${plan.shape === 'users' ? skippedTotal : counted(skippedTotal, 'row')} skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent\n`;
+    const summary = `dry run: would send ${target}; ${plan.shape === 'users' ? skippedTotal : counted(skippedTotal, 'row')} skipped${skippedTotal ? ` (${skippedBy})` : ''}; nothing sent; ${plan.credentials.note}`;
+    return `${[summary, ...placeholders].join('\n')}\n`;
   }
 
   lines.push('pushcast dry run: nothing was sent', '');
@@ -30,6 +32,7 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
   const skippedNoun = plan.shape === 'users' ? String(skippedTotal) : counted(skippedTotal, 'row');
   lines.push(`  skipped    ${skippedTotal ? `${skippedNoun}: ${skippedBy}` : '0'}`);
   for (const note of plan.notes) lines.push(`  note       ${note}`);
+  lines.push(`  ${plan.credentials.note}`, ...placeholders.map((note) => `    ${note}`));
   if (plan.errors.length > 0) {
     // A channel's rows are registry devices, not lines of a file. Identical problems are one row, with their lines.
     const groups = groupRows(plan.errors, (error) => `${error.reason}\u0000${error.provider ?? ''}\u0000${error.detail}`).map((group) => ({

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load-config.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { deviceIdentity, keysOf, providerNames, type DeviceRecipient } from '../../domain/recipient.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UnresolvedHostError } from '../../errors.js';
 import { CompiledTemplate } from '../../message/compile-template.js';
 import { providerDescriptors } from '../../providers/descriptors.js';
 import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
@@ -48,7 +48,9 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
       const [outcome] = await provider.send([{ provider: name, recipient, payload: built.payload } as Rendered] as never, new AbortController().signal);
       findings.push(judgeProbe(descriptor, outcome));
     } catch (error) {
-      findings.push({ ok: false, text: (error as Error).message, next: descriptor.doctor.setUp });
+      // A host that does not resolve says nothing of the credentials: their set-up would mislead.
+      const next = error instanceof UnresolvedHostError ? "check this machine's network and DNS" : descriptor.doctor.setUp;
+      findings.push({ ok: false, text: (error as Error).message, next });
     } finally {
       await providers.close();
     }

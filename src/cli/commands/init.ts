@@ -2,18 +2,12 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { initConfigSections } from '../../config/init-placeholders.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 
 const files = { config: 'pushcast.config.json', message: 'message.json', audience: 'audience.csv' };
-
-/** Placeholders, not working values: doctor and send name them until they are replaced. */
-const configSections: Record<ProviderName, Record<string, string>> = {
-  fcm: { serviceAccount: './firebase-service-account.json' },
-  apns: { key: './AuthKey_KEYID12345.p8', keyId: 'KEYID12345', teamId: 'TEAMID1234', topic: 'com.example.app', environment: 'production' },
-  webpush: { vapidPublicKey: 'REPLACE: run pushcast vapid-keys', vapidPrivateKey: 'REPLACE: or set PUSHCAST_VAPID_PRIVATE_KEY', subject: 'mailto:push@example.com' },
-};
 
 const sampleRows: Record<ProviderName, string> = {
   fcm: 'fcm,REPLACE-with-an-FCM-registration-token-from-your-app:APA91b-sample,u1001,en,Alice',
@@ -27,7 +21,7 @@ export async function initCommand(options: { providers?: string; force?: boolean
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`${existing.join(', ')} already ${existing.length > 1 ? 'exist' : 'exists'}: nothing was written (--force overwrites)`);
   }
-  const config = { $schema: './node_modules/pushcast/schema/config-v1.schema.json', ...Object.fromEntries(providers.map((name) => [name, configSections[name]])) };
+  const config = { $schema: './node_modules/pushcast/schema/config-v1.schema.json', ...Object.fromEntries(providers.map((name) => [name, initConfigSections[name]])) };
   await writeFile(join(io.cwd, files.config), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   await writeFile(
     join(io.cwd, files.message),

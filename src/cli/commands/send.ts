@@ -58,7 +58,9 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
 
 /** `pushcast send`: reads the flags, opens the inputs, plans or sends the campaign, prints what happened. */
 export async function sendCommand(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
-  const config = given?.config ?? (await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal })).config;
+  const { config, file: configFile } = given?.config
+    ? { config: given.config, file: undefined }
+    : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
   throwIfInterrupted(io.signal, 'while reading the configuration');
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
@@ -87,7 +89,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
 
     if (options.dryRun || options.strict) {
       const measure = startMeasuring();
-      const { plan, exitCode, problems } = await planCampaign(inputs, { config, shard, registry, channel, maxAgeDays, strict: options.strict, signal: io.signal });
+      const { plan, exitCode, problems } = await planCampaign(inputs, { config, configFile, shard, registry, channel, maxAgeDays, strict: options.strict, signal: io.signal });
       throwIfInterrupted(io.signal, options.dryRun ? 'while planning the campaign' : 'while --strict checked the audience');
       if (options.dryRun) {
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));

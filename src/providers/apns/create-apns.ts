@@ -9,7 +9,7 @@ import { parseEndpoint } from '../../config/parse-endpoint.js';
 import { readSecret, readSecretBytes } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
-import { checkCertificate } from '../check-certificate.js';
+import { checkProviderHost } from '../check-provider-host.js';
 import { leastBusy } from '../least-busy.js';
 import { OpenSessions } from '../open-sessions.js';
 import { quoted } from '../../domain/quote-value.js';
@@ -113,7 +113,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
 
     async verify(signal) {
       connectionFor(defaultEnvironment); // signs the first token: a key that cannot sign fails here
-      await checkCertificate('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), ca, signal);
+      await checkProviderHost('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), { ca, setting: endpoint && 'apns.endpoint', signal });
     },
 
     send(batch, signal) {

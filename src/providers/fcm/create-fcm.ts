@@ -6,7 +6,7 @@ import { readSecret } from '../../config/read-secret.js';
 import { defaultFcmBatch } from '../../config/defaults.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
-import { checkCertificate } from '../check-certificate.js';
+import { checkProviderHost } from '../check-provider-host.js';
 import { classifyNoAnswer } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
 import type { Outcome } from '../../domain/outcome.js';
@@ -46,8 +46,8 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
     maxBatch: batchSize,
 
     async verify(signal) {
-      await credential.getAccessToken();
-      await checkCertificate('FCM', new URL(endpoint ?? fcmOrigin), ca, signal);
+      await credential.getAccessToken(); // resolves the token endpoint's host first
+      await checkProviderHost('FCM', new URL(endpoint ?? fcmOrigin), { ca, setting: endpoint && 'fcm.endpoint', signal });
     },
 
     async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {

@@ -2,6 +2,7 @@ import { createSign } from 'node:crypto';
 import { request } from 'node:https';
 import type { Credential, GoogleOAuthAccessToken } from 'firebase-admin/app';
 import { ConfigError } from '../../errors.js';
+import { resolveHost } from '../resolve-host.js';
 
 export interface ServiceAccount {
   project_id: string;
@@ -12,6 +13,7 @@ export interface ServiceAccount {
 }
 
 const defaultTokenUri = 'https://oauth2.googleapis.com/token';
+const defaultTokenHost = new URL(defaultTokenUri).hostname;
 /** A token is handed out again only while it has at least this long to live. */
 const reuseMarginSeconds = 300;
 const scopes = 'https://www.googleapis.com/auth/firebase.messaging https://www.googleapis.com/auth/cloud-platform';
@@ -25,6 +27,7 @@ export function parseServiceAccount(json: string, setting: string): ServiceAccou
   }
   const missing = (['project_id', 'client_email', 'private_key'] as const).filter((key) => typeof parsed[key] !== 'string' || parsed[key] === '');
   if (missing.length > 0) throw new ConfigError(`${setting}: the service account JSON has no ${missing.join(', ')}`);
+  if (parsed.token_uri !== undefined && !isHttpsUrl(parsed.token_uri)) throw new ConfigError(`${setting}: the service account's token_uri is not an https URL`);
   return parsed as ServiceAccount;
 }
 
@@ -44,6 +47,9 @@ export function serviceAccountCredential(account: ServiceAccount, options: { ca?
       const now = Math.floor(Date.now() / 1000);
       const assertion = signJwt({ iss: account.client_email, scope: scopes, aud: tokenUri, iat: now, exp: now + 3600 }, account.private_key);
       const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
+      // A name that does not resolve is said as for every provider host, in one line.
+      const tokenUrl = new URL(tokenUri);
+      await resolveHost(tokenUrl, { setting: tokenUrl.hostname === defaultTokenHost ? undefined : "the service account's token_uri", signal: options.signal });
       let answer: { status: number; json: Record<string, unknown> };
       try {
         answer = await postForm(tokenUri, body, options.ca, options.signal);
@@ -60,6 +66,14 @@ export function serviceAccountCredential(account: ServiceAccount, options: { ca?
       return token;
     },
   };
+}
+
+function isHttpsUrl(value: unknown): boolean {
+  try {
+    return new URL(String(value)).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function signJwt(claims: Record<string, unknown>, privateKey: string): string {

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { notSent } from '../../domain/outcome.js';
+import { ConfigError } from '../../errors.js';
 import type { ProviderName } from '../../domain/recipient.js';
 import { createVerified, providerDescriptors } from '../descriptors.js';
 import type { Provider, ProviderDescriptor, Rendered } from '../provider.js';
@@ -106,5 +107,6 @@ function neverSent(opened: Opened): void {
 
 function toThreadError(error: unknown): ThreadError {
   const { name, message } = error instanceof Error ? error : new Error(String(error));
-  return { name, message };
+  // Its kinds (a host that does not resolve) stop the campaign as it does: they cross as one.
+  return { name: error instanceof ConfigError ? 'ConfigError' : name, message };
 }

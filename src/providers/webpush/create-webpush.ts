@@ -5,7 +5,7 @@ import type { PushcastConfig } from '../../config/config.js';
 import { parseEndpoint, socketHost } from '../../config/parse-endpoint.js';
 import { readSecret } from '../../config/read-secret.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
-import { checkCertificate } from '../check-certificate.js';
+import { checkProviderHost } from '../check-provider-host.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyNoAnswer, unsentError } from '../no-answer.js';
@@ -131,8 +131,10 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
   return {
     name: 'webpush',
     maxBatch: recipientsPerBatch,
+    // Without an override, each subscription names its own push service: one that does not
+    // resolve fails its own rows (retried, as a connection that never left), not the campaign.
     async verify(signal) {
-      if (endpoint) await checkCertificate('Web Push', endpoint, ca, signal);
+      if (endpoint) await checkProviderHost('Web Push', endpoint, { ca, setting: 'webpush.endpoint', signal });
     },
     send(batch, signal) {
       return Promise.all(batch.map((item) => sendOne(item, signal)));

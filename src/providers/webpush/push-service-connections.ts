@@ -1,5 +1,5 @@
 import http2, { type IncomingHttpHeaders } from 'node:http2';
-import { connectTls } from '../check-certificate.js';
+import { connectTls } from '../check-provider-host.js';
 import { leastBusy } from '../least-busy.js';
 import { closedWithoutAnswer } from '../no-answer.js';
 import type { OpenSessions } from '../open-sessions.js';

@@ -3,6 +3,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { socketHost } from '../config/parse-endpoint.js';
 import { ConfigError } from '../errors.js';
 import { classifyNoAnswer } from './no-answer.js';
+import { resolveHost } from './resolve-host.js';
 
 /** A TLS connection to a provider's origin, as its clients open one: offering h2, then HTTP/1.1. */
 export function connectTls(url: URL, ca: string | string[] | undefined): TLSSocket {
@@ -14,13 +15,17 @@ export function connectTls(url: URL, ca: string | string[] | undefined): TLSSock
 const handshakeMs = 5000;
 
 /**
- * Opens a TLS connection to a provider's host and closes it, so that a certificate this machine
- * does not trust (a proxy's, or the emulator's without `ca`) stops the campaign before anything
- * is sent. Any other failure (no network, a refused connection) is left to the sends, which
- * retry what provably never left.
+ * Checks a provider's host before anything is sent: that its name resolves (resolveHost), then,
+ * by opening a TLS connection and closing it, that this machine trusts its certificate (a proxy's,
+ * or the emulator's without `ca`). Either failure stops the campaign. Any other (a refused
+ * connection, a slow handshake) is left to the sends, which retry what provably never left.
+ * `setting`: the endpoint setting that named the host, if it is not the provider's own.
  */
-export async function checkCertificate(provider: string, url: URL, ca: string | string[] | undefined, signal?: AbortSignal): Promise<void> {
+export async function checkProviderHost(provider: string, url: URL, options: { ca: string | string[] | undefined; setting?: string; signal?: AbortSignal }): Promise<void> {
+  const { ca, signal } = options;
+  await resolveHost(url, { setting: options.setting, signal });
   const failure = await new Promise<Error | undefined>((resolve) => {
+    if (signal?.aborted) return resolve(undefined);
     const socket = connectTls(url, ca);
     const done = (error?: Error) => {
       signal?.removeEventListener('abort', closing);
