@@ -97,7 +97,7 @@ describe('the README examples run as written', () => {
     const [block] = byKind('yaml', (code) => code.includes('name: Push smoke test'));
     const steps = parseYaml(block.code) as Array<{ name: string; run: string; env?: Record<string, string> }>;
     // The install step is what this test runs under: pushcast on PATH, from this checkout.
-    expect(steps[0].run).toMatch(/^npm install --global \.\/tools\/pushcast-[\d.]+\.tgz$/);
+    expect(steps[0].run).toMatch(/^npm install --global --allow-scripts=better-sqlite3 \.\/tools\/pushcast-[\d.]+\.tgz$/);
     const step = steps.find((candidate) => candidate.name.startsWith('Push smoke test'))! as { run: string; env: Record<string, string> };
     const live = tokenWithFate('accept');
     const dead = tokenWithFate('unregistered');
