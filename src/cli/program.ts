@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { defaultInFlight } from '../config/defaults.js';
 import { providerNames } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
@@ -59,14 +59,21 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => void): Command {
   const program = new Command('pushcast')
     .description('Send push notification campaigns through FCM, APNs and Web Push from a CSV audience,\nand report which device tokens are still valid.')
-    .version(pushcastVersion, '-V, --version')
+    // -v as npm and most tools have it, and -V as commander had it; --verbose is long-only.
+    .version(pushcastVersion, '-v, --version', 'print the version (-V too)')
+    .addOption(new Option('-V').hideHelp())
     .showHelpAfterError('(run with --help for usage and examples)')
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
-    .exitOverride();
+    .exitOverride()
+    .on('option:V', () => {
+      // As commander ends --version: the version on stdout, then its "version" exit.
+      io.stdout.write(`${pushcastVersion}\n`);
+      throw new CommanderError(0, 'commander.version', pushcastVersion);
+    });
 
   program
     .command('send')
@@ -120,7 +127,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'no progress or tables: one summary line and errors')
-    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
+    .option('--verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
     .addHelpText('after', sendExamples)
     .action(async (options) => {
       const { sendCommand } = await import('./commands/send.js');
@@ -139,7 +146,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--html <file.html>', 'write the report as one self-contained HTML page')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'one summary line and errors')
-    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each')
+    .option('--verbose', 'log each batch and each retry decision to stderr, one line each')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
     .option('--registry <file>', 'device registry to mark invalid tokens in (default: ./pushcast.db, if it exists)')
@@ -403,5 +410,15 @@ Examples:
       setResult(demoCommand(options, io));
     });
 
-  return program;
+  refuseShortVerbose(program.commands.find((command) => command.name() === 'send')!);
+  refuseShortVerbose(program.commands.find((command) => command.name() === 'check')!);
+  // Set last, so that no command inherits it: the program's own -v and -V count only before the
+  // command (`pushcast send … -v` must not print the version and exit 0 in a cron job), while
+  // `devices import FILE --registry DB` still finds the option of devices after its subcommand.
+  return program.enablePositionalOptions();
+}
+
+/** `-v` was --verbose before it was the version: refused as commander refuses an unknown option, naming the long form. */
+function refuseShortVerbose(command: Command): void {
+  command.addOption(new Option('-v').hideHelp()).on('option:v', () => command.error("error: unknown option '-v'\n(Did you mean --verbose?)", { code: 'commander.unknownOption' }));
 }
