@@ -225,14 +225,27 @@ Examples:
 
   program
     .command('report')
-    .description("print a campaign's report again from its journal (after a crash too; shards merged)")
-    .argument('<campaign>', 'the campaign id, as its report or --json printed it')
+    .description("print a campaign's report again from its journal (after a crash too; shards merged), or with no campaign, list them")
+    .argument('[campaign]', 'the campaign id, as its report or --json printed it; none: list the campaigns, the one that ran last first')
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
-    .option('--json', 'print the report as one JSON object')
+    .option('--json', 'print the report as one JSON object (the list, as an array)')
     .option('--html <file.html>', 'also write it as one self-contained HTML page to open or attach')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pushcast report c-3f1a2b4c5d6e7f80\n  $ pushcast report spring-sale --json | jq .counts\n  $ pushcast report spring-sale --html spring-sale.html',
+      `
+Examples:
+  $ pushcast report
+  $ pushcast report c-3f1a2b4c5d6e7f80
+  $ pushcast report spring-sale --json | jq .counts
+  $ pushcast report spring-sale --html spring-sale.html
+
+  # The campaigns whose last run died (killed before it could report)
+  $ pushcast report --json | jq -r '.[] | select(.status == "died") | .campaign'
+
+With no campaign: one line each, the one that ran last first: its status (done,
+scheduled, interrupted, stopped, or died when its last run wrote no end line),
+when it last ran, its runs and counts; --json prints them as an array. A folder
+with no campaigns says so and exits 0.`,
     )
     .action(async (campaign, options) => {
       const { reportCommand } = await import('./commands/report.js');
