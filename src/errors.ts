@@ -18,8 +18,13 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export class PushcastError extends Error {
+export abstract class PushcastError extends Error {
   readonly exitCode: ExitCode;
+  /**
+   * What kind of error this is, in a word that never changes: `--json` prints it as
+   * `error.reason`, for scripts to tell a usage error from a campaign another run holds.
+   */
+  abstract readonly code: string;
   constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -29,6 +34,7 @@ export class PushcastError extends Error {
 
 /** The command line itself is wrong: an unknown flag, a missing option. */
 export class UsageError extends PushcastError {
+  readonly code = 'usage';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.usage, options);
   }
@@ -36,6 +42,7 @@ export class UsageError extends PushcastError {
 
 /** An input file cannot be used as a whole: missing, unreadable, or of an unknown shape. */
 export class InputError extends PushcastError {
+  readonly code = 'input';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.usage, options);
   }
@@ -43,6 +50,7 @@ export class InputError extends PushcastError {
 
 /** Configuration or credentials that cannot work; found before or during sending. */
 export class ConfigError extends PushcastError {
+  readonly code = 'config';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.fatal, options);
   }
@@ -64,6 +72,7 @@ export class UnresolvedHostError extends ConfigError {
  * since a run that cannot record what it sends can no longer promise never to send it twice.
  */
 export class JournalError extends PushcastError {
+  readonly code = 'journal';
   constructor(path: string, cause: unknown) {
     super(
       `${describeFileError(path, cause)}: the campaign journal cannot be written, so nothing more is sent; free some space (or move it with --journal-dir) and run the same command again`,
@@ -78,6 +87,7 @@ export class JournalError extends PushcastError {
  * the journal or the credentials were being read): it stops there, and a re-run starts afresh.
  */
 export class InterruptedError extends PushcastError {
+  readonly code = 'interrupted';
   constructor(stage: string) {
     super(`interrupted ${stage}; nothing was sent`, ExitCode.interrupted);
   }

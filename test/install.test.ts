@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/tokens.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** Runs a command to its end, failing the test with its output if it fails. */
 function run(command: string, args: string[], cwd: string): string {
@@ -24,8 +26,25 @@ describe('the install scripts of the dependencies', () => {
   });
 });
 
+/** The files the "send to it:" line of `pushcast emulator`, started in `cwd`, names; the emulator is stopped after its first lines. */
+async function emulatorHint(bin: string, cwd: string): Promise<[string, string]> {
+  const child = spawn(bin, ['emulator', '--port', '0'], { cwd });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((done) => child.on('exit', done));
+  try {
+    await waitFor(() => output.includes('stop with Ctrl-C') || child.exitCode !== null, 'the emulator to say how to send to it', 60_000);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const hint = /^send to it: +pushcast send --config \S+ --audience (\S+) --message (\S+)$/m.exec(output);
+  expect(hint, output).not.toBeNull();
+  return [hint![1], hint![2]];
+}
+
 describe('the package as users install it', () => {
-  it('packs, installs from the tarball into a fresh prefix, and runs pushcast demo from an unrelated folder', { timeout: 300_000 }, () => {
+  it('packs, installs from the tarball into a fresh prefix, and runs pushcast demo, init and the emulator from unrelated folders', { timeout: 300_000 }, async () => {
     const scratch = tempDir('pushcast-install-');
     // The build is the one `npm test` made: packing must not rebuild dist under the other tests' feet.
     run('npm', ['pack', '--ignore-scripts', '--pack-destination', scratch], root);
@@ -51,5 +70,20 @@ describe('the package as users install it', () => {
     const record = JSON.parse(run(bin, ['demo', '--json'], elsewhere));
     expect(record).toMatchObject({ campaign: 'demo', status: 'done', counts: { targeted: 13, skipped: 6 } });
     expect(readdirSync(elsewhere)).toEqual([]); // it wrote nothing where it was run
+
+    // What init writes and what the emulator's hint names exist outside a clone too.
+    const project = tempDir('pushcast-project-');
+    run(bin, ['init', '--providers', 'fcm'], project);
+    const schema = JSON.parse(readFileSync(join(project, 'pushcast.config.json'), 'utf8')).$schema;
+    expect(realpathSync(fileURLToPath(schema))).toBe(realpathSync(join(installed, 'schema/config-v1.schema.json')));
+    for (const [folder, named] of [
+      [tempDir('pushcast-empty-'), join(installed, 'fixtures')], // the campaign pushcast ships, by its full path
+      [project, project], // the files init wrote
+    ]) {
+      const [audience, message] = await emulatorHint(bin, folder);
+      expect(existsSync(resolve(folder, audience)), audience).toBe(true);
+      expect(existsSync(resolve(folder, message)), message).toBe(true);
+      expect(realpathSync(dirname(resolve(folder, audience)))).toBe(realpathSync(named));
+    }
   });
 });

@@ -41,7 +41,8 @@ describe('the campaign lock', () => {
         `^pushcast: campaign daily is already running \\(pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); if that process is gone, delete .*daily\\.jsonl\\.lock and run again\\n$`,
       ),
     );
-    expect(second.stdout).toBe('');
+    // --json: the one object on stdout says why, for a script.
+    expect(JSON.parse(second.stdout)).toEqual({ status: 'error', error: { reason: 'campaign-busy', message: second.stderr.slice('pushcast: '.length, -1) } });
     const done = await first;
     expect(done.code, done.stderr).toBe(0);
     expect(JSON.parse(done.stdout).counts).toMatchObject({ targeted: 3000, accepted: 3000 });

@@ -79,7 +79,11 @@ describe('the README examples run as written', () => {
     copyFileSync(join(root, 'fixtures/audience.csv'), join(dir, 'daily.csv'));
     copyFileSync(join(root, 'fixtures/message.json'), join(dir, 'daily.json'));
     const [block] = byKind('crontab', () => true);
-    const line = block.code.split('\n').find((text) => text.trim() && !text.startsWith('#'))!;
+    const active = block.code.split('\n').filter((text) => text.trim() && !text.startsWith('#'));
+    // Environment lines (PATH=…) are cron's; here the job runs with this test's PATH, which has pushcast on it.
+    // A PATH of the crontab's own keeps cron's /usr/bin and /bin, where sh finds date and the rest.
+    for (const path of active.filter((text) => text.startsWith('PATH='))) expect(path.slice('PATH='.length).split(':')).toEqual(expect.arrayContaining(['/usr/bin', '/bin']));
+    const line = active.find((text) => !/^[A-Za-z_]\w*=/.test(text))!;
     const command = line.trim().split(/\s+/).slice(5).join(' ').replace('/srv/push', dir);
     const first = await shell(command, dir);
     expect(first.status, first.output).toBe(0);

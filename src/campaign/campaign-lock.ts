@@ -27,6 +27,7 @@ const lockFile: SmallFile = { limit: 4096, what: 'a campaign lock' };
 
 /** Another process runs this campaign (or this shard of it): a second run would send everything again. */
 export class CampaignBusyError extends PushcastError {
+  readonly code = 'campaign-busy';
   constructor(campaign: string, owner: LockOwner, lockPath: string) {
     super(
       `campaign ${campaign} is already running (pid ${owner.pid} on ${owner.host} since ${owner.startedAt}); if that process is gone, delete ${oneLine(lockPath)} and run again`,
@@ -37,6 +38,7 @@ export class CampaignBusyError extends PushcastError {
 
 /** A lock that cannot be read may be another host's, held by a run going on now: it is never guessed about. */
 export class UnreadableLockError extends PushcastError {
+  readonly code = 'lock-unreadable';
   constructor(campaign: string, lockPath: string, why: string) {
     super(
       oneLine(
@@ -44,6 +46,14 @@ export class UnreadableLockError extends PushcastError {
       ),
       ExitCode.usage,
     );
+  }
+}
+
+/** Other processes keep taking and releasing the lock: none of them is seen holding it long enough to be named. */
+export class LockContendedError extends PushcastError {
+  readonly code = 'lock-contended';
+  constructor(lockPath: string) {
+    super(`${oneLine(lockPath)}: could not take the campaign lock (other processes keep taking it); try again`, ExitCode.usage);
   }
 }
 
@@ -77,7 +87,7 @@ export async function lockCampaign(journalPath: string, campaign: string): Promi
       return { notice: `took over the lock of campaign ${campaign} from pid ${seen.pid}, which is no longer running`, release: () => release(lockPath, me) };
     }
   }
-  throw new PushcastError(`${oneLine(lockPath)}: could not take the campaign lock (other processes keep taking it); try again`, ExitCode.usage);
+  throw new LockContendedError(lockPath);
 }
 
 /** The lock as its creator left it: one created a moment ago and not yet written whole is given the moment it needs. */

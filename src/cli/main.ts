@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
-import { ExitCode, PushcastError } from '../errors.js';
-import { terminalText, type CliIo } from './io.js';
+import { ExitCode, PushcastError, UsageError } from '../errors.js';
+import { terminalText, writeLine, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -12,6 +12,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const program = buildProgram(io, (code) => {
     result = code;
   });
+  // Whether a failure is told as JSON on stdout too: the command's own --json once its options are
+  // parsed; before that (commander's own errors), whether the command line holds it at all.
+  let json = argv.includes('--json');
+  program.hook('preAction', (_program, command) => {
+    json = command.opts().json === true;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (!result) {
@@ -20,25 +26,37 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return await result;
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, json);
   }
 }
 
-function reportError(error: unknown, io: CliIo): number {
+function reportError(error: unknown, io: CliIo, json: boolean): number {
   if (error instanceof CommanderError) {
     // Commander has already printed its message. --help and --version end with 0; the help shown
     // for a command line that names no command is a usage error (commander says 1).
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
     if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (json) printFailure(io, new UsageError(error.message.replace(/^error: /, '')));
     return ExitCode.usage;
   }
   if (error instanceof PushcastError) {
     io.stderr.write(`pushcast: ${terminalText(error.message)}\n`);
+    if (json) printFailure(io, error);
     return error.exitCode;
   }
   // Anything else is a bug in pushcast: say so, with the stack, rather than hide it.
   io.stderr.write(`pushcast: unexpected error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+  if (json) printFailure(io, { code: 'internal', message: `unexpected error (please report it): ${(error as Error)?.message ?? String(error)}` });
   return ExitCode.fatal;
+}
+
+/**
+ * A command that failed before it had a record to print, as the one JSON object --json promises
+ * on stdout: the error's stable code and the message stderr shows (a bug's without its stack).
+ */
+function printFailure(io: CliIo, error: Pick<PushcastError, 'code' | 'message'> & { exitCode?: number }): void {
+  const status = error.exitCode === ExitCode.interrupted ? 'interrupted' : 'error';
+  writeLine(io.stdout, JSON.stringify({ status, error: { reason: error.code, message: terminalText(error.message) } }));
 }
 
 /** How long the process may linger after its work is done before it is ended anyway. */

@@ -1,8 +1,34 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { defaultInFlight } from '../config/defaults.js';
 import { providerNames } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
 import type { CliIo } from './io.js';
+
+const programExamples = `
+Examples:
+  # Start a project: a config file, a sample message.json and audience.csv
+  $ pushcast init
+
+  # See what the campaign would send, without sending anything
+  $ pushcast send --audience audience.csv --message message.json --dry-run
+
+  # Send it (the same line again resumes it; nobody gets it twice)
+  $ pushcast send --audience audience.csv --message message.json
+
+  # One message to one device: a smoke test after a release
+  $ pushcast send --provider fcm --token "$TOKEN" --title Hi --body "Smoke test"
+
+  # The campaigns sent from this folder, then one campaign's report again
+  $ pushcast report
+  $ pushcast report spring-sale
+
+  # Your users' devices into the device registry
+  $ pushcast devices import devices.csv
+
+  # A local FCM, APNs and Web Push emulator to send to instead of the providers
+  $ pushcast emulator
+
+pushcast COMMAND --help shows each command's options and more examples.`;
 
 const devicesExamples = `
 Examples:
@@ -16,41 +42,58 @@ Examples:
 
 const sendExamples = `
 Examples:
-  # See what would be sent, without sending: counts, bad rows with line numbers, sample payloads
+  # What would be sent, without sending: counts, bad rows by line, samples
   $ pushcast send --audience users.csv --message sale.json --dry-run
 
   # The same, as one JSON object for scripts
   $ pushcast send --audience users.csv --message sale.json --dry-run --json | jq .skipped
 
-  # A file with only a token column, all FCM; send nothing at all if any row is bad
+  # A file with only a token column, all FCM; send nothing if any row is bad
   $ pushcast send --audience tokens.csv --provider fcm --message sale.json --strict
 
   # One message to one device: a smoke test after a release
   $ pushcast send --provider apns --token 5d9c74…8948 --title "Release 4.2" --body "Smoke test"
 
-  # From an hourly cron: each recipient at 09:00 in their own time zone, never in quiet hours
+  # From an hourly cron: each recipient at 09:00 in their own time zone, never
+  # in quiet hours
   $ pushcast send --audience users.csv --message sale.json --at 09:00 --local --quiet-hours 22:00-08:00 --quiet
 
   # The report as one page to open or attach
   $ pushcast send --audience users.csv --message sale.json --html report.html
 
-  # Against the local emulator instead of the real providers (start it with: pushcast emulator)
+  # To the local emulator instead of the providers (start it: pushcast emulator)
   $ pushcast send --config pushcast.emulator.json --audience users.csv --message sale.json
 
 Audience CSV (the header says what each column is):
-  provider,token,user_id,locale,name        provider: fcm | apns | webpush
-  platform,token,...                        platform: android | ios | web
-  endpoint,p256dh,auth,...                  web push subscriptions (or one "subscription" JSON column)
-  user_id,locale,name                       user IDs, resolved to devices by the device registry
-  Every other column is a template variable: {{name}}, or {{default name "there"}} when a cell may be empty.
+  provider,token,user_id,locale,name   provider: fcm | apns | webpush
+  platform,token,...                   platform: android | ios | web
+  endpoint,p256dh,auth,...             web push subscriptions (or one
+                                       "subscription" JSON column)
+  user_id,locale,name                  user IDs, resolved to devices by the
+                                       device registry
+  Every other column is a template variable: {{name}}, or
+  {{default name "there"}} when a cell may be empty.
 
-Never twice: only what provably never reached a provider is retried (429 and 5xx answers,
-refused connections and streams). A request with no answer (a timeout, a reset) may have been
-delivered: it is reported as uncertain and sent again only with --resend-uncertain.
+Never twice: only what provably never reached a provider is retried (429 and 5xx
+answers, refused connections and streams). A request with no answer (a timeout,
+a reset) may have been delivered: it is reported as uncertain and sent again
+only with --resend-uncertain.
 
-Exit codes: 0 done, 1 bad usage or input (or the campaign is already running), 2 a fatal
-            provider, configuration or disk error, 3 a threshold was crossed or nothing got
-            through, 130 interrupted (run again to resume).`;
+Exit codes: 0 done, 1 bad usage or input (or the campaign is already running),
+            2 a fatal provider, configuration or disk error, 3 a threshold was
+            crossed or nothing got through, 130 interrupted (run it again to
+            resume).`;
+
+/** The widest help: the usual terminal's. */
+const helpWidth = 80;
+
+/**
+ * An option whose default commander fills in, its default shown as the hand-written ones are,
+ * "(default: 90 days)", never commander's JSON "(default: \"90\")".
+ */
+function optionWithDefault(flags: string, description: string, value: string, shown = value): Option {
+  return new Option(flags, description).default(value, shown);
+}
 
 /** A repeatable option's values, in order. */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -58,15 +101,26 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 /** The command table. Each action loads its command lazily, so `--help` never loads a provider SDK. */
 export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => void): Command {
   const program = new Command('pushcast')
-    .description('Send push notification campaigns through FCM, APNs and Web Push from a CSV audience,\nand report which device tokens are still valid.')
-    .version(pushcastVersion, '-V, --version')
+    .description('Send push notification campaigns through FCM, APNs and Web Push from a CSV audience, and report which device tokens are still valid.')
+    // -v as npm and most tools have it, and -V as commander had it; --verbose is long-only.
+    .version(pushcastVersion, '-v, --version', 'print the version (-V too)')
+    .addOption(new Option('-V').hideHelp())
     .showHelpAfterError('(run with --help for usage and examples)')
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // Help wraps at 80 columns, or at a narrower terminal's width: a wide one gets lines still easy to read.
+      getOutHelpWidth: () => Math.min(helpWidth, io.stdout.columns || helpWidth),
+      getErrHelpWidth: () => Math.min(helpWidth, io.stderr.columns || helpWidth),
     })
-    .exitOverride();
+    .addHelpText('after', programExamples)
+    .exitOverride()
+    .on('option:V', () => {
+      // As commander ends --version: the version on stdout, then its "version" exit.
+      io.stdout.write(`${pushcastVersion}\n`);
+      throw new CommanderError(0, 'commander.version', pushcastVersion);
+    });
 
   program
     .command('send')
@@ -90,7 +144,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
     .option(
       '--concurrency <n>',
-      `recipients in flight per provider (default: ${providerNames.map((name) => `${name} ${defaultInFlight[name]}`).join(', ')}; each per sending thread with --workers)`,
+      `recipients in flight per provider, each per sending thread with --workers (default: ${providerNames.map((name) => `${name} ${defaultInFlight[name]}`).join(', ')})`,
     )
     .option('--workers <n>', 'threads the provider clients send from, to use more cores when they are free and the provider is remote (default: 0, the main thread)')
     .option('--request-timeout <duration>', 'a request with no answer after this long is uncertain, not resent: 30, 30s, 2m (default: 30s)')
@@ -110,17 +164,24 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--local', "read --at in each recipient's own time zone: the timezone column, else the registry device's, else --default-timezone")
     .option('--default-timezone <zone>', 'the time zone of recipients with none known (otherwise they are skipped as no-timezone)')
     .option('--quiet-hours <span>', 'defer recipients whose local time is in this span to its end, e.g. 22:00-08:00')
-    .option('--late-limit <duration>', 'skip recipients whose moment passed longer ago than this (missed-window), e.g. 2h (default)')
+    .option('--late-limit <duration>', 'skip recipients whose moment passed longer ago than this, as missed-window (default: 2h)')
     .option('--spread <duration>', 'spread the sends evenly over this span after each moment, e.g. 2h (per time zone with --local)')
     .option('--wait', 'stay up and send each recipient when due; without it, each run (from cron) sends those due now and exits')
-    .option('--max-age <age>', 'skip registry devices not seen for longer than this, as stale (likely uninstalled): days (90 or 90d), or 12w, 36h; 0: no limit', '90')
+    .addOption(
+      optionWithDefault(
+        '--max-age <age>',
+        'skip registry devices not seen for longer than this, as stale (likely uninstalled): days (90 or 90d), or 12w, 36h; 0: no limit',
+        '90',
+        '90 days',
+      ),
+    )
     .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .option('--strict', 'treat any bad row as an error: check the whole audience first and send nothing if one is bad')
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--apns-topic <bundle-id>', 'APNs topic (the app bundle id) for rows with no apns_topic column')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'no progress or tables: one summary line and errors')
-    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
+    .option('--verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
     .addHelpText('after', sendExamples)
     .action(async (options) => {
       const { sendCommand } = await import('./commands/send.js');
@@ -139,7 +200,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--html <file.html>', 'write the report as one self-contained HTML page')
     .option('--json', 'print one JSON object on stdout and nothing else there')
     .option('-q, --quiet', 'one summary line and errors')
-    .option('-v, --verbose', 'log each batch and each retry decision to stderr, one line each')
+    .option('--verbose', 'log each batch and each retry decision to stderr, one line each')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
     .option('--registry <file>', 'device registry to mark invalid tokens in (default: ./pushcast.db, if it exists)')
@@ -147,10 +208,11 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .addHelpText(
       'after',
       `
-FCM tokens are checked with a validate_only send: FCM answers as it would for a real message and
-delivers nothing. APNs and Web Push have no such dry run, so their rows only get the offline
-format checks (64 hex digits; an https endpoint with valid keys) and are reported as
-format-checked-only: pushcast does not pretend to know whether they are still registered.
+FCM tokens are checked with a validate_only send: FCM answers as it would for a
+real message and delivers nothing. APNs and Web Push have no such dry run, so
+their rows only get the offline format checks (64 hex digits; an https endpoint
+with valid keys) and are reported as format-checked-only: pushcast does not
+pretend to know whether they are still registered.
 
 Examples:
   $ pushcast check --audience tokens.csv --invalid-out prune.csv
@@ -163,14 +225,27 @@ Examples:
 
   program
     .command('report')
-    .description("print a campaign's report again from its journal (after a crash too; shards merged)")
-    .argument('<campaign>', 'the campaign id, as its report or --json printed it')
+    .description("print a campaign's report again from its journal (after a crash too; shards merged), or with no campaign, list them")
+    .argument('[campaign]', 'the campaign id, as its report or --json printed it; none: list the campaigns, the one that ran last first')
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
-    .option('--json', 'print the report as one JSON object')
+    .option('--json', 'print the report as one JSON object (the list, as an array)')
     .option('--html <file.html>', 'also write it as one self-contained HTML page to open or attach')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pushcast report c-3f1a2b4c5d6e7f80\n  $ pushcast report spring-sale --json | jq .counts\n  $ pushcast report spring-sale --html spring-sale.html',
+      `
+Examples:
+  $ pushcast report
+  $ pushcast report c-3f1a2b4c5d6e7f80
+  $ pushcast report spring-sale --json | jq .counts
+  $ pushcast report spring-sale --html spring-sale.html
+
+  # The campaigns whose last run died (killed before it could report)
+  $ pushcast report --json | jq -r '.[] | select(.status == "died") | .campaign'
+
+With no campaign: one line each, the one that ran last first: its status (done,
+scheduled, interrupted, stopped, or died when its last run wrote no end line),
+when it last ran, its runs and counts; --json prints them as an array. A folder
+with no campaigns says so and exits 0.`,
     )
     .action(async (campaign, options) => {
       const { reportCommand } = await import('./commands/report.js');
@@ -243,7 +318,9 @@ Examples:
     .description('list devices, tokens masked, each valid, invalid, unregistered (logout, account deleted) or stale')
     .option('--user <id>', "one user's devices")
     .option('--channel <name>', 'the devices of a channel')
-    .option('--max-age <age>', 'show devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90')
+    .addOption(
+      optionWithDefault('--max-age <age>', 'show devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90', '90 days'),
+    )
     .option('--json', 'print them as JSON, tokens in full, each with its state')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices list --user u42\n  $ pushcast devices list --channel news --json | jq length')
     .action(async (options) => {
@@ -253,7 +330,9 @@ Examples:
   devices
     .command('stats')
     .description('count devices valid, invalid, unregistered (logout, account deleted) and stale, in all and by provider')
-    .option('--max-age <age>', 'count devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90')
+    .addOption(
+      optionWithDefault('--max-age <age>', 'count devices not seen for longer than this as stale, as send --max-age skips them (days, or 12w, 36h); 0: none', '90', '90 days'),
+    )
     .option('--json', 'print them as JSON')
     .addHelpText('after', '\nExamples:\n  $ pushcast devices stats\n  $ pushcast devices stats --json | jq .invalidByReason')
     .action(async (options) => {
@@ -288,17 +367,23 @@ Examples:
   program
     .command('emulator')
     .description('run a local FCM, APNs and Web Push emulator that pushcast (and your CI) can send to')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free port)', '0')
+    .addOption(optionWithDefault('--host <address>', 'address to listen on', '127.0.0.1'))
+    .addOption(optionWithDefault('--port <n>', 'port to listen on; 0: any free port', '0'))
     .option('--seed <text>', 'makes per-token behaviour reproducible')
     .option('--unregistered <share>', 'share of tokens that are no longer registered, e.g. 0.05 or 5%')
     .option('--bad-device-token <share>', 'share of APNs tokens answered BadDeviceToken (wrong environment)')
     .option('--too-many-requests <share>', 'share of tokens whose first attempt gets 429 with Retry-After')
     .option('--unavailable <share>', 'share of tokens whose first attempt gets 503')
     .option('--drop <share>', 'share of tokens whose first attempt finds the connection dropped (GOAWAY or reset)')
-    .option('--drop-by <way>', 'how HTTP/2 connections are dropped: goaway (says which streams were not processed) or cut (the TCP connection closes without a word)', 'goaway')
+    .addOption(
+      optionWithDefault(
+        '--drop-by <way>',
+        'how HTTP/2 connections are dropped: goaway (says which streams were not processed) or cut (the TCP connection closes without a word)',
+        'goaway',
+      ),
+    )
     .option('--late <share>', 'share of tokens whose first attempt is delivered but answered only after --late-by')
-    .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default 45000)')
+    .option('--late-by <ms>', 'how late those answers come: longer than the client waits (default: 45000)')
     .option('--unauthorized <share>', "share of tokens refused with the provider's real 401/403 (web push: as that push service words it)")
     .option('--stall <providers>', "providers that take requests and never answer: fcm,apns,webpush or all; oauth: FCM's token endpoint (the credential check hangs)")
     .option('--goaway-storm', 'refuse every HTTP/2 stream unread (FCM, APNs, web push over HTTP/2) with REFUSED_STREAM under a GOAWAY, so the client must reconnect')
@@ -308,26 +393,27 @@ Examples:
     .option('--latency <ms>', 'delay before every answer')
     .option('--dead <file>', 'tokens or endpoints (one per line) always answered as unregistered')
     .option('--log <file>', 'append every accepted message, decrypted, to this JSONL file')
-    .option('--write-config <file>', 'where to write a pushcast config that points at the emulator', 'pushcast.emulator.json')
+    .addOption(optionWithDefault('--write-config <file>', 'where to write a pushcast config that points at the emulator', 'pushcast.emulator.json'))
     .option('--no-write-config', 'do not write the config file')
     .addHelpText(
       'after',
       `
 Examples:
-  # Start it, then send the bundled campaign to it from another terminal
+  # Start it; from another terminal, send it the files pushcast init wrote
   $ pushcast emulator --port 8443
-  $ pushcast send --config pushcast.emulator.json -a fixtures/audience.csv -m fixtures/message.json
+  $ pushcast send --config pushcast.emulator.json -a audience.csv -m message.json
 
-  # A harsher world: 5% dead tokens, 2% throttled, 2% unavailable, some dropped connections
+  # A harsher world: 5% dead tokens, 2% throttled, 2% unavailable, 1% dropped
   $ pushcast emulator --unregistered 5% --too-many-requests 2% --unavailable 2% --drop 1% --log delivered.jsonl
 
-  # A hostile one: answers that come after the client gave up, or never; a GOAWAY storm
+  # A hostile one: answers after the client gave up, or never; a GOAWAY storm
   $ pushcast emulator --late 10% --late-by 60000 --log delivered.jsonl
   $ pushcast emulator --stall apns
   $ pushcast emulator --goaway-storm
 
-A request the emulator processed counts as delivered (and goes to --log) whatever becomes of its
-answer: a sender that resends it shows up as a duplicate in /_emulator/stats.`,
+A request the emulator processed counts as delivered (and goes to --log)
+whatever becomes of its answer: a sender that resends it shows up as a duplicate
+in /_emulator/stats.`,
     )
     .action(async (options) => {
       const { emulatorCommand } = await import('./commands/emulator.js');
@@ -337,7 +423,7 @@ answer: a sender that resends it shows up as a duplicate in /_emulator/stats.`,
   program
     .command('init')
     .description('write a starting config file, a sample message and a sample audience here')
-    .option('--providers <list>', 'providers to set up: fcm,apns,webpush (asked when on a terminal; default all)')
+    .option('--providers <list>', 'providers to set up: fcm,apns,webpush; asked when on a terminal (default: all)')
     .option('--force', 'overwrite files that already exist')
     .addHelpText('after', '\nExamples:\n  $ pushcast init                       # asks which providers\n  $ pushcast init --providers fcm,apns  # in a script or CI')
     .action(async (options) => {
@@ -364,11 +450,14 @@ answer: a sender that resends it shows up as a duplicate in /_emulator/stats.`,
     .addHelpText(
       'after',
       `
-FCM: an OAuth token is fetched and a validate_only message is sent to a made-up token.
-APNs: the key must sign a token, and APNs is asked to send to a made-up token: it checks the
-credentials first, then answers BadDeviceToken; nothing is delivered.
-Web Push: the key pair must match; whether a push service accepts it can only be seen on a real
-subscription, and doctor says so. Exit 0 when all is well, 2 when something is wrong.
+FCM: an OAuth token is fetched and a validate_only message is sent to a made-up
+token.
+APNs: the key must sign a token, and APNs is asked to send to a made-up token:
+it checks the credentials first, then answers BadDeviceToken; nothing is
+delivered.
+Web Push: the key pair must match; whether a push service accepts it can only be
+seen on a real subscription, and doctor says so.
+Exit 0 when all is well, 2 when something is wrong.
 
 Examples:
   $ pushcast doctor
@@ -385,7 +474,7 @@ Examples:
     .option('--json', 'print {"publicKey", "privateKey"}')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pushcast vapid-keys >> .env   # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…\n  $ pushcast vapid-keys --json | jq -r .publicKey   # the applicationServerKey for your site',
+      '\nExamples:\n  # PUSHCAST_VAPID_PUBLIC_KEY=… and PUSHCAST_VAPID_PRIVATE_KEY=…\n  $ pushcast vapid-keys >> .env\n\n  # the applicationServerKey for your site\n  $ pushcast vapid-keys --json | jq -r .publicKey',
     )
     .action(async (options) => {
       const { vapidKeysCommand } = await import('./commands/vapid-keys.js');
@@ -403,5 +492,15 @@ Examples:
       setResult(demoCommand(options, io));
     });
 
-  return program;
+  refuseShortVerbose(program.commands.find((command) => command.name() === 'send')!);
+  refuseShortVerbose(program.commands.find((command) => command.name() === 'check')!);
+  // Set last, so that no command inherits it: the program's own -v and -V count only before the
+  // command (`pushcast send … -v` must not print the version and exit 0 in a cron job), while
+  // `devices import FILE --registry DB` still finds the option of devices after its subcommand.
+  return program.enablePositionalOptions();
+}
+
+/** `-v` was --verbose before it was the version: refused as commander refuses an unknown option, naming the long form. */
+function refuseShortVerbose(command: Command): void {
+  command.addOption(new Option('-v').hideHelp()).on('option:v', () => command.error("error: unknown option '-v'\n(Did you mean --verbose?)", { code: 'commander.unknownOption' }));
 }

@@ -12,7 +12,10 @@ export interface CliResult {
  * Runs the CLI in this process with captured output, as `pushcast ARGS` would from `cwd`: by
  * default a fresh folder, so campaign journals never carry over from one test to the next.
  */
-export async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string; /** As SIGINT would abort it. */ signal?: AbortSignal } = {},
+): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
@@ -24,7 +27,7 @@ export async function runCli(args: string[], options: { cwd?: string; env?: Node
     stdin: Readable.from([options.stdin ?? '']),
     env: options.env ?? {},
     cwd: options.cwd ?? tempDir(),
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
   });
   return { code, stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
 }

@@ -1,11 +1,7 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { writeLine, type CliIo } from '../io.js';
+import { bundledCampaign } from '../package-files.js';
 import { sendCommand } from './send.js';
-
-/** The package root: the demo's fixtures ship with it, so `npm start` works from anywhere. */
-const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * `npm start`: the bundled campaign (fixtures/) sent for real through the real client libraries
@@ -19,8 +15,9 @@ export async function demoCommand(options: { json?: boolean; dryRun?: boolean },
       // No journal and no registry feedback: the demo runs again and again, each time in full, and
       // writes nothing where it is run, whatever is there.
       {
-        audience: join(packageRoot, 'fixtures/audience.csv'),
-        message: join(packageRoot, 'fixtures/message.json'),
+        // Shipped with pushcast, so `npm start` and `pushcast demo` work from any folder.
+        audience: bundledCampaign.audience,
+        message: bundledCampaign.message,
         json: options.json,
         dryRun: options.dryRun,
         campaign: 'demo',

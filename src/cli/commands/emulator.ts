@@ -1,11 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
 import { dropWays, resetCodes, type DropBy, type ResetCode } from '../../emulator/fate.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
-import { writeLine, type CliIo } from '../io.js';
+import { terminalLine, writeLine, type CliIo } from '../io.js';
+import { bundledCampaign } from '../package-files.js';
+import { projectFiles } from './init.js';
 
 export interface EmulatorCommandOptions {
   host: string;
@@ -62,7 +64,11 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
     const file = resolve(io.cwd, options.writeConfig);
     writeFileSync(file, `${JSON.stringify(emulator.config(), null, 2)}\n`, { mode: 0o600 });
     writeLine(io.stdout, `config written to ${options.writeConfig} (the emulator's own throwaway keys and certificate)`);
-    writeLine(io.stdout, `send to it:  pushcast send --config ${options.writeConfig} --audience fixtures/audience.csv --message fixtures/message.json`);
+    const campaign = campaignToSend(io.cwd);
+    writeLine(
+      io.stdout,
+      terminalLine(`send to it:  pushcast send --config ${shellWord(options.writeConfig)} --audience ${shellWord(campaign.audience)} --message ${shellWord(campaign.message)}`),
+    );
   }
   writeLine(io.stdout, `counters:    curl -sk ${emulator.url}/_emulator/stats`);
   if (options.log) writeLine(io.stdout, `accepted messages are appended to ${options.log}`);
@@ -72,6 +78,20 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: CliIo
   await emulator.close();
   writeLine(io.stderr, `pushcast emulator: stopped; ${JSON.stringify(emulator.stats().accepted)} accepted`);
   return ExitCode.ok;
+}
+
+/**
+ * What the hint sends: the files `pushcast init` wrote here, else the sample campaign pushcast
+ * ships, by its full path (after a global install, fixtures/ is in no folder of the user's).
+ */
+function campaignToSend(cwd: string): { audience: string; message: string } {
+  const own = { audience: projectFiles.audience, message: projectFiles.message };
+  return existsSync(join(cwd, own.audience)) && existsSync(join(cwd, own.message)) ? own : bundledCampaign;
+}
+
+/** A file name as a shell reads it back whole: quoted when it holds a space or anything else the shell would act on. */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function share(flag: string, value: string | undefined): number | undefined {

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline/promises';
 import { initConfigSections } from '../../config/init-placeholders.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
+import { configSchemaFile } from '../package-files.js';
 
-const files = { config: 'pushcast.config.json', message: 'message.json', audience: 'audience.csv' };
+/** What init writes, here. */
+export const projectFiles = { config: 'pushcast.config.json', message: 'message.json', audience: 'audience.csv' };
 
 const sampleRows: Record<ProviderName, string> = {
   fcm: 'fcm,REPLACE-with-an-FCM-registration-token-from-your-app:APA91b-sample,u1001,en,Alice',
@@ -17,22 +20,35 @@ const sampleRows: Record<ProviderName, string> = {
 
 export async function initCommand(options: { providers?: string; force?: boolean }, io: CliIo): Promise<number> {
   const providers = options.providers ? parseProviders(options.providers) : io.stdin && (io.stdin as { isTTY?: boolean }).isTTY ? await ask(io) : [...providerNames];
-  const existing = Object.values(files).filter((name) => existsSync(join(io.cwd, name)));
+  const existing = Object.values(projectFiles).filter((name) => existsSync(join(io.cwd, name)));
   if (existing.length > 0 && !options.force) {
     throw new UsageError(`${existing.join(', ')} already ${existing.length > 1 ? 'exist' : 'exists'}: nothing was written (--force overwrites)`);
   }
-  const config = { $schema: './node_modules/pushcast/schema/config-v1.schema.json', ...Object.fromEntries(providers.map((name) => [name, initConfigSections[name]])) };
-  await writeFile(join(io.cwd, files.config), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  const config = { $schema: schemaReference(io.cwd), ...Object.fromEntries(providers.map((name) => [name, initConfigSections[name]])) };
+  await writeFile(join(io.cwd, projectFiles.config), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   await writeFile(
-    join(io.cwd, files.message),
+    join(io.cwd, projectFiles.message),
     `${JSON.stringify({ title: 'Hello {{default name "there"}}', body: 'Your weekly summary is ready.', data: { screen: 'summary' }, group: 'weekly-summary', ttl: '1d', locales: { fa: { title: 'سلام {{default name "دوست"}}' }, ru: { title: 'Привет, {{default name "друг"}}' } } }, null, 2)}\n`,
   );
-  await writeFile(join(io.cwd, files.audience), `provider,token,user_id,locale,name\n${providers.map((name) => sampleRows[name]).join('\n')}\n`);
-  writeLine(io.stdout, `wrote ${files.config} (${providers.join(', ')}), ${files.message} and ${files.audience}`);
+  await writeFile(join(io.cwd, projectFiles.audience), `provider,token,user_id,locale,name\n${providers.map((name) => sampleRows[name]).join('\n')}\n`);
+  writeLine(io.stdout, `wrote ${projectFiles.config} (${providers.join(', ')}), ${projectFiles.message} and ${projectFiles.audience}`);
   writeLine(io.stdout, 'next:');
-  writeLine(io.stdout, `  pushcast send --audience ${files.audience} --message ${files.message} --dry-run   # see the plan`);
-  writeLine(io.stdout, `  then put your credentials in ${files.config} (or the environment) and run: pushcast doctor`);
+  writeLine(io.stdout, `  pushcast send --audience ${projectFiles.audience} --message ${projectFiles.message} --dry-run   # see the plan`);
+  writeLine(io.stdout, `  then put your credentials in ${projectFiles.config} (or the environment) and run: pushcast doctor`);
   return ExitCode.ok;
+}
+
+/**
+ * The config's "$schema", for an editor's completion and checks: the schema of the pushcast that
+ * writes it, which exists wherever that is installed. Within this folder (the project's
+ * node_modules, a clone) as a relative path, which holds for everyone who checks the project out;
+ * otherwise (a global install) as a file URL: "$schema" is a URI reference, and a URL with its
+ * scheme is read the same on every system, where a bare path (C:\… on Windows) may not be.
+ */
+function schemaReference(cwd: string): string {
+  const path = relative(cwd, configSchemaFile);
+  if (path === '..' || path.startsWith(`..${sep}`) || isAbsolute(path)) return pathToFileURL(configSchemaFile).href;
+  return `./${path.split(sep).join('/')}`;
 }
 
 function parseProviders(value: string): ProviderName[] {
