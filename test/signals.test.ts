@@ -99,9 +99,9 @@ describe('SIGTERM at many moments of a run', () => {
     await waitFor(() => when() || child.exitCode !== null, 'the moment to send SIGTERM', 30_000);
     child.kill('SIGTERM');
     // npm, or a supervisor that signals the process group and the process, delivers one SIGTERM
-    // twice: the second comes a moment later (sent at once, the kernel would merge the two).
+    // twice, a moment apart (sent at once, the kernel would merge the two into one).
     if (signals === 2) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 10));
       child.kill('SIGTERM');
     }
     const { code, stdout, stderr } = await run;

@@ -61,8 +61,9 @@ describe('on a terminal', () => {
       expect(terminal.output()).toMatch(/200 sent: 0 accepted/);
       terminal.type('CTRL-C');
       await waitFor(() => terminal.output().includes('stopping'), 'the stopping notice', 30_000);
-      // What is in flight would wait for the stall timeout: a second Ctrl-C ends it.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // What is in flight would wait for the stall timeout: a second Ctrl-C, past the second in
+      // which a repeat is taken for the same keypress delivered twice, ends it.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       terminal.type('CTRL-C');
       expect(await terminal.exited).toBe(130);
     } finally {

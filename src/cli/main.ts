@@ -64,9 +64,11 @@ export const exitGraceMs = 3000;
 /**
  * A second signal this soon after the first is the same keypress delivered twice: `npm start`,
  * `npm run` and `npx` forward the terminal's SIGINT to the process that already got it, and a
- * supervisor may signal the process group and the process both. Only a later one is a second Ctrl-C.
+ * supervisor may signal the process group and the process both. They arrive a moment apart, but
+ * are handled when the event loop gets to them, which a busy machine delays: a second is generous
+ * for them and short for a person who means it. Only a later one is a second Ctrl-C.
  */
-export const sameSignalMs = 500;
+export const sameSignalMs = 1000;
 
 /**
  * Runs the command line in `proc`. `earlySignals`: SIGINT or SIGTERM that came while the CLI was
