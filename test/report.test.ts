@@ -388,3 +388,25 @@ describe('--failed-out of a user-ID audience', () => {
     }
   });
 });
+
+describe('pushcast report finds the journals where send keeps them', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ seed: 'where' });
+  });
+  afterAll(() => emulator.close());
+
+  it("in the config file's journalDir, or $PUSHCAST_JOURNAL_DIR, without --journal-dir", async () => {
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, { journalDir: 'journals' }, dir);
+    const sent = await runCli(['send', '--config', config, '-a', audienceFile('fcm', 5, 'where'), '-m', message, '--campaign', 'where', '--quiet'], { cwd: dir });
+    expect(sent.code, sent.stderr).toBe(0);
+    const report = await runCli(['report', 'where', '--config', config, '--json'], { cwd: dir });
+    expect(report.code, report.stderr).toBe(0);
+    expect(JSON.parse(report.stdout).counts.targeted).toBe(5);
+    const byEnv = await runCli(['report', 'where', '--json'], { cwd: dir, env: { PUSHCAST_JOURNAL_DIR: 'journals' } });
+    expect(byEnv.code, byEnv.stderr).toBe(0);
+    const list = await runCli(['report', '--config', config], { cwd: dir });
+    expect(list.stdout).toMatch(/^where +done/m);
+  });
+});

@@ -306,7 +306,9 @@ describe('inputs that must not turn against us', () => {
     const audience = tempFile('a.csv', `provider,token,name\nfcm,${fcmToken('t1')},Ann\nfcm,${fcmToken('t2')},Bob\n`);
     const send = (message: string, path = tempFile('m.json', message)) => runCli(['send', '-a', audience, '-m', path, '--dry-run', '--json']);
     const logged = await send('{"title":"Hi {{log \\"leak\\"}}"}');
-    expect(logged).toMatchObject({ code: 1, stdout: '' });
+    // With --json, stdout is the error as one object, and nothing of the template leaks there.
+    expect(logged.code).toBe(1);
+    expect(JSON.parse(logged.stdout)).toEqual({ status: 'error', error: { reason: 'input', message: expect.stringContaining('calls a helper pushcast does not have') } });
     expect(logged.stderr).toContain('title: {{log …}} calls a helper pushcast does not have (it has: default, #if, #unless)');
     const broken = await send('{"title":"Hi {{name"}');
     expect(broken.stderr).toContain('title: Parse error on line 1:\n    Hi {{name\n    -----^\n    Expecting');

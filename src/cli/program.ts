@@ -227,7 +227,8 @@ Examples:
     .command('report')
     .description("print a campaign's report again from its journal (after a crash too; shards merged), or with no campaign, list them")
     .argument('[campaign]', 'the campaign id, as its report or --json printed it; none: list the campaigns, the one that ran last first')
-    .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
+    .option('--journal-dir <dir>', "where campaign journals are kept, as for send: the config's journalDir or PUSHCAST_JOURNAL_DIR (default: ./.pushcast)")
+    .option('-c, --config <file>', 'configuration file, for its journalDir (default: ./pushcast.config.json if present)')
     .option('--json', 'print the report as one JSON object (the list, as an array)')
     .option('--html <file.html>', 'also write it as one self-contained HTML page to open or attach')
     .addHelpText(
