@@ -10,6 +10,9 @@ import { ProviderSet } from '../src/providers/provider-set.js';
 import { RequestDeadlines } from '../src/providers/request-deadlines.js';
 import { classifyNoAnswer } from '../src/providers/no-answer.js';
 import { watchUnanswered } from '../src/providers/unanswered-stream.js';
+import { OpenSessions } from '../src/providers/open-sessions.js';
+import { PushServiceConnections } from '../src/providers/webpush/push-service-connections.js';
+import { waitFor } from './helpers/wait-for.js';
 import type { Socket } from 'node:net';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
@@ -373,5 +376,25 @@ describe('what a stream that ended unanswered proves', () => {
       client.destroy();
       server.close();
     }
+  });
+});
+
+describe('a connection that finishes opening after its provider closed', () => {
+  it('is closed at once, not left to keep the process alive (web push, whose next connection may be opening)', async () => {
+    const sessions = new OpenSessions(1000);
+    const connections = new PushServiceConnections({ ca: emulator.ca, redirect: new URL(emulator.url), timeoutMs: 5000, sessions });
+    const port = Number(new URL(emulator.url).port);
+    const toEmulator = () =>
+      (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((handle) => (handle as { remotePort?: number }).remotePort === port);
+    const before = toEmulator().length;
+    // Opening: the provider closes before the TLS handshake is done.
+    const opening = connections.service(new URL('https://fcm.googleapis.com/fcm/send/late'))!;
+    sessions.close();
+    await expect(opening).rejects.toThrow(/closed/);
+    await waitFor(() => toEmulator().length === before, 'the socket to close');
+    // A session handed over after the close is destroyed as it is added.
+    const late = http2.connect(emulator.url, { ca: emulator.ca });
+    sessions.add(late);
+    expect(late.destroyed).toBe(true);
   });
 });

@@ -10,11 +10,14 @@ import { endQueuedStreams } from './unanswered-stream.js';
  */
 export class OpenSessions {
   private readonly sessions = new Map<ClientHttp2Session, { socket?: Socket }>();
+  private isClosed = false;
 
   /** `graceMs`: how long a session that got GOAWAY may finish its streams before it is destroyed. */
   constructor(private readonly graceMs: number) {}
 
   add(session: ClientHttp2Session): void {
+    // A connection that finished opening after its provider closed has nobody left to close it.
+    if (this.isClosed) return destroy(session);
     if (this.sessions.has(session)) return;
     const entry: { socket?: Socket } = {};
     this.sessions.set(session, entry);
@@ -25,6 +28,16 @@ export class OpenSessions {
       this.sessions.delete(session);
     });
     session.once('goaway', () => setTimeout(() => destroy(session), this.graceMs).unref());
+  }
+
+  /** The provider closes: every session goes, and any opened from now on goes as soon as it is added. */
+  close(): void {
+    this.isClosed = true;
+    this.destroyAll();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   destroyAll(): void {

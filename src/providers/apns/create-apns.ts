@@ -122,7 +122,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
 
     abandon: () => sessions.destroyAll(),
     async close() {
-      sessions.destroyAll(); // node-apn's own shutdown waits for streams that may never end
+      sessions.close(); // node-apn's own shutdown waits for streams that may never end
       await Promise.all([...connections.values()].flat().map(({ provider }) => provider.shutdown()));
       connections.clear();
     },

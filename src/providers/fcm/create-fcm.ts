@@ -80,7 +80,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
 
     abandon: () => sessions.destroyAll(),
     async close() {
-      sessions.destroyAll();
+      sessions.close();
       await deleteApp(app).catch(() => undefined);
       removeHook();
     },

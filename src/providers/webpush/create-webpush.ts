@@ -144,7 +144,7 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
       abandonRequests(agent);
     },
     async close() {
-      sessions.destroyAll();
+      sessions.close();
       agent.destroy();
     },
   };

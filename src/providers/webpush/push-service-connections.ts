@@ -148,6 +148,11 @@ export class PushServiceConnections {
       socket.once('secureConnect', () => {
         socket.setTimeout(0);
         socket.off('error', reject);
+        // Opened for the next wave while the provider closed: no session, nothing left open.
+        if (this.options.sessions.closed) {
+          socket.destroy();
+          return reject(Object.assign(new Error(`the connection to ${target.origin} closed`), { code: 'ERR_HTTP2_INVALID_SESSION' }));
+        }
         if (socket.alpnProtocol !== 'h2') {
           socket.destroy();
           this.http1Only.add(target.origin);
