@@ -83,6 +83,18 @@ export class JournalError extends PushcastError {
 }
 
 /**
+ * The device registry cannot be read or written: its server is down or unreachable, a statement
+ * timed out, a lock was held too long. Named by its label (a file, or a server without its
+ * password); mid-campaign it stops the campaign as a failing disk does.
+ */
+export class RegistryError extends PushcastError {
+  readonly code = 'registry';
+  constructor(label: string, reason: string, options?: { cause?: unknown }) {
+    super(`device registry ${label}: ${reason}`, ExitCode.fatal, options);
+  }
+}
+
+/**
  * SIGINT or SIGTERM came before the campaign sent anything (while the configuration, the audience,
  * the journal or the credentials were being read): it stops there, and a re-run starts afresh.
  */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
-import { DeviceRegistry } from '../src/registry/device-registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -76,9 +76,9 @@ describe('pushcast send --dry-run', () => {
 
   it('counts, for a user-ID audience, the users who would get it and their devices, not the rows read', async () => {
     const dir = tempDir();
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
     const old = new Date(Date.now() - 200 * 86_400_000).toISOString();
-    registry.upsert([
+    await registry.upsert([
       { userId: 'u1', provider: 'fcm', token: fcmToken('u1a') },
       { userId: 'u1', provider: 'apns', token: apnsToken('u1b') },
       { userId: 'u2', provider: 'fcm', token: fcmToken('u2a') },
@@ -88,9 +88,9 @@ describe('pushcast send --dry-run', () => {
       { userId: 'u5', provider: 'fcm', token: fcmToken('u5a'), lastSeen: old },
       { userId: 'u6', provider: 'fcm', token: fcmToken('u6a') },
     ]);
-    registry.unregister({ userId: 'u4' });
-    registry.markInvalid([{ provider: 'fcm', token: fcmToken('u6a'), reason: 'unregistered' }]);
-    registry.close();
+    await registry.unregister({ userId: 'u4' });
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('u6a'), reason: 'unregistered' }]);
+    await registry.close();
     const users = tempFile('seven.csv', 'user_id\nu1\nu2\nu3\nu4\nu5\nu6\nu7\n');
     const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{user_id}}' }));
     const plan = await runCli(['send', '-c', config, '-a', users, '-m', message, '-n'], { cwd: dir });

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeviceRegistry } from '../src/registry/device-registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { openTerminal } from './helpers/terminal.js';
@@ -18,19 +18,21 @@ const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOStri
 const days = 86_400;
 
 /** A folder whose ./pushcast.db holds one fcm device per entry, token fcmToken(name), user the name, last seen as given. */
-async function registryWith(devices: Record<string, string>): Promise<{ dir: string; cli: (...args: string[]) => ReturnType<typeof runCli>; tokens: () => string[] }> {
+async function registryWith(devices: Record<string, string>): Promise<{ dir: string; cli: (...args: string[]) => ReturnType<typeof runCli>; tokens: () => Promise<string[]> }> {
   const dir = tempDir();
   const csv = ['provider,token,user_id,last_seen', ...Object.entries(devices).map(([name, lastSeen]) => `fcm,${fcmToken(name)},${name},${lastSeen}`)];
   writeFileSync(join(dir, 'devices.csv'), `${csv.join('\n')}\n`);
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
   expect((await cli('devices', 'import', 'devices.csv')).code).toBe(0);
   /** What the registry file holds now, read afresh. */
-  const tokens = () => {
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
+  const tokens = async () => {
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
     try {
-      return [...registry.inChannel('*', false)].map((device) => device.token).sort();
+      const tokens: string[] = [];
+      for await (const device of registry.inChannel('*', false)) tokens.push(device.token);
+      return tokens.sort();
     } finally {
-      registry.close();
+      await registry.close();
     }
   };
   return { dir, cli, tokens };
@@ -45,7 +47,7 @@ describe('devices prune --stale: an age, read as send --max-age reads it', () =>
     const pruned = await cli('devices', 'prune', '--stale', '90');
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toMatch(/^pruned 0 invalid devices and 1 not seen since \d{4}-\d\d-\d\d\n$/);
-    expect(tokens()).toEqual(Array.from({ length: 9 }, (_, i) => fcmToken(`recent${i}`)).sort());
+    expect(await tokens()).toEqual(Array.from({ length: 9 }, (_, i) => fcmToken(`recent${i}`)).sort());
   });
 
   it('90d, 12w and 36h keep their units; a unit typo, a negative or a fraction is refused naming the forms, and nothing goes', async () => {
@@ -59,7 +61,7 @@ describe('devices prune --stale: an age, read as send --max-age reads it', () =>
       const dryRun = JSON.parse((await cli('devices', 'prune', '--stale', age, '--dry-run', '--json')).stdout);
       expect(dryRun.byReason, age).toEqual({ invalid: 0, stale });
     }
-    const all = tokens();
+    const all = await tokens();
     for (const age of ['90x', '-5', '1.5', '0', '999999999']) {
       const refused = await cli('devices', 'prune', '--stale', age);
       expect(refused.code, age).toBe(1);
@@ -67,7 +69,7 @@ describe('devices prune --stale: an age, read as send --max-age reads it', () =>
         `pushcast: --stale takes an age in whole days (90 or 90d), or in weeks, hours, minutes or seconds with their unit (12w, 36h, 45m, 30s), up to 100 years, more than 0, not "${age}"\n`,
       );
     }
-    expect(tokens()).toEqual(all);
+    expect(await tokens()).toEqual(all);
   });
 
   it('send --max-age reads the same ages: 90 and 12w skip the device seen 100 days ago, 36h the one seen 2 days ago too', async () => {
@@ -99,10 +101,10 @@ describe('devices prune --stale: an age, read as send --max-age reads it', () =>
 describe('devices prune --dry-run', () => {
   it('counts by reason and lists the devices, tokens masked, and deletes nothing', async () => {
     const { dir, cli, tokens } = await registryWith({ old: ago(100 * days), dead: ago(100), fresh: ago(100) });
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-    registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead'), reason: 'unregistered' }]);
-    registry.close();
-    const before = tokens();
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead'), reason: 'unregistered' }]);
+    await registry.close();
+    const before = await tokens();
 
     const text = await cli('devices', 'prune', '--stale', '90d', '--dry-run');
     expect(text.code, text.stderr).toBe(0);
@@ -119,7 +121,7 @@ describe('devices prune --dry-run', () => {
       expect.objectContaining({ provider: 'fcm', token: `${fcmToken('old').slice(0, 6)}…${fcmToken('old').slice(-4)}`, userId: 'old', reason: 'stale' }),
       expect.objectContaining({ userId: 'dead', reason: 'invalid', invalidReason: 'unregistered' }),
     ]);
-    expect(tokens()).toEqual(before);
+    expect(await tokens()).toEqual(before);
   });
 });
 
@@ -133,12 +135,12 @@ describe('a prune of more than a tenth of the registry', () => {
     expect(refused.stderr).toMatch(
       /^pushcast: prune would delete 2 of 3 devices \(66\.7%\): .*more than a tenth of the registry: nothing was deleted; .*pass --yes to delete them\n$/,
     );
-    expect(tokens()).toHaveLength(3);
+    expect(await tokens()).toHaveLength(3);
 
     const confirmed = await cli('devices', 'prune', '--stale', '90d', '--yes', '--json');
     expect(confirmed.code, confirmed.stderr).toBe(0);
     expect(JSON.parse(confirmed.stdout)).toMatchObject({ deleted: 2, of: 3, byReason: { invalid: 0, stale: 2 } });
-    expect(tokens()).toEqual([fcmToken('fresh')]);
+    expect(await tokens()).toEqual([fcmToken('fresh')]);
   });
 
   it('at a terminal asks first: "n" deletes nothing and exits 1, "y" deletes', async () => {
@@ -150,14 +152,14 @@ describe('a prune of more than a tenth of the registry', () => {
     no.type('n');
     expect(await no.exited).toBe(1);
     expect(no.output()).toContain('nothing was deleted (the answer was not yes)');
-    expect(tokens()).toHaveLength(3);
+    expect(await tokens()).toHaveLength(3);
 
     const yes = openTerminal(120, ['devices', 'prune', '--stale', '90d'], dir);
     await waitFor(() => question.test(yes.output()), 'the question', 15_000);
     yes.type('y');
     expect(await yes.exited).toBe(0);
     expect(yes.output()).toMatch(/pruned 0 invalid devices and 2 not seen since/);
-    expect(tokens()).toEqual([fcmToken('fresh')]);
+    expect(await tokens()).toEqual([fcmToken('fresh')]);
   });
 });
 
@@ -166,9 +168,9 @@ describe('devices list and stats', () => {
     const { dir, cli } = await registryWith({ phone: ago(100), tablet: ago(100), old: ago(100 * days), dead: ago(100), u9: ago(100) });
     expect((await cli('devices', 'unregister', '--provider', 'fcm', '--token', fcmToken('phone'))).code).toBe(0);
     expect((await cli('devices', 'unregister', '--user', 'tablet')).code).toBe(0);
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-    registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead'), reason: 'unregistered' }]);
-    registry.close();
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead'), reason: 'unregistered' }]);
+    await registry.close();
     const today = new Date().toISOString().slice(0, 10);
 
     const list = await cli('devices', 'list');

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceRegistry } from '../src/registry/device-registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { readCsvWithPython } from './helpers/read-csv-python.js';
@@ -25,8 +25,8 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 beforeEach(() => emulator.reset());
 
-function freshRegistry(dir: string): DeviceRegistry {
-  return DeviceRegistry.open(join(dir, 'pushcast.db'));
+function freshRegistry(dir: string): SqliteRegistry {
+  return SqliteRegistry.open(join(dir, 'pushcast.db'));
 }
 
 describe('the device registry', () => {
@@ -34,12 +34,12 @@ describe('the device registry', () => {
     const dir = tempDir();
     const registry = freshRegistry(dir);
     const subscription = emulatorSubscription('reg-web');
-    registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('u1-phone'), locale: 'fa' });
-    registry.register({ userId: 'u1', provider: 'apns', token: apnsToken('u1-tablet'), environment: 'production' });
-    registry.register({ userId: 'u1', provider: 'webpush', token: subscription.endpoint, subscription: JSON.stringify(subscription) });
-    registry.register({ userId: 'u3', provider: 'fcm', token: fcmToken('u3-old') });
-    registry.markInvalid([{ provider: 'fcm', token: fcmToken('u3-old'), reason: 'unregistered' }]);
-    registry.close();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('u1-phone'), locale: 'fa' });
+    await registry.register({ userId: 'u1', provider: 'apns', token: apnsToken('u1-tablet'), environment: 'production' });
+    await registry.register({ userId: 'u1', provider: 'webpush', token: subscription.endpoint, subscription: JSON.stringify(subscription) });
+    await registry.register({ userId: 'u3', provider: 'fcm', token: fcmToken('u3-old') });
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('u3-old'), reason: 'unregistered' }]);
+    await registry.close();
 
     const audience = tempFile('users.csv', 'user_id,locale,name\nu1,en,Sara\nu2,en,Nobody\nu3,en,Gone\n');
     const { code, stdout } = await runCli(['send', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', audience, '-m', message, '--json'], { cwd: dir });
@@ -60,12 +60,12 @@ describe('the device registry', () => {
     expect((await register('--token', fcmToken('b'))).code).toBe(0);
     expect((await register('--token', fcmToken('c'), '--replaces', fcmToken('a'))).code).toBe(0);
     let registry = freshRegistry(dir);
-    expect(registry.devicesOf('u1').map((device) => device.token)).toEqual([fcmToken('b'), fcmToken('c')]);
-    registry.close();
+    expect((await registry.devicesOf('u1')).map((device) => device.token)).toEqual([fcmToken('b'), fcmToken('c')]);
+    await registry.close();
     expect((await register('--token', fcmToken('d'), '--single-device')).stdout).toContain('1 valid device');
     registry = freshRegistry(dir);
-    expect(registry.devicesOf('u1').map((device) => device.token)).toEqual([fcmToken('d')]);
-    registry.close();
+    expect((await registry.devicesOf('u1')).map((device) => device.token)).toEqual([fcmToken('d')]);
+    await registry.close();
     expect((await register('--token', 'not a token')).code).toBe(1);
   });
 
@@ -76,37 +76,37 @@ describe('the device registry', () => {
     expect((await register('--token', apnsToken('old'), ...declared)).code).toBe(0);
     expect((await register('--token', apnsToken('new'), '--replaces', apnsToken('old'))).code).toBe(0);
     let registry = freshRegistry(dir);
-    expect(registry.devicesOf('u1')).toEqual([
+    expect(await registry.devicesOf('u1')).toEqual([
       expect.objectContaining({ token: apnsToken('new'), locale: 'fa', timezone: 'Asia/Tehran', channels: ['news', 'offers'], environment: 'sandbox', app: 'com.example.app' }),
     ]);
-    registry.close();
+    await registry.close();
     // New values win; the rest is kept.
     expect((await register('--token', apnsToken('newer'), '--replaces', apnsToken('new'), '--locale', 'de', '--channels', 'news')).code).toBe(0);
     registry = freshRegistry(dir);
-    expect(registry.devicesOf('u1')).toEqual([
+    expect(await registry.devicesOf('u1')).toEqual([
       expect.objectContaining({ token: apnsToken('newer'), locale: 'de', timezone: 'Asia/Tehran', channels: ['news'], environment: 'sandbox', app: 'com.example.app' }),
     ]);
-    registry.close();
+    await registry.close();
   });
 
   it('marks tokens invalid after a campaign, and the next campaign skips them; BadDeviceToken counts only where the environment was known', async () => {
     const dir = tempDir();
     const registry = freshRegistry(dir);
-    registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('dead') });
-    registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('alive') });
-    registry.register({ userId: 'u2', provider: 'apns', token: apnsToken('bad-env') }); // environment never declared
-    registry.register({ userId: 'u3', provider: 'apns', token: apnsToken('bad-declared'), environment: 'production' });
-    registry.close();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('dead') });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('alive') });
+    await registry.register({ userId: 'u2', provider: 'apns', token: apnsToken('bad-env') }); // environment never declared
+    await registry.register({ userId: 'u3', provider: 'apns', token: apnsToken('bad-declared'), environment: 'production' });
+    await registry.close();
     const config = writeEmulatorConfig(emulator, {}, dir);
     const audience = tempFile('users.csv', 'user_id,name\nu1,A\nu2,B\nu3,C\n');
     const first = JSON.parse((await runCli(['send', '--config', config, '-a', audience, '-m', message, '--json', '--no-journal'], { cwd: dir })).stdout);
     expect(first.counts).toMatchObject({ targeted: 4, accepted: 1, invalid: 3 });
     expect(first.registry).toEqual({ file: join(dir, 'pushcast.db'), marked: 2, heldBack: 1 });
     const after = freshRegistry(dir);
-    expect(after.devicesOf('u1').find((device) => device.token === fcmToken('dead'))).toMatchObject({ valid: false, invalidReason: 'unregistered' });
-    expect(after.devicesOf('u2')[0].valid).toBe(true); // maybe a sandbox token: not pruned on a guess
-    expect(after.devicesOf('u3')[0]).toMatchObject({ valid: false, invalidReason: 'bad-token' });
-    after.close();
+    expect((await after.devicesOf('u1')).find((device) => device.token === fcmToken('dead'))).toMatchObject({ valid: false, invalidReason: 'unregistered' });
+    expect((await after.devicesOf('u2'))[0].valid).toBe(true); // maybe a sandbox token: not pruned on a guess
+    expect((await after.devicesOf('u3'))[0]).toMatchObject({ valid: false, invalidReason: 'bad-token' });
+    await after.close();
 
     emulator.reset();
     const second = JSON.parse((await runCli(['send', '--config', config, '-a', audience, '-m', message, '--json', '--no-journal'], { cwd: dir })).stdout);
@@ -162,8 +162,8 @@ describe('the device registry', () => {
     ].join('\n');
     await runCli(['devices', 'import', tempFile('d.csv', csv)], { cwd: dir });
     const registry = freshRegistry(dir);
-    registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead2'), reason: 'unregistered' }]);
-    registry.close();
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('dead2'), reason: 'unregistered' }]);
+    await registry.close();
     const pruned = await runCli(['devices', 'prune', '--stale', '90d', '--yes'], { cwd: dir }); // 2 of 3: more than a tenth
     expect(pruned.stdout).toMatch(/pruned 1 invalid device and 1 not seen since/);
     const stats = JSON.parse((await runCli(['devices', 'stats', '--json'], { cwd: dir })).stdout);
@@ -176,9 +176,9 @@ describe('the device registry', () => {
   it('exports channel names a spreadsheet would run guarded, and imports them back as they were', async () => {
     const dir = tempDir();
     const registry = freshRegistry(dir);
-    registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('formula'), channels: ['=promo'] });
-    registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('marked'), channels: ["'=vip"] });
-    registry.close();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('formula'), channels: ['=promo'] });
+    await registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('marked'), channels: ["'=vip"] });
+    await registry.close();
     expect((await runCli(['devices', 'export', '--out', 'devices.csv'], { cwd: dir })).code).toBe(0);
     const exported = readCsvWithPython(join(dir, 'devices.csv'));
     expect(exported.slice(1).map((row) => row[exported[0].indexOf('channels')])).toEqual(["'=promo", "''=vip"]);
@@ -186,8 +186,8 @@ describe('the device registry', () => {
     const again = tempDir();
     expect((await runCli(['devices', 'import', join(dir, 'devices.csv')], { cwd: again })).code).toBe(0);
     const imported = freshRegistry(again);
-    expect([imported.devicesOf('u1')[0].channels, imported.devicesOf('u2')[0].channels]).toEqual([['=promo'], ["'=vip"]]);
-    imported.close();
+    expect([(await imported.devicesOf('u1'))[0].channels, (await imported.devicesOf('u2'))[0].channels]).toEqual([['=promo'], ["'=vip"]]);
+    await imported.close();
   });
 
   it('list, stats, export and prune refuse a registry that does not exist, and create none', async () => {
@@ -221,8 +221,8 @@ describe('the device registry', () => {
     expect(sent).toBe(0);
     const registry = freshRegistry(dir);
     expect(registry.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(registry.stats().devices).toBe(20_001);
-    registry.close();
+    expect((await registry.stats()).devices).toBe(20_001);
+    await registry.close();
     expect(emulator.stats().duplicates).toBe(0);
   });
 });

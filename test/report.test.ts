@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
-import { DeviceRegistry } from '../src/registry/device-registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
 import { readCsvWithPython } from './helpers/read-csv-python.js';
@@ -360,13 +360,13 @@ describe('--failed-out of a user-ID audience', () => {
     const flaky = await startEmulator({ seed: 'users-failed', forced: { [stuck]: { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 } } });
     try {
       const dir = tempDir();
-      const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-      registry.upsert([
+      const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+      await registry.upsert([
         { userId: 'u1', provider: 'fcm', token: fcmToken('user-ok') },
         { userId: 'u1', provider: 'fcm', token: stuck, locale: 'fa', timezone: 'Asia/Tehran' },
         { userId: 'u2', provider: 'apns', token: apnsToken('user-ok'), environment: 'sandbox', app: 'com.example.pushcast' },
       ]);
-      registry.close();
+      await registry.close();
       const config = writeEmulatorConfig(flaky, {}, dir);
       const users = tempFile('users.csv', 'user_id,name\nu1,Ana\nu2,Bo\n');
       const hello = tempFile('hello.json', JSON.stringify({ title: 'Hi {{name}}', locales: { fa: { title: 'سلام {{name}}' } } }));

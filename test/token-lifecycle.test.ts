@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceRegistry } from '../src/registry/device-registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { apnsToken, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
@@ -76,10 +76,10 @@ describe('logout and account deletion', () => {
     const shared = fcmToken('shared-phone');
     await cli('devices', 'register', '--user', 'alice', '--provider', 'fcm', '--token', shared);
     await cli('devices', 'register', '--user', 'bob', '--provider', 'fcm', '--token', shared);
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-    expect(registry.devicesOf('alice')).toEqual([]);
-    expect(registry.devicesOf('bob').map((device) => device.token)).toEqual([shared]);
-    registry.close();
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    expect(await registry.devicesOf('alice')).toEqual([]);
+    expect((await registry.devicesOf('bob')).map((device) => device.token)).toEqual([shared]);
+    await registry.close();
     const { stdout } = await sendTo(cli, config, users('alice', 'bob'));
     expect(JSON.parse(stdout).skippedByReason).toEqual({ 'unknown-user': 1 });
     expect(emulator.delivered()).toEqual([
@@ -183,8 +183,8 @@ describe('migrating from Parse and LeanCloud', () => {
       { line: 79, reason: 'unmappable', detail: expect.stringContaining('deviceType "win"') },
       { line: 89, reason: 'malformed-token', detail: expect.stringContaining('64 hex digits') },
     ]);
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-    expect(registry.devicesOf('u100')).toEqual([
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    expect(await registry.devicesOf('u100')).toEqual([
       expect.objectContaining({
         provider: 'apns',
         app: 'com.example.shop',
@@ -197,8 +197,10 @@ describe('migrating from Parse and LeanCloud', () => {
       }),
       expect.objectContaining({ provider: 'fcm', locale: 'de-DE', timezone: 'Europe/Berlin', channels: ['news'], badge: 0 }),
     ]);
-    expect(registry.devicesOf('u200')).toEqual([expect.objectContaining({ provider: 'apns', platform: 'osx', app: 'com.example.shop.mac', lastSeen: '2026-10-01T12:00:00.000Z' })]);
-    registry.close();
+    expect(await registry.devicesOf('u200')).toEqual([
+      expect.objectContaining({ provider: 'apns', platform: 'osx', app: 'com.example.shop.mac', lastSeen: '2026-10-01T12:00:00.000Z' }),
+    ]);
+    await registry.close();
   });
 
   it('imports a LeanCloud export (JSON lines) with prod as the environment, owner as the user, valid: false as invalid', async () => {
@@ -211,8 +213,8 @@ describe('migrating from Parse and LeanCloud', () => {
       { line: 3, reason: 'unmappable', detail: expect.stringContaining("LeanCloud's own push channel") },
       { line: 6, reason: 'unmappable', detail: expect.stringContaining('deviceType "wp"') },
     ]);
-    const registry = DeviceRegistry.open(join(dir, 'pushcast.db'));
-    expect(registry.devicesOf('lc-user-1')).toEqual([
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    expect(await registry.devicesOf('lc-user-1')).toEqual([
       expect.objectContaining({
         provider: 'apns',
         environment: 'sandbox',
@@ -223,9 +225,9 @@ describe('migrating from Parse and LeanCloud', () => {
         badge: 5,
       }),
     ]);
-    expect(registry.devicesOf('lc-user-2')).toEqual([expect.objectContaining({ environment: 'production', timezone: 'Asia/Kathmandu' })]);
-    expect(registry.devicesOf('lc-user-3')).toEqual([expect.objectContaining({ provider: 'fcm', timezone: 'Pacific/Chatham', channels: ['sports'] })]);
-    registry.close();
+    expect(await registry.devicesOf('lc-user-2')).toEqual([expect.objectContaining({ environment: 'production', timezone: 'Asia/Kathmandu' })]);
+    expect(await registry.devicesOf('lc-user-3')).toEqual([expect.objectContaining({ provider: 'fcm', timezone: 'Pacific/Chatham', channels: ['sports'] })]);
+    await registry.close();
     // The channel reaches the valid, mapped devices only.
     const sent = JSON.parse((await cli('send', '--config', config, '--channel', 'public', '-m', message, '--no-journal', '--json')).stdout);
     expect(sent.counts).toMatchObject({ targeted: 2, accepted: 2 });

@@ -3,7 +3,7 @@ import { oneLine } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
 import { unknownPlaceholders } from '../message/check-placeholders.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
-import type { DeviceRegistry } from '../registry/device-registry.js';
+import type { DeviceRegistry } from '../registry/registry.js';
 import { channelAudience } from '../registry/resolve-users.js';
 import type { CampaignIdentity } from './campaign-id.js';
 

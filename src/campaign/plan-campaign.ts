@@ -5,12 +5,12 @@ import { initPlaceholders } from '../config/init-placeholders.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { providerNames, type ProviderName, type SkipReason } from '../domain/recipient.js';
 import { runCampaign } from '../engine/run-campaign.js';
-import type { Shard } from '../engine/shard.js';
+import { inShard, type Shard } from '../engine/shard.js';
 import { ExitCode } from '../errors.js';
 import { platformNotes } from '../message/platform-notes.js';
 import { ProviderSet } from '../providers/provider-set.js';
-import type { DeviceRegistry } from '../registry/device-registry.js';
-import { userResolver } from '../registry/resolve-users.js';
+import type { DeviceRegistry } from '../registry/registry.js';
+import { resolveUsers } from '../registry/resolve-users.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import type { CampaignVerdict } from './exit-code.js';
 import { campaignLimits } from './limits.js';
@@ -110,14 +110,17 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     else plan.errorsNotListed++;
     if (settings.strict) firstProblem.abort();
   };
-  const tally = await runCampaign(inputs.audience.rows, {
+  const rows = resolveUsers(inputs.audience.rows, settings.registry, {
+    filter: { channel: settings.channel, maxAgeDays: settings.maxAgeDays },
+    owns: settings.shard && ((hash) => inShard(settings.shard, hash)),
+  });
+  const tally = await runCampaign(rows, {
     ...campaignLimits(config),
     rate: undefined, // nothing is sent: no reason to wait
     template: inputs.template,
     providers,
     shard: settings.shard,
     signal: settings.signal ? AbortSignal.any([settings.signal, firstProblem.signal]) : firstProblem.signal,
-    resolveUser: userResolver(settings.registry, { channel: settings.channel, maxAgeDays: settings.maxAgeDays }),
     onRow: (row) => {
       plan.rows++;
       if (row.kind === 'user') plan.users++;

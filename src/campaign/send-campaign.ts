@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PushcastConfig } from '../config/config.js';
@@ -5,7 +6,7 @@ import { defaultJournalDir } from '../config/defaults.js';
 import { oneLine } from '../domain/quote-value.js';
 import type { Tally } from '../domain/tally.js';
 import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
-import { shardLabel, type Shard } from '../engine/shard.js';
+import { inShard, shardLabel, type Shard } from '../engine/shard.js';
 import type { Decision } from '../domain/decision.js';
 import { ConfigError, describeFileError, InputError, throwIfInterrupted, unlessInterrupted, UsageError } from '../errors.js';
 import { JournalWriter } from '../journal/journal.js';
@@ -14,9 +15,9 @@ import { readJournal, type JournalState } from '../journal/read-journal.js';
 import type { MessageIdentity } from '../journal/journal.js';
 import { journalHistory, type RunSummary } from '../report/campaign-history.js';
 import { ProviderSet } from '../providers/provider-set.js';
-import type { DeviceRegistry } from '../registry/device-registry.js';
+import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
-import { userResolver } from '../registry/resolve-users.js';
+import { resolveUsers } from '../registry/resolve-users.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
@@ -31,6 +32,7 @@ import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-i
 import { lockCampaign, type CampaignLock } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
+import { FailureLatch } from './failure-latch.js';
 import { LatencyRecorder } from './latency.js';
 import { campaignLimits, sendingThreads } from './limits.js';
 import { startMeasuring } from './measure-resources.js';
@@ -171,21 +173,36 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       trustInvalid: Boolean(settings.trustInvalid),
     });
     const { registry } = settings;
-    const feedback = registry && settings.feedback !== false ? new RegistryFeedback(registry, guard, inputs.template.incrementsBadge) : undefined;
+    // Devices from the registry are claimed for the campaign, so that a token under two users, or
+    // two shards, goes once. A run with no journal remembers nothing, and sends again when run
+    // again: its claims are its own. A check delivers nothing: it claims nothing.
+    const claims =
+      registry && !settings.validateOnly
+        ? { campaign: journal && campaign ? campaign : `one-off-${randomUUID()}`, shard: shardLabel(shard) ?? '1/1', incrementBadge: inputs.template.incrementsBadge }
+        : undefined;
+    const feedback = registry && (settings.feedback !== false || claims) ? new RegistryFeedback(registry, guard, claims, settings.feedback !== false) : undefined;
+    const registryFailure = new FailureLatch();
     const latency = new LatencyRecorder();
     const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
-    const tally = await runCampaign(inputs.audience.rows, {
+    const rows = resolveUsers(inputs.audience.rows, registry, {
+      filter: { channel: settings.channel, maxAgeDays: settings.maxAgeDays },
+      owns: shard && ((hash) => inShard(shard, hash)),
+      claims,
+      claimDeviceRows: inputs.audience.lineIs === 'registry-device-id',
+      onFailure: (error) => registryFailure.fail(error),
+    });
+    const tally = await runCampaign(rows, {
       ...options,
       countUnreached: true,
+      stopOn: { reason: 'registry-failed', onFailure: (listener) => registryFailure.onFailure(listener) },
       schedule: schedule && ((recipient) => schedule.judge(recipient)),
       template: inputs.template,
       providers,
       signal: settings.signal,
       shard,
       journal,
-      resolveUser: registry ? userResolver(registry, { channel: settings.channel, maxAgeDays: settings.maxAgeDays }) : undefined,
       onFinal: (event) => {
         if (event.earlier && event.recipient) schedule?.settledEarlier(event.recipient);
         feedback?.onFinal(event);
@@ -247,7 +264,10 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       startedAt,
       audience: inputs.audience.path,
       message: message && { ...message, preview: messagePreview(inputs.template.template) },
-      registry: feedback?.apply(suspects, Boolean(settings.trustInvalid)),
+      registry: await feedback?.apply(suspects, Boolean(settings.trustInvalid)).catch((error: unknown) => {
+        listener.warn?.(`the device registry was not told how the campaign went: ${(error as Error).message}`);
+        return undefined;
+      }),
       timeline: runTimeline,
       apns: apnsSplit.record(),
       schedule: scheduled,

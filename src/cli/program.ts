@@ -157,7 +157,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
     .option('--failed-out <file.csv>', "write the recipients to send again later, in the audience's own columns")
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
-    .option('--registry <file>', 'device registry for user-ID audiences, channels and feedback (default: ./pushcast.db)')
+    .option('--registry <file|url>', 'device registry for user-ID audiences, channels and feedback: an SQLite file or postgres://USER@HOST/DB (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
     .option('--at <when>', 'send nothing before then: 2026-12-01T09:00+03:30; 2026-12-01T09:00 or 09:00 with --timezone or --local')
     .option('--timezone <zone>', 'the time zone --at is read in (an IANA name: Asia/Tehran)')
@@ -203,7 +203,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--verbose', 'log each batch and each retry decision to stderr, one line each')
     .option('--max-invalid-rate <share>', 'exit 3 when more than this share of tokens is invalid')
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential is likelier')
-    .option('--registry <file>', 'device registry to mark invalid tokens in (default: ./pushcast.db, if it exists)')
+    .option('--registry <file|url>', 'device registry to mark invalid tokens in: an SQLite file or postgres://USER@HOST/DB (default: ./pushcast.db, if it exists)')
     .option('--no-feedback', 'do not mark invalid tokens in the device registry')
     .addHelpText(
       'after',
@@ -255,8 +255,11 @@ with no campaigns says so and exits 0.`,
 
   const devices = program
     .command('devices')
-    .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db)")
-    .option('--registry <file>', 'registry file (default: ./pushcast.db, or $PUSHCAST_REGISTRY)')
+    .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db; or PostgreSQL)")
+    .option(
+      '--registry <file|url>',
+      'an SQLite file or postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]; PG* variables fill in what the URL leaves out (default: ./pushcast.db, or $PUSHCAST_REGISTRY)',
+    )
     .addHelpText('after', devicesExamples);
   const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
   devices

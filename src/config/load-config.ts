@@ -191,6 +191,11 @@ function parseValue(setting: Setting, value: string, variable: string): unknown 
   return value;
 }
 
+/** A registry given as a server's URL (PostgreSQL) rather than a file. */
+export function isDatabaseUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value.trim());
+}
+
 /** PEM or JSON given as the value itself rather than as a path. */
 export function isInlineContent(value: string): boolean {
   const trimmed = value.trim();
@@ -198,7 +203,8 @@ export function isInlineContent(value: string): boolean {
 }
 
 function resolveFile(setting: Setting, value: unknown, baseDir: string): unknown {
-  if ((setting.kind !== 'file' && setting.kind !== 'secret-file') || typeof value !== 'string') return value;
+  if (setting.kind === 'registry' && typeof value === 'string' && isDatabaseUrl(value)) return value;
+  if ((setting.kind !== 'file' && setting.kind !== 'secret-file' && setting.kind !== 'registry') || typeof value !== 'string') return value;
   if (isInlineContent(value) || isAbsolute(value)) return value;
   return resolve(baseDir, value);
 }

@@ -9,7 +9,7 @@ export interface Setting {
   /** Environment variables that set it, the first found wins. */
   env: string[];
   /** `secret`: never shown; `file`: a path (or inline content) resolved against its source; `number`, `list`. */
-  kind: 'string' | 'secret' | 'file' | 'secret-file' | 'number' | 'list';
+  kind: 'string' | 'secret' | 'file' | 'secret-file' | 'number' | 'list' | 'registry';
 }
 
 export const settings: Setting[] = [
@@ -40,7 +40,7 @@ export const settings: Setting[] = [
   { path: 'workers', env: ['PUSHCAST_WORKERS'], kind: 'number' },
   { path: 'rate', env: ['PUSHCAST_RATE'], kind: 'string' },
   { path: 'journalDir', env: ['PUSHCAST_JOURNAL_DIR'], kind: 'string' },
-  { path: 'registry', env: ['PUSHCAST_REGISTRY'], kind: 'file' },
+  { path: 'registry', env: ['PUSHCAST_REGISTRY'], kind: 'registry' },
 ];
 
 export function isSecret(setting: Setting): boolean {

@@ -39,6 +39,8 @@ export interface DeviceRecipient {
   apnsEnvironment?: ApnsEnvironment;
   /** The badge the registry last set on this device: a template's `badge: "increment"` counts up from it. */
   badge?: number;
+  /** This run claimed the device in the registry for its campaign (see DeviceRegistry.claim): one it does not deliver is given back. */
+  claimed?: boolean;
   /** Every other column, by header name: the template's variables. Empty cells are left out. */
   vars: Record<string, string>;
   /** The row as read (free-text cells as values, see `unguardFormula`), so failed recipients can be written back in the audience's own format. */
@@ -56,7 +58,12 @@ export interface UserRecipient {
   timezone?: string;
   vars: Record<string, string>;
   fields: string[];
+  /** The user's devices, as the device registry resolved them before the row reached the engine; none: there is no registry. */
+  devices?: UserDevices;
 }
+
+/** A user's devices worth trying (and those skipped, with why), or why the user has none. */
+export type UserDevices = Array<DeviceRecipient | RowProblem> | { reason: SkipReason; detail: string };
 
 /** Why a row was skipped. Stable names: they appear in reports and in `--json` output. */
 export type SkipReason =

@@ -1,5 +1,5 @@
 import { notSent, type FinalEvent, type Outcome } from '../domain/outcome.js';
-import type { AudienceRow, DeviceRecipient, ProviderName, RowProblem, SkipReason, UserRecipient } from '../domain/recipient.js';
+import type { AudienceRow, DeviceRecipient, ProviderName, SkipReason, UserDevices, UserRecipient } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
 import type { JournalWriter } from '../journal/journal.js';
@@ -30,13 +30,16 @@ export interface CampaignOptions {
   shard?: Shard;
   /** Sends per second: across providers, and per provider. */
   rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
-  /** Turns a user-ID row into that user's devices (the device registry); without it such rows are skipped. */
-  resolveUser?(row: UserRecipient): Array<DeviceRecipient | RowProblem> | { reason: SkipReason; detail: string };
   /**
    * A provider with requests outstanding and no answer at all for this long is stalled: its
    * requests in flight become uncertain, its queued recipients fail, and the campaign stops.
    */
   stallMs: number;
+  /**
+   * Something the campaign depends on besides the journal (the device registry) that tells when
+   * it fails: the campaign stops as it does for a full disk (drain, report, exit 2), resumable.
+   */
+  stopOn?: { reason: string; onFailure(listener: (error: Error) => void): void };
   /** The campaign's journal, and what earlier runs of it left. */
   journal?: { writer: JournalWriter; prior: Pick<PriorIndex, 'get'>; resendUncertain: boolean };
   /**
@@ -108,6 +111,8 @@ class CampaignRun {
     if (options.signal?.aborted) this.onAbort();
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });
     options.journal?.writer.onFailure((error) => this.stop('stopped', { reason: 'journal-write-failed', fix: error.message }));
+    const { stopOn } = options;
+    stopOn?.onFailure((error) => this.stop('stopped', { reason: stopOn.reason, fix: error.message }));
   }
 
   private get tally(): Tally {
@@ -161,7 +166,18 @@ class CampaignRun {
       return this.events.counted({ kind: 'skipped', line: row.line, provider: row.provider, reason: row.reason, detail: row.detail, attempts: 0 });
     }
     const devices = row.kind === 'user' ? this.resolve(row) : [row];
-    if (!Array.isArray(devices)) return this.events.counted({ kind: 'skipped', line: row.line, reason: devices.reason, detail: devices.detail, attempts: 0 });
+    if (!Array.isArray(devices)) {
+      // A user the registry did not resolve before the stop: not reached, as a device would be.
+      if (devices.reason === 'not-sent') this.noteUnreached(row.line);
+      return this.events.counted({
+        kind: 'skipped',
+        line: row.line,
+        reason: devices.reason,
+        detail: devices.detail,
+        attempts: 0,
+        ...(devices.reason === 'not-sent' ? { unreached: true } : {}),
+      });
+    }
     for (const device of devices) {
       if (device.kind === 'problem') {
         this.events.counted({ kind: 'skipped', line: device.line, provider: device.provider, reason: device.reason, detail: device.detail, attempts: 0 });
@@ -187,9 +203,9 @@ class CampaignRun {
     }
   }
 
-  /** A user's devices (the device registry's), or why there are none to send to. */
-  private resolve(row: UserRecipient): ReturnType<NonNullable<CampaignOptions['resolveUser']>> {
-    return this.options.resolveUser?.(row) ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
+  /** A user's devices (the device registry resolved them on the way in), or why there are none to send to. */
+  private resolve(row: UserRecipient): UserDevices {
+    return row.devices ?? { reason: 'needs-registry', detail: 'user-ID audiences need the device registry (--registry)' };
   }
 
   /** The lines (or registry devices) a stopped run did not reach: the report says from where to where. */

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import type { SanityGuard, Suspect } from '../report/sanity-guard.js';
-import type { DeviceRegistry } from './device-registry.js';
+import { deviceKey, type DeviceKey, type DeviceRegistry } from './registry.js';
 
 interface Invalid {
   provider: ProviderName;
@@ -12,26 +12,33 @@ interface Invalid {
   otherEnvironment: boolean;
 }
 
+/** Outcomes after which a claimed device keeps its claim (and its badge): it reached, or may have reached, the provider; or its other listing did. */
+function keepsClaim(event: FinalEvent): boolean {
+  return event.kind === 'accepted' || event.kind === 'uncertain' || (event.kind === 'skipped' && event.reason === 'duplicate');
+}
+
 /**
- * Tells the registry which tokens came back invalid, once the campaign is over and the sanity
- * guard has had its say: sends skip those devices from then on.
+ * Tells the registry how the campaign went, once it is over and the sanity guard has had its
+ * say: which tokens came back invalid (sends skip those devices from then on), and which claimed
+ * devices this run did not deliver (their claims and badge increments are given back, so that a
+ * later run sends them with the right badge).
  */
 export class RegistryFeedback {
   private readonly invalid: Invalid[] = [];
-  private readonly badges: Array<{ provider: ProviderName; token: string; badge: number }> = [];
+  private readonly undelivered: DeviceKey[] = [];
 
   constructor(
     private readonly registry: DeviceRegistry,
     private readonly guard: SanityGuard,
-    /** The message counts each badge up (`badge: "increment"`): an accepted send stores the new one. */
-    private readonly incrementsBadge = false,
+    /** The campaign the claims were made for, by this shard. */
+    private readonly claims?: { campaign: string; shard: string; incrementBadge: boolean },
+    /** --no-feedback: the claims are given back, but no token is marked. */
+    private readonly marksInvalid = true,
   ) {}
 
   onFinal(event: FinalEvent): void {
     if (!event.recipient || !event.provider) return;
-    if (event.kind === 'accepted' && this.incrementsBadge && event.recipient.badge !== undefined) {
-      this.badges.push({ provider: event.provider, token: event.recipient.token, badge: event.recipient.badge + 1 });
-    }
+    if (event.recipient.claimed && !event.earlier && !keepsClaim(event)) this.undelivered.push({ provider: event.provider, token: event.recipient.token });
     if (event.kind !== 'invalid') return;
     this.invalid.push({
       provider: event.provider,
@@ -43,16 +50,18 @@ export class RegistryFeedback {
   }
 
   /** Marks the invalid tokens, except a suspect group's, and those whose answer a token of the other environment gets too, when the device never said its environment. */
-  apply(suspects: Suspect[], trustInvalid: boolean): { file: string; marked: number; heldBack: number } {
+  async apply(suspects: Suspect[], trustInvalid: boolean): Promise<{ file: string; marked: number; heldBack: number } | undefined> {
+    if (this.claims) await this.registry.release(this.claims.campaign, this.claims.shard, this.undelivered, this.claims.incrementBadge);
+    if (!this.marksInvalid) return undefined;
     const withheld = new Set(trustInvalid ? [] : suspects.map((suspect) => suspect.group));
+    const environments = await this.registry.environmentsOf(this.invalid.filter((entry) => entry.otherEnvironment));
     const marked: Invalid[] = [];
     let heldBack = 0;
     for (const entry of this.invalid) {
-      const wrongEnvironmentPossible = entry.otherEnvironment && !this.registry.environmentOf(entry.provider, entry.token);
+      const wrongEnvironmentPossible = entry.otherEnvironment && !environments.get(deviceKey(entry));
       if ((entry.group && withheld.has(entry.group)) || wrongEnvironmentPossible) heldBack++;
       else marked.push(entry);
     }
-    this.registry.setBadges(this.badges);
-    return { file: this.registry.path, marked: this.registry.markInvalid(marked), heldBack };
+    return { file: this.registry.label, marked: await this.registry.markInvalid(marked), heldBack };
   }
 }

@@ -3,7 +3,7 @@ import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { isTimeZone } from '../domain/zoned-time.js';
 import { quoted } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
-import { checkChannel, type DeviceInput } from './device-registry.js';
+import { checkChannel, type DeviceInput } from './registry.js';
 
 /** Where an `_Installation` export comes from: Parse Server or LeanCloud. */
 export type InstallationSource = 'parse' | 'leancloud';

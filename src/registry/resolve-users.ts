@@ -1,8 +1,6 @@
-import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type RowProblem, type UserRecipient } from '../domain/recipient.js';
-import type { Device, DeviceRegistry } from './device-registry.js';
-
-/** A user's devices worth trying, and the ones skipped with why (stale, logged out). */
-export type UserResolution = Array<DeviceRecipient | RowProblem> | { reason: 'unknown-user' | 'no-device' | 'unregistered'; detail: string };
+import type { Hash64 } from '../domain/hash.js';
+import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type RowProblem, type UserDevices, type UserRecipient } from '../domain/recipient.js';
+import { deviceKey, type Device, type DeviceRegistry } from './registry.js';
 
 /** Which registry devices are worth trying. */
 export interface DeviceFilter {
@@ -16,42 +14,130 @@ export interface DeviceFilter {
 /** Default of --max-age: LeanCloud's three months. */
 export const defaultMaxAgeDays = 90;
 
+/** User rows resolved per round trip to the registry: a query's worth, and what the stage holds at once. */
+const usersPerBatch = 2000;
+
+export interface ResolveOptions {
+  filter: DeviceFilter;
+  /** Rows of this process's shard; others pass through unresolved (the engine skips them). */
+  owns?: (hash: Hash64) => boolean;
+  /**
+   * A send claims the devices it will try for its campaign, so that a token listed under two
+   * users, or moved between them mid-campaign, goes once over every shard; with `incrementBadge`,
+   * the claim also counts the badge up and the push shows what the registry now holds. A dry run
+   * claims nothing.
+   */
+  claims?: { campaign: string; shard: string; incrementBadge: boolean };
+  /** The audience's device rows are the registry's (a --channel send): they are claimed too. */
+  claimDeviceRows?: boolean;
+  /** The registry failed (its server gone, a statement timed out): the campaign stops, and the users not resolved are not sent. */
+  onFailure?: (error: Error) => void;
+}
+
+const notResolved = { reason: 'not-sent', detail: 'the device registry failed before this user was resolved: a later run sends it' } as const;
+
 /**
- * A user row becomes one recipient per device worth trying (multi-device fan-out), with the
- * row's variables and, where the device knows it, the device's locale. A device marked invalid,
- * logged out or outside the channel is not that user's any more; one not seen for longer than
- * --max-age is skipped as `stale`, and counted. With no registry (a dry run where none exists
- * yet), every user is unknown, as they would be in a new, empty one.
+ * Resolves user-ID rows to their devices on the way from the audience to the engine, a batch of
+ * users per query and in the audience's order, in constant memory. A user row becomes one
+ * recipient per device worth trying (multi-device fan-out) with the row's variables and, where
+ * the device knows it, the device's locale. A device marked invalid, logged out or outside the
+ * channel is not that user's any more; one not seen for longer than --max-age is skipped as
+ * `stale`, and counted. With no registry (a dry run where none exists yet), every user is
+ * unknown, as they would be in a new, empty one.
  */
-export function userResolver(registry: DeviceRegistry | undefined, filter: DeviceFilter = {}): (row: UserRecipient) => UserResolution {
-  const staleBefore = staleCutoff(filter);
-  const { channel } = filter;
-  return (row) => {
-    const devices = registry?.devicesOf(row.userId) ?? [];
-    if (devices.length === 0) return { reason: 'unknown-user', detail: `no device is registered for user ${row.userId}` };
-    const registered = devices.filter((device) => device.unregisteredAt === null);
-    if (registered.length === 0) {
-      const [last] = devices
-        .map((device) => device.unregisteredAt!)
-        .sort()
-        .reverse();
-      const why = devices.some((device) => device.unregisteredReason === 'account-deleted') ? 'the account was deleted' : 'the user logged out of every device';
-      return { reason: 'unregistered', detail: `${why} (devices unregister, ${last.slice(0, 10)})` };
+export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: DeviceRegistry | undefined, options: ResolveOptions): AsyncGenerator<AudienceRow> {
+  let batch: AudienceRow[] = [];
+  /** Rows in the batch that the registry has a say in: users, or a channel's devices. */
+  let users = 0;
+  let failed = false;
+  const flush = async () => {
+    const pending = batch.filter((row): row is UserRecipient => row.kind === 'user' && (options.owns?.(row.hash) ?? true));
+    if (failed) for (const row of pending) row.devices = notResolved;
+    else {
+      try {
+        const byUser = registry ? await registry.devicesOfUsers([...new Set(pending.map((row) => row.userId))]) : new Map<string, Device[]>();
+        for (const row of pending) row.devices = devicesWorthTrying(row, byUser.get(row.userId) ?? [], options.filter);
+        if (registry && options.claims) await claimDevices(registry, batch, pending, options);
+      } catch (error) {
+        if (!options.onFailure) throw error;
+        failed = true;
+        for (const row of pending) row.devices = notResolved;
+        options.onFailure(error as Error);
+      }
     }
-    const valid = registered.filter((device) => device.valid);
-    const chosen = channel && channel !== '*' ? valid.filter((device) => device.channels.includes(channel)) : valid;
-    if (chosen.length === 0) {
-      const why = valid.length === 0 ? 'every device of this user is marked invalid' : `none of this user's devices is in channel ${channel}`;
-      return { reason: 'no-device', detail: why };
-    }
-    return chosen.map((device) => (staleBefore && device.lastSeen < staleBefore ? staleProblem(device, row.line) : deviceRecipient(device, row)));
+    const out = batch;
+    batch = [];
+    users = 0;
+    return out;
   };
+  for await (const row of rows) {
+    batch.push(row);
+    if ((row.kind === 'user' || options.claimDeviceRows) && ++users >= usersPerBatch) yield* await flush();
+  }
+  yield* await flush();
+}
+
+/** The user's devices worth trying, and those skipped with why (stale), or why there are none. */
+function devicesWorthTrying(row: UserRecipient, devices: Device[], filter: DeviceFilter): UserDevices {
+  if (devices.length === 0) return { reason: 'unknown-user', detail: `no device is registered for user ${row.userId}` };
+  const registered = devices.filter((device) => device.unregisteredAt === null);
+  if (registered.length === 0) {
+    const [last] = devices
+      .map((device) => device.unregisteredAt!)
+      .sort()
+      .reverse();
+    const why = devices.some((device) => device.unregisteredReason === 'account-deleted') ? 'the account was deleted' : 'the user logged out of every device';
+    return { reason: 'unregistered', detail: `${why} (devices unregister, ${last.slice(0, 10)})` };
+  }
+  const valid = registered.filter((device) => device.valid);
+  const { channel } = filter;
+  const chosen = channel && channel !== '*' ? valid.filter((device) => device.channels.includes(channel)) : valid;
+  if (chosen.length === 0) {
+    const why = valid.length === 0 ? 'every device of this user is marked invalid' : `none of this user's devices is in channel ${channel}`;
+    return { reason: 'no-device', detail: why };
+  }
+  const staleBefore = staleCutoff(filter);
+  return chosen.map((device) => (staleBefore && device.lastSeen < staleBefore ? staleProblem(device, row.line) : deviceRecipient(device, row)));
+}
+
+/** Claims a batch's devices; one another shard holds becomes a duplicate, named by who has it. */
+async function claimDevices(registry: DeviceRegistry, batch: AudienceRow[], users: UserRecipient[], options: ResolveOptions): Promise<void> {
+  const claims = options.claims!;
+  const own = (row: AudienceRow): row is DeviceRecipient => row.kind === 'device' && (options.owns?.(row.hash) ?? true);
+  const wanted = [
+    ...users.flatMap((row) => (Array.isArray(row.devices) ? row.devices.filter((device): device is DeviceRecipient => device.kind === 'device') : [])),
+    ...(options.claimDeviceRows ? batch.filter(own) : []),
+  ];
+  if (wanted.length === 0) return;
+  const granted = await registry.claim(
+    claims.campaign,
+    claims.shard,
+    wanted.map((device) => ({ provider: device.provider, token: device.token, userId: device.userId ?? null })),
+    claims.incrementBadge,
+  );
+  const claimed = (device: DeviceRecipient): DeviceRecipient | RowProblem => {
+    const claim = granted.get(deviceKey(device));
+    if (claim && !claim.granted) {
+      const holder = `${claim.userId ? `user ${claim.userId}` : 'another user'}${claim.shard ? ` (shard ${claim.shard})` : ''}`;
+      return { kind: 'problem', line: device.line, provider: device.provider, reason: 'duplicate', detail: `this campaign sends this device to ${holder}` };
+    }
+    // The badge before this push: the template's increment shows the one the claim counted.
+    return { ...device, claimed: true, ...(claim?.badge !== undefined ? { badge: claim.badge - 1 } : {}) };
+  };
+  for (const row of users) {
+    if (Array.isArray(row.devices)) row.devices = row.devices.map((device) => (device.kind === 'device' ? claimed(device) : device));
+  }
+  if (!options.claimDeviceRows) return;
+  for (let index = 0; index < batch.length; index++) {
+    const row = batch[index];
+    if (own(row)) batch[index] = claimed(row);
+  }
 }
 
 /** Every device of a channel ("*": all) worth trying, as an audience: a send with --channel and no file. Stale ones are skipped and counted. */
 export async function* channelAudience(registry: DeviceRegistry, filter: DeviceFilter & { channel: string }): AsyncGenerator<AudienceRow> {
   const staleBefore = staleCutoff(filter);
-  for (const device of registry.inChannel(filter.channel)) {
+  for await (const device of registry.inChannel(filter.channel)) {
     if (device.unregisteredAt !== null) continue;
     yield staleBefore && device.lastSeen < staleBefore ? staleProblem(device, device.id) : deviceRecipient(device);
   }

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { sendCampaign } from '../../campaign/send-campaign.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { MessageTemplate } from '../../message/load-template.js';
-import { DeviceRegistry } from '../../registry/device-registry.js';
+import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
+import { registryNotice } from './send.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { openInputs } from '../send-inputs.js';
 import type { CliIo } from '../io.js';
@@ -46,8 +45,8 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
   });
   const thresholds = parseThresholds(options);
   const inputs = await openInputs({ audience: options.audience, provider: options.provider, encoding: options.encoding, defaultTemplate: checkTemplate }, io);
-  const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
-  const registry = options.feedback !== false && existsSync(registryFile) ? DeviceRegistry.open(registryFile) : undefined;
+  const registryAt = registryTarget(config.registry ?? defaultRegistryFile, io.cwd, io.env);
+  const registry = options.feedback !== false && registryExists(registryAt) ? await openRegistry(registryAt, { migrate: true, notice: registryNotice(io) }) : undefined;
   const listener = await terminalListener(io, options, inputs.audience.shareRead);
   try {
     const result = await sendCampaign(inputs, {
@@ -66,6 +65,6 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
     return printResult(result, options, io);
   } finally {
     listener.stop();
-    registry?.close();
+    await registry?.close();
   }
 }

@@ -1,5 +1,5 @@
 import { counted } from '../../domain/count-words.js';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,13 +10,15 @@ import { checkToken } from '../../audience/check-token.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
-import { deviceState, DeviceRegistry, type Device, type DeviceInput, type DeviceState } from '../../registry/device-registry.js';
+import { deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
+import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
 import { parseProvider } from '../send-inputs.js';
+import { registryNotice } from './send.js';
 
 /** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
 const importBatch = 5000;
@@ -41,28 +43,30 @@ const exportFreeText: ReadonlySet<number> = new Set(exportColumns.flatMap((name,
  * The registry a `devices` command works on. Commands that only read it (list, stats, export,
  * prune) refuse one that does not exist rather than create an empty one and report 0 devices.
  */
-export function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' = 'write'): DeviceRegistry {
+export async function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' = 'write'): Promise<DeviceRegistry> {
   const given = options.registry ?? io.env.PUSHCAST_REGISTRY;
-  const file = resolve(io.cwd, given ?? defaultRegistryFile);
-  if (access === 'read' && !existsSync(file)) {
-    throw new InputError(`no device registry at ${file}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`);
+  const target = registryTarget(given ?? defaultRegistryFile, io.cwd, io.env);
+  if (access === 'read' && !registryExists(target)) {
+    throw new InputError(
+      `no device registry at ${target.label}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`,
+    );
   }
-  return DeviceRegistry.open(file);
+  return openRegistry(target, { migrate: access === 'write', notice: registryNotice(io) });
 }
 
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
 export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; from?: string; json?: boolean }, io: CliIo): Promise<number> {
   const source = options.from === undefined ? 'csv' : installationSource(options.from);
   const rows = source === 'csv' ? await csvDevices(file, options, io) : installationDevices(file, source, io);
-  const registry = openRegistryFor(options, io);
+  const registry = await openRegistryFor(options, io);
   try {
     let imported = 0;
     const problems: Array<{ line: number; reason: string; detail: string }> = [];
     let batch: DeviceInput[] = [];
     const invalid: Array<{ provider: ProviderName; token: string; reason: string }> = [];
     const measure = startMeasuring();
-    const flush = () => {
-      registry.upsert(batch);
+    const flush = async () => {
+      await registry.upsert(batch);
       imported += batch.length;
       batch = [];
     };
@@ -73,10 +77,10 @@ export async function importCommand(file: string, options: { registry?: string; 
       }
       batch.push(row.device);
       if (row.invalid) invalid.push({ provider: row.device.provider, token: row.device.token, reason: row.invalid });
-      if (batch.length >= importBatch) flush();
+      if (batch.length >= importBatch) await flush();
     }
-    flush();
-    registry.markInvalid(invalid);
+    await flush();
+    await registry.markInvalid(invalid);
     const resources = measure();
     const seconds = resources.seconds;
     if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid: invalid.length, skipped: problems.length, problems, resources }));
@@ -84,14 +88,14 @@ export async function importCommand(file: string, options: { registry?: string; 
       const marked = invalid.length > 0 ? ` (${invalid.length} marked invalid, as the export had them)` : '';
       writeLine(
         io.stdout,
-        `imported ${counted(imported, 'device')}${marked} into ${registry.path} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`,
+        `imported ${counted(imported, 'device')}${marked} into ${registry.label} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`,
       );
       for (const problem of problems.slice(0, 20)) writeLine(io.stdout, terminalLine(`  line ${problem.line}: ${problem.reason}: ${problem.detail}`));
       if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
     }
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -164,9 +168,9 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
   const checked = checkToken(provider, options.token);
   if (!checked.ok) throw new UsageError(`--token: ${checked.detail}`);
   if (options.environment && options.environment !== 'sandbox' && options.environment !== 'production') throw new UsageError('--environment is sandbox or production');
-  const registry = openRegistryFor(options, io);
+  const registry = await openRegistryFor(options, io);
   try {
-    registry.register(
+    await registry.register(
       {
         userId: options.user,
         provider,
@@ -186,19 +190,20 @@ export async function registerCommand(options: RegisterOptions, io: CliIo): Prom
     );
     writeLine(
       io.stdout,
-      `registered ${maskToken(checked.token)} for user ${options.user}: ${counted(registry.devicesOf(options.user).filter((device) => device.valid).length, 'valid device')}`,
+      `registered ${maskToken(checked.token)} for user ${options.user}: ${counted((await registry.devicesOf(options.user)).filter((device) => device.valid).length, 'valid device')}`,
     );
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
 export async function listCommand(options: { registry?: string; user?: string; channel?: string; maxAge?: string; json?: boolean }, io: CliIo): Promise<number> {
   const staleBefore = staleCutoff({ maxAgeDays: parseMaxAge(options.maxAge) });
-  const registry = openRegistryFor(options, io, 'read');
+  const registry = await openRegistryFor(options, io, 'read');
   try {
-    const devices = options.user ? registry.devicesOf(options.user) : [...registry.inChannel(options.channel ?? '*', false)];
+    const devices = options.user ? await registry.devicesOf(options.user) : [];
+    if (!options.user) for await (const device of registry.inChannel(options.channel ?? '*', false)) devices.push(device);
     const listed = devices.map((device) => ({
       ...device,
       state: deviceState({ valid: device.valid, unregistered: device.unregisteredAt !== null, stale: staleBefore !== undefined && device.lastSeen < staleBefore }),
@@ -215,7 +220,7 @@ export async function listCommand(options: { registry?: string; user?: string; c
       }
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -235,15 +240,15 @@ function describeState(device: Device & { state: DeviceState }): string {
 
 export async function statsCommand(options: { registry?: string; maxAge?: string; json?: boolean }, io: CliIo): Promise<number> {
   const maxAgeDays = parseMaxAge(options.maxAge) ?? defaultMaxAgeDays;
-  const registry = openRegistryFor(options, io, 'read');
+  const registry = await openRegistryFor(options, io, 'read');
   try {
-    const stats = registry.stats({ staleBefore: staleCutoff({ maxAgeDays }) });
+    const stats = await registry.stats({ staleBefore: staleCutoff({ maxAgeDays }) });
     if (options.json) writeLine(io.stdout, JSON.stringify({ ...stats, maxAgeDays }));
     else {
       const stale = maxAgeDays > 0 ? `, ${stats.stale} stale (not seen for ${counted(maxAgeDays, 'day')})` : '';
       writeLine(
         io.stdout,
-        `${counted(stats.devices, 'device')} of ${counted(stats.users, 'user')} in ${registry.path}: ${stats.valid} valid, ${stats.invalid} invalid, ${stats.unregistered} unregistered${stale}`,
+        `${counted(stats.devices, 'device')} of ${counted(stats.users, 'user')} in ${registry.label}: ${stats.valid} valid, ${stats.invalid} invalid, ${stats.unregistered} unregistered${stale}`,
       );
       for (const [provider, counts] of Object.entries(stats.byProvider))
         writeLine(
@@ -262,7 +267,7 @@ export async function statsCommand(options: { registry?: string; maxAge?: string
     }
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -278,21 +283,21 @@ export async function unregisterCommand(options: { registry?: string; token?: st
     throw new UsageError('devices unregister takes --token (with --provider) for a logout, or --user for a deleted account');
   const provider = options.token !== undefined ? parseProvider(options.provider) : undefined;
   if (options.token !== undefined && !provider) throw new UsageError('--token needs --provider fcm, apns or webpush');
-  const registry = openRegistryFor(options, io, 'read');
+  const registry = await openRegistryFor(options, io, 'read');
   try {
     if (options.user !== undefined) {
-      const changed = registry.unregister({ userId: options.user });
+      const changed = await registry.unregister({ userId: options.user });
       writeLine(io.stdout, `unregistered ${counted(changed, 'device')} of user ${options.user} (account deleted)`);
     } else {
       const checked = checkToken(provider!, options.token!);
       const token = checked.ok ? checked.token : options.token!;
-      const changed = registry.unregister({ provider: provider!, token });
-      if (changed === 0) throw new InputError(`no ${provider} device with token ${maskToken(token)} in ${registry.path}`);
+      const changed = await registry.unregister({ provider: provider!, token });
+      if (changed === 0) throw new InputError(`no ${provider} device with token ${maskToken(token)} in ${registry.label}`);
       writeLine(io.stdout, `unregistered ${maskToken(token)} (logout): it gets nothing until it registers again`);
     }
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -311,9 +316,9 @@ export interface PruneOptions {
  */
 export async function pruneCommand(options: PruneOptions, io: CliIo): Promise<number> {
   const staleBefore = options.stale === undefined ? undefined : staleCutoff({ maxAgeDays: parseStale(options.stale) });
-  const registry = openRegistryFor(options, io, 'read');
+  const registry = await openRegistryFor(options, io, 'read');
   try {
-    const counts = registry.pruneCounts({ staleBefore });
+    const counts = await registry.pruneCounts({ staleBefore });
     const toDelete = counts.invalid + counts.stale;
     const share = `${toDelete} of ${counted(counts.devices, 'device')} (${percent(toDelete, counts.devices)})`;
     const reasons = `${counts.invalid} invalid${staleBefore ? `, ${counts.stale} not seen since ${staleBefore.slice(0, 10)} (stale)` : ''}`;
@@ -325,12 +330,12 @@ export async function pruneCommand(options: PruneOptions, io: CliIo): Promise<nu
       const refusal = await confirmLargePrune(`prune would delete ${share}: ${reasons}, more than a tenth of the registry`, `delete ${share}? [y/N] `, io);
       if (refusal !== undefined) return refusal;
     }
-    const pruned = registry.prune({ staleBefore });
+    const pruned = await registry.prune({ staleBefore });
     if (options.json) writeLine(io.stdout, JSON.stringify({ deleted: pruned.invalid + pruned.stale, of: counts.devices, byReason: pruned, staleBefore: staleBefore ?? null }));
     else writeLine(io.stdout, `pruned ${counted(pruned.invalid, 'invalid device')}${staleBefore ? ` and ${pruned.stale} not seen since ${staleBefore.slice(0, 10)}` : ''}`);
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -368,7 +373,7 @@ async function listPrunable(
     };
     await write(`${JSON.stringify(head).slice(0, -1)},"devices":[`);
     let first = true;
-    for (const device of registry.pruneCandidates(plan)) {
+    for await (const device of registry.pruneCandidates(plan)) {
       const shown = {
         provider: device.provider,
         token: maskToken(device.token),
@@ -385,7 +390,7 @@ async function listPrunable(
   }
   writeLine(io.stdout, terminalLine(`would prune ${plan.share}: ${plan.reasons}; nothing deleted (--dry-run)`));
   let shown = 0;
-  for (const device of registry.pruneCandidates(plan)) {
+  for await (const device of registry.pruneCandidates(plan)) {
     if (shown++ === dryRunShown) break;
     const reason = device.reason === 'invalid' ? `invalid (${device.invalidReason})` : 'stale';
     writeLine(
@@ -434,11 +439,11 @@ async function answerLine(question: string, io: CliIo): Promise<string | undefin
 
 /** `devices export`: every device as CSV, in columns `devices import` reads back. */
 export async function exportCommand(options: { registry?: string; out?: string }, io: CliIo): Promise<number> {
-  const registry = openRegistryFor(options, io, 'read');
+  const registry = await openRegistryFor(options, io, 'read');
   const out = options.out ? createWriteStream(resolve(io.cwd, options.out), { mode: 0o600 }) : io.stdout;
   try {
     out.write(csvLine(exportColumns));
-    for (const device of registry.inChannel('*', false)) {
+    for await (const device of registry.inChannel('*', false)) {
       const token = device.provider === 'webpush' && device.subscription ? device.subscription : device.token;
       const line = csvLine(
         [
@@ -465,6 +470,6 @@ export async function exportCommand(options: { registry?: string; out?: string }
     }
     return ExitCode.ok;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { channelInputs, type CampaignInputs } from '../../campaign/campaign-inputs.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { planCampaign } from '../../campaign/plan-campaign.js';
@@ -10,7 +8,8 @@ import type { PushcastConfig } from '../../config/config.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
 import { throwIfInterrupted, UsageError } from '../../errors.js';
-import { checkChannel, DeviceRegistry } from '../../registry/device-registry.js';
+import { checkChannel, type DeviceRegistry } from '../../registry/registry.js';
+import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { terminalText, writeLine, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { printResult, terminalListener } from '../print-record.js';
@@ -65,7 +64,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
   checkRateFlag(options.rate);
-  const registryFile = resolve(io.cwd, config.registry ?? defaultRegistryFile);
+  const registryAt = registryTarget(config.registry ?? defaultRegistryFile, io.cwd, io.env);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
   const maxAgeDays = parseMaxAge(options.maxAge);
   const schedule = parseSchedule(options);
@@ -75,14 +74,16 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   try {
     let inputs: CampaignInputs;
     if (channel !== undefined && !options.audience) {
-      registry = DeviceRegistry.open(registryFile);
+      registry = await openRegistry(registryAt, { migrate: true, notice: registryNotice(io) });
       inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
     } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
     // The same users in another channel are another campaign.
     if (channel !== undefined && inputs.identity) inputs.identity = { ...inputs.identity, channel };
     // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
     const needed = inputs.audience.shape === 'users' || channel !== undefined;
-    if (!registry && (needed || options.feedback !== false) && (existsSync(registryFile) || (needed && !options.dryRun))) registry = DeviceRegistry.open(registryFile);
+    if (!registry && (needed || options.feedback !== false) && (registryExists(registryAt) || (needed && !options.dryRun))) {
+      registry = await openRegistry(registryAt, { migrate: !options.dryRun, notice: registryNotice(io) });
+    }
     if (options.audience === '-' && options.strict && !options.dryRun) {
       throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
     }
@@ -145,8 +146,13 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
       listener.stop();
     }
   } finally {
-    registry?.close();
+    await registry?.close();
   }
+}
+
+/** What opening a registry has to say (a PostgreSQL schema created on first use): on standard error, as pushcast's notes are. */
+export function registryNotice(io: CliIo): (text: string) => void {
+  return (text) => writeLine(io.stderr, terminalText(`pushcast: ${text}`));
 }
 
 /** Sleeps until the clock shows `due` (at least a moment, at most a minute at a time); false when interrupted. */

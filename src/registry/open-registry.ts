@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isDatabaseUrl } from '../config/load-config.js';
+import { PostgresRegistry, postgresTarget, type PostgresTarget } from './postgres-registry.js';
+import type { DeviceRegistry } from './registry.js';
+import { SqliteRegistry } from './sqlite-registry.js';
+
+/** Where the registry is: an SQLite file (the embedded default) or a PostgreSQL server. */
+export type RegistryTarget = { backend: 'sqlite'; file: string; label: string } | ({ backend: 'postgres' } & PostgresTarget);
+
+/** `--registry`, `registry` in the config or PUSHCAST_REGISTRY: a `postgres://` URL, else a file (relative to `cwd`). */
+export function registryTarget(spec: string, cwd: string, env: Record<string, string | undefined>): RegistryTarget {
+  if (isDatabaseUrl(spec)) return { backend: 'postgres', ...postgresTarget(spec.trim(), env) };
+  const file = resolve(cwd, spec);
+  return { backend: 'sqlite', file, label: file };
+}
+
+/** Whether there is a registry to read: a file that exists; a server always answers for itself. */
+export function registryExists(target: RegistryTarget): boolean {
+  return target.backend === 'postgres' || existsSync(target.file);
+}
+
+/**
+ * Opens a registry. An SQLite file is created and migrated on first use; a PostgreSQL schema is
+ * created on first use when `migrate` (a write: import, register, a send), with `notice` told.
+ */
+export async function openRegistry(target: RegistryTarget, options: { migrate: boolean; notice?: (text: string) => void }): Promise<DeviceRegistry> {
+  if (target.backend === 'sqlite') return SqliteRegistry.open(target.file);
+  return PostgresRegistry.open(target, options);
+}

@@ -1,0 +1,528 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import { ConfigError, RegistryError } from '../errors.js';
+import {
+  checkChannel,
+  claimRetentionDays,
+  deviceKey,
+  type Claim,
+  type Device,
+  type DeviceInput,
+  type DeviceKey,
+  type DeviceRegistry,
+  type DeviceStats,
+  type PruneOptions,
+  type PruneReason,
+  type RegisterOptions,
+  type UnregisterReason,
+} from './registry.js';
+import { tallyStats } from './sqlite-registry.js';
+
+/** The schema's migrations, as shipped in schema/postgres/ (also what the README documents). */
+const migrationFiles = ['001-devices.sql'];
+const schemaFolder = new URL('../../schema/postgres/', import.meta.url);
+/** The schema's name in the shipped SQL, replaced by the one the registry URL names. */
+const shippedSchema = 'pushcast.';
+/** Users per query when a send resolves an audience: one round trip for thousands. */
+const usersPerQuery = 5000;
+const defaultStatementTimeoutMs = 60_000;
+
+/** What a registry URL says, its password kept apart from anything shown. */
+export interface PostgresTarget {
+  connectionString: string;
+  schema: string;
+  /** postgres://user@host:port/db, for messages: never the password. */
+  label: string;
+}
+
+/** Reads a registry URL (`postgres://…?schema=name`); what it leaves out comes from the usual PG* variables. */
+export function postgresTarget(url: string, env: Record<string, string | undefined>): PostgresTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('the registry URL is not a URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]');
+  }
+  const schema = parsed.searchParams.get('schema') ?? env.PUSHCAST_REGISTRY_SCHEMA ?? 'pushcast';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(`registry schema "${schema.slice(0, 80)}": use lower-case letters, digits and _`);
+  parsed.searchParams.delete('schema');
+  const user = decodeURIComponent(parsed.username) || env.PGUSER || userInfo().username;
+  const host = decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || env.PGHOST || 'localhost';
+  const port = parsed.port || env.PGPORT || '5432';
+  const database = decodeURIComponent(parsed.pathname.slice(1)) || env.PGDATABASE || user;
+  return { connectionString: parsed.toString(), schema, label: `postgres://${user}@${host}:${port}/${database}${schema === 'pushcast' ? '' : `?schema=${schema}`}` };
+}
+
+type Row = {
+  id: number;
+  user_id: string | null;
+  provider: ProviderName;
+  token: string;
+  subscription: string | null;
+  app: string | null;
+  environment: ApnsEnvironment | null;
+  platform: string | null;
+  locale: string | null;
+  timezone: string | null;
+  channels: string[];
+  valid: boolean;
+  invalid_reason: string | null;
+  invalid_at: string | null;
+  unregistered_at: string | null;
+  unregistered_reason: UnregisterReason | null;
+  badge: number;
+  created_at: string;
+  updated_at: string;
+  last_seen: string;
+};
+
+/** A row no newer than what the registry holds leaves the device as it is. */
+const ifNewer = (column: string, value: string) => `${column} = CASE WHEN EXCLUDED.last_seen >= d.last_seen THEN ${value} ELSE d.${column} END`;
+const prunedAs: Record<PruneReason, string> = { invalid: 'NOT valid', stale: 'valid AND last_seen < $1::timestamptz' };
+
+/**
+ * The registry in PostgreSQL: what an app's backend writes as tokens arrive (see
+ * schema/postgres/register-device.sql), and what every shard of a campaign reads and writes at
+ * once. Every write is one statement or one transaction; badges count up in the database
+ * (`badge = badge + 1 … RETURNING`), never by reading and writing back.
+ */
+export class PostgresRegistry implements DeviceRegistry {
+  readonly backend = 'postgres';
+  readonly label: string;
+  private readonly schema: string;
+  private readonly registerSql: string;
+  private lost: Error | undefined;
+
+  private constructor(
+    private readonly pool: Pool,
+    target: PostgresTarget,
+  ) {
+    this.label = target.label;
+    this.schema = target.schema;
+    this.registerSql = this.shipped('register-device.sql');
+    // A connection that dies while idle in the pool must not end the process: the next query says so.
+    pool.on('error', (error) => {
+      this.lost = error;
+    });
+  }
+
+  /**
+   * Connects and checks the schema. Not yet created: `migrate` creates it (a send or import does
+   * on first use, and `notice` says so); written by a newer pushcast: stops.
+   */
+  static async open(target: PostgresTarget, options: { migrate: boolean; notice?: (text: string) => void }): Promise<PostgresRegistry> {
+    let pg: (typeof import('pg'))['default'];
+    try {
+      pg = (await import('pg')).default;
+    } catch (error) {
+      throw new ConfigError(`a PostgreSQL registry needs the pg package, which did not load: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const types = new pg.TypeOverrides();
+    types.setTypeParser(pg.types.builtins.INT8, Number); // ids and counts: far below 2^53
+    types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (text) => new Date(text).toISOString());
+    const pool = new pg.Pool({
+      connectionString: target.connectionString,
+      types,
+      max: 4,
+      application_name: 'pushcast',
+      statement_timeout: defaultStatementTimeoutMs,
+      connectionTimeoutMillis: 15_000,
+    });
+    const registry = new PostgresRegistry(pool, target);
+    try {
+      const version = await registry.schemaVersion();
+      if (version > migrationFiles.length) throw new ConfigError(`${target.label} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
+      if (version < migrationFiles.length) {
+        if (!options.migrate) throw new ConfigError(`${target.label} has no pushcast schema "${target.schema}" yet (or an older one): run pushcast devices migrate --registry URL`);
+        const applied = await registry.migrate();
+        if (applied.length > 0)
+          options.notice?.(`device registry ${target.label}: created the schema "${target.schema}" on first use (${applied.join(', ')})`);
+      }
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw registry.failure(error);
+    }
+    return registry;
+  }
+
+  /** The schema's version: 0 when it does not exist yet. */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [`${this.schema}.schema_version`]);
+    if (!rows[0].exists) return 0;
+    return (await this.query<{ version: number }>(`SELECT COALESCE(MAX(version), 0)::int AS version FROM ${this.table('schema_version')}`)).rows[0].version;
+  }
+
+  /** Applies the migrations not yet applied, under a lock so that pods starting at once apply each once. Returns their files. */
+  async migrate(): Promise<string[]> {
+    return this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pushcast-migrate:${this.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.quotedSchema}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.table('schema_version')} (version integer PRIMARY KEY, file text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query<{ version: number }>(`SELECT COALESCE(MAX(version), 0)::int AS version FROM ${this.table('schema_version')}`);
+      const applied: string[] = [];
+      for (let next = rows[0].version; next < migrationFiles.length; next++) {
+        await client.query(this.shipped(migrationFiles[next]));
+        await client.query(`INSERT INTO ${this.table('schema_version')} (version, file) VALUES ($1, $2)`, [next + 1, migrationFiles[next]]);
+        applied.push(migrationFiles[next]);
+      }
+      return applied;
+    });
+  }
+
+  async upsert(devices: DeviceInput[], now = new Date().toISOString()): Promise<void> {
+    // One statement may not touch a row twice: of a token listed twice, the newer (then the later) goes.
+    const newest = new Map<string, DeviceInput>();
+    for (const device of devices) {
+      const key = deviceKey(device);
+      const before = newest.get(key);
+      if (!before || (device.lastSeen ?? now) >= (before.lastSeen ?? now)) newest.set(key, device);
+    }
+    // Channels and badges are set only where given: the rows that give them go in their own statement.
+    const groups = new Map<string, DeviceInput[]>();
+    for (const device of newest.values()) {
+      const given = `${device.channels ? 'channels' : ''},${device.badge != null ? 'badge' : ''}`;
+      const group = groups.get(given) ?? [];
+      if (group.length === 0) groups.set(given, group);
+      group.push(device);
+    }
+    for (const [given, rows] of groups) await this.upsertRows(rows, now, { channels: given.startsWith('channels'), badge: given.endsWith('badge') });
+  }
+
+  private async upsertRows(rows: DeviceInput[], now: string, given: { channels: boolean; badge: boolean }): Promise<void> {
+    const column = <T>(pick: (device: DeviceInput) => T) => rows.map(pick);
+    await this.query(
+      `INSERT INTO ${this.table('devices')} AS d (user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, badge, created_at, updated_at, last_seen)
+       SELECT u.user_id, u.provider, u.token, u.subscription, u.app, u.environment, u.platform, u.locale, u.timezone,
+              COALESCE(string_to_array(u.channels, chr(31)), '{}'), COALESCE(u.badge, 0), $13::timestamptz, $13::timestamptz, COALESCE(u.last_seen, $13::timestamptz)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::timestamptz[])
+         AS u(user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, badge, last_seen)
+       ON CONFLICT (provider, token) DO UPDATE SET
+         ${ifNewer('user_id', 'COALESCE(EXCLUDED.user_id, d.user_id)')}, ${ifNewer('subscription', 'COALESCE(EXCLUDED.subscription, d.subscription)')},
+         ${ifNewer('app', 'COALESCE(EXCLUDED.app, d.app)')}, ${ifNewer('environment', 'COALESCE(EXCLUDED.environment, d.environment)')},
+         ${ifNewer('platform', 'COALESCE(EXCLUDED.platform, d.platform)')}, ${ifNewer('locale', 'COALESCE(EXCLUDED.locale, d.locale)')},
+         ${ifNewer('timezone', 'COALESCE(EXCLUDED.timezone, d.timezone)')},
+         ${given.channels ? `${ifNewer('channels', 'EXCLUDED.channels')},` : ''}
+         ${given.badge ? 'badge = EXCLUDED.badge,' : ''}
+         ${ifNewer('updated_at', 'EXCLUDED.updated_at')}, last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen)`,
+      [
+        column((device) => device.userId ?? null),
+        column((device) => device.provider),
+        column((device) => device.token),
+        column((device) => device.subscription ?? null),
+        column((device) => device.app ?? null),
+        column((device) => device.environment ?? null),
+        column((device) => device.platform ?? null),
+        column((device) => device.locale ?? null),
+        column((device) => device.timezone ?? null),
+        column((device) => (device.channels ? device.channels.map(checkChannel).join('\u001f') : null)),
+        column((device) => device.badge ?? null),
+        column((device) => device.lastSeen ?? null),
+        now,
+      ],
+    );
+  }
+
+  async register(device: DeviceInput & { userId: string }, options: RegisterOptions = {}): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(this.registerSql, [
+        device.userId,
+        device.provider,
+        device.token,
+        options.replaces ?? null,
+        device.platform ?? null,
+        device.locale ?? null,
+        device.timezone ?? null,
+        device.channels ? device.channels.map(checkChannel) : null,
+        device.app ?? null,
+        device.environment ?? null,
+        device.subscription ?? null,
+      ]);
+      if (device.badge !== undefined && device.badge !== null) {
+        await client.query(`UPDATE ${this.table('devices')} SET badge = $3 WHERE provider = $1 AND token = $2`, [device.provider, device.token, device.badge]);
+      }
+      if (options.singleDevice) {
+        await client.query(`DELETE FROM ${this.table('devices')} WHERE user_id = $1 AND NOT (provider = $2 AND token = $3)`, [device.userId, device.provider, device.token]);
+      }
+    });
+  }
+
+  async devicesOf(userId: string): Promise<Device[]> {
+    return (await this.query<Row>(`SELECT * FROM ${this.table('devices')} WHERE user_id = $1 ORDER BY id`, [userId])).rows.map(toDevice);
+  }
+
+  async devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
+    const byUser = new Map<string, Device[]>();
+    for (let start = 0; start < userIds.length; start += usersPerQuery) {
+      const chunk = userIds.slice(start, start + usersPerQuery);
+      const { rows } = await this.query<Row>(`SELECT * FROM ${this.table('devices')} WHERE user_id = ANY($1::text[]) ORDER BY id`, [chunk]);
+      for (const row of rows) {
+        const list = byUser.get(row.user_id!) ?? [];
+        if (list.length === 0) byUser.set(row.user_id!, list);
+        list.push(toDevice(row));
+      }
+    }
+    return byUser;
+  }
+
+  async environmentsOf(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, ApnsEnvironment | null>> {
+    const found = new Map<string, ApnsEnvironment | null>();
+    if (devices.length === 0) return found;
+    const { rows } = await this.query<{ provider: ProviderName; token: string; environment: ApnsEnvironment | null }>(
+      `SELECT d.provider, d.token, d.environment FROM ${this.table('devices')} d JOIN unnest($1::text[], $2::text[]) AS k(provider, token) USING (provider, token)`,
+      keyColumns(devices),
+    );
+    for (const row of rows) found.set(deviceKey(row), row.environment);
+    return found;
+  }
+
+  async unregister(target: DeviceKey | { userId: string }, now = new Date().toISOString()): Promise<number> {
+    const devices = this.table('devices');
+    const result =
+      'userId' in target
+        ? await this.query(`UPDATE ${devices} SET unregistered_at = $2, unregistered_reason = 'account-deleted', updated_at = $2 WHERE user_id = $1 AND unregistered_at IS NULL`, [
+            target.userId,
+            now,
+          ])
+        : await this.query(`UPDATE ${devices} SET unregistered_at = $3, unregistered_reason = 'logout', updated_at = $3 WHERE provider = $1 AND token = $2`, [
+            target.provider,
+            target.token,
+            now,
+          ]);
+    return result.rowCount ?? 0;
+  }
+
+  async markInvalid(entries: ReadonlyArray<DeviceKey & { reason: string }>, now = new Date().toISOString()): Promise<number> {
+    if (entries.length === 0) return 0;
+    const result = await this.query(
+      `UPDATE ${this.table('devices')} d SET valid = false, invalid_reason = k.reason, invalid_at = $4, updated_at = $4
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(provider, token, reason)
+       WHERE d.provider = k.provider AND d.token = k.token AND d.valid`,
+      [...keyColumns(entries), entries.map((entry) => entry.reason), now],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>> {
+    const claims = new Map<string, Claim>();
+    if (devices.length === 0) return claims;
+    const [providers, tokens] = keyColumns(devices);
+    await this.transaction(async (client) => {
+      // New claims count their badge up in the same statement; READ COMMITTED: the next
+      // statement sees claims another shard committed while this one waited on them.
+      const taken = await client.query<{ provider: ProviderName; token: string; badge: number | null }>(
+        `WITH taken AS (
+           INSERT INTO ${this.table('campaign_claims')} (campaign, provider, token, shard, user_id, badge_counted)
+           SELECT $1, k.provider, k.token, $2, k.user_id, $6::boolean FROM unnest($3::text[], $4::text[], $5::text[]) AS k(provider, token, user_id)
+           ON CONFLICT DO NOTHING RETURNING provider, token),
+         counted AS (
+           UPDATE ${this.table('devices')} d SET badge = d.badge + 1 FROM taken t
+           WHERE $6::boolean AND d.provider = t.provider AND d.token = t.token RETURNING d.provider, d.token, d.badge)
+         SELECT t.provider, t.token, c.badge FROM taken t LEFT JOIN counted c USING (provider, token)`,
+        [campaign, shard, providers, tokens, devices.map((device) => device.userId), incrementBadge],
+      );
+      for (const row of taken.rows) claims.set(deviceKey(row), { granted: true, ...(row.badge !== null ? { badge: row.badge } : {}) });
+      const others = devices.filter((device) => !claims.has(deviceKey(device)));
+      if (others.length === 0) return;
+      const held = await client.query<{ provider: ProviderName; token: string; shard: string; user_id: string | null; badge: number | null }>(
+        `SELECT c.provider, c.token, c.shard, c.user_id, d.badge FROM ${this.table('campaign_claims')} c
+         JOIN unnest($2::text[], $3::text[]) AS k(provider, token) USING (provider, token)
+         LEFT JOIN ${this.table('devices')} d USING (provider, token) WHERE c.campaign = $1`,
+        [campaign, ...keyColumns(others)],
+      );
+      for (const row of held.rows) {
+        claims.set(
+          deviceKey(row),
+          row.shard === shard
+            ? { granted: true, ...(incrementBadge && row.badge !== null ? { badge: row.badge } : {}) }
+            : { granted: false, shard: row.shard, userId: row.user_id },
+        );
+      }
+    });
+    return claims;
+  }
+
+  async release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void> {
+    if (devices.length === 0) return;
+    await this.query(
+      `WITH dropped AS (
+         DELETE FROM ${this.table('campaign_claims')} c USING unnest($3::text[], $4::text[]) AS k(provider, token)
+         WHERE c.campaign = $1 AND c.shard = $2 AND c.provider = k.provider AND c.token = k.token RETURNING c.provider, c.token, c.badge_counted)
+       UPDATE ${this.table('devices')} d SET badge = GREATEST(d.badge - 1, 0) FROM dropped
+       WHERE $5::boolean AND dropped.badge_counted AND d.provider = dropped.provider AND d.token = dropped.token`,
+      [campaign, shard, ...keyColumns(devices), decrementBadge],
+    );
+  }
+
+  async incrementBadges(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, number>> {
+    const badges = new Map<string, number>();
+    if (devices.length === 0) return badges;
+    const { rows } = await this.query<{ provider: ProviderName; token: string; badge: number }>(
+      `UPDATE ${this.table('devices')} d SET badge = d.badge + 1 FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(provider, token)
+       WHERE d.provider = k.provider AND d.token = k.token RETURNING d.provider, d.token, d.badge`,
+      keyColumns(devices),
+    );
+    for (const row of rows) badges.set(deviceKey(row), row.badge);
+    return badges;
+  }
+
+  async *inChannel(channel: string, onlyValid = true): AsyncGenerator<Device> {
+    const name = channel === '*' ? '*' : checkChannel(channel);
+    const filter = `${onlyValid ? 'valid' : 'true'} AND ($2::text = '*' OR channels @> ARRAY[$2::text])`;
+    for await (const row of this.pages(filter, [name])) yield toDevice(row);
+  }
+
+  /** The devices matching a WHERE clause ($1 is the page's start), 1,000 at a time in id order. */
+  private async *pages(filter: string, parameters: unknown[], columns = ''): AsyncGenerator<Row & Record<string, unknown>> {
+    let after = 0;
+    for (;;) {
+      const { rows } = await this.query<Row & Record<string, unknown>>(`SELECT * ${columns} FROM ${this.table('devices')} WHERE id > $1 AND (${filter}) ORDER BY id LIMIT 1000`, [
+        after,
+        ...parameters,
+      ]);
+      if (rows.length === 0) return;
+      yield* rows;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  async prune(options: PruneOptions): Promise<Record<PruneReason, number>> {
+    return this.transaction(async (client) => {
+      const invalid = (await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs.invalid}`)).rowCount ?? 0;
+      const stale = options.staleBefore ? ((await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs.stale}`, [options.staleBefore])).rowCount ?? 0) : 0;
+      await client.query(`DELETE FROM ${this.table('campaign_claims')} WHERE claimed_at < now() - make_interval(days => $1)`, [claimRetentionDays]);
+      return { invalid, stale };
+    });
+  }
+
+  async pruneCounts(options: PruneOptions): Promise<Record<PruneReason, number> & { devices: number }> {
+    const { rows } = await this.query<Record<PruneReason, number> & { devices: number }>(
+      `SELECT COUNT(*) AS devices, COUNT(*) FILTER (WHERE ${prunedAs.invalid}) AS invalid, COUNT(*) FILTER (WHERE ${prunedAs.stale}) AS stale FROM ${this.table('devices')}`,
+      [options.staleBefore ?? null],
+    );
+    return rows[0];
+  }
+
+  async *pruneCandidates(options: PruneOptions): AsyncGenerator<Device & { reason: PruneReason }> {
+    // In pages(), $1 is the page's start: the cut-off is $2 here.
+    const invalid = prunedAs.invalid;
+    const stale = 'valid AND last_seen < $2::timestamptz';
+    for await (const row of this.pages(`(${invalid}) OR (${stale})`, [options.staleBefore ?? null], `, CASE WHEN ${invalid} THEN 'invalid' ELSE 'stale' END AS reason`)) {
+      yield { ...toDevice(row), reason: row.reason as PruneReason };
+    }
+  }
+
+  async stats(options: { staleBefore?: string } = {}): Promise<DeviceStats> {
+    const devices = this.table('devices');
+    const groups = await this.query<{ provider: string; valid: boolean; unregistered: boolean; stale: boolean; n: number }>(
+      `SELECT provider, valid, unregistered_at IS NOT NULL AS unregistered, COALESCE(last_seen < $1::timestamptz, false) AS stale, COUNT(*) AS n
+       FROM ${devices} GROUP BY 1, 2, 3, 4`,
+      [options.staleBefore ?? null],
+    );
+    const reasons = async (sql: string) => Object.fromEntries((await this.query<{ reason: string; n: number }>(sql)).rows.map((row) => [row.reason, row.n]));
+    return tallyStats({
+      users: (await this.query<{ n: number }>(`SELECT COUNT(DISTINCT user_id) AS n FROM ${devices}`)).rows[0].n,
+      groups: groups.rows,
+      invalidByReason: await reasons(`SELECT invalid_reason AS reason, COUNT(*) AS n FROM ${devices} WHERE NOT valid GROUP BY 1 ORDER BY 1`),
+      unregisteredByReason: await reasons(`SELECT unregistered_reason AS reason, COUNT(*) AS n FROM ${devices} WHERE valid AND unregistered_at IS NOT NULL GROUP BY 1 ORDER BY 1`),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private get quotedSchema(): string {
+    return `"${this.schema}"`;
+  }
+
+  private table(name: string): string {
+    return `${this.quotedSchema}.${name}`;
+  }
+
+  /** A shipped SQL file, in this registry's schema. */
+  private shipped(file: string): string {
+    return readFileSync(new URL(file, schemaFolder), 'utf8').replaceAll(shippedSchema, `${this.quotedSchema}.`);
+  }
+
+  private async query<T extends QueryResultRow>(sql: string, parameters?: unknown[]) {
+    if (this.lost) throw this.failure(this.lost);
+    try {
+      return await this.pool.query<T>(sql, parameters);
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.failure(error);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw this.failure(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A driver's error as one line naming the server (never its password); ours pass as they are. */
+  private failure(error: unknown): Error {
+    if (error instanceof RegistryError || error instanceof ConfigError) return error;
+    const { code, message } = error as { code?: string; message?: string };
+    const first = (message ?? String(error)).split('\n')[0];
+    const reason =
+      code === 'ECONNREFUSED'
+        ? 'connection refused: is the server running, and on that host and port?'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'the host does not resolve'
+          : code === '57014'
+            ? `a statement took longer than the statement timeout (${first})`
+            : code === '57P01' || code === '57P02' || code === '57P03' || /Connection terminated|ECONNRESET/.test(first)
+              ? `the connection was lost (${first})`
+              : code === '42501'
+                ? `permission denied (${first}): the role needs to read and write the schema's tables`
+                : first;
+    return new RegistryError(this.label, reason, { cause: error });
+  }
+}
+
+function keyColumns(devices: ReadonlyArray<DeviceKey>): [string[], string[]] {
+  return [devices.map((device) => device.provider), devices.map((device) => device.token)];
+}
+
+function toDevice(row: Row): Device {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    provider: row.provider,
+    token: row.token,
+    subscription: row.subscription,
+    app: row.app,
+    environment: row.environment,
+    platform: row.platform,
+    locale: row.locale,
+    timezone: row.timezone,
+    channels: row.channels,
+    valid: row.valid,
+    invalidReason: row.invalid_reason,
+    invalidAt: row.invalid_at,
+    unregisteredAt: row.unregistered_at,
+    unregisteredReason: row.unregistered_reason,
+    badge: row.badge,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSeen: row.last_seen,
+  };
+}

@@ -1,0 +1,159 @@
+import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import { quoted } from '../domain/quote-value.js';
+import { InputError } from '../errors.js';
+
+/**
+ * The device registry's contract: users' devices, in the spirit of an `_Installation` table. A
+ * user may have several devices; a token is unique per provider. Two backends keep it: an
+ * embedded SQLite file (sqlite-registry.ts, the default) and PostgreSQL (postgres-registry.ts),
+ * which an app's backend can write and a fleet of senders can share. Every operation is async
+ * and behaves the same on both (test/registry-contract.test.ts runs one suite against each).
+ */
+export interface DeviceRegistry {
+  /** What messages call it: the file, or the server as `postgres://user@host:port/db` (never a password). */
+  readonly label: string;
+  readonly backend: 'sqlite' | 'postgres';
+
+  /** Adds or updates devices in one transaction; an import never revives a device marked invalid. A row older (by last seen) than what the registry holds changes nothing but the last seen. */
+  upsert(devices: DeviceInput[], now?: string): Promise<void>;
+  /** A device registers its token (see RegisterOptions); it is valid and registered again. */
+  register(device: DeviceInput & { userId: string }, options?: RegisterOptions): Promise<void>;
+  /** A user's devices, valid or not, with their channels. */
+  devicesOf(userId: string): Promise<Device[]>;
+  /** The devices of many users at once, by user: how a send resolves an audience, a batch per query. */
+  devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>>;
+  /** The environments declared by these devices (undefined: not in the registry): BadDeviceToken counts only when it was right. */
+  environmentsOf(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, ApnsEnvironment | null>>;
+  /** Logout (one token) or account deletion (every device of a user). Returns how many devices changed. */
+  unregister(target: DeviceKey | { userId: string }, now?: string): Promise<number>;
+  /** Marks tokens a provider called invalid; returns how many devices changed (a device already marked is not marked again). */
+  markInvalid(entries: ReadonlyArray<DeviceKey & { reason: string }>, now?: string): Promise<number>;
+  /**
+   * Claims devices for one run of a campaign before they are sent, so that a token that moves to
+   * another user mid-campaign, or is listed under two users in two shards, is sent once: a claim
+   * held by another shard is refused, one held by the same shard (a resumed run) is granted again.
+   * With `incrementBadge`, a new claim counts the device's badge up in the same statement and
+   * returns it (what the push shows); a claim granted again returns the badge as it stands.
+   */
+  claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>>;
+  /** Gives back the claims of devices this run did not deliver (failed, not sent, deferred), undoing their badge increments. */
+  release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void>;
+  /** Counts badges up without a claim (a send with no journal): one atomic statement, returning the new badges by device key. */
+  incrementBadges(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, number>>;
+  /** Every device in a channel ("*": every device), a page at a time, in id order. */
+  inChannel(channel: string, onlyValid?: boolean): AsyncGenerator<Device>;
+  /** Drops invalid devices and, with `staleBefore`, those not seen since then; and claims of campaigns older than `claimsBefore`. */
+  prune(options: PruneOptions): Promise<Record<PruneReason, number>>;
+  /** What `prune` would drop now, by reason, and how many devices the registry holds. */
+  pruneCounts(options: PruneOptions): Promise<Record<PruneReason, number> & { devices: number }>;
+  /** The devices `prune` would drop now, each with why, a page at a time. */
+  pruneCandidates(options: PruneOptions): AsyncGenerator<Device & { reason: PruneReason }>;
+  stats(options?: { staleBefore?: string }): Promise<DeviceStats>;
+  close(): Promise<void>;
+}
+
+export interface DeviceKey {
+  provider: ProviderName;
+  token: string;
+}
+
+/** How a claim went: granted (with the badge the push shows, when counting), or held by another shard. */
+export type Claim = { granted: true; badge?: number } | { granted: false; shard: string; userId: string | null };
+
+export interface RegisterOptions {
+  /** The token it had before a refresh (reinstall, cleared data): it goes, and what it declared stays. */
+  replaces?: string;
+  /** Apps with one device per account: the user's other devices go. */
+  singleDevice?: boolean;
+}
+
+export interface PruneOptions {
+  staleBefore?: string;
+}
+
+export interface Device {
+  id: number;
+  userId: string | null;
+  provider: ProviderName;
+  /** FCM or APNs token, or the web push endpoint. */
+  token: string;
+  /** The web push subscription as JSON. */
+  subscription: string | null;
+  /** APNs topic (bundle id). */
+  app: string | null;
+  environment: ApnsEnvironment | null;
+  platform: string | null;
+  locale: string | null;
+  timezone: string | null;
+  channels: string[];
+  valid: boolean;
+  invalidReason: string | null;
+  invalidAt: string | null;
+  /** Logged out (`logout`) or its account deleted (`account-deleted`): it gets nothing until it registers again. */
+  unregisteredAt: string | null;
+  unregisteredReason: UnregisterReason | null;
+  /** The app icon's badge as pushcast last set it (`badge: "increment"` counts up from it). */
+  badge: number;
+  createdAt: string;
+  updatedAt: string;
+  lastSeen: string;
+}
+
+export type UnregisterReason = 'logout' | 'account-deleted';
+
+export type DeviceInput = Pick<Device, 'provider' | 'token'> &
+  Partial<Omit<Device, 'id' | 'provider' | 'token' | 'valid' | 'invalidReason' | 'invalidAt' | 'unregisteredAt' | 'unregisteredReason' | 'badge' | 'createdAt' | 'updatedAt'>> & {
+    /** Set the badge (a device reporting its app was opened: 0); otherwise it stays. */
+    badge?: number | null;
+  };
+
+/**
+ * What a device is to a send, the first that holds: `invalid` (a provider said so; prune drops
+ * it), `unregistered` (logged out, or its account deleted), `stale` (not seen for --max-age),
+ * else `valid`: a send tries it.
+ */
+export type DeviceState = 'valid' | 'invalid' | 'unregistered' | 'stale';
+
+export function deviceState(device: { valid: boolean; unregistered: boolean; stale: boolean }): DeviceState {
+  if (!device.valid) return 'invalid';
+  if (device.unregistered) return 'unregistered';
+  return device.stale ? 'stale' : 'valid';
+}
+
+export interface DeviceStats extends Record<DeviceState, number> {
+  devices: number;
+  users: number;
+  byProvider: Record<string, Record<DeviceState, number>>;
+  invalidByReason: Record<string, number>;
+  unregisteredByReason: Record<string, number>;
+}
+
+/** Why prune drops a device; the first that holds. */
+export type PruneReason = 'invalid' | 'stale';
+
+/** Claims outlive their campaign by this long: a campaign resumed within it still knows what it claimed. */
+export const claimRetentionDays = 90;
+
+/** A channel name, as the Chabok rule has it: no "/"; "*" means every device. */
+export function checkChannel(channel: string): string {
+  const name = channel.trim();
+  if (name === '' || name.includes('/')) throw new InputError(`channel ${quoted(channel)}: a channel name may not be empty or contain "/"`);
+  return name;
+}
+
+/** The key a device goes by in the maps the registry returns. */
+export function deviceKey(device: DeviceKey): string {
+  return `${device.provider}\u0000${device.token}`;
+}
+
+/** The fields of a replaced device that a registration leaves unsaid. */
+export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput, 'app' | 'environment' | 'platform' | 'locale' | 'timezone' | 'channels'> {
+  return {
+    app: given.app ?? old.app,
+    environment: given.environment ?? old.environment,
+    platform: given.platform ?? old.platform,
+    locale: given.locale ?? old.locale,
+    timezone: given.timezone ?? old.timezone,
+    channels: given.channels ?? old.channels,
+  };
+}
