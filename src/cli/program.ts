@@ -258,7 +258,7 @@ with no campaigns says so and exits 0.`,
     .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db; or PostgreSQL)")
     .option(
       '--registry <file|url>',
-      'an SQLite file or postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]; PG* variables fill in what the URL leaves out (default: ./pushcast.db, or $PUSHCAST_REGISTRY)',
+      'an SQLite file, or a PostgreSQL URL: postgres://USER:PASSWORD@HOST:PORT/DB?schema=NAME, PG* variables filling in what it leaves out (default: ./pushcast.db, or $PUSHCAST_REGISTRY)',
     )
     .addHelpText('after', devicesExamples);
   const withRegistry = (options: Record<string, unknown>) => ({ registry: devices.opts().registry as string | undefined, ...options });
