@@ -359,6 +359,20 @@ with no campaigns says so and exits 0.`,
       setResult(pruneCommand(withRegistry(options), io));
     });
   devices
+    .command('migrate')
+    .description("bring the registry's schema up to date (a PostgreSQL registry's is created), or copy one registry into another")
+    .option('--from <file|url>', 'copy every device of this registry (validity, traces, badges, dates)…')
+    .option('--to <file|url>', '…into this one, then compare the counts of both')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices --registry "$REGISTRY_URL" migrate\n  $ pushcast devices migrate --from pushcast.db --to "postgres://push@db.internal/app"',
+    )
+    .action(async (options) => {
+      const { migrateCommand } = await import('./commands/devices.js');
+      setResult(migrateCommand(withRegistry(options), io));
+    });
+  devices
     .command('export')
     .description('write every device as CSV, in columns devices import reads back')
     .option('--out <file>', 'write to a file instead of standard output')

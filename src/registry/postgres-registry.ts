@@ -369,6 +369,48 @@ export class PostgresRegistry implements DeviceRegistry {
     return badges;
   }
 
+  async copyIn(devices: Device[]): Promise<void> {
+    if (devices.length === 0) return;
+    const column = <T>(pick: (device: Device) => T) => devices.map(pick);
+    await this.query(
+      `INSERT INTO ${this.table('devices')} AS d (user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, valid, invalid_reason,
+                                                invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
+       SELECT u.user_id, u.provider, u.token, u.subscription, u.app, u.environment, u.platform, u.locale, u.timezone, COALESCE(string_to_array(u.channels, chr(31)), '{}'),
+              u.valid, u.invalid_reason, u.invalid_at, u.unregistered_at, u.unregistered_reason, u.badge, u.created_at, u.updated_at, u.last_seen
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[], $12::text[],
+                   $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[])
+         AS u(user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, valid, invalid_reason,
+              invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
+       ON CONFLICT (provider, token) DO UPDATE SET
+         user_id = EXCLUDED.user_id, subscription = EXCLUDED.subscription, app = EXCLUDED.app, environment = EXCLUDED.environment,
+         platform = EXCLUDED.platform, locale = EXCLUDED.locale, timezone = EXCLUDED.timezone, channels = EXCLUDED.channels, valid = EXCLUDED.valid,
+         invalid_reason = EXCLUDED.invalid_reason, invalid_at = EXCLUDED.invalid_at, unregistered_at = EXCLUDED.unregistered_at,
+         unregistered_reason = EXCLUDED.unregistered_reason, badge = EXCLUDED.badge, created_at = EXCLUDED.created_at,
+         updated_at = EXCLUDED.updated_at, last_seen = EXCLUDED.last_seen`,
+      [
+        column((device) => device.userId),
+        column((device) => device.provider),
+        column((device) => device.token),
+        column((device) => device.subscription),
+        column((device) => device.app),
+        column((device) => device.environment),
+        column((device) => device.platform),
+        column((device) => device.locale),
+        column((device) => device.timezone),
+        column((device) => (device.channels.length > 0 ? device.channels.join('\u001f') : null)),
+        column((device) => device.valid),
+        column((device) => device.invalidReason),
+        column((device) => device.invalidAt),
+        column((device) => device.unregisteredAt),
+        column((device) => device.unregisteredReason),
+        column((device) => device.badge),
+        column((device) => device.createdAt),
+        column((device) => device.updatedAt),
+        column((device) => device.lastSeen),
+      ],
+    );
+  }
+
   async *inChannel(channel: string, onlyValid = true): AsyncGenerator<Device> {
     const name = channel === '*' ? '*' : checkChannel(channel);
     const filter = `${onlyValid ? 'valid' : 'true'} AND ($2::text = '*' OR channels @> ARRAY[$2::text])`;

@@ -40,6 +40,8 @@ export interface DeviceRegistry {
   release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void>;
   /** Counts badges up without a claim (a send with no journal): one atomic statement, returning the new badges by device key. */
   incrementBadges(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, number>>;
+  /** Writes devices exactly as another registry holds them (validity, traces, badge, dates): `devices migrate --from --to`. */
+  copyIn(devices: Device[]): Promise<void>;
   /** Every device in a channel ("*": every device), a page at a time, in id order. */
   inChannel(channel: string, onlyValid?: boolean): AsyncGenerator<Device>;
   /** Drops invalid devices and, with `staleBefore`, those not seen since then; and claims of campaigns older than `claimsBefore`. */

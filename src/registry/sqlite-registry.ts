@@ -147,6 +147,18 @@ export class SqliteRegistry implements DeviceRegistry {
       ),
       claimOf: db.prepare('SELECT shard, user_id, badge_counted FROM campaign_claims WHERE campaign = ? AND provider = ? AND token = ?'),
       dropClaim: db.prepare('DELETE FROM campaign_claims WHERE campaign = ? AND shard = ? AND provider = ? AND token = ? RETURNING badge_counted'),
+      copy: db.prepare(`
+        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, valid, invalid_reason, invalid_at,
+                             unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
+        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @valid, @invalidReason, @invalidAt,
+                @unregisteredAt, @unregisteredReason, @badge, @createdAt, @updatedAt, @lastSeen)
+        ON CONFLICT (provider, token) DO UPDATE SET
+          user_id = excluded.user_id, subscription = excluded.subscription, app = excluded.app, environment = excluded.environment,
+          platform = excluded.platform, locale = excluded.locale, timezone = excluded.timezone, valid = excluded.valid,
+          invalid_reason = excluded.invalid_reason, invalid_at = excluded.invalid_at, unregistered_at = excluded.unregistered_at,
+          unregistered_reason = excluded.unregistered_reason, badge = excluded.badge, created_at = excluded.created_at,
+          updated_at = excluded.updated_at, last_seen = excluded.last_seen
+        RETURNING id`),
       deviceByToken: db.prepare(`SELECT d.*, ${withChannels} FROM devices d WHERE provider = ? AND token = ?`),
     };
   }
@@ -307,6 +319,16 @@ export class SqliteRegistry implements DeviceRegistry {
         if (row) badges.set(deviceKey(device), row.badge);
       }
       return badges;
+    });
+  }
+
+  async copyIn(devices: Device[]): Promise<void> {
+    this.write(() => {
+      for (const device of devices) {
+        const { id } = this.statements.copy.get({ ...device, valid: device.valid ? 1 : 0 }) as { id: number };
+        this.statements.clearChannels.run(id);
+        for (const channel of device.channels) this.statements.addChannel.run(id, channel);
+      }
     });
   }
 

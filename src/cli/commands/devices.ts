@@ -473,3 +473,61 @@ export async function exportCommand(options: { registry?: string; out?: string }
     await registry.close();
   }
 }
+
+/** Devices per write when one registry is copied into another. */
+const copyBatch = 5000;
+
+/**
+ * `devices migrate`: brings the registry's schema up to this pushcast's (a PostgreSQL schema is
+ * created); with --from and --to, copies every device of one registry into another, as it is
+ * (validity, traces, badges, dates), and compares the counts of both at the end.
+ */
+export async function migrateCommand(options: { registry?: string; from?: string; to?: string; json?: boolean }, io: CliIo): Promise<number> {
+  if ((options.from === undefined) !== (options.to === undefined)) throw new UsageError('devices migrate copies a registry with --from FILE|URL and --to FILE|URL together');
+  if (options.from === undefined) {
+    const notes: string[] = [];
+    const target = registryTarget(options.registry ?? io.env.PUSHCAST_REGISTRY ?? defaultRegistryFile, io.cwd, io.env);
+    const registry = await openRegistry(target, { migrate: true, notice: (text) => notes.push(text) });
+    await registry.close();
+    if (options.json) writeLine(io.stdout, JSON.stringify({ registry: registry.label, created: notes.length > 0 }));
+    else writeLine(io.stdout, terminalLine(`device registry ${registry.label}: the schema is up to date${notes.length > 0 ? ' (created now)' : ''}`));
+    return ExitCode.ok;
+  }
+  const source = await openRegistryFor({ registry: options.from }, io, 'read');
+  try {
+    const target = await openRegistry(registryTarget(options.to!, io.cwd, io.env), { migrate: true, notice: registryNotice(io) });
+    try {
+      const measure = startMeasuring();
+      let batch: Device[] = [];
+      for await (const device of source.inChannel('*', false)) {
+        batch.push(device);
+        if (batch.length >= copyBatch) {
+          await target.copyIn(batch);
+          batch = [];
+        }
+      }
+      await target.copyIn(batch);
+      const [from, to] = [await source.stats(), await target.stats()];
+      const compared = (['devices', 'users', 'valid', 'invalid', 'unregistered'] as const).map((count) => ({ count, from: from[count], to: to[count] }));
+      const differ = compared.filter((row) => row.from !== row.to);
+      if (options.json) writeLine(io.stdout, JSON.stringify({ from: source.label, to: target.label, counts: compared, same: differ.length === 0, resources: measure() }));
+      else {
+        writeLine(io.stdout, terminalLine(`copied ${counted(from.devices, 'device')} from ${source.label} to ${target.label}`));
+        for (const row of compared)
+          writeLine(io.stdout, `  ${row.count.padEnd(13)} ${String(row.from).padStart(10)} ${String(row.to).padStart(10)}${row.from === row.to ? '' : '  differs'}`);
+      }
+      if (differ.length === 0) return ExitCode.ok;
+      writeLine(
+        io.stderr,
+        terminalLine(
+          `pushcast: the counts differ after the copy (${differ.map((row) => `${row.count} ${row.from} → ${row.to}`).join(', ')}): ${target.label} held other devices before, or one was written meanwhile`,
+        ),
+      );
+      return ExitCode.fatal;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
