@@ -1,0 +1,250 @@
+// One suite, two backends: every registry operation behaves the same on SQLite and PostgreSQL.
+// PostgreSQL is a real server (test/helpers/postgres.ts); without one, its half is skipped, and says why.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PostgresRegistry, postgresTarget } from '../src/registry/postgres-registry.js';
+import { deviceKey, type Device, type DeviceRegistry } from '../src/registry/registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
+import { freshDatabase, postgresOrSkip } from './helpers/postgres.js';
+import { apnsToken, fcmToken, tempDir } from './helpers/tokens.js';
+
+const bin = fileURLToPath(new URL('../bin/pushcast.js', import.meta.url));
+const postgres = postgresOrSkip();
+if (postgres.skip) console.log(`registry contract on PostgreSQL skipped: ${postgres.skip}`);
+
+interface Backend {
+  name: string;
+  skip?: string;
+  /** A new, empty registry, and the --registry value that names it. */
+  fresh(): Promise<{ registry: DeviceRegistry; spec: string }>;
+  /** The registry a --registry value names, opened again. */
+  reopen(spec: string): Promise<DeviceRegistry>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    fresh: async () => {
+      const file = join(tempDir(), 'pushcast.db');
+      return { registry: SqliteRegistry.open(file), spec: file };
+    },
+    reopen: async (file) => SqliteRegistry.open(file),
+  },
+  {
+    name: 'PostgreSQL',
+    skip: postgres.skip,
+    fresh: async () => {
+      const url = await freshDatabase('contract');
+      return { registry: await PostgresRegistry.open(postgresTarget(url, {}), { migrate: true }), spec: url };
+    },
+    reopen: (url) => PostgresRegistry.open(postgresTarget(url, {}), { migrate: false }),
+  },
+];
+
+const opened: DeviceRegistry[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((registry) => registry.close()));
+});
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** What a device is, without what differs by backend by design (ids, the moment of writing). */
+function shape(device: Device) {
+  const { id: _id, createdAt: _created, updatedAt: _updated, lastSeen: _seen, invalidAt, unregisteredAt, ...rest } = device;
+  return { ...rest, invalidAt: invalidAt !== null, unregisteredAt: unregisteredAt !== null };
+}
+
+/** Runs the built CLI; resolves with its exit code and output. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.each(backends)('the registry contract on $name', (backend) => {
+  const it_ = backend.skip ? it.skip : it;
+  const fresh = async () => {
+    const made = await backend.fresh();
+    opened.push(made.registry);
+    return made;
+  };
+
+  it_('resolves many users at once to their devices, with locale, time zone and channels; a token registered by another user moves to them', async () => {
+    const { registry } = await fresh();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('phone'), locale: 'fa', timezone: 'Asia/Tehran', channels: ['news', 'sales'] });
+    await registry.register({ userId: 'u1', provider: 'apns', token: apnsToken('tablet'), environment: 'production', app: 'com.example' });
+    await registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('shared') });
+    await registry.register({ userId: 'u3', provider: 'fcm', token: fcmToken('shared') }); // the phone changed hands
+    const byUser = await registry.devicesOfUsers(['u1', 'u2', 'u3', 'nobody']);
+    expect([...byUser.keys()].sort()).toEqual(['u1', 'u3']);
+    expect(byUser.get('u1')!.map(shape)).toEqual([
+      expect.objectContaining({ provider: 'fcm', token: fcmToken('phone'), locale: 'fa', timezone: 'Asia/Tehran', channels: ['news', 'sales'], valid: true, badge: 0 }),
+      expect.objectContaining({ provider: 'apns', token: apnsToken('tablet'), environment: 'production', app: 'com.example', channels: [] }),
+    ]);
+    expect(byUser.get('u3')!.map((device) => device.token)).toEqual([fcmToken('shared')]);
+    expect((await registry.devicesOf('u2')).length).toBe(0);
+    const environments = await registry.environmentsOf([
+      { provider: 'apns', token: apnsToken('tablet') },
+      { provider: 'fcm', token: fcmToken('phone') },
+      { provider: 'apns', token: apnsToken('never') },
+    ]);
+    expect(Object.fromEntries(environments)).toEqual({
+      [deviceKey({ provider: 'apns', token: apnsToken('tablet') })]: 'production',
+      [deviceKey({ provider: 'fcm', token: fcmToken('phone') })]: null,
+    });
+  });
+
+  it_("a refreshed token replaces the old one and keeps what the device declared; --single-device drops the user's others", async () => {
+    const { registry } = await fresh();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('old'), locale: 'de', timezone: 'Europe/Berlin', channels: ['news'] });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('other') });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('new') }, { replaces: fcmToken('old') });
+    expect((await registry.devicesOf('u1')).map(shape)).toEqual([
+      expect.objectContaining({ token: fcmToken('other') }),
+      expect.objectContaining({ token: fcmToken('new'), locale: 'de', timezone: 'Europe/Berlin', channels: ['news'] }),
+    ]);
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('only'), locale: 'en' }, { singleDevice: true });
+    expect((await registry.devicesOf('u1')).map((device) => [device.token, device.locale])).toEqual([[fcmToken('only'), 'en']]);
+  });
+
+  it_('marks invalid once; an import never revives a device, its own registration does; logout and account deletion leave a dated trace', async () => {
+    const { registry } = await fresh();
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('a') });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('b') });
+    await registry.register({ userId: 'u2', provider: 'apns', token: apnsToken('c') });
+    const dead = [{ provider: 'fcm' as const, token: fcmToken('a'), reason: 'unregistered' }];
+    expect(await registry.markInvalid(dead)).toBe(1);
+    expect(await registry.markInvalid(dead)).toBe(0);
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('a'), userId: 'u1', locale: 'fr' }]);
+    expect((await registry.devicesOf('u1'))[0]).toMatchObject({ valid: false, invalidReason: 'unregistered', locale: 'fr' });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('a') });
+    expect((await registry.devicesOf('u1'))[0]).toMatchObject({ valid: true, invalidReason: null, invalidAt: null });
+
+    expect(await registry.unregister({ provider: 'fcm', token: fcmToken('b') })).toBe(1);
+    expect(await registry.unregister({ provider: 'fcm', token: fcmToken('none') })).toBe(0);
+    expect(await registry.unregister({ userId: 'u2' })).toBe(1);
+    expect(await registry.unregister({ userId: 'u2' })).toBe(0);
+    const traces = [...(await registry.devicesOf('u1')), ...(await registry.devicesOf('u2'))].map((device) => [device.unregisteredReason, device.unregisteredAt !== null]);
+    expect(traces).toEqual([
+      [null, false],
+      ['logout', true],
+      ['account-deleted', true],
+    ]);
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('b'), userId: 'u1' }]);
+    expect((await registry.devicesOf('u1'))[1].unregisteredReason).toBe('logout'); // an import is no registration
+  });
+
+  it_('of two records of one token, the newer wins whatever the order; an older one changes only nothing', async () => {
+    const { registry } = await fresh();
+    const token = fcmToken('moved');
+    await registry.upsert([
+      { provider: 'fcm', token, userId: 'newer-user', locale: 'en', channels: ['b'], lastSeen: '2026-06-01T00:00:00.000Z' },
+      { provider: 'fcm', token, userId: 'older-user', locale: 'fa', channels: ['a'], lastSeen: '2026-01-01T00:00:00.000Z' },
+    ]);
+    await registry.upsert([{ provider: 'fcm', token, userId: 'oldest-user', channels: ['z'], lastSeen: '2025-01-01T00:00:00.000Z' }]);
+    const [device] = await registry.devicesOf('newer-user');
+    expect(device).toMatchObject({ userId: 'newer-user', locale: 'en', channels: ['b'], lastSeen: '2026-06-01T00:00:00.000Z' });
+    expect((await registry.devicesOfUsers(['older-user', 'oldest-user'])).size).toBe(0);
+  });
+
+  it_('pages through a channel past the page size, valid only unless asked; stats, prune counts and candidates agree', async () => {
+    const { registry } = await fresh();
+    const old = '2025-01-01T00:00:00.000Z';
+    await registry.upsert(
+      Array.from({ length: 1205 }, (_, i) => ({
+        provider: 'fcm' as const,
+        token: fcmToken(`p${i}`),
+        userId: `u${i % 400}`,
+        channels: i % 3 === 0 ? ['news'] : ['sales'],
+        lastSeen: i % 5 === 0 ? old : undefined,
+      })),
+    );
+    await registry.markInvalid([0, 3, 7].map((i) => ({ provider: 'fcm' as const, token: fcmToken(`p${i}`), reason: 'unregistered' })));
+    await registry.unregister({ provider: 'fcm', token: fcmToken('p1') });
+    expect((await collect(registry.inChannel('*', false))).length).toBe(1205);
+    expect((await collect(registry.inChannel('*'))).length).toBe(1202);
+    const news = await collect(registry.inChannel('news'));
+    expect(news.length).toBe(402 - 2);
+    expect(news.every((device) => device.channels.includes('news') && device.valid)).toBe(true);
+    const staleBefore = '2026-01-01T00:00:00.000Z';
+    const stats = await registry.stats({ staleBefore });
+    expect(stats).toMatchObject({ devices: 1205, users: 400, invalid: 3, unregistered: 1, stale: 241 - 1, valid: 1205 - 3 - 1 - 240 });
+    expect(stats.invalidByReason).toEqual({ unregistered: 3 });
+    expect(stats.unregisteredByReason).toEqual({ logout: 1 });
+    expect(await registry.pruneCounts({ staleBefore })).toEqual({ devices: 1205, invalid: 3, stale: 240 });
+    const candidates = await collect(registry.pruneCandidates({ staleBefore }));
+    expect(candidates.filter((device) => device.reason === 'invalid').length).toBe(3);
+    expect(candidates.length).toBe(243);
+    expect(await registry.prune({ staleBefore })).toEqual({ invalid: 3, stale: 240 });
+    expect((await registry.stats()).devices).toBe(1205 - 243);
+  });
+
+  it_('claims: a device goes to one shard; the same shard is granted again; a new claim counts the badge, a release gives it back', async () => {
+    const { registry } = await fresh();
+    await registry.register({ userId: 'u1', provider: 'apns', token: apnsToken('b1'), badge: 4 });
+    await registry.register({ userId: 'u2', provider: 'apns', token: apnsToken('b2') });
+    const devices = [
+      { provider: 'apns' as const, token: apnsToken('b1'), userId: 'u1' },
+      { provider: 'apns' as const, token: apnsToken('b2'), userId: 'u2' },
+    ];
+    const first = await registry.claim('spring', '1/2', devices, true);
+    expect(first.get(deviceKey(devices[0]))).toEqual({ granted: true, badge: 5 });
+    expect(first.get(deviceKey(devices[1]))).toEqual({ granted: true, badge: 1 });
+    expect((await registry.claim('spring', '1/2', devices, true)).get(deviceKey(devices[0]))).toEqual({ granted: true, badge: 5 });
+    expect((await registry.claim('spring', '2/2', [{ ...devices[0], userId: 'u9' }], true)).get(deviceKey(devices[0]))).toEqual({ granted: false, shard: '1/2', userId: 'u1' });
+    expect((await registry.claim('autumn', '2/2', [devices[0]], false)).get(deviceKey(devices[0]))).toEqual({ granted: true });
+    await registry.release('spring', '2/2', [devices[1]], true); // not that shard's: nothing changes
+    await registry.release('spring', '1/2', [devices[1]], true);
+    expect((await registry.devicesOf('u1'))[0].badge).toBe(5);
+    expect((await registry.devicesOf('u2'))[0].badge).toBe(0);
+    expect((await registry.claim('spring', '2/2', [devices[1]], true)).get(deviceKey(devices[1]))).toEqual({ granted: true, badge: 1 });
+  });
+
+  it_('copies a device exactly: validity, traces, badge and dates', async () => {
+    const { registry: source } = await fresh();
+    await source.register({ userId: 'u1', provider: 'fcm', token: fcmToken('c1'), channels: ['x', 'y'], badge: 7, locale: 'ja' });
+    await source.register({ userId: 'u1', provider: 'fcm', token: fcmToken('c2') });
+    await source.markInvalid([{ provider: 'fcm', token: fcmToken('c2'), reason: 'bad-token' }]);
+    await source.unregister({ provider: 'fcm', token: fcmToken('c1') });
+    const devices = await source.devicesOf('u1');
+    const { registry: target } = await fresh();
+    await target.copyIn(devices);
+    const copied = await target.devicesOf('u1');
+    const strip = ({ id: _id, ...device }: Device) => device;
+    expect(copied.map(strip)).toEqual(devices.map(strip));
+  });
+
+  it_('eight writers at once (devices register --replaces, each its own process) lose nothing, and none fails', async () => {
+    const { registry, spec } = await fresh();
+    await registry.close();
+    opened.pop();
+    const writers = Array.from({ length: 8 }, (_, writer) => async () => {
+      const results = [];
+      for (let round = 0; round < 5; round++) {
+        const token = fcmToken(`w${writer}-${round}`);
+        const args = ['devices', '--registry', spec, 'register', '--user', `writer${writer}`, '--provider', 'fcm', '--token', token];
+        results.push(await cli(round === 0 ? args : [...args, '--replaces', fcmToken(`w${writer}-${round - 1}`)]));
+      }
+      return results;
+    });
+    const results = (await Promise.all(writers.map((write) => write()))).flat();
+    expect(results.filter((result) => result.code !== 0).map((result) => result.stderr)).toEqual([]);
+    const reopened = await backend.reopen(spec);
+    opened.push(reopened);
+    const byUser = await reopened.devicesOfUsers(Array.from({ length: 8 }, (_, writer) => `writer${writer}`));
+    expect(Array.from({ length: 8 }, (_, writer) => byUser.get(`writer${writer}`)?.map((device) => device.token))).toEqual(
+      Array.from({ length: 8 }, (_, writer) => [fcmToken(`w${writer}-4`)]),
+    );
+  });
+});
