@@ -1,16 +1,15 @@
 // One suite, two backends: every registry operation behaves the same on SQLite and PostgreSQL.
 // PostgreSQL is a real server (test/helpers/postgres.ts); without one, its half is skipped, and says why.
-import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresRegistry, postgresTarget } from '../src/registry/postgres-registry.js';
 import { deviceKey, type Device, type DeviceRegistry } from '../src/registry/registry.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { freshDatabase, postgresOrSkip } from './helpers/postgres.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { apnsToken, fcmToken, tempDir } from './helpers/tokens.js';
 
-const bin = fileURLToPath(new URL('../bin/pushcast.js', import.meta.url));
 const postgres = postgresOrSkip();
 if (postgres.skip) console.log(`registry contract on PostgreSQL skipped: ${postgres.skip}`);
 
@@ -58,18 +57,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 function shape(device: Device) {
   const { id: _id, createdAt: _created, updatedAt: _updated, lastSeen: _seen, invalidAt, unregisteredAt, ...rest } = device;
   return { ...rest, invalidAt: invalidAt !== null, unregisteredAt: unregisteredAt !== null };
-}
-
-/** Runs the built CLI; resolves with its exit code and output. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe.each(backends)('the registry contract on $name', (backend) => {
@@ -225,6 +212,28 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(copied.map(strip)).toEqual(devices.map(strip));
   });
 
+  it_('an import that lists one token under two users keeps the record seen last, whatever the order, and lists both lines', async () => {
+    const { registry, spec } = await fresh();
+    await registry.close();
+    opened.pop();
+    const dir = tempDir();
+    const csv = [
+      'provider,token,user_id,last_seen',
+      `fcm,${fcmToken('twice')},newer,2026-06-01T00:00:00Z`,
+      `fcm,${fcmToken('once')},alone,2026-06-01T00:00:00Z`,
+      `fcm,${fcmToken('twice')},older,2026-01-01T00:00:00Z`,
+    ];
+    writeFileSync(join(dir, 'devices.csv'), `${csv.join('\n')}\n`);
+    const { code, stdout } = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv', '--json'], { cwd: dir });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).conflicts).toEqual([{ lines: [2, 4], provider: 'fcm', token: fcmToken('twice'), keptLine: 2, keptUser: 'newer' }]);
+    const text = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv'], { cwd: dir });
+    expect(text.stdout).toMatch(/lines 2 and 4 list the same fcm token \S+: kept line 2, seen last \(user newer\)/);
+    const reopened = await backend.reopen(spec);
+    opened.push(reopened);
+    expect((await reopened.devicesOfUsers(['newer', 'older', 'alone'])).get('newer')!.map((device) => device.token)).toEqual([fcmToken('twice')]);
+  });
+
   it_('eight writers at once (devices register --replaces, each its own process) lose nothing, and none fails', async () => {
     const { registry, spec } = await fresh();
     await registry.close();
@@ -234,7 +243,7 @@ describe.each(backends)('the registry contract on $name', (backend) => {
       for (let round = 0; round < 5; round++) {
         const token = fcmToken(`w${writer}-${round}`);
         const args = ['devices', '--registry', spec, 'register', '--user', `writer${writer}`, '--provider', 'fcm', '--token', token];
-        results.push(await cli(round === 0 ? args : [...args, '--replaces', fcmToken(`w${writer}-${round - 1}`)]));
+        results.push(await spawnCli(round === 0 ? args : [...args, '--replaces', fcmToken(`w${writer}-${round - 1}`)], { cwd: tempDir() }));
       }
       return results;
     });

@@ -39,6 +39,8 @@ export interface AudienceSource {
    * engine skips them. A duplicate has its original's hash, so it is always in the same shard.
    */
   owns?: (hash: Hash64) => boolean;
+  /** Every listing of a token is a row, none a duplicate: `devices import` keeps the newest of them. */
+  keepDuplicates?: boolean;
   /** A Ctrl-C while the header is awaited (a slow pipe, a terminal) stops the opening: `InterruptedError`. */
   signal?: AbortSignal;
 }
@@ -212,7 +214,8 @@ async function readOpening(source: AudienceSource, input: Readable): Promise<Aud
     format,
     freeText: roles.freeText,
     variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
-    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.owns, shareRead),
+    // keepDuplicates: no row is remembered, so none is found a duplicate.
+    rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.keepDuplicates ? () => false : source.owns, shareRead),
     ...(shareRead ? { shareRead } : {}),
   };
 }

@@ -137,8 +137,7 @@ export class PostgresRegistry implements DeviceRegistry {
       if (version < migrationFiles.length) {
         if (!options.migrate) throw new ConfigError(`${target.label} has no pushcast schema "${target.schema}" yet (or an older one): run pushcast devices migrate --registry URL`);
         const applied = await registry.migrate();
-        if (applied.length > 0)
-          options.notice?.(`device registry ${target.label}: created the schema "${target.schema}" on first use (${applied.join(', ')})`);
+        if (applied.length > 0) options.notice?.(`device registry ${target.label}: created the schema "${target.schema}" on first use (${applied.join(', ')})`);
       }
     } catch (error) {
       await pool.end().catch(() => {});
@@ -266,6 +265,17 @@ export class PostgresRegistry implements DeviceRegistry {
       }
     }
     return byUser;
+  }
+
+  async devicesByToken(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, Device>> {
+    const found = new Map<string, Device>();
+    if (devices.length === 0) return found;
+    const { rows } = await this.query<Row>(
+      `SELECT d.* FROM ${this.table('devices')} d JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(provider, token) USING (provider, token)`,
+      keyColumns(devices),
+    );
+    for (const row of rows) found.set(deviceKey(row), toDevice(row));
+    return found;
   }
 
   async environmentsOf(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, ApnsEnvironment | null>> {

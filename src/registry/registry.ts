@@ -22,6 +22,8 @@ export interface DeviceRegistry {
   devicesOf(userId: string): Promise<Device[]>;
   /** The devices of many users at once, by user: how a send resolves an audience, a batch per query. */
   devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>>;
+  /** These devices as the registry holds them now, by device key (absent: not in the registry). */
+  devicesByToken(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, Device>>;
   /** The environments declared by these devices (undefined: not in the registry): BadDeviceToken counts only when it was right. */
   environmentsOf(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, ApnsEnvironment | null>>;
   /** Logout (one token) or account deletion (every device of a user). Returns how many devices changed. */

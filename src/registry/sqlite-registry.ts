@@ -255,6 +255,15 @@ export class SqliteRegistry implements DeviceRegistry {
     return byUser;
   }
 
+  async devicesByToken(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, Device>> {
+    const found = new Map<string, Device>();
+    for (const device of devices) {
+      const row = this.statements.deviceByToken.get(device.provider, device.token) as Row | undefined;
+      if (row) found.set(deviceKey(device), toDevice(row));
+    }
+    return found;
+  }
+
   async environmentsOf(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, ApnsEnvironment | null>> {
     const found = new Map<string, ApnsEnvironment | null>();
     for (const device of devices) {

@@ -4,13 +4,14 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isFreeTextColumn, openAudience } from '../../audience/read-audience.js';
-import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
+import { deviceIdentity, keysOf, maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
-import { deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
+import { deviceKey, deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
+import { SeenSet } from '../../audience/seen-set.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
@@ -64,6 +65,7 @@ export async function importCommand(file: string, options: { registry?: string; 
     const problems: Array<{ line: number; reason: string; detail: string }> = [];
     let batch: DeviceInput[] = [];
     const invalid: Array<{ provider: ProviderName; token: string; reason: string }> = [];
+    const conflicts = new ImportConflicts();
     const measure = startMeasuring();
     const flush = async () => {
       await registry.upsert(batch);
@@ -75,15 +77,17 @@ export async function importCommand(file: string, options: { registry?: string; 
         if (problems.length < 1000) problems.push({ line: row.line, reason: row.reason, detail: row.detail });
         continue;
       }
+      conflicts.note(row.line, row.device);
       batch.push(row.device);
       if (row.invalid) invalid.push({ provider: row.device.provider, token: row.device.token, reason: row.invalid });
       if (batch.length >= importBatch) await flush();
     }
     await flush();
     await registry.markInvalid(invalid);
+    const listed = await conflicts.settle(registry);
     const resources = measure();
     const seconds = resources.seconds;
-    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid: invalid.length, skipped: problems.length, problems, resources }));
+    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid: invalid.length, skipped: problems.length, problems, conflicts: listed, resources }));
     else {
       const marked = invalid.length > 0 ? ` (${invalid.length} marked invalid, as the export had them)` : '';
       writeLine(
@@ -92,10 +96,48 @@ export async function importCommand(file: string, options: { registry?: string; 
       );
       for (const problem of problems.slice(0, 20)) writeLine(io.stdout, terminalLine(`  line ${problem.line}: ${problem.reason}: ${problem.detail}`));
       if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
+      for (const conflict of listed.slice(0, 20)) {
+        writeLine(
+          io.stdout,
+          terminalLine(
+            `  lines ${conflict.lines[0]} and ${conflict.lines[1]} list the same ${conflict.provider} token ${maskToken(conflict.token)}: kept line ${conflict.keptLine}, seen last (user ${conflict.keptUser ?? 'none'})`,
+          ),
+        );
+      }
+      if (listed.length > 20) writeLine(io.stdout, `  … and ${listed.length - 20} more tokens listed twice (--json lists them)`);
     }
     return ExitCode.ok;
   } finally {
     await registry.close();
+  }
+}
+
+/** Tokens listed twice in one import are told apart this many at most. */
+const maxConflictsListed = 1000;
+
+/**
+ * Tokens an import lists more than once: the record seen last (by its last_seen or updatedAt;
+ * of two alike, the later line) is the one the registry keeps, and each such token is listed with
+ * both lines and the user it went to. Tokens are remembered by their hash, a few bytes each, so a
+ * million-row import stays small.
+ */
+class ImportConflicts {
+  private readonly seen = new SeenSet();
+  private readonly repeated: Array<{ lines: [number, number]; later: DeviceInput }> = [];
+
+  note(line: number, device: DeviceInput): void {
+    const first = this.seen.addOrGetLine(keysOf(deviceIdentity(device.provider, device.token)).hash, line);
+    if (first !== 0 && this.repeated.length < maxConflictsListed) this.repeated.push({ lines: [first, line], later: device });
+  }
+
+  /** Each token listed twice, with the line and user the registry kept, read back from it. */
+  async settle(registry: DeviceRegistry): Promise<Array<{ lines: [number, number]; provider: ProviderName; token: string; keptLine: number; keptUser: string | null }>> {
+    const now = await registry.devicesByToken(this.repeated.map(({ later }) => later));
+    return this.repeated.map(({ lines, later }) => {
+      const kept = now.get(deviceKey(later));
+      const laterKept = !kept || (kept.userId ?? null) === (later.userId ?? null);
+      return { lines, provider: later.provider, token: later.token, keptLine: laterKept ? lines[1] : lines[0], keptUser: kept?.userId ?? null };
+    });
   }
 }
 
@@ -110,7 +152,13 @@ async function* csvDevices(
   options: { provider?: string; encoding?: string },
   io: CliIo,
 ): AsyncGenerator<InstallationRow | { kind: 'problem'; line: number; reason: string; detail: string }> {
-  const audience = await openAudience({ path: file, file: resolve(io.cwd, file), defaultProvider: options.provider as ProviderName | undefined, encoding: options.encoding });
+  const audience = await openAudience({
+    path: file,
+    file: resolve(io.cwd, file),
+    defaultProvider: options.provider as ProviderName | undefined,
+    encoding: options.encoding,
+    keepDuplicates: true,
+  });
   if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
   for await (const row of audience.rows) {
     if (row.kind === 'problem') yield { kind: 'problem', line: row.line, reason: row.reason, detail: row.detail };
