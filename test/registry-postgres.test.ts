@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { freshDatabase, postgresOrSkip, terminateConnections } from './helpers/postgres.js';
 import { root, spawnCli } from './helpers/spawn-cli.js';
@@ -83,6 +83,45 @@ describe.skipIf(postgres.skip)('a PostgreSQL registry', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^pushcast: device registry postgres:\/\/\w+@127\.0\.0\.1:\d+\/password_\w+: password authentication failed for user "\w+"\n$/);
     expect(`${refused.stdout}${refused.stderr}${wrong.stdout}${wrong.stderr}`).not.toMatch(/SECRET-PW/);
+  });
+
+  it('doctor checks the registry: the schema, then the rights a send needs', async () => {
+    assert(postgres.skip === undefined);
+    const url = await freshDatabase('doctor');
+    const dir = tempDir();
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    const doctor = (registry: string) => spawnCli(['doctor', '--config', config, '--registry', registry, '--json'], { cwd: dir });
+    const before = await doctor(url);
+    expect(before.code).toBe(2);
+    expect(JSON.parse(before.stdout).registry).toEqual([
+      expect.objectContaining({ ok: false, text: expect.stringContaining('has no pushcast schema "pushcast" yet'), next: 'pushcast devices migrate --registry URL' }),
+    ]);
+    expect((await spawnCli(['devices', '--registry', url, 'migrate'], { cwd: dir })).code).toBe(0);
+    const after = await doctor(url);
+    expect(after.code, after.stdout).toBe(0);
+    expect(JSON.parse(after.stdout).registry.map((finding: { ok: boolean; text: string }) => [finding.ok, finding.text.replace(/[\d.]+ at/, 'N at')])).toEqual([
+      [true, expect.stringMatching(/^PostgreSQL N at postgres:\/\/pushcast@127\.0\.0\.1:\d+\/doctor_\w+, as role pushcast$/)],
+      [true, 'schema "pushcast" at version 1 of 1'],
+      [true, 'may read and write pushcast.devices'],
+      [true, 'may read and write pushcast.campaign_claims'],
+    ]);
+    // A role that may only read: a send would fail at its first claim.
+    const reader = new URL(url);
+    reader.username = `reader_${reader.pathname.slice(-8)}`;
+    reader.password = 'reader-pw';
+    await asBackend(postgres.adminUrl.replace(/\/[^/]*$/, reader.pathname), async (admin) => {
+      await admin.query(`CREATE ROLE ${reader.username} LOGIN PASSWORD 'reader-pw'`);
+      await admin.query(`GRANT USAGE ON SCHEMA pushcast TO ${reader.username}`);
+      await admin.query(`GRANT SELECT ON pushcast.devices, pushcast.campaign_claims, pushcast.schema_version TO ${reader.username}`);
+    });
+    const readOnly = await doctor(reader.href);
+    expect(readOnly.code).toBe(2);
+    expect(JSON.parse(readOnly.stdout).registry[2]).toEqual({
+      ok: false,
+      text: `role ${reader.username} lacks INSERT, UPDATE, DELETE on pushcast.devices, which a send needs`,
+      next: `GRANT SELECT, INSERT, UPDATE, DELETE ON pushcast.devices TO ${reader.username}`,
+    });
+    expect(readOnly.stdout).not.toContain('reader-pw');
   });
 
   it('a connection lost mid-campaign stops it as a full disk does (drain, report, exit 2); the same command again sends the rest, nobody twice', async () => {

@@ -462,8 +462,9 @@ in /_emulator/stats.`,
 
   program
     .command('doctor')
-    .description('check the configured credentials without any notification reaching a device')
+    .description('check the configured credentials without any notification reaching a device, and the device registry')
     .option('-c, --config <file>', 'configuration file')
+    .option('--registry <file|url>', 'the device registry to check: its connection, schema and the rights a send needs (default: ./pushcast.db, if it exists)')
     .option('--json', 'print the findings as JSON')
     .addHelpText(
       'after',
@@ -475,6 +476,8 @@ it checks the credentials first, then answers BadDeviceToken; nothing is
 delivered.
 Web Push: the key pair must match; whether a push service accepts it can only be
 seen on a real subscription, and doctor says so.
+Registry: a PostgreSQL one must answer, have this pushcast's schema, and let the
+role read and write its tables; an SQLite file must open.
 Exit 0 when all is well, 2 when something is wrong.
 
 Examples:

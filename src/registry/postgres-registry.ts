@@ -16,6 +16,7 @@ import {
   type PruneOptions,
   type PruneReason,
   type RegisterOptions,
+  type RegistryFinding,
   type UnregisterReason,
 } from './registry.js';
 import { tallyStats } from './sqlite-registry.js';
@@ -481,6 +482,31 @@ export class PostgresRegistry implements DeviceRegistry {
       invalidByReason: await reasons(`SELECT invalid_reason AS reason, COUNT(*) AS n FROM ${devices} WHERE NOT valid GROUP BY 1 ORDER BY 1`),
       unregisteredByReason: await reasons(`SELECT unregistered_reason AS reason, COUNT(*) AS n FROM ${devices} WHERE valid AND unregistered_at IS NOT NULL GROUP BY 1 ORDER BY 1`),
     });
+  }
+
+  async health(): Promise<RegistryFinding[]> {
+    const { rows } = await this.query<{ server: string; role: string }>("SELECT split_part(current_setting('server_version'), ' ', 1) AS server, current_user AS role");
+    const findings: RegistryFinding[] = [{ ok: true, text: `PostgreSQL ${rows[0].server} at ${this.label}, as role ${rows[0].role}` }];
+    const version = await this.schemaVersion();
+    findings.push({ ok: true, text: `schema "${this.schema}" at version ${version} of ${migrationFiles.length}` });
+    // What a send does: reads devices, marks them, claims them; register and prune delete.
+    const { rows: grants } = await this.query<{ table_name: string; missing: string[] }>(
+      `SELECT t AS table_name, ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p WHERE NOT has_table_privilege($1 || '.' || t, p)) AS missing
+       FROM unnest(ARRAY['devices', 'campaign_claims']) AS t`,
+      [this.quotedSchema],
+    );
+    for (const grant of grants) {
+      findings.push(
+        grant.missing.length === 0
+          ? { ok: true, text: `may read and write ${this.schema}.${grant.table_name}` }
+          : {
+              ok: false,
+              text: `role ${rows[0].role} lacks ${grant.missing.join(', ')} on ${this.schema}.${grant.table_name}, which a send needs`,
+              next: `GRANT SELECT, INSERT, UPDATE, DELETE ON ${this.schema}.${grant.table_name} TO ${rows[0].role}`,
+            },
+      );
+    }
+    return findings;
   }
 
   async close(): Promise<void> {

@@ -53,7 +53,16 @@ export interface DeviceRegistry {
   /** The devices `prune` would drop now, each with why, a page at a time. */
   pruneCandidates(options: PruneOptions): AsyncGenerator<Device & { reason: PruneReason }>;
   stats(options?: { staleBefore?: string }): Promise<DeviceStats>;
+  /** What `pushcast doctor` says of it: where it is, its schema, and whether this process may read and write what a send writes. */
+  health(): Promise<RegistryFinding[]>;
   close(): Promise<void>;
+}
+
+export interface RegistryFinding {
+  ok: boolean;
+  text: string;
+  /** For a failure: what to do next. */
+  next?: string;
 }
 
 export interface DeviceKey {

@@ -20,6 +20,7 @@ import {
   type PruneOptions,
   type PruneReason,
   type RegisterOptions,
+  type RegistryFinding,
   type UnregisterReason,
 } from './registry.js';
 
@@ -401,6 +402,12 @@ export class SqliteRegistry implements DeviceRegistry {
         'SELECT unregistered_reason AS reason, COUNT(*) AS n FROM devices WHERE valid = 1 AND unregistered_at IS NOT NULL GROUP BY unregistered_reason ORDER BY unregistered_reason',
       ),
     });
+  }
+
+  async health(): Promise<RegistryFinding[]> {
+    const devices = (this.db.prepare('SELECT COUNT(*) AS n FROM devices').get() as { n: number }).n;
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    return [{ ok: true, text: `SQLite file ${this.label}: schema version ${version} of ${migrations.length}, ${devices} devices, WAL; one machine only` }];
   }
 
   async close(): Promise<void> {

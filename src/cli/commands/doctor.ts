@@ -7,6 +7,8 @@ import { providerDescriptors } from '../../providers/descriptors.js';
 import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
 import { ProviderSet } from '../../providers/provider-set.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
+import { defaultRegistryFile } from '../../config/defaults.js';
+import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 
 const probeMessage = new CompiledTemplate({ kind: 'notification', title: 'pushcast doctor' });
 
@@ -21,8 +23,14 @@ interface Finding {
  * `pushcast doctor`: checks each configured provider's credentials without a notification
  * reaching anyone, and says plainly what it could not check.
  */
-export async function doctorCommand(options: { config?: string; json?: boolean }, io: CliIo): Promise<number> {
-  const { config } = await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, signal: io.signal });
+export async function doctorCommand(options: { config?: string; registry?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const { config } = await loadConfig({
+    file: options.config,
+    cwd: io.cwd,
+    env: io.env,
+    flags: [{ path: 'registry', flag: '--registry', value: options.registry }],
+    signal: io.signal,
+  });
   const report: Record<string, Finding[]> = {};
   for (const name of providerNames) {
     const descriptor = providerDescriptors[name] as ProviderDescriptor;
@@ -55,13 +63,17 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
       await providers.close();
     }
   }
-  if (Object.keys(report).length === 0) {
+  const registry = await registryFindings(config.registry, io);
+  if (registry) report.registry = registry;
+  if (Object.keys(report).filter((name) => name !== 'registry').length === 0) {
     writeLine(io.stderr, "pushcast doctor: no provider is configured (see pushcast init, or the README's configuration section)");
     return ExitCode.fatal;
   }
   const failed = Object.values(report).some((findings) => findings.some((finding) => finding.ok === false));
-  if (options.json) writeLine(io.stdout, JSON.stringify({ ok: !failed, providers: report }));
-  else {
+  if (options.json) {
+    const { registry: registryReport, ...providers } = report;
+    writeLine(io.stdout, JSON.stringify({ ok: !failed, providers, ...(registryReport ? { registry: registryReport } : {}) }));
+  } else {
     for (const [name, findings] of Object.entries(report)) {
       writeLine(io.stdout, name);
       for (const finding of findings) {
@@ -72,6 +84,26 @@ export async function doctorCommand(options: { config?: string; json?: boolean }
     }
   }
   return failed ? ExitCode.fatal : ExitCode.ok;
+}
+
+/**
+ * The device registry, when there is one to check (a PostgreSQL URL, or an SQLite file that
+ * exists): it answers, its schema is this pushcast's, and a send may read and write it.
+ */
+async function registryFindings(spec: string | undefined, io: CliIo): Promise<Finding[] | undefined> {
+  const target = registryTarget(spec ?? defaultRegistryFile, io.cwd, io.env);
+  if (!registryExists(target)) return undefined;
+  try {
+    const registry = await openRegistry(target, { migrate: false });
+    try {
+      return await registry.health();
+    } finally {
+      await registry.close();
+    }
+  } catch (error) {
+    const noSchema = /has no pushcast schema/.test((error as Error).message);
+    return [{ ok: false, text: (error as Error).message, next: noSchema ? 'pushcast devices migrate --registry URL' : 'check the registry URL, the server and the network' }];
+  }
 }
 
 function judgeProbe(descriptor: ProviderDescriptor, outcome: Outcome): Finding {
