@@ -1,3 +1,4 @@
+import { rateLimits, shareOfRate } from '../src/campaign/limits.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../src/domain/outcome.js';
 import { Lane, type Work } from '../src/engine/lane.js';
@@ -259,5 +260,14 @@ describe('unlessInterrupted', () => {
 
   it('work that ends first gives its result', async () => {
     await expect(unlessInterrupted(Promise.resolve(7), new AbortController().signal, 'x')).resolves.toBe(7);
+  });
+});
+
+describe('--shared-rate', () => {
+  it("gives each of N shards 1/N of the rate, in all and per provider (a project's quota)", () => {
+    expect(shareOfRate(rateLimits({ rate: '600000/m' }), 4)).toEqual({ total: 2500 });
+    expect(shareOfRate(rateLimits({ rate: '400,fcm=200' }), 4)).toEqual({ total: 100, perProvider: { fcm: 50 } });
+    expect(shareOfRate(rateLimits({ rate: '400' }), 1)).toEqual({ total: 400 });
+    expect(shareOfRate(undefined, 4)).toBeUndefined();
   });
 });

@@ -39,6 +39,16 @@ export function campaignLimits(config: PushcastConfig, threads = 0): Pick<Campai
   return { inFlight: inFlightLimits(config, threads), rate: rateLimits(config), stallMs: stallTimeoutMs(config), ...defaultRetries };
 }
 
+/**
+ * A rate given for all the shards of a campaign together (--shared-rate): a provider's quota is
+ * per project (FCM: 600,000 messages a minute), so each of N shard processes takes 1/N of it.
+ */
+export function shareOfRate(rate: CampaignOptions['rate'], shards: number): CampaignOptions['rate'] {
+  if (!rate || shards <= 1) return rate;
+  const perProvider = rate.perProvider && Object.fromEntries(Object.entries(rate.perProvider).map(([name, perSecond]) => [name, perSecond / shards]));
+  return { ...(rate.total !== undefined ? { total: rate.total / shards } : {}), ...(perProvider ? { perProvider } : {}) };
+}
+
 /** `workers`: threads the provider clients send from (0: the main thread). */
 export function sendingThreads(config: PushcastConfig): number {
   const { workers } = config;

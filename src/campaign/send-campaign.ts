@@ -34,7 +34,7 @@ import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
 import { FailureLatch } from './failure-latch.js';
 import { LatencyRecorder } from './latency.js';
-import { campaignLimits, sendingThreads } from './limits.js';
+import { campaignLimits, sendingThreads, shareOfRate } from './limits.js';
 import { startMeasuring } from './measure-resources.js';
 import type { Thresholds } from './thresholds.js';
 
@@ -64,6 +64,8 @@ export interface CampaignSettings {
   /** Send this run's message though the campaign's earlier runs sent another (--change-message). */
   changeMessage?: boolean;
   resendUncertain?: boolean;
+  /** --shared-rate: the rate is for all shards together; this one takes its share. */
+  sharedRate?: boolean;
   shard?: Shard;
   thresholds?: Thresholds;
   /** Prune invalid tokens even when so many are invalid that a wrong sender is likelier. */
@@ -110,7 +112,8 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     cwd,
   );
   const threads = sendingThreads(config);
-  const options = campaignLimits(config, threads);
+  const limits = campaignLimits(config, threads);
+  const options = settings.sharedRate ? { ...limits, rate: shareOfRate(limits.rate, settings.shard?.count ?? 1) } : limits;
   const providers = new ProviderSet(config, settings.validateOnly ? 'validate-only' : 'send', { threads });
   let journal: CampaignOptions['journal'];
   let lock: CampaignLock | undefined;

@@ -141,7 +141,8 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--journal-dir <dir>', 'where campaign journals are kept (default: ./.pushcast)')
     .option('--no-journal', 'keep no journal: a re-run sends everything again')
     .option('--shard <K/N>', 'send only shard K of N: N processes on N machines split one audience with no overlap')
-    .option('--rate <n>', 'sends per second: 500, 30000/m, or per provider: fcm=10000,apns=2000')
+    .option('--rate <n>', 'sends per second of this process: 500, 30000/m, or per provider: fcm=10000,apns=2000')
+    .option('--shared-rate', "--rate is for all --shard processes together (a project's quota): each takes 1/N of it")
     .option(
       '--concurrency <n>',
       `recipients in flight per provider, each per sending thread with --workers (default: ${providerNames.map((name) => `${name} ${defaultInFlight[name]}`).join(', ')})`,

@@ -34,6 +34,7 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   journal?: boolean;
   journalDir?: string;
   resendUncertain?: boolean;
+  sharedRate?: boolean;
   /** Send this message though the campaign's earlier runs sent another. */
   changeMessage?: boolean;
   shard?: string;
@@ -111,6 +112,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
           journal: options.journal,
           changeMessage: options.changeMessage,
           resendUncertain: options.resendUncertain,
+          sharedRate: options.sharedRate,
           shard,
           thresholds,
           trustInvalid: options.trustInvalid,
