@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { apnsToken, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /**
  * The token lifecycle as the seeds describe it, through the built CLI against the emulator: logout and
@@ -232,5 +235,112 @@ describe('migrating from Parse and LeanCloud', () => {
     const sent = JSON.parse((await cli('send', '--config', config, '--channel', 'public', '-m', message, '--no-journal', '--json')).stdout);
     expect(sent.counts).toMatchObject({ targeted: 2, accepted: 2 });
     expect(emulator.delivered().map((item) => item.provider)).toEqual(['apns', 'apns']);
+  });
+});
+
+describe('reading exports as they stream in: line numbers, broken and cut-short files', () => {
+  const parseExport = readFileSync(join(fixtures, 'parse-installations.json'), 'utf8');
+  const installations: unknown[] = JSON.parse(parseExport).results;
+  /** The line `part` starts on in `text`, counted as an editor does. */
+  const lineOf = (text: string, part: string) => text.slice(0, text.indexOf(part)).split('\n').length;
+
+  it.each([
+    [
+      'indented, two installations to a line and blank lines between',
+      2,
+      (texts: string[]) => `[${texts[0]}, ${texts[1]},\n${texts[2]}, ${texts[3]}\n,\n\n${texts[4]},${texts[5]}]`,
+    ],
+    ['on one line', 0, (texts: string[]) => `[${texts.join(',')}]`],
+  ])("a bare JSON array (%s): each problem names the line of its installation's opening brace", async (_, indent, layout) => {
+    const { dir, cli } = world();
+    const texts = installations.map((installation) => JSON.stringify(installation, null, indent));
+    const text = layout(texts);
+    const { code, stdout, stderr } = await cli('devices', 'import', '--from', 'parse', tempFile('installations.json', text), '--json');
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.imported).toBe(3);
+    expect(result.problems).toEqual([
+      { line: lineOf(text, texts[3]), reason: 'unmappable', detail: expect.stringContaining('no FCM token') },
+      { line: lineOf(text, texts[4]), reason: 'unmappable', detail: expect.stringContaining('deviceType "win"') },
+      { line: lineOf(text, texts[5]), reason: 'malformed-token', detail: expect.stringContaining('64 hex digits') },
+    ]);
+    const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+    expect((await registry.devicesOf('u100')).map((device) => device.provider)).toEqual(['apns', 'fcm']);
+    expect(await registry.devicesOf('u200')).toEqual([expect.objectContaining({ lastSeen: '2026-10-01T12:00:00.000Z' })]);
+    await registry.close();
+  });
+
+  it('a broken export says the line and column where it breaks and why, and imports nothing', async () => {
+    const { dir, cli } = world();
+    const broken = tempFile('parse-broken.json', parseExport.replace('"badge": 3,', '"badge": 3'));
+    const { code, stderr } = await cli('devices', 'import', '--from', 'parse', broken);
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `pushcast: ${broken}: not valid JSON: line 14, column 7: expected "," or the end of the object or list after a value, found "\\""; nothing was imported (an export is a JSON array, {"results": […]}, or one JSON object per line)\n`,
+    );
+    expect(existsSync(join(dir, 'pushcast.db'))).toBe(false);
+  });
+
+  it('an export cut short in the middle of an installation says so, and imports nothing', async () => {
+    const { dir, cli } = world();
+    const kept = parseExport.slice(0, 2000);
+    const cut = tempFile('parse-cut.json', kept);
+    const { code, stderr } = await cli('devices', 'import', '--from', 'parse', cut);
+    expect(code).toBe(1);
+    const [line, column] = [kept.split('\n').length, kept.length - kept.lastIndexOf('\n')];
+    expect(stderr).toBe(
+      `pushcast: ${cut}: the file ends at line ${line}, column ${column}, in the middle of its JSON: it was cut short; nothing was imported (export it again in full)\n`,
+    );
+    expect(existsSync(join(dir, 'pushcast.db'))).toBe(false);
+  });
+
+  it('JSON lines cut short: the last line is a problem that says so, and the lines before it are imported, each line standing alone', async () => {
+    const { cli } = world();
+    const lines = readFileSync(join(fixtures, 'leancloud-installations.jsonl'), 'utf8').split('\n');
+    const cut = tempFile('leancloud-cut.jsonl', `${lines.slice(0, 3).join('\n')}\n${lines[3].slice(0, 100)}`);
+    const { code, stdout } = await cli('devices', 'import', '--from', 'leancloud', cut, '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.imported).toBe(2);
+    expect(result.problems).toEqual([
+      { line: 3, reason: 'unmappable', detail: expect.stringContaining("LeanCloud's own push channel") },
+      { line: 4, reason: 'malformed-row', detail: 'not valid JSON: the file ends in the middle of this line, so it was cut short (export it again in full)' },
+    ]);
+  });
+
+  /** Installations on one line each, as `{"results": […]}` (Parse) or JSON lines (LeanCloud) write them. */
+  const streamed = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => JSON.stringify({ deviceType: 'ios', deviceToken: apnsToken(`streamed${from + i}`), user: { objectId: `s${from + i}` } }));
+
+  it.each([
+    ['parse', '{"results": [\n', ',\n', '\n]}\n'],
+    ['leancloud', '', '\n', '\n'],
+  ])('--from %s reads the export as it arrives: from a pipe, installations reach the registry before the export is complete', async (source, head, between, tail) => {
+    const { dir } = world();
+    const fifo = join(dir, 'export.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const importing = spawnCli(['devices', 'import', '--from', source, fifo, '--json'], { cwd: dir });
+    const writer = createWriteStream(fifo);
+    // 6,000: the import writes to the registry 5,000 at a time.
+    writer.write(`${head}${streamed(0, 6000).join(between)}${between}`);
+    const imported = async () => {
+      try {
+        const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
+        const { devices } = await registry.stats();
+        await registry.close();
+        return devices >= 5000 && devices;
+      } catch {
+        return undefined; // not there yet, or busy being created
+      }
+    };
+    try {
+      await waitFor(async () => existsSync(join(dir, 'pushcast.db')) && (await imported()), 'the first installations in the registry while the export is still open', 30_000);
+    } finally {
+      writer.end(`${streamed(6000, 6001).join('')}${tail}`);
+      await once(writer, 'finish');
+    }
+    const { code, stdout, stderr } = await importing;
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ imported: 6001, problems: [] });
   });
 });

@@ -2,13 +2,16 @@ import { checkToken } from '../audience/check-token.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { isTimeZone } from '../domain/zoned-time.js';
 import { quoted } from '../domain/quote-value.js';
-import { InputError } from '../errors.js';
 import { checkChannel, type DeviceInput } from './registry.js';
+import { longestLine, openJsonEntries, type JsonEntry } from './read-json-entries.js';
 
 /** Where an `_Installation` export comes from: Parse Server or LeanCloud. */
 export type InstallationSource = 'parse' | 'leancloud';
 
-/** One installation, mapped to a registry device, or why it could not be. */
+/**
+ * One installation, mapped to a registry device, or why it could not be; `line` is where it starts
+ * in the file. `device.lastSeen` is the installation's `updatedAt` (as ISO text), when it has one.
+ */
 export type InstallationRow =
   | { kind: 'device'; line: number; device: DeviceInput; invalid?: string }
   | { kind: 'problem'; line: number; reason: 'unmappable' | 'malformed-token' | 'malformed-row'; detail: string };
@@ -16,18 +19,41 @@ export type InstallationRow =
 const appleTypes = new Set(['ios', 'osx', 'macos', 'tvos', 'watchos', 'visionos']);
 
 /**
- * Reads an `_Installation` export of Parse Server or LeanCloud: a JSON array, `{"results": […]}`
- * (the dashboards' export) or JSON lines (mongoexport), and maps each installation to a device:
- * deviceType and pushType to the provider, deviceToken (or LeanCloud's FCM registrationId) to the
- * token, channels, timeZone, localeIdentifier, badge, appIdentifier/apnsTopic to the app,
- * the APNs environment where the export says it, the user pointer, updatedAt to last seen, and
- * LeanCloud's `valid: false` to a device marked invalid. An installation that cannot be sent to
- * (Windows, LeanCloud's own Android channel, no token) is a problem with its line and why.
+ * Reads an `_Installation` export of Parse Server or LeanCloud as a stream: a JSON array,
+ * `{"results": […]}` (the dashboards' export) or JSON lines (mongoexport), and maps each installation
+ * to a device: deviceType and pushType to the provider, deviceToken (or LeanCloud's FCM
+ * registrationId) to the token, channels, timeZone, localeIdentifier, badge, appIdentifier/apnsTopic
+ * to the app, the APNs environment where the export says it, the user pointer, updatedAt to last
+ * seen (`device.lastSeen`), and LeanCloud's `valid: false` to a device marked invalid. An
+ * installation that cannot be sent to (Windows, LeanCloud's own Android channel, no token) is a
+ * problem with its line and why. Each row's line is where its installation starts: its line in JSON
+ * lines, the line of its opening brace in an array.
+ *
+ * `file` is opened, its shape read and (a JSON array) checked whole before this resolves: a broken
+ * export throws here, before anything is imported (see openJsonEntries for a pipe). `path` names it
+ * in messages.
  */
-export function* readInstallations(text: string, path: string, source: InstallationSource): Generator<InstallationRow> {
-  for (const { line, value } of jsonEntries(text, path)) {
+export async function openInstallations(file: string, path: string, source: InstallationSource): Promise<AsyncGenerator<InstallationRow>> {
+  return installationRows(await openJsonEntries(file, path), source);
+}
+
+const notAnInstallation = 'not valid JSON, or not an installation object';
+const brokenLines = {
+  'not-json': notAnInstallation,
+  'cut-short': 'not valid JSON: the file ends in the middle of this line, so it was cut short (export it again in full)',
+  'too-long': `a line of more than ${longestLine >> 20} MB: not one installation`,
+};
+
+async function* installationRows(entries: AsyncIterable<JsonEntry>, source: InstallationSource): AsyncGenerator<InstallationRow> {
+  for await (const entry of entries) {
+    const { line } = entry;
+    if ('broken' in entry) {
+      yield { kind: 'problem', line, reason: 'malformed-row', detail: brokenLines[entry.broken] };
+      continue;
+    }
+    const { value } = entry;
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      yield { kind: 'problem', line, reason: 'malformed-row', detail: 'not valid JSON, or not an installation object' };
+      yield { kind: 'problem', line, reason: 'malformed-row', detail: notAnInstallation };
       continue;
     }
     yield mapInstallation(value as Installation, line, source);
@@ -131,64 +157,4 @@ function dateOf(value: unknown): string | undefined {
   const text = typeof value === 'string' ? value : value && typeof value === 'object' ? ((value as { iso?: unknown }).iso ?? (value as { $date?: unknown }).$date) : undefined;
   const time = typeof text === 'string' || typeof text === 'number' ? new Date(text).getTime() : NaN;
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
-}
-
-/** The top-level entries of a JSON array (or `{"results": […]}`), or of JSON lines, each with the line it starts on. */
-function* jsonEntries(text: string, path: string): Generator<{ line: number; value: unknown }> {
-  const body = text.replace(/^\uFEFF/, '');
-  const start = body.search(/\S/);
-  if (start < 0) throw new InputError(`${path}: the file is empty`);
-  if (body[start] === '[' || (body[start] === '{' && /^\{\s*"results"\s*:/.test(body.slice(start)))) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch (error) {
-      throw new InputError(`${path}: not valid JSON (${(error as Error).message}); an export is a JSON array, {"results": […]}, or one JSON object per line`);
-    }
-    const entries = Array.isArray(parsed) ? parsed : (parsed as { results?: unknown }).results;
-    if (!Array.isArray(entries)) throw new InputError(`${path}: "results" is not an array`);
-    const lines = elementLines(body);
-    for (let i = 0; i < entries.length; i++) yield { line: lines[i] ?? 0, value: entries[i] };
-    return;
-  }
-  const rows = body.split('\n');
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i].trim();
-    if (!row) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(row);
-    } catch {
-      value = undefined; // reported as a malformed row, with its line
-    }
-    yield { line: i + 1, value };
-  }
-}
-
-/** The line each element of the outermost array starts on, found by scanning outside strings. */
-function elementLines(text: string): number[] {
-  const lines: number[] = [];
-  let line = 1;
-  let depth = 0;
-  let arrayDepth = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (char === '\n') line++;
-    if (inString) {
-      if (char === '\\') i++;
-      else if (char === '"') inString = false;
-      continue;
-    }
-    if (char === '"') {
-      inString = true;
-      if (depth === arrayDepth) lines.push(line);
-    } else if (char === '[' || char === '{') {
-      if (depth === arrayDepth) lines.push(line);
-      depth++;
-      if (char === '[' && arrayDepth < 0) arrayDepth = depth;
-    } else if (char === ']' || char === '}') depth--;
-    else if (depth === arrayDepth && /[\d\-tfn]/.test(char) && !/[\d\w.+-]/.test(text[i - 1] ?? ' ')) lines.push(line);
-  }
-  return lines;
 }

@@ -1,5 +1,5 @@
 import { counted } from '../../domain/count-words.js';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,14 +7,14 @@ import { isFreeTextColumn, openAudience } from '../../audience/read-audience.js'
 import { deviceIdentity, keysOf, maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
-import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
+import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { defaultRegistryFile } from '../../config/defaults.js';
 import { deviceKey, deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
 import { SeenSet } from '../../audience/seen-set.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
-import { readInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
+import { openInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
@@ -58,7 +58,7 @@ export async function openRegistryFor(options: { registry?: string }, io: CliIo,
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
 export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; from?: string; json?: boolean }, io: CliIo): Promise<number> {
   const source = options.from === undefined ? 'csv' : installationSource(options.from);
-  const rows = source === 'csv' ? await csvDevices(file, options, io) : installationDevices(file, source, io);
+  const rows = source === 'csv' ? await csvDevices(file, options, io) : await openInstallations(resolve(io.cwd, file), file, source);
   const registry = await openRegistryFor(options, io);
   try {
     let imported = 0;
@@ -182,17 +182,6 @@ async function* csvDevices(
       },
     };
   }
-}
-
-/** A Parse or LeanCloud `_Installation` export's entries as devices to import. */
-function installationDevices(file: string, source: InstallationSource, io: CliIo): Iterable<InstallationRow> {
-  let text: string;
-  try {
-    text = readFileSync(resolve(io.cwd, file), 'utf8');
-  } catch (error) {
-    throw new InputError(describeFileError(file, error), { cause: error });
-  }
-  return readInstallations(text, file, source);
 }
 
 export interface RegisterOptions {
