@@ -38,7 +38,8 @@ export class RegistryFeedback {
 
   onFinal(event: FinalEvent): void {
     if (!event.recipient || !event.provider) return;
-    if (event.recipient.claimed && !event.earlier && !keepsClaim(event)) this.undelivered.push({ provider: event.provider, token: event.recipient.token });
+    // An earlier run's answer counts too: this run claimed the device again (or anew), and a run killed before its end gave nothing back.
+    if (event.recipient.claimed && !keepsClaim(event)) this.undelivered.push({ provider: event.provider, token: event.recipient.token });
     if (event.kind !== 'invalid') return;
     this.invalid.push({
       provider: event.provider,
