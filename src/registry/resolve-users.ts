@@ -14,8 +14,8 @@ export interface DeviceFilter {
 /** Default of --max-age: LeanCloud's three months. */
 export const defaultMaxAgeDays = 90;
 
-/** User rows resolved per round trip to the registry: a query's worth, and what the stage holds at once. */
-const usersPerBatch = 2000;
+/** Rows resolved per round trip to the registry: a query's worth, and what the stage holds at once. */
+const rowsPerBatch = 2000;
 
 export interface ResolveOptions {
   filter: DeviceFilter;
@@ -47,9 +47,8 @@ const notResolved = { reason: 'not-sent', detail: 'the device registry failed be
  */
 export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: DeviceRegistry | undefined, options: ResolveOptions): AsyncGenerator<AudienceRow> {
   let batch: AudienceRow[] = [];
-  /** Rows in the batch that the registry has a say in: users, or a channel's devices. */
-  let users = 0;
   let failed = false;
+  const needsRegistry = (row: AudienceRow) => row.kind === 'user' || (options.claimDeviceRows === true && row.kind === 'device');
   const flush = async () => {
     const pending = batch.filter((row): row is UserRecipient => row.kind === 'user' && (options.owns?.(row.hash) ?? true));
     if (failed) for (const row of pending) row.devices = notResolved;
@@ -67,12 +66,16 @@ export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: 
     }
     const out = batch;
     batch = [];
-    users = 0;
     return out;
   };
   for await (const row of rows) {
+    // A token audience's rows owe the registry nothing: they go on at once, never held.
+    if (batch.length === 0 && !needsRegistry(row)) {
+      yield row;
+      continue;
+    }
     batch.push(row);
-    if ((row.kind === 'user' || options.claimDeviceRows) && ++users >= usersPerBatch) yield* await flush();
+    if (batch.length >= rowsPerBatch) yield* await flush();
   }
   yield* await flush();
 }
