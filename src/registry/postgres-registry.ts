@@ -6,9 +6,11 @@ import { ConfigError, RegistryError } from '../errors.js';
 import {
   checkChannel,
   claimRetentionDays,
+  deviceFromColumns,
   deviceKey,
   type Claim,
   type Device,
+  type DeviceColumns,
   type DeviceInput,
   type DeviceKey,
   type DeviceRegistry,
@@ -17,7 +19,6 @@ import {
   type PruneReason,
   type RegisterOptions,
   type RegistryFinding,
-  type UnregisterReason,
 } from './registry.js';
 import { tallyStats } from './sqlite-registry.js';
 
@@ -56,28 +57,7 @@ export function postgresTarget(url: string, env: Record<string, string | undefin
   return { connectionString: parsed.toString(), schema, label: `postgres://${user}@${host}:${port}/${database}${schema === 'pushcast' ? '' : `?schema=${schema}`}` };
 }
 
-type Row = {
-  id: number;
-  user_id: string | null;
-  provider: ProviderName;
-  token: string;
-  subscription: string | null;
-  app: string | null;
-  environment: ApnsEnvironment | null;
-  platform: string | null;
-  locale: string | null;
-  timezone: string | null;
-  channels: string[];
-  valid: boolean;
-  invalid_reason: string | null;
-  invalid_at: string | null;
-  unregistered_at: string | null;
-  unregistered_reason: UnregisterReason | null;
-  badge: number;
-  created_at: string;
-  updated_at: string;
-  last_seen: string;
-};
+type Row = DeviceColumns & { channels: string[]; valid: boolean };
 
 /** A row no newer than what the registry holds leaves the device as it is. */
 const ifNewer = (column: string, value: string) => `${column} = CASE WHEN EXCLUDED.last_seen >= d.last_seen THEN ${value} ELSE d.${column} END`;
@@ -581,26 +561,5 @@ function keyColumns(devices: ReadonlyArray<DeviceKey>): [string[], string[]] {
 }
 
 function toDevice(row: Row): Device {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    provider: row.provider,
-    token: row.token,
-    subscription: row.subscription,
-    app: row.app,
-    environment: row.environment,
-    platform: row.platform,
-    locale: row.locale,
-    timezone: row.timezone,
-    channels: row.channels,
-    valid: row.valid,
-    invalidReason: row.invalid_reason,
-    invalidAt: row.invalid_at,
-    unregisteredAt: row.unregistered_at,
-    unregisteredReason: row.unregistered_reason,
-    badge: row.badge,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastSeen: row.last_seen,
-  };
+  return deviceFromColumns(row, row.channels, row.valid);
 }

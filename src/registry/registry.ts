@@ -170,3 +170,51 @@ export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput
     channels: given.channels ?? old.channels,
   };
 }
+
+/** A row of the devices table as both backends name its columns; channels and validity each stores its own way. */
+export interface DeviceColumns {
+  id: number;
+  user_id: string | null;
+  provider: ProviderName;
+  token: string;
+  subscription: string | null;
+  app: string | null;
+  environment: ApnsEnvironment | null;
+  platform: string | null;
+  locale: string | null;
+  timezone: string | null;
+  invalid_reason: string | null;
+  invalid_at: string | null;
+  unregistered_at: string | null;
+  unregistered_reason: UnregisterReason | null;
+  badge: number;
+  created_at: string;
+  updated_at: string;
+  last_seen: string;
+}
+
+/** A device from its row, given the channels and validity as the backend reads them. */
+export function deviceFromColumns(row: DeviceColumns, channels: string[], valid: boolean): Device {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    provider: row.provider,
+    token: row.token,
+    subscription: row.subscription,
+    app: row.app,
+    environment: row.environment,
+    platform: row.platform,
+    locale: row.locale,
+    timezone: row.timezone,
+    channels,
+    valid,
+    invalidReason: row.invalid_reason,
+    invalidAt: row.invalid_at,
+    unregisteredAt: row.unregistered_at,
+    unregisteredReason: row.unregistered_reason,
+    badge: row.badge,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSeen: row.last_seen,
+  };
+}

@@ -2,17 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
+import type { ApnsEnvironment } from '../domain/recipient.js';
 import { oneLine } from '../domain/quote-value.js';
 import { ConfigError, RegistryError } from '../errors.js';
 import {
   checkChannel,
   claimRetentionDays,
+  deviceFromColumns,
   deviceKey,
   deviceState,
   inheritedFrom,
   type Claim,
   type Device,
+  type DeviceColumns,
   type DeviceInput,
   type DeviceKey,
   type DeviceRegistry,
@@ -21,7 +23,6 @@ import {
   type PruneReason,
   type RegisterOptions,
   type RegistryFinding,
-  type UnregisterReason,
 } from './registry.js';
 
 /** Each migration moves the schema one version up; `user_version` says where a database stands. */
@@ -71,28 +72,7 @@ const migrations = [
    CREATE INDEX campaign_claims_by_age ON campaign_claims (claimed_at);`,
 ];
 
-type Row = {
-  id: number;
-  user_id: string | null;
-  provider: ProviderName;
-  token: string;
-  subscription: string | null;
-  app: string | null;
-  environment: ApnsEnvironment | null;
-  platform: string | null;
-  locale: string | null;
-  timezone: string | null;
-  channels: string | null;
-  valid: number;
-  invalid_reason: string | null;
-  invalid_at: string | null;
-  unregistered_at: string | null;
-  unregistered_reason: UnregisterReason | null;
-  badge: number;
-  created_at: string;
-  updated_at: string;
-  last_seen: string;
-};
+type Row = DeviceColumns & { channels: string | null; valid: number };
 
 const prunedAs: Record<PruneReason, string> = { invalid: 'valid = 0', stale: 'valid = 1 AND last_seen < @staleBefore' };
 const withChannels = '(SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels';
@@ -462,26 +442,5 @@ export function tallyStats(counts: {
 }
 
 function toDevice(row: Row): Device {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    provider: row.provider,
-    token: row.token,
-    subscription: row.subscription,
-    app: row.app,
-    environment: row.environment,
-    platform: row.platform,
-    locale: row.locale,
-    timezone: row.timezone,
-    channels: row.channels ? row.channels.split(',') : [],
-    valid: row.valid === 1,
-    invalidReason: row.invalid_reason,
-    invalidAt: row.invalid_at,
-    unregisteredAt: row.unregistered_at,
-    unregisteredReason: row.unregistered_reason,
-    badge: row.badge,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastSeen: row.last_seen,
-  };
+  return deviceFromColumns(row, row.channels ? row.channels.split(',') : [], row.valid === 1);
 }
