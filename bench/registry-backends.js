@@ -68,7 +68,9 @@ async function writeInputs(users) {
 /** Runs the CLI and returns its --json answer. */
 function pushcast(args) {
   const run = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (run.status !== 0) throw new Error(`pushcast ${args.slice(0, 4).join(' ')} exited ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  // A registry URL's password stays out of what is shown.
+  const shown = args.slice(0, 4).map((arg) => arg.replace(/\/\/([^:/@]+):[^@]*@/, '//$1@'));
+  if (run.status !== 0) throw new Error(`pushcast ${shown.join(' ')} exited ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return JSON.parse(run.stdout);
 }
 
@@ -113,10 +115,15 @@ async function startCluster() {
     if (result.status !== 0) throw new Error(`${program} failed: ${(result.stderr || result.stdout).trim()}`);
   };
   const data = join(folder, 'data');
-  run('initdb', ['-D', data, '--username=postgres', `--pwfile=${passwordFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale', '--no-sync']);
   const port = await freePort();
-  const settings = `-p ${port} -h 127.0.0.1 -k ${folder} -c fsync=off`;
-  run('pg_ctl', ['-D', data, '-l', join(folder, 'server.log'), '-o', settings, '-w', 'start']);
+  try {
+    const auth = ['--username=postgres', `--pwfile=${passwordFile}`, '--auth-local=trust', '--auth-host=scram-sha-256'];
+    run('initdb', ['-D', data, ...auth, '--encoding=UTF8', '--no-locale', '--no-sync']);
+    run('pg_ctl', ['-D', data, '-l', join(folder, 'server.log'), '-o', `-p ${port} -h 127.0.0.1 -k ${folder} -c fsync=off`, '-w', 'start']);
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     note: `throwaway cluster (${spawnSync(join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim()}, 127.0.0.1:${port}, fsync=off, other settings default)`,
