@@ -82,6 +82,13 @@ export class JournalError extends PushcastError {
   }
 }
 
+/** A PostgreSQL registry whose schema this pushcast has not created, or an older one: `devices migrate` brings it up to date. */
+export class RegistrySchemaError extends ConfigError {
+  constructor(label: string, schema: string) {
+    super(`${label} has no pushcast schema "${schema}" yet (or an older one): run pushcast devices migrate --registry URL`);
+  }
+}
+
 /**
  * The device registry cannot be read or written: its server is down or unreachable, a statement
  * timed out, a lock was held too long. Named by its label (a file, or a server without its

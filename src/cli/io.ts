@@ -49,3 +49,8 @@ export function terminalLine(text: string): string {
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }
+
+/** A line of pushcast's own on standard error (a warning, a notice, why the exit code is what it is), its values escaped. */
+export function writeNotice(io: Pick<CliIo, 'stderr'>, text: string): void {
+  writeLine(io.stderr, terminalText(`pushcast: ${text}`));
+}

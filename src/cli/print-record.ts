@@ -1,6 +1,6 @@
 import type { CampaignResult, CampaignListener } from '../campaign/send-campaign.js';
 import { formatReport, quietLine } from '../report/format-report.js';
-import { terminalText, writeLine, type CliIo } from './io.js';
+import { terminalText, writeLine, writeNotice, type CliIo } from './io.js';
 import { describeDecision } from './describe-decision.js';
 import { startProgress } from './progress.js';
 
@@ -15,14 +15,14 @@ export interface OutputOptions {
 export async function terminalListener(io: CliIo, options: OutputOptions, shareRead?: () => number): Promise<CampaignListener & { stop(): void }> {
   const progress = await startProgress(io, options, shareRead);
   return {
-    warn: (text) => writeLine(io.stderr, terminalText(`pushcast: ${text}`)),
+    warn: (text) => writeNotice(io, text),
     note: (text) => {
-      if (!options.quiet && !options.json) writeLine(io.stderr, terminalText(`pushcast: ${text}`));
+      if (!options.quiet && !options.json) writeNotice(io, text);
     },
     progress: (tally) => progress.update(tally),
     decision: (decision) => {
       progress.decided(decision);
-      if (options.verbose) writeLine(io.stderr, terminalText(`pushcast: ${describeDecision(decision)}`));
+      if (options.verbose) writeNotice(io, describeDecision(decision));
     },
     stopping: (inFlight) => progress.stopping(inFlight),
     stop: () => progress.stop(),
@@ -35,6 +35,6 @@ export function printResult(result: CampaignResult, options: OutputOptions, io: 
   if (options.json) writeLine(io.stdout, JSON.stringify(record));
   else if (options.quiet) writeLine(io.stdout, terminalText(quietLine(record)));
   else io.stdout.write(terminalText(formatReport(record)));
-  for (const problem of result.problems) writeLine(io.stderr, terminalText(`pushcast: ${problem}`));
+  for (const problem of result.problems) writeNotice(io, problem);
   return result.exitCode;
 }

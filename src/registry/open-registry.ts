@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { defaultRegistryFile } from '../config/defaults.js';
 import { isDatabaseUrl } from '../config/load-config.js';
 import { PostgresRegistry, postgresTarget, type PostgresTarget } from './postgres-registry.js';
 import type { DeviceRegistry } from './registry.js';
@@ -8,10 +9,10 @@ import { SqliteRegistry } from './sqlite-registry.js';
 /** Where the registry is: an SQLite file (the embedded default) or a PostgreSQL server. */
 export type RegistryTarget = { backend: 'sqlite'; file: string; label: string } | ({ backend: 'postgres' } & PostgresTarget);
 
-/** `--registry`, `registry` in the config or PUSHCAST_REGISTRY: a `postgres://` URL, else a file (relative to `cwd`). */
-export function registryTarget(spec: string, cwd: string, env: Record<string, string | undefined>): RegistryTarget {
-  if (isDatabaseUrl(spec)) return { backend: 'postgres', ...postgresTarget(spec.trim(), env) };
-  const file = resolve(cwd, spec);
+/** `--registry`, `registry` in the config or PUSHCAST_REGISTRY: a `postgres://` URL, else a file (relative to `cwd`); none: ./pushcast.db. */
+export function registryTarget(spec: string | undefined, cwd: string, env: Record<string, string | undefined>): RegistryTarget {
+  if (spec !== undefined && isDatabaseUrl(spec)) return { backend: 'postgres', ...postgresTarget(spec.trim(), env) };
+  const file = resolve(cwd, spec ?? defaultRegistryFile);
   return { backend: 'sqlite', file, label: file };
 }
 

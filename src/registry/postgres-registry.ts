@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
-import { ConfigError, RegistryError } from '../errors.js';
+import { ConfigError, RegistryError, RegistrySchemaError } from '../errors.js';
 import {
   checkChannel,
   claimRetentionDays,
+  addByUser,
   deviceFromColumns,
   deviceKey,
   type Claim,
@@ -61,7 +62,8 @@ type Row = DeviceColumns & { channels: string[]; valid: boolean };
 
 /** A row no newer than what the registry holds leaves the device as it is. */
 const ifNewer = (column: string, value: string) => `${column} = CASE WHEN EXCLUDED.last_seen >= d.last_seen THEN ${value} ELSE d.${column} END`;
-const prunedAs: Record<PruneReason, string> = { invalid: 'NOT valid', stale: 'valid AND last_seen < $1::timestamptz' };
+/** Why prune drops a device, the cut-off for staleness being the statement's parameter `$n`. */
+const prunedAs = (n = 1): Record<PruneReason, string> => ({ invalid: 'NOT valid', stale: `valid AND last_seen < $${n}::timestamptz` });
 
 /**
  * The registry in PostgreSQL: what an app's backend writes as tokens arrive (see
@@ -116,7 +118,7 @@ export class PostgresRegistry implements DeviceRegistry {
       const version = await registry.schemaVersion();
       if (version > migrationFiles.length) throw new ConfigError(`${target.label} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
       if (version < migrationFiles.length) {
-        if (!options.migrate) throw new ConfigError(`${target.label} has no pushcast schema "${target.schema}" yet (or an older one): run pushcast devices migrate --registry URL`);
+        if (!options.migrate) throw new RegistrySchemaError(target.label, target.schema);
         const applied = await registry.migrate();
         if (applied.length > 0) options.notice?.(`device registry ${target.label}: created the schema "${target.schema}" on first use (${applied.join(', ')})`);
       }
@@ -239,11 +241,7 @@ export class PostgresRegistry implements DeviceRegistry {
     for (let start = 0; start < userIds.length; start += usersPerQuery) {
       const chunk = userIds.slice(start, start + usersPerQuery);
       const { rows } = await this.query<Row>(`SELECT * FROM ${this.table('devices')} WHERE user_id = ANY($1::text[]) ORDER BY id`, [chunk]);
-      for (const row of rows) {
-        const list = byUser.get(row.user_id!) ?? [];
-        if (list.length === 0) byUser.set(row.user_id!, list);
-        list.push(toDevice(row));
-      }
+      addByUser(byUser, rows.map(toDevice));
     }
     return byUser;
   }
@@ -424,8 +422,8 @@ export class PostgresRegistry implements DeviceRegistry {
 
   async prune(options: PruneOptions): Promise<Record<PruneReason, number>> {
     return this.transaction(async (client) => {
-      const invalid = (await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs.invalid}`)).rowCount ?? 0;
-      const stale = options.staleBefore ? ((await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs.stale}`, [options.staleBefore])).rowCount ?? 0) : 0;
+      const invalid = (await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs().invalid}`)).rowCount ?? 0;
+      const stale = options.staleBefore ? ((await client.query(`DELETE FROM ${this.table('devices')} WHERE ${prunedAs().stale}`, [options.staleBefore])).rowCount ?? 0) : 0;
       await client.query(`DELETE FROM ${this.table('campaign_claims')} WHERE claimed_at < now() - make_interval(days => $1)`, [claimRetentionDays]);
       return { invalid, stale };
     });
@@ -433,7 +431,7 @@ export class PostgresRegistry implements DeviceRegistry {
 
   async pruneCounts(options: PruneOptions): Promise<Record<PruneReason, number> & { devices: number }> {
     const { rows } = await this.query<Record<PruneReason, number> & { devices: number }>(
-      `SELECT COUNT(*) AS devices, COUNT(*) FILTER (WHERE ${prunedAs.invalid}) AS invalid, COUNT(*) FILTER (WHERE ${prunedAs.stale}) AS stale FROM ${this.table('devices')}`,
+      `SELECT COUNT(*) AS devices, COUNT(*) FILTER (WHERE ${prunedAs().invalid}) AS invalid, COUNT(*) FILTER (WHERE ${prunedAs().stale}) AS stale FROM ${this.table('devices')}`,
       [options.staleBefore ?? null],
     );
     return rows[0];
@@ -441,8 +439,7 @@ export class PostgresRegistry implements DeviceRegistry {
 
   async *pruneCandidates(options: PruneOptions): AsyncGenerator<Device & { reason: PruneReason }> {
     // In pages(), $1 is the page's start: the cut-off is $2 here.
-    const invalid = prunedAs.invalid;
-    const stale = 'valid AND last_seen < $2::timestamptz';
+    const { invalid, stale } = prunedAs(2);
     for await (const row of this.pages(`(${invalid}) OR (${stale})`, [options.staleBefore ?? null], `, CASE WHEN ${invalid} THEN 'invalid' ELSE 'stale' END AS reason`)) {
       yield { ...toDevice(row), reason: row.reason as PruneReason };
     }

@@ -154,6 +154,15 @@ export function checkChannel(channel: string): string {
   return name;
 }
 
+/** Adds devices to the lists of their users (devicesOfUsers' answer), in the order given. */
+export function addByUser(byUser: Map<string, Device[]>, devices: Iterable<Device>): void {
+  for (const device of devices) {
+    const list = byUser.get(device.userId!) ?? [];
+    if (list.length === 0) byUser.set(device.userId!, list);
+    list.push(device);
+  }
+}
+
 /** The key a device goes by in the maps the registry returns. */
 export function deviceKey(device: DeviceKey): string {
   return `${device.provider}\u0000${device.token}`;

@@ -8,6 +8,7 @@ import { ConfigError, RegistryError } from '../errors.js';
 import {
   checkChannel,
   claimRetentionDays,
+  addByUser,
   deviceFromColumns,
   deviceKey,
   deviceState,
@@ -89,6 +90,7 @@ const busyBudgetMs = 30_000;
 export class SqliteRegistry implements DeviceRegistry {
   readonly backend = 'sqlite';
   private readonly statements: Record<string, Statement>;
+  private readonly usersStatements = new Map<number, Statement>();
 
   private constructor(
     readonly db: SqliteDatabase,
@@ -226,14 +228,19 @@ export class SqliteRegistry implements DeviceRegistry {
     const byUser = new Map<string, Device[]>();
     for (let start = 0; start < userIds.length; start += usersPerQuery) {
       const chunk = userIds.slice(start, start + usersPerQuery);
-      const rows = this.db.prepare(`SELECT d.*, ${withChannels} FROM devices d WHERE user_id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`).all(...chunk) as Row[];
-      for (const row of rows) {
-        const list = byUser.get(row.user_id!) ?? [];
-        if (list.length === 0) byUser.set(row.user_id!, list);
-        list.push(toDevice(row));
-      }
+      addByUser(byUser, (this.byUsers(chunk.length).all(...chunk) as Row[]).map(toDevice));
     }
     return byUser;
+  }
+
+  /** The statement that reads the devices of `count` users, prepared once for each count (a send's batches are all full but its last). */
+  private byUsers(count: number): Statement {
+    let statement = this.usersStatements.get(count);
+    if (!statement) {
+      statement = this.db.prepare(`SELECT d.*, ${withChannels} FROM devices d WHERE user_id IN (${Array(count).fill('?').join(',')}) ORDER BY id`);
+      this.usersStatements.set(count, statement);
+    }
+    return statement;
   }
 
   async devicesByToken(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, Device>> {

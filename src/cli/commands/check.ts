@@ -1,12 +1,10 @@
 import { sendCampaign } from '../../campaign/send-campaign.js';
-import { defaultRegistryFile } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { MessageTemplate } from '../../message/load-template.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
-import { registryNotice } from './send.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { openInputs } from '../send-inputs.js';
-import type { CliIo } from '../io.js';
+import { writeNotice, type CliIo } from '../io.js';
 import { parseThresholds } from '../send-flags.js';
 
 export interface CheckOptions {
@@ -45,8 +43,9 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
   });
   const thresholds = parseThresholds(options);
   const inputs = await openInputs({ audience: options.audience, provider: options.provider, encoding: options.encoding, defaultTemplate: checkTemplate }, io);
-  const registryAt = registryTarget(config.registry ?? defaultRegistryFile, io.cwd, io.env);
-  const registry = options.feedback !== false && registryExists(registryAt) ? await openRegistry(registryAt, { migrate: true, notice: registryNotice(io) }) : undefined;
+  const registryAt = registryTarget(config.registry, io.cwd, io.env);
+  const registry =
+    options.feedback !== false && registryExists(registryAt) ? await openRegistry(registryAt, { migrate: true, notice: (text) => writeNotice(io, text) }) : undefined;
   const listener = await terminalListener(io, options, inputs.audience.shareRead);
   try {
     const result = await sendCampaign(inputs, {

@@ -9,17 +9,15 @@ import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
-import { defaultRegistryFile } from '../../config/defaults.js';
 import { deviceKey, deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
 import { SeenSet } from '../../audience/seen-set.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { openInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
-import { terminalLine, writeLine, type CliIo } from '../io.js';
+import { terminalLine, writeLine, writeNotice, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
 import { parseProvider } from '../send-inputs.js';
-import { registryNotice } from './send.js';
 
 /** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
 const importBatch = 5000;
@@ -46,13 +44,13 @@ const exportFreeText: ReadonlySet<number> = new Set(exportColumns.flatMap((name,
  */
 export async function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' = 'write'): Promise<DeviceRegistry> {
   const given = options.registry ?? io.env.PUSHCAST_REGISTRY;
-  const target = registryTarget(given ?? defaultRegistryFile, io.cwd, io.env);
+  const target = registryTarget(given, io.cwd, io.env);
   if (access === 'read' && !registryExists(target)) {
     throw new InputError(
       `no device registry at ${target.label}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`,
     );
   }
-  return openRegistry(target, { migrate: access === 'write', notice: registryNotice(io) });
+  return openRegistry(target, { migrate: access === 'write', notice: (text) => writeNotice(io, text) });
 }
 
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
@@ -523,7 +521,7 @@ export async function migrateCommand(options: { registry?: string; from?: string
   if ((options.from === undefined) !== (options.to === undefined)) throw new UsageError('devices migrate copies a registry with --from FILE|URL and --to FILE|URL together');
   if (options.from === undefined) {
     const notes: string[] = [];
-    const target = registryTarget(options.registry ?? io.env.PUSHCAST_REGISTRY ?? defaultRegistryFile, io.cwd, io.env);
+    const target = registryTarget(options.registry ?? io.env.PUSHCAST_REGISTRY, io.cwd, io.env);
     const registry = await openRegistry(target, { migrate: true, notice: (text) => notes.push(text) });
     await registry.close();
     if (options.json) writeLine(io.stdout, JSON.stringify({ registry: registry.label, created: notes.length > 0 }));
@@ -532,7 +530,7 @@ export async function migrateCommand(options: { registry?: string; from?: string
   }
   const source = await openRegistryFor({ registry: options.from }, io, 'read');
   try {
-    const target = await openRegistry(registryTarget(options.to!, io.cwd, io.env), { migrate: true, notice: registryNotice(io) });
+    const target = await openRegistry(registryTarget(options.to!, io.cwd, io.env), { migrate: true, notice: (text) => writeNotice(io, text) });
     try {
       const measure = startMeasuring();
       let batch: Device[] = [];

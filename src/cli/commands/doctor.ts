@@ -1,13 +1,12 @@
 import { loadConfig } from '../../config/load-config.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { deviceIdentity, keysOf, providerNames, type DeviceRecipient } from '../../domain/recipient.js';
-import { ExitCode, UnresolvedHostError } from '../../errors.js';
+import { ExitCode, RegistrySchemaError, UnresolvedHostError } from '../../errors.js';
 import { CompiledTemplate } from '../../message/compile-template.js';
 import { providerDescriptors } from '../../providers/descriptors.js';
 import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
 import { ProviderSet } from '../../providers/provider-set.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
-import { defaultRegistryFile } from '../../config/defaults.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 
 const probeMessage = new CompiledTemplate({ kind: 'notification', title: 'pushcast doctor' });
@@ -91,7 +90,7 @@ export async function doctorCommand(options: { config?: string; registry?: strin
  * exists): it answers, its schema is this pushcast's, and a send may read and write it.
  */
 async function registryFindings(spec: string | undefined, io: CliIo): Promise<Finding[] | undefined> {
-  const target = registryTarget(spec ?? defaultRegistryFile, io.cwd, io.env);
+  const target = registryTarget(spec, io.cwd, io.env);
   if (!registryExists(target)) return undefined;
   try {
     const registry = await openRegistry(target, { migrate: false });
@@ -101,8 +100,13 @@ async function registryFindings(spec: string | undefined, io: CliIo): Promise<Fi
       await registry.close();
     }
   } catch (error) {
-    const noSchema = /has no pushcast schema/.test((error as Error).message);
-    return [{ ok: false, text: (error as Error).message, next: noSchema ? 'pushcast devices migrate --registry URL' : 'check the registry URL, the server and the network' }];
+    return [
+      {
+        ok: false,
+        text: (error as Error).message,
+        next: error instanceof RegistrySchemaError ? 'pushcast devices migrate --registry URL' : 'check the registry URL, the server and the network',
+      },
+    ];
   }
 }
 

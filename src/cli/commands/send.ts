@@ -5,12 +5,11 @@ import { planCampaign } from '../../campaign/plan-campaign.js';
 import { interruptedVerdict } from '../../campaign/exit-code.js';
 import { sendCampaign } from '../../campaign/send-campaign.js';
 import type { PushcastConfig } from '../../config/config.js';
-import { defaultRegistryFile } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
 import { throwIfInterrupted, UsageError } from '../../errors.js';
 import { checkChannel, type DeviceRegistry } from '../../registry/registry.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
-import { terminalText, writeLine, type CliIo } from '../io.js';
+import { terminalText, writeLine, writeNotice, type CliIo } from '../io.js';
 import { formatPlan } from '../print-plan.js';
 import { printResult, terminalListener } from '../print-record.js';
 import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
@@ -65,7 +64,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
   checkRateFlag(options.rate);
-  const registryAt = registryTarget(config.registry ?? defaultRegistryFile, io.cwd, io.env);
+  const registryAt = registryTarget(config.registry, io.cwd, io.env);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
   const maxAgeDays = parseMaxAge(options.maxAge);
   const schedule = parseSchedule(options);
@@ -75,7 +74,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   try {
     let inputs: CampaignInputs;
     if (channel !== undefined && !options.audience) {
-      registry = await openRegistry(registryAt, { migrate: true, notice: registryNotice(io) });
+      registry = await openRegistry(registryAt, { migrate: true, notice: (text) => writeNotice(io, text) });
       inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
     } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
     // The same users in another channel are another campaign.
@@ -83,7 +82,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
     // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
     const needed = inputs.audience.shape === 'users' || channel !== undefined;
     if (!registry && (needed || options.feedback !== false) && (registryExists(registryAt) || (needed && !options.dryRun))) {
-      registry = await openRegistry(registryAt, { migrate: !options.dryRun, notice: registryNotice(io) });
+      registry = await openRegistry(registryAt, { migrate: !options.dryRun, notice: (text) => writeNotice(io, text) });
     }
     if (options.audience === '-' && options.strict && !options.dryRun) {
       throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
@@ -97,7 +96,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
         else io.stdout.write(terminalText(formatPlan(plan, { quiet: options.quiet, messagePath: inputs.messageLabel })));
       }
-      for (const problem of problems) writeLine(io.stderr, terminalText(`pushcast: ${problem}`));
+      for (const problem of problems) writeNotice(io, problem);
       if (options.dryRun || problems.length > 0) return exitCode;
       inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
     }
@@ -150,11 +149,6 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
   } finally {
     await registry?.close();
   }
-}
-
-/** What opening a registry has to say (a PostgreSQL schema created on first use): on standard error, as pushcast's notes are. */
-export function registryNotice(io: CliIo): (text: string) => void {
-  return (text) => writeLine(io.stderr, terminalText(`pushcast: ${text}`));
 }
 
 /** Sleeps until the clock shows `due` (at least a moment, at most a minute at a time); false when interrupted. */
