@@ -1,14 +1,25 @@
-// Prints vitest's JSON report as the plain line CI reads: "N passed, N failed, N skipped".
+// Prints vitest's JSON reports as the plain lines CI reads: one per runtime ("LABEL: N passed, N
+// failed, N skipped"), then the sum as "N passed, N failed, N skipped". Arguments: LABEL=FILE ...
+// (a bare FILE is its own label). A runtime without results, or without tests, fails the run.
 import { readFileSync } from 'node:fs';
 
-const file = process.argv[2];
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch (error) {
-  console.error(`no test results in ${file}: ${error.message}`);
-  process.exit(1);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let complete = true;
+for (const argument of process.argv.slice(2)) {
+  const at = argument.lastIndexOf('=');
+  const [label, file] = at > 0 ? [argument.slice(0, at), argument.slice(at + 1)] : [argument, argument];
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    console.log(`${label}: no test results (${error.code ?? error.message})`);
+    complete = false;
+    continue;
+  }
+  const counts = { passed: report.numPassedTests, failed: report.numFailedTests, skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0) };
+  console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  if (report.numTotalTests === 0) complete = false;
+  for (const key of Object.keys(totals)) totals[key] += counts[key];
 }
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
-if (report.numTotalTests === 0) process.exit(1);
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+if (!complete) process.exit(1);

@@ -1,6 +1,7 @@
-// npm run bench:registry [-- --devices 1000000 --users 100000]
+// npm run bench:registry [-- --devices 1000000 --users 100000] [--json]
 // Imports generated devices with `pushcast devices import` (as a user runs it), then resolves a
-// user-ID audience through the registry, each in a fresh process; prints rows/s and peak RSS.
+// user-ID audience through the registry, each in a fresh process; prints rows/s and peak RSS
+// (--json: one line, for bench/sqlite-drivers.js). PUSHCAST_SQLITE_DRIVER picks the SQLite driver.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,16 +35,24 @@ for (let i = 0; i < deviceCount; i++) {
 out.end();
 await once(out, 'finish');
 
+const json = process.argv.includes('--json');
+const say = (line) => json || console.log(line);
 const db = join(dir, 'pushcast.db');
-const imported = JSON.parse(execFileSync(join(root, 'bin/pushcast.js'), ['devices', '--registry', db, 'import', devicesFile, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-console.log(
+const imported = JSON.parse(
+  execFileSync(process.execPath, [join(root, 'bin/pushcast.js'), 'devices', '--registry', db, 'import', devicesFile, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+);
+say(
   `import ${imported.imported} devices: ${Math.round(imported.imported / imported.resources.seconds)} rows/s, ${imported.resources.seconds.toFixed(1)} s, peak RSS ${imported.resources.peakRssMB} MB`,
 );
 
 const audience = join(dir, 'users.csv');
 writeFileSync(audience, `user_id,name\n${Array.from({ length: userCount }, (_, i) => `u${(i * 7) % (users + userCount / 10)},User ${i}`).join('\n')}\n`);
 const resolved = JSON.parse(execFileSync(process.execPath, [join(root, 'bench/lib/resolve-worker.js'), db, audience], { encoding: 'utf8' }));
-console.log(
+say(
   `resolve ${resolved.users} users to ${resolved.devices} devices (${resolved.unknown} unknown): ${Math.round(resolved.users / resolved.seconds)} users/s, peak RSS ${resolved.peakRssMB} MB`,
 );
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Node ${process.version}`);
+say(`machine: ${cpus().length} x ${cpus()[0]?.model}, Node ${process.version}`);
+if (json) {
+  const figures = (result, count) => ({ count, seconds: result.seconds, peakRssMB: result.peakRssMB });
+  console.log(JSON.stringify({ import: figures(imported.resources, imported.imported), resolve: figures(resolved, resolved.users) }));
+}

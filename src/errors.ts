@@ -157,3 +157,24 @@ export function fileErrorReason(error: unknown): string {
       return (error as Error)?.message ?? String(error);
   }
 }
+
+/**
+ * A native module that does not load in this Node.js (built for another one, after a Node upgrade
+ * or with npm's nodedir pointing at another Node's headers; or never built), as one line naming the
+ * module and the fix, wherever it fails: at require, or when its addon first loads. Else undefined.
+ */
+export function nativeModuleFailure(error: unknown): ConfigError | undefined {
+  const message = String((error as Error | undefined)?.message ?? '');
+  const abi = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(message);
+  const unbuilt = /Could not locate the bindings file/.test(message);
+  if ((error as { code?: unknown } | undefined)?.code !== 'ERR_DLOPEN_FAILED' && !abi && !unbuilt) return undefined;
+  // The innermost node_modules folder named: pushcast itself may be installed in one.
+  const module = [...message.matchAll(/node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/\s']+)[\\/]/g)].pop()?.[1].replace('\\', '/') ?? 'a native module';
+  const cause = abi
+    ? `was built for another Node.js (module version ${abi[1]}; Node.js ${process.versions.node} needs ${abi[2]})`
+    : unbuilt
+      ? 'was never built for this install'
+      : `did not load (${oneLine(message.split('\n')[0].slice(0, 160))})`;
+  const fix = module.startsWith('a ') ? 'npm rebuild' : `npm rebuild ${module}`;
+  return new ConfigError(`${module} ${cause}: run ${fix} where pushcast is installed`, { cause: error });
+}

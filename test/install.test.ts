@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +43,9 @@ async function emulatorHint(bin: string, cwd: string): Promise<[string, string]>
   return [hint![1], hint![2]];
 }
 
+/** Node 24 and later have their own SQLite (node:sqlite) with no warning: the registry's when better-sqlite3 is not built. */
+const ownSqlite = Number(process.versions.node.split('.')[0]) >= 24;
+
 describe('the package as users install it', () => {
   it('packs, installs from the tarball into a fresh prefix, and runs pushcast demo, init and the emulator from unrelated folders', { timeout: 300_000 }, async () => {
     const scratch = tempDir('pushcast-install-');
@@ -56,10 +59,12 @@ describe('the package as users install it', () => {
     expect(listed).toContain('package/schema/report-v1.schema.json');
     expect(listed.filter((path) => path.startsWith('package/src/') || path.startsWith('package/test/'))).toEqual([]);
 
-    // Dependencies come from npm's cache where it has them; better-sqlite3's native build is not what is tested here.
+    // Dependencies come from npm's cache where it has them, and no install script runs: nothing is
+    // built, which is all an install on Node 24 and later needs (the registry uses node:sqlite).
     const prefix = join(scratch, 'prefix');
     run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, tarball)], scratch);
     const installed = join(prefix, 'lib/node_modules/pushcast');
+    expect(existsSync(join(installed, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(false);
     // Source maps carry their sources: they point at nothing the package does not ship.
     const map = JSON.parse(readFileSync(join(installed, 'dist/cli/main.js.map'), 'utf8'));
     expect(map.sourcesContent?.[0]).toContain('export async function run(');
@@ -70,6 +75,19 @@ describe('the package as users install it', () => {
     const record = JSON.parse(run(bin, ['demo', '--json'], elsewhere));
     expect(record).toMatchObject({ campaign: 'demo', status: 'done', counts: { targeted: 13, skipped: 6 } });
     expect(readdirSync(elsewhere)).toEqual([]); // it wrote nothing where it was run
+
+    // The device registry: better-sqlite3, which this install never built; from Node 24, Node's
+    // own SQLite in its place; before, one line that says so and names the fix, not a stack.
+    const registryUser = tempDir('pushcast-registry-');
+    writeFileSync(join(registryUser, 'devices.csv'), 'user_id,provider,token\nu1,fcm,token-of-u1-0123456789\n');
+    const imported = spawnSync(bin, ['devices', 'import', 'devices.csv'], { cwd: registryUser, encoding: 'utf8' });
+    if (ownSqlite) {
+      expect(imported.status, imported.stderr).toBe(0);
+      expect(JSON.parse(run(bin, ['devices', 'stats', '--json'], registryUser))).toMatchObject({ devices: 1, valid: 1 });
+    } else {
+      expect(imported.status).toBe(2);
+      expect(imported.stderr).toBe('pushcast: better-sqlite3 was never built for this install: run npm rebuild better-sqlite3 where pushcast is installed\n');
+    }
 
     // What init writes and what the emulator's hint names exist outside a clone too.
     const project = tempDir('pushcast-project-');

@@ -13,6 +13,7 @@ import { watchUnanswered } from '../src/providers/unanswered-stream.js';
 import { OpenSessions } from '../src/providers/open-sessions.js';
 import { PushServiceConnections } from '../src/providers/webpush/push-service-connections.js';
 import { waitFor } from './helpers/wait-for.js';
+import { serveResetsFirst } from '../src/emulator/resets-first.js';
 import type { Socket } from 'node:net';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
@@ -249,6 +250,7 @@ describe('request deadlines', () => {
     const timeoutMs = 1000;
     const arrivedAt = new Map<string, number>();
     const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
+    serveResetsFirst(server); // frees the held stream's slot at its reset, as providers do (Node 22+ servers refuse the queued one)
     server.on('stream', (stream, headers) => {
       const path = String(headers[':path']);
       arrivedAt.set(path, performance.now());
@@ -286,6 +288,35 @@ describe('request deadlines', () => {
     } finally {
       client.destroy();
       server.close();
+    }
+  });
+});
+
+describe('the emulator at its limit of concurrent streams', () => {
+  it('takes the request a client queued behind the limit once the client resets one of the streams that held it, as a provider does, on every Node.js', async () => {
+    const stalling = await startEmulator({ stall: ['fcm'] });
+    const client = http2.connect(stalling.url, { ca: stalling.ca });
+    client.on('error', () => undefined);
+    try {
+      const limit = (await once(client, 'remoteSettings'))[0].maxConcurrentStreams as number;
+      const held = Array.from({ length: limit }, (_, i) => {
+        const stream = client.request({ ':method': 'POST', ':path': '/v1/projects/p/messages:send', 'content-type': 'application/json' });
+        stream.on('error', () => undefined);
+        stream.end(JSON.stringify({ message: { token: `held-${i}` } }));
+        return stream;
+      });
+      await waitFor(() => stalling.stats().stalled === limit, 'every held request to arrive');
+      const queued = client.request({ ':method': 'GET', ':path': '/_emulator/stats' });
+      queued.end();
+      const answer = new Promise<string | number>((resolve) => {
+        queued.once('response', (headers) => resolve(Number(headers[':status'])));
+        queued.once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code} (RST_STREAM code ${queued.rstCode})`));
+      });
+      held[0].close(http2.constants.NGHTTP2_CANCEL); // its RST_STREAM and the queued HEADERS go out together
+      expect(await answer).toBe(200);
+    } finally {
+      client.destroy();
+      await stalling.close();
     }
   });
 });

@@ -1,11 +1,14 @@
-// One suite, two backends: every registry operation behaves the same on SQLite and PostgreSQL.
-// PostgreSQL is a real server (test/helpers/postgres.ts); without one, its half is skipped, and says why.
+// One suite, two backends: every registry operation behaves the same on SQLite and PostgreSQL, and
+// SQLite the same through either driver (Node's own node:sqlite, the native better-sqlite3).
+// PostgreSQL is a real server (test/helpers/postgres.ts); without one, its part is skipped, and
+// says why; so is a driver this Node.js cannot load (node:sqlite before Node 22).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresRegistry, postgresTarget } from '../src/registry/postgres-registry.js';
 import { deviceKey, type Device, type DeviceRegistry } from '../src/registry/registry.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
+import { openSqlite, type SqliteDriver } from '../src/registry/sqlite-driver.js';
 import { freshDatabase, postgresOrSkip } from './helpers/postgres.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { apnsToken, fcmToken, tempDir } from './helpers/tokens.js';
@@ -20,17 +23,35 @@ interface Backend {
   fresh(): Promise<{ registry: DeviceRegistry; spec: string }>;
   /** The registry a --registry value names, opened again. */
   reopen(spec: string): Promise<DeviceRegistry>;
+  /** What the CLI processes a test starts need to use the same backend. */
+  env?: NodeJS.ProcessEnv;
 }
 
-const backends: Backend[] = [
-  {
-    name: 'SQLite',
-    fresh: async () => {
-      const file = join(tempDir(), 'pushcast.db');
-      return { registry: SqliteRegistry.open(file), spec: file };
-    },
-    reopen: async (file) => SqliteRegistry.open(file),
+/** Why `driver` cannot open a database in this Node.js, if it cannot. */
+function driverSkip(driver: SqliteDriver): string | undefined {
+  try {
+    openSqlite(':memory:', driver).close();
+    return undefined;
+  } catch (error) {
+    const why = `${driver} does not load in Node.js ${process.versions.node}: ${(error as Error).message}`;
+    console.log(`registry contract on SQLite through ${why}`);
+    return why;
+  }
+}
+
+const sqliteBackends: Backend[] = (['node:sqlite', 'better-sqlite3'] as const).map((driver) => ({
+  name: `SQLite (${driver})`,
+  skip: driverSkip(driver),
+  fresh: async () => {
+    const file = join(tempDir(), 'pushcast.db');
+    return { registry: SqliteRegistry.open(file, driver), spec: file };
   },
+  reopen: async (file) => SqliteRegistry.open(file, driver),
+  env: { PUSHCAST_SQLITE_DRIVER: driver },
+}));
+
+const backends: Backend[] = [
+  ...sqliteBackends,
   {
     name: 'PostgreSQL',
     skip: postgres.skip,
@@ -224,10 +245,10 @@ describe.each(backends)('the registry contract on $name', (backend) => {
       `fcm,${fcmToken('twice')},older,2026-01-01T00:00:00Z`,
     ];
     writeFileSync(join(dir, 'devices.csv'), `${csv.join('\n')}\n`);
-    const { code, stdout } = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv', '--json'], { cwd: dir });
+    const { code, stdout } = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv', '--json'], { cwd: dir, env: backend.env });
     expect(code).toBe(0);
     expect(JSON.parse(stdout).conflicts).toEqual([{ lines: [2, 4], provider: 'fcm', token: fcmToken('twice'), keptLine: 2, keptUser: 'newer' }]);
-    const text = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv'], { cwd: dir });
+    const text = await spawnCli(['devices', '--registry', spec, 'import', 'devices.csv'], { cwd: dir, env: backend.env });
     expect(text.stdout).toMatch(/lines 2 and 4 list the same fcm token \S+: kept line 2, seen last \(user newer\)/);
     const reopened = await backend.reopen(spec);
     opened.push(reopened);
@@ -243,7 +264,7 @@ describe.each(backends)('the registry contract on $name', (backend) => {
       for (let round = 0; round < 5; round++) {
         const token = fcmToken(`w${writer}-${round}`);
         const args = ['devices', '--registry', spec, 'register', '--user', `writer${writer}`, '--provider', 'fcm', '--token', token];
-        results.push(await spawnCli(round === 0 ? args : [...args, '--replaces', fcmToken(`w${writer}-${round - 1}`)], { cwd: tempDir() }));
+        results.push(await spawnCli(round === 0 ? args : [...args, '--replaces', fcmToken(`w${writer}-${round - 1}`)], { cwd: tempDir(), env: backend.env }));
       }
       return results;
     });

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ExitCode, PushcastError, UsageError } from '../errors.js';
+import { ExitCode, nativeModuleFailure, PushcastError, UsageError } from '../errors.js';
 import { terminalText, writeLine, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
@@ -44,6 +44,8 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
     if (json) printFailure(io, error);
     return error.exitCode;
   }
+  const native = nativeModuleFailure(error);
+  if (native) return reportError(native, io, json);
   // Anything else is a bug in pushcast: say so, with the stack, rather than hide it.
   io.stderr.write(`pushcast: unexpected error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
   if (json) printFailure(io, { code: 'internal', message: `unexpected error (please report it): ${(error as Error)?.message ?? String(error)}` });

@@ -1,9 +1,9 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { constants, type ServerHttp2Session } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
 import { bytesOf } from './emulated.js';
 import { apnsStreamLimit, compact, connectionStreamLimit, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import type { Behaviour } from './fate.js';
+import { transportOf } from './resets-first.js';
 import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
 
 const verifiedTokens = new Map<string, VerifiedJwt>();
@@ -148,7 +148,7 @@ function sendLimit(limit: StreamLimit): void {
 function authFailure(exchange: Exchange, credentials: EmulatorContext['credentials']): string | undefined {
   const authorization = String(exchange.req.headers.authorization ?? '');
   if (!authorization) {
-    const socket = exchange.req.stream?.session?.socket as TLSSocket | undefined;
+    const socket = transportOf(exchange.req.stream?.session);
     const presented = socket?.getPeerCertificate?.()?.fingerprint256;
     if (!presented) return 'MissingProviderToken';
     return presented === credentials.apnsCertificate.fingerprint256 ? undefined : 'BadCertificate';

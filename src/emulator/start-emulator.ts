@@ -1,4 +1,4 @@
-import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { constants, createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import { once } from 'node:events';
 import { createServer as createHttp1Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,6 +11,7 @@ import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from 
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { handleWebPush } from './handle-webpush.js';
+import { serveResetsFirst, transportOf } from './resets-first.js';
 
 export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'forced' | 'stall'>> {
   host?: string;
@@ -87,6 +88,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         maxSessionInvalidFrames: 1_000_000,
         maxSessionRejectedStreams: 1_000_000,
       });
+  if (!options.http1Only) serveResetsFirst(server);
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
@@ -131,7 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsTopics: new Set(options.apnsTopics ?? []),
     cutConnection(exchange) {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
-      const socket = exchange.req.socket;
+      const socket = transportOf(exchange.session) ?? exchange.req.socket;
       (tcpSockets.get(peerOf(socket)) ?? socket).destroy();
     },
   };
@@ -149,6 +151,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const stream = req.stream as (typeof req.stream & { id?: number }) | undefined;
+    // A stream Node's HTTP/2 layer refused as it came in (REFUSED_STREAM: after the session's
+    // GOAWAY, or over its limit) still comes up as a request, already destroyed (seen on Node 24
+    // and 26): the client was told it was not processed and sends it again, so it is not.
+    if (stream?.destroyed && stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) {
+      state.stats.refused++;
+      return;
+    }
     const arrival = { session: stream?.session, streamId: stream?.id };
     const chunks: Buffer[] = [];
     let size = 0;

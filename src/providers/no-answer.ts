@@ -1,3 +1,4 @@
+import tls from 'node:tls';
 import type { Outcome } from '../domain/outcome.js';
 
 /**
@@ -65,7 +66,7 @@ export function classifyNoAnswer(error: unknown, context: NoAnswerContext = {}):
     return {
       kind: 'fatal',
       reason: 'untrusted-certificate',
-      fix: `the server's TLS certificate was refused (${rootCause(text)}): if the endpoint is a proxy or the emulator, set ca to the PEM of the authority that signed its certificate; otherwise check this machine's clock and CA certificates`,
+      fix: `the server's TLS certificate was refused (${rootCause(text)}): if the endpoint is a proxy or the emulator, set ca to the PEM of the authority that signed its certificate; otherwise check this machine's clock and CA certificates${systemStoreAdvice}`,
     };
   }
   if (context.refused || refusedStream.test(text)) return { kind: 'retryable', reason: 'refused-stream', because: 'refused', detail };
@@ -93,7 +94,18 @@ function describeError(error: unknown): { codes: string[]; text: string } {
   return { codes, text: [...new Set(texts)].join(' <- ') };
 }
 
-/** The deepest cause's message: the most specific ("self-signed certificate"). */
+/**
+ * The deepest cause's message: the most specific ("self-signed certificate"), without the advice
+ * Node 24 and later add after a semicolon ("if the root CA is installed locally, try running
+ * Node.js with --use-system-ca"): the message gives pushcast's one piece of advice.
+ */
 function rootCause(text: string): string {
-  return text.split(' <- ').pop()!.slice(0, 120);
+  return text.split(' <- ').pop()!.split('; ')[0].slice(0, 120);
 }
+
+/**
+ * Recent Node 22 releases and Node 24+ also trust the operating system's store (where a company's
+ * proxy authority is installed) when NODE_USE_SYSTEM_CA=1 (seen on 22.23, 24.22 and 26.12); Node 20
+ * has no such switch, nor tls.getCACertificates.
+ */
+const systemStoreAdvice = typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function' ? ' (NODE_USE_SYSTEM_CA=1 adds the system store)' : '';

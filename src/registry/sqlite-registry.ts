@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
-import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { ApnsEnvironment } from '../domain/recipient.js';
 import { oneLine } from '../domain/quote-value.js';
 import { ConfigError, RegistryError } from '../errors.js';
+import { isBusy, openSqlite, type SqliteConnection, type SqliteDriver, type SqliteStatement as Statement } from './sqlite-driver.js';
 import {
   checkChannel,
   claimRetentionDays,
@@ -93,7 +92,7 @@ export class SqliteRegistry implements DeviceRegistry {
   private readonly usersStatements = new Map<number, Statement>();
 
   private constructor(
-    readonly db: SqliteDatabase,
+    readonly db: SqliteConnection,
     readonly label: string,
   ) {
     this.statements = {
@@ -147,25 +146,18 @@ export class SqliteRegistry implements DeviceRegistry {
   }
 
   /** Opens (creating it on first use) and migrates a registry. WAL: a send may read while an import writes. */
-  static open(path: string): SqliteRegistry {
-    let Database: typeof import('better-sqlite3');
-    try {
-      Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    } catch (error) {
-      throw new ConfigError(`the device registry needs better-sqlite3, which did not load: ${(error as Error).message.split('\n')[0]}`);
-    }
+  static open(path: string, driver?: SqliteDriver): SqliteRegistry {
     mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 10000'); // another pushcast process may hold the write lock for a batch
+    const db = openSqlite(path, driver);
+    db.pragma('journal_mode = WAL'); // waits out another process's lock: the driver sets busy_timeout
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
-    const version = db.pragma('user_version', { simple: true }) as number;
+    const version = Number(db.pragma('user_version'));
     if (version > migrations.length) throw new ConfigError(`${oneLine(path)} was written by a newer pushcast (schema ${version}); upgrade pushcast`);
     for (let next = version; next < migrations.length; next++) {
       writeTransaction(db, path, () => {
         // Another process may have migrated while this one waited for the lock.
-        if ((db.pragma('user_version', { simple: true }) as number) !== next) return;
+        if (Number(db.pragma('user_version')) !== next) return;
         db.exec(migrations[next]);
         db.pragma(`user_version = ${next + 1}`);
       });
@@ -393,7 +385,7 @@ export class SqliteRegistry implements DeviceRegistry {
 
   async health(): Promise<RegistryFinding[]> {
     const devices = (this.db.prepare('SELECT COUNT(*) AS n FROM devices').get() as { n: number }).n;
-    const version = this.db.pragma('user_version', { simple: true }) as number;
+    const version = Number(this.db.pragma('user_version'));
     return [{ ok: true, text: `SQLite file ${this.label}: schema version ${version} of ${migrations.length}, ${devices} devices, WAL; one machine only` }];
   }
 
@@ -407,14 +399,13 @@ export class SqliteRegistry implements DeviceRegistry {
  * at once with SQLITE_BUSY when another process wrote in between, without waiting for the busy
  * timeout. Busy past that wait, it is tried again within a bound, then stops in one line.
  */
-function writeTransaction<T>(db: SqliteDatabase, label: string, work: () => T): T {
-  const transaction = db.transaction(work);
+function writeTransaction<T>(db: SqliteConnection, label: string, work: () => T): T {
   const deadline = Date.now() + busyBudgetMs;
   for (;;) {
     try {
-      return transaction.immediate();
+      return db.immediately(work);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      if (!isBusy(error)) throw error;
       if (Date.now() > deadline) {
         throw new RegistryError(oneLine(label), `another process held its write lock for ${busyBudgetMs / 1000} s; try again when it is done`, { cause: error });
       }
