@@ -1,6 +1,7 @@
 // Prints vitest's JSON reports as the plain lines CI reads: one per runtime ("LABEL: N passed, N
 // failed, N skipped"), then the sum as "N passed, N failed, N skipped". Arguments: LABEL=FILE ...
-// (a bare FILE is its own label). A runtime without results, or without tests, fails the run.
+// (a bare FILE is its own label). A runtime without results counts as one failure, and so does a
+// test file that failed before any of its tests ran (an import that threw): no line hides either.
 import { readFileSync } from 'node:fs';
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -12,12 +13,19 @@ for (const argument of process.argv.slice(2)) {
   try {
     report = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    console.log(`${label}: no test results (${error.code ?? error.message})`);
+    console.log(`${label}: no test results (${error.code ?? error.message}), counted as 1 failed`);
+    totals.failed += 1;
     complete = false;
     continue;
   }
-  const counts = { passed: report.numPassedTests, failed: report.numFailedTests, skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0) };
-  console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  const brokenFiles = (report.testResults ?? []).filter((file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0);
+  const counts = {
+    passed: report.numPassedTests,
+    failed: report.numFailedTests + brokenFiles.length,
+    skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0),
+  };
+  const broken = brokenFiles.length ? ` (${brokenFiles.length} of them test files that failed before their tests ran)` : '';
+  console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed${broken}, ${counts.skipped} skipped`);
   if (report.numTotalTests === 0) complete = false;
   for (const key of Object.keys(totals)) totals[key] += counts[key];
 }

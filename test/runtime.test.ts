@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, nativeModuleFailure } from '../src/errors.js';
+import { honoursSystemCaVariable } from '../src/providers/no-answer.js';
 import { chosenSqliteDriver, openSqlite, quietBuiltinSqlite } from '../src/registry/sqlite-driver.js';
 import { tempDir } from './helpers/tokens.js';
 
@@ -75,5 +76,12 @@ describe('a native module that does not load in this Node.js', () => {
   it('leaves every other error alone: a bug is still told as a bug', () => {
     expect(nativeModuleFailure(new TypeError("Cannot read properties of undefined (reading 'token')"))).toBeUndefined();
     expect(nativeModuleFailure(undefined)).toBeUndefined();
+  });
+});
+
+describe("the system's CA store", () => {
+  it('is offered (NODE_USE_SYSTEM_CA=1) only where Node honours the variable: 22.19+ and 24.6+', () => {
+    const offered = ['20.20.2', '22.18.0', '22.19.0', '23.11.0', '24.5.0', '24.6.0', '26.12.1'].filter((version) => honoursSystemCaVariable(version));
+    expect(offered).toEqual(['22.19.0', '24.6.0', '26.12.1']);
   });
 });

@@ -37,9 +37,9 @@ export function serveResetsFirst(server: Http2SecureServer | Http2Server): void 
 
 const holdsResetStreams = Number(process.versions.node.split('.')[0]) >= 22;
 
-/** The connection a session reads through ResetsFirst: where its peer's address and certificate are. */
-export function transportOf(session: object | undefined): TLSSocket | undefined {
-  return session ? transports.get(session) : undefined;
+/** The TLS connection under a session (through ResetsFirst or not): where its peer's address and certificate are. */
+export function transportOf(session: Http2Session | undefined): TLSSocket | undefined {
+  return session ? (transports.get(session) ?? (session.socket as TLSSocket)) : undefined;
 }
 
 const transports = new WeakMap<object, TLSSocket>();
@@ -97,14 +97,13 @@ class ResetsFirst extends Duplex {
       this.payloadLeft -= n;
       at += n;
       if (this.inReset && this.payloadLeft === 0) {
+        // Whatever follows waits, in this chunk or in the next one this same turn brings.
         this.inReset = false;
-        if (at < chunk.length) {
-          this.push(chunk.subarray(0, at));
-          this.holding = true;
-          this.held.unshift(chunk.subarray(at));
-          setImmediate(() => this.release());
-          return;
-        }
+        this.push(chunk.subarray(0, at));
+        this.holding = true;
+        if (at < chunk.length) this.held.unshift(chunk.subarray(at));
+        setImmediate(() => this.release());
+        return;
       }
     }
     this.push(chunk);

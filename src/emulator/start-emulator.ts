@@ -133,7 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsTopics: new Set(options.apnsTopics ?? []),
     cutConnection(exchange) {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
-      const socket = transportOf(exchange.session) ?? exchange.req.socket;
+      const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;
       (tcpSockets.get(peerOf(socket)) ?? socket).destroy();
     },
   };

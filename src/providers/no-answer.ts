@@ -1,4 +1,3 @@
-import tls from 'node:tls';
 import type { Outcome } from '../domain/outcome.js';
 
 /**
@@ -104,8 +103,12 @@ function rootCause(text: string): string {
 }
 
 /**
- * Recent Node 22 releases and Node 24+ also trust the operating system's store (where a company's
- * proxy authority is installed) when NODE_USE_SYSTEM_CA=1 (seen on 22.23, 24.22 and 26.12); Node 20
- * has no such switch, nor tls.getCACertificates.
+ * Node 22.19+ and 24.6+ also trust the operating system's store (where a company's proxy authority
+ * is installed) when NODE_USE_SYSTEM_CA=1 (Node's docs; nodejs/learn #79: not 22.15 or 24.0, which
+ * have only --use-system-ca); Node 20 has neither.
  */
-const systemStoreAdvice = typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function' ? ' (NODE_USE_SYSTEM_CA=1 adds the system store)' : '';
+export function honoursSystemCaVariable(version = process.versions.node): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major > 24 || (major === 24 && minor >= 6) || (major === 22 && minor >= 19);
+}
+const systemStoreAdvice = honoursSystemCaVariable() ? ' (NODE_USE_SYSTEM_CA=1 adds the system store)' : '';

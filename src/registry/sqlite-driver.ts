@@ -92,6 +92,7 @@ function openBuiltin(path: string): SqliteConnection {
   const sqlite = builtinSqlite();
   if (!sqlite) throw new ConfigError(`this Node.js (${process.version}) has no node:sqlite: unset PUSHCAST_SQLITE_DRIVER to use better-sqlite3`);
   const db = new sqlite.DatabaseSync(path, { timeout: busyTimeoutMs });
+  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`); // early Node 22 releases ignore the option
   return {
     driver: 'node:sqlite',
     prepare: (sql) => {
@@ -137,7 +138,8 @@ function openBetter(path: string): SqliteConnection {
     const failure = nativeModuleFailure(error);
     if (failure) throw failure;
     if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || (error as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new ConfigError(`the device registry needs better-sqlite3 on Node.js ${process.version.slice(1)} (Node 24 and later use their own SQLite): npm install better-sqlite3`);
+      const without = quietBuiltinSqlite() ? ' (or unset PUSHCAST_SQLITE_DRIVER: Node 24 and later have their own)' : '';
+      throw new ConfigError(`the device registry needs better-sqlite3, which is not installed: run npm install better-sqlite3 where pushcast is installed${without}`);
     }
     throw error;
   }
