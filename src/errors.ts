@@ -169,12 +169,12 @@ export function nativeModuleFailure(error: unknown): ConfigError | undefined {
   const unbuilt = /Could not locate the bindings file/.test(message);
   if ((error as { code?: unknown } | undefined)?.code !== 'ERR_DLOPEN_FAILED' && !abi && !unbuilt) return undefined;
   // The innermost node_modules folder named: pushcast itself may be installed in one.
-  const module = [...message.matchAll(/node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/\s']+)[\\/]/g)].pop()?.[1].replace('\\', '/') ?? 'a native module';
+  const module = [...message.matchAll(/node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/\s']+)[\\/]/g)].pop()?.[1].replace('\\', '/');
   const cause = abi
     ? `was built for another Node.js (module version ${abi[1]}; Node.js ${process.versions.node} needs ${abi[2]})`
     : unbuilt
       ? 'was never built for this install'
       : `did not load (${oneLine(message.split('\n')[0].slice(0, 160))})`;
-  const fix = module.startsWith('a ') ? 'npm rebuild' : `npm rebuild ${module}`;
-  return new ConfigError(`${module} ${cause}: run ${fix} where pushcast is installed`, { cause: error });
+  const fix = module ? `npm rebuild ${module}` : 'npm rebuild';
+  return new ConfigError(`${module ?? 'a native module'} ${cause}: run ${fix} where pushcast is installed`, { cause: error });
 }

@@ -180,27 +180,11 @@ export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput
   };
 }
 
-/** A row of the devices table as both backends name its columns; channels and validity each stores its own way. */
-export interface DeviceColumns {
-  id: number;
-  user_id: string | null;
-  provider: ProviderName;
-  token: string;
-  subscription: string | null;
-  app: string | null;
-  environment: ApnsEnvironment | null;
-  platform: string | null;
-  locale: string | null;
-  timezone: string | null;
-  invalid_reason: string | null;
-  invalid_at: string | null;
-  unregistered_at: string | null;
-  unregistered_reason: UnregisterReason | null;
-  badge: number;
-  created_at: string;
-  updated_at: string;
-  last_seen: string;
-}
+/** `lastSeen` as a column is named: `last_seen`. */
+type SnakeCase<Name extends string> = Name extends `${infer First}${infer Rest}` ? `${First extends Lowercase<First> ? First : `_${Lowercase<First>}`}${SnakeCase<Rest>}` : Name;
+
+/** A row of the devices table as both backends name its columns: a Device's fields, but channels and validity, which each stores its own way. */
+export type DeviceColumns = { [Field in Exclude<keyof Device, 'channels' | 'valid'> as SnakeCase<Field>]: Device[Field] };
 
 /** A device from its row, given the channels and validity as the backend reads them. */
 export function deviceFromColumns(row: DeviceColumns, channels: string[], valid: boolean): Device {

@@ -71,10 +71,7 @@ export function isBusy(error: unknown): boolean {
 
 /** What pushcast uses of node:sqlite (the Node 20 types pushcast builds with do not know the module). */
 interface BuiltinSqlite {
-  DatabaseSync: new (
-    path: string,
-    options?: { timeout?: number },
-  ) => {
+  DatabaseSync: new (path: string) => {
     prepare(sql: string): unknown;
     exec(sql: string): void;
     /** Node 22.16 and 24 on; undefined before. */
@@ -91,8 +88,8 @@ function builtinSqlite(): BuiltinSqlite | undefined {
 function openBuiltin(path: string): SqliteConnection {
   const sqlite = builtinSqlite();
   if (!sqlite) throw new ConfigError(`this Node.js (${process.version}) has no node:sqlite: unset PUSHCAST_SQLITE_DRIVER to use better-sqlite3`);
-  const db = new sqlite.DatabaseSync(path, { timeout: busyTimeoutMs });
-  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`); // early Node 22 releases ignore the option
+  const db = new sqlite.DatabaseSync(path);
+  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`); // as a pragma: early Node 22 releases have no timeout option
   return {
     driver: 'node:sqlite',
     prepare: (sql) => {
