@@ -1,13 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers. `unit`: in-process tests of one part at a time, no emulator, no child process, no
+ * server (`npm run test:unit`, seconds). `e2e`: the built CLI against the emulator, child
+ * processes, PostgreSQL and a terminal. `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Tests that start emulators and child processes share two cores: keep the pool small.
     maxWorkers: 2,
-    // One throwaway PostgreSQL cluster for the run, shared by the test files (test/helpers/postgres.ts).
-    globalSetup: ['test/helpers/postgres-global-setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/*.test.ts'],
+          // One throwaway PostgreSQL cluster for the run, shared by the test files (test/helpers/postgres.ts).
+          globalSetup: ['test/helpers/postgres-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

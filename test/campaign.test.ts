@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { fateOf } from '../src/emulator/fate.js';
-import { audienceFile } from './helpers/audience.js';
+import { audienceFile, subscriptionCell } from './helpers/audience.js';
 import { emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -54,7 +54,7 @@ describe('pushcast send through the emulator', () => {
   it('contacts only known push services, unless the config allows another origin', async () => {
     const internal = { ...emulatorSubscription('internal'), endpoint: 'https://169.254.169.254/latest/meta-data' };
     const mine = { ...emulatorSubscription('mine'), endpoint: 'https://push.example.net/sub/mine' };
-    const audience = tempFile('web.csv', ['subscription,name', ...[internal, mine].map((sub) => `"${JSON.stringify(sub).replace(/"/g, '""')}",x`)].join('\n'));
+    const audience = tempFile('web.csv', ['subscription,name', ...[internal, mine].map((sub) => `${subscriptionCell(sub)},x`)].join('\n'));
     const first = await runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audience, '-m', simpleMessage, '--json']);
     expect(JSON.parse(first.stdout).skippedByReason).toEqual({ 'endpoint-not-allowed': 2 });
     expect(emulator.stats().requests.webpush).toBe(0);

@@ -7,6 +7,7 @@ import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emu
 import { runCli } from './helpers/run-cli.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { subscriptionCell } from './helpers/audience.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let emulator: Emulator;
@@ -189,7 +190,6 @@ describe('the plan is the send: the same engine, with a provider that sends noth
     delete withoutApns.apns;
     const partial = tempFile('pushcast.config.json', JSON.stringify(withoutApns));
     const internal = { ...emulatorSubscription('internal'), endpoint: 'https://10.0.0.5/push/1' };
-    const cell = (subscription: object) => `"${JSON.stringify(subscription).replace(/"/g, '""')}"`;
     const audience = tempFile(
       'mixed.csv',
       [
@@ -198,8 +198,8 @@ describe('the plan is the send: the same engine, with a provider that sends noth
         `fcm,${fcmToken('p2')}`,
         `apns,${apnsToken('p3')}`,
         `apns,${apnsToken('p4')}`,
-        `webpush,${cell(emulatorSubscription('p5'))}`,
-        `webpush,${cell(internal)}`,
+        `webpush,${subscriptionCell(emulatorSubscription('p5'))}`,
+        `webpush,${subscriptionCell(internal)}`,
       ].join('\n'),
     );
     const message = tempFile('m.json', '{"title":"Hi"}');

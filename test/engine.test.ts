@@ -7,9 +7,9 @@ import { fateOf } from '../src/emulator/fate.js';
 import { fromRanges } from '../src/journal/journal.js';
 import { runCli } from './helpers/run-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { audienceFile } from './helpers/audience.js';
+import { audienceFile, tokenCell } from './helpers/audience.js';
 import { waitFor } from './helpers/wait-for.js';
-import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const message = tempFile('m.json', JSON.stringify({ title: 'Hi {{name}}', body: 'News' }));
@@ -19,8 +19,7 @@ function mixedAudience(count: number): string {
   const rows = ['provider,token,name'];
   for (let i = 0; i < count; i++) {
     const provider = (['fcm', 'apns', 'webpush'] as const)[i % 3];
-    const token = provider === 'fcm' ? fcmToken(`m${i}`) : provider === 'apns' ? apnsToken(`m${i}`) : `"${JSON.stringify(emulatorSubscription(`m${i}`)).replace(/"/g, '""')}"`;
-    rows.push(`${provider},${token},U${i}`);
+    rows.push(`${provider},${tokenCell(provider, `m${i}`)},U${i}`);
   }
   rows.push(`fcm,${fcmToken('m0')},again`, 'apns,not-a-token,bad');
   return tempFile('mixed.csv', `${rows.join('\n')}\n`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
 import { KeptSessions } from '../src/providers/fcm/kept-sessions.js';
@@ -53,6 +53,7 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
       expect(response.successCount).toBe(1);
       expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('guard')]);
     } finally {
+      vi.useRealTimers();
       sessions.destroyAll();
       await deleteApp(app);
       removeHook();
@@ -131,6 +132,9 @@ describe('a connection a sendEach call left', () => {
     const { getMessaging } = await import('firebase-admin/messaging');
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'kept-idle');
     const sessions = new OpenSessions(1000);
+    // The idle time runs on a fake clock: "soon after" and "past its time" are the test's to say,
+    // however slowly a busy machine gets from one call to the next.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const kept = new KeptSessions({ requestTimeoutMs: 5000, sessions, idleMs: 200 });
     const send = async (name: string) => {
       const { result } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken(name), notification: { title: name } }]), { kept });
@@ -140,10 +144,11 @@ describe('a connection a sendEach call left', () => {
     try {
       expect(await send('first')).toBe(1);
       expect(await send('soon after'), 'a call soon after opened a connection of its own').toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      vi.advanceTimersByTime(200);
       expect(await send('after idling'), 'a connection idle past its time was used again').toBe(2);
       expect(emulator.delivered().map((item) => item.token)).toEqual([fcmToken('first'), fcmToken('soon after'), fcmToken('after idling')]);
     } finally {
+      vi.useRealTimers();
       sessions.destroyAll();
       await deleteApp(app);
       removeHook();

@@ -23,37 +23,35 @@ describe('the process ends by itself after its last send', () => {
   });
   afterAll(() => emulator.kill('SIGKILL'));
 
+  // How soon it ends is not timed (a busy machine can take any time): that it ended without the
+  // last-resort timer (main.ts: "open handles kept the process alive") proves nothing was left open.
   for (const provider of ['fcm', 'apns', 'webpush'] as const) {
-    it(`${provider}: exits 0 within a few seconds of its last send, with every client closed`, async () => {
+    it(`${provider}: exits 0 by itself after its last send, with every client closed`, async () => {
       const result = await runBin(['send', '--config', 'pushcast.emulator.json', '-a', audienceFile(provider, 300, `life-${provider}`), '-m', message, '--quiet'], dir);
       expect(result.code, result.stderr).toBe(0);
       // The emulator appends its log asynchronously: wait until it holds every message it accepted.
-      const accepted = Object.values((await emulatorProcessStats(join(dir, 'pushcast.emulator.json'))).accepted).reduce((sum, n) => sum + n, 0);
+      const stats = await emulatorProcessStats(join(dir, 'pushcast.emulator.json'));
+      const accepted = Object.values(stats.accepted).reduce((sum, n) => sum + n, 0);
       const lines = await waitFor(() => {
         const written = readFileSync(log, 'utf8').split('\n').filter(Boolean);
         return written.length >= accepted && written;
       }, `${accepted} lines in the emulator's log`);
-      const lastSend = Math.max(
-        ...lines
-          .map((line) => JSON.parse(line) as { provider: string; at: string })
-          .filter((entry) => entry.provider === provider)
-          .map((entry) => Date.parse(entry.at)),
-      );
-      expect(result.exitedAt - lastSend).toBeLessThan(3000);
+      const sent = lines.map((line) => JSON.parse(line) as { provider: string; at: string }).filter((entry) => entry.provider === provider);
+      expect(sent.length).toBe(stats.accepted[provider]);
+      expect(sent.length).toBeGreaterThan(200);
       // It ended because nothing was left open, not because the last-resort timer fired.
       expect(result.stderr).not.toContain('open handles');
     });
   }
 
-  it('exits 2 promptly on a fatal credential error', async () => {
+  it('exits 2 by itself on a fatal credential error', async () => {
     const config = JSON.parse(readFileSync(join(dir, 'pushcast.emulator.json'), 'utf8'));
     config.webpush.vapidPrivateKey = 'AAAA';
     writeFileSync(join(dir, 'broken.json'), JSON.stringify(config));
-    const started = Date.now();
     const result = await runBin(['send', '--config', 'broken.json', '-a', audienceFile('webpush', 10, 'life-bad'), '-m', message], dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('webpush.vapidPrivateKey');
-    expect(result.exitedAt - started).toBeLessThan(5000);
+    expect(result.stderr).not.toContain('open handles');
   });
 
   for (const provider of ['fcm', 'apns', 'webpush'] as const) {
@@ -69,8 +67,6 @@ describe('the process ends by itself after its last send', () => {
         expect(result.code, result.stderr).toBe(0);
         expect(dropping.stats().drops).toBeGreaterThan(0);
         expect(result.stderr).not.toContain('open handles');
-        const lastAnswer = Math.max(...dropping.attemptLog().map((attempt) => attempt.at));
-        expect(result.exitedAt - lastAnswer).toBeLessThan(2500);
       } finally {
         await dropping.close();
       }

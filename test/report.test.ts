@@ -7,7 +7,7 @@ import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import { runCli } from './helpers/run-cli.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
-import { audienceFile } from './helpers/audience.js';
+import { audienceFile, quotedCell, tokenCell } from './helpers/audience.js';
 import { readCsvWithPython } from './helpers/read-csv-python.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
@@ -28,9 +28,8 @@ function readCsv(path: string): string[][] {
 /** 60 rows per provider plus rows the provider refuses and rows that keep failing. */
 function audienceWithTrouble(): string {
   const rows = ['provider,token,name'];
-  const sub = (id: string) => `"${JSON.stringify(emulatorSubscription(id)).replace(/"/g, '""')}"`;
-  for (let i = 0; i < 60; i++) rows.push(`fcm,${fcmToken(`r${i}`)},F${i}`, `apns,${apnsToken(`r${i}`)},A${i}`, `webpush,${sub(`r${i}`)},W${i}`);
-  rows.push(`apns,${apnsToken('too-large')},big`, `webpush,${sub('keeps-failing')},down`, `apns,${apnsToken('keeps-failing')},down`, 'fcm,bad token,x');
+  for (let i = 0; i < 60; i++) rows.push(`fcm,${fcmToken(`r${i}`)},F${i}`, `apns,${apnsToken(`r${i}`)},A${i}`, `webpush,${tokenCell('webpush', `r${i}`)},W${i}`);
+  rows.push(`apns,${apnsToken('too-large')},big`, `webpush,${tokenCell('webpush', 'keeps-failing')},down`, `apns,${apnsToken('keeps-failing')},down`, 'fcm,bad token,x');
   return tempFile('trouble.csv', `${rows.join('\n')}\n`);
 }
 
@@ -196,7 +195,7 @@ describe('pushcast check', () => {
   it('marks dead FCM tokens with a validate_only send, delivers nothing, and says plainly what it could not check', async () => {
     const rows = ['provider,token'];
     for (let i = 0; i < 40; i++) rows.push(`fcm,${fcmToken(`c${i}`)}`);
-    rows.push(`apns,${apnsToken('c')}`, `webpush,"${JSON.stringify(emulatorSubscription('c')).replace(/"/g, '""')}"`, 'apns,123');
+    rows.push(`apns,${apnsToken('c')}`, `webpush,${tokenCell('webpush', 'c')}`, 'apns,123');
     const dir = tempDir();
     const { code, stdout } = await runCli(
       ['check', '--config', writeEmulatorConfig(emulator, {}, dir), '-a', tempFile('c.csv', rows.join('\n')), '--invalid-out', 'prune.csv', '--json'],
@@ -301,14 +300,13 @@ describe('the files a campaign writes, read back', () => {
 
   /** An audience as a spreadsheet exports it, every cell quoted, CRLF line ends: written without pushcast's own CSV code. */
   function audience(delimiter: string): string {
-    const quoted = (cell: string) => `"${cell.replace(/"/g, '""')}"`;
     const rows = [
       ['provider', 'token', 'name'],
       ...names.map(([cell], index) => ['fcm', tokens[index], cell]),
       ['webpush', JSON.stringify(subscription), '=HYPERLINK("x")'],
       ['webpush', JSON.stringify(dead), 'Bo'],
     ];
-    return tempFile('hostile.csv', `${rows.map((row) => row.map(quoted).join(delimiter)).join('\r\n')}\r\n`);
+    return tempFile('hostile.csv', `${rows.map((row) => row.map(quotedCell).join(delimiter)).join('\r\n')}\r\n`);
   }
 
   it.each([

@@ -8,14 +8,15 @@ import type { Provider } from '../src/providers/provider.js';
 import { classifyWebPushResponse } from '../src/providers/webpush/classify-webpush.js';
 import { rendered, startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
-import { audienceFile } from './helpers/audience.js';
+import { waitFor } from './helpers/wait-for.js';
+import { audienceFile, subscriptionCell } from './helpers/audience.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
 /**
  * What goes on the wire is what the providers expect, and their answers are read right: each
  * test asserts on what the emulator received, or on the services' real answer bodies.
  */
-const subscriptionCell = (id: string, origin?: string) => `"${JSON.stringify(emulatorSubscription(id, origin)).replace(/"/g, '""')}"`;
+const subscriptionOf = (id: string, origin?: string) => subscriptionCell(emulatorSubscription(id, origin));
 const safari = (i: number) => emulatorSubscription(`safari-${i}`, 'https://web.push.apple.com');
 
 let emulator: Emulator;
@@ -73,8 +74,8 @@ describe('provider answers, read by their bodies', () => {
   it('web push: Apple refusing the JWT for every Safari subscription halts Apple only; Chrome goes on, and nobody is pruned', async () => {
     const rows = [
       'subscription,name',
-      ...[0, 1, 2].map((i) => `${subscriptionCell(`safari-${i}`, 'https://web.push.apple.com')},S`),
-      ...[...Array(10)].map((_, i) => `${subscriptionCell(`chrome-${i}`)},C`),
+      ...[0, 1, 2].map((i) => `${subscriptionOf(`safari-${i}`, 'https://web.push.apple.com')},S`),
+      ...[...Array(10)].map((_, i) => `${subscriptionOf(`chrome-${i}`)},C`),
     ];
     const dir = tempDir();
     const { code, stdout, stderr } = await runCli(
@@ -167,7 +168,9 @@ describe('requests the services would take but act on wrongly', () => {
     const item = rendered('fcm', fcmToken('ttl-a'), { title: 'T', ttl: 3600 });
     await withProvider('fcm', async (fcm) => {
       await fcm.send([item] as never, new AbortController().signal);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The next request goes in a later second than the first, so its expiration is later.
+      const firstSecond = Math.floor(Date.parse(emulator.delivered()[0].at) / 1000);
+      await waitFor(() => Math.floor(Date.now() / 1000) > firstSecond, "the clock to pass the first request's second");
       await fcm.send([rendered('fcm', fcmToken('ttl-b'), { title: 'T', ttl: 3600 })] as never, new AbortController().signal);
       await fcm.send([rendered('fcm', fcmToken('ttl-0'), { title: 'T', ttl: 0 })] as never, new AbortController().signal);
     });
@@ -224,7 +227,7 @@ describe('requests the services would take but act on wrongly', () => {
     emulator.reset();
     const dir = tempDir();
     const config = writeEmulatorConfig(emulator, { webpush: { format: 'declarative' } }, dir);
-    const audience = tempFile('w.csv', `subscription\n${subscriptionCell('declarative')}\n`);
+    const audience = tempFile('w.csv', `subscription\n${subscriptionOf('declarative')}\n`);
     const message = tempFile('m.json', JSON.stringify(template));
     expect((await runCli(['send', '--config', config, '-a', audience, '-m', message, '--no-journal'], { cwd: dir })).code).toBe(0);
     expect(emulator.delivered()[0].message).toEqual({

@@ -18,6 +18,12 @@ export function isAnswer(outcome: Outcome): boolean {
 const stalledOutcome: Outcome = { kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' };
 /** How long a stalled provider has to settle the requests it abandons before they are settled as maybe sent. */
 const abandonGraceMs = 1000;
+/**
+ * How long a provider that says when it has abandoned its requests (sending threads) is waited
+ * for before the grace starts: long, since a machine busy with other work may take seconds to
+ * pass the messages, and until then a request that never left would be called maybe sent.
+ */
+const abandonedAnswerMs = 15_000;
 
 /**
  * One provider's share of a campaign: its queue, what it has in flight, its pauses and rate, and
@@ -124,10 +130,14 @@ export class Lane {
    */
   stall(): Work[] {
     this.stalled = true;
-    void this.provider.then((provider) => provider?.abandon?.());
-    this.abandonTimer = setTimeout(() => {
-      for (const settle of this.settleOnStall) settle();
-    }, abandonGraceMs);
+    void this.provider.then(async (provider) => {
+      const abandoned = provider?.abandon?.();
+      if (abandoned) await settledWithin(abandoned, abandonedAnswerMs);
+      if (this.settleOnStall.size === 0) return;
+      this.abandonTimer = setTimeout(() => {
+        for (const settle of this.settleOnStall) settle();
+      }, abandonGraceMs);
+    });
     return [...this.pending.splice(0), ...this.takeBackingOff()];
   }
 
@@ -158,4 +168,11 @@ export class Lane {
     this.backingOff.clear();
     return waiting;
   }
+}
+
+/** Waits for `promise`, or `ms` at most. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

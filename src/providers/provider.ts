@@ -83,9 +83,10 @@ export interface Provider<P extends ProviderName = ProviderName> {
    * The provider stopped answering: ends at once every request it holds, each with what its
    * connection knows (one still queued behind an HTTP/2 server's limit, or waiting for an HTTP/1.1
    * socket, never left), so that `send` settles. Optional: a provider without it is settled by the
-   * engine as maybe sent.
+   * engine as maybe sent. A provider whose answers come later than its return (sending threads)
+   * resolves once it has given them.
    */
-  abandon?(): void;
+  abandon?(): void | Promise<void>;
   /** Destroys every session and socket, answered or not, so the process can exit. */
   close(): Promise<void>;
 }

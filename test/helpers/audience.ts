@@ -13,11 +13,21 @@ export function device(provider: ProviderName, id: string | number, more: Partia
   return { kind: 'device', line: 2, provider, token, subscription, vars: {}, fields: [], ...more, ...keysOf(deviceIdentity(provider, token)) };
 }
 
+/** A CSV cell in quotes, its quotes doubled (RFC 4180), as a spreadsheet writes every cell. */
+export function quotedCell(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/** A web push subscription as one CSV cell: its JSON, quoted. */
+export function subscriptionCell(subscription: object): string {
+  return quotedCell(JSON.stringify(subscription));
+}
+
 /** A CSV row's token cell for a device of `provider` named `id`. */
 export function tokenCell(provider: ProviderName, id: string): string {
   if (provider === 'fcm') return fcmToken(id);
   if (provider === 'apns') return apnsToken(id);
-  return `"${JSON.stringify(emulatorSubscription(id)).replace(/"/g, '""')}"`;
+  return subscriptionCell(emulatorSubscription(id));
 }
 
 /** An audience CSV of `count` devices of one provider; web push rows use subscriptions the emulator can decrypt. */

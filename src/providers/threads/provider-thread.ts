@@ -23,6 +23,8 @@ interface Opened {
   abort: AbortController;
   waiting: Array<ToThread & { type: 'send' }>;
   starting: boolean;
+  /** Batches sent and not answered yet. */
+  sending: Set<Promise<unknown>>;
 }
 const providers = new Map<ProviderName, Opened>();
 /** Batches asked `ready`, by id: told whether to go. */
@@ -57,6 +59,9 @@ port.on('message', (message: ToThread) => {
       const opened = providers.get(message.provider);
       opened?.provider.abandon?.();
       if (opened) neverSent(opened);
+      // Said once the abandoned requests are answered: the main thread's grace starts from here,
+      // not from its own message, however long a busy machine takes to get the message across.
+      void Promise.allSettled(opened?.sending ?? []).then(() => answer({ type: 'abandoned', provider: message.provider }));
       break;
     }
     case 'close':
@@ -68,7 +73,7 @@ port.on('message', (message: ToThread) => {
 async function open(name: ProviderName, message: ToThread & { type: 'open' }): Promise<void> {
   try {
     const provider = await createVerified(providerDescriptors[name] as ProviderDescriptor<ProviderName>, message.config, message.validateOnly);
-    providers.set(name, { provider, abort: new AbortController(), waiting: [], starting: false });
+    providers.set(name, { provider, abort: new AbortController(), waiting: [], starting: false, sending: new Set() });
     answer({ type: 'opened', provider: name, maxBatch: provider.maxBatch });
   } catch (error) {
     answer({ type: 'open-failed', provider: name, error: toThreadError(error) });
@@ -87,6 +92,8 @@ async function startNext(opened: Opened): Promise<void> {
   });
   const batch = message.items.map(({ payload, ...recipient }) => ({ provider: message.provider, recipient, payload })) as unknown as Rendered[];
   const sending = go ? opened.provider.send(batch as never, opened.abort.signal) : Promise.resolve(batch.map(() => notSent));
+  opened.sending.add(sending);
+  void sending.finally(() => opened.sending.delete(sending)).catch(() => undefined);
   // The next batch is asked about once this one's requests have been built and handed to their
   // sockets (a turn of the event loop): a thread behind on its work holds the rest unjournaled.
   await new Promise((resolve) => setImmediate(resolve));

@@ -72,8 +72,8 @@ class ThreadedProvider implements Provider {
     return thread.send(this.name, batch.map(toItem), start);
   }
 
-  abandon(): void {
-    for (const thread of this.threads) thread.abandon(this.name);
+  async abandon(): Promise<void> {
+    await Promise.all(this.threads.map((thread) => thread.abandon(this.name)));
   }
 
   async close(): Promise<void> {} // the threads close with the run (ProviderThreads.close)
@@ -90,6 +90,8 @@ class SendingThread {
   /** Batches handed over and not answered: `started` once the thread asked to start it (it may have left since). */
   private readonly batches = new Map<number, { count: number; started: boolean; start(): Promise<boolean>; resolve(outcomes: Outcome[]): void; reject(error: Error): void }>();
   private readonly opening = new Map<ProviderName, { resolve(maxBatch: number): void; reject(error: Error): void }>();
+  /** Told when the thread has answered every batch of the provider it abandoned (or died). */
+  private readonly abandoning = new Map<ProviderName, Array<() => void>>();
   private closed?: () => void;
 
   constructor(entry: URL) {
@@ -129,8 +131,13 @@ class SendingThread {
     if (!this.died) this.post({ type: 'abort', provider });
   }
 
-  abandon(provider: ProviderName): void {
-    if (!this.died) this.post({ type: 'abandon', provider });
+  /** Resolves once the thread has answered every batch of `provider` it held, or is gone. */
+  abandon(provider: ProviderName): Promise<void> {
+    if (this.died) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.abandoning.set(provider, [...(this.abandoning.get(provider) ?? []), resolve]);
+      this.post({ type: 'abandon', provider });
+    });
   }
 
   async close(): Promise<void> {
@@ -178,6 +185,10 @@ class SendingThread {
         else batch.reject(fromThread(message.error));
         break;
       }
+      case 'abandoned':
+        for (const resolve of this.abandoning.get(message.provider) ?? []) resolve();
+        this.abandoning.delete(message.provider);
+        break;
       case 'closed':
         this.closed?.();
         break;
@@ -200,6 +211,8 @@ class SendingThread {
     this.outstanding = 0;
     for (const { reject } of this.opening.values()) reject(error);
     this.opening.clear();
+    for (const resolve of [...this.abandoning.values()].flat()) resolve();
+    this.abandoning.clear();
   }
 }
 

@@ -34,6 +34,8 @@ export type FromThread =
   | { type: 'sent'; id: number; outcomes: Outcome[] }
   /** The provider threw instead of answering per recipient. */
   | { type: 'send-failed'; id: number; error: ThreadError }
+  /** After `abandon`: every batch of the provider the thread held is answered (the answers went before this). */
+  | { type: 'abandoned'; provider: ProviderName }
   | { type: 'closed' };
 
 /** An error as it crosses threads: ConfigError stays a ConfigError, so a bad credential still stops the campaign as one. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Schedule, type ScheduleSettings } from '../src/campaign/schedule.js';
-import { instantOf, nextWallTime } from '../src/domain/zoned-time.js';
-import { device } from './helpers/audience.js';
+import { Schedule, type ScheduleSettings } from '../../src/campaign/schedule.js';
+import { instantOf, nextWallTime } from '../../src/domain/zoned-time.js';
+import { device } from '../helpers/audience.js';
 
 const at = (zone: string, date: string, time: string) => {
   const [year, month, day] = date.split('-').map(Number);

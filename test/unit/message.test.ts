@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DeviceRecipient } from '../src/domain/recipient.js';
-import { locateJsonError } from '../src/domain/locate-syntax-error.js';
-import { CompiledTemplate, type RenderedMessage } from '../src/message/compile-template.js';
-import { checkTemplate, loadTemplate, type MessageTemplate } from '../src/message/load-template.js';
-import { apnsCollapseId, limits, webPushTopic } from '../src/message/limits.js';
-import { buildApnsPayload } from '../src/providers/apns/payload.js';
-import { buildFcmPayload, withApnsExpiration } from '../src/providers/fcm/payload.js';
-import { buildWebPushPayload } from '../src/providers/webpush/payload.js';
-import { device as aDevice } from './helpers/audience.js';
-import { runCli } from './helpers/run-cli.js';
-import { apnsToken, fcmToken, tempFile } from './helpers/tokens.js';
+import type { DeviceRecipient } from '../../src/domain/recipient.js';
+import { locateJsonError } from '../../src/domain/locate-syntax-error.js';
+import { CompiledTemplate, type RenderedMessage } from '../../src/message/compile-template.js';
+import { checkTemplate, loadTemplate, type MessageTemplate } from '../../src/message/load-template.js';
+import { apnsCollapseId, limits, webPushTopic } from '../../src/message/limits.js';
+import { buildApnsPayload } from '../../src/providers/apns/payload.js';
+import { buildFcmPayload, withApnsExpiration } from '../../src/providers/fcm/payload.js';
+import { buildWebPushPayload } from '../../src/providers/webpush/payload.js';
+import { device as aDevice } from '../helpers/audience.js';
+import { runCli } from '../helpers/run-cli.js';
+import { apnsToken, fcmToken, tempFile } from '../helpers/tokens.js';
 
 const context = { apnsTopic: 'com.example.app' };
 const now = 1_800_000_000;

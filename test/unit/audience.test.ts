@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { openAudience } from '../src/audience/read-audience.js';
-import { SeenSet } from '../src/audience/seen-set.js';
-import { hash64 } from '../src/domain/hash.js';
-import type { AudienceRow } from '../src/domain/recipient.js';
-import { InputError } from '../src/errors.js';
-import { apnsToken, emulatorSubscription, fcmToken, tempFile } from './helpers/tokens.js';
+import { openAudience } from '../../src/audience/read-audience.js';
+import { SeenSet } from '../../src/audience/seen-set.js';
+import { hash64 } from '../../src/domain/hash.js';
+import type { AudienceRow } from '../../src/domain/recipient.js';
+import { InputError } from '../../src/errors.js';
+import { apnsToken, emulatorSubscription, fcmToken, tempFile } from '../helpers/tokens.js';
+import { subscriptionCell } from '../helpers/audience.js';
 
 async function readAll(content: string | Buffer, options: { defaultProvider?: 'fcm' | 'apns' | 'webpush'; encoding?: string } = {}): Promise<AudienceRow[]> {
   const path = tempFile('audience.csv', content);
@@ -30,7 +31,7 @@ describe('audience CSV', () => {
       'fcm,short,Ed', // 6 malformed: too short
       `apns,${apnsToken(2)}`, // 7 wrong column count
       `fcm,${fcmToken(1)},Ann again`, // 8 duplicate of line 2
-      `webpush,"${JSON.stringify({ ...sub, endpoint: 'http://insecure.example/x' }).replace(/"/g, '""')}",Fa`, // 9 not https
+      `webpush,${subscriptionCell({ ...sub, endpoint: 'http://insecure.example/x' })},Fa`, // 9 not https
       `webpush,"{not json",Gi`, // 10 malformed JSON subscription
       `apns,${apnsToken(3)},"unclosed`, // 11 quote never closed: the rest of the file is one bad record
       '',

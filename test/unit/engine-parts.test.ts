@@ -1,17 +1,17 @@
-import { rateLimits, shareOfRate } from '../src/campaign/limits.js';
+import { rateLimits, shareOfRate } from '../../src/campaign/limits.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Outcome } from '../src/domain/outcome.js';
-import { Lane, type Work } from '../src/engine/lane.js';
-import { parseRate, RateLimiter } from '../src/engine/rate-limiter.js';
-import { reconnectDelay, retryDelay, retryPolicy } from '../src/engine/retry-delay.js';
-import { inShard, parseShard } from '../src/engine/shard.js';
-import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../src/engine/wrong-sender-judge.js';
-import { carriedOver, type PriorState } from '../src/journal/read-journal.js';
-import { unlessInterrupted } from '../src/errors.js';
-import type { Provider } from '../src/providers/provider.js';
-import { device } from './helpers/audience.js';
-import { rendered } from './helpers/emulator.js';
-import { fcmToken } from './helpers/tokens.js';
+import type { Outcome } from '../../src/domain/outcome.js';
+import { Lane, type Work } from '../../src/engine/lane.js';
+import { parseRate, RateLimiter } from '../../src/engine/rate-limiter.js';
+import { reconnectDelay, retryDelay, retryPolicy } from '../../src/engine/retry-delay.js';
+import { inShard, parseShard } from '../../src/engine/shard.js';
+import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../../src/engine/wrong-sender-judge.js';
+import { carriedOver, type PriorState } from '../../src/journal/read-journal.js';
+import { unlessInterrupted } from '../../src/errors.js';
+import type { Provider } from '../../src/providers/provider.js';
+import { device } from '../helpers/audience.js';
+import { rendered } from '../helpers/emulator.js';
+import { fcmToken } from '../helpers/tokens.js';
 
 describe('retryDelay: full jitter from 1 s, doubling to 60 s; a Retry-After is honoured, never sooner', () => {
   it.each([

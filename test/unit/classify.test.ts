@@ -3,19 +3,19 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { WrongSender } from '../src/domain/outcome.js';
-import { classifyApnsFailure } from '../src/providers/apns/classify-apns.js';
-import { classifyFcmError } from '../src/providers/fcm/classify-fcm.js';
-import { classifyNoAnswer } from '../src/providers/no-answer.js';
-import { parseRetryAfter } from '../src/providers/parse-retry-after.js';
-import { classifyWebPushResponse } from '../src/providers/webpush/classify-webpush.js';
+import type { WrongSender } from '../../src/domain/outcome.js';
+import { classifyApnsFailure } from '../../src/providers/apns/classify-apns.js';
+import { classifyFcmError } from '../../src/providers/fcm/classify-fcm.js';
+import { classifyNoAnswer } from '../../src/providers/no-answer.js';
+import { parseRetryAfter } from '../../src/providers/parse-retry-after.js';
+import { classifyWebPushResponse } from '../../src/providers/webpush/classify-webpush.js';
 
 /**
  * Each classifier fed the providers' own answers (fixtures/provider-answers/, with where each was
  * captured), table by table: what pushcast makes of a body is pinned to the body itself. The VAPID
  * refusals, which each service words its own way, are in wire.test.ts.
  */
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 type Captured = { status: number; body: unknown; headers?: Record<string, string>; endpoint?: string };
 const answers = (provider: string): Record<string, Captured> => JSON.parse(readFileSync(join(root, 'fixtures/provider-answers', `${provider}.json`), 'utf8'));
 

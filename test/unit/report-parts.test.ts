@@ -1,23 +1,23 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { showControls } from '../src/domain/quote-value.js';
-import { terminalText } from '../src/cli/io.js';
+import { showControls } from '../../src/domain/quote-value.js';
+import { terminalText } from '../../src/cli/io.js';
 import { describe, expect, it } from 'vitest';
-import { guardFormula, unguardFormula } from '../src/audience/guard-formula.js';
-import { openAudience } from '../src/audience/read-audience.js';
-import { crossedThresholds, nothingGotThrough } from '../src/campaign/thresholds.js';
-import type { FinalEvent, FinalKind, WrongSender } from '../src/domain/outcome.js';
-import { countFinal, emptyTally, type Tally } from '../src/domain/tally.js';
-import { buildRecord, RecordLists, type CampaignRecord } from '../src/report/campaign-record.js';
-import { csvLine } from '../src/report/csv.js';
-import { formatReport, quietLine } from '../src/report/format-report.js';
-import { ReportFiles } from '../src/report/report-files.js';
-import { mergeRecords } from '../src/report/read-campaign.js';
-import { guardMinimum, SanityGuard } from '../src/report/sanity-guard.js';
-import { device } from './helpers/audience.js';
-import { readCsvWithPython } from './helpers/read-csv-python.js';
-import { fcmToken, tempDir } from './helpers/tokens.js';
+import { guardFormula, unguardFormula } from '../../src/audience/guard-formula.js';
+import { openAudience } from '../../src/audience/read-audience.js';
+import { crossedThresholds, nothingGotThrough } from '../../src/campaign/thresholds.js';
+import type { FinalEvent, FinalKind, WrongSender } from '../../src/domain/outcome.js';
+import { countFinal, emptyTally, type Tally } from '../../src/domain/tally.js';
+import { buildRecord, RecordLists, type CampaignRecord } from '../../src/report/campaign-record.js';
+import { csvLine } from '../../src/report/csv.js';
+import { formatReport, quietLine } from '../../src/report/format-report.js';
+import { ReportFiles } from '../../src/report/report-files.js';
+import { mergeRecords } from '../../src/report/read-campaign.js';
+import { guardMinimum, SanityGuard } from '../../src/report/sanity-guard.js';
+import { device } from '../helpers/audience.js';
+import { alphabet, generatedCells, hostileCells, runsAsFormula } from '../helpers/hostile-cells.js';
+import { fcmToken, tempDir } from '../helpers/tokens.js';
 
 const environment: WrongSender = { fix: 'tokens of the other APNs environment: check apns.environment', when: 'many' };
 
@@ -134,61 +134,6 @@ describe('merging the records of shards', () => {
   });
 });
 
-/**
- * Free-text cells a spreadsheet or a CSV reader could take for something else: formulas (OWASP's
- * triggers `=`, `+`, `-`, `@`, tab, carriage return), a spreadsheet's text mark before them, line
- * breaks of every kind, quotes, the three delimiters, NUL, and numbers that are no formula.
- */
-const hostileCells = [
-  '=1+1',
-  '+1+1',
-  '-1+1',
-  '@SUM(A1)',
-  '\t=1+1',
-  '\tTab',
-  '\r=1+1',
-  'bare\r=1+1',
-  'crlf\r\n=1+1',
-  'lf\n=1+1',
-  'say "hi"',
-  '"',
-  'a,b',
-  'a;b',
-  'a\tb',
-  'nul\0here',
-  '\0',
-  "'=1+1",
-  "''=1+1",
-  "'plain",
-  "'",
-  '-20%',
-  '+49 30 1234',
-  '-',
-  '',
-  ' ',
-  'Renée 🎉',
-];
-
-/** Every string up to `length` characters over `alphabet`, and `count` longer ones drawn from it (seeded: the same each run). */
-function generatedCells(alphabet: string[], length: number, count: number): string[] {
-  let all = [''];
-  for (let size = 1, last = ['']; size <= length; size++) {
-    last = last.flatMap((prefix) => alphabet.map((char) => prefix + char));
-    all = all.concat(last);
-  }
-  let seed = 29;
-  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-  for (let i = 0; i < count; i++) {
-    const size = 5 + Math.floor(random() * 26);
-    all.push(Array.from({ length: size }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
-  }
-  return all;
-}
-const alphabet = ["'", '=', '+', '-', '@', '\t', '\r', '\n', '"', ',', ';', '\0', '1', '%', ' ', 'a', 'é'];
-
-/** What a spreadsheet runs as a formula, told independently of guardFormula: OWASP's triggers, a signed number aside. */
-const runsAsFormula = (cell: string) => /^[=@\t\r]/.test(cell) || (/^[+-]/.test(cell) && !/^[+-][\d.,\s%]*$/.test(cell));
-
 describe('the CSV files a campaign writes', () => {
   it.each([
     ['=HYPERLINK("http://evil.example","win")', `'=HYPERLINK("http://evil.example","win")`],
@@ -231,7 +176,7 @@ describe('the CSV files a campaign writes', () => {
     ['commas', ','],
     ['semicolons', ';'],
     ['tabs', '\t'],
-  ])('quotes every cell with a line break, NUL, a quote or the delimiter: csv-parse, Python and the audience reader read back the same rows (%s)', async (_what, delimiter) => {
+  ])('quotes every cell with a line break, NUL, a quote or the delimiter: csv-parse and the audience reader read back the same rows (%s)', async (_what, delimiter) => {
     const cells = [...hostileCells, ...generatedCells(alphabet, 2, 1000)];
     const header = ['provider', 'token', 'name'];
     const rows = cells.map((cell, index) => ['fcm', index === 0 ? `-${fcmToken(index).slice(1)}` : fcmToken(index), cell]);
@@ -239,7 +184,6 @@ describe('the CSV files a campaign writes', () => {
     writeFileSync(path, [header, ...rows].map((row) => csvLine(row, { delimiter, guarded: new Set([2]) })).join(''));
     const written = [header, ...rows.map(([provider, token, name]) => [provider, token, guardFormula(name)])];
     expect(parse(readFileSync(path, 'utf8'), { delimiter })).toEqual(written);
-    expect(readCsvWithPython(path, delimiter)).toEqual(written);
     const audience = await openAudience({ path });
     expect(audience.format?.delimiter).toBe(delimiter);
     const read: string[][] = [];
@@ -261,7 +205,7 @@ describe('the CSV files a campaign writes', () => {
       files.onFinal({ kind: 'invalid', line: index + 2, provider: 'fcm', recipient, reason: 'unregistered', detail, attempts: 1 });
     });
     await files.finish([]);
-    const rows = readCsvWithPython(invalidOut);
+    const rows = parse(readFileSync(invalidOut, 'utf8')) as string[][];
     expect(rows).toHaveLength(hostileCells.length + 1);
     expect(rows.map((row) => row.length)).toEqual(rows.map(() => 6));
     expect(rows.slice(1).map((row) => [row[1], row[2], unguardFormula(row[4])])).toEqual(hostileCells.map((detail, index) => [fcmToken(`hostile-${index}`), `u${index}`, detail]));

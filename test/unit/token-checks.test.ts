@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkApnsToken, checkFcmToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic } from '../src/audience/check-token.js';
-import { allowOrigins, pushServiceOf } from '../src/providers/webpush/allowed-origins.js';
-import { apnsToken, emulatorSubscription, fcmToken } from './helpers/tokens.js';
+import { checkApnsToken, checkFcmToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic } from '../../src/audience/check-token.js';
+import { allowOrigins, pushServiceOf } from '../../src/providers/webpush/allowed-origins.js';
+import { apnsToken, emulatorSubscription, fcmToken } from '../helpers/tokens.js';
 
 const { keys } = emulatorSubscription('checks');
 

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { audienceFile } from './helpers/audience.js';
-import { runCli } from './helpers/run-cli.js';
-import { root } from './helpers/spawn-cli.js';
-import { tempDir } from './helpers/tokens.js';
+import { audienceFile } from '../helpers/audience.js';
+import { runCli } from '../helpers/run-cli.js';
+import { root } from '../helpers/spawn-cli.js';
+import { tempDir } from '../helpers/tokens.js';
 
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 

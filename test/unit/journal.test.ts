@@ -1,11 +1,11 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromRanges, JournalWriter, toRanges } from '../src/journal/journal.js';
-import { endRecord, readJournal } from '../src/journal/read-journal.js';
-import { PriorIndex } from '../src/journal/prior-index.js';
-import { device } from './helpers/audience.js';
-import { tempDir } from './helpers/tokens.js';
+import { fromRanges, JournalWriter, toRanges } from '../../src/journal/journal.js';
+import { endRecord, readJournal } from '../../src/journal/read-journal.js';
+import { PriorIndex } from '../../src/journal/prior-index.js';
+import { device } from '../helpers/audience.js';
+import { tempDir } from '../helpers/tokens.js';
 
 describe('the campaign journal', () => {
   it('tells settled, retry and uncertain recipients apart, and ignores a line torn by a crash', async () => {
