@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,11 +9,18 @@ import { startEmulator, type Emulator } from './helpers/emulator.js';
 import { fcmToken, tempDir } from './helpers/tokens.js';
 
 /**
- * Runs every README code block marked `runnable` against the emulator, the way a reader would
- * paste it: `pushcast` on the PATH, a config that points at the emulator, the fixtures at hand.
+ * Runs every code block marked `runnable` in the README and the pages of docs/ against the
+ * emulator, the way a reader would paste it: `pushcast` on the PATH, a config that points at the
+ * emulator, the fixtures at hand.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```(\w+) runnable\n([\s\S]*?)```/g)].map(([, lang, code]) => ({ lang, code }));
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.md'))
+    .map((path) => join('docs', path)),
+].sort();
+const blocks = pages.flatMap((page) => [...readFileSync(join(root, page), 'utf8').matchAll(/```(\w+) runnable\n([\s\S]*?)```/g)].map(([, lang, code]) => ({ page, lang, code })));
 const binDir = tempDir();
 writeFileSync(join(binDir, 'pushcast'), `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'bin/pushcast.js')}" "$@"\n`);
 chmodSync(join(binDir, 'pushcast'), 0o755);
@@ -47,38 +54,54 @@ function project(changes: (config: Record<string, Record<string, unknown>>) => v
   return dir;
 }
 
-const byKind = (lang: string, test: (code: string) => boolean) => blocks.filter((block) => block.lang === lang && test(block.code));
+/** The runnable blocks of one page in one language that `test` picks. */
+const blocksOf = (page: string, lang: string, test: (code: string) => boolean = () => true) =>
+  blocks.filter((block) => block.page === page && block.lang === lang && test(block.code));
 
-describe('the README examples run as written', () => {
-  it('finds the runnable examples', () => {
-    expect(blocks.map((block) => block.lang)).toEqual(['sh', 'sh', 'crontab', 'yaml', 'yaml']);
+describe('the runnable examples of the README and docs/ run as written', () => {
+  it('finds every runnable example, each tested below', () => {
+    expect(blocks.map((block) => `${block.page} ${block.lang}`)).toEqual([
+      'README.md sh',
+      'README.md sh',
+      'docs/guides/ci-smoke-test.md yaml',
+      'docs/guides/cron.md crontab',
+      'docs/guides/fleet.md yaml',
+    ]);
   });
 
-  it('starting a project: init, then a dry run of what it wrote', async () => {
+  it("the README's first campaign: init and a dry run of what it wrote, then a send to the emulator that a second run resumes", async () => {
     const dir = tempDir();
-    const [block] = byKind('sh', (code) => code.includes('pushcast init'));
-    const { status, output } = await shell(block.code, dir);
-    expect(status, output).toBe(0);
-    expect(output).toContain('would send 2 devices (fcm 1, apns 1, webpush 0)');
-  });
-
-  it('a one-off campaign writes its report, prune list and retry file', async () => {
-    const dir = project();
-    const [block] = byKind('sh', (code) => code.includes('--invalid-out prune.csv'));
-    const { status, output } = await shell(block.code, dir);
-    expect(status, output).toBe(0);
+    const [plan, send] = blocksOf('README.md', 'sh');
+    expect(plan.code).toContain('pushcast init');
+    const planned = await shell(plan.code, dir);
+    expect(planned.status, planned.output).toBe(0);
+    expect(planned.output).toContain('would send 2 devices (fcm 1, apns 1, webpush 0)');
+    expect(emulator.stats().requests).toEqual({ fcm: 0, apns: 0, webpush: 0 });
+    // What `pushcast emulator` writes in the folder: a config that points at the emulator.
+    writeFileSync(join(dir, 'pushcast.emulator.json'), JSON.stringify(emulator.config()));
+    const sent = await shell(send.code, dir);
+    expect(sent.status, sent.output).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-    expect(report.counts.targeted).toBe(13);
-    expect(report.counts.accepted).toBe(emulator.stats().accepted.fcm + emulator.stats().accepted.apns + emulator.stats().accepted.webpush);
+    expect(report.counts.targeted).toBe(2);
+    const accepted = emulator.stats().accepted;
+    expect(report.counts.accepted).toBe(accepted.fcm + accepted.apns + accepted.webpush);
+    expect(report.counts.accepted + report.counts.invalid).toBe(2);
     expect(readFileSync(join(dir, 'prune.csv'), 'utf8').trim().split('\n')).toHaveLength(report.counts.invalid + 1);
     expect(existsSync(join(dir, 'retry-later.csv'))).toBe(true);
+    // `pushcast report` lists the campaign just sent.
+    expect(sent.output).toMatch(new RegExp(`${report.campaign} +done `));
+    // The same send again resumes the campaign: nobody gets it twice.
+    const again = await shell(send.code, dir);
+    expect(again.status, again.output).toBe(0);
+    expect(emulator.stats().accepted).toEqual(accepted);
+    expect(emulator.stats().duplicates).toBe(0);
   });
 
   it('the crontab line reports quietly, and running it again that day resumes', async () => {
     const dir = project();
     copyFileSync(join(root, 'fixtures/audience.csv'), join(dir, 'daily.csv'));
     copyFileSync(join(root, 'fixtures/message.json'), join(dir, 'daily.json'));
-    const [block] = byKind('crontab', () => true);
+    const [block] = blocksOf('docs/guides/cron.md', 'crontab');
     const active = block.code.split('\n').filter((text) => text.trim() && !text.startsWith('#'));
     // Environment lines (PATH=…) are cron's; here the job runs with this test's PATH, which has pushcast on it.
     // A PATH of the crontab's own keeps cron's /usr/bin and /bin, where sh finds date and the rest.
@@ -98,7 +121,7 @@ describe('the README examples run as written', () => {
   it('the GitHub Actions step passes for a live token and fails with 3 for a dead one', async () => {
     // The service account comes from the secret, as in CI: the config holds only the emulator's address.
     const dir = project((config) => delete config.fcm.serviceAccount);
-    const [block] = byKind('yaml', (code) => code.includes('name: Push smoke test'));
+    const [block] = blocksOf('docs/guides/ci-smoke-test.md', 'yaml', (code) => code.includes('name: Push smoke test'));
     const steps = parseYaml(block.code) as Array<{ name: string; run: string; env?: Record<string, string> }>;
     // The install step is what this test runs under: pushcast on PATH, from this checkout.
     expect(steps[0].run).toMatch(/^npm install --global --allow-scripts=better-sqlite3 \.\/tools\/pushcast-[\d.]+\.tgz$/);
@@ -125,7 +148,7 @@ describe('the README examples run as written', () => {
     mkdirSync(data);
     copyFileSync(join(root, 'fixtures/audience.csv'), join(data, 'audience.csv'));
     copyFileSync(join(root, 'fixtures/message.json'), join(data, 'message.json'));
-    const [block] = byKind('yaml', (code) => code.includes('kind: Job'));
+    const [block] = blocksOf('docs/guides/fleet.md', 'yaml', (code) => code.includes('kind: Job'));
     const job = parseYaml(block.code) as { spec: { completions: number; template: { spec: { containers: Array<{ args: string[] }> } } } };
     const command = job.spec.template.spec.containers[0].args[0].replace(/\/data/g, data);
     for (let index = 0; index < job.spec.completions; index++) {
