@@ -185,8 +185,8 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
     .addHelpText('after', sendExamples)
     .action(async (options) => {
-      const { sendCommand } = await import('./commands/send.js');
-      setResult(sendCommand(options, io));
+      const { runSend } = await import('./run-send.js');
+      setResult(runSend(options, io));
     });
 
   program
