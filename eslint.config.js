@@ -106,6 +106,26 @@ const sdkLoads = (except) =>
     .filter(([name]) => name !== except)
     .flatMap(([name, pkg]) => loading(pkg, `Only src/providers/${name}/ loads ${pkg}: anything else goes through what that folder exports.`));
 
+/**
+ * Only src/cli/main.ts touches the process: env, argv, exit, signals, stdio, cwd and pid reach
+ * everything else through CliIo, so a test runs a command with its own. node:process is the same
+ * object, so importing it is no way around. Allowed everywhere: what reads only this process's
+ * own facts and has no effect outside it, so a test has nothing to replace:
+ */
+const harmlessProcess = [
+  'versions', // which Node.js runs: what a message advises, which driver loads quietly
+  'hrtime',
+  'cpuUsage',
+  'resourceUsage', // the time, CPU and peak memory a run reports having used
+  'nextTick', // Node's own queue: an event emitted after the caller returns, as Node's streams do
+];
+const processUse = [
+  `MemberExpression[object.name='process'][property.name!=/^(${harmlessProcess.join('|')})$/]`,
+  ":not(MemberExpression) > Identifier[name='process']",
+  "MemberExpression[object.name='globalThis'][property.name='process']",
+  ':matches(ImportDeclaration, ImportExpression, ExportNamedDeclaration, ExportAllDeclaration)[source.value=/^(node:)?process$/]',
+].map((selector) => ({ selector, message: 'Only src/cli/main.ts touches process: take what you need from CliIo (src/cli/io.ts), passed down.' }));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/results/', 'scratch/', 'coverage/', '.ci/results.json'] },
   js.configs.recommended,
@@ -128,10 +148,11 @@ export default tseslint.config(
     files: ['src/**'],
     rules: {
       'import-x/no-restricted-paths': ['error', { basePath: root, zones: layers }],
-      'no-restricted-syntax': ['error', ...sdkLoads()],
+      'no-restricted-syntax': ['error', ...sdkLoads(), ...processUse],
     },
   },
-  ...Object.keys(sdks).map((name) => ({ files: [`src/providers/${name}/**`], rules: { 'no-restricted-syntax': ['error', ...sdkLoads(name)] } })),
+  ...Object.keys(sdks).map((name) => ({ files: [`src/providers/${name}/**`], rules: { 'no-restricted-syntax': ['error', ...sdkLoads(name), ...processUse] } })),
+  { files: ['src/cli/main.ts'], rules: { 'no-restricted-syntax': ['error', ...sdkLoads()] } },
   {
     // Only the types: a value of the config's module would be the sender's code.
     files: ['src/emulator/**'],

@@ -110,6 +110,7 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
         sendCampaign(audience, {
           config,
           cwd: io.cwd,
+          ownProcess: io.ownProcess,
           campaign: options.campaign,
           journal: options.journal,
           changeMessage: options.changeMessage,
