@@ -35,11 +35,13 @@ function answer(message: FromThread): void {
 port.on('message', (message: ToThread) => {
   switch (message.type) {
     case 'open':
+      // It answers opened or open-failed itself, and never rejects.
       void open(message.provider, message);
       break;
     case 'send': {
       const opened = providers.get(message.provider)!;
       opened.waiting.push(message);
+      // It answers sent or send-failed for the batch itself (below); nothing waits for it here.
       void startNext(opened);
       break;
     }
@@ -60,6 +62,7 @@ port.on('message', (message: ToThread) => {
       break;
     }
     case 'close':
+      // Each close's failure is dropped (the thread ends anyway); the answer goes once all are done.
       void Promise.all([...providers.values()].map(({ provider }) => provider.close().catch(() => undefined))).then(() => answer({ type: 'closed' }));
       break;
   }
@@ -91,6 +94,7 @@ async function startNext(opened: Opened): Promise<void> {
   // sockets (a turn of the event loop): a thread behind on its work holds the rest unjournaled.
   await new Promise((resolve) => setImmediate(resolve));
   opened.starting = false;
+  // The next batch goes on its own while this one's answer is awaited below.
   void startNext(opened);
   try {
     answer({ type: 'sent', id: message.id, outcomes: await sending });
