@@ -119,6 +119,7 @@ describe('progress and --verbose against a provider that pauses', () => {
       stdin: Readable.from(['']),
       env: {},
       cwd: dir,
+      ownProcess: process,
       signal: new AbortController().signal,
     });
     expect(code).toBe(0);

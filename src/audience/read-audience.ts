@@ -19,7 +19,7 @@ import {
 } from '../domain/recipient.js';
 import { decodeText, type TextFormat } from './decode-text.js';
 import { unguardFormula } from './guard-formula.js';
-import { SeenSet } from './seen-set.js';
+import { SeenSet } from '../domain/seen-set.js';
 import type { Hash64 } from '../domain/hash.js';
 
 export interface AudienceSource {
@@ -204,8 +204,6 @@ async function readOpening(source: AudienceSource, input: Readable): Promise<Aud
   if (first.done) throw new InputError(`audience ${path}: the file is empty; expected a header line such as "provider,token"`);
   const header = first.value.fields.map((name) => name.trim());
   const roles = readHeader(path, header, source.defaultProvider);
-
-  const variables = roles.vars.map(([name]) => name);
   const shareRead = source.input ? undefined : shareOf(input as ReadStream, source.file ?? path);
   return {
     path,
@@ -213,11 +211,37 @@ async function readOpening(source: AudienceSource, input: Readable): Promise<Aud
     header,
     format,
     freeText: roles.freeText,
-    variables: roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables,
+    variables: variablesOf(roles),
     // keepDuplicates: no row is remembered, so none is found a duplicate.
     rows: readRows(path, records, header, roles, syntaxProblems, source.defaultProvider, source.keepDuplicates ? () => false : source.owns, shareRead),
     ...(shareRead ? { shareRead } : {}),
   };
+}
+
+/**
+ * An audience whose rows come split into fields, from no file (the --token of a test send): its
+ * header and rows are read as a file's are, lines counted from 2. Its values are as given, not a
+ * file's text guarded against spreadsheet formulas, so no guard is taken off them.
+ */
+export function audienceOfFields(path: string, header: string[], rows: string[][]): Audience {
+  const roles = readHeader(path, header);
+  const records = (async function* () {
+    for (const [index, fields] of rows.entries()) yield { fields, line: index + 2 };
+  })();
+  return {
+    path,
+    shape: roles.shape,
+    header,
+    freeText: roles.freeText,
+    variables: variablesOf(roles),
+    rows: readRows(path, records, header, { ...roles, freeText: [] }, [], undefined, undefined, undefined),
+  };
+}
+
+/** The columns a template may read; a user audience's rows get the registry's too. */
+function variablesOf(roles: HeaderReading): string[] {
+  const variables = roles.vars.map(([name]) => name);
+  return roles.shape === 'users' ? [...new Set([...variables, ...registryVariables])] : variables;
 }
 
 /** Bytes read of the file's size: a streamed CSV's progress, known without counting its rows first. */

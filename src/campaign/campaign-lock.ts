@@ -57,6 +57,9 @@ export class LockContendedError extends PushcastError {
   }
 }
 
+/** What the lock needs of the process it runs in: its pid, and kill(pid, 0) to ask whether another process still runs. */
+export type LockingProcess = Pick<NodeJS.Process, 'pid' | 'kill'>;
+
 export interface CampaignLock {
   /** Said when the lock of a run that died on this host was taken over. */
   notice?: string;
@@ -69,15 +72,15 @@ export interface CampaignLock {
  * A lock whose process is gone on this host is taken over, one taker at a time (`.takeover`, also
  * O_EXCL); one held on another host, or one that cannot be read, is never guessed about.
  */
-export async function lockCampaign(journalPath: string, campaign: string): Promise<CampaignLock> {
+export async function lockCampaign(journalPath: string, campaign: string, ownProcess: LockingProcess): Promise<CampaignLock> {
   const lockPath = `${journalPath}.lock`;
-  const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const me: LockOwner = { pid: ownProcess.pid, host: hostname(), startedAt: new Date().toISOString() };
   for (let tries = 0; tries < 20; tries++) {
     if (await create(lockPath, me)) return { release: () => release(lockPath, me) };
     const seen = await readWritten(lockPath);
     if (seen === 'gone') continue;
     if ('unreadable' in seen) throw new UnreadableLockError(campaign, lockPath, seen.unreadable);
-    if (!isStale(seen)) throw new CampaignBusyError(campaign, seen, lockPath);
+    if (!isStale(seen, ownProcess)) throw new CampaignBusyError(campaign, seen, lockPath);
     const taken = await takeOver(lockPath, seen, me);
     if (taken === 'busy') {
       await sleep(100);
@@ -147,11 +150,11 @@ async function readOwner(lockPath: string): Promise<LockOwner | UnreadableLock |
 }
 
 /** Left by a process of this host that is no longer running (or by this very process's pid: a restarted container). */
-function isStale(owner: LockOwner): boolean {
+function isStale(owner: LockOwner, ownProcess: LockingProcess): boolean {
   if (owner.host !== hostname()) return false;
-  if (owner.pid === process.pid) return true;
+  if (owner.pid === ownProcess.pid) return true;
   try {
-    process.kill(owner.pid, 0);
+    ownProcess.kill(owner.pid, 0);
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';

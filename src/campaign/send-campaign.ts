@@ -29,7 +29,7 @@ import { messagePreview } from '../message/message-preview.js';
 import { pushcastVersion } from '../version.js';
 import { deriveCampaignId, messageDigest } from './campaign-id.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
-import { lockCampaign, type CampaignLock } from './campaign-lock.js';
+import { lockCampaign, type CampaignLock, type LockingProcess } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
 import { FailureLatch } from './failure-latch.js';
@@ -55,6 +55,8 @@ export interface CampaignSettings {
   config: PushcastConfig;
   /** Files are resolved against it. */
   cwd: string;
+  /** The process that runs the campaign, for its lock. */
+  ownProcess: LockingProcess;
   /** `pushcast check`: FCM's validate_only, nothing delivered; providers with no such mode get format checks only. */
   validateOnly?: boolean;
   /** The campaign's id; derived from the audience and message contents when not given. */
@@ -127,7 +129,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     if (journalFile && campaign) {
       prepareJournalDir(dirname(journalFile), journalDir);
       // Before anything else touches the journal: a second run of the campaign would send it all again.
-      lock = await lockCampaign(journalFile, shard && shard.count > 1 ? `${campaign} (shard ${shardLabel(shard)})` : campaign);
+      lock = await lockCampaign(journalFile, shard && shard.count > 1 ? `${campaign} (shard ${shardLabel(shard)})` : campaign, settings.ownProcess);
       if (lock.notice) listener.warn?.(lock.notice);
     }
     requireSomeProvider(providers, settings.validateOnly);

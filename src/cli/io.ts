@@ -8,6 +8,8 @@ export interface CliIo {
   stdin: Readable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** This process's pid, and kill(pid, 0): whether the process holding a campaign's lock still runs. */
+  ownProcess: Pick<NodeJS.Process, 'pid' | 'kill'>;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
 }

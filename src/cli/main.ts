@@ -114,6 +114,7 @@ export async function main(proc: NodeJS.Process, earlySignals: NodeJS.Signals[] 
     stdin: proc.stdin,
     env: proc.env,
     cwd: proc.cwd(),
+    ownProcess: proc,
     signal: controller.signal,
   });
   proc.off('beforeExit', unfinished);

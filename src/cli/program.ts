@@ -127,7 +127,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .description('render a message for every recipient in an audience and send it (or plan it with --dry-run)')
     .option('-a, --audience <file>', 'CSV of device tokens, web push subscriptions or user IDs ("-" reads standard input)')
     .option('-m, --message <file>', 'JSON message template')
-    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(providerNames))
     .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('-n, --dry-run', 'read, render and check everything, print the plan, send nothing')
     .option('-t, --token <token>', 'a test send to this device instead of an audience (repeat it for a few; with --provider, and --title/--body or --message)', collect)
@@ -185,15 +185,15 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--verbose', 'log each batch and each retry decision to stderr, one line each (no tokens, no secrets); no spinner')
     .addHelpText('after', sendExamples)
     .action(async (options) => {
-      const { sendCommand } = await import('./commands/send.js');
-      setResult(sendCommand(options, io));
+      const { runSend } = await import('./run-send.js');
+      setResult(runSend(options, io));
     });
 
   program
     .command('check')
     .description('report which device tokens are still valid, without delivering anything')
     .requiredOption('-a, --audience <file>', 'CSV of device tokens or web push subscriptions')
-    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(providerNames))
     .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('-c, --config <file>', 'configuration file (default: ./pushcast.config.json if present)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune')
@@ -271,7 +271,7 @@ with no campaigns says so and exits 0.`,
       'CSV with provider,token (or endpoint/subscription), user_id, locale, channels ("news;sales")…; with --from, the export (JSON array, {"results": […]} or JSON lines)',
     )
     .option('--from <platform>', 'the file is an _Installation export of parse (Parse Server) or leancloud')
-    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(['fcm', 'apns', 'webpush']))
+    .addOption(new Option('-p, --provider <name>', 'provider for rows that name none').choices(providerNames))
     .option('--encoding <name>', "the audience file's encoding when it has no byte order mark and is not UTF-8, e.g. windows-1252")
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -286,7 +286,7 @@ with no campaigns says so and exits 0.`,
     .command('register')
     .description("register one device's token for a user; a refreshed token replaces its old one")
     .requiredOption('--user <id>', 'the user the device belongs to')
-    .addOption(new Option('--provider <name>', "the device's provider").choices(['fcm', 'apns', 'webpush']).makeOptionMandatory())
+    .addOption(new Option('--provider <name>', "the device's provider").choices(providerNames).makeOptionMandatory())
     .requiredOption('--token <token>', 'the device token (for web push, the subscription JSON)')
     .option('--replaces <old-token>', 'the token this one replaces (after a reinstall or a refresh)')
     .option('--single-device', "drop the user's other devices: for apps with one device per account")

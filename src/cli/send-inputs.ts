@@ -1,13 +1,11 @@
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { openAudience } from '../audience/read-audience.js';
+import { audienceOfFields, openAudience } from '../audience/read-audience.js';
 import type { CampaignInputs } from '../campaign/campaign-inputs.js';
 import { isProviderName, providerNames, type ProviderName } from '../domain/recipient.js';
 import { UsageError } from '../errors.js';
 import { CompiledTemplate } from '../message/compile-template.js';
 import { checkTemplate, loadTemplate, type MessageTemplate } from '../message/load-template.js';
 import { writeLine, type CliIo } from './io.js';
-import { csvLine } from '../report/csv.js';
 import type { Hash64 } from '../domain/hash.js';
 
 export interface InputOptions {
@@ -97,7 +95,7 @@ interface TestRow {
   locale?: string;
 }
 
-/** The recipients of a test send: each --token, with the variables (and locale) it is sent with, as a CSV the reader reads. */
+/** The recipients of a test send: each --token, with the variables (and locale) it is sent with, read as an audience's rows. */
 async function testAudience(
   tokens: string[],
   provider: ProviderName,
@@ -106,10 +104,8 @@ async function testAudience(
 ): Promise<CampaignInputs> {
   const names = [...new Set(row.columns ?? [])].filter((name) => !['provider', 'token', 'locale'].includes(name.toLowerCase()));
   const header = ['provider', 'token', ...(row.locale ? ['locale'] : []), ...names];
-  // Variables are free text the reader unguards: guarded here, they read back as they were.
-  const guarded = new Set(names.map((_, index) => header.length - names.length + index));
-  const lines = [csvLine(header), ...tokens.map((token) => csvLine([provider, token, ...(row.locale ? [row.locale] : []), ...names.map((name) => row.vars?.[name])], { guarded }))];
-  const open = async () => ({ ...(await openAudience({ path: '--token', input: Readable.from([lines.join('')]) })), lineIs: 'token-option' as const });
+  const fields = (token: string) => [provider, token, ...(row.locale ? [row.locale] : []), ...names.map((name) => row.vars?.[name] ?? '')];
+  const open = async () => ({ ...audienceOfFields('--token', header, tokens.map(fields)), lineIs: 'token-option' as const });
   return { audience: await open(), ...message, reopen: open };
 }
 

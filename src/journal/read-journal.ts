@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { SeenSet } from '../audience/seen-set.js';
+import { SeenSet } from '../domain/seen-set.js';
 import { throwIfInterrupted } from '../errors.js';
 import { keyHash } from '../domain/hash.js';
 import type { FinalEvent } from '../domain/outcome.js';
@@ -156,7 +156,7 @@ export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<F
   return undefined;
 }
 
-/** How much of a journal's end is read for its last run's report: the record lists at most 1000 rows of each kind. */
+/** How much of a journal's end is read for its last run's report: the record lists at most `listedLimit` rows of each kind (report/campaign-record.ts). */
 const tailBytes = 8 << 20;
 
 /**

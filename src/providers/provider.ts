@@ -1,43 +1,14 @@
-import type { TokenMessage } from 'firebase-admin/messaging';
 import type { PushcastConfig } from '../config/config.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { DeviceRecipient, ProviderName, SkipReason } from '../domain/recipient.js';
 import type { RenderedMessage } from '../message/compile-template.js';
 
-/** What APNs receives for one device: the headers node-apn sets and the JSON body. */
-export interface ApnsPayload {
-  topic?: string;
-  pushType: 'alert' | 'background';
-  priority: 5 | 10;
-  /** Seconds to keep trying; turned into apns-expiration when the request is made. */
-  ttlSeconds?: number;
-  collapseId?: string;
-  body: Record<string, unknown>;
-}
-
-/** What firebase-admin receives for one token, and how long the message may wait (apns-expiration is set from it per request). */
-export interface FcmPayload {
-  message: TokenMessage;
-  ttlSeconds?: number;
-}
-
-/** What web-push receives for one subscription: the plaintext to encrypt and the request options. */
-export interface WebPushPayload {
-  plaintext: string;
-  ttlSeconds?: number;
-  urgency: 'very-low' | 'low' | 'normal' | 'high';
-  topic?: string;
-}
-
-export interface PayloadByProvider {
-  fcm: FcmPayload;
-  apns: ApnsPayload;
-  webpush: WebPushPayload;
-}
-
-/** A recipient with its message built for its provider, ready to send. */
-export type Rendered<P extends ProviderName = ProviderName> = {
-  [K in P]: { provider: K; recipient: DeviceRecipient; payload: PayloadByProvider[K] };
+/**
+ * A recipient with its message built for its provider, ready to send. `Payload`: what that
+ * provider's builder makes (providers/<name>/payload.ts); the engine carries it without looking in.
+ */
+export type Rendered<P extends ProviderName = ProviderName, Payload = unknown> = {
+  [K in P]: { provider: K; recipient: DeviceRecipient; payload: Payload };
 }[P];
 
 export type BuildResult<T> = { ok: true; payload: T } | { ok: false; reason: SkipReason; detail: string };
@@ -56,7 +27,7 @@ export interface Refusal {
   detail: string;
 }
 
-export interface Provider<P extends ProviderName = ProviderName> {
+export interface Provider<P extends ProviderName = ProviderName, Payload = unknown> {
   readonly name: P;
   /** Recipients per `send` call: 500 for FCM's sendEach; 50 for APNs and web push, one request a recipient, whose batches are journal lines. */
   readonly maxBatch: number;
@@ -78,7 +49,7 @@ export interface Provider<P extends ProviderName = ProviderName> {
    * campaign's journal holds the batch, and false when it must not go (the campaign is stopping,
    * the journal failed): then every recipient comes back `not-sent`.
    */
-  send(batch: ReadonlyArray<Rendered<P>>, signal: AbortSignal, start?: () => Promise<boolean>): Promise<Outcome[]>;
+  send(batch: ReadonlyArray<Rendered<P, Payload>>, signal: AbortSignal, start?: () => Promise<boolean>): Promise<Outcome[]>;
   /**
    * The provider stopped answering: ends at once every request it holds, each with what its
    * connection knows (one still queued behind an HTTP/2 server's limit, or waiting for an HTTP/1.1
@@ -95,7 +66,7 @@ export interface Provider<P extends ProviderName = ProviderName> {
  * Everything pushcast knows of one provider, so that nothing above the providers names one:
  * the engine, the campaign and doctor work from these (providers/descriptors.ts lists them).
  */
-export interface ProviderDescriptor<P extends ProviderName = ProviderName> {
+export interface ProviderDescriptor<P extends ProviderName = ProviderName, Payload = unknown> {
   readonly name: P;
   /** As people write it: FCM, APNs, Web Push. */
   readonly title: string;
@@ -106,14 +77,14 @@ export interface ProviderDescriptor<P extends ProviderName = ProviderName> {
    * aborted when the run closes its providers (a Ctrl-C during the credential check): a request
    * the client still makes for its credentials (an OAuth token) ends then.
    */
-  create(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal }): Promise<Provider<P>>;
+  create(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal }): Promise<Provider<P, Payload>>;
   /** A check on the device itself, made before its message is rendered (the web push allow-list). */
   admission?(config: PushcastConfig): (recipient: DeviceRecipient) => Refusal | undefined;
-  buildPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<PayloadByProvider[P]>;
+  buildPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<Payload>;
   /** The payload as the provider would receive it, the token masked: what a dry run shows. */
-  sample(item: Rendered<P>): unknown;
+  sample(item: Rendered<P, Payload>): unknown;
   /** Where a recipient is judged for a scoped wrong-sender answer: a web push service's origin. */
-  scopeOf?(item: Rendered<P>): string;
+  scopeOf?(item: Rendered<P, Payload>): string;
   /**
    * `pushcast check`: whether the provider can judge a token without delivering anything (FCM's
    * validate_only). Without it, only the token's format is checked.

@@ -31,7 +31,7 @@ export interface SqliteConnection {
 export type SqliteDriver = 'node:sqlite' | 'better-sqlite3';
 
 /** The driver PUSHCAST_SQLITE_DRIVER asks for; undefined: the first that loads (see openSqlite). */
-export function chosenSqliteDriver(env: NodeJS.ProcessEnv = process.env): SqliteDriver | undefined {
+export function chosenSqliteDriver(env: Record<string, string | undefined>): SqliteDriver | undefined {
   const chosen = env.PUSHCAST_SQLITE_DRIVER;
   if (chosen === undefined || chosen === '') return undefined;
   if (chosen === 'node:sqlite' || chosen === 'better-sqlite3') return chosen;
@@ -49,7 +49,7 @@ export function quietBuiltinSqlite(nodeMajor = Number(process.versions.node.spli
  * bench:sqlite-drivers`), else Node's own where it is quiet (24 and later), so that an install
  * there works with nothing built; else better-sqlite3's failure, in one line with its fix.
  */
-export function openSqlite(path: string, driver: SqliteDriver | undefined = chosenSqliteDriver()): SqliteConnection {
+export function openSqlite(path: string, driver?: SqliteDriver): SqliteConnection {
   if (driver === 'node:sqlite') return openBuiltin(path);
   if (driver === 'better-sqlite3' || !quietBuiltinSqlite()) return openBetter(path);
   try {
@@ -81,13 +81,18 @@ interface BuiltinSqlite {
 }
 
 function builtinSqlite(): BuiltinSqlite | undefined {
-  // getBuiltinModule answers undefined where there is no such module (Node 20) instead of throwing.
-  return (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:sqlite') as BuiltinSqlite | undefined;
+  try {
+    return createRequire(import.meta.url)('node:sqlite') as BuiltinSqlite;
+  } catch (error) {
+    // Node 20 has no such module (nor 22 before 22.13, without --experimental-sqlite).
+    if ((error as { code?: string }).code === 'ERR_UNKNOWN_BUILTIN_MODULE') return undefined;
+    throw error;
+  }
 }
 
 function openBuiltin(path: string): SqliteConnection {
   const sqlite = builtinSqlite();
-  if (!sqlite) throw new ConfigError(`this Node.js (${process.version}) has no node:sqlite: unset PUSHCAST_SQLITE_DRIVER to use better-sqlite3`);
+  if (!sqlite) throw new ConfigError(`this Node.js (v${process.versions.node}) has no node:sqlite: unset PUSHCAST_SQLITE_DRIVER to use better-sqlite3`);
   const db = new sqlite.DatabaseSync(path);
   db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`); // as a pragma: early Node 22 releases have no timeout option
   return {

@@ -20,7 +20,8 @@ export interface ResourceUse {
 
 /** Bumped when a field changes meaning or goes away; new fields may appear within a version. */
 export const reportSchemaVersion = 1;
-const listedLimit = 1000;
+/** The record lists the first this many rows of each kind (errors, uncertain), and counts the rest. */
+export const listedLimit = 1000;
 
 /**
  * A campaign's record, in the spirit of a push service's history entry: what `--json` prints and

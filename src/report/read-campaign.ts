@@ -2,7 +2,7 @@ import { providerNames } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
 import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
-import { buildRecord, RecordLists, type CampaignRecord } from './campaign-record.js';
+import { buildRecord, listedLimit, RecordLists, type CampaignRecord } from './campaign-record.js';
 import { mergeTimelines } from './timeline.js';
 import { journalHistory, mergeHistories } from './campaign-history.js';
 
@@ -103,10 +103,10 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     suspect: records.flatMap((record) => record.suspect),
     ...(records.find((record) => record.fatal) ? { fatal: records.find((record) => record.fatal)!.fatal } : {}),
     ...(records.some((record) => record.halted) ? { halted: records.flatMap((record) => record.halted ?? []) } : {}),
-    errors: errors.slice(0, 1000),
-    errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - 1000),
-    uncertain: records.flatMap((record) => record.uncertain).slice(0, 1000),
-    uncertainNotListed: Math.max(0, counts.uncertain - 1000),
+    errors: errors.slice(0, listedLimit),
+    errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - listedLimit),
+    uncertain: records.flatMap((record) => record.uncertain).slice(0, listedLimit),
+    uncertainNotListed: Math.max(0, counts.uncertain - listedLimit),
     // The shards' own lists are theirs; that they kept journals is the campaign's (a re-run resumes).
     files: journals.length > 0 ? { journal: journals.join(', ') } : undefined,
     schedule:

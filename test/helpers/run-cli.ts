@@ -27,6 +27,7 @@ export async function runCli(
     stdin: Readable.from([options.stdin ?? '']),
     env: options.env ?? {},
     cwd: options.cwd ?? tempDir(),
+    ownProcess: process,
     signal: options.signal ?? new AbortController().signal,
   });
   return { code, stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };

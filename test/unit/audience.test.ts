@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAudience } from '../../src/audience/read-audience.js';
-import { SeenSet } from '../../src/audience/seen-set.js';
+import { SeenSet } from '../../src/domain/seen-set.js';
 import { hash64 } from '../../src/domain/hash.js';
 import type { AudienceRow } from '../../src/domain/recipient.js';
 import { InputError } from '../../src/errors.js';

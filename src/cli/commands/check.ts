@@ -51,6 +51,7 @@ export async function checkCommand(options: CheckOptions, io: CliIo): Promise<nu
     const result = await sendCampaign(inputs, {
       config,
       cwd: io.cwd,
+      ownProcess: io.ownProcess,
       validateOnly: true,
       thresholds,
       trustInvalid: options.trustInvalid,

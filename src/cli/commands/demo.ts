@@ -1,7 +1,7 @@
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { writeLine, type CliIo } from '../io.js';
 import { bundledCampaign } from '../package-files.js';
-import { sendCommand } from './send.js';
+import { runSend } from '../run-send.js';
 
 /**
  * `npm start`: the bundled campaign (fixtures/) sent for real through the real client libraries
@@ -11,7 +11,7 @@ export async function demoCommand(options: { json?: boolean; dryRun?: boolean },
   const emulator = await startEmulator({ seed: 'demo', unregistered: 0.2 });
   try {
     if (!options.json) writeLine(io.stderr, `demo: sending fixtures/audience.csv through the local provider emulator at ${emulator.url}`);
-    return await sendCommand(
+    return await runSend(
       // No journal and no registry feedback: the demo runs again and again, each time in full, and
       // writes nothing where it is run, whatever is there.
       {

@@ -10,7 +10,7 @@ import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { deviceKey, deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
-import { SeenSet } from '../../audience/seen-set.js';
+import { SeenSet } from '../../domain/seen-set.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import { openInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';

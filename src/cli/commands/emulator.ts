@@ -6,8 +6,7 @@ import { dropWays, resetCodes, type DropBy, type ResetCode } from '../../emulato
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { describeFileError, ExitCode, InputError, UsageError } from '../../errors.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
-import { bundledCampaign } from '../package-files.js';
-import { projectFiles } from './init.js';
+import { bundledCampaign, projectFiles } from '../package-files.js';
 
 export interface EmulatorCommandOptions {
   host: string;

@@ -7,11 +7,9 @@ import { initConfigSections } from '../../config/init-placeholders.js';
 import { isProviderName, providerNames, type ProviderName } from '../../domain/recipient.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { writeLine, type CliIo } from '../io.js';
-import { configSchemaFile } from '../package-files.js';
+import { configSchemaFile, projectFiles } from '../package-files.js';
 
 /** What init writes, here. */
-export const projectFiles = { config: 'pushcast.config.json', message: 'message.json', audience: 'audience.csv' };
-
 const sampleRows: Record<ProviderName, string> = {
   fcm: 'fcm,REPLACE-with-an-FCM-registration-token-from-your-app:APA91b-sample,u1001,en,Alice',
   apns: 'apns,0000000000000000000000000000000000000000000000000000000000000000,u1002,fa,سارا',

@@ -17,6 +17,7 @@ import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
+import type { ApnsPayload } from './payload.js';
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
 const apnsStreamsPerConnection = 100;
@@ -43,7 +44,7 @@ type ApnProvider = InstanceType<ApnModule['Provider']>;
 /** One node-apn provider: its HTTP/2 connection, the requests it may carry at once, what its transport saw. */
 type Connection = { provider: ApnProvider; limit: ReturnType<typeof pLimit>; observed: (path: string) => RequestObservation | undefined };
 
-export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns'>> {
+export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns', ApnsPayload>> {
   const settings = config.apns ?? {};
   const auth = readCredentials(settings);
   const ca = config.ca ? [readSecret('ca', config.ca)] : undefined;
@@ -85,7 +86,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     return connection;
   };
 
-  const sendOne = async (item: Rendered<'apns'>, signal: AbortSignal): Promise<Outcome> => {
+  const sendOne = async (item: Rendered<'apns', ApnsPayload>, signal: AbortSignal): Promise<Outcome> => {
     const { payload, recipient } = item;
     if (signal.aborted) return notSent;
     if (!payload.topic) return { kind: 'fatal', reason: 'missing-topic', fix: 'set apns.topic (the app bundle id), --apns-topic, or an apns_topic column in the audience' };

@@ -1,8 +1,8 @@
 import { maskToken } from '../../domain/recipient.js';
 import type { ProviderDescriptor } from '../provider.js';
-import { buildApnsPayload } from './payload.js';
+import { buildApnsPayload, type ApnsPayload } from './payload.js';
 
-export const apnsDescriptor: ProviderDescriptor<'apns'> = {
+export const apnsDescriptor: ProviderDescriptor<'apns', ApnsPayload> = {
   name: 'apns',
   title: 'APNs',
   isConfigured: (config) => Boolean(config.apns?.key || config.apns?.cert || config.apns?.pfx),

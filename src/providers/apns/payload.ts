@@ -2,7 +2,18 @@ import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes } from '../../message/limits.js';
 import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
-import type { ApnsPayload, BuildContext, BuildResult } from '../provider.js';
+import type { BuildContext, BuildResult } from '../provider.js';
+
+/** What APNs receives for one device: the headers node-apn sets and the JSON body. */
+export interface ApnsPayload {
+  topic?: string;
+  pushType: 'alert' | 'background';
+  priority: 5 | 10;
+  /** Seconds to keep trying; turned into apns-expiration when the request is made. */
+  ttlSeconds?: number;
+  collapseId?: string;
+  body: Record<string, unknown>;
+}
 
 /** The APNs request for one device token: headers for node-apn and the JSON body. */
 export function buildApnsPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<ApnsPayload> {

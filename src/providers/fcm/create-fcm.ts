@@ -12,7 +12,7 @@ import { OpenSessions } from '../open-sessions.js';
 import type { Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
-import { withApnsExpiration } from './payload.js';
+import { withApnsExpiration, type FcmPayload } from './payload.js';
 import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
 import { KeptSessions } from './kept-sessions.js';
 import { parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
@@ -21,7 +21,7 @@ import { parseServiceAccount, serviceAccountCredential } from './service-account
 export const fcmMaxBatch = 500;
 const fcmOrigin = 'https://fcm.googleapis.com';
 
-export async function createFcmProvider(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal } = {}): Promise<Provider<'fcm'>> {
+export async function createFcmProvider(config: PushcastConfig, options: { validateOnly?: boolean; signal?: AbortSignal } = {}): Promise<Provider<'fcm', FcmPayload>> {
   const settings = config.fcm ?? {};
   if (!settings.serviceAccount) {
     throw new ConfigError('FCM: no service account: set GOOGLE_APPLICATION_CREDENTIALS or fcm.serviceAccount (a path to the JSON key, or its content)');
@@ -50,7 +50,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
       await checkProviderHost('FCM', new URL(endpoint ?? fcmOrigin), { ca, setting: endpoint && 'fcm.endpoint', signal });
     },
 
-    async send(batch: ReadonlyArray<Rendered<'fcm'>>): Promise<Outcome[]> {
+    async send(batch: ReadonlyArray<Rendered<'fcm', FcmPayload>>): Promise<Outcome[]> {
       const now = Math.floor(Date.now() / 1000);
       const messages = batch.map((item) => withApnsExpiration(item.payload, now));
       const { result, observation } = observeSession(() => messaging.sendEach(messages, options.validateOnly), { kept });

@@ -1,8 +1,8 @@
 import { maskToken } from '../../domain/recipient.js';
 import type { ProviderDescriptor } from '../provider.js';
-import { buildFcmPayload, withApnsExpiration } from './payload.js';
+import { buildFcmPayload, withApnsExpiration, type FcmPayload } from './payload.js';
 
-export const fcmDescriptor: ProviderDescriptor<'fcm'> = {
+export const fcmDescriptor: ProviderDescriptor<'fcm', FcmPayload> = {
   name: 'fcm',
   title: 'FCM',
   isConfigured: (config) => Boolean(config.fcm?.serviceAccount),

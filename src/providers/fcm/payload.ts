@@ -3,7 +3,13 @@ import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
 import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
-import type { BuildContext, BuildResult, FcmPayload } from '../provider.js';
+import type { BuildContext, BuildResult } from '../provider.js';
+
+/** What firebase-admin receives for one token, and how long the message may wait (apns-expiration is set from it per request). */
+export interface FcmPayload {
+  message: TokenMessage;
+  ttlSeconds?: number;
+}
 
 /**
  * The firebase-admin `Message` for one token. One message serves Android, iOS-through-FCM and

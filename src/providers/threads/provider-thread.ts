@@ -23,8 +23,8 @@ interface Opened {
   abort: AbortController;
   waiting: Array<ToThread & { type: 'send' }>;
   starting: boolean;
-  /** Batches sent and not answered yet. */
-  sending: Set<Promise<unknown>>;
+  /** Batches sent whose answer has not been posted yet: each settles once it has. */
+  answering: Set<Promise<void>>;
 }
 const providers = new Map<ProviderName, Opened>();
 /** Batches asked `ready`, by id: told whether to go. */
@@ -37,11 +37,13 @@ function answer(message: FromThread): void {
 port.on('message', (message: ToThread) => {
   switch (message.type) {
     case 'open':
+      // It answers opened or open-failed itself, and never rejects.
       void open(message.provider, message);
       break;
     case 'send': {
       const opened = providers.get(message.provider)!;
       opened.waiting.push(message);
+      // It answers sent or send-failed for the batch itself (below); nothing waits for it here.
       void startNext(opened);
       break;
     }
@@ -57,14 +59,16 @@ port.on('message', (message: ToThread) => {
     }
     case 'abandon': {
       const opened = providers.get(message.provider);
-      opened?.provider.abandon?.();
+      // In this thread a provider's own abandon ends its requests at once (their answers follow).
+      void opened?.provider.abandon?.();
       if (opened) neverSent(opened);
-      // Said once the abandoned requests are answered: the main thread's grace starts from here,
-      // not from its own message, however long a busy machine takes to get the message across.
-      void Promise.allSettled(opened?.sending ?? []).then(() => answer({ type: 'abandoned', provider: message.provider }));
+      // Said once the abandoned batches' answers are posted (messages keep their order): the main
+      // thread's grace starts from here, however long a busy machine takes to pass the messages.
+      void Promise.all(opened?.answering ?? []).then(() => answer({ type: 'abandoned', provider: message.provider }));
       break;
     }
     case 'close':
+      // Each close's failure is dropped (the thread ends anyway); the answer goes once all are done.
       void Promise.all([...providers.values()].map(({ provider }) => provider.close().catch(() => undefined))).then(() => answer({ type: 'closed' }));
       break;
   }
@@ -73,7 +77,7 @@ port.on('message', (message: ToThread) => {
 async function open(name: ProviderName, message: ToThread & { type: 'open' }): Promise<void> {
   try {
     const provider = await createVerified(providerDescriptors[name] as ProviderDescriptor<ProviderName>, message.config, message.validateOnly);
-    providers.set(name, { provider, abort: new AbortController(), waiting: [], starting: false, sending: new Set() });
+    providers.set(name, { provider, abort: new AbortController(), waiting: [], starting: false, answering: new Set() });
     answer({ type: 'opened', provider: name, maxBatch: provider.maxBatch });
   } catch (error) {
     answer({ type: 'open-failed', provider: name, error: toThreadError(error) });
@@ -92,19 +96,20 @@ async function startNext(opened: Opened): Promise<void> {
   });
   const batch = message.items.map(({ payload, ...recipient }) => ({ provider: message.provider, recipient, payload })) as unknown as Rendered[];
   const sending = go ? opened.provider.send(batch as never, opened.abort.signal) : Promise.resolve(batch.map(() => notSent));
-  opened.sending.add(sending);
-  void sending.finally(() => opened.sending.delete(sending)).catch(() => undefined);
+  const answered = sending.then(
+    (outcomes) => answer({ type: 'sent', id: message.id, outcomes }),
+    // Judged in the main thread, as a throw from a provider there is (engine/lane.ts).
+    (error: unknown) => answer({ type: 'send-failed', id: message.id, error: toThreadError(error) }),
+  );
+  opened.answering.add(answered);
   // The next batch is asked about once this one's requests have been built and handed to their
   // sockets (a turn of the event loop): a thread behind on its work holds the rest unjournaled.
   await new Promise((resolve) => setImmediate(resolve));
   opened.starting = false;
+  // The next batch goes on its own while this one's answer is awaited.
   void startNext(opened);
-  try {
-    answer({ type: 'sent', id: message.id, outcomes: await sending });
-  } catch (error) {
-    // Judged in the main thread, as a throw from a provider there is (engine/lane.ts).
-    answer({ type: 'send-failed', id: message.id, error: toThreadError(error) });
-  }
+  await answered;
+  opened.answering.delete(answered);
 }
 
 /** The campaign is stopping, or the provider stalled: the batches still waiting never left. */

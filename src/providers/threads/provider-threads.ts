@@ -170,6 +170,7 @@ class SendingThread {
         const batch = this.batches.get(message.id);
         if (!batch) break;
         batch.started = true;
+        // Either way the thread is told whether the batch may go; the answer comes as 'sent'.
         void batch.start().then(
           (ok) => this.post({ type: 'go', id: message.id, ok }),
           () => this.post({ type: 'go', id: message.id, ok: false }),

@@ -12,6 +12,7 @@ import { classifyNoAnswer, unsentError } from '../no-answer.js';
 import { OpenSessions } from '../open-sessions.js';
 import { classifyWebPushResponse } from './classify-webpush.js';
 import { PushServiceConnections, type PushRequest } from './push-service-connections.js';
+import type { WebPushPayload } from './payload.js';
 import { checkVapid } from './vapid.js';
 
 type WebPushModule = typeof import('web-push');
@@ -52,7 +53,7 @@ function abandonRequests(agent: Agent): void {
   for (const socket of Object.values(agent.sockets).flat()) socket?.destroy();
 }
 
-export async function createWebPushProvider(config: PushcastConfig): Promise<Provider<'webpush'>> {
+export async function createWebPushProvider(config: PushcastConfig): Promise<Provider<'webpush', WebPushPayload>> {
   const settings = config.webpush ?? {};
   const vapid = checkVapid({ ...settings, vapidPrivateKey: settings.vapidPrivateKey && readSecret('webpush.vapidPrivateKey', settings.vapidPrivateKey) });
   const ca = config.ca ? readSecret('ca', config.ca) : undefined;
@@ -92,7 +93,7 @@ export async function createWebPushProvider(config: PushcastConfig): Promise<Pro
   const sessions = new OpenSessions(timeoutMs);
   const connections = new PushServiceConnections({ ca, redirect: endpoint, timeoutMs, sessions });
 
-  const sendOne = async (item: Rendered<'webpush'>, signal: AbortSignal): Promise<Outcome> => {
+  const sendOne = async (item: Rendered<'webpush', WebPushPayload>, signal: AbortSignal): Promise<Outcome> => {
     // The campaign is stopping: a request not started is not started, and a later run sends it.
     if (signal.aborted) return notSent;
     const subscription = item.recipient.subscription!;

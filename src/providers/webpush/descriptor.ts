@@ -1,9 +1,9 @@
 import { maskToken } from '../../domain/recipient.js';
 import type { ProviderDescriptor } from '../provider.js';
 import { allowOrigins } from './allowed-origins.js';
-import { buildWebPushPayload } from './payload.js';
+import { buildWebPushPayload, type WebPushPayload } from './payload.js';
 
-export const webPushDescriptor: ProviderDescriptor<'webpush'> = {
+export const webPushDescriptor: ProviderDescriptor<'webpush', WebPushPayload> = {
   name: 'webpush',
   title: 'Web Push',
   isConfigured: (config) => Boolean(config.webpush?.vapidPublicKey || config.webpush?.vapidPrivateKey),

@@ -2,7 +2,15 @@ import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
 import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
-import type { BuildContext, BuildResult, WebPushPayload } from '../provider.js';
+import type { BuildContext, BuildResult } from '../provider.js';
+
+/** What web-push receives for one subscription: the plaintext to encrypt and the request options. */
+export interface WebPushPayload {
+  plaintext: string;
+  ttlSeconds?: number;
+  urgency: 'very-low' | 'low' | 'normal' | 'high';
+  topic?: string;
+}
 
 /**
  * The JSON a subscription receives, and the request options. In pushcast's format (the README's

@@ -91,6 +91,7 @@ export class PushServiceConnections {
         written: false,
         refused: false,
       });
+    // A spare connection, opened beside this request: if it fails, requests keep to the ones open.
     if (service.connections.length < connectionsPerService && allStreamsTaken(service)) void this.open(service).catch(() => undefined);
     const { session, deadlines } = connection;
     let stream: http2.ClientHttp2Stream;

@@ -8,6 +8,13 @@ export interface VapidKeys {
   subject: string;
 }
 
+/** A new VAPID key pair, base64url: the public key is the browser's applicationServerKey; the private key signs. */
+export async function newVapidKeys(): Promise<Omit<VapidKeys, 'subject'>> {
+  const webpush = ((await import('web-push')) as unknown as { default: typeof import('web-push') }).default;
+  const { publicKey, privateKey } = webpush.generateVAPIDKeys();
+  return { publicKey, privateKey };
+}
+
 /** Checks the VAPID keys and subject before anything is sent; messages never echo a key. */
 export function checkVapid(settings: { vapidPublicKey?: string; vapidPrivateKey?: string; subject?: string }): VapidKeys {
   const { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, subject } = settings;

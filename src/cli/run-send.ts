@@ -1,21 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { channelInputs, type CampaignInputs } from '../../campaign/campaign-inputs.js';
-import { startMeasuring } from '../../campaign/measure-resources.js';
-import { planCampaign } from '../../campaign/plan-campaign.js';
-import { interruptedVerdict } from '../../campaign/exit-code.js';
-import { sendCampaign } from '../../campaign/send-campaign.js';
-import type { PushcastConfig } from '../../config/config.js';
-import { loadConfig } from '../../config/load-config.js';
-import { throwIfInterrupted, UsageError } from '../../errors.js';
-import { checkChannel, type DeviceRegistry } from '../../registry/registry.js';
-import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
-import { terminalText, writeLine, writeNotice, type CliIo } from '../io.js';
-import { formatPlan } from '../print-plan.js';
-import { printResult, terminalListener } from '../print-record.js';
-import { compileMessage, openInputs, type InputOptions } from '../send-inputs.js';
-import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from '../send-flags.js';
-import { scheduleClock } from '../clock.js';
-import { inShard } from '../../engine/shard.js';
+import { channelInputs, type CampaignInputs } from '../campaign/campaign-inputs.js';
+import { startMeasuring } from '../campaign/measure-resources.js';
+import { planCampaign } from '../campaign/plan-campaign.js';
+import { interruptedVerdict } from '../campaign/exit-code.js';
+import { sendCampaign } from '../campaign/send-campaign.js';
+import type { PushcastConfig } from '../config/config.js';
+import { loadConfig } from '../config/load-config.js';
+import { throwIfInterrupted, UsageError } from '../errors.js';
+import { checkChannel, type DeviceRegistry } from '../registry/registry.js';
+import { openRegistry, registryExists, registryTarget } from '../registry/open-registry.js';
+import { terminalText, writeLine, writeNotice, type CliIo } from './io.js';
+import { formatPlan } from './print-plan.js';
+import { printResult, terminalListener } from './print-record.js';
+import { compileMessage, openInputs, type InputOptions } from './send-inputs.js';
+import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from './send-flags.js';
+import { scheduleClock } from './clock.js';
+import { inShard } from '../engine/shard.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
   dryRun?: boolean;
@@ -55,8 +55,11 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   feedback?: boolean;
 }
 
-/** `pushcast send`: reads the flags, opens the inputs, plans or sends the campaign, prints what happened. */
-export async function sendCommand(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
+/**
+ * `pushcast send`: reads the flags, opens the inputs, plans or sends the campaign, prints what
+ * happened. `pushcast demo` runs it too, `given` the config of its emulator.
+ */
+export async function runSend(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
   const { config, file: configFile } = given?.config
     ? { config: given.config, file: undefined }
     : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
@@ -107,6 +110,7 @@ export async function sendCommand(options: SendOptions, io: CliIo, given?: { con
         sendCampaign(audience, {
           config,
           cwd: io.cwd,
+          ownProcess: io.ownProcess,
           campaign: options.campaign,
           journal: options.journal,
           changeMessage: options.changeMessage,

@@ -1,4 +1,4 @@
-import type { Hash64 } from '../domain/hash.js';
+import type { Hash64 } from './hash.js';
 
 /** Lines past this are kept as "an earlier line": 24 bits of a slot hold the line. */
 const maxLine = 0xffffff;
