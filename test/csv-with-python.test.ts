@@ -25,7 +25,7 @@ describe('the CSV files a campaign writes, read by Python', () => {
 
   it('reads a prune row with a hostile detail as one row that gives back the detail', async () => {
     const invalidOut = join(tempDir(), 'prune.csv');
-    const files = new ReportFiles({ invalidOut, audience: { shape: 'devices', header: ['provider', 'token'], freeText: [] }, guard: new SanityGuard(), trustInvalid: false });
+    const files = new ReportFiles({ invalidOut, audience: { shape: 'devices', header: ['provider', 'token'], freeText: [] }, groupOf: new SanityGuard().heldBackGroup });
     hostileCells.forEach((detail, index) => {
       files.onFinal({
         kind: 'invalid',
@@ -37,7 +37,7 @@ describe('the CSV files a campaign writes, read by Python', () => {
         attempts: 1,
       });
     });
-    await files.finish([]);
+    await files.finish({ withheld: new Set() });
     const rows = readCsvWithPython(invalidOut);
     expect(rows.map((row) => row.length)).toEqual(Array.from({ length: hostileCells.length + 1 }, () => 6));
     expect(rows.slice(1).map((row) => [row[1], row[2], unguardFormula(row[4])])).toEqual(hostileCells.map((detail, index) => [fcmToken(`hostile-${index}`), `u${index}`, detail]));

@@ -142,7 +142,7 @@ describe('a sending thread that fails', () => {
     const threads = new ProviderThreads(1, emulator.config(), false, failingThread);
     try {
       const provider = await threads.open('fcm');
-      const lane = new Lane('fcm', 10, Promise.resolve(provider));
+      const lane = new Lane('fcm', 10, Promise.resolve(provider), () => undefined);
       const early = { ...work('e'), rendered: { ...item('e'), recipient: { ...item('e').recipient, token: 'die-early' } } };
       let asked = 0;
       const outcomes = await lane.send(provider, [early, work('f')], async () => (asked++, true));
@@ -157,7 +157,7 @@ describe('a sending thread that fails', () => {
     const threads = new ProviderThreads(2, emulator.config(), false, failingThread);
     try {
       const provider = await threads.open('fcm');
-      const lane = new Lane('fcm', 10, Promise.resolve(provider));
+      const lane = new Lane('fcm', 10, Promise.resolve(provider), () => undefined);
       const dying = { ...work('a'), rendered: { ...item('a'), recipient: { ...item('a').recipient, token: 'die' } } };
       const first = await lane.send(provider, [dying, work('b')]);
       expect(first).toEqual([0, 1].map(() => ({ kind: 'uncertain', reason: 'no-answer', detail: 'the sending thread died: a sending thread exited (code 7)' })));

@@ -31,7 +31,7 @@ export function resumeHint(resume: Resumable): string {
  * tokens, or nothing got through: 3. Otherwise 0. A run that stopped early says which lines it
  * never reached.
  */
-export function exitCodeFor(tally: Tally, suspects: Suspect[], thresholds: Thresholds, trustInvalid: boolean, resume: Resumable): CampaignVerdict {
+export function exitCodeFor(tally: Tally, pruning: { suspects: Suspect[]; trustInvalid: boolean }, thresholds: Thresholds, resume: Resumable): CampaignVerdict {
   // One line a stop, for a cron log: what stopped it, and what it left unsent and how to send that.
   const unsent = tally.unreached ? `; ${describeUnreached(tally.unreached, resume.lineIs)}` : '';
   if (tally.status === 'interrupted') return { exitCode: ExitCode.interrupted, problems: [`interrupted${unsent}; ${resumeHint(resume)}`] };
@@ -44,7 +44,7 @@ export function exitCodeFor(tally: Tally, suspects: Suspect[], thresholds: Thres
     return { exitCode: ExitCode.fatal, problems: tally.halted.map((halt) => `${halt.provider} to ${halt.scope} stopped (${halt.reason}): ${halt.fix}`) };
   }
   const crossed = crossedThresholds(tally, thresholds);
-  if (!trustInvalid) crossed.push(...suspects.map((suspect) => suspect.note));
+  if (!pruning.trustInvalid) crossed.push(...pruning.suspects.map((suspect) => suspect.note));
   return { exitCode: crossed.length > 0 ? ExitCode.threshold : ExitCode.ok, problems: crossed };
 }
 

@@ -3,7 +3,7 @@ import { defaultInFlight, defaultRetries, defaultWorkers } from '../config/defau
 import { stallTimeoutMs } from '../config/timeouts.js';
 import { quoted } from '../domain/quote-value.js';
 import { providerNames, isProviderName, type ProviderName } from '../domain/recipient.js';
-import type { CampaignOptions } from '../engine/run-campaign.js';
+import type { CampaignOptions } from '../engine/campaign-options.js';
 import { parseRate } from '../engine/rate-limiter.js';
 import { ConfigError } from '../errors.js';
 

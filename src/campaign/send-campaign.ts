@@ -5,7 +5,8 @@ import type { PushcastConfig } from '../config/config.js';
 import { defaultJournalDir } from '../config/defaults.js';
 import { oneLine } from '../domain/quote-value.js';
 import type { Tally } from '../domain/tally.js';
-import { runCampaign, type CampaignOptions } from '../engine/run-campaign.js';
+import type { CampaignOptions } from '../engine/campaign-options.js';
+import { runCampaign } from '../engine/run-campaign.js';
 import { inShard, shardLabel, type Shard } from '../engine/shard.js';
 import type { Decision } from '../domain/decision.js';
 import { ConfigError, describeFileError, InputError, throwIfInterrupted, unlessInterrupted, UsageError } from '../errors.js';
@@ -31,6 +32,7 @@ import { deriveCampaignId, messageDigest } from './campaign-id.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import { lockCampaign, type CampaignLock, type LockingProcess } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
+import { decidePruning } from './prune-decision.js';
 import { exitCodeFor, type CampaignVerdict } from './exit-code.js';
 import { FailureLatch } from './failure-latch.js';
 import { LatencyRecorder } from './latency.js';
@@ -174,8 +176,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       invalidOut: out(outputs.invalidOut),
       failedOut: out(outputs.failedOut),
       audience: { shape: inputs.audience.shape, header: inputs.audience.header, delimiter: inputs.audience.format?.delimiter, freeText: inputs.audience.freeText },
-      guard,
-      trustInvalid: Boolean(settings.trustInvalid),
+      groupOf: guard.heldBackGroup,
     });
     const { registry } = settings;
     // Devices from the registry are claimed for the campaign, so that a token under two users, or
@@ -185,7 +186,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       registry && !settings.validateOnly
         ? { campaign: journal && campaign ? campaign : `one-off-${randomUUID()}`, shard: shardLabel(shard) ?? '1/1', incrementBadge: inputs.template.incrementsBadge }
         : undefined;
-    const feedback = registry && (settings.feedback !== false || claims) ? new RegistryFeedback(registry, guard, claims, settings.feedback !== false) : undefined;
+    const feedback = registry && (settings.feedback !== false || claims) ? new RegistryFeedback(registry, guard.heldBackGroup, claims, settings.feedback !== false) : undefined;
     const registryFailure = new FailureLatch();
     const latency = new LatencyRecorder();
     const timeline = new Timeline(startedAt.getTime());
@@ -229,12 +230,12 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     if (scheduled && scheduled.deferred > 0 && tally.status === 'done') tally.status = 'scheduled';
     const percentiles = latency.percentiles();
     const resources = { ...measure(), ...(percentiles ? { latencyMs: percentiles } : {}) };
-    const suspects = guard.suspects();
-    const { suspectFile } = await files.finish(suspects).catch((error: unknown) => {
+    const pruning = decidePruning(guard, Boolean(settings.trustInvalid));
+    const { suspectFile } = await files.finish(pruning).catch((error: unknown) => {
       listener.warn?.(`the token lists were not all written: ${(error as Error).message}`);
       return { suspectFile: undefined };
     });
-    const verdict = exitCodeFor(tally, suspects, settings.thresholds ?? {}, Boolean(settings.trustInvalid), {
+    const verdict = exitCodeFor(tally, pruning, settings.thresholds ?? {}, {
       journaled: journal !== undefined,
       failedOut: outputs.failedOut,
       lineIs: inputs.audience.lineIs,
@@ -264,12 +265,12 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       shard: shardLabel(shard),
       tally,
       lists,
-      suspects,
+      suspects: pruning.suspects,
       resources,
       startedAt,
       audience: inputs.audience.path,
       message: message && { ...message, preview: messagePreview(inputs.template.template) },
-      registry: await feedback?.apply(suspects, Boolean(settings.trustInvalid)).catch((error: unknown) => {
+      registry: await feedback?.apply(pruning).catch((error: unknown) => {
         listener.warn?.(`the device registry was not told how the campaign went: ${(error as Error).message}`);
         return undefined;
       }),

@@ -1,4 +1,5 @@
-import type { FinalEvent } from '../domain/outcome.js';
+import type { FinalEvent, Outcome } from '../domain/outcome.js';
+import type { DeviceRecipient, ProviderName } from '../domain/recipient.js';
 import { countFinal, emptyTally, type Tally } from '../domain/tally.js';
 import type { JournalWriter } from '../journal/journal.js';
 
@@ -8,9 +9,10 @@ type SettledEvent = FinalEvent & { kind: 'accepted' | 'invalid' | 'rejected' | '
 type ToSendLaterEvent = FinalEvent & { kind: 'failed' | 'skipped'; recipient: NonNullable<FinalEvent['recipient']> };
 
 /**
- * Where each recipient's last word in a run goes: the tally, the journal, and whoever listens
- * (the report, the device registry, the progress line). Each way a word can be kept has its own
- * method, so what the journal says and what the tally counts cannot drift apart.
+ * Where each recipient's words in a run go: the tally, the journal, and whoever listens (the
+ * report, the device registry, the progress line). Every journal line the engine writes is
+ * written here (a batch leaving, its answer, a retry, a last word), each way with its own method,
+ * so what the journal says and what the tally counts cannot drift apart.
  */
 export class CampaignEvents {
   readonly tally: Tally = emptyTally();
@@ -19,6 +21,30 @@ export class CampaignEvents {
     private readonly journal: JournalWriter | undefined,
     private readonly listener: ((event: FinalEvent) => void) | undefined,
   ) {}
+
+  /**
+   * A batch is about to leave: its `sent` line first, durably, so that after a crash its
+   * recipients are known to be maybe sent. Its number, for its answer's line; undefined without a
+   * journal. Throws when the journal cannot be written (the writer stops the campaign).
+   */
+  async leaving(provider: ProviderName, recipients: readonly DeviceRecipient[]): Promise<number | undefined> {
+    return this.journal?.sent(provider, recipients);
+  }
+
+  /** A journaled batch was answered: its `ok` line says which of its recipients were accepted. */
+  answered(batch: number | undefined, outcomes: readonly Outcome[]): void {
+    if (batch === undefined || !this.journal) return;
+    const places: number[] = [];
+    outcomes.forEach((outcome, place) => {
+      if (outcome.kind === 'accepted') places.push(place);
+    });
+    this.journal.accepted(batch, places);
+  }
+
+  /** Sent again after a wait: journaled as a retry, so a crash in the meantime leaves it to a later run. */
+  retrying(recipient: DeviceRecipient): void {
+    this.journal?.retry(recipient);
+  }
 
   /** Its last word: journaled, so a later run counts it and never sends it again. */
   settled(event: SettledEvent): void {

@@ -1,79 +1,17 @@
-import { notSent, type FinalEvent, type Outcome } from '../domain/outcome.js';
-import type { AudienceRow, DeviceRecipient, ProviderName, SkipReason, UserDevices, UserRecipient } from '../domain/recipient.js';
+import { notSent, type Outcome } from '../domain/outcome.js';
+import type { AudienceRow, DeviceRecipient, ProviderName, UserDevices, UserRecipient } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
-import type { JournalWriter } from '../journal/journal.js';
 import { carriedOver } from '../journal/read-journal.js';
-import type { PriorIndex } from '../journal/prior-index.js';
-import type { CompiledTemplate } from '../message/compile-template.js';
-import type { ProviderSource, Rendered } from '../providers/provider.js';
+import type { Rendered } from '../providers/provider.js';
 import { CampaignEvents } from './campaign-events.js';
+import type { CampaignOptions } from './campaign-options.js';
 import { Lane, type Work } from './lane.js';
 import { RateLimiter } from './rate-limiter.js';
-import { reconnectDelay, retryDelay } from './retry-delay.js';
-import { inShard, lineHash, type Shard } from './shard.js';
+import { decideRetry } from './retry-decision.js';
+import { inShard, lineHash } from './shard.js';
 import { WrongSenderJudge, type Verdict } from './wrong-sender-judge.js';
-import type { Decision } from '../domain/decision.js';
 
-export interface CampaignOptions {
-  template: CompiledTemplate;
-  /** The providers, as descriptors made into one run's set (providers/provider-set.ts). */
-  providers: ProviderSource;
-  /** Recipients in flight at once, per provider. */
-  inFlight: Record<ProviderName, number>;
-  /** Attempts per recipient, the first included. */
-  maxAttempts: number;
-  /** No retry starts later than this after a recipient's first attempt. */
-  maxRetryMs: number;
-  signal?: AbortSignal;
-  /** Only the recipients of this shard are sent; the others belong to other processes. */
-  shard?: Shard;
-  /** Sends per second: across providers, and per provider. */
-  rate?: { total?: number; perProvider?: Partial<Record<ProviderName, number>> };
-  /**
-   * A provider with requests outstanding and no answer at all for this long is stalled: its
-   * requests in flight become uncertain, its queued recipients fail, and the campaign stops.
-   */
-  stallMs: number;
-  /**
-   * Something the campaign depends on besides the journal (the device registry) that tells when
-   * it fails: the campaign stops as it does for a full disk (drain, report, exit 2), resumable.
-   */
-  stopOn?: { reason: string; onFailure(listener: (error: Error) => void): void };
-  /** The campaign's journal, and what earlier runs of it left. */
-  journal?: { writer: JournalWriter; prior: Pick<PriorIndex, 'get'>; resendUncertain: boolean };
-  /**
-   * When each recipient is due (a scheduled campaign): now, later (`deferred`, sent by a later
-   * run), or never (`missed-window`, `no-timezone`). A late one's TTL counts from its own moment.
-   */
-  schedule?(
-    recipient: DeviceRecipient,
-  ): { kind: 'due'; lateMs: number } | { kind: 'deferred'; dueAt: number } | { kind: 'hold'; dueAt: number; inMs: number } | { kind: 'skip'; reason: SkipReason; detail: string };
-  /** Told each row of this shard as it is read. */
-  onRow?(row: AudienceRow): void;
-  /**
-   * When the campaign stops early, read the rest of the audience without sending, so that every
-   * row is counted (those not reached as skipped `not-sent`, to --failed-out) and the report can
-   * say which lines were not reached. Off for a plan, which stops at its first problem on purpose.
-   */
-  countUnreached?: boolean;
-  onFinal?(event: FinalEvent): void;
-  onProgress?(tally: Tally): void;
-  /** Told once, when the campaign starts stopping (Ctrl-C, a fatal answer), how many recipients are still in flight. */
-  onStopping?(inFlight: number): void;
-  /** Told how long each batch took to answer, and for how many messages. */
-  onBatch?(ms: number, count: number): void;
-  /** Told each decision (a batch answered, a retry, a pause, a give-up): for --verbose and the progress line. */
-  onDecision?(decision: Decision): void;
-  random?: () => number;
-}
-
-/**
- * Waves in a row refused with no answer at all (a GOAWAY storm) whose recipients still go again
- * for free; after that a refusal costs an attempt. While answers keep coming, refusals are free:
- * a server draining its connections refuses the streams it did not get to, and that is progress.
- */
-const freeRefusals = 3;
 /** The scope of the whole provider, beside the scopes a provider names (web push origins). */
 const wholeProvider = '';
 
@@ -241,13 +179,13 @@ class CampaignRun {
 
     const lane = await this.laneFor(recipient.provider);
     const scope = providers.scopeOf(rendered);
-    const halted = scope === undefined ? undefined : lane.halted.get(scope);
+    const halted = scope === undefined ? undefined : lane.haltOf(scope);
     if (halted) {
       // Its scope refused the sender for everyone: not sent, and sent by a later run once fixed.
       return this.events.toSendLater({ ...base, kind: 'failed', reason: halted.reason, detail: halted.fix });
     }
-    lane.pending.push({ rendered, attempts: 0 });
-    if (lane.pending.length >= lane.batchSize) await this.dispatch(lane, false);
+    lane.enqueue({ rendered, attempts: 0 });
+    if (lane.hasFullBatch) await this.dispatch(lane, false);
   }
 
   /** Due soon (--wait): kept, and taken at its moment; the run ends when every held one has gone. */
@@ -267,44 +205,27 @@ class CampaignRun {
       this.stop('stopped', { provider: name, reason: 'configuration', fix: error.message });
       return undefined;
     });
-    const lane = new Lane(name, this.options.inFlight[name], provider);
+    const lane = new Lane(name, this.options.inFlight[name], provider, () => this.notify());
     this.lanes.set(name, lane);
     this.judges.set(name, new WrongSenderJudge((scope, verdict) => this.onVerdict(lane, scope, verdict)));
     if (this.stopping) lane.abort.abort();
-    // With sending threads, the in-flight limit splits into a batch for each, so all of them send.
-    const opened = await provider;
-    lane.batchSize = Math.max(1, Math.min(opened?.maxBatch ?? 500, Math.ceil(lane.limit / (opened?.senders ?? 1))));
-    const perSecond = this.options.rate?.perProvider?.[name];
-    if (perSecond) {
-      lane.rate = new RateLimiter(perSecond);
-      // A batch bigger than a second's worth would arrive as one burst.
-      lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(perSecond)));
-    }
-    if (this.totalRate) lane.batchSize = Math.max(1, Math.min(lane.batchSize, Math.ceil(this.options.rate!.total!)));
+    lane.size(await provider, { perSecond: this.options.rate?.perProvider?.[name], total: this.options.rate?.total });
     return lane;
   }
 
-  /** Sends full batches (or, with `flush`, whatever is pending) as capacity allows. Waiting here is the backpressure. */
+  /** Sends full batches (or, with `flush`, whatever is pending) as the lane allows. Waiting here is the backpressure. */
   private async dispatch(lane: Lane, flush: boolean): Promise<void> {
-    while (lane.pending.length >= lane.batchSize || (flush && lane.pending.length > 0)) {
-      if (this.stopping) return this.notSentYet(lane.pending.splice(0));
-      const size = Math.min(lane.batchSize, lane.pending.length);
-      const now = Date.now();
-      if (lane.inFlight + size > lane.limit || now < lane.pausedUntil) {
-        if (now < lane.pausedUntil && !lane.pauseTimer) {
-          lane.pauseTimer = setTimeout(() => {
-            lane.pauseTimer = undefined;
-            this.notify();
-          }, lane.pausedUntil - now);
-        }
+    for (;;) {
+      if (this.stopping) return this.notSentYet(lane.takeQueued());
+      const step = lane.next(Date.now(), flush);
+      if (step.kind === 'none') return;
+      if (step.kind === 'wait') {
         await this.changed();
         continue;
       }
-      const batch = lane.pending.splice(0, size);
-      lane.inFlight += batch.length; // reserve the capacity while waiting for the rate
-      await this.totalRate?.take(batch.length);
-      await lane.rate?.take(batch.length);
-      this.launch(lane, batch);
+      await this.totalRate?.take(step.batch.length);
+      await lane.paced(step.batch.length);
+      this.launch(lane, step.batch);
     }
   }
 
@@ -316,16 +237,13 @@ class CampaignRun {
     // are known to be maybe sent. False when it must not go (stopping, or the journal failed).
     const start = async (): Promise<boolean> => {
       if (this.stopping) return false;
-      const journal = this.options.journal;
-      if (journal) {
-        try {
-          journaled = await journal.writer.sent(
-            lane.name,
-            batch.map((work) => work.rendered.recipient),
-          );
-        } catch {
-          return false; // the writer has stopped the campaign: this batch never goes
-        }
+      try {
+        journaled = await this.events.leaving(
+          lane.name,
+          batch.map((work) => work.rendered.recipient),
+        );
+      } catch {
+        return false; // the writer has stopped the campaign: this batch never goes
       }
       const now = Date.now();
       this.tally.sends += batch.length;
@@ -358,7 +276,7 @@ class CampaignRun {
         this.options.onBatch?.(ms, batch.length);
         if (this.options.onDecision && handed) this.options.onDecision({ type: 'batch', provider: lane.name, count: batch.length, ms, outcomes: outcomeCounts(outcomes) });
         if (toLane) lane.heard(batch.length, outcomes, started);
-        if (journaled !== undefined) this.options.journal!.writer.accepted(journaled, acceptedPlaces(outcomes));
+        this.events.answered(journaled, outcomes);
         batch.forEach((work, index) => {
           work.attempts++;
           this.settle(lane, work, outcomes[index] ?? { kind: 'uncertain', reason: 'no-answer', detail: 'the provider gave no outcome for this recipient' });
@@ -366,7 +284,7 @@ class CampaignRun {
         this.options.onProgress?.(this.tally);
       })
       .finally(() => {
-        lane.inFlight -= batch.length;
+        lane.release(batch.length);
         this.notify();
       });
   }
@@ -414,38 +332,26 @@ class CampaignRun {
       // Not delivered, and not given up on: a later run sends it.
       return this.events.toSendLater({ ...base, kind: 'skipped', reason: 'not-sent', detail: outcome.detail, attempts: work.attempts });
     }
-    let delay: number;
-    if (outcome.because === 'refused' && lane.refusedStreak <= freeRefusals) {
-      // Refused unread: no attempt spent; a wait before the next connection only if nothing answers.
-      work.attempts--;
-      delay = lane.refusedStreak > 0 ? reconnectDelay(lane.refusedStreak, this.random) : 0;
-    } else delay = retryDelay(work.attempts, outcome.retryAfterMs, this.random);
-    const deadline = (work.firstAttemptAt ?? Date.now()) + this.options.maxRetryMs;
-    if (work.attempts >= this.options.maxAttempts || Date.now() + delay > deadline) {
+    const decision = decideRetry(work, outcome, { ...this.options, refusedStreak: lane.refusedStreak, now: Date.now(), random: this.random });
+    if (decision.free) work.attempts--;
+    if (decision.kind === 'give-up') {
       this.options.onDecision?.({ type: 'give-up', provider: lane.name, line: recipient.line, reason: outcome.reason, attempts: work.attempts });
       return this.events.settled({ ...base, kind: 'failed', reason: outcome.reason, detail: outcome.detail, attempts: work.attempts });
     }
-    this.options.journal?.writer.retry(recipient);
-    // A sender's quota speaks for the whole provider, not one device: everything waits.
-    const waits = outcome.because !== 'answered' || outcome.reason === 'rate-limited' ? 'provider' : 'recipient';
+    this.events.retrying(recipient);
+    const { delayMs, waits } = decision;
     const retryAfter = outcome.retryAfterMs !== undefined;
-    this.options.onDecision?.({ type: 'retry', provider: lane.name, line: recipient.line, reason: outcome.reason, attempt: work.attempts + 1, delayMs: delay, waits, retryAfter });
+    this.options.onDecision?.({ type: 'retry', provider: lane.name, line: recipient.line, reason: outcome.reason, attempt: work.attempts + 1, delayMs, waits, retryAfter });
     if (waits === 'provider') {
       // The connection or the quota, not this device: the whole lane waits, and its recipients
       // go again together, one connection per wave however many were refused.
-      const until = Date.now() + delay;
-      if (delay > 0 && until > lane.pausedUntil) this.options.onDecision?.({ type: 'pause', provider: lane.name, until, reason: outcome.reason, retryAfter });
-      lane.pauseUntil(until);
-      lane.pending.push(work);
+      const until = Date.now() + delayMs;
+      if (delayMs > 0 && until > lane.pausedUntilAt) this.options.onDecision?.({ type: 'pause', provider: lane.name, until, reason: outcome.reason, retryAfter });
+      lane.pauseUntil(until, work);
       this.notify();
       return;
     }
-    const timer = setTimeout(() => {
-      lane.backingOff.delete(timer);
-      lane.pending.push(work);
-      this.notify();
-    }, delay);
-    lane.backingOff.set(timer, work);
+    lane.backOff(work, delayMs);
   }
 
   /** An answer with no wrong-sender mark: a sign the sender is right, for the provider and the recipient's scope. */
@@ -470,12 +376,8 @@ class CampaignRun {
 
   /** A scope (a web push service) refused the sender for everyone: the rest of the campaign goes on without it. */
   private haltScope(lane: Lane, scope: string, halt: { reason: string; fix: string }): void {
-    lane.halted.set(scope, halt);
     this.tally.halted.push({ provider: lane.name, scope, reason: `${halt.reason}-for-all`, fix: halt.fix });
-    const inScope = (work: Work) => this.options.providers.scopeOf(work.rendered) === scope;
-    const queued = lane.pending.filter(inScope);
-    lane.pending = lane.pending.filter((work) => !inScope(work));
-    for (const work of queued) {
+    for (const work of lane.halt(scope, halt, (work) => this.options.providers.scopeOf(work.rendered) === scope)) {
       const { recipient } = work.rendered;
       this.events.toSendLater({ kind: 'failed', line: recipient.line, provider: lane.name, recipient, reason: halt.reason, detail: halt.fix, attempts: work.attempts });
     }
@@ -572,13 +474,4 @@ function outcomeCounts(outcomes: Outcome[]): Record<string, number> {
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
-}
-
-/** Where in its batch each accepted recipient is: the journal's `ok` line. */
-function acceptedPlaces(outcomes: Outcome[]): number[] {
-  const places: number[] = [];
-  outcomes.forEach((outcome, place) => {
-    if (outcome.kind === 'accepted') places.push(place);
-  });
-  return places;
 }

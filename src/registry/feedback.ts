@@ -1,6 +1,6 @@
 import type { ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import type { SanityGuard, Suspect } from '../report/sanity-guard.js';
+import type { GuardGroupOf, PruneDecision } from '../domain/prune-decision.js';
 import { deviceKey, type DeviceKey, type DeviceRegistry } from './registry.js';
 
 interface Invalid {
@@ -29,7 +29,7 @@ export class RegistryFeedback {
 
   constructor(
     private readonly registry: DeviceRegistry,
-    private readonly guard: SanityGuard,
+    private readonly groupOf: GuardGroupOf,
     /** The campaign the claims were made for, by this shard. */
     private readonly claims?: { campaign: string; shard: string; incrementBadge: boolean },
     /** --no-feedback: the claims are given back, but no token is marked. */
@@ -45,16 +45,15 @@ export class RegistryFeedback {
       provider: event.provider,
       token: event.recipient.token,
       reason: event.reason ?? 'invalid',
-      group: this.guard.isGuarded(event) ? this.guard.groupOf(event) : undefined,
+      group: this.groupOf(event),
       otherEnvironment: Boolean(event.wrongSender?.otherEnvironment),
     });
   }
 
   /** Marks the invalid tokens, except a suspect group's, and those whose answer a token of the other environment gets too, when the device never said its environment. */
-  async apply(suspects: Suspect[], trustInvalid: boolean): Promise<{ file: string; marked: number; heldBack: number } | undefined> {
+  async apply({ withheld }: PruneDecision): Promise<{ file: string; marked: number; heldBack: number } | undefined> {
     if (this.claims) await this.registry.release(this.claims.campaign, this.claims.shard, this.undelivered, this.claims.incrementBadge);
     if (!this.marksInvalid) return undefined;
-    const withheld = new Set(trustInvalid ? [] : suspects.map((suspect) => suspect.group));
     const environments = await this.registry.environmentsOf(this.invalid.filter((entry) => entry.otherEnvironment));
     const marked: Invalid[] = [];
     let heldBack = 0;

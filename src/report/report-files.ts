@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
 import { csvLine } from './csv.js';
 import { FailedRows } from './failed-rows.js';
-import type { SanityGuard, Suspect } from './sanity-guard.js';
+import type { GuardGroupOf, PruneDecision } from '../domain/prune-decision.js';
 import type { CampaignRecord } from './campaign-record.js';
 
 /**
@@ -53,8 +53,8 @@ export class ReportFiles {
       failedOut?: string;
       /** The audience's shape, header, delimiter and free-text columns: the failed rows go back in its own shape. */
       audience: { shape: 'devices' | 'users'; header: string[]; delimiter?: string; freeText: number[] };
-      guard: SanityGuard;
-      trustInvalid: boolean;
+      /** The sanity guard's group of an invalid answer it may hold back. */
+      groupOf: GuardGroupOf;
     },
   ) {
     this.failedRows = new FailedRows(options.audience);
@@ -74,7 +74,7 @@ export class ReportFiles {
     const { recipient } = event;
     if (event.kind === 'invalid' && this.held && recipient) {
       const entry: HeldInvalid = {
-        group: this.options.guard.isGuarded(event) ? this.options.guard.groupOf(event) : undefined,
+        group: this.options.groupOf(event),
         row: csvLine([event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString()], { guarded: invalidFreeText }),
       };
       this.held.write(`${JSON.stringify(entry)}\n`);
@@ -84,11 +84,10 @@ export class ReportFiles {
   }
 
   /** Writes the prune list, leaving out (and listing apart) the tokens of suspect groups. Returns where the suspect ones went. */
-  async finish(suspects: Suspect[]): Promise<{ suspectFile?: string; suspectCount: number }> {
+  async finish({ withheld }: PruneDecision): Promise<{ suspectFile?: string; suspectCount: number }> {
     await Promise.all([this.failed, this.held].map((stream) => stream && this.end(stream)));
     if (this.failure) throw this.failure;
     if (!this.held || !this.options.invalidOut) return { suspectCount: 0 };
-    const withheld = new Set(this.options.trustInvalid ? [] : suspects.map((suspect) => suspect.group));
     const invalidOut = this.options.invalidOut;
     const suspectFile = withheld.size > 0 ? invalidOut.replace(/(\.csv)?$/, '.suspect.csv') : undefined;
     const prune = this.open(`${invalidOut}.tmp`);

@@ -1,6 +1,7 @@
 import { defaultApnsEnvironment as defaultEnvironment } from '../config/defaults.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
+import type { GuardGroupOf } from '../domain/prune-decision.js';
 
 /** Over this share of a group's devices… */
 export const guardShare = 0.2;
@@ -38,6 +39,9 @@ export class SanityGuard {
   isGuarded(event: FinalEvent): boolean {
     return event.kind === 'invalid' && event.wrongSender !== undefined;
   }
+
+  /** The group an answer the guard may hold back is judged in; undefined for any other (domain/prune-decision.ts). */
+  readonly heldBackGroup: GuardGroupOf = (event) => (this.isGuarded(event) ? this.groupOf(event) : undefined);
 
   observe(event: FinalEvent): void {
     const group = this.groupOf(event);

@@ -1,8 +1,9 @@
 import { rateLimits, shareOfRate } from '../../src/campaign/limits.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Outcome } from '../../src/domain/outcome.js';
+import type { Outcome, RetryableReason } from '../../src/domain/outcome.js';
 import { Lane, type Work } from '../../src/engine/lane.js';
 import { parseRate, RateLimiter } from '../../src/engine/rate-limiter.js';
+import { decideRetry } from '../../src/engine/retry-decision.js';
 import { reconnectDelay, retryDelay, retryPolicy } from '../../src/engine/retry-delay.js';
 import { inShard, parseShard } from '../../src/engine/shard.js';
 import { WrongSenderJudge, wrongSenderMinimum, wrongSenderWindow, type Verdict } from '../../src/engine/wrong-sender-judge.js';
@@ -56,7 +57,7 @@ describe('waves of a storm: what counts against the free resends of refused stre
   const accepted: Outcome = { kind: 'accepted' };
 
   it('counts batches one GOAWAY refused together as one wave, a batch sent after it as the next, and an answer ends the storm', () => {
-    const lane = new Lane('apns', 100, Promise.resolve(undefined));
+    const lane = new Lane('apns', 100, Promise.resolve(undefined), () => undefined);
     const startedTogether = performance.now(); // two batches of 50 in flight on one connection
     lane.heard(50, [refused], startedTogether);
     lane.heard(50, [refused], startedTogether);
@@ -84,16 +85,130 @@ describe('a lane whose provider stalls', () => {
 
   it('settles a batch its provider throws on after the stall as provider-stalled, uncertain', async () => {
     const provider = throwingWhenAbandoned();
-    const lane = new Lane('fcm', 100, Promise.resolve(provider));
+    const lane = new Lane('fcm', 100, Promise.resolve(provider), () => undefined);
     const sent = lane.send(provider, [work(fcmToken('held'))]);
     expect(lane.stall()).toEqual([]);
     expect(await sent).toEqual([{ kind: 'uncertain', reason: 'provider-stalled', detail: 'in flight when the provider stopped answering' }]);
   });
 
   it('settles a throw without a stall as no-answer, uncertain', async () => {
-    const lane = new Lane('fcm', 100, Promise.resolve(undefined));
+    const lane = new Lane('fcm', 100, Promise.resolve(undefined), () => undefined);
     const provider = { ...throwingWhenAbandoned(), send: () => Promise.reject(new Error('socket hang up')) };
     expect(await lane.send(provider, [work(fcmToken('thrown'))])).toEqual([{ kind: 'uncertain', reason: 'no-answer', detail: 'socket hang up' }]);
+  });
+});
+
+describe('what becomes of a recipient the provider did not take', () => {
+  const retryable = (because: 'answered' | 'refused' | 'not-sent', reason: RetryableReason, retryAfterMs?: number): Outcome & { kind: 'retryable' } => ({
+    kind: 'retryable',
+    because,
+    reason,
+    retryAfterMs,
+  });
+  const context = { refusedStreak: 0, maxAttempts: 3, maxRetryMs: 60_000, now: 100_000, random: () => 0 };
+  it.each([
+    [
+      'a 5xx, first attempt: the recipient alone waits half of 1 s',
+      { attempts: 1 },
+      retryable('answered', 'unavailable'),
+      {},
+      { kind: 'retry', delayMs: 500, waits: 'recipient', free: false },
+    ],
+    [
+      'a quota: the whole provider waits its Retry-After',
+      { attempts: 1 },
+      retryable('answered', 'rate-limited', 30_000),
+      {},
+      { kind: 'retry', delayMs: 30_000, waits: 'provider', free: false },
+    ],
+    ['no connection: the whole provider waits', { attempts: 1 }, retryable('not-sent', 'connection-failed'), {}, { kind: 'retry', delayMs: 500, waits: 'provider', free: false }],
+    ['a refused stream, no storm: free, at once', { attempts: 3 }, retryable('refused', 'refused-stream'), {}, { kind: 'retry', delayMs: 0, waits: 'provider', free: true }],
+    [
+      'a refused stream in a third wave: free, after a reconnect delay',
+      { attempts: 1 },
+      retryable('refused', 'refused-stream'),
+      { refusedStreak: 3 },
+      { kind: 'retry', delayMs: 200, waits: 'provider', free: true },
+    ],
+    ['a refused stream past the free waves: an attempt spent', { attempts: 3 }, retryable('refused', 'refused-stream'), { refusedStreak: 4 }, { kind: 'give-up', free: false }],
+    ['attempts spent', { attempts: 3 }, retryable('answered', 'unavailable'), {}, { kind: 'give-up', free: false }],
+    ['a Retry-After past the time left to retry', { attempts: 1, firstAttemptAt: 50_000 }, retryable('answered', 'rate-limited', 20_000), {}, { kind: 'give-up', free: false }],
+  ] as const)('%s', (_what, work, outcome, more, expected) => {
+    expect(decideRetry(work, outcome, { ...context, ...more })).toEqual(expected);
+  });
+});
+
+describe('a lane decides when its next batch may go', () => {
+  afterEach(() => vi.useRealTimers());
+  const work = (token: string): Work => ({ rendered: rendered('fcm', fcmToken(token)), attempts: 0 });
+  const queued = (lane: Lane, count: number) => Array.from({ length: count }, (_, i) => lane.enqueue(work(`q${i}`)));
+
+  it('gives full batches while capacity lasts, then waits for a release; a partial batch only when flushing', () => {
+    const lane = new Lane('fcm', 4, Promise.resolve(undefined), () => undefined);
+    lane.size({ maxBatch: 2 }, {});
+    queued(lane, 5);
+    const sizes = [lane.next(0, false), lane.next(0, false)].map((step) => (step.kind === 'batch' ? step.batch.length : step.kind));
+    expect(sizes).toEqual([2, 2]);
+    expect(lane.next(0, false).kind).toBe('none'); // one left: not a full batch
+    expect(lane.next(0, true).kind).toBe('wait'); // flushing, but 4 of 4 in flight
+    lane.release(2);
+    const last = lane.next(0, true);
+    expect(last.kind === 'batch' && last.batch.length).toBe(1);
+  });
+
+  it('sizes batches by the provider, its sending threads and the rates', () => {
+    const sizeOf = (opened: { maxBatch: number; senders?: number }, rate: { perSecond?: number; total?: number }) => {
+      const lane = new Lane('fcm', 400, Promise.resolve(undefined), () => undefined);
+      lane.size(opened, rate);
+      queued(lane, 1000);
+      const step = lane.next(0, false);
+      return step.kind === 'batch' ? step.batch.length : step.kind;
+    };
+    expect(sizeOf({ maxBatch: 500 }, {})).toBe(400);
+    expect(sizeOf({ maxBatch: 500, senders: 2 }, {})).toBe(200);
+    expect(sizeOf({ maxBatch: 50 }, {})).toBe(50);
+    expect(sizeOf({ maxBatch: 500 }, { perSecond: 30 })).toBe(30);
+    expect(sizeOf({ maxBatch: 500 }, { total: 10.5 })).toBe(11);
+  });
+
+  it('holds every batch while paused, and wakes the run once when the pause ends', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let wakes = 0;
+    const lane = new Lane('fcm', 10, Promise.resolve(undefined), () => wakes++);
+    lane.size({ maxBatch: 1 }, {});
+    lane.pauseUntil(5000, work('retry'));
+    expect(lane.next(1000, false).kind).toBe('wait');
+    expect(lane.next(2000, false).kind).toBe('wait');
+    vi.advanceTimersByTime(3999);
+    expect(wakes).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(wakes).toBe(1);
+    expect(lane.next(5000, false).kind).toBe('batch');
+  });
+
+  it('puts a backed-off recipient back in the queue when its time comes, and wakes the run', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let wakes = 0;
+    const lane = new Lane('fcm', 10, Promise.resolve(undefined), () => wakes++);
+    lane.size({ maxBatch: 1 }, {});
+    lane.backOff(work('later'), 700);
+    expect(lane.busy).toBe(true);
+    expect(lane.next(0, true).kind).toBe('none');
+    vi.advanceTimersByTime(700);
+    expect(wakes).toBe(1);
+    expect(lane.next(700, true).kind).toBe('batch');
+  });
+
+  it('halting a scope takes back its queued recipients and no others, and remembers why', () => {
+    const lane = new Lane('webpush', 10, Promise.resolve(undefined), () => undefined);
+    lane.size({ maxBatch: 10 }, {});
+    for (const token of ['a1', 'b1', 'a2']) lane.enqueue(work(token));
+    const halt = { reason: 'credentials-refused', fix: 'check the VAPID key' };
+    const taken = lane.halt('a', halt, (item) => [fcmToken('a1'), fcmToken('a2')].includes(item.rendered.recipient.token));
+    expect(taken.map((item) => item.rendered.recipient.token)).toEqual([fcmToken('a1'), fcmToken('a2')]);
+    expect(lane.haltOf('a')).toEqual(halt);
+    expect(lane.haltOf('b')).toBeUndefined();
+    expect(lane.takeQueued().map((item) => item.rendered.recipient.token)).toEqual([fcmToken('b1')]);
   });
 });
 

@@ -199,12 +199,12 @@ describe('the CSV files a campaign writes', () => {
   it('writes a prune row with a hostile detail as one row that reads back to the detail', async () => {
     const dir = tempDir();
     const invalidOut = join(dir, 'prune.csv');
-    const files = new ReportFiles({ invalidOut, audience: { shape: 'devices', header: ['provider', 'token'], freeText: [] }, guard: new SanityGuard(), trustInvalid: false });
+    const files = new ReportFiles({ invalidOut, audience: { shape: 'devices', header: ['provider', 'token'], freeText: [] }, groupOf: new SanityGuard().heldBackGroup });
     hostileCells.forEach((detail, index) => {
       const recipient = device('fcm', `hostile-${index}`, { userId: `u${index}` });
       files.onFinal({ kind: 'invalid', line: index + 2, provider: 'fcm', recipient, reason: 'unregistered', detail, attempts: 1 });
     });
-    await files.finish([]);
+    await files.finish({ withheld: new Set() });
     const rows = parse(readFileSync(invalidOut, 'utf8')) as string[][];
     expect(rows).toHaveLength(hostileCells.length + 1);
     expect(rows.map((row) => row.length)).toEqual(rows.map(() => 6));
@@ -221,15 +221,14 @@ describe('the CSV files a campaign writes', () => {
       failedOut,
       invalidOut,
       audience: { shape: 'devices', header, delimiter: ';', freeText: [2, 3] },
-      guard: new SanityGuard(),
-      trustInvalid: false,
+      groupOf: new SanityGuard().heldBackGroup,
     });
     const token = `-${fcmToken('dash').slice(1)}`; // an FCM token may start with "-": it is never touched
     const failed = device('fcm', 'dash', { token, fields: ['fcm', token, '=1+1', '4,99 €; today'] });
     files.onFinal({ kind: 'failed', line: 2, provider: 'fcm', recipient: failed, reason: 'unavailable', attempts: 5 });
     const dead = device('fcm', 'dead', { fields: ['fcm', fcmToken('dead'), 'Bo', 'X'] });
     files.onFinal({ kind: 'invalid', line: 3, provider: 'fcm', recipient: dead, reason: 'unregistered', detail: '=evil()', attempts: 1 });
-    await files.finish([]);
+    await files.finish({ withheld: new Set() });
     expect(readFileSync(failedOut, 'utf8')).toBe(`provider;token;name;coupon\nfcm;${token};'=1+1;"4,99 €; today"\n`);
     const pruned = readFileSync(invalidOut, 'utf8').split('\n');
     expect(pruned[1]).toMatch(new RegExp(`^fcm,${fcmToken('dead')},,unregistered,'=evil\\(\\),\\d{4}-`));
