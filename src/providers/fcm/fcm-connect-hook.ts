@@ -13,9 +13,9 @@ import type { KeptSessions, WatchedRequest } from './kept-sessions.js';
  *    rewrite the `:scheme` pseudo-header firebase-admin sends as "https:" (nghttp2 servers reset it);
  *  - Retry-After: firebase-admin 13 drops response headers, so each session records the largest
  *    `retry-after` it saw for the call's batch;
- *  - the session's record (http2/session-record.ts), which says whether it was ever established,
- *    and how it failed: a request on a session that never connected provably never reached FCM,
- *    which firebase-admin's errors do not say;
+ *  - whether the session was ever established (its record says, http2/session-record.ts), and
+ *    how it failed: a request on a session that never connected provably never reached FCM, which
+ *    firebase-admin's errors do not say;
  *  - pushcast's own request deadline (firebase-admin's is a fixed 15 s), and every session listed
  *    in `OpenSessions` so closing the provider really closes it.
  * It wraps the CommonJS `http2` object firebase-admin requires, so the real HTTP/2 code path runs.

@@ -20,8 +20,10 @@ interface WatchedStream {
  */
 export class SessionRecord {
   private everConnected: boolean;
-  private serverGoingAway = false;
-  private connectedSocket: Socket | undefined;
+  /** Its server sent GOAWAY: it refuses every stream above the last it processed. */
+  private goingAway = false;
+  /** The socket under it, once it connected (none for a session recorded after it connected). */
+  private socket: Socket | undefined;
   private readonly streams = new Map<ClientHttp2Stream, WatchedStream>();
   private readonly deadlines: RequestDeadlines;
 
@@ -35,12 +37,12 @@ export class SessionRecord {
     // `session.socket` is a proxy that may not be destroyed; the connect event hands over the socket itself.
     session.once('connect', (_session: ClientHttp2Session, socket: Socket) => {
       this.everConnected = true;
-      this.connectedSocket = socket;
+      this.socket = socket;
     });
-    session.once('goaway', () => (this.serverGoingAway = true));
+    session.once('goaway', () => (this.goingAway = true));
     // Node, once a session is closed, only half-closes its socket and waits for the server to hang
     // up: a server that never does would keep the process alive.
-    session.once('close', () => this.connectedSocket?.destroy());
+    session.once('close', () => this.socket?.destroy());
     // When its connection fails or closes, Node destroys the session's streams with the connection's
     // error, and a stream no longer says whether it had left: one still queued had not, and is ended
     // first with an error that says so, before Node ends it as maybe delivered.
@@ -56,16 +58,6 @@ export class SessionRecord {
   /** Its connection was made, now or before: a request on a session that never connected never reached the server. */
   get connected(): boolean {
     return this.everConnected;
-  }
-
-  /** Its server sent GOAWAY: it takes no new stream, and refuses every stream above the last it processed. */
-  get goingAway(): boolean {
-    return this.serverGoingAway;
-  }
-
-  /** The socket under it, once it connected (undefined for a session recorded after it connected). */
-  get socket(): Socket | undefined {
-    return this.connectedSocket;
   }
 
   /** Its request streams not closed yet, queued behind the server's limit or out. */
@@ -84,7 +76,7 @@ export class SessionRecord {
     stream.once('frameError', () => (watched.frameFailed = true));
     return () => ({
       frameFailed: watched.frameFailed,
-      refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (watched.frameFailed && this.serverGoingAway),
+      refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (watched.frameFailed && this.goingAway),
       unsent: watched.unsent,
       written: this.everConnected && !watched.frameFailed && !watched.unsent,
     });
@@ -100,7 +92,7 @@ export class SessionRecord {
    * destroyed (a stall, a GOAWAY's grace run out, shutdown) or its connection ends, which would end
    * them with an error that no longer tells whether they left.
    */
-  endQueued(): void {
+  private endQueued(): void {
     for (const [stream, watched] of this.streams) {
       if (stillQueued(stream)) {
         watched.unsent = true;
@@ -113,6 +105,6 @@ export class SessionRecord {
   destroy(): void {
     this.endQueued();
     this.session.destroy();
-    this.connectedSocket?.destroy();
+    this.socket?.destroy();
   }
 }
