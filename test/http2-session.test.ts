@@ -92,7 +92,7 @@ async function startSilent(): Promise<LocalServer> {
 /** One client session and its record, as an adapter holds them. */
 interface Client {
   record: SessionRecord;
-  /** Sends a request; settles with `answered <status>` or with the outcome its end proves, as `kind because-or-reason`. */
+  /** Sends a request; settles with `answered <status>`, or with the outcome its end proves and the record's verdict: `kind because-or-reason (verdict)`. */
   send(path: string): Promise<string>;
 }
 
@@ -113,9 +113,12 @@ function connect(origin: string, requestTimeoutMs: number): Client {
       stream.once('response', (headers) => (status = Number(headers[':status'])));
       stream.once('close', () => {
         if (status !== undefined) return resolve(`answered ${status}`);
-        const { written, refused } = judge();
+        const { written, refused, unsent } = judge();
         const outcome = classifyNoAnswer(stream.errored ?? closedWithoutAnswer(stream.rstCode), { written, refused });
-        resolve(`${outcome.kind} ${'because' in outcome && outcome.because ? outcome.because : 'reason' in outcome ? outcome.reason : ''}`);
+        const why = 'because' in outcome && outcome.because ? outcome.because : 'reason' in outcome ? outcome.reason : '';
+        // The record's own verdict too: an error's text can say REFUSED_STREAM by itself.
+        const verdict = [refused && 'refused', unsent && 'unsent', written ? 'written' : 'not written'].filter(Boolean).join(', ');
+        resolve(`${outcome.kind} ${why} (${verdict})`);
       });
     });
   };
@@ -157,30 +160,30 @@ const rows: Record<string, Row> = {
   'sent and never answered past its deadline: uncertain (timeout)': {
     timeoutMs: 500,
     act: async (client) => ({ '/held': await client.send('/held') }),
-    outcomes: { '/held': 'uncertain timeout' },
+    outcomes: { '/held': 'uncertain timeout (written)' },
     received: ['/held'],
   },
   "queued behind the server's SETTINGS_MAX_CONCURRENT_STREAMS when the record destroys the session: not sent; the one sent: uncertain": {
     limit: 1,
     act: queuedWhen((client) => client.record.destroy()),
-    outcomes: { '/held': 'uncertain no-answer', '/queued': 'retryable not-sent' },
+    outcomes: { '/held': 'uncertain no-answer (written)', '/queued': 'retryable not-sent (unsent, not written)' },
     received: ['/held'],
   },
   'queued behind the limit when the server closes the connection: not sent': {
     limit: 1,
     act: queuedWhen((_client, server) => server.sockets.forEach((socket) => socket.destroy())),
-    outcomes: { '/held': 'uncertain no-answer', '/queued': 'retryable not-sent' },
+    outcomes: { '/held': 'uncertain no-answer (written)', '/queued': 'retryable not-sent (unsent, not written)' },
     received: ['/held'],
   },
   'queued behind the limit when the server resets the connection: not sent': {
     limit: 1,
     act: queuedWhen((_client, server) => server.sockets.forEach((socket) => socket.resetAndDestroy())),
-    outcomes: { '/held': 'uncertain no-answer', '/queued': 'retryable not-sent' },
+    outcomes: { '/held': 'uncertain no-answer (written)', '/queued': 'retryable not-sent (unsent, not written)' },
     received: ['/held'],
   },
   'refused unread (REFUSED_STREAM): refused': {
     act: async (client) => ({ [refused]: await client.send(refused) }),
-    outcomes: { [refused]: 'retryable refused' },
+    outcomes: { [refused]: 'retryable refused (refused, written)' },
     received: [refused],
   },
   "above the last stream id of the server's GOAWAY: refused; the last one answered": {
@@ -188,14 +191,14 @@ const rows: Record<string, Row> = {
       const [last, above] = await Promise.all([client.send(lastBeforeGoaway), client.send('/above-goaway')]);
       return { [lastBeforeGoaway]: last, '/above-goaway': above };
     },
-    outcomes: { [lastBeforeGoaway]: 'answered 200', '/above-goaway': 'retryable refused' },
+    outcomes: { [lastBeforeGoaway]: 'answered 200', '/above-goaway': 'retryable refused (refused, written)' },
     received: [lastBeforeGoaway],
   },
   'ended at its deadline on a session that never connected (its TLS handshake never completed): not sent': {
     neverConnects: true,
     timeoutMs: 500,
     act: async (client) => ({ '/never': await client.send('/never') }),
-    outcomes: { '/never': 'retryable not-sent' },
+    outcomes: { '/never': 'retryable not-sent (not written)' },
     received: [],
   },
 };
