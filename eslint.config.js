@@ -58,6 +58,12 @@ const layers = [
     message: 'Providers never import the engine, the campaign or the CLI.',
   },
   {
+    // One rule for the sessions of all three adapters: http2/ serves them and names none.
+    target: 'src/providers/http2',
+    from: folders('providers/fcm', 'providers/apns', 'providers/webpush', 'providers/threads', 'providers/descriptors.ts', 'providers/provider-set.ts'),
+    message: 'providers/http2/ is what the adapters share of HTTP/2: it imports no adapter (fcm, apns, webpush, threads) nor their list.',
+  },
+  {
     target: 'src/engine',
     from: folders('report', 'registry', 'campaign', 'cli', 'emulator'),
     message: 'The engine is handed the providers (ProviderSource): it names none.',

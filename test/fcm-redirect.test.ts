@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProviderSet } from '../src/providers/provider-set.js';
 import { installFcmConnectHook, observeSession } from '../src/providers/fcm/fcm-connect-hook.js';
 import { KeptSessions } from '../src/providers/fcm/kept-sessions.js';
-import { OpenSessions } from '../src/providers/open-sessions.js';
+import { OpenSessions } from '../src/providers/http2/open-sessions.js';
 import { serviceAccountCredential } from '../src/providers/fcm/service-account-credential.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
 import { fcmToken } from './helpers/tokens.js';
@@ -42,10 +42,10 @@ describe(`fcm.endpoint redirect with firebase-admin ${adminVersion}`, () => {
     const { initializeApp, deleteApp } = await import('firebase-admin/app');
     const { getMessaging } = await import('firebase-admin/messaging');
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'redirect-guard');
-    const sessions = new OpenSessions(1000);
+    const sessions = new OpenSessions(5000);
     try {
       const { result, observation } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken('guard'), notification: { title: 'guard' } }]), {
-        kept: new KeptSessions({ requestTimeoutMs: 5000, sessions }),
+        kept: new KeptSessions({ sessions }),
       });
       const response = await result;
       expect(observation.hooked, 'the hook did not see firebase-admin open its session').toBe(true);
@@ -131,11 +131,11 @@ describe('a connection a sendEach call left', () => {
     const { initializeApp, deleteApp } = await import('firebase-admin/app');
     const { getMessaging } = await import('firebase-admin/messaging');
     const app = initializeApp({ credential: serviceAccountCredential(emulator.credentials.serviceAccount, { ca: emulator.ca }), projectId: 'pushcast-emulator' }, 'kept-idle');
-    const sessions = new OpenSessions(1000);
+    const sessions = new OpenSessions(5000);
     // The idle time runs on a fake clock: "soon after" and "past its time" are the test's to say,
     // however slowly a busy machine gets from one call to the next.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const kept = new KeptSessions({ requestTimeoutMs: 5000, sessions, idleMs: 200 });
+    const kept = new KeptSessions({ sessions, idleMs: 200 });
     const send = async (name: string) => {
       const { result } = observeSession(() => getMessaging(app).sendEach([{ token: fcmToken(name), notification: { title: name } }]), { kept });
       expect((await result).successCount).toBe(1);

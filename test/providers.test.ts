@@ -1,20 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderName } from '../src/domain/recipient.js';
 import type { PushcastConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
-import { RequestDeadlines } from '../src/providers/request-deadlines.js';
-import { classifyNoAnswer } from '../src/providers/no-answer.js';
-import { watchUnanswered } from '../src/providers/unanswered-stream.js';
-import { OpenSessions } from '../src/providers/open-sessions.js';
+import { OpenSessions } from '../src/providers/http2/open-sessions.js';
 import { PushServiceConnections } from '../src/providers/webpush/push-service-connections.js';
 import { waitFor } from './helpers/wait-for.js';
-import { serveResetsFirst } from '../src/emulator/resets-first.js';
-import type { Socket } from 'node:net';
 import type { Outcome } from '../src/domain/outcome.js';
 import type { Provider, Rendered } from '../src/providers/provider.js';
 import { rendered, startEmulator, type Emulator } from './helpers/emulator.js';
@@ -245,53 +239,6 @@ function otherRsaKey(): string {
   return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-describe('request deadlines', () => {
-  it("count from when a request left the queue behind the server's limit of concurrent streams, and end one that went out unanswered", async () => {
-    const timeoutMs = 1000;
-    const arrivedAt = new Map<string, number>();
-    const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
-    serveResetsFirst(server); // frees the held stream's slot at its reset, as providers do (Node 22+ servers refuse the queued one)
-    server.on('stream', (stream, headers) => {
-      const path = String(headers[':path']);
-      arrivedAt.set(path, performance.now());
-      stream.on('error', () => undefined); // the held one is reset when the client goes
-      stream.resume();
-      const answerAfterMs = { '/slow': 900, '/left-late': 300, '/queued': 0 }[path];
-      if (answerAfterMs !== undefined) setTimeout(() => stream.respond({ ':status': 200 }, { endStream: true }), answerAfterMs);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    try {
-      await once(client, 'remoteSettings');
-      const deadlines = new RequestDeadlines(timeoutMs);
-      const outcome = (path: string) => {
-        const stream = client.request({ ':method': 'POST', ':path': path });
-        deadlines.add(stream);
-        stream.end('x');
-        return new Promise<string | number>((resolve) => {
-          stream.once('response', (headers) => resolve(Number(headers[':status'])));
-          stream.once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code} after ${performance.now() - arrivedAt.get(path)!} ms`));
-        });
-      };
-      // One stream at a time: each waits for the one before it to end.
-      const slow = outcome('/slow'); // answered 0.9 s after it was opened
-      const leftLate = outcome('/left-late'); // goes out 0.1 s before its own deadline, answered 0.3 s later
-      const held = outcome('/held'); // goes out at about 1.2 s, never answered
-      const queued = outcome('/queued'); // goes out when the held one is ended
-      expect(await slow).toBe(200);
-      expect(await leftLate).toBe(200);
-      const [, code, waitedMs] = /^(\w+) after ([\d.]+) ms$/.exec(String(await held)) ?? [];
-      expect(code).toBe('ETIMEDOUT');
-      expect(Number(waitedMs)).toBeGreaterThanOrEqual(timeoutMs - 50); // counted from when it went out, not when it was opened
-      expect(await queued).toBe(200);
-      expect([...arrivedAt.keys()]).toEqual(['/slow', '/left-late', '/held', '/queued']);
-    } finally {
-      client.destroy();
-      server.close();
-    }
-  });
-});
-
 describe('the emulator at its limit of concurrent streams', () => {
   it('takes the request a client queued behind the limit once the client resets one of the streams that held it, as a provider does, on every Node.js', async () => {
     const stalling = await startEmulator({ stall: ['fcm'] });
@@ -317,95 +264,6 @@ describe('the emulator at its limit of concurrent streams', () => {
     } finally {
       client.destroy();
       await stalling.close();
-    }
-  });
-});
-
-describe('what a stream that ended unanswered proves', () => {
-  it('refused unread: reset with REFUSED_STREAM, or above the last stream id of a GOAWAY; not so when reset otherwise or answered', async () => {
-    const server = http2.createServer();
-    server.on('stream', (stream, headers) => {
-      stream.on('error', () => undefined);
-      stream.resume();
-      const path = String(headers[':path']);
-      if (path === '/refused') stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      else if (path === '/cancelled') stream.close(http2.constants.NGHTTP2_CANCEL);
-      else if (path === '/answered') stream.respond({ ':status': 200 }, { endStream: true });
-      else if (path === '/before-goaway') {
-        // Processed, and the last: every stream above it is refused by this GOAWAY.
-        stream.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
-        stream.respond({ ':status': 200 }, { endStream: true });
-      } // '/after-goaway' is left alone: the GOAWAY refuses it
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const judge = async (session: http2.ClientHttp2Session, path: string) => {
-      const stream = session.request({ ':method': 'POST', ':path': path });
-      const unanswered = watchUnanswered(session, stream);
-      stream.on('error', () => undefined);
-      stream.resume();
-      stream.end('x');
-      await new Promise((resolve) => stream.once('close', resolve)); // events.once would reject on the error
-      return unanswered();
-    };
-    const client = http2.connect(origin);
-    const draining = http2.connect(origin);
-    try {
-      expect(await judge(client, '/refused')).toEqual({ frameFailed: false, refused: true, unsent: false });
-      expect(await judge(client, '/cancelled')).toEqual({ frameFailed: false, refused: false, unsent: false });
-      expect(await judge(client, '/answered')).toEqual({ frameFailed: false, refused: false, unsent: false });
-      const [last, above] = await Promise.all([judge(draining, '/before-goaway'), judge(draining, '/after-goaway')]);
-      expect(last.refused).toBe(false);
-      expect(above.refused).toBe(true);
-    } finally {
-      client.destroy();
-      draining.destroy();
-      server.close();
-    }
-  });
-
-  it.each([
-    ['closes', (socket: Socket) => socket.destroy()],
-    ['is reset', (socket: Socket) => socket.resetAndDestroy()],
-  ])("never sent: still queued behind the server's limit of concurrent streams when the connection %s", async (_how, end) => {
-    const server = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
-    let connection: Socket | undefined;
-    server.on('connection', (socket: Socket) => (connection = socket));
-    const arrived: string[] = [];
-    server.on('stream', (stream, headers) => {
-      arrived.push(String(headers[':path']));
-      stream.on('error', () => undefined);
-      stream.resume(); // held unanswered: the next request waits for its stream
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    client.on('error', () => undefined);
-    try {
-      await once(client, 'remoteSettings');
-      const open = (path: string) => {
-        const stream = client.request({ ':method': 'POST', ':path': path });
-        const unanswered = watchUnanswered(client, stream);
-        let error: Error | undefined;
-        stream.on('error', (e: Error) => (error = e));
-        stream.end('x');
-        return new Promise<{ unsent: boolean; outcome: Outcome }>((resolve) =>
-          stream.once('close', () => {
-            const judged = unanswered();
-            const cause = error ?? stream.errored ?? new Error(`closed, code ${stream.rstCode}`);
-            resolve({ unsent: judged.unsent, outcome: classifyNoAnswer(cause, { written: !judged.unsent, refused: judged.refused }) });
-          }),
-        );
-      };
-      const held = open('/held');
-      const queued = [open('/queued-1'), open('/queued-2')];
-      await new Promise<void>((resolve) => server.once('stream', () => setImmediate(resolve)));
-      end(connection!);
-      expect(await held).toMatchObject({ unsent: false, outcome: { kind: 'uncertain' } });
-      for (const one of await Promise.all(queued)) expect(one).toMatchObject({ unsent: true, outcome: { kind: 'retryable', because: 'not-sent' } });
-      expect(arrived).toEqual(['/held']);
-    } finally {
-      client.destroy();
-      server.close();
     }
   });
 });

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { WrongSender } from '../../src/domain/outcome.js';
 import { classifyApnsFailure } from '../../src/providers/apns/classify-apns.js';
 import { classifyFcmError } from '../../src/providers/fcm/classify-fcm.js';
-import { classifyNoAnswer } from '../../src/providers/no-answer.js';
-import { parseRetryAfter } from '../../src/providers/parse-retry-after.js';
+import { classifyNoAnswer } from '../../src/providers/http2/no-answer.js';
+import { parseRetryAfter } from '../../src/providers/http2/parse-retry-after.js';
 import { classifyWebPushResponse } from '../../src/providers/webpush/classify-webpush.js';
 
 /**

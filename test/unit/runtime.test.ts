@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, nativeModuleFailure } from '../../src/errors.js';
-import { honoursSystemCaVariable } from '../../src/providers/no-answer.js';
+import { honoursSystemCaVariable } from '../../src/providers/http2/no-answer.js';
 import { chosenSqliteDriver, openSqlite, quietBuiltinSqlite } from '../../src/registry/sqlite-driver.js';
 import { tempDir } from '../helpers/tokens.js';
 

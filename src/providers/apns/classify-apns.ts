@@ -1,4 +1,4 @@
-import { classifyNoAnswer } from '../no-answer.js';
+import { classifyNoAnswer } from '../http2/no-answer.js';
 import type { InvalidReason, Outcome, RejectedReason, RetryableReason, WrongSender } from '../../domain/outcome.js';
 import type { RequestObservation } from './observe-requests.js';
 

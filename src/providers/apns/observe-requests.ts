@@ -1,25 +1,16 @@
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
-import type { OpenSessions } from '../open-sessions.js';
-import { parseRetryAfter } from '../parse-retry-after.js';
-import { RequestDeadlines } from '../request-deadlines.js';
-import { watchUnanswered } from '../unanswered-stream.js';
+import type { OpenSessions } from '../http2/open-sessions.js';
+import { parseRetryAfter } from '../http2/parse-retry-after.js';
+import type { SessionRecord } from '../http2/session-record.js';
 
 type RequestFn = (session: ClientHttp2Session, ...rest: unknown[]) => Promise<unknown>;
-
-/** What is kept of each session node-apn opens. */
-interface WatchedSession {
-  /** Its connection was made: a stream opened on it, even before it connected, went out with it. */
-  established: boolean;
-  /** Its requests' deadlines, made with the first. */
-  deadlines?: RequestDeadlines;
-}
 
 /** What the transport saw of one request, which node-apn's result does not say. */
 export interface RequestObservation {
   /** The answer's status, which node-apn replaces by "session closed" when a retryable answer came on a closing session. */
   status?: number;
   retryAfterMs?: number;
-  /** The server refused the stream unread (unanswered-stream.ts): not processed. Judged when read, after the stream ended. */
+  /** The server refused the stream unread (http2/session-record.ts): not processed. Judged when read, after the stream ended. */
   readonly refused: boolean;
   /**
    * The request may have reached APNs: its session was established, it was not still queued when
@@ -42,43 +33,35 @@ export interface RequestObservation {
  */
 export function observeRequests(provider: object, sessions: OpenSessions): (path: string) => RequestObservation | undefined {
   const seen = new Map<string, RequestObservation>();
-  const watched = new WeakMap<ClientHttp2Session, WatchedSession>();
+  /** The sessions whose `request` is wrapped. */
+  const wrapped = new WeakSet<ClientHttp2Session>();
   const client = (provider as { client?: { request?: RequestFn } }).client;
   const request = client?.request;
   if (!client || typeof request !== 'function') return () => undefined;
 
   const watch = (session: ClientHttp2Session): void => {
-    if (watched.has(session)) return;
-    const state: WatchedSession = { established: !session.connecting && !session.destroyed };
-    watched.set(session, state);
-    sessions.add(session);
+    if (wrapped.has(session)) return;
+    wrapped.add(session);
+    const record = sessions.add(session);
     // Once per session, not a wrapper per request: node-apn opens every stream through it.
     const plain = session.request.bind(session) as (...args: unknown[]) => ClientHttp2Stream;
-    session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(session, state, plain, headers, options)) as typeof session.request;
-    if (!state.established) session.once('connect', () => (state.established = true));
+    session.request = ((headers: OutgoingHttpHeaders, ...options: unknown[]) => openStream(record, plain, headers, options)) as typeof session.request;
   };
-  const openStream = (
-    session: ClientHttp2Session,
-    state: WatchedSession,
-    plain: (...args: unknown[]) => ClientHttp2Stream,
-    headers: OutgoingHttpHeaders,
-    options: unknown[],
-  ): ClientHttp2Stream => {
+  const openStream = (record: SessionRecord, plain: (...args: unknown[]) => ClientHttp2Stream, headers: OutgoingHttpHeaders, options: unknown[]): ClientHttp2Stream => {
     const path = String(headers[':path']);
     const stream = plain(headers, ...options);
-    const unanswered = watchUnanswered(session, stream);
+    const unanswered = record.watch(stream);
     // Read once node-apn has answered, when the stream has ended and its reset code is set.
     const observation: RequestObservation = {
       get refused() {
         return unanswered().refused;
       },
       get written() {
-        const { frameFailed, unsent } = unanswered();
-        return state.established && !frameFailed && !unsent;
+        return unanswered().written;
       },
     };
     seen.set(path, observation);
-    keepWaitingWhileQueued(state, stream);
+    keepWaitingWhileQueued(record, stream);
     stream.on('response', (response) => {
       observation.status = Number(response[':status']);
       observation.retryAfterMs = parseRetryAfter(response['retry-after']);
@@ -101,14 +84,14 @@ export function observeRequests(provider: object, sessions: OpenSessions): (path
  * node-apn's request timeout (`stream.setTimeout`, then a cancel it reports as a timeout, maybe
  * delivered) would also strike a request still queued behind APNs's limit of concurrent streams,
  * which has not left, or one that left just before: it is counted instead from when the request
- * went out, by the deadlines the other providers' requests keep (request-deadlines.ts).
+ * went out, by the session record's deadlines, as the other providers' requests are. Their length
+ * is the record's: create-apns.ts gives node-apn the same `requestTimeout`.
  */
-function keepWaitingWhileQueued(state: WatchedSession, stream: ClientHttp2Stream): void {
+function keepWaitingWhileQueued(record: SessionRecord, stream: ClientHttp2Stream): void {
   const setStreamTimeout = stream.setTimeout.bind(stream);
   stream.setTimeout = (ms: number, onTimeout?: () => void) => {
     if (!onTimeout) return setStreamTimeout(ms);
-    // node-apn gives every request of a client the same timeout (its `requestTimeout`).
-    (state.deadlines ??= new RequestDeadlines(ms)).add(stream, onTimeout);
+    record.startDeadline(stream, onTimeout);
     return stream;
   };
 }

@@ -1,4 +1,4 @@
-import { classifyNoAnswer, type NoAnswerContext } from '../no-answer.js';
+import { classifyNoAnswer, type NoAnswerContext } from '../http2/no-answer.js';
 import type { InvalidReason, Outcome, RejectedReason, RetryableReason, WrongSender } from '../../domain/outcome.js';
 
 /** Marks an answer that, given to every recipient, means the sender is wrong. */

@@ -6,9 +6,9 @@ import { readSecret } from '../../config/read-secret.js';
 import { defaultFcmBatch } from '../../config/defaults.js';
 import { requestTimeoutMs } from '../../config/timeouts.js';
 import { ConfigError } from '../../errors.js';
-import { checkProviderHost } from '../check-provider-host.js';
-import { classifyNoAnswer } from '../no-answer.js';
-import { OpenSessions } from '../open-sessions.js';
+import { checkProviderHost } from '../http2/check-provider-host.js';
+import { classifyNoAnswer } from '../http2/no-answer.js';
+import { OpenSessions } from '../http2/open-sessions.js';
 import type { Outcome } from '../../domain/outcome.js';
 import type { Provider, Rendered } from '../provider.js';
 import { classifyFcmError } from './classify-fcm.js';
@@ -39,7 +39,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
   const messaging = getMessaging(app);
   disableClientRetries(messaging);
   const sessions = new OpenSessions(timeoutMs);
-  const kept = new KeptSessions({ requestTimeoutMs: timeoutMs, sessions });
+  const kept = new KeptSessions({ sessions });
 
   return {
     name: 'fcm',

@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
-import { closedWithoutAnswer, unsentError } from '../no-answer.js';
-import { parseRetryAfter } from '../parse-retry-after.js';
-import { watchUnanswered } from '../unanswered-stream.js';
+import { closedWithoutAnswer, unsentError } from '../http2/no-answer.js';
+import { parseRetryAfter } from '../http2/parse-retry-after.js';
+import type { SessionRecord } from '../http2/session-record.js';
 import type { KeptSessions, WatchedRequest } from './kept-sessions.js';
 
 /**
@@ -13,8 +13,9 @@ import type { KeptSessions, WatchedRequest } from './kept-sessions.js';
  *    rewrite the `:scheme` pseudo-header firebase-admin sends as "https:" (nghttp2 servers reset it);
  *  - Retry-After: firebase-admin 13 drops response headers, so each session records the largest
  *    `retry-after` it saw for the call's batch;
- *  - whether the session was ever established, and how it failed: a request on a session that
- *    never connected provably never reached FCM, which firebase-admin's errors do not say;
+ *  - whether the session was ever established (its record says, http2/session-record.ts), and
+ *    how it failed: a request on a session that never connected provably never reached FCM, which
+ *    firebase-admin's errors do not say;
  *  - pushcast's own request deadline (firebase-admin's is a fixed 15 s), and every session listed
  *    in `OpenSessions` so closing the provider really closes it.
  * It wraps the CommonJS `http2` object firebase-admin requires, so the real HTTP/2 code path runs.
@@ -32,8 +33,10 @@ export interface FcmRedirect {
 export interface SessionObservation {
   /** sendEach opened its session through this hook. */
   hooked: boolean;
-  /** The session's TLS handshake completed: its requests may have reached FCM. */
-  established: boolean;
+  /** The record of the session the call was lent. */
+  record?: SessionRecord;
+  /** The session's TLS handshake completed (its record says): its requests may have reached FCM. */
+  readonly established: boolean;
   /** What the session failed with, if it did (a refused connection, an untrusted certificate). */
   sessionError?: Error;
   retryAfterMs?: number;
@@ -66,7 +69,12 @@ export function installFcmConnectHook(options: { redirect?: FcmRedirect }): () =
 
 /** Runs `send` (which must call sendEach synchronously) and returns what its session observed. */
 export function observeSession<T>(send: () => T, needs: SessionNeeds): { result: T; observation: SessionObservation } {
-  const observation: SessionObservation = { hooked: false, established: false };
+  const observation: SessionObservation = {
+    hooked: false,
+    get established() {
+      return this.record?.connected ?? false;
+    },
+  };
   current = { observation, needs };
   try {
     return { result: send(), observation };
@@ -93,8 +101,7 @@ function hookedConnect(authority: string | URL, options?: http2.SecureClientSess
   const { observation, needs } = caller;
   observation.hooked = true;
   const lease = needs.kept.lease(connect, watchedRequest(observation));
-  if (lease.connected) observation.established = true;
-  else lease.once('connect', () => (observation.established = true));
+  observation.record = lease.record;
   lease.once('error', (error: Error) => (observation.sessionError = error));
   return lease as unknown as http2.ClientHttp2Session;
 }
@@ -106,11 +113,11 @@ function withScheme(headers: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeade
 
 /** One of a call's requests, with pushcast's deadline, its Retry-After observed, and an end firebase-admin always hears. */
 function watchedRequest(observation: SessionObservation): WatchedRequest {
-  return (session, deadlines, headers, requestOptions) => {
-    const stream = session.request(withScheme(headers), requestOptions);
+  return (record, headers, requestOptions) => {
+    const stream = record.session.request(withScheme(headers), requestOptions);
     // pushcast's deadline (firebase-admin's own is a fixed 15 s).
-    deadlines.add(stream);
-    const unanswered = watchUnanswered(session, stream);
+    record.startDeadline(stream);
+    const unanswered = record.watch(stream);
     let answered = false;
     stream.once('response', (responseHeaders) => {
       answered = true;

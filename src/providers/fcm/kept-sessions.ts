@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientHttp2Session, ClientHttp2Stream, ClientSessionRequestOptions, OutgoingHttpHeaders } from 'node:http2';
-import type { OpenSessions } from '../open-sessions.js';
-import { RequestDeadlines } from '../request-deadlines.js';
+import type { OpenSessions } from '../http2/open-sessions.js';
+import type { SessionRecord } from '../http2/session-record.js';
 
 /**
  * How long a session no call uses is kept open. Back-to-back calls reuse it within milliseconds;
@@ -15,12 +15,7 @@ const keptIdleMs = 5000;
  * Makes one of a call's requests on the session, watched: `answered()` tells, once the call is
  * over, whether it got its whole answer (a session with a request that did not is not kept).
  */
-export type WatchedRequest = (
-  session: ClientHttp2Session,
-  deadlines: RequestDeadlines,
-  headers: OutgoingHttpHeaders,
-  options?: ClientSessionRequestOptions,
-) => { stream: ClientHttp2Stream; answered(): boolean };
+export type WatchedRequest = (record: SessionRecord, headers: OutgoingHttpHeaders, options?: ClientSessionRequestOptions) => { stream: ClientHttp2Stream; answered(): boolean };
 
 /**
  * firebase-admin 13 opens a new HTTP/2 session for each sendEach call and closes it when the call
@@ -31,55 +26,55 @@ export type WatchedRequest = (
  * request of the call that used it was answered, and not after a GOAWAY or an error.
  */
 export class KeptSessions {
-  private readonly idle = new Map<ClientHttp2Session, NodeJS.Timeout>();
-  private readonly deadlines = new WeakMap<ClientHttp2Session, RequestDeadlines>();
+  /** The sessions no call uses now, each with the timer that closes it. */
+  private readonly idle = new Map<SessionRecord, NodeJS.Timeout>();
 
-  constructor(private readonly options: { requestTimeoutMs: number; sessions: OpenSessions; idleMs?: number }) {}
+  /** `sessions`: where each session is recorded (with pushcast's request deadline) for the provider's close. */
+  constructor(private readonly options: { sessions: OpenSessions; idleMs?: number }) {}
 
   /** A session for one call: one a call before left open, or else `open()`'s. */
   lease(open: () => ClientHttp2Session, request: WatchedRequest): SessionLease {
-    const session = this.takeIdle() ?? this.adopt(open());
-    return new SessionLease(session, this.deadlines.get(session)!, this, request);
+    return new SessionLease(this.takeIdle() ?? this.adopt(open()), this, request);
   }
 
   /** The call is over: its session is kept for the next, or closed as firebase-admin would have. */
-  release(session: ClientHttp2Session, reusable: boolean): void {
+  release(record: SessionRecord, reusable: boolean): void {
+    const { session } = record;
     if (!reusable || session.closed || session.destroyed) {
       session.close();
       return;
     }
     session.unref(); // an idle session keeps no process alive
     this.idle.set(
-      session,
-      setTimeout(() => this.forget(session, true), this.options.idleMs ?? keptIdleMs),
+      record,
+      setTimeout(() => this.forget(record, true), this.options.idleMs ?? keptIdleMs),
     );
   }
 
-  private takeIdle(): ClientHttp2Session | undefined {
-    for (const [session, timer] of this.idle) {
+  private takeIdle(): SessionRecord | undefined {
+    for (const [record, timer] of this.idle) {
       clearTimeout(timer);
-      this.idle.delete(session);
-      if (session.closed || session.destroyed) continue;
-      session.ref();
-      return session;
+      this.idle.delete(record);
+      if (record.session.closed || record.session.destroyed) continue;
+      record.session.ref();
+      return record;
     }
     return undefined;
   }
 
-  private adopt(session: ClientHttp2Session): ClientHttp2Session {
-    this.options.sessions.add(session);
-    this.deadlines.set(session, new RequestDeadlines(this.options.requestTimeoutMs));
+  private adopt(session: ClientHttp2Session): SessionRecord {
+    const record = this.options.sessions.add(session);
     // An idle session's error has no call to go to; a leased one's reaches its call through the lease.
     session.on('error', () => undefined);
-    session.once('goaway', () => this.forget(session, false));
-    session.once('close', () => this.forget(session, false));
-    return session;
+    session.once('goaway', () => this.forget(record, false));
+    session.once('close', () => this.forget(record, false));
+    return record;
   }
 
-  private forget(session: ClientHttp2Session, close: boolean): void {
-    clearTimeout(this.idle.get(session));
-    this.idle.delete(session);
-    if (close) session.close();
+  private forget(record: SessionRecord, close: boolean): void {
+    clearTimeout(this.idle.get(record));
+    this.idle.delete(record);
+    if (close) record.session.close();
   }
 }
 
@@ -94,27 +89,21 @@ export class SessionLease extends EventEmitter {
   private readonly forwarded: Array<[string, (...args: unknown[]) => void]>;
 
   constructor(
-    readonly session: ClientHttp2Session,
-    private readonly deadlines: RequestDeadlines,
+    readonly record: SessionRecord,
     private readonly kept: KeptSessions,
     private readonly watchedRequest: WatchedRequest,
   ) {
     super();
-    this.forwarded = ['goaway', 'error', 'close', 'connect'].map((event) => [event, (...args: unknown[]) => this.emit(event, ...args)]);
-    for (const [event, forward] of this.forwarded) session.on(event, forward);
-  }
-
-  /** Whether the session has connected (a reused one has). */
-  get connected(): boolean {
-    return !this.session.connecting && !this.session.destroyed;
+    this.forwarded = ['goaway', 'error', 'close'].map((event) => [event, (...args: unknown[]) => this.emit(event, ...args)]);
+    for (const [event, forward] of this.forwarded) record.session.on(event, forward);
   }
 
   get closed(): boolean {
-    return this.released || this.session.closed;
+    return this.released || this.record.session.closed;
   }
 
   request(headers: OutgoingHttpHeaders, options?: ClientSessionRequestOptions): ClientHttp2Stream {
-    const { stream, answered } = this.watchedRequest(this.session, this.deadlines, headers, options);
+    const { stream, answered } = this.watchedRequest(this.record, headers, options);
     this.answered.push(answered);
     return stream;
   }
@@ -122,9 +111,9 @@ export class SessionLease extends EventEmitter {
   close(): void {
     if (this.released) return;
     this.released = true;
-    for (const [event, forward] of this.forwarded) this.session.off(event, forward);
+    for (const [event, forward] of this.forwarded) this.record.session.off(event, forward);
     this.kept.release(
-      this.session,
+      this.record,
       this.answered.every((answered) => answered()),
     );
     process.nextTick(() => this.emit('close'));

@@ -3,7 +3,7 @@ import type { PushcastConfig } from '../../config/config.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { ProviderName } from '../../domain/recipient.js';
 import { ConfigError } from '../../errors.js';
-import { leastBusy } from '../least-busy.js';
+import { leastBusy } from '../http2/least-busy.js';
 import type { Provider, Rendered } from '../provider.js';
 import type { FromThread, ThreadError, ThreadItem, ToThread } from './thread-messages.js';
 

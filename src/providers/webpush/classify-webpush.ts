@@ -1,5 +1,5 @@
-import { classifyNoAnswer } from '../no-answer.js';
-import { parseRetryAfter } from '../parse-retry-after.js';
+import { classifyNoAnswer } from '../http2/no-answer.js';
+import { parseRetryAfter } from '../http2/parse-retry-after.js';
 import type { Outcome, RetryableReason } from '../../domain/outcome.js';
 import { pushServiceOf } from './allowed-origins.js';
 

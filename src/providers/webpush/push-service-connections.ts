@@ -1,10 +1,9 @@
 import http2, { type IncomingHttpHeaders } from 'node:http2';
-import { connectTls } from '../check-provider-host.js';
-import { leastBusy } from '../least-busy.js';
-import { closedWithoutAnswer } from '../no-answer.js';
-import type { OpenSessions } from '../open-sessions.js';
-import { RequestDeadlines } from '../request-deadlines.js';
-import { openStreamCount, watchUnanswered } from '../unanswered-stream.js';
+import { connectTls } from '../http2/check-provider-host.js';
+import { leastBusy } from '../http2/least-busy.js';
+import { closedWithoutAnswer } from '../http2/no-answer.js';
+import type { OpenSessions } from '../http2/open-sessions.js';
+import type { SessionRecord } from '../http2/session-record.js';
 
 /** A request as web-push's `generateRequestDetails` builds it: encrypted body, VAPID and RFC 8030 headers. */
 export interface PushRequest {
@@ -19,15 +18,10 @@ export type PushAnswer =
   /** No answer. `written`: the request may have reached the service; `refused`: reset unread (RFC 9113 §8.7). */
   | { error: Error; written: boolean; refused: boolean };
 
-interface Connection {
-  session: http2.ClientHttp2Session;
-  deadlines: RequestDeadlines;
-}
-
-/** One push service's HTTP/2 connections, and the one being opened. */
+/** One push service's HTTP/2 connections (their sessions' records), and the one being opened. */
 export interface PushService {
   target: URL;
-  connections: Connection[];
+  connections: SessionRecord[];
   opening?: Promise<PushService | undefined>;
 }
 
@@ -44,7 +38,7 @@ const assumedStreamLimit = 100;
 /** Whether a request now would wait behind the service's limit on every connection. */
 function allStreamsTaken(service: PushService): boolean {
   let free = 0;
-  for (const { session } of service.connections) free += (session.remoteSettings?.maxConcurrentStreams ?? assumedStreamLimit) - openStreamCount(session);
+  for (const { session, openStreams } of service.connections) free += (session.remoteSettings?.maxConcurrentStreams ?? assumedStreamLimit) - openStreams;
   return free <= 0;
 }
 
@@ -83,7 +77,7 @@ export class PushServiceConnections {
 
   /** Sends one request (to `url`, its endpoint) on the service's least busy connection, and settles with its answer or with why there was none. */
   send(service: PushService, request: PushRequest, url: URL): Promise<PushAnswer> {
-    const connection = leastBusy(service.connections, ({ session }) => openStreamCount(session));
+    const connection = leastBusy(service.connections, ({ openStreams }) => openStreams);
     // Every connection went away (GOAWAY, closed) since the service was connected: nothing left.
     if (!connection)
       return Promise.resolve({
@@ -93,16 +87,15 @@ export class PushServiceConnections {
       });
     // A spare connection, opened beside this request: if it fails, requests keep to the ones open.
     if (service.connections.length < connectionsPerService && allStreamsTaken(service)) void this.open(service).catch(() => undefined);
-    const { session, deadlines } = connection;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request({ ':method': request.method, ':path': url.pathname + url.search, ':authority': url.host, ...request.headers });
+      stream = connection.session.request({ ':method': request.method, ':path': url.pathname + url.search, ':authority': url.host, ...request.headers });
     } catch (error) {
       // A session that got GOAWAY or was destroyed opens no stream: nothing left.
       return Promise.resolve({ error: error as Error, written: false, refused: false });
     }
-    deadlines.add(stream);
-    const unanswered = watchUnanswered(session, stream);
+    connection.startDeadline(stream);
+    const unanswered = connection.watch(stream);
     return new Promise((resolve) => {
       let answer: { status: number; headers: IncomingHttpHeaders } | undefined;
       const body: Buffer[] = []; // most answers have none
@@ -113,9 +106,9 @@ export class PushServiceConnections {
         // An answer's status was given: the service processed the request, even if its body was cut.
         if (answer) return resolve({ ...answer, body: Buffer.concat(body).toString() });
         // A stream still pending (over the service's concurrent streams) never left, nor one whose frames failed.
-        const { frameFailed, refused, unsent } = unanswered();
+        const { written, refused } = unanswered();
         const error = stream.errored ?? closedWithoutAnswer(stream.rstCode);
-        resolve({ error, written: stream.id !== undefined && !frameFailed && !unsent, refused });
+        resolve({ error, written, refused });
       });
       stream.end(request.body ?? undefined);
     });
@@ -141,7 +134,7 @@ export class PushServiceConnections {
   }
 
   /** Opens a TLS connection offering h2 and HTTP/1.1; the service's choice decides. */
-  private connect(target: URL): Promise<Connection | undefined> {
+  private connect(target: URL): Promise<SessionRecord | undefined> {
     return new Promise((resolve, reject) => {
       const socket = connectTls(target, this.options.ca);
       socket.setTimeout(this.options.timeoutMs, () => socket.destroy(Object.assign(new Error(`connecting to ${target.origin} timed out`), { code: 'ETIMEDOUT' })));
@@ -160,9 +153,9 @@ export class PushServiceConnections {
           return resolve(undefined);
         }
         const session = http2.connect(target.origin, { createConnection: () => socket });
-        this.options.sessions.add(session);
+        const record = this.options.sessions.add(session);
         session.on('error', () => undefined); // each stream settles with its own error
-        resolve({ session, deadlines: new RequestDeadlines(this.options.timeoutMs) });
+        resolve(record);
       });
     });
   }

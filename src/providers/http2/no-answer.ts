@@ -1,4 +1,4 @@
-import type { Outcome } from '../domain/outcome.js';
+import type { Outcome } from '../../domain/outcome.js';
 
 /**
  * A request that got no HTTP answer: what can be proven about whether it reached the provider.

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
-import { socketHost } from '../config/parse-endpoint.js';
-import { ConfigError } from '../errors.js';
+import { socketHost } from '../../config/parse-endpoint.js';
+import { ConfigError } from '../../errors.js';
 import { classifyNoAnswer } from './no-answer.js';
-import { resolveHost } from './resolve-host.js';
+import { resolveHost } from '../resolve-host.js';
 
 /** A TLS connection to a provider's origin, as its clients open one: offering h2, then HTTP/1.1. */
 export function connectTls(url: URL, ca: string | string[] | undefined): TLSSocket {
