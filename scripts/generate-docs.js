@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes the reference pages that follow from the code, so they cannot drift from it: a page per
 // command (docs/commands/), from the commander program the CLI runs; the configuration page, from
-// the settings table and the config schema; and the command table of the README. It reads the
+// the settings table and the config schema; the error codes page, from the catalogue of
+// src/errors.ts; and the command table of the README. It reads the
 // build (dist/), so run `npm run build` first; `npm run docs` does both. test/docs.test.ts fails
 // when a page differs from what this would write now.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +50,6 @@ export async function renderDocs() {
   const dist = (path) => import(pathToFileURL(join(root, 'dist', path)).href);
   const { buildProgram } = await dist('cli/program.js');
   const errors = await dist('errors.js');
-  const lock = await dist('campaign/campaign-lock.js');
   const { settings } = await dist('config/settings.js');
   const schema = JSON.parse(readFileSync(join(root, 'schema/config-v1.schema.json'), 'utf8'));
 
@@ -70,12 +70,13 @@ export async function renderDocs() {
     return help.slice(command.helpInformation().length);
   };
 
-  const exitCodes = exitCodeTable(errors, [...Object.values(errors), ...Object.values(lock)]);
+  const exitCodes = exitCodeTable(errors);
   const files = new Map();
   const commands = everyCommand(program);
   for (const command of commands) files.set(`docs/commands/${pageName(command)}`, commandPage(command, helpAfter(command), exitCodes));
   files.set('docs/commands/README.md', commandIndex(program, helpAfter(program), commands));
   files.set('docs/configuration.md', configurationPage(settings, schema));
+  files.set('docs/error-codes.md', errorCodesPage(errors));
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   files.set('README.md', withCommandTable(readme, commands));
   return files;
@@ -161,29 +162,38 @@ function helpOption(command) {
 }
 
 /**
- * The exit codes with what they mean, and the `error.reason` that `--json` prints for each error
- * class that ends a command with that code (the classes in `classes`, each made once to read them).
+ * The exit codes with what they mean, and the `error.code` and `error.reason` that `--json` prints
+ * for each failure that ends a command with that code (from the catalogue, `errorCodes`).
  */
-function exitCodeTable(errors, classes) {
-  const reasons = new Map();
-  for (const value of classes) {
-    if (typeof value !== 'function' || !(value.prototype instanceof errors.PushcastError)) continue;
-    const error = new value('x', {}, 'x');
-    reasons.set(error.exitCode, [...new Set([...(reasons.get(error.exitCode) ?? []), error.code])].sort());
-  }
-  reasons.set(errors.ExitCode.fatal, [...(reasons.get(errors.ExitCode.fatal) ?? []), 'internal']);
-  const rows = Object.entries(errors.ExitCode).map(([name, code]) => {
-    if (!exitCodeMeanings[name]) throw new Error(`scripts/generate-docs.js: ExitCode.${name} (${code}) has no meaning in exitCodeMeanings: add one`);
-    const words = (reasons.get(code) ?? []).map((reason) => `\`${reason}\``).join(', ');
-    return `| ${code} | ${cell(exitCodeMeanings[name])} | ${words} |`;
+function exitCodeTable(errors) {
+  const catalogue = Object.entries(errors.errorCodes);
+  const rows = Object.entries(errors.ExitCode).map(([name, exitCode]) => {
+    if (!exitCodeMeanings[name]) throw new Error(`scripts/generate-docs.js: ExitCode.${name} (${exitCode}) has no meaning in exitCodeMeanings: add one`);
+    const entries = catalogue.filter(([, entry]) => entry.exitCode === exitCode);
+    const words = (values) => [...new Set(values)].map((value) => `\`${value}\``).join(', ');
+    return `| ${exitCode} | ${cell(exitCodeMeanings[name])} | ${words(entries.map(([, entry]) => entry.reason).sort())} | ${words(entries.map(([code]) => code))} |`;
   });
   return [
-    '| code | meaning | `error.reason` with `--json` |',
-    '|---|---|---|',
+    '| code | meaning | `error.reason` with `--json` | `error.code` with `--json` |',
+    '|---|---|---|---|',
     ...rows,
     '',
-    'A command that fails before it has a record prints its reason on stderr and, with `--json`, `{ "status": "error", "error": { "reason", "message" } }` on stdout ([the report reference](../report.md#output-for-scripts)).',
+    'A command that fails before it has a record prints its reason on stderr and, with `--json`, `{ "status": "error", "error": { "code", "reason", "message" } }` on stdout ([the report reference](../report.md#output-for-scripts)); what each code means is in [error-codes.md](../error-codes.md).',
   ].join('\n');
+}
+
+/** The catalogue of error codes (src/errors.ts), one row each. */
+function errorCodesPage(errors) {
+  const exitNames = new Map(Object.entries(errors.ExitCode).map(([name, code]) => [code, name]));
+  const rows = Object.entries(errors.errorCodes).map(
+    ([code, entry]) => `| \`${code}\` | ${entry.exitCode} (${exitNames.get(entry.exitCode)}) | \`${entry.reason}\` | ${cell(entry.meaning)} |`,
+  );
+  return `${[
+    banner,
+    '# Error codes',
+    'A command that stops before it has a record exits with the code below and, with `--json`, prints `{ "status": "error", "error": { "code", "reason", "message" } }` on stdout (`"status": "interrupted"` for an interruption). `error.code` is stable: a code is never renamed or reused, and a new kind of failure gets a new one. `error.reason` is the coarser word earlier versions printed, kept as it was. A campaign that stops on a provider\'s fatal answer has a record: its reason is the report\'s `fatal` ([report.md](report.md)).',
+    ['| `error.code` | exit code | `error.reason` | meaning |', '|---|---|---|---|', ...rows].join('\n'),
+  ].join('\n\n')}\n`;
 }
 
 function commandIndex(program, after, commands) {

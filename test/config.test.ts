@@ -74,6 +74,41 @@ describe('configuration precedence: flag > environment > file > default', () => 
     expect(file.stderr).toContain('workers must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not 65');
   });
 
+  it('names every bad setting at once, each with where it was set: the file, the environment, a flag', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'pushcast.config.json');
+    writeFileSync(file, JSON.stringify({ requestTimeout: 'soon', fcm: { endpoint: 'http://proxy.example' }, concurency: 5 }));
+    const env = { PUSHCAST_WORKERS: '65' };
+    const result = await runCli(['send', '--token', 'x', '--provider', 'fcm', '--title', 'Hi', '--stall-timeout', 'forever'], { cwd: dir, env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `pushcast: config ${file}: unknown setting "concurency" (did you mean "concurrency"?); fcm.endpoint must be an https URL, not http:; ` +
+        'requestTimeout takes a duration of at least one second, such as 30, 30s or 2m, not "soon" (see schema/config-v1.schema.json); ' +
+        '--stall-timeout takes a duration of at least one second, such as 30, 30s or 2m, not "forever"; ' +
+        'PUSHCAST_WORKERS must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not 65\n',
+    );
+    // Each problem on its own, with its setting and where it was set.
+    const { configProblems } = await import('../src/config/check-config.js');
+    const sources = new Map([
+      ['requestTimeout', { from: 'file', name: file }],
+      ['workers', { from: 'env', name: 'PUSHCAST_WORKERS' }],
+      ['stallTimeout', { from: 'flag', name: '--stall-timeout' }],
+    ] as const);
+    expect(configProblems({ requestTimeout: 'soon', workers: 65, stallTimeout: 'forever' }, new Map(sources), file)).toEqual([
+      { setting: 'requestTimeout', source: { from: 'file', name: file }, reason: 'requestTimeout takes a duration of at least one second, such as 30, 30s or 2m, not "soon"' },
+      {
+        setting: 'stallTimeout',
+        source: { from: 'flag', name: '--stall-timeout' },
+        reason: '--stall-timeout takes a duration of at least one second, such as 30, 30s or 2m, not "forever"',
+      },
+      {
+        setting: 'workers',
+        source: { from: 'env', name: 'PUSHCAST_WORKERS' },
+        reason: 'PUSHCAST_WORKERS must be a whole number of sending threads from 0 to 64 (0: send from the main thread), not 65',
+      },
+    ]);
+  });
+
   it('the config schema documents every setting pushcast reads', () => {
     const schema = JSON.parse(readFileSync(join(root, 'schema/config-v1.schema.json'), 'utf8'));
     const validate = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false }).compile(schema);

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { open, stat, unlink } from 'node:fs/promises';
 import { readSmallFile, type SmallFile } from '../config/read-small-file.js';
 import { oneLine } from '../domain/quote-value.js';
-import { PushcastError, ExitCode, JournalError, fileErrorReason } from '../errors.js';
+import { PushcastError, JournalError, fileErrorReason } from '../errors.js';
 
 /** What a lock file holds: who runs the campaign. */
 interface LockOwner {
@@ -27,33 +27,31 @@ const lockFile: SmallFile = { limit: 4096, what: 'a campaign lock' };
 
 /** Another process runs this campaign (or this shard of it): a second run would send everything again. */
 export class CampaignBusyError extends PushcastError {
-  readonly code = 'campaign-busy';
+  readonly code = 'PUSHCAST_CAMPAIGN_BUSY';
   constructor(campaign: string, owner: LockOwner, lockPath: string) {
     super(
       `campaign ${campaign} is already running (pid ${owner.pid} on ${owner.host} since ${owner.startedAt}); if that process is gone, delete ${oneLine(lockPath)} and run again`,
-      ExitCode.usage,
     );
   }
 }
 
 /** A lock that cannot be read may be another host's, held by a run going on now: it is never guessed about. */
 export class UnreadableLockError extends PushcastError {
-  readonly code = 'lock-unreadable';
+  readonly code = 'PUSHCAST_LOCK_UNREADABLE';
   constructor(campaign: string, lockPath: string, why: string) {
     super(
       oneLine(
         `${lockPath}: the lock of campaign ${campaign} cannot be read (${why}), so whether a run holds it is unknown; if no run of this campaign is going on anywhere, delete it and run again`,
       ),
-      ExitCode.usage,
     );
   }
 }
 
 /** Other processes keep taking and releasing the lock: none of them is seen holding it long enough to be named. */
 export class LockContendedError extends PushcastError {
-  readonly code = 'lock-contended';
+  readonly code = 'PUSHCAST_LOCK_CONTENDED';
   constructor(lockPath: string) {
-    super(`${oneLine(lockPath)}: could not take the campaign lock (other processes keep taking it); try again`, ExitCode.usage);
+    super(`${oneLine(lockPath)}: could not take the campaign lock (other processes keep taking it); try again`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { PushcastConfig } from '../config/config.js';
+import { concurrencyRule, isConcurrency, isThreadCount, threadCountRule } from '../config/check-config.js';
 import { defaultInFlight, defaultRetries, defaultWorkers } from '../config/defaults.js';
 import { stallTimeoutMs } from '../config/timeouts.js';
 import { quoted } from '../domain/quote-value.js';
@@ -28,9 +29,7 @@ export function rateLimits(config: PushcastConfig): CampaignOptions['rate'] {
  */
 export function inFlightLimits(config: PushcastConfig, threads = 0): Record<ProviderName, number> {
   const { concurrency } = config;
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    throw new ConfigError(`concurrency must be a whole number of recipients in flight per provider, not ${concurrency}`);
-  }
+  if (concurrency !== undefined && !isConcurrency(concurrency)) throw new ConfigError(`concurrency must be ${concurrencyRule}, not ${concurrency}`);
   return Object.fromEntries(providerNames.map((name) => [name, concurrency ?? defaultInFlight[name] * Math.max(1, threads)])) as Record<ProviderName, number>;
 }
 
@@ -55,11 +54,4 @@ export function sendingThreads(config: PushcastConfig): number {
   if (workers === undefined) return defaultWorkers;
   if (!isThreadCount(workers)) throw new ConfigError(`workers must be ${threadCountRule}, not ${workers}`);
   return workers;
-}
-
-/** What `workers` and --workers take. */
-export const threadCountRule = 'a whole number of sending threads from 0 to 64 (0: send from the main thread)';
-
-export function isThreadCount(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= 64;
 }

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ExitCode, nativeModuleFailure, PushcastError, UsageError } from '../errors.js';
+import { errorCodes, ExitCode, nativeModuleFailure, PushcastError, UsageError } from '../errors.js';
 import { terminalText, writeLine, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
@@ -48,17 +48,19 @@ function reportError(error: unknown, io: CliIo, json: boolean): number {
   if (native) return reportError(native, io, json);
   // Anything else is a bug in pushcast: say so, with the stack, rather than hide it.
   io.stderr.write(`pushcast: unexpected error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
-  if (json) printFailure(io, { code: 'internal', message: `unexpected error (please report it): ${(error as Error)?.message ?? String(error)}` });
+  if (json) printFailure(io, { code: 'PUSHCAST_INTERNAL', message: `unexpected error (please report it): ${(error as Error)?.message ?? String(error)}` });
   return ExitCode.fatal;
 }
 
 /**
  * A command that failed before it had a record to print, as the one JSON object --json promises
- * on stdout: the error's stable code and the message stderr shows (a bug's without its stack).
+ * on stdout: the error's stable code (`errorCodes`), its reason word and the message stderr shows
+ * (a bug's without its stack).
  */
-function printFailure(io: CliIo, error: Pick<PushcastError, 'code' | 'message'> & { exitCode?: number }): void {
-  const status = error.exitCode === ExitCode.interrupted ? 'interrupted' : 'error';
-  writeLine(io.stdout, JSON.stringify({ status, error: { reason: error.code, message: terminalText(error.message) } }));
+function printFailure(io: CliIo, error: Pick<PushcastError, 'code' | 'message'>): void {
+  const { exitCode, reason } = errorCodes[error.code];
+  const status = exitCode === ExitCode.interrupted ? 'interrupted' : 'error';
+  writeLine(io.stdout, JSON.stringify({ status, error: { code: error.code, reason, message: terminalText(error.message) } }));
 }
 
 /** How long the process may linger after its work is done before it is ended anyway. */

@@ -1,4 +1,5 @@
-import { isThreadCount, rateLimits, threadCountRule } from '../campaign/limits.js';
+import { rateLimits } from '../campaign/limits.js';
+import { concurrencyRule, isConcurrency, isThreadCount, threadCountRule } from '../config/check-config.js';
 import type { Thresholds } from '../campaign/thresholds.js';
 import type { FlagSetting } from '../config/load-config.js';
 import { parseShard, type Shard } from '../engine/shard.js';
@@ -56,7 +57,7 @@ export function parseShardFlag(value: string | undefined): Shard | undefined {
 
 function parseConcurrency(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a whole number of recipients in flight per provider, not "${value}"`);
+  if (!isConcurrency(n)) throw new UsageError(`--concurrency must be ${concurrencyRule}, not "${value}"`);
   return n;
 }
 

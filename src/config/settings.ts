@@ -43,6 +43,13 @@ export const settings: Setting[] = [
   { path: 'registry', env: ['PUSHCAST_REGISTRY'], kind: 'registry' },
 ];
 
+/** Where a setting's value came from, for `pushcast config` and for what is wrong with it. */
+export interface Source {
+  from: 'flag' | 'env' | 'file';
+  /** The flag, the variable, or the file. */
+  name: string;
+}
+
 export function isSecret(setting: Setting): boolean {
   return setting.kind === 'secret' || setting.kind === 'secret-file';
 }

@@ -2,6 +2,7 @@ import { quoted } from '../domain/quote-value.js';
 import { ConfigError } from '../errors.js';
 import type { PushcastConfig } from './config.js';
 import { defaultTimeouts } from './defaults.js';
+import { durationRule } from './check-config.js';
 import { parseDuration } from './parse-duration.js';
 
 /** The request and stall timeouts (see defaults.ts), from the config or their defaults. */
@@ -16,6 +17,6 @@ export function stallTimeoutMs(config: PushcastConfig): number {
 function seconds(setting: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = parseDuration(value);
-  if (!parsed) throw new ConfigError(`${setting} takes a duration of at least one second, such as 30, 30s or 2m, not ${quoted(value)}`);
+  if (!parsed) throw new ConfigError(`${setting} ${durationRule}, not ${quoted(value)}`);
   return parsed;
 }

@@ -1,7 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { EmulatorCredentials } from './emulator-credentials.js';
 import type { EmulatorState } from './emulator-state.js';
 import type { RealAnswer } from './real-answers.js';
+import type { VerifiedJwts } from './verify-jwt.js';
 
 /**
  * The SETTINGS_MAX_CONCURRENT_STREAMS a connection is offered: FCM takes 100 concurrent streams on
@@ -40,6 +42,10 @@ export interface EmulatorContext {
   applicationServerKey?: string;
   /** APNs topics the credentials may send to; empty allows any. */
   apnsTopics: Set<string>;
+  /** The public half of the APNs .p8 key, that provider tokens are verified with. */
+  apnsPublicKey: KeyObject;
+  /** APNs provider tokens and VAPID headers this emulator verified (its own: two emulators never share what they trust). */
+  verifiedJwts: VerifiedJwts;
   /** Cuts the connection a request came on, without a word: its TCP socket closed under it. */
   cutConnection(exchange: Exchange): void;
 }

@@ -1,25 +1,17 @@
-import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants, type ServerHttp2Session } from 'node:http2';
 import { bytesOf } from './emulated.js';
 import { apnsStreamLimit, compact, connectionStreamLimit, dropConnection, respond, retryAfterHeader, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import type { Behaviour } from './fate.js';
 import { transportOf } from './resets-first.js';
-import { verifyJwt, type VerifiedJwt } from './verify-jwt.js';
-
-const verifiedTokens = new Map<string, VerifiedJwt>();
-const publicKeys = new Map<string, KeyObject>();
-function apnsPublicKey(pem: string): KeyObject {
-  let key = publicKeys.get(pem);
-  if (!key) publicKeys.set(pem, (key = createPublicKey(pem)));
-  return key;
-}
+import { verifyJwt } from './verify-jwt.js';
 
 const devicePath = /^\/3\/device\/([^/?]+)$/;
 const pushTypes = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'location', 'liveactivity', 'pushtotalk', 'widgets']);
 
 /** POST /3/device/{token}, as api.push.apple.com answers it: status, apns-id, and {"reason"} on failure. */
 export function handleApns(context: EmulatorContext, exchange: Exchange): void {
-  const { state, credentials } = context;
+  const { state } = context;
   const headers = exchange.req.headers;
   const token = devicePath.exec(exchange.path)?.[1];
   const fail = (status: number, reason: string, extra: Record<string, unknown> = {}, responseHeaders: Record<string, string> = {}) => {
@@ -31,7 +23,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   const limit = streamLimitOf(exchange);
   if (!token || exchange.req.method !== 'POST') return fail(404, 'BadPath');
 
-  const refused = authFailure(exchange, credentials);
+  const refused = authFailure(exchange, context);
   if (refused) return fail(403, refused);
 
   const topic = headers['apns-topic'];
@@ -145,7 +137,7 @@ function sendLimit(limit: StreamLimit): void {
  * Token auth (a JWT signed with the .p8 key) or certificate auth (the TLS session's client
  * certificate, when no authorization header is sent), as APNs judges them: the reason of a 403, or nothing.
  */
-function authFailure(exchange: Exchange, credentials: EmulatorContext['credentials']): string | undefined {
+function authFailure(exchange: Exchange, { credentials, apnsPublicKey, verifiedJwts }: EmulatorContext): string | undefined {
   const authorization = String(exchange.req.headers.authorization ?? '');
   if (!authorization) {
     const socket = transportOf(exchange.req.stream?.session);
@@ -154,11 +146,10 @@ function authFailure(exchange: Exchange, credentials: EmulatorContext['credentia
     return presented === credentials.apnsCertificate.fingerprint256 ? undefined : 'BadCertificate';
   }
   const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
-  const verified = verifiedTokens.get(jwt) ?? verifyJwt(jwt, apnsPublicKey(credentials.apns.key), 'ES256');
+  const verified = verifiedJwts.get(jwt) ?? verifyJwt(jwt, apnsPublicKey, 'ES256');
   if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) return 'InvalidProviderToken';
   // Clients reuse one token for up to an hour: verify it once, as APNs itself caches them.
-  if (verifiedTokens.size > 1000) verifiedTokens.clear();
-  verifiedTokens.set(jwt, verified);
+  verifiedJwts.remember(jwt, verified);
   if (typeof verified.claims.iat !== 'number' || verified.claims.iat < Date.now() / 1000 - 3600) return 'ExpiredProviderToken';
   return undefined;
 }

@@ -3,9 +3,8 @@ import { decryptWebPush } from './decrypt-webpush.js';
 import { compact, dropConnection, respond, retryAfterHeader, sendJson, sendRealAnswer, type EmulatorContext, type Exchange } from './exchange.js';
 import { webPushRefusals, webPushService } from './real-answers.js';
 import { subscriberKeys, subscriptionIdOf } from './subscriber-keys.js';
-import { p256PublicKey, verifyJwt, type VerifiedJwt } from './verify-jwt.js';
+import { p256PublicKey, verifyJwt } from './verify-jwt.js';
 
-const verifiedHeaders = new Map<string, VerifiedJwt>();
 const urgencies = new Set(['very-low', 'low', 'normal', 'high']);
 const topicPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -35,10 +34,9 @@ export function handleWebPush(context: EmulatorContext, exchange: Exchange): voi
   if (publicKey.length !== 65) return refuse('bad-vapid-key', 'badJwt');
   // A sender that caches its VAPID header sends the same one again: verify each header once.
   const header = `${vapid[1]} ${vapid[2]}`;
-  const verified = verifiedHeaders.get(header) ?? verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
+  const verified = context.verifiedJwts.get(header) ?? verifyJwt(vapid[1], p256PublicKey(publicKey), 'ES256');
   if ('error' in verified) return refuse('bad-vapid-signature', 'badJwt');
-  if (verifiedHeaders.size > 1000) verifiedHeaders.clear();
-  verifiedHeaders.set(header, verified);
+  context.verifiedJwts.remember(header, verified);
   const now = Date.now() / 1000;
   const { aud, exp, sub } = verified.claims;
   if (aud !== `https://${exchange.host}`) return refuse('vapid-audience-mismatch', 'badJwt');

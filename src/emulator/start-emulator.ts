@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { constants, createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import { once } from 'node:events';
 import { createServer as createHttp1Server } from 'node:https';
@@ -12,6 +13,7 @@ import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { handleWebPush } from './handle-webpush.js';
 import { serveResetsFirst, transportOf } from './resets-first.js';
+import { VerifiedJwts } from './verify-jwt.js';
 
 export interface EmulatorOptions extends Partial<Omit<Behaviour, 'dead' | 'forced' | 'stall'>> {
   host?: string;
@@ -131,6 +133,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accessTokens: new Set(),
     applicationServerKey: options.checkApplicationServerKey === false ? undefined : credentials.vapid.publicKey,
     apnsTopics: new Set(options.apnsTopics ?? []),
+    apnsPublicKey: createPublicKey(credentials.apns.key),
+    verifiedJwts: new VerifiedJwts(),
     cutConnection(exchange) {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
       const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;

@@ -27,6 +27,23 @@ export function verifyJwt(jwt: string, key: KeyObject | string, algorithm: 'RS25
   return ok ? { header, claims } : { error: 'bad signature' };
 }
 
+/**
+ * JWTs verified already, by what the client sent: clients reuse one for up to an hour, and a
+ * provider verifies it once. One per emulator (its keys are its own); cleared past 1000.
+ */
+export class VerifiedJwts {
+  private readonly verified = new Map<string, VerifiedJwt>();
+
+  get(sent: string): VerifiedJwt | undefined {
+    return this.verified.get(sent);
+  }
+
+  remember(sent: string, jwt: VerifiedJwt): void {
+    if (this.verified.size > 1000) this.verified.clear();
+    this.verified.set(sent, jwt);
+  }
+}
+
 /** A raw uncompressed P-256 point (65 bytes, as VAPID's k= carries it) as a public key. */
 export function p256PublicKey(raw: Buffer): KeyObject {
   return createPublicKey({

@@ -3,24 +3,22 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isFreeTextColumn, openAudience } from '../../audience/read-audience.js';
-import { deviceIdentity, keysOf, maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
+import { isFreeTextColumn } from '../../audience/read-audience.js';
+import { maskToken, type ApnsEnvironment, type ProviderName } from '../../domain/recipient.js';
 import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
-import { deviceKey, deviceState, type Device, type DeviceInput, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
-import { SeenSet } from '../../domain/seen-set.js';
+import { deviceState, type Device, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
-import { openInstallations, type InstallationRow, type InstallationSource } from '../../registry/installation-export.js';
+import type { InstallationSource } from '../../registry/installation-export.js';
+import { importDevices, openImport } from '../../registry/import-devices.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { terminalLine, writeLine, writeNotice, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
 import { parseProvider } from '../send-inputs.js';
 
-/** Rows per transaction when importing: big enough to be fast, small enough to let a send read in between. */
-const importBatch = 5000;
 export const exportColumns = [
   'provider',
   'token',
@@ -56,45 +54,23 @@ export async function openRegistryFor(options: { registry?: string }, io: CliIo,
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
 export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; from?: string; json?: boolean }, io: CliIo): Promise<number> {
   const source = options.from === undefined ? 'csv' : installationSource(options.from);
-  const rows = source === 'csv' ? await csvDevices(file, options, io) : await openInstallations(resolve(io.cwd, file), file, source);
+  const rows = await openImport(file, { cwd: io.cwd, source, provider: options.provider as ProviderName | undefined, encoding: options.encoding });
   const registry = await openRegistryFor(options, io);
   try {
-    let imported = 0;
-    const problems: Array<{ line: number; reason: string; detail: string }> = [];
-    let batch: DeviceInput[] = [];
-    const invalid: Array<{ provider: ProviderName; token: string; reason: string }> = [];
-    const conflicts = new ImportConflicts();
     const measure = startMeasuring();
-    const flush = async () => {
-      await registry.upsert(batch);
-      imported += batch.length;
-      batch = [];
-    };
-    for await (const row of rows) {
-      if (row.kind === 'problem') {
-        if (problems.length < 1000) problems.push({ line: row.line, reason: row.reason, detail: row.detail });
-        continue;
-      }
-      conflicts.note(row.line, row.device);
-      batch.push(row.device);
-      if (row.invalid) invalid.push({ provider: row.device.provider, token: row.device.token, reason: row.invalid });
-      if (batch.length >= importBatch) await flush();
-    }
-    await flush();
-    await registry.markInvalid(invalid);
-    const listed = await conflicts.settle(registry);
+    const { imported, invalid, problems, conflicts } = await importDevices(registry, rows);
     const resources = measure();
     const seconds = resources.seconds;
-    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid: invalid.length, skipped: problems.length, problems, conflicts: listed, resources }));
+    if (options.json) writeLine(io.stdout, JSON.stringify({ imported, invalid, skipped: problems.length, problems, conflicts, resources }));
     else {
-      const marked = invalid.length > 0 ? ` (${invalid.length} marked invalid, as the export had them)` : '';
+      const marked = invalid > 0 ? ` (${invalid} marked invalid, as the export had them)` : '';
       writeLine(
         io.stdout,
         `imported ${counted(imported, 'device')}${marked} into ${registry.label} in ${seconds.toFixed(1)} s (${Math.round(imported / Math.max(seconds, 0.001))}/s)`,
       );
       for (const problem of problems.slice(0, 20)) writeLine(io.stdout, terminalLine(`  line ${problem.line}: ${problem.reason}: ${problem.detail}`));
       if (problems.length > 20) writeLine(io.stdout, `  … and ${problems.length - 20} more (--json lists them)`);
-      for (const conflict of listed.slice(0, 20)) {
+      for (const conflict of conflicts.slice(0, 20)) {
         writeLine(
           io.stdout,
           terminalLine(
@@ -102,7 +78,7 @@ export async function importCommand(file: string, options: { registry?: string; 
           ),
         );
       }
-      if (listed.length > 20) writeLine(io.stdout, `  … and ${listed.length - 20} more tokens listed twice (--json lists them)`);
+      if (conflicts.length > 20) writeLine(io.stdout, `  … and ${conflicts.length - 20} more tokens listed twice (--json lists them)`);
     }
     return ExitCode.ok;
   } finally {
@@ -110,76 +86,9 @@ export async function importCommand(file: string, options: { registry?: string; 
   }
 }
 
-/** Tokens listed twice in one import are told apart this many at most. */
-const maxConflictsListed = 1000;
-
-/**
- * Tokens an import lists more than once: the record seen last (by its last_seen or updatedAt;
- * of two alike, the later line) is the one the registry keeps, and each such token is listed with
- * both lines and the user it went to. Tokens are remembered by their hash, a few bytes each, so a
- * million-row import stays small.
- */
-class ImportConflicts {
-  private readonly seen = new SeenSet();
-  private readonly repeated: Array<{ lines: [number, number]; later: DeviceInput }> = [];
-
-  note(line: number, device: DeviceInput): void {
-    const first = this.seen.addOrGetLine(keysOf(deviceIdentity(device.provider, device.token)).hash, line);
-    if (first !== 0 && this.repeated.length < maxConflictsListed) this.repeated.push({ lines: [first, line], later: device });
-  }
-
-  /** Each token listed twice, with the line and user the registry kept, read back from it. */
-  async settle(registry: DeviceRegistry): Promise<Array<{ lines: [number, number]; provider: ProviderName; token: string; keptLine: number; keptUser: string | null }>> {
-    const now = await registry.devicesByToken(this.repeated.map(({ later }) => later));
-    return this.repeated.map(({ lines, later }) => {
-      const kept = now.get(deviceKey(later));
-      const laterKept = !kept || (kept.userId ?? null) === (later.userId ?? null);
-      return { lines, provider: later.provider, token: later.token, keptLine: laterKept ? lines[1] : lines[0], keptUser: kept?.userId ?? null };
-    });
-  }
-}
-
 function installationSource(value: string): InstallationSource {
   if (value === 'parse' || value === 'leancloud') return value;
   throw new UsageError(`--from takes parse or leancloud (their _Installation exports), not "${value}"`);
-}
-
-/** A token-list CSV's rows as devices to import. */
-async function* csvDevices(
-  file: string,
-  options: { provider?: string; encoding?: string },
-  io: CliIo,
-): AsyncGenerator<InstallationRow | { kind: 'problem'; line: number; reason: string; detail: string }> {
-  const audience = await openAudience({
-    path: file,
-    file: resolve(io.cwd, file),
-    defaultProvider: options.provider as ProviderName | undefined,
-    encoding: options.encoding,
-    keepDuplicates: true,
-  });
-  if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
-  for await (const row of audience.rows) {
-    if (row.kind === 'problem') yield { kind: 'problem', line: row.line, reason: row.reason, detail: row.detail };
-    if (row.kind !== 'device') continue;
-    if (row.vars.valid === '0') continue; // a dead device in an export: not brought back
-    yield {
-      kind: 'device',
-      line: row.line,
-      device: {
-        provider: row.provider,
-        token: row.token,
-        subscription: row.subscription ? JSON.stringify(row.subscription) : null,
-        userId: row.userId ?? null,
-        locale: row.locale ?? null,
-        timezone: row.timezone ?? null,
-        app: row.apnsTopic ?? null,
-        environment: row.apnsEnvironment ?? null,
-        platform: row.vars.platform?.toLowerCase() ?? null,
-        channels: row.vars.channels?.split(/[;\s]+/).filter(Boolean),
-        lastSeen: row.vars.last_seen,
-      },
-    };
-  }
 }
 
 export interface RegisterOptions {
