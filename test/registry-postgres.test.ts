@@ -39,10 +39,10 @@ describe.skipIf(postgres.skip)('a PostgreSQL registry', () => {
     const config = writeEmulatorConfig(emulator, {}, dir);
     const cli = (...args: string[]) => spawnCli(args, { cwd: dir });
     expect((await cli('devices', '--registry', url, 'migrate')).code).toBe(0);
-    // The README gives these statements: they are the shipped files, word for word.
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    expect(readme).toContain(sql('register-device.sql'));
-    expect(readme).toContain(sql('logout-device.sql'));
+    // The registry's page gives these statements: they are the shipped files, word for word.
+    const page = readFileSync(join(root, 'docs/registry.md'), 'utf8');
+    expect(page).toContain(sql('register-device.sql'));
+    expect(page).toContain(sql('logout-device.sql'));
 
     const first = fcmToken('backend-first');
     const refreshed = fcmToken('backend-refreshed');
