@@ -136,7 +136,7 @@ describe('a config file that is not what it should be', () => {
     for (let i = 0, size = 0; size < 42 * 1024 * 1024; i++) size += lines[lines.push(`setting${i}: value number ${i}\n`) - 1].length;
     writeFileSync(join(dir, 'huge.yaml'), lines.join(''));
     // A hang guard, not a measure: the parse this replaces ran 10 minutes and took 2.2 GB.
-    const result = await spawnCli(['config', '--config', 'huge.yaml'], { cwd: dir, timeoutMs: 30_000 });
+    const result = await spawnCli(['config', '--config', 'huge.yaml'], { cwd: dir, timeoutMs: 120_000 });
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 1, signal: null });
     expect(result.stderr).toBe('pushcast: config huge.yaml: 42 MB, too big for a config file (at most 64 KB): is it the right file?\n');
   });
@@ -160,7 +160,7 @@ describe('a config file that is not what it should be', () => {
     const dir = tempDir();
     const fifo = join(dir, 'pushcast.config.json');
     execFileSync('mkfifo', [fifo]);
-    const run = spawnCli(['send', '--config', fifo, '-a', audienceFile('fcm', 5, 'fifo'), '-m', message], { cwd: dir, timeoutMs: 30_000 });
+    const run = spawnCli(['send', '--config', fifo, '-a', audienceFile('fcm', 5, 'fifo'), '-m', message], { cwd: dir, timeoutMs: 120_000 });
     const writer = await open(fifo, 'w'); // once pushcast has opened the pipe to read it
     try {
       const config = JSON.stringify(emulator.config());

@@ -148,14 +148,14 @@ describe('a prune of more than a tenth of the registry', () => {
     const question = /delete 2 of 3 devices \(66\.7%\)\? \[y\/N\] $/;
 
     const no = openTerminal(120, ['devices', 'prune', '--stale', '90d'], dir);
-    await waitFor(() => question.test(no.output()), 'the question', 15_000);
+    await waitFor(() => question.test(no.output()), 'the question');
     no.type('n');
     expect(await no.exited).toBe(1);
     expect(no.output()).toContain('nothing was deleted (the answer was not yes)');
     expect(await tokens()).toHaveLength(3);
 
     const yes = openTerminal(120, ['devices', 'prune', '--stale', '90d'], dir);
-    await waitFor(() => question.test(yes.output()), 'the question', 15_000);
+    await waitFor(() => question.test(yes.output()), 'the question');
     yes.type('y');
     expect(await yes.exited).toBe(0);
     expect(yes.output()).toMatch(/pruned 0 invalid devices and 2 not seen since/);
