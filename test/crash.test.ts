@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBehaviour, fateOf } from '../src/emulator/fate.js';
 import type { CampaignRecord } from '../src/report/campaign-record.js';
-import { emulatorProcessStats } from './helpers/emulator.js';
+import { emulatorProcessStats, startEmulatorProcess } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
 import { waitFor } from './helpers/wait-for.js';
 import { apnsToken, emulatorSubscription, fcmToken, tempDir, tempFile } from './helpers/tokens.js';
@@ -64,15 +64,7 @@ describe.each([0, 2])(`kill -9 during a ${size}-recipient campaign, then resume 
 
   beforeAll(async () => {
     // The emulator lives in its own process: it must outlive the senders it sees killed.
-    emulator = spawn(process.execPath, [bin, 'emulator', '--seed', seed, '--unregistered', '0.05', '--unavailable', '0.02', '--latency', '2', '--log', log], { cwd: dir });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      emulator.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('stop with Ctrl-C')) resolve();
-      });
-      emulator.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-    });
+    ({ child: emulator } = await startEmulatorProcess(dir, ['--seed', seed, '--unregistered', '0.05', '--unavailable', '0.02', '--latency', '2', '--log', log]));
   });
   afterAll(() => emulator.kill('SIGKILL'));
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { createServer } from 'node:net';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
-import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { startEmulator, startEmulatorProcess, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { audienceFile } from './helpers/audience.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
 import { connectionStreamLimit } from '../src/emulator/exchange.js';
@@ -17,13 +17,8 @@ const simpleMessage = tempFile('simple.json', JSON.stringify({ title: 'Hi {{name
 describe('pushcast emulator, the command', () => {
   it('listens, writes a config pushcast can send with, counts what arrives, and stops on SIGINT', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, [join(root, 'bin/pushcast.js'), 'emulator', '--unregistered', '25%', '--seed', 'cli'], { cwd: dir });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => output.includes('stop with Ctrl-C') && resolve());
-      child.on('exit', (code) => reject(new Error(`emulator exited early with ${code}: ${output}`)));
-    });
+    const { child, output: printed } = await startEmulatorProcess(dir, ['--unregistered', '25%', '--seed', 'cli']);
+    const output = printed();
     const url = /on (https:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
     expect(output).toContain('config written to pushcast.emulator.json');
 
@@ -49,7 +44,7 @@ describe('pushcast emulator, the command', () => {
 
 describe('npm start', () => {
   it('sends the bundled campaign through an in-process emulator and exits on its own', () => {
-    const result = spawnSync(process.execPath, ['bin/pushcast.js', 'demo', '--json'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, ['bin/pushcast.js', 'demo', '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ campaign: 'demo', status: 'done', counts: { targeted: 13, skipped: 6 } });

@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/tokens.js';
-import { waitFor } from './helpers/wait-for.js';
+import { startEmulatorProcess } from './helpers/emulator.js';
 
 /** Runs a command to its end, failing the test with its output if it fails. */
 function run(command: string, args: string[], cwd: string): string {
@@ -28,16 +28,11 @@ describe('the install scripts of the dependencies', () => {
 
 /** The files the "send to it:" line of `pushcast emulator`, started in `cwd`, names; the emulator is stopped after its first lines. */
 async function emulatorHint(bin: string, cwd: string): Promise<[string, string]> {
-  const child = spawn(bin, ['emulator', '--port', '0'], { cwd });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const { child, output: printed } = await startEmulatorProcess(cwd, ['--port', '0'], bin);
   const exited = new Promise((done) => child.on('exit', done));
-  try {
-    await waitFor(() => output.includes('stop with Ctrl-C') || child.exitCode !== null, 'the emulator to say how to send to it', 60_000);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
+  child.kill('SIGTERM');
+  await exited;
+  const output = printed();
   const hint = /^send to it: +pushcast send --config \S+ --audience (\S+) --message (\S+)$/m.exec(output);
   expect(hint, output).not.toBeNull();
   return [hint![1], hint![2]];

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorProcessStats, startEmulator, writeEmulatorConfig } from './helpers/emulator.js';
-import { bin, spawnCli } from './helpers/spawn-cli.js';
+import { emulatorProcessStats, startEmulator, startEmulatorProcess, writeEmulatorConfig } from './helpers/emulator.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { audienceFile } from './helpers/audience.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -17,9 +17,7 @@ describe('the process ends by itself after its last send', () => {
   let emulator: ChildProcess;
 
   beforeAll(async () => {
-    emulator = spawn(process.execPath, [bin, 'emulator', '--log', log, '--unregistered', '0.1', '--seed', 'lifecycle'], { cwd: dir });
-    let output = '';
-    await new Promise<void>((resolve) => emulator.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()).includes('Ctrl-C') && resolve()));
+    ({ child: emulator } = await startEmulatorProcess(dir, ['--log', log, '--unregistered', '0.1', '--seed', 'lifecycle']));
   });
   afterAll(() => emulator.kill('SIGKILL'));
 

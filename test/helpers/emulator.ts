@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import type { MessageTemplate } from '../../src/message/load-template.js';
 import { providerDescriptors } from '../../src/providers/descriptors.js';
 import type { ProviderDescriptor, Rendered } from '../../src/providers/provider.js';
 import { device } from './audience.js';
+import { bin } from './spawn-cli.js';
 import { tempDir } from './tokens.js';
 
 export { startEmulator, type Emulator, type EmulatorOptions };
@@ -48,4 +50,21 @@ export async function emulatorProcessStats(configFile: string): Promise<ReturnTy
         .on('end', () => done(JSON.parse(body)));
     }).on('error', fail);
   });
+}
+
+/**
+ * `pushcast emulator ARGS` in a process of its own, started in `cwd`, once it says it listens (it
+ * has written pushcast.emulator.json there): an emulator that outlives the senders a test kills.
+ * `command`: another pushcast to run it with (an installed one); by default the one under test.
+ */
+export async function startEmulatorProcess(cwd: string, args: string[] = [], command?: string): Promise<{ child: ChildProcess; output(): string }> {
+  const child = command ? spawn(command, ['emulator', ...args], { cwd }) : spawn(process.execPath, [bin, 'emulator', ...args], { cwd });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((listening, failed) => {
+    child.stdout!.on('data', () => output.includes('stop with Ctrl-C') && listening());
+    child.on('exit', (code) => failed(new Error(`the emulator exited with ${code} before it listened: ${output}`)));
+  });
+  return { child, output: () => output };
 }
