@@ -42,7 +42,10 @@ describe('the campaign lock', () => {
       ),
     );
     // --json: the one object on stdout says why, for a script.
-    expect(JSON.parse(second.stdout)).toEqual({ status: 'error', error: { reason: 'campaign-busy', message: second.stderr.slice('pushcast: '.length, -1) } });
+    expect(JSON.parse(second.stdout)).toEqual({
+      status: 'error',
+      error: { code: 'PUSHCAST_CAMPAIGN_BUSY', reason: 'campaign-busy', message: second.stderr.slice('pushcast: '.length, -1) },
+    });
     const done = await first;
     expect(done.code, done.stderr).toBe(0);
     expect(JSON.parse(done.stdout).counts).toMatchObject({ targeted: 3000, accepted: 3000 });

@@ -311,7 +311,10 @@ describe('inputs that must not turn against us', () => {
     const logged = await send('{"title":"Hi {{log \\"leak\\"}}"}');
     // With --json, stdout is the error as one object, and nothing of the template leaks there.
     expect(logged.code).toBe(1);
-    expect(JSON.parse(logged.stdout)).toEqual({ status: 'error', error: { reason: 'input', message: expect.stringContaining('calls a helper pushcast does not have') } });
+    expect(JSON.parse(logged.stdout)).toEqual({
+      status: 'error',
+      error: { code: 'PUSHCAST_INPUT', reason: 'input', message: expect.stringContaining('calls a helper pushcast does not have') },
+    });
     expect(logged.stderr).toContain('title: {{log …}} calls a helper pushcast does not have (it has: default, #if, #unless)');
     const broken = await send('{"title":"Hi {{name"}');
     expect(broken.stderr).toContain('title: Parse error on line 1:\n    Hi {{name\n    -----^\n    Expecting');
