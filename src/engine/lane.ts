@@ -1,5 +1,6 @@
 import type { Outcome } from '../domain/outcome.js';
 import type { ProviderName } from '../domain/recipient.js';
+import { settledWithin } from '../domain/settled-within.js';
 import type { Provider, Rendered } from '../providers/provider.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -267,11 +268,4 @@ export class Lane {
     this.backingOff.clear();
     return waiting;
   }
-}
-
-/** Waits for `promise`, or `ms` at most. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

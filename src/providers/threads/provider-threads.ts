@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { PushcastConfig } from '../../config/config.js';
 import { notSent, type Outcome } from '../../domain/outcome.js';
 import type { ProviderName } from '../../domain/recipient.js';
+import { settledWithin } from '../../domain/settled-within.js';
 import { ConfigError } from '../../errors.js';
 import { leastBusy } from '../http2/least-busy.js';
 import type { Provider, Rendered } from '../provider.js';
@@ -144,9 +145,7 @@ class SendingThread {
     if (!this.died) {
       const closed = new Promise<void>((resolve) => (this.closed = resolve));
       this.post({ type: 'close' });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, closeGraceMs)))]);
-      clearTimeout(timer);
+      await settledWithin(closed, closeGraceMs);
     }
     this.died ??= new Error('closed');
     await this.worker.terminate();
