@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveResetsFirst } from '../src/emulator/resets-first.js';
@@ -87,6 +87,35 @@ async function startSilent(): Promise<LocalServer> {
   };
   open.push(silent);
   return silent;
+}
+
+/**
+ * A TCP proxy to `target` that, once told to, swallows every byte both ways and keeps both
+ * connections open: a connection that died without a word (a NAT or a load balancer that forgot it).
+ */
+async function startBlackHole(target: string): Promise<{ origin: string; swallow(): void }> {
+  let swallowing = false;
+  const sockets: Socket[] = [];
+  const { port } = new URL(target);
+  const proxy: Server = createTcpServer((client) => {
+    const upstream = connectTcp(Number(port), '127.0.0.1');
+    sockets.push(client, upstream);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ]) {
+      from.on('data', (chunk: Buffer) => swallowing || to.write(chunk));
+      from.on('error', () => undefined);
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  open.push({
+    close: () => {
+      sockets.forEach((socket) => socket.destroy());
+      proxy.close();
+    },
+  });
+  return { origin: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`, swallow: () => (swallowing = true) };
 }
 
 /** One client session and its record, as an adapter holds them. */
@@ -212,6 +241,23 @@ describe('the record of an HTTP/2 session', () => {
     expect(await row.act(client, server)).toEqual(row.outcomes);
     expect(server.received).toEqual(row.received);
     expect(client.record.connected).toBe(!row.neverConnects);
+  });
+
+  // With its server silent, a session kept its queued requests for as long as it lived, and no
+  // deadline runs for a request that never left: seen as a campaign stalled for good on Node 22.
+  it('drops a session whose connection went silent without a word once a PING goes unanswered: what it still held queued was not sent', async () => {
+    const server = await startServer(1);
+    const blackHole = await startBlackHole(server.origin);
+    const client = connect(blackHole.origin, 500);
+    await once(client.record.session, 'remoteSettings');
+    const outcomes = ['/held', '/next', '/last'].map((path) => client.send(path));
+    await waitFor(() => server.received.includes('/held'), 'the server to hold the first request');
+    blackHole.swallow();
+    // The first ends at its deadline, unheard, and the next leaves into the void in its place; the
+    // PING sent then goes unanswered, and the session ends with the last still queued.
+    expect(await Promise.all(outcomes)).toEqual(['uncertain timeout (written)', 'uncertain no-answer (written)', 'retryable not-sent (unsent, not written)']);
+    expect(client.record.session.destroyed).toBe(true);
+    expect(server.received).toEqual(['/held']);
   });
 
   it("counts a request's deadline from when it left the queue behind the server's limit, and ends one that went out unanswered", async () => {

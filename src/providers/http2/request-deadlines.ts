@@ -26,7 +26,14 @@ export class RequestDeadlines {
   private readonly sweepMs: number;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly timeoutMs: number) {
+  /**
+   * `silence` hears of requests ended at their deadline with no word from the server since they
+   * went out (`heardSince`, performance.now()): the connection may be dead, though it never said so.
+   */
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly silence?: { heardSince(at: number): boolean; onSilent(): void },
+  ) {
     this.sweepMs = Math.min(timeoutMs / 4, longestSweepMs);
   }
 
@@ -60,10 +67,12 @@ export class RequestDeadlines {
       else if (pending.sentAt === Infinity) pending.sentAt = now;
       else if (now - pending.sentAt >= this.timeoutMs) expired.push([stream, pending]);
     }
+    const unheard = this.silence && expired.some(([, pending]) => !this.silence!.heardSince(pending.sentAt));
     for (const [stream, pending] of expired) {
       this.pending.delete(stream); // ended once, though its stream closes later
       pending.expire();
     }
+    if (unheard) this.silence!.onSilent();
     if (this.pending.size > 0) this.timer ??= setTimeout(() => this.sweep(), this.sweepMs);
   }
 }

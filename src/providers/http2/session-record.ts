@@ -26,13 +26,17 @@ export class SessionRecord {
   private socket: Socket | undefined;
   private readonly streams = new Map<ClientHttp2Stream, WatchedStream>();
   private readonly deadlines: RequestDeadlines;
+  /** When the server last said anything pushcast sees (its settings, an answer, a PING's ACK), performance.now(). */
+  private lastHeardAt = performance.now();
+  private pinging = false;
 
-  /** `requestTimeoutMs`: how long a request that went out waits for its answer (request-deadlines.ts). */
+  /** `requestTimeoutMs`: how long a request that went out waits for its answer (request-deadlines.ts), and a PING for its ACK. */
   constructor(
     readonly session: ClientHttp2Session,
-    requestTimeoutMs: number,
+    private readonly requestTimeoutMs: number,
   ) {
-    this.deadlines = new RequestDeadlines(requestTimeoutMs);
+    this.deadlines = new RequestDeadlines(requestTimeoutMs, { heardSince: (at) => this.lastHeardAt >= at, onSilent: () => this.checkAlive() });
+    session.on('remoteSettings', () => this.heard());
     this.everConnected = !session.connecting && !session.destroyed;
     // `session.socket` is a proxy that may not be destroyed; the connect event hands over the socket itself.
     session.once('connect', (_session: ClientHttp2Session, socket: Socket) => {
@@ -74,6 +78,7 @@ export class SessionRecord {
     this.streams.set(stream, watched);
     stream.once('close', () => this.streams.delete(stream));
     stream.once('frameError', () => (watched.frameFailed = true));
+    stream.once('response', () => this.heard());
     return () => ({
       frameFailed: watched.frameFailed,
       refused: stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (watched.frameFailed && this.goingAway),
@@ -98,6 +103,35 @@ export class SessionRecord {
         watched.unsent = true;
         stream.destroy(unsentError());
       }
+    }
+  }
+
+  private heard(): void {
+    this.lastHeardAt = performance.now();
+  }
+
+  /**
+   * A request went unanswered to its deadline and the server said nothing the whole time: is the
+   * connection still there? A connection can die without a word (a NAT or load balancer forgets it,
+   * or Node 22 misses a server's cut) and then holds its queued requests forever, as no deadline
+   * runs for a request that never left. A PING its server does not ACK within the request timeout
+   * ends the session; what it held queued goes out again on a new connection.
+   */
+  private checkAlive(): void {
+    if (this.pinging || this.session.destroyed) return;
+    this.pinging = true;
+    const dead = setTimeout(() => this.destroy(), this.requestTimeoutMs);
+    dead.unref();
+    const answered = (error: Error | null) => {
+      clearTimeout(dead);
+      this.pinging = false;
+      if (!error) this.heard();
+    };
+    try {
+      if (!this.session.ping(answered)) answered(new Error('PING not sent'));
+    } catch {
+      // A session closing or destroyed takes no PING: its streams end with it anyway.
+      answered(new Error('PING not sent'));
     }
   }
 
