@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { dirname, resolve } from 'node:path';
 import type { PushcastConfig } from '../config/config.js';
 import { defaultJournalDir } from '../config/defaults.js';
@@ -25,6 +26,7 @@ import { SanityGuard } from '../report/sanity-guard.js';
 import { Timeline } from '../report/timeline.js';
 import { Schedule, type ScheduleSettings } from './schedule.js';
 import { ApnsSplit } from '../report/apns-split.js';
+import { EventsFeed } from '../report/events-feed.js';
 import { htmlReport } from '../report/html-report.js';
 import { messagePreview } from '../message/message-preview.js';
 import { pushcastVersion } from '../version.js';
@@ -76,6 +78,8 @@ export interface CampaignSettings {
   trustInvalid?: boolean;
   /** Files to write, as the user named them. */
   outputs?: { report?: string; html?: string; invalidOut?: string; failedOut?: string };
+  /** --events: where each recipient's line goes as it settles (report/events-feed.ts); the caller opens and ends it. */
+  events?: Writable;
   /** The device registry: user-ID audiences, channels, and feedback of invalid tokens. */
   registry?: DeviceRegistry;
   /** Only the devices in this channel of a user audience ("*" or none: all). */
@@ -171,6 +175,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const guard = new SanityGuard(config.apns?.environment);
     const apnsSplit = new ApnsSplit({ environment: config.apns?.environment, topic: config.apns?.topic });
     const lists = new RecordLists();
+    const feed = settings.events && new EventsFeed(settings.events, campaign ?? 'one-off', (text) => listener.warn?.(text));
     const out = (file: string | undefined) => (file ? resolve(cwd, file) : undefined);
     const files = new ReportFiles({
       invalidOut: out(outputs.invalidOut),
@@ -216,6 +221,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
         apnsSplit.onFinal(event);
         files.onFinal(event);
         lists.onFinal(event);
+        feed?.onFinal(event);
       },
       onProgress: listener.progress,
       onStopping: listener.stopping,

@@ -6,7 +6,8 @@ import { interruptedVerdict } from '../campaign/exit-code.js';
 import { sendCampaign } from '../campaign/send-campaign.js';
 import type { PushcastConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import { throwIfInterrupted, UsageError } from '../errors.js';
+import { ExitCode, PushcastError, throwIfInterrupted, UsageError } from '../errors.js';
+import type { CampaignRecord } from '../report/campaign-record.js';
 import { checkChannel, type DeviceRegistry } from '../registry/registry.js';
 import { openRegistry, registryExists, registryTarget } from '../registry/open-registry.js';
 import { terminalText, writeLine, writeNotice, type CliIo } from './io.js';
@@ -15,6 +16,7 @@ import { printResult, terminalListener } from './print-record.js';
 import { compileMessage, openInputs, type InputOptions } from './send-inputs.js';
 import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from './send-flags.js';
 import { scheduleClock } from './clock.js';
+import { checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
 import { inShard } from '../engine/shard.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
@@ -53,6 +55,10 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   channel?: string;
   /** --no-feedback: leave the device registry as it is. */
   feedback?: boolean;
+  /** --events FILE|-: a JSON line per recipient as it settles. */
+  events?: string;
+  /** --metrics-file FILE: the run's counts for node_exporter's textfile collector. */
+  metricsFile?: string;
 }
 
 /**
@@ -60,6 +66,26 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
  * happened. `pushcast demo` runs it too, `given` the config of its emulator.
  */
 export async function runSend(options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
+  const metricsFile = options.dryRun ? undefined : options.metricsFile;
+  if (metricsFile === undefined) return sendOrPlan(options, io, given, {});
+  checkMetricsFile(metricsFile, io);
+  const seen: { record?: CampaignRecord } = {};
+  let exitCode: number = ExitCode.fatal;
+  try {
+    exitCode = await sendOrPlan(options, io, given, seen);
+    return exitCode;
+  } catch (error) {
+    // Whatever stopped the command, the metrics file says it did: a cron job's alert reads it.
+    exitCode = error instanceof PushcastError ? error.exitCode : ExitCode.fatal;
+    throw error;
+  } finally {
+    const campaign = seen.record?.campaign ?? options.campaign ?? 'unknown';
+    await writeMetricsFile(metricsFile, { campaign, exitCode, endedAt: Date.now(), record: seen.record }, io);
+  }
+}
+
+/** `seen.record`: the record of the last run sent, once there is one. */
+async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: PushcastConfig } | undefined, seen: { record?: CampaignRecord }): Promise<number> {
   const { config, file: configFile } = given?.config
     ? { config: given.config, file: undefined }
     : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
@@ -104,7 +130,10 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
       inputs.audience = await inputs.reopen(); // the strict check read the file: read it again to send
     }
 
-    const listener = await terminalListener(io, options, inputs.audience.shareRead);
+    const events = openEvents(options.events, options.json, io);
+    // The feed has standard output: the summary and the spinner go to standard error.
+    const shown = events?.toStdout ? { ...io, stdout: io.stderr } : io;
+    const listener = await terminalListener(shown, options, inputs.audience.shareRead);
     try {
       const run = (audience: CampaignInputs) =>
         sendCampaign(audience, {
@@ -120,6 +149,7 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
           thresholds,
           trustInvalid: options.trustInvalid,
           outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
+          events: events?.out,
           registry,
           channel,
           maxAgeDays,
@@ -131,6 +161,7 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
           now,
         });
       let result = await run(inputs);
+      seen.record = result.record;
       // --wait: sleep until the next recipient is due, then a fresh run over the audience; the
       // journal, read anew each time, is the memory of who was sent. Killed, a re-run resumes.
       while (options.wait && result.record.status === 'scheduled' && result.record.schedule?.nextDueAt) {
@@ -144,11 +175,14 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
           break;
         }
         result = await run({ ...inputs, audience: await inputs.reopen() });
+        seen.record = result.record;
       }
       listener.stop(); // before the report is printed under the spinner
-      return printResult(result, options, io);
+      await events?.end();
+      return printResult(result, options, shown);
     } finally {
       listener.stop();
+      await events?.end();
     }
   } finally {
     await registry?.close();

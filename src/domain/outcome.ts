@@ -85,7 +85,8 @@ export const notSent: Outcome = { kind: 'retryable', reason: 'not-sent', because
  * because the sender was wrong; `skipped`: never sent (a bad row, a duplicate, not sent yet when
  * the campaign stopped).
  */
-export type FinalKind = 'accepted' | 'invalid' | 'rejected' | 'failed' | 'uncertain' | 'skipped';
+export const finalKinds = ['accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'] as const;
+export type FinalKind = (typeof finalKinds)[number];
 
 /** A recipient's last word in a run, as the report, the device registry and the progress line hear it. */
 export interface FinalEvent {

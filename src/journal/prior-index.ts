@@ -1,5 +1,5 @@
 import { hashKey, keyHash } from '../domain/hash.js';
-import type { FinalKind, WrongSender } from '../domain/outcome.js';
+import { finalKinds, type FinalKind, type WrongSender } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { FinalLine } from './journal.js';
 
@@ -8,7 +8,8 @@ export type PriorState =
   { state: 'final'; line: FinalLine } | { state: 'retry'; provider: ProviderName; line: number } | { state: 'uncertain'; provider: ProviderName; line: number };
 
 const states = ['final', 'retry', 'uncertain'] as const;
-const kinds: FinalKind[] = ['accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
+/** A kind's place in this list is what the index stores: the order is fixed. */
+const kinds: readonly FinalKind[] = finalKinds;
 /** Distinct reasons, details and wrong-sender marks kept; past this a carried-over row keeps its reason but not its detail. */
 const internLimit = 10_000;
 

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { counted } from '../domain/count-words.js';
+import { finalKinds } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { ProviderCounts } from '../domain/tally.js';
 import { showControls } from '../domain/quote-value.js';
@@ -51,7 +52,7 @@ ${sections.filter(Boolean).join('\n')}
 `;
 }
 
-const kinds = ['accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'] as const;
+const kinds = finalKinds;
 const colours: Record<(typeof kinds)[number], string> = {
   accepted: '#2e7d32',
   invalid: '#ef6c00',
