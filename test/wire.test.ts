@@ -164,6 +164,45 @@ describe('requests the services would take but act on wrongly', () => {
     expect(viaFcm.headers.collapse_key).toBe(group); // FCM's own key travels in JSON, as written
   });
 
+  it("every FCM message carries the campaign's id as its analytics label (FCM keeps its delivery data by label); --label replaces it, --no-label leaves it out", async () => {
+    const config = writeEmulatorConfig(emulator);
+    const message = tempFile('label.json', JSON.stringify({ title: 'Hi', body: 'News' }));
+    const labelsSent = async (...flags: string[]) => {
+      emulator.reset();
+      const { code, stdout, stderr } = await runCli([
+        'send',
+        '--config',
+        config,
+        '-a',
+        audienceFile('fcm', 3, `label${flags.length}`),
+        '-m',
+        message,
+        '--no-journal',
+        '--json',
+        ...flags,
+      ]);
+      // FCM reads its JSON as proto3 does, either spelling: firebase-admin writes fcmOptions.analyticsLabel.
+      type Labelled = { fcm_options?: { analytics_label?: string }; fcmOptions?: { analyticsLabel?: string } };
+      const labels = emulator.delivered().map(({ message }) => (message as Labelled).fcm_options?.analytics_label ?? (message as Labelled).fcmOptions?.analyticsLabel);
+      return { code, stderr, labels, record: code === 0 ? JSON.parse(stdout) : undefined };
+    };
+    const named = await labelsSent('--campaign', 'weekly-news');
+    expect(named.labels).toEqual(['weekly-news', 'weekly-news', 'weekly-news']);
+    expect(named.record.fcm).toEqual({ analyticsLabel: 'weekly-news' });
+    const long = 'spring-sale-for-every-customer-who-bought-twice-in-2026-and-then-some';
+    const shortened = await labelsSent('--campaign', long);
+    expect(shortened.labels[0]).toMatch(/^spring-sale-for-every-customer-who-bought-[0-9a-f]{8}$/);
+    expect(shortened.record.fcm.analyticsLabel).toBe(shortened.labels[0]);
+    expect((await labelsSent('--campaign', 'weekly-news', '--label', 'spring_sale.v2%7E')).labels).toEqual(Array(3).fill('spring_sale.v2%7E'));
+    const none = await labelsSent('--campaign', 'weekly-news', '--no-label');
+    expect(none.labels).toEqual([undefined, undefined, undefined]);
+    expect(none.record.fcm).toBeUndefined();
+    const refused = await labelsSent('--label', 'spring sale!');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--label takes 1 to 50 letters, digits and - _ . ~ % (FCM's grammar for analytics labels)");
+    expect(refused.labels).toEqual([]);
+  });
+
   it('apns-expiration through FCM counts from each request, and a TTL of 0 goes out as 0 on both paths', async () => {
     const item = rendered('fcm', fcmToken('ttl-a'), { title: 'T', ttl: 3600 });
     await withProvider('fcm', async (fcm) => {

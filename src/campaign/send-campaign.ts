@@ -16,6 +16,7 @@ import { journalPath } from '../journal/journal-files.js';
 import { readJournal, type JournalState } from '../journal/read-journal.js';
 import type { MessageIdentity } from '../journal/journal.js';
 import { journalHistory, type RunSummary } from '../report/campaign-history.js';
+import { campaignAnalyticsLabel } from '../providers/fcm/analytics-label.js';
 import { ProviderSet } from '../providers/provider-set.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
@@ -78,6 +79,8 @@ export interface CampaignSettings {
   trustInvalid?: boolean;
   /** Files to write, as the user named them. */
   outputs?: { report?: string; html?: string; invalidOut?: string; failedOut?: string };
+  /** FCM's analytics label for every message (default: the campaign's id, analytics-label.ts); false: none. */
+  analyticsLabel?: string | false;
   /** --events: where each recipient's line goes as it settles (report/events-feed.ts); the caller opens and ends it. */
   events?: Writable;
   /** The device registry: user-ID audiences, channels, and feedback of invalid tokens. */
@@ -139,6 +142,8 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       if (lock.notice) listener.warn?.(lock.notice);
     }
     requireSomeProvider(providers, settings.validateOnly);
+    const analyticsLabel = settings.analyticsLabel === false ? undefined : (settings.analyticsLabel ?? (campaign && campaignAnalyticsLabel(campaign)));
+    if (analyticsLabel) providers.labelFcmMessages(analyticsLabel);
     if (settings.schedule && !journalFile) {
       throw new UsageError('a scheduled campaign (--at, --local, --quiet-hours, --spread) keeps a journal of who was sent: it cannot run with --no-journal');
     }
@@ -282,6 +287,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       }),
       timeline: runTimeline,
       apns: apnsSplit.record(),
+      fcm: analyticsLabel && tally.providers.fcm.targeted > 0 ? { analyticsLabel } : undefined,
       schedule: scheduled,
       history: [...history, thisRun],
       files: compactFiles({

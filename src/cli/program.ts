@@ -157,6 +157,8 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--html <file.html>', 'write the report as one self-contained HTML page (bars, reasons, sends per second, the rows not sent)')
     .option('--invalid-out <file.csv>', 'write the tokens to prune: provider,token,user_id,reason,detail,time')
     .option('--failed-out <file.csv>', "write the recipients to send again later, in the audience's own columns")
+    .option('--label <label>', "FCM's analytics label on every message, under which FCM keeps its delivery data (default: the campaign id; FCM counts at most 100 labels a day)")
+    .option('--no-label', 'send FCM messages with no analytics label')
     .option('--events <file>', 'append a JSON line per recipient as it settles (outcome, reason, token), for a backend to prune tokens during the campaign ("-": standard output)')
     .option('--metrics-file <file.prom>', "write the run's counts and exit code in Prometheus' text format, atomically, for node_exporter's textfile collector")
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { checkOutputPaths } from '../campaign/check-output-paths.js';
 import { describeFileError, UsageError } from '../errors.js';
+import { analyticsLabelPattern } from '../providers/fcm/analytics-label.js';
 import { metricsText, type RunMetrics } from '../report/metrics-text.js';
 import type { CliIo } from './io.js';
 
@@ -61,4 +62,10 @@ export async function writeMetricsFile(target: string, run: RunMetrics, io: CliI
     await rm(temporary, { force: true }).catch(() => undefined);
     io.stderr.write(`pushcast: the metrics file was not written: ${describeFileError(target, error)}\n`);
   }
+}
+
+/** --label, as FCM takes it. */
+export function checkAnalyticsLabel(label: string): string {
+  if (analyticsLabelPattern.test(label)) return label;
+  throw new UsageError(`--label takes 1 to 50 letters, digits and - _ . ~ % (FCM's grammar for analytics labels), not ${JSON.stringify(label)}`);
 }

@@ -16,7 +16,7 @@ import { printResult, terminalListener } from './print-record.js';
 import { compileMessage, openInputs, type InputOptions } from './send-inputs.js';
 import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from './send-flags.js';
 import { scheduleClock } from './clock.js';
-import { checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
+import { checkAnalyticsLabel, checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
 import { inShard } from '../engine/shard.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
@@ -55,6 +55,8 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   channel?: string;
   /** --no-feedback: leave the device registry as it is. */
   feedback?: boolean;
+  /** --label L: FCM's analytics label (default: the campaign's id); --no-label: none. */
+  label?: string | false;
   /** --events FILE|-: a JSON line per recipient as it settles. */
   events?: string;
   /** --metrics-file FILE: the run's counts for node_exporter's textfile collector. */
@@ -150,6 +152,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
           trustInvalid: options.trustInvalid,
           outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
           events: events?.out,
+          analyticsLabel: options.label === undefined || options.label === false ? options.label : checkAnalyticsLabel(options.label),
           registry,
           channel,
           maxAgeDays,

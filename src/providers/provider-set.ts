@@ -33,7 +33,7 @@ export class ProviderSet implements ProviderSource {
   private readonly admissions = new Map<ProviderName, (recipient: DeviceRecipient) => Refusal | undefined>();
   /** Why each provider's rows are not sent in this run, decided once: `refuse` asks for every row. */
   private readonly refusals = new Map<ProviderName, Refusal>();
-  private readonly context: BuildContext;
+  private context: BuildContext;
   /** --workers: the clients live in this many sending threads (0: in this one). */
   private readonly threadCount: number;
   private threads?: ProviderThreads;
@@ -117,6 +117,11 @@ export class ProviderSet implements ProviderSource {
     if (this.mode === 'dry-run') return new DryRunProvider(descriptor, this.samples);
     if (this.threadCount > 0) return (this.threads ??= new ProviderThreads(this.threadCount, this.config, this.mode === 'validate-only')).open(name, this.closing.signal);
     return createVerified(descriptor, this.config, this.mode === 'validate-only', this.closing.signal);
+  }
+
+  /** Every FCM message of this run carries `label` (analytics-label.ts), once the campaign's id is known. */
+  labelFcmMessages(label: string): void {
+    this.context = { ...this.context, fcmAnalyticsLabel: label };
   }
 
   private descriptor(name: ProviderName): AnyDescriptor {

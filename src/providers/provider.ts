@@ -19,6 +19,8 @@ export interface BuildContext {
   apnsTopic?: string;
   /** The web push JSON's shape: pushcast's own, or Declarative Web Push (Safari 18.4+ shows it without a service worker). */
   webPushFormat?: 'pushcast' | 'declarative';
+  /** FCM's `fcm_options.analytics_label`: the campaign's, so FCM's delivery data can be read per campaign. */
+  fcmAnalyticsLabel?: string;
 }
 
 /** Why a device is not sent, found before its message is rendered. */

@@ -77,6 +77,8 @@ export interface CampaignRecord extends TallyCounts {
   schedule?: ScheduleRecord;
   /** APNs counts by environment and by topic (app); absent when nothing went to APNs. */
   apns?: ApnsSplitRecord;
+  /** The analytics label every FCM message carried: FCM's delivery data is kept per label. Absent when none did. */
+  fcm?: { analyticsLabel: string };
   /** Sends and retries over time, and the pauses: none for a run that died (its journal does not keep them). */
   timeline?: TimelineRecord;
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
@@ -142,6 +144,7 @@ export function buildRecord(input: {
   registry?: CampaignRecord['registry'];
   timeline?: TimelineRecord;
   apns?: ApnsSplitRecord;
+  fcm?: CampaignRecord['fcm'];
   schedule?: ScheduleRecord;
   /** Every run of the campaign, this one last. */
   history?: RunSummary[];
@@ -191,6 +194,7 @@ export function buildRecord(input: {
     ...(input.files ? { files: input.files } : {}),
     ...(input.registry ? { registry: input.registry } : {}),
     ...(input.apns ? { apns: input.apns } : {}),
+    ...(input.fcm ? { fcm: input.fcm } : {}),
     ...(input.schedule ? { schedule: input.schedule } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },

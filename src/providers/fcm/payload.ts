@@ -17,7 +17,7 @@ export interface FcmPayload {
  * that matches the token's platform. `group` replaces (collapse_key and the Android tag, the APNs
  * collapse id, the web Topic and tag); `thread` groups, which only iOS does (thread-id).
  */
-export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecipient, _context: BuildContext): BuildResult<FcmPayload> {
+export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<FcmPayload> {
   const visible = message.kind === 'notification';
   const data = message.link ? { ...message.data, link: message.link } : message.data;
   const notification = visible ? { title: message.title, body: message.body, imageUrl: message.image } : undefined;
@@ -25,6 +25,7 @@ export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecip
 
   const built = dropUndefined({
     token: recipient.token,
+    fcmOptions: context.fcmAnalyticsLabel === undefined ? undefined : { analyticsLabel: context.fcmAnalyticsLabel },
     notification,
     data,
     android: {
