@@ -258,6 +258,32 @@ with no campaigns says so and exits 0.`,
       setResult(reportCommand(campaign, options, io));
     });
 
+  program
+    .command('stats')
+    .description("what FCM's delivery data says of a campaign: delivered, pending, collapsed and dropped shares of its analytics label, beside its report")
+    .argument('<campaign>', 'the campaign id, as its report or --json printed it')
+    .option('--journal-dir <dir>', "where campaign journals are kept, as for send: the config's journalDir or PUSHCAST_JOURNAL_DIR (default: ./.pushcast)")
+    .option('-c, --config <file>', 'configuration file: the FCM service account and fcm.androidAppId (default: ./pushcast.config.json if present)')
+    .option('--json', 'print the stats as one JSON object')
+    .addHelpText(
+      'after',
+      `
+FCM keeps delivery data per analytics label (each FCM message of a campaign
+carries its id as its label; send --label sets another), for Android devices
+whose users share usage statistics, a day at a time (days end in
+America/Los_Angeles), a day or more late. It needs fcm.androidAppId and the
+FCM Data API enabled for the project. APNs and web push keep no such data.
+
+Examples:
+  $ pushcast stats weekly-2026-12-07
+  $ pushcast stats spring-sale --json | jq .fcm.total.messageOutcomePercents
+`,
+    )
+    .action(async (campaign, options) => {
+      const { statsCommand } = await import('./commands/stats.js');
+      setResult(statsCommand(campaign, options, io));
+    });
+
   const devices = program
     .command('devices')
     .description("the device registry: users' devices, their tokens, channels and validity (SQLite, ./pushcast.db; or PostgreSQL)")

@@ -22,6 +22,9 @@ export const isConcurrency = (n: number): boolean => Number.isInteger(n) && n >=
 /** What `workers` and --workers take. */
 export const threadCountRule = 'a whole number of sending threads from 0 to 64 (0: send from the main thread)';
 export const isThreadCount = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 64;
+/** A Firebase app id for Android: project number, platform, and a hex hash. */
+export const androidAppIdPattern = /^\d+:\d+:android:[0-9a-f]+$/;
+
 /** What `requestTimeout` and `stallTimeout` take. */
 export const durationRule = 'takes a duration of at least one second, such as 30, 30s or 2m';
 
@@ -127,7 +130,12 @@ function wrongValue(path: string, value: unknown): string | undefined {
       return isConcurrency(value as number) ? undefined : `must be ${concurrencyRule}, not ${String(value)}`;
     case 'workers':
       return isThreadCount(value as number) ? undefined : `must be ${threadCountRule}, not ${String(value)}`;
+    case 'fcm.androidAppId':
+      return androidAppIdPattern.test(String(value))
+        ? undefined
+        : `must be a Firebase Android app id (1:1234567890:android:0a1b2c3d4e5f6789, in the Firebase console's project settings), not ${quoted(value)}`;
     case 'fcm.endpoint':
+    case 'fcm.dataEndpoint':
     case 'apns.endpoint':
     case 'webpush.endpoint':
       return endpointProblem(String(value));

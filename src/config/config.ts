@@ -13,6 +13,10 @@ export interface PushcastConfig {
     endpoint?: string;
     /** Messages per sendEach call: at most 500. */
     batchSize?: number;
+    /** The Firebase Android app id (1:1234567890:android:0a1b2c…) whose delivery data `pushcast stats` reads. */
+    androidAppId?: string;
+    /** Read FCM's delivery data here instead of https://fcmdata.googleapis.com (the emulator). */
+    dataEndpoint?: string;
   };
   apns?: {
     /** The .p8 signing key (token auth), or a path to it. */

@@ -95,6 +95,7 @@ export class EmulatorState {
 
   accept(entry: Omit<Delivered, 'at'>): void {
     this.noteAttempt(entry.provider, entry.token, 200);
+    if (entry.provider === 'fcm') this.countFcmDelivery(entry.message);
     this.stats.accepted[entry.provider]++;
     const accepted = digest48(`${entry.provider}\u0000${entry.token}`);
     if (this.acceptedTokens.has(accepted)) this.stats.duplicates++;
@@ -120,7 +121,28 @@ export class EmulatorState {
   }
 
   /** Forgets everything seen so far, so one emulator can serve several test cases. */
+  private countFcmDelivery(message: unknown): void {
+    // FCM reads its JSON as proto3 does: either spelling of a field.
+    const options = ((message as Record<string, unknown> | undefined)?.fcm_options ?? (message as Record<string, unknown> | undefined)?.fcmOptions ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const label = String(options.analytics_label ?? options.analyticsLabel ?? '');
+    const date = losAngelesDay.format(new Date());
+    const key = `${date}\u0000${label}`;
+    const entry = this.fcmAcceptedByDayAndLabel.get(key) ?? { date, label, count: 0 };
+    entry.count++;
+    this.fcmAcceptedByDayAndLabel.set(key, entry);
+  }
+
+  /**
+   * FCM messages accepted, by the day (America/Los_Angeles, as FCM's delivery data counts days)
+   * and analytics label ("" for none): what the FCM Data API reports (handle-fcm-data.ts).
+   */
+  readonly fcmAcceptedByDayAndLabel = new Map<string, { date: string; label: string; count: number }>();
+
   reset(): void {
+    this.fcmAcceptedByDayAndLabel.clear();
     this.delivered.length = 0;
     this.attemptLog.length = 0;
     this.attempts.clear();
@@ -150,3 +172,6 @@ function emptyStats(): EmulatorStats {
     oauthTokensIssued: 0,
   };
 }
+
+/** YYYY-MM-DD in America/Los_Angeles: FCM's delivery data ends its days there. */
+const losAngelesDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' });

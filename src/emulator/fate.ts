@@ -56,6 +56,13 @@ export interface Behaviour {
   dead: Set<string>;
   /** Answers forced for particular tokens, on every attempt: for tests of each error a provider gives. */
   forced: Map<string, ForcedAnswer>;
+  /**
+   * What the FCM Data API says became of the messages it accepted (its messageOutcomePercents):
+   * the emulator cannot know, so it says what it is told. Default: every one delivered.
+   */
+  deliveryOutcomes: Record<string, number>;
+  /** The most entries the FCM Data API returns a page: its own default is 1,000; a small one makes a client page. */
+  dataPageSize: number;
 }
 
 export type ForcedAnswer = { status: number; reason: string; retryAfterSeconds?: number };
@@ -81,6 +88,8 @@ export const defaultBehaviour: Behaviour = {
   latencyMs: 0,
   dead: new Set(),
   forced: new Map(),
+  deliveryOutcomes: { delivered: 100 },
+  dataPageSize: 1000,
 };
 
 /** A token's place in [0, 1): where it falls among the shares decides its fate. */

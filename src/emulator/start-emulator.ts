@@ -11,6 +11,7 @@ import { connectionStreamLimit, refuseAll, refusedAfterGoaway, sendJson, type Em
 import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
+import { emulatorAndroidAppId, handleFcmDeliveryData } from './handle-fcm-data.js';
 import { handleWebPush } from './handle-webpush.js';
 import { serveResetsFirst, transportOf } from './resets-first.js';
 import { VerifiedJwts } from './verify-jwt.js';
@@ -205,7 +206,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     credentials,
     behaviour,
     config: () => ({
-      fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url },
+      fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url, androidAppId: emulatorAndroidAppId, dataEndpoint: url },
       apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: apnsTopic, endpoint: url },
       webpush: { vapidPublicKey: credentials.vapid.publicKey, vapidPrivateKey: credentials.vapid.privateKey, subject: credentials.vapid.subject, endpoint: url },
       ca: generated.tls.cert,
@@ -225,7 +226,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 /** The provider a request path belongs to; undefined for the OAuth endpoint and the emulator's own. */
 function providerOf(path: string): ProviderName | undefined {
-  if (path === '/token' || path.startsWith('/_emulator/')) return undefined;
+  if (path === '/token' || path.startsWith('/_emulator/') || path.startsWith('/v1beta1/')) return undefined;
   if (path.startsWith('/v1/projects/')) return 'fcm';
   if (path.startsWith('/3/device/')) return 'apns';
   return 'webpush';
@@ -236,6 +237,7 @@ const handlers: Record<ProviderName, (context: EmulatorContext, exchange: Exchan
 function route(context: EmulatorContext, exchange: Exchange): void {
   const { path } = exchange;
   if (path === '/token') return handleOAuthToken(context, exchange);
+  if (path.startsWith('/v1beta1/')) return handleFcmDeliveryData(context, exchange);
   if (path === '/_emulator/stats') return sendJson(exchange, 200, context.state.stats);
   if (path === '/_emulator/delivered') return sendJson(exchange, 200, context.state.delivered);
   if (path === '/_emulator/reset' && exchange.req.method === 'POST') {

@@ -7,20 +7,11 @@ import { findJournals } from '../../journal/journal-files.js';
 import { mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
 import { formatCampaignList, listCampaigns } from '../../report/list-campaigns.js';
 import { terminalLine, terminalText, writeLine, type CliIo } from '../io.js';
-import { defaultJournalDir } from '../../config/defaults.js';
-import { loadConfig } from '../../config/load-config.js';
+import { journalsOf } from '../journals-of.js';
 
 /** `pushcast report CAMPAIGN`: the report again, from the journal; shards merged. With no campaign, the list of them. */
 export async function reportCommand(campaign: string | undefined, options: { journalDir?: string; config?: string; json?: boolean; html?: string }, io: CliIo): Promise<number> {
-  // Where send keeps journals: --journal-dir, PUSHCAST_JOURNAL_DIR, the config's journalDir, ./.pushcast.
-  const { config } = await loadConfig({
-    file: options.config,
-    cwd: io.cwd,
-    env: io.env,
-    flags: [{ path: 'journalDir', flag: '--journal-dir', value: options.journalDir }],
-    signal: io.signal,
-  });
-  const dir = resolve(io.cwd, config.journalDir ?? defaultJournalDir);
+  const { dir } = await journalsOf(options, io);
   if (campaign === undefined) return listCommand(dir, options, io);
   const journals = await findJournals(dir, campaign);
   const record = mergeRecords(await Promise.all(journals.map(recordFromJournal)));

@@ -52,7 +52,14 @@ export function serviceAccountCredential(account: ServiceAccount, options: { ca?
       await resolveHost(tokenUrl, { setting: tokenUrl.hostname === defaultTokenHost ? undefined : "the service account's token_uri", signal: options.signal });
       let answer: { status: number; json: Record<string, unknown> };
       try {
-        answer = await postForm(tokenUri, body, options.ca, options.signal);
+        answer = await googleJson(tokenUri, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+          body,
+          ca: options.ca,
+          signal: options.signal,
+          timeoutMs: 15_000,
+        });
       } catch (error) {
         throw new ConfigError(`FCM: could not reach the token endpoint ${tokenUri}: ${(error as Error).message}`, { cause: error });
       }
@@ -88,26 +95,30 @@ function signJwt(claims: Record<string, unknown>, privateKey: string): string {
   return `${unsigned}.${signature}`;
 }
 
-/** `signal`: the provider is closing, and a token request still out is of no use. */
-function postForm(url: string, body: string, ca: string | undefined, signal: AbortSignal | undefined): Promise<{ status: number; json: Record<string, unknown> }> {
+/**
+ * One HTTPS exchange with a Google API (the token endpoint, the FCM Data API): its status and its
+ * JSON body (an empty object for a body that is not JSON, as a proxy's HTML page; the status says
+ * enough). `signal`: the provider is closing, and a request still out is of no use.
+ */
+export function googleJson(
+  url: string | URL,
+  options: { method: 'GET' | 'POST'; headers?: Record<string, string | number>; body?: string; ca?: string; signal?: AbortSignal; timeoutMs: number },
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', ca, signal, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-          } catch {
-            // a non-JSON answer: the status says enough
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
-    );
+    const { method, headers, body, ca, signal, timeoutMs } = options;
+    const req = request(url, { method, ca, signal, timeout: timeoutMs, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        let json: Record<string, unknown> = {};
+        try {
+          json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        } catch {
+          // not JSON: the status says enough
+        }
+        resolve({ status: res.statusCode ?? 0, json });
+      });
+    });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(body);

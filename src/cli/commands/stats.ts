@@ -1,0 +1,31 @@
+import { ExitCode, InputError, throwIfInterrupted } from '../../errors.js';
+import { findJournals } from '../../journal/journal-files.js';
+import { listDeliveryData } from '../../providers/fcm/delivery-data.js';
+import { campaignStats, formatStats } from '../../report/delivery-stats.js';
+import { mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
+import { terminalText, writeLine, type CliIo } from '../io.js';
+import { journalsOf } from '../journals-of.js';
+
+/**
+ * `pushcast stats CAMPAIGN`: the campaign's report beside what FCM's delivery data says of its
+ * analytics label on the days it sent (delivered, pending, collapsed, dropped, and the delays).
+ */
+export async function statsCommand(campaign: string, options: { journalDir?: string; config?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const { config, dir } = await journalsOf(options, io);
+  const journals = await findJournals(dir, campaign);
+  const record = mergeRecords(await Promise.all(journals.map(recordFromJournal)));
+  const label = record.fcm?.analyticsLabel;
+  if (!label) {
+    throw new InputError(
+      record.providers.fcm.targeted === 0
+        ? `campaign ${campaign} sent nothing through FCM: FCM's delivery data has nothing of it`
+        : `campaign ${campaign}'s FCM messages carried no analytics label (sent with --no-label, or before pushcast labelled them): FCM's delivery data cannot tell them apart`,
+    );
+  }
+  const entries = await listDeliveryData(config, io.signal);
+  throwIfInterrupted(io.signal, "while reading FCM's delivery data");
+  const stats = campaignStats(record, label, entries);
+  if (options.json) writeLine(io.stdout, JSON.stringify(stats));
+  else io.stdout.write(terminalText(formatStats(stats)));
+  return ExitCode.ok;
+}

@@ -1,0 +1,113 @@
+import type { DeliveryDataEntry } from '../domain/delivery-data.js';
+import type { CampaignRecord } from './campaign-record.js';
+
+/** What `pushcast stats` says of a campaign: what pushcast knows, beside what FCM's delivery data adds. */
+export interface CampaignStats {
+  campaign: string;
+  analyticsLabel: string;
+  /** The days (America/Los_Angeles, as FCM counts them) the campaign's runs sent on. */
+  days: string[];
+  /** FCM messages the campaign sent and FCM accepted, every platform (pushcast's report). */
+  pushcast: { fcmTargeted: number; fcmAccepted: number };
+  /** The Data API's entries of the label on those days, and all of them weighed together. */
+  fcm: { days: DeliveryDataEntry[]; total?: Omit<DeliveryDataEntry, 'date' | 'analyticsLabel'> };
+  /** Days the campaign sent on that FCM has no data for yet. */
+  notYet: string[];
+  /** What the figures cover, said once with them. */
+  scope: string;
+}
+
+const scope =
+  "FCM's delivery data covers Android devices whose users share usage statistics, a day at a time (days end in America/Los_Angeles), and comes a day or more late; APNs and web push keep no such data.";
+
+/** Joins a campaign's record to the Data API's entries: those of its label, on the days its runs sent. */
+export function campaignStats(record: CampaignRecord, analyticsLabel: string, entries: DeliveryDataEntry[]): CampaignStats {
+  const days = sendingDays(record);
+  const ours = entries.filter((entry) => entry.analyticsLabel === analyticsLabel && days.includes(entry.date)).sort((a, b) => a.date.localeCompare(b.date));
+  return {
+    campaign: record.campaign,
+    analyticsLabel,
+    days,
+    pushcast: { fcmTargeted: record.providers.fcm.targeted, fcmAccepted: record.providers.fcm.accepted },
+    fcm: { days: ours, ...(ours.length > 0 ? { total: weighed(ours) } : {}) },
+    notYet: days.filter((day) => !ours.some((entry) => entry.date === day)),
+    scope,
+  };
+}
+
+/** The Los Angeles days from the first run's start to the last run's end. */
+function sendingDays(record: CampaignRecord): string[] {
+  const runs = record.runs && record.runs.length > 0 ? record.runs : [{ startedAt: record.startedAt, finishedAt: record.finishedAt }];
+  const days = new Set<string>();
+  for (const run of runs) {
+    const end = Date.parse(run.finishedAt);
+    for (let at = Date.parse(run.startedAt); at < end + dayMs; at += dayMs) days.add(losAngelesDay.format(new Date(Math.min(at, end))));
+  }
+  return [...days].sort();
+}
+
+const dayMs = 86_400_000;
+const losAngelesDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The days together: counts added, each share weighed by its day's accepted messages (delays by its delivered ones). */
+function weighed(entries: DeliveryDataEntry[]): NonNullable<CampaignStats['fcm']['total']> {
+  const accepted = entries.reduce((sum, entry) => sum + entry.countMessagesAccepted, 0);
+  const share = (pick: (entry: DeliveryDataEntry) => Record<string, number> | undefined, weight: (entry: DeliveryDataEntry) => number) => {
+    const sums: Record<string, number> = {};
+    let total = 0;
+    for (const entry of entries) {
+      const shares = pick(entry);
+      if (!shares) continue;
+      total += weight(entry);
+      for (const [key, value] of Object.entries(shares)) sums[key] = (sums[key] ?? 0) + value * weight(entry);
+    }
+    return total > 0 ? Object.fromEntries(Object.entries(sums).map(([key, value]) => [key, round(value / total)])) : undefined;
+  };
+  const delivered = (entry: DeliveryDataEntry) => (entry.countMessagesAccepted * (entry.messageOutcomePercents.delivered ?? 0)) / 100;
+  const performance = share((entry) => entry.deliveryPerformancePercents, delivered);
+  return {
+    countMessagesAccepted: accepted,
+    messageOutcomePercents:
+      share(
+        (entry) => entry.messageOutcomePercents,
+        (entry) => entry.countMessagesAccepted,
+      ) ?? {},
+    ...(performance ? { deliveryPerformancePercents: performance } : {}),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** The stats as text, for a terminal. */
+export function formatStats(stats: CampaignStats): string {
+  const lines = [
+    `Campaign ${stats.campaign}: FCM analytics label ${stats.analyticsLabel}`,
+    `pushcast: ${stats.pushcast.fcmAccepted} of ${stats.pushcast.fcmTargeted} FCM messages accepted by FCM (every platform)`,
+  ];
+  if (stats.fcm.days.length === 0) lines.push(`FCM's delivery data: none yet for ${stats.days.join(', ')}`);
+  else {
+    lines.push("FCM's delivery data (Android):");
+    for (const entry of stats.fcm.days) lines.push(`  ${entry.date}  ${dayLine(entry)}`);
+    if (stats.fcm.days.length > 1 && stats.fcm.total) lines.push(`  all days    ${dayLine(stats.fcm.total)}`);
+    const delays = stats.fcm.total?.deliveryPerformancePercents;
+    if (delays) lines.push(`  of the delivered: ${percents(delays)}`);
+    if (stats.notYet.length > 0) lines.push(`  no data yet for ${stats.notYet.join(', ')}`);
+  }
+  lines.push(stats.scope);
+  return `${lines.join('\n')}\n`;
+}
+
+function dayLine(entry: Pick<DeliveryDataEntry, 'countMessagesAccepted' | 'messageOutcomePercents'>): string {
+  return `accepted ${entry.countMessagesAccepted}: ${percents(entry.messageOutcomePercents) || 'no outcome shares'}`;
+}
+
+/** `delivered 91.2%, pending 6.1%`: the shares above zero, largest first, in FCM's words spaced out. */
+function percents(shares: Record<string, number>): string {
+  return Object.entries(shares)
+    .filter(([, value]) => value > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, value]) => `${key.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`)} ${value}%`)
+    .join(', ');
+}

@@ -1,0 +1,87 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audienceFile } from './helpers/audience.js';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { runCli } from './helpers/run-cli.js';
+import { tempDir, tempFile } from './helpers/tokens.js';
+
+/**
+ * `pushcast stats`: a campaign's report beside FCM's delivery data for its analytics label, read
+ * from the emulator's FCM Data API (the v1beta1 deliveryData list, paged one entry at a time here).
+ */
+
+const outcomes = { delivered: 90, pending: 6, collapsed: 2, droppedDeviceInactive: 2 };
+const message = tempFile('stats.json', JSON.stringify({ title: 'Hi', body: 'News' }));
+let emulator: Emulator;
+let dir: string;
+let config: string;
+let weekly: { providers: { fcm: { accepted: number; targeted: number } } };
+
+beforeAll(async () => {
+  emulator = await startEmulator({ seed: 'stats', unregistered: 0.15, deliveryOutcomes: outcomes, dataPageSize: 1 });
+  dir = tempDir();
+  config = writeEmulatorConfig(emulator, {}, dir);
+  const send = async (campaign: string, count: number, ...flags: string[]) => {
+    const { code, stdout, stderr } = await runCli(
+      ['send', '--config', config, '-a', audienceFile('fcm', count, campaign), '-m', message, '--campaign', campaign, '--json', ...flags],
+      { cwd: dir },
+    );
+    expect(code, stderr).toBe(0);
+    return JSON.parse(stdout);
+  };
+  weekly = await send('weekly', 40);
+  await send('other', 5);
+  await send('unlabelled', 3, '--no-label');
+});
+afterAll(() => emulator.close());
+
+describe('pushcast stats', () => {
+  it("joins the campaign's report to FCM's delivery data for its label and days, page after page, and nothing of other labels", async () => {
+    const { code, stdout, stderr } = await runCli(['stats', 'weekly', '--config', config, '--json'], { cwd: dir });
+    expect(code, stderr).toBe(0);
+    const stats = JSON.parse(stdout);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles' }).format(new Date());
+    expect(stats).toMatchObject({ campaign: 'weekly', analyticsLabel: 'weekly', notYet: [] });
+    expect(stats.days).toContain(today);
+    expect(stats.pushcast).toEqual({ fcmTargeted: 40, fcmAccepted: weekly.providers.fcm.accepted });
+    // The emulator's Data API counts what it accepted under the label: the report's accepted.
+    expect(weekly.providers.fcm.accepted).toBeLessThan(40);
+    expect(stats.fcm.days).toEqual([{ date: today, analyticsLabel: 'weekly', countMessagesAccepted: weekly.providers.fcm.accepted, messageOutcomePercents: outcomes }]);
+    expect(stats.fcm.total).toEqual({ countMessagesAccepted: weekly.providers.fcm.accepted, messageOutcomePercents: outcomes });
+
+    const text = await runCli(['stats', 'weekly', '--config', config], { cwd: dir });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`pushcast: ${weekly.providers.fcm.accepted} of 40 FCM messages accepted by FCM (every platform)`);
+    expect(text.stdout).toContain(`${today}  accepted ${weekly.providers.fcm.accepted}: delivered 90%, pending 6%, collapsed 2%, dropped device inactive 2%`);
+    expect(text.stdout).toContain('Android devices whose users share usage statistics');
+    for (const output of [stdout, text.stdout, text.stderr]) {
+      expect(output).not.toContain('PRIVATE KEY');
+      expect(output).not.toContain('ya29.');
+    }
+  });
+
+  it('says why it has nothing to ask for a campaign whose FCM messages carried no label', async () => {
+    const { code, stderr } = await runCli(['stats', 'unlabelled', '--config', config], { cwd: dir });
+    expect(code).toBe(1);
+    expect(stderr).toContain("campaign unlabelled's FCM messages carried no analytics label (sent with --no-label");
+  });
+
+  it('names the setting to fix when the Android app id is missing or unknown to the project', async () => {
+    const settings = JSON.parse(readFileSync(config, 'utf8'));
+    const without = tempFile('no-app.json', JSON.stringify({ ...settings, fcm: { ...settings.fcm, androidAppId: undefined } }));
+    const missing = await runCli(['stats', 'weekly', '--config', without], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("FCM's delivery data is kept per Android app: set fcm.androidAppId");
+
+    const unknown = tempFile('other-app.json', JSON.stringify({ ...settings, fcm: { ...settings.fcm, androidAppId: '1:111111111111:android:abcdef' } }));
+    const refused = await runCli(['stats', 'weekly', '--config', unknown], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('the FCM Data API knows no Android app 1:111111111111:android:abcdef in project');
+    expect(refused.stderr).toContain('NOT_FOUND Requested entity was not found.: check fcm.androidAppId');
+
+    writeFileSync(unknown, JSON.stringify({ ...settings, fcm: { ...settings.fcm, androidAppId: 'com.example.app' } }));
+    const malformed = await runCli(['stats', 'weekly', '--config', unknown], { cwd: dir });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('fcm.androidAppId must be a Firebase Android app id (1:1234567890:android:0a1b2c3d4e5f6789');
+  });
+});
