@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bodyCutReason } from '../src/emulator/handle-fcm.js';
 import { apnsInvalidProviderToken, fcmThirdPartyAuthError, fcmUnauthenticated, webPushRefusals, type RealAnswer } from '../src/emulator/real-answers.js';
 import { apnsCollapseId } from '../src/message/limits.js';
 import { ProviderSet } from '../src/providers/provider-set.js';
@@ -26,6 +27,7 @@ beforeAll(async () => {
       ...Object.fromEntries([0, 1, 2].map((i) => [safari(i).endpoint, { status: 403, reason: 'BadJwtToken' }])),
       [fcmToken('bad-access-token')]: { status: 401, reason: 'UNAUTHENTICATED' },
       [fcmToken('no-apns-key')]: { status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' },
+      [fcmToken('body-cut')]: { status: 200, reason: bodyCutReason },
     },
   });
 });
@@ -201,6 +203,20 @@ describe('requests the services would take but act on wrongly', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("--label takes 1 to 50 letters, digits and - _ . ~ % (FCM's grammar for analytics labels)");
     expect(refused.labels).toEqual([]);
+  });
+
+  // Seen under cut connections on Node 24 and 26: firebase-admin read the 200 and an empty body
+  // (app/unable-to-parse-response), taken for a server error, and the message went out again.
+  it('FCM: a 200 whose body the connection cut short is accepted, never sent again', async () => {
+    const audience = tempFile('body-cut.csv', `provider,token\nfcm,${fcmToken('body-cut')}\n`);
+    const message = tempFile('body-cut.json', JSON.stringify({ title: 'Hi', body: 'News' }));
+    const { code, stdout, stderr } = await runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audience, '-m', message, '--no-journal', '--json']);
+    expect(code, stderr).toBe(0);
+    const record = JSON.parse(stdout);
+    expect(record.providers.fcm).toMatchObject({ targeted: 1, accepted: 1, failed: 0, uncertain: 0 });
+    expect(record.retries).toBe(0);
+    expect(emulator.stats().accepted.fcm).toBe(1);
+    expect(emulator.stats().duplicates).toBe(0);
   });
 
   it('apns-expiration through FCM counts from each request, and a TTL of 0 goes out as 0 on both paths', async () => {

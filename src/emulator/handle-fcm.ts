@@ -78,7 +78,8 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
     return dropConnection(context, exchange);
   }
   const retryAfter = retryAfterHeader(state.behaviour.retryAfterSeconds);
-  if (typeof fate === 'object') {
+  const bodyCut = typeof fate === 'object' && fate.forced.reason === bodyCutReason;
+  if (typeof fate === 'object' && !bodyCut) {
     const real = realAnswers[fate.forced.reason];
     if (real) {
       state.reject('fcm', fate.forced.reason, token, real.status);
@@ -126,7 +127,22 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
       message,
     });
   }
+  if (bodyCut) return answerCutShort(context, exchange, JSON.stringify({ name: id }));
   sendJson(exchange, 200, { name: id });
+}
+
+/**
+ * A forced answer's reason for a message FCM accepts and whose answer never arrives whole: its
+ * status and the start of its body, then the connection ends (a load balancer's idle cut, a
+ * deploy). The message was processed: a client that sends it again delivers it twice.
+ */
+export const bodyCutReason = 'BODY_CUT';
+
+function answerCutShort(context: EmulatorContext, exchange: Exchange, body: string): void {
+  const { res } = exchange;
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+  // Once the start of the body is on its way, the connection ends (FIN, not a reset, so that what was written arrives).
+  res.write(body.slice(0, 5), () => context.cutConnection(exchange, 'end'));
 }
 
 /** What one platform would get from a message (Android, the APNs JSON, the web), overrides included: FCM's limit is per delivery. */

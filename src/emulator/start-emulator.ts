@@ -136,10 +136,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsTopics: new Set(options.apnsTopics ?? []),
     apnsPublicKey: createPublicKey(credentials.apns.key),
     verifiedJwts: new VerifiedJwts(),
-    cutConnection(exchange) {
+    cutConnection(exchange, how = 'destroy') {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
       const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;
-      (tcpSockets.get(peerOf(socket)) ?? socket).destroy();
+      const tcp = tcpSockets.get(peerOf(socket)) ?? socket;
+      if (how === 'end') tcp.end();
+      else tcp.destroy();
     },
   };
 

@@ -167,6 +167,20 @@ describe('a request with no answer: only what provably never arrived is retryabl
   });
 });
 
+describe('an FCM answer firebase-admin could not read (app/unable-to-parse-response)', () => {
+  // firebase-admin 13's own message, as it words it, with the status it got.
+  const unreadable = (status: number, raw: string) => ({
+    code: 'app/unable-to-parse-response',
+    message: `Error while parsing response data: "Error: HTTP response missing data.". Raw server response: "${raw}". Status code: "${status}". Outgoing request: POST https://fcm.googleapis.com/v1/projects/p/messages:send.`,
+  });
+  it.each([
+    ['a 200 whose body the connection cut short: accepted, its id lost with the body', unreadable(200, ''), { kind: 'accepted' }],
+    ["a proxy's HTML 502: not processed, retried", unreadable(502, '<html>Bad Gateway</html>'), { kind: 'retryable', reason: 'unavailable' }],
+  ] as const)('%s', (_what, error, outcome) => {
+    expect(classifyFcmError(error)).toEqual(expect.objectContaining(outcome));
+  });
+});
+
 describe('Retry-After (RFC 9110 §10.2.3)', () => {
   const now = Date.parse('2026-11-30T12:00:00Z');
   it.each([

@@ -68,10 +68,19 @@ const byCode: Record<string, Answer> = {
 /** firebase-admin's codes for a request that got no HTTP answer; its message keeps Node's error code. */
 const noAnswerCodes = new Set(['app/network-error', 'app/network-timeout', 'messaging/app/network-error']);
 
+/**
+ * firebase-admin's code for an answer whose body it could not read (an HTML page from a proxy, or
+ * a body the connection cut short); its message keeps the status: `Status code: "200"`.
+ */
+const unreadableAnswer = 'app/unable-to-parse-response';
+
 export function classifyFcmError(error: { code?: string; message?: string } | undefined, context: NoAnswerContext & { retryAfterMs?: number } = {}): Outcome {
   const code = error?.code ?? 'messaging/unknown-error';
   const message = error?.message ?? '';
   if (noAnswerCodes.has(code)) return classifyNoAnswer(error, context);
+  // A 2xx is FCM's word that it took the message, whatever became of the rest of the answer: sent
+  // again, it would be delivered twice. Only its id is lost with the body.
+  if (code === unreadableAnswer && /Status code: "2\d\d"/.test(message)) return { kind: 'accepted' };
   if (code === 'app/invalid-credential') {
     return { kind: 'fatal', reason: 'credentials-unusable', fix: 'the service account key could not be used: check fcm.serviceAccount or GOOGLE_APPLICATION_CREDENTIALS' };
   }
