@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
@@ -16,11 +17,14 @@ let emulator: Emulator;
 let dir: string;
 let config: string;
 let weekly: { providers: { fcm: { accepted: number; targeted: number } } };
+/** The day FCM counts the sends in (read before they go; a run across Los Angeles midnight would straddle two). */
+let today: string;
 
 beforeAll(async () => {
   emulator = await startEmulator({ seed: 'stats', unregistered: 0.15, deliveryOutcomes: outcomes, dataPageSize: 1 });
   dir = tempDir();
   config = writeEmulatorConfig(emulator, {}, dir);
+  today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles' }).format(new Date());
   const send = async (campaign: string, count: number, ...flags: string[]) => {
     const { code, stdout, stderr } = await runCli(
       ['send', '--config', config, '-a', audienceFile('fcm', count, campaign), '-m', message, '--campaign', campaign, '--json', ...flags],
@@ -32,6 +36,12 @@ beforeAll(async () => {
   weekly = await send('weekly', 40);
   await send('other', 5);
   await send('unlabelled', 3, '--no-label');
+  await send('died', 4);
+  // As if its run had been killed: the journal keeps no end record.
+  const journal = join(dir, '.pushcast', 'died.jsonl');
+  const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+  expect(JSON.parse(lines.at(-1)!).t).toBe('end');
+  writeFileSync(journal, `${lines.slice(0, -1).join('\n')}\n`);
 });
 afterAll(() => emulator.close());
 
@@ -40,7 +50,6 @@ describe('pushcast stats', () => {
     const { code, stdout, stderr } = await runCli(['stats', 'weekly', '--config', config, '--json'], { cwd: dir });
     expect(code, stderr).toBe(0);
     const stats = JSON.parse(stdout);
-    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles' }).format(new Date());
     expect(stats).toMatchObject({ campaign: 'weekly', analyticsLabel: 'weekly', notYet: [] });
     expect(stats.days).toContain(today);
     expect(stats.pushcast).toEqual({ fcmTargeted: 40, fcmAccepted: weekly.providers.fcm.accepted });
@@ -58,6 +67,14 @@ describe('pushcast stats', () => {
       expect(output).not.toContain('PRIVATE KEY');
       expect(output).not.toContain('ya29.');
     }
+  });
+
+  it('reads the label of a campaign whose run died from its journal', async () => {
+    const { code, stdout, stderr } = await runCli(['stats', 'died', '--config', config, '--json'], { cwd: dir });
+    expect(code, stderr).toBe(0);
+    const stats = JSON.parse(stdout);
+    expect(stats).toMatchObject({ campaign: 'died', analyticsLabel: 'died' });
+    expect(stats.fcm.days.map((entry: { analyticsLabel: string }) => entry.analyticsLabel)).toEqual(['died']);
   });
 
   it('says why it has nothing to ask for a campaign whose FCM messages carried no label', async () => {

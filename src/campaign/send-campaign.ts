@@ -171,6 +171,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
           ...(settings.schedule ? { anchor: new Date(anchor).toISOString() } : {}),
           ...(message ? { message } : {}),
           ...(changedMessage ? { changedMessage: true as const } : {}),
+          ...(analyticsLabel ? { fcmLabel: analyticsLabel } : {}),
         }),
         prior: earlier.prior,
         resendUncertain: Boolean(settings.resendUncertain),

@@ -9,6 +9,8 @@ export interface OutputOptions {
   quiet?: boolean;
   /** Each batch and retry decision on stderr, one line each. */
   verbose?: boolean;
+  /** Standard output is a feed (--events -): no spinner over its lines. */
+  feedOnStdout?: boolean;
 }
 
 /** What a campaign tells the terminal while it runs: a spinner for a person, warnings always, notes unless quiet. */

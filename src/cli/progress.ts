@@ -32,9 +32,13 @@ function plain(io: CliIo): Progress {
  * pause, on stderr, for a person at a terminal only: nothing in CI, cron, --json or --verbose.
  * It repaints on a timer too, so a pause counts down instead of freezing the line.
  */
-export async function startProgress(io: CliIo, options: { quiet?: boolean; json?: boolean; verbose?: boolean }, shareRead?: () => number): Promise<Progress> {
+export async function startProgress(
+  io: CliIo,
+  options: { quiet?: boolean; json?: boolean; verbose?: boolean; feedOnStdout?: boolean },
+  shareRead?: () => number,
+): Promise<Progress> {
   // A terminal that reports no width (a pseudo-terminal nobody sized) makes ora's redraw loop forever.
-  if (!isInteractive(io, options) || !io.stderr.columns) return plain(io);
+  if (!isInteractive(io, options) || !io.stderr.columns || options.feedOnStdout) return plain(io);
   const { default: ora } = await import('ora');
   // discardStdin would put the terminal in raw mode, where Ctrl-C is a byte nobody reads, not SIGINT.
   // isEnabled: the decision is ours (FORCE_COLOR may ask for it where ora would not).

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { checkOutputPaths } from '../campaign/check-output-paths.js';
 import { describeFileError, UsageError } from '../errors.js';
-import { analyticsLabelPattern } from '../providers/fcm/analytics-label.js';
 import { metricsText, type RunMetrics } from '../report/metrics-text.js';
 import type { CliIo } from './io.js';
 
@@ -56,16 +55,11 @@ export async function writeMetricsFile(target: string, run: RunMetrics, io: CliI
   const path = resolve(io.cwd, target);
   const temporary = `${path}.${randomUUID().slice(0, 8)}.tmp`;
   try {
-    await writeFile(temporary, metricsText(run), { mode: 0o644 });
+    await writeFile(temporary, metricsText(run));
+    await chmod(temporary, 0o644); // past a cron umask of 077
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
     io.stderr.write(`pushcast: the metrics file was not written: ${describeFileError(target, error)}\n`);
   }
-}
-
-/** --label, as FCM takes it. */
-export function checkAnalyticsLabel(label: string): string {
-  if (analyticsLabelPattern.test(label)) return label;
-  throw new UsageError(`--label takes 1 to 50 letters, digits and - _ . ~ % (FCM's grammar for analytics labels), not ${JSON.stringify(label)}`);
 }

@@ -14,9 +14,9 @@ import { terminalText, writeLine, writeNotice, type CliIo } from './io.js';
 import { formatPlan } from './print-plan.js';
 import { printResult, terminalListener } from './print-record.js';
 import { compileMessage, openInputs, type InputOptions } from './send-inputs.js';
-import { checkRateFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from './send-flags.js';
+import { checkRateFlag, parseLabelFlag, parseMaxAge, parseSchedule, parseShardFlag, parseThresholds, sendFlags, type ScheduleFlags } from './send-flags.js';
 import { scheduleClock } from './clock.js';
-import { checkAnalyticsLabel, checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
+import { checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
 import { inShard } from '../engine/shard.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
@@ -95,6 +95,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
   const shard = parseShardFlag(options.shard);
   const thresholds = parseThresholds(options);
   checkRateFlag(options.rate);
+  const analyticsLabel = parseLabelFlag(options.label);
   const registryAt = registryTarget(config.registry, io.cwd, io.env);
   const channel = options.channel === undefined ? undefined : options.channel === '*' ? '*' : checkChannel(options.channel);
   const maxAgeDays = parseMaxAge(options.maxAge);
@@ -135,7 +136,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
     const events = openEvents(options.events, options.json, io);
     // The feed has standard output: the summary and the spinner go to standard error.
     const shown = events?.toStdout ? { ...io, stdout: io.stderr } : io;
-    const listener = await terminalListener(shown, options, inputs.audience.shareRead);
+    const listener = await terminalListener(shown, { ...options, feedOnStdout: events?.toStdout }, inputs.audience.shareRead);
     try {
       const run = (audience: CampaignInputs) =>
         sendCampaign(audience, {
@@ -152,7 +153,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
           trustInvalid: options.trustInvalid,
           outputs: { report: options.report, html: options.html, invalidOut: options.invalidOut, failedOut: options.failedOut },
           events: events?.out,
-          analyticsLabel: options.label === undefined || options.label === false ? options.label : checkAnalyticsLabel(options.label),
+          analyticsLabel,
           registry,
           channel,
           maxAgeDays,
@@ -175,6 +176,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
           // Everything due was sent; the journal knows who is left: a re-run waits for them again.
           const waiting = `while waiting for the next recipient (due at ${result.record.schedule.nextDueAt})`;
           result = { record: { ...result.record, status: 'interrupted' }, ...interruptedVerdict(waiting) };
+          seen.record = result.record;
           break;
         }
         result = await run({ ...inputs, audience: await inputs.reopen() });

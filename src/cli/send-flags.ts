@@ -7,6 +7,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import type { ScheduleSettings } from '../campaign/schedule.js';
 import { ageForms, parseAgeDays, parseDuration } from '../config/parse-duration.js';
 import { isTimeZone } from '../domain/zoned-time.js';
+import { analyticsLabelPattern } from '../providers/fcm/analytics-label.js';
 
 // The flags of `send` and `check` that need more than commander's parsing, each with the error a person can act on.
 
@@ -65,6 +66,12 @@ function parseWorkers(value: string): number {
   const n = Number(value);
   if (!isThreadCount(n)) throw new UsageError(`--workers is ${threadCountRule}, not "${value}"`);
   return n;
+}
+
+/** --label (FCM's analytics label, as FCM takes it) or --no-label (false); undefined: the campaign's id. */
+export function parseLabelFlag(label: string | false | undefined): string | false | undefined {
+  if (label === undefined || label === false || analyticsLabelPattern.test(label)) return label;
+  throw new UsageError(`--label takes 1 to 50 letters, digits and - _ . ~ % (FCM's grammar for analytics labels), not ${JSON.stringify(label)}`);
 }
 
 /** --rate, checked by the setting's own parser: its complaint is about the command line. */

@@ -8,7 +8,7 @@ export interface DeliveryDataEntry {
   countNotificationsAccepted?: number;
   /** delivered, pending, collapsed, droppedTooManyPendingMessages, droppedAppForceStopped, droppedDeviceInactive, droppedTtlExpired: shares of the accepted, in percent. */
   messageOutcomePercents: Record<string, number>;
-  /** Of the delivered: deliveredNoDelay, delayedDeviceOffline, delayedDeviceDoze, delayedMessageThrottled, delayedUserStopped. */
+  /** How the delivered went (deliveredNoDelay, delayedDeviceOffline, delayedDeviceDoze, delayedMessageThrottled, delayedUserStopped), in shares of the accepted. */
   deliveryPerformancePercents?: Record<string, number>;
   messageInsightPercents?: Record<string, number>;
   proxyNotificationInsightPercents?: Record<string, number>;

@@ -120,7 +120,6 @@ export class EmulatorState {
     counts[reason] = (counts[reason] ?? 0) + 1;
   }
 
-  /** Forgets everything seen so far, so one emulator can serve several test cases. */
   private countFcmDelivery(message: unknown): void {
     // FCM reads its JSON as proto3 does: either spelling of a field.
     const options = ((message as Record<string, unknown> | undefined)?.fcm_options ?? (message as Record<string, unknown> | undefined)?.fcmOptions ?? {}) as Record<
@@ -141,6 +140,7 @@ export class EmulatorState {
    */
   readonly fcmAcceptedByDayAndLabel = new Map<string, { date: string; label: string; count: number }>();
 
+  /** Forgets everything seen so far, so one emulator can serve several test cases. */
   reset(): void {
     this.fcmAcceptedByDayAndLabel.clear();
     this.delivered.length = 0;

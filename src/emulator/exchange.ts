@@ -46,8 +46,7 @@ export interface EmulatorContext {
   apnsPublicKey: KeyObject;
   /** APNs provider tokens and VAPID headers this emulator verified (its own: two emulators never share what they trust). */
   verifiedJwts: VerifiedJwts;
-  /** Cuts the connection a request came on, without a word: its TCP socket closed under it. */
-  /** Ends the exchange's TCP connection without a word: `destroy` (the default) at once, `end` after what was written. */
+  /** Cuts the connection a request came on, without a word: its TCP socket destroyed under it at once, or (`end`) closed after what was written. */
   cutConnection(exchange: Exchange, how?: 'destroy' | 'end'): void;
 }
 

@@ -42,7 +42,18 @@ export interface MessageIdentity {
  * `anchor`: a scheduled campaign's reference moment, set by its first run and kept by every later
  * one. `changedMessage`: this run was told to send another message than the runs before it.
  */
-export type RunLine = { t: 'run'; campaign: string; shard?: string; at: string; version: string; anchor?: string; message?: MessageIdentity; changedMessage?: true };
+export type RunLine = {
+  t: 'run';
+  campaign: string;
+  shard?: string;
+  at: string;
+  version: string;
+  anchor?: string;
+  message?: MessageIdentity;
+  changedMessage?: true;
+  /** The analytics label the run's FCM messages carried: `pushcast stats` reads it, also of a run that died. */
+  fcmLabel?: string;
+};
 
 /** What a run that ended says of itself, beside its report: a campaign's history is made of these. */
 export interface RunEnd {

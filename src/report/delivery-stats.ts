@@ -41,15 +41,16 @@ function sendingDays(record: CampaignRecord): string[] {
   const days = new Set<string>();
   for (const run of runs) {
     const end = Date.parse(run.finishedAt);
-    for (let at = Date.parse(run.startedAt); at < end + dayMs; at += dayMs) days.add(losAngelesDay.format(new Date(Math.min(at, end))));
+    // Steps of an hour: a day across a change of clocks is 23 or 25 hours long.
+    for (let at = Date.parse(run.startedAt); at < end + hourMs; at += hourMs) days.add(losAngelesDay.format(new Date(Math.min(at, end))));
   }
   return [...days].sort();
 }
 
-const dayMs = 86_400_000;
+const hourMs = 3_600_000;
 const losAngelesDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' });
 
-/** The days together: counts added, each share weighed by its day's accepted messages (delays by its delivered ones). */
+/** The days together: counts added, each share weighed by its day's accepted messages (the API's denominator for every share). */
 function weighed(entries: DeliveryDataEntry[]): NonNullable<CampaignStats['fcm']['total']> {
   const accepted = entries.reduce((sum, entry) => sum + entry.countMessagesAccepted, 0);
   const share = (pick: (entry: DeliveryDataEntry) => Record<string, number> | undefined, weight: (entry: DeliveryDataEntry) => number) => {
@@ -63,8 +64,10 @@ function weighed(entries: DeliveryDataEntry[]): NonNullable<CampaignStats['fcm']
     }
     return total > 0 ? Object.fromEntries(Object.entries(sums).map(([key, value]) => [key, round(value / total)])) : undefined;
   };
-  const delivered = (entry: DeliveryDataEntry) => (entry.countMessagesAccepted * (entry.messageOutcomePercents.delivered ?? 0)) / 100;
-  const performance = share((entry) => entry.deliveryPerformancePercents, delivered);
+  const performance = share(
+    (entry) => entry.deliveryPerformancePercents,
+    (entry) => entry.countMessagesAccepted,
+  );
   return {
     countMessagesAccepted: accepted,
     messageOutcomePercents:
@@ -92,7 +95,7 @@ export function formatStats(stats: CampaignStats): string {
     for (const entry of stats.fcm.days) lines.push(`  ${entry.date}  ${dayLine(entry)}`);
     if (stats.fcm.days.length > 1 && stats.fcm.total) lines.push(`  all days    ${dayLine(stats.fcm.total)}`);
     const delays = stats.fcm.total?.deliveryPerformancePercents;
-    if (delays) lines.push(`  of the delivered: ${percents(delays)}`);
+    if (delays) lines.push(`  delivery (shares of the accepted): ${percents(delays)}`);
     if (stats.notYet.length > 0) lines.push(`  no data yet for ${stats.notYet.join(', ')}`);
   }
   lines.push(stats.scope);

@@ -61,7 +61,8 @@ export class EventsFeed {
       ...(event.earlier ? { earlier: true as const } : {}),
       ...(event.unreached ? { unreached: true as const } : {}),
     };
-    this.out.write(`${JSON.stringify(line)}\n`);
+    // JSON leaves DEL, the C1 controls and the line separators raw: escaped, a line stays one line, on a terminal too.
+    this.out.write(`${JSON.stringify(line).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
   }
 
   private fail(error: Error): void {

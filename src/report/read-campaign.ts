@@ -46,6 +46,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     message,
     files: { journal: path },
     history: journalHistory(runs),
+    fcm: lastRun?.run.fcmLabel && tally.providers.fcm.targeted > 0 ? { analyticsLabel: lastRun.run.fcmLabel } : undefined,
   });
 }
 
@@ -102,6 +103,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     retries: records.reduce((total, record) => total + record.retries, 0),
     suspect: records.flatMap((record) => record.suspect),
     ...(records.find((record) => record.fatal) ? { fatal: records.find((record) => record.fatal)!.fatal } : {}),
+    ...(records.find((record) => record.fcm) ? { fcm: records.find((record) => record.fcm)!.fcm } : {}),
     ...(records.some((record) => record.halted) ? { halted: records.flatMap((record) => record.halted ?? []) } : {}),
     errors: errors.slice(0, listedLimit),
     errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - listedLimit),

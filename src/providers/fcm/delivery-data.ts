@@ -4,7 +4,8 @@ import { readSecret } from '../../config/read-secret.js';
 import type { DeliveryDataEntry } from '../../domain/delivery-data.js';
 import { ConfigError } from '../../errors.js';
 import { resolveHost } from '../resolve-host.js';
-import { googleJson, parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
+import { googleJson } from './google-json.js';
+import { parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
 
 const dataOrigin = 'https://fcmdata.googleapis.com';
 /** The most the API returns a page. */
@@ -32,6 +33,7 @@ export async function listDeliveryData(config: PushcastConfig, signal?: AbortSig
   const { access_token: token } = await serviceAccountCredential(account, { ca, signal }).getAccessToken();
   const entries: DeliveryDataEntry[] = [];
   let pageToken: string | undefined;
+  const seen = new Set<string>();
   do {
     const url = new URL(`/v1beta1/${parent}/deliveryData`, origin);
     url.searchParams.set('pageSize', String(pageSize));
@@ -46,8 +48,13 @@ export async function listDeliveryData(config: PushcastConfig, signal?: AbortSig
       throw new ConfigError(`could not reach the FCM Data API at ${origin}: ${error.message}`, { cause: error });
     });
     if (status !== 200) throw new ConfigError(refusal(status, json, { project, appId: settings.androidAppId, origin }));
-    for (const raw of (json.androidDeliveryData ?? []) as RawEntry[]) entries.push(entryOf(raw));
-    pageToken = typeof json.nextPageToken === 'string' && json.nextPageToken !== '' ? json.nextPageToken : undefined;
+    const page = json.androidDeliveryData ?? [];
+    if (!Array.isArray(page)) throw new ConfigError(`the FCM Data API at ${origin} answered something that is not its delivery data: check fcm.dataEndpoint`);
+    for (const raw of page as RawEntry[]) entries.push(entryOf(raw));
+    const next = typeof json.nextPageToken === 'string' && json.nextPageToken !== '' ? json.nextPageToken : undefined;
+    if (next !== undefined && seen.has(next)) throw new ConfigError(`the FCM Data API at ${origin} gave the same page token twice: try again later`);
+    if (next !== undefined) seen.add(next);
+    pageToken = next;
   } while (pageToken);
   return entries;
 }

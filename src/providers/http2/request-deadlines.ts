@@ -27,12 +27,14 @@ export class RequestDeadlines {
   private timer: NodeJS.Timeout | undefined;
 
   /**
-   * `silence` hears of requests ended at their deadline with no word from the server since they
-   * went out (`heardSince`, performance.now()): the connection may be dead, though it never said so.
+   * `silence`: when requests reach their deadline with no word from the server since they went out
+   * (`heardSince`, performance.now()), the connection may be dead though it never said so, and
+   * `whenAlive` ends them only once it is known alive. Ended first, they would free their streams
+   * for queued requests, which would leave into a dead connection instead of going out again.
    */
   constructor(
     private readonly timeoutMs: number,
-    private readonly silence?: { heardSince(at: number): boolean; onSilent(): void },
+    private readonly silence?: { heardSince(at: number): boolean; whenAlive(then: () => void): void },
   ) {
     this.sweepMs = Math.min(timeoutMs / 4, longestSweepMs);
   }
@@ -67,12 +69,10 @@ export class RequestDeadlines {
       else if (pending.sentAt === Infinity) pending.sentAt = now;
       else if (now - pending.sentAt >= this.timeoutMs) expired.push([stream, pending]);
     }
-    const unheard = this.silence && expired.some(([, pending]) => !this.silence!.heardSince(pending.sentAt));
-    for (const [stream, pending] of expired) {
-      this.pending.delete(stream); // ended once, though its stream closes later
-      pending.expire();
-    }
-    if (unheard) this.silence!.onSilent();
+    for (const [stream] of expired) this.pending.delete(stream); // ended once, though its stream closes later
+    const expire = () => expired.forEach(([, pending]) => pending.expire());
+    if (expired.length > 0 && this.silence && expired.some(([, pending]) => !this.silence!.heardSince(pending.sentAt))) this.silence.whenAlive(expire);
+    else expire();
     if (this.pending.size > 0) this.timer ??= setTimeout(() => this.sweep(), this.sweepMs);
   }
 }

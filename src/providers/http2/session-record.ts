@@ -28,14 +28,15 @@ export class SessionRecord {
   private readonly deadlines: RequestDeadlines;
   /** When the server last said anything pushcast sees (its settings, an answer, a PING's ACK), performance.now(). */
   private lastHeardAt = performance.now();
-  private pinging = false;
+  /** What waits for the answer to a PING sent to learn whether the connection is alive. */
+  private waitingForPing: Array<() => void> | undefined;
 
   /** `requestTimeoutMs`: how long a request that went out waits for its answer (request-deadlines.ts), and a PING for its ACK. */
   constructor(
     readonly session: ClientHttp2Session,
     private readonly requestTimeoutMs: number,
   ) {
-    this.deadlines = new RequestDeadlines(requestTimeoutMs, { heardSince: (at) => this.lastHeardAt >= at, onSilent: () => this.checkAlive() });
+    this.deadlines = new RequestDeadlines(requestTimeoutMs, { heardSince: (at) => this.lastHeardAt >= at, whenAlive: (then) => this.whenAlive(then) });
     session.on('remoteSettings', () => this.heard());
     this.everConnected = !session.connecting && !session.destroyed;
     // `session.socket` is a proxy that may not be destroyed; the connect event hands over the socket itself.
@@ -111,27 +112,34 @@ export class SessionRecord {
   }
 
   /**
-   * A request went unanswered to its deadline and the server said nothing the whole time: is the
-   * connection still there? A connection can die without a word (a NAT or load balancer forgets it,
-   * or Node 22 misses a server's cut) and then holds its queued requests forever, as no deadline
-   * runs for a request that never left. A PING its server does not ACK within the request timeout
-   * ends the session; what it held queued goes out again on a new connection.
+   * Requests went unanswered to their deadline and the server said nothing the whole time: is the
+   * connection still there? One can die without a word (a NAT or a load balancer forgets it; on
+   * Node 22 a client missed the emulator's cut and wrote nothing more), and its queued requests
+   * would then leave into it, or never leave at all. A PING: its ACK runs `then` (the requests end
+   * at their deadline, as maybe delivered); no ACK within the request timeout destroys the session,
+   * so that what it held queued goes out again on a new connection, and what went out is uncertain.
    */
-  private checkAlive(): void {
-    if (this.pinging || this.session.destroyed) return;
-    this.pinging = true;
-    const dead = setTimeout(() => this.destroy(), this.requestTimeoutMs);
+  private whenAlive(then: () => void): void {
+    if (this.waitingForPing) return void this.waitingForPing.push(then);
+    if (this.session.destroyed) return then();
+    const waiting = (this.waitingForPing = [then]);
+    const dead = setTimeout(() => {
+      this.waitingForPing = undefined;
+      this.destroy();
+    }, this.requestTimeoutMs);
     dead.unref();
     const answered = (error: Error | null) => {
+      if (this.waitingForPing !== waiting) return; // destroyed as dead already
       clearTimeout(dead);
-      this.pinging = false;
+      this.waitingForPing = undefined;
       if (!error) this.heard();
+      waiting.forEach((waiter) => waiter());
     };
     try {
       if (!this.session.ping(answered)) answered(new Error('PING not sent'));
-    } catch {
+    } catch (error) {
       // A session closing or destroyed takes no PING: its streams end with it anyway.
-      answered(new Error('PING not sent'));
+      answered(error as Error);
     }
   }
 
