@@ -22,6 +22,14 @@ export const isConcurrency = (n: number): boolean => Number.isInteger(n) && n >=
 /** What `workers` and --workers take. */
 export const threadCountRule = 'a whole number of sending threads from 0 to 64 (0: send from the main thread)';
 export const isThreadCount = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 64;
+/**
+ * A Google Cloud project id: 6 to 30 lower-case letters, digits and hyphens, from a letter, not
+ * ending in a hyphen; an old one may be scoped by a domain (example.com:project). It becomes part
+ * of every FCM request's path: anything else would send requests somewhere else.
+ */
+export const projectIdPattern = /^(?:[a-z0-9][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+export const projectIdRule = '6 to 30 lower-case letters, digits and hyphens, from a letter';
+
 /** A Firebase app id for Android: project number, platform, and a hex hash. */
 export const androidAppIdPattern = /^\d+:\d+:android:[0-9a-f]+$/;
 
@@ -130,6 +138,8 @@ function wrongValue(path: string, value: unknown): string | undefined {
       return isConcurrency(value as number) ? undefined : `must be ${concurrencyRule}, not ${String(value)}`;
     case 'workers':
       return isThreadCount(value as number) ? undefined : `must be ${threadCountRule}, not ${String(value)}`;
+    case 'fcm.projectId':
+      return projectIdPattern.test(String(value)) ? undefined : `must be a Google Cloud project id (${projectIdRule}), not ${quoted(value)}`;
     case 'fcm.androidAppId':
       return androidAppIdPattern.test(String(value))
         ? undefined

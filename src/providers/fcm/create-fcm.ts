@@ -17,6 +17,13 @@ import { installFcmConnectHook, observeSession } from './fcm-connect-hook.js';
 import { KeptSessions } from './kept-sessions.js';
 import { parseServiceAccount, serviceAccountCredential } from './service-account-credential.js';
 
+/** A 404 that is not FCM's answer about a token: the requests go somewhere else; nobody is pruned, FCM stops. */
+const notFcmNotFound: Outcome = {
+  kind: 'fatal',
+  reason: 'not-found-not-fcm',
+  fix: "FCM's send endpoint answered 404 without saying the token is unregistered: the requests went to a path that is not FCM's (check fcm.projectId, and fcm.endpoint if a proxy is set); no token was marked invalid",
+};
+
 /** firebase-admin refuses more than 500 messages in one sendEach call. */
 export const fcmMaxBatch = 500;
 const fcmOrigin = 'https://fcm.googleapis.com';
@@ -75,7 +82,11 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
       // One session carries the whole batch: if it never connected, none of its requests left.
       const context = { written: observation.established ? undefined : false, retryAfterMs: observation.retryAfterMs };
       if (!response) return batch.map(() => classifyNoAnswer(observation.sessionError ?? failure, context));
-      return response.responses.map((item) => (item.success ? { kind: 'accepted', id: item.messageId } : classifyFcmError(item.error, context)));
+      return response.responses.map((item, place): Outcome => {
+        if (item.success) return { kind: 'accepted', id: item.messageId };
+        if (observation.foreignNotFound.has(messages[place].token)) return notFcmNotFound;
+        return classifyFcmError(item.error, context);
+      });
     },
 
     abandon: () => sessions.destroyAll(),

@@ -40,6 +40,12 @@ export interface SessionObservation {
   /** What the session failed with, if it did (a refused connection, an untrusted certificate). */
   sessionError?: Error;
   retryAfterMs?: number;
+  /**
+   * Tokens whose request got a 404 that is not FCM's word on the token (its body names no
+   * UNREGISTERED): firebase-admin reads any NOT_FOUND as an unregistered token, but this one came
+   * from a path that is not FCM's send endpoint (a wrong project id, a proxy), and the token may live.
+   */
+  foreignNotFound: Set<string>;
 }
 
 /** What the provider gives the hook for its sendEach calls. */
@@ -71,6 +77,7 @@ export function installFcmConnectHook(options: { redirect?: FcmRedirect }): () =
 export function observeSession<T>(send: () => T, needs: SessionNeeds): { result: T; observation: SessionObservation } {
   const observation: SessionObservation = {
     hooked: false,
+    foreignNotFound: new Set(),
     get established() {
       return this.record?.connected ?? false;
     },
@@ -118,6 +125,7 @@ function watchedRequest(observation: SessionObservation): WatchedRequest {
     // pushcast's deadline (firebase-admin's own is a fixed 15 s).
     record.startDeadline(stream);
     const unanswered = record.watch(stream);
+    watchNotFound(stream, observation.foreignNotFound);
     let answered = false;
     stream.once('response', (responseHeaders) => {
       answered = true;
@@ -138,4 +146,29 @@ function watchedRequest(observation: SessionObservation): WatchedRequest {
     });
     return { stream, answered: () => answered && stream.readableEnded && stream.errored == null };
   };
+}
+
+/** FCM's own 404 about a token carries this in its body (an FcmError detail, or the status). */
+const unregisteredWord = /"(?:errorCode|status)"\s*:\s*"UNREGISTERED"/;
+
+/** Notes the request's token in `foreignNotFound` if its answer is a 404 whose body is not FCM's word on the token. */
+function watchNotFound(stream: http2.ClientHttp2Stream, foreignNotFound: Set<string>): void {
+  let token: string | undefined;
+  const end = stream.end.bind(stream) as (...args: unknown[]) => http2.ClientHttp2Stream;
+  stream.end = ((...args: unknown[]) => {
+    try {
+      token = (JSON.parse(String(args[0])) as { message?: { token?: unknown } }).message?.token as string | undefined;
+    } catch {
+      // not the JSON firebase-admin writes: nothing to note
+    }
+    return end(...args);
+  }) as typeof stream.end;
+  stream.once('response', (headers) => {
+    if (Number(headers[':status']) !== 404) return;
+    const body: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => body.length < 64 && body.push(chunk));
+    stream.once('end', () => {
+      if (token && !unregisteredWord.test(Buffer.concat(body).toString('utf8'))) foreignNotFound.add(token);
+    });
+  });
 }

@@ -1,5 +1,6 @@
 import { createSign } from 'node:crypto';
 import type { Credential, GoogleOAuthAccessToken } from 'firebase-admin/app';
+import { projectIdPattern, projectIdRule } from '../../config/check-config.js';
 import { ConfigError } from '../../errors.js';
 import { resolveHost } from '../resolve-host.js';
 import { googleJson } from './google-json.js';
@@ -28,6 +29,7 @@ export function parseServiceAccount(json: string, setting: string): ServiceAccou
   const missing = (['project_id', 'client_email', 'private_key'] as const).filter((key) => typeof parsed[key] !== 'string' || parsed[key] === '');
   if (missing.length > 0) throw new ConfigError(`${setting}: the service account JSON has no ${missing.join(', ')}`);
   if (parsed.token_uri !== undefined && !isHttpsUrl(parsed.token_uri)) throw new ConfigError(`${setting}: the service account's token_uri is not an https URL`);
+  if (!projectIdPattern.test(parsed.project_id!)) throw new ConfigError(`${setting}: the service account's project_id is not a Google Cloud project id (${projectIdRule})`);
   return parsed as ServiceAccount;
 }
 
