@@ -2,10 +2,10 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { localCertificate } from './helpers/local-certificate.js';
 import { runCli } from './helpers/run-cli.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
 
@@ -26,13 +26,8 @@ const received: string[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ seed: 'not-found' });
-  const made = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    days: 1,
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  } as never);
-  server = http2.createSecureServer({ key: made.private, cert: made.cert });
+  const made = await localCertificate();
+  server = http2.createSecureServer(made);
   server.on('stream', (stream, headers) => {
     const body: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => body.push(chunk));

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveResetsFirst } from '../src/emulator/resets-first.js';
 import { classifyNoAnswer, closedWithoutAnswer } from '../src/providers/http2/no-answer.js';
 import { SessionRecord } from '../src/providers/http2/session-record.js';
+import { localCertificate } from './helpers/local-certificate.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /**
@@ -31,13 +31,7 @@ interface LocalServer {
 
 let tls: { key: string; cert: string };
 beforeAll(async () => {
-  const made = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    days: 1,
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  } as never);
-  tls = { key: made.private, cert: made.cert };
+  tls = await localCertificate();
 });
 
 const open: Array<{ close(): void }> = [];
