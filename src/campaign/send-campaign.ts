@@ -16,7 +16,6 @@ import { journalPath } from '../journal/journal-files.js';
 import { readJournal, type JournalState } from '../journal/read-journal.js';
 import type { MessageIdentity } from '../journal/journal.js';
 import { journalHistory, type RunSummary } from '../report/campaign-history.js';
-import { campaignAnalyticsLabel } from '../providers/fcm/analytics-label.js';
 import { ProviderSet } from '../providers/provider-set.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
@@ -142,8 +141,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       if (lock.notice) listener.warn?.(lock.notice);
     }
     requireSomeProvider(providers, settings.validateOnly);
-    const analyticsLabel = settings.analyticsLabel === false ? undefined : (settings.analyticsLabel ?? (campaign && campaignAnalyticsLabel(campaign)));
-    if (analyticsLabel) providers.labelFcmMessages(analyticsLabel);
+    const analyticsLabel = providers.labelMessages(campaign, settings.analyticsLabel);
     if (settings.schedule && !journalFile) {
       throw new UsageError('a scheduled campaign (--at, --local, --quiet-hours, --spread) keeps a journal of who was sent: it cannot run with --no-journal');
     }

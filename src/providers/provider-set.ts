@@ -1,6 +1,7 @@
 import type { PushcastConfig } from '../config/config.js';
 import { quoted } from '../domain/quote-value.js';
 import { providerNames, type DeviceRecipient, type ProviderName } from '../domain/recipient.js';
+import { campaignAnalyticsLabel } from './fcm/analytics-label.js';
 import { ConfigError } from '../errors.js';
 import type { RenderedMessage } from '../message/compile-template.js';
 import { createVerified, providerDescriptors } from './descriptors.js';
@@ -119,9 +120,15 @@ export class ProviderSet implements ProviderSource {
     return createVerified(descriptor, this.config, this.mode === 'validate-only', this.closing.signal);
   }
 
-  /** Every FCM message of this run carries `label` (analytics-label.ts), once the campaign's id is known. */
-  labelFcmMessages(label: string): void {
+  /**
+   * Once the campaign's id is known: the label every message carries where a provider keeps its
+   * delivery data by label (FCM's analytics label: `given`, else the id made to FCM's grammar;
+   * `false`: none). Returns the label, for the record.
+   */
+  labelMessages(campaign: string | undefined, given?: string | false): string | undefined {
+    const label = given === false ? undefined : (given ?? (campaign ? campaignAnalyticsLabel(campaign) : undefined));
     this.context = { ...this.context, fcmAnalyticsLabel: label };
+    return label;
   }
 
   private descriptor(name: ProviderName): AnyDescriptor {
