@@ -63,7 +63,17 @@ describe('pushcast stats', () => {
     expect(text.stdout).toContain(`pushcast: ${weekly.providers.fcm.accepted} of 40 FCM messages accepted by FCM (every platform)`);
     expect(text.stdout).toContain(`${today}  accepted ${weekly.providers.fcm.accepted}: delivered 90%, pending 6%, collapsed 2%, dropped device inactive 2%`);
     expect(text.stdout).toContain('Android devices whose users share usage statistics');
-    for (const output of [stdout, text.stdout, text.stderr]) {
+    // The campaign's page, with FCM's data in it.
+    const page = await runCli(['stats', 'weekly', '--config', config, '--html', 'weekly.html'], { cwd: dir });
+    expect(page.code, page.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'weekly.html'), 'utf8');
+    const section = /<section id="fcm-delivery">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
+    expect(section).toContain("FCM's delivery data (label weekly)");
+    expect(section).toContain(
+      `<tr><th>${today}</th><td data-kind="accepted">${weekly.providers.fcm.accepted}</td><td data-kind="delivered">90%</td><td data-kind="pending">6%</td>`,
+    );
+    expect(html).toContain('<section id="outcomes">');
+    for (const output of [stdout, text.stdout, text.stderr, html]) {
       expect(output).not.toContain('PRIVATE KEY');
       expect(output).not.toContain('ya29.');
     }

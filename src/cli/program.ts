@@ -265,6 +265,7 @@ with no campaigns says so and exits 0.`,
     .option('--journal-dir <dir>', "where campaign journals are kept, as for send: the config's journalDir or PUSHCAST_JOURNAL_DIR (default: ./.pushcast)")
     .option('-c, --config <file>', 'configuration file: the FCM service account and fcm.androidAppId (default: ./pushcast.config.json if present)')
     .option('--json', 'print the stats as one JSON object')
+    .option('--html <file.html>', "also write the campaign's report page with FCM's delivery data in it")
     .addHelpText(
       'after',
       `
@@ -277,6 +278,7 @@ FCM Data API enabled for the project. APNs and web push keep no such data.
 Examples:
   $ pushcast stats weekly-2026-12-07
   $ pushcast stats spring-sale --json | jq .fcm.total.messageOutcomePercents
+  $ pushcast stats spring-sale --html spring-sale.html
 `,
     )
     .action(async (campaign, options) => {

@@ -3,7 +3,9 @@ import { counted } from '../domain/count-words.js';
 import { finalKinds } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { ProviderCounts } from '../domain/tally.js';
-import { showControls } from '../domain/quote-value.js';
+import { text } from './html-text.js';
+import type { CampaignStats } from './delivery-stats.js';
+import { deliveryDataSection } from './stats-html.js';
 import { isDerivedCampaignId } from '../domain/campaign-id-form.js';
 import { localTimeText, machineTimeZone } from '../domain/zoned-time.js';
 import { lineNoun, type CampaignRecord } from './campaign-record.js';
@@ -20,13 +22,14 @@ import type { TimelineRecord } from './timeline.js';
  * `--json` can never disagree. Every value from a file, the environment or a provider is isolated
  * (`<bdi>`, `dir="auto"`), its direction controls shown as escapes, and wraps where it must.
  */
-export function htmlReport(record: CampaignRecord): string {
+export function htmlReport(record: CampaignRecord, extra: { deliveryData?: CampaignStats } = {}): string {
   const check = record.command === 'check';
   const name = campaignName(record);
   const sections = [
     header(record, name),
     problems(record),
     outcomes(record, check),
+    extra.deliveryData && deliveryDataSection(extra.deliveryData),
     message(record),
     reasons(record),
     files(record),
@@ -553,14 +556,6 @@ function durationText(seconds: number): string {
 /** A value from a file, the environment or a provider: isolated from the text around it, its direction kept to itself. */
 function value(raw: string): string {
   return `<bdi class="v">${text(raw)}</bdi>`;
-}
-
-/**
- * Text for HTML: every character that could open markup is written as an entity, and control
- * characters and direction overrides (which would make a file name read backwards) as visible escapes.
- */
-function text(raw: string): string {
-  return showControls(raw).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */

@@ -1,4 +1,7 @@
-import { ExitCode, InputError, throwIfInterrupted } from '../../errors.js';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describeFileError, ExitCode, InputError, throwIfInterrupted } from '../../errors.js';
+import { htmlReport } from '../../report/html-report.js';
 import { findJournals } from '../../journal/journal-files.js';
 import { listDeliveryData } from '../../providers/fcm/delivery-data.js';
 import { campaignStats, formatStats } from '../../report/delivery-stats.js';
@@ -10,7 +13,7 @@ import { journalsOf } from '../journals-of.js';
  * `pushcast stats CAMPAIGN`: the campaign's report beside what FCM's delivery data says of its
  * analytics label on the days it sent (delivered, pending, collapsed, dropped, and the delays).
  */
-export async function statsCommand(campaign: string, options: { journalDir?: string; config?: string; json?: boolean }, io: CliIo): Promise<number> {
+export async function statsCommand(campaign: string, options: { journalDir?: string; config?: string; json?: boolean; html?: string }, io: CliIo): Promise<number> {
   const { config, dir } = await journalsOf(options, io);
   const journals = await findJournals(dir, campaign);
   const record = mergeRecords(await Promise.all(journals.map(recordFromJournal)));
@@ -25,6 +28,11 @@ export async function statsCommand(campaign: string, options: { journalDir?: str
   const entries = await listDeliveryData(config, io.signal);
   throwIfInterrupted(io.signal, "while reading FCM's delivery data");
   const stats = campaignStats(record, label, entries);
+  if (options.html) {
+    await writeFile(resolve(io.cwd, options.html), htmlReport(record, { deliveryData: stats }), { mode: 0o600 }).catch((error: unknown) => {
+      throw new InputError(`--html: ${describeFileError(options.html!, error)}`, { cause: error });
+    });
+  }
   if (options.json) writeLine(io.stdout, JSON.stringify(stats));
   else io.stdout.write(terminalText(formatStats(stats)));
   return ExitCode.ok;
