@@ -153,14 +153,11 @@ const unregisteredWord = /"(?:errorCode|status)"\s*:\s*"UNREGISTERED"/;
 
 /** Notes the request's token in `foreignNotFound` if its answer is a 404 whose body is not FCM's word on the token. */
 function watchNotFound(stream: http2.ClientHttp2Stream, foreignNotFound: Set<string>): void {
-  let token: string | undefined;
+  // The request's body, read only if its answer is a 404: parsing every one would cost every message.
+  let request: unknown;
   const end = stream.end.bind(stream) as (...args: unknown[]) => http2.ClientHttp2Stream;
   stream.end = ((...args: unknown[]) => {
-    try {
-      token = (JSON.parse(String(args[0])) as { message?: { token?: unknown } }).message?.token as string | undefined;
-    } catch {
-      // not the JSON firebase-admin writes: nothing to note
-    }
+    request = args[0];
     return end(...args);
   }) as typeof stream.end;
   stream.once('response', (headers) => {
@@ -168,7 +165,13 @@ function watchNotFound(stream: http2.ClientHttp2Stream, foreignNotFound: Set<str
     const body: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => body.length < 64 && body.push(chunk));
     stream.once('end', () => {
-      if (token && !unregisteredWord.test(Buffer.concat(body).toString('utf8'))) foreignNotFound.add(token);
+      if (unregisteredWord.test(Buffer.concat(body).toString('utf8'))) return;
+      try {
+        const token = (JSON.parse(String(request)) as { message?: { token?: unknown } }).message?.token;
+        if (typeof token === 'string') foreignNotFound.add(token);
+      } catch {
+        // not the JSON firebase-admin writes: nothing to note
+      }
     });
   });
 }
