@@ -29,7 +29,7 @@ async function registryWith(devices: Record<string, string>): Promise<{ dir: str
     const registry = SqliteRegistry.open(join(dir, 'pushcast.db'));
     try {
       const tokens: string[] = [];
-      for await (const device of registry.inChannel('*', false)) tokens.push(device.token);
+      for await (const device of registry.selectDevices({ includeInvalid: true })) tokens.push(device.token);
       return tokens.sort();
     } finally {
       await registry.close();

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresRegistry, postgresTarget } from '../src/registry/postgres-registry.js';
+import { parseDeviceQuery } from '../src/registry/device-query.js';
 import { deviceKey, type Device, type DeviceRegistry } from '../src/registry/registry.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { openSqlite, type SqliteDriver } from '../src/registry/sqlite-driver.js';
@@ -180,9 +181,9 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     );
     await registry.markInvalid([0, 3, 7].map((i) => ({ provider: 'fcm' as const, token: fcmToken(`p${i}`), reason: 'unregistered' })));
     await registry.unregister({ provider: 'fcm', token: fcmToken('p1') });
-    expect((await collect(registry.inChannel('*', false))).length).toBe(1205);
-    expect((await collect(registry.inChannel('*'))).length).toBe(1202);
-    const news = await collect(registry.inChannel('news'));
+    expect((await collect(registry.selectDevices({ includeInvalid: true }))).length).toBe(1205);
+    expect((await collect(registry.selectDevices({}))).length).toBe(1202);
+    const news = await collect(registry.selectDevices({ channel: 'news' }));
     expect(news.length).toBe(402 - 2);
     expect(news.every((device) => device.channels.includes('news') && device.valid)).toBe(true);
     const staleBefore = '2026-01-01T00:00:00.000Z';
@@ -253,6 +254,72 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     const reopened = await backend.reopen(spec);
     opened.push(reopened);
     expect((await reopened.devicesOfUsers(['newer', 'older', 'alone'])).get('newer')!.map((device) => device.token)).toEqual([fcmToken('twice')]);
+  });
+
+  it_('a --where query selects the same devices on every backend, from a channel-less scan and from users; its values are bound, never SQL', async () => {
+    const { registry } = await fresh();
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    const devices = {
+      d1: { provider: 'fcm', userId: 'u1', platform: 'android', locale: 'fa', channels: ['news'], lastSeen: daysAgo(5), badge: 2 },
+      d2: { provider: 'apns', userId: 'u2', platform: 'ios', locale: 'en', channels: ['news', 'sales'], app: 'com.example.app', lastSeen: daysAgo(40) },
+      d3: { provider: 'fcm', userId: 'u3', platform: 'android', locale: 'ar', channels: [], lastSeen: daysAgo(1) },
+      d4: { provider: 'apns', userId: 'u4', platform: 'ios', locale: 'fa', channels: ['sales'], app: 'com.other', lastSeen: daysAgo(2) },
+      d5: { provider: 'fcm', userId: 'u5', platform: 'android', locale: 'fa', channels: ['news'], lastSeen: daysAgo(1) },
+    } as const;
+    const tokenOf = (name: string, provider: string) => (provider === 'apns' ? apnsToken(name) : fcmToken(name));
+    await registry.upsert(Object.entries(devices).map(([name, device]) => ({ ...device, channels: [...device.channels], token: tokenOf(name, device.provider) })));
+    await registry.markInvalid([{ provider: 'fcm', token: fcmToken('d5'), reason: 'unregistered' }]); // never chosen: not valid
+    expect(await registry.setAttributes({ userId: 'u1' }, { plan: 'pro', country: 'IR', app_version: '3.2' })).toBe(1);
+    await registry.setAttributes({ provider: 'apns', token: apnsToken('d2') }, { plan: 'free', app_version: '10', country: 'DE' });
+    await registry.setAttributes({ userId: 'u2' }, { country: null }); // removed
+    await registry.setAttributes({ userId: 'u4' }, { plan: 'pro', app_version: '1.2.3' });
+    expect(await registry.attributeNames()).toEqual(['app_version', 'country', 'plan']);
+    const attributes = await registry.attributeNames();
+    const chosen = async (where: unknown) => {
+      const query = parseDeviceQuery(JSON.stringify(where), { attributes });
+      const names = (await collect(registry.selectDevices({ where: query }))).map((device) => Object.keys(devices).find((name) => tokenOf(name, device.provider) === device.token));
+      return names.sort();
+    };
+    const golden: Array<[unknown, string[]]> = [
+      [{ channels: 'news' }, ['d1', 'd2']],
+      [{ locale: { $in: ['fa', 'en'] } }, ['d1', 'd2', 'd4']],
+      [{ platform: 'ios', lastSeen: { $gt: '30d' } }, ['d4']],
+      [{ lastSeen: { $lt: '30d' } }, ['d2']],
+      [{ $or: [{ plan: 'pro' }, { channels: { $all: ['news', 'sales'] } }] }, ['d1', 'd2', 'd4']],
+      [{ plan: { $ne: 'pro' } }, ['d2', 'd3']], // as in Parse, a device without the field is "not pro"
+      [{ plan: { $exists: false } }, ['d3']],
+      [{ channels: { $exists: false } }, ['d3']],
+      [{ channels: { $nin: ['news'] } }, ['d3', 'd4']],
+      [{ app_version: { $gte: 3 } }, ['d1', 'd2']], // "1.2.3" is not a number
+      [{ app_version: { $lt: 5 } }, ['d1']],
+      [{ 'attributes.country': 'IR', $and: [{ badge: { $gt: 1 } }] }, ['d1']],
+      [{ deviceType: 'ios', appIdentifier: 'com.example.app' }, ['d2']], // Parse's own names
+      [{ userId: { $in: [] } }, []],
+      [{ createdAt: { $lt: { __type: 'Date', iso: '2999-01-01T00:00:00Z' } } }, ['d1', 'd2', 'd3', 'd4']],
+      [{ locale: "fa' OR '1'='1" }, []],
+      [{ plan: { $in: ['pro"); DROP TABLE devices; --', "x' OR 1=1 --"] } }, []],
+    ];
+    for (const [where, expected] of golden) expect({ where, chosen: await chosen(where) }).toEqual({ where, chosen: expected });
+    expect((await registry.stats()).devices).toBe(5); // the injection attempts dropped nothing
+    // From users, every device is read and says whether it matches: the user is told apart from one the query left out.
+    const byUser = await registry.devicesOfUsers(['u1', 'u2', 'u3'], parseDeviceQuery('{"plan":"pro"}', { attributes }));
+    expect(['u1', 'u2', 'u3'].map((user) => byUser.get(user)!.map((device) => device.matchesQuery))).toEqual([[true], [false], [false]]);
+    expect(byUser.get('u1')![0].attributes).toEqual({ plan: 'pro', country: 'IR', app_version: '3.2' });
+  });
+
+  it_('attributes merge on import, survive a token refresh, and are copied by a migration', async () => {
+    const { registry } = await fresh();
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'free', country: 'IR' } }]);
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'pro' } }]);
+    expect((await registry.devicesOf('u1'))[0].attributes).toEqual({ plan: 'pro', country: 'IR' });
+    await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('a2') }, { replaces: fcmToken('a1') });
+    const [refreshed] = await registry.devicesOf('u1');
+    expect(refreshed).toMatchObject({ token: fcmToken('a2'), attributes: { plan: 'pro', country: 'IR' } });
+    const { registry: copy } = await fresh();
+    await copy.copyIn([refreshed]);
+    expect((await copy.devicesOf('u1'))[0].attributes).toEqual({ plan: 'pro', country: 'IR' });
+    await expect(registry.setAttributes({ userId: 'u1' }, { locale: 'x' })).rejects.toThrow(/own field/);
+    await expect(registry.setAttributes({ userId: 'u1' }, { 'a b': 'x' })).rejects.toThrow(/letters, digits and _/);
   });
 
   it_('eight writers at once (devices register --replaces, each its own process) lose nothing, and none fails', async () => {

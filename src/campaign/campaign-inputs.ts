@@ -4,7 +4,8 @@ import { InputError } from '../errors.js';
 import { unknownPlaceholders } from '../message/check-placeholders.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 import type { DeviceRegistry } from '../registry/registry.js';
-import { channelAudience } from '../registry/resolve-users.js';
+import type { DeviceQuery } from '../registry/device-query.js';
+import { registryAudience } from '../registry/resolve-users.js';
 import type { CampaignIdentity } from './campaign-id.js';
 
 /** What a campaign reads: the audience (re-openable: --strict reads it twice), the compiled template, and what identifies them. */
@@ -20,7 +21,23 @@ export interface CampaignInputs {
    * channel. None for standard input and a --token smoke test, which have no default id.
    */
   identity?: CampaignIdentity;
+  /** The attribute names the registry holds: a template may name them when the audience's devices come from the registry. */
+  registryAttributes?: string[];
   reopen(): Promise<Audience>;
+}
+
+/** Whether the audience's devices come from the registry (user IDs, a channel, a query): they carry its attributes. */
+export function registryDevices(inputs: CampaignInputs): boolean {
+  return inputs.audience.shape === 'users' || inputs.audience.lineIs === 'registry-device-id';
+}
+
+/** Whether the template names a placeholder that neither the audience nor the registry's known attributes fill. */
+export function needsMoreVariables(inputs: CampaignInputs): boolean {
+  return unknownPlaceholders(inputs.template, variablesOf(inputs)).length > 0;
+}
+
+function variablesOf(inputs: CampaignInputs): string[] {
+  return registryDevices(inputs) ? [...inputs.audience.variables, ...(inputs.registryAttributes ?? [])] : inputs.audience.variables;
 }
 
 /**
@@ -38,28 +55,30 @@ export function checkBadge(inputs: CampaignInputs): void {
 
 /** A placeholder no column fills is said once, before any row is read, not once per row. */
 export function checkPlaceholders(inputs: CampaignInputs): void {
-  const unknown = unknownPlaceholders(inputs.template, inputs.audience.variables);
+  const unknown = unknownPlaceholders(inputs.template, variablesOf(inputs));
   if (unknown.length === 0) return;
-  const columns = inputs.audience.variables.join(', ') || '(none)';
+  const columns = variablesOf(inputs).join(', ') || '(none)';
   // Column names are the file's: one holding a line break stays on this line.
   throw new InputError(oneLine(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`));
 }
 
-/** `--channel NAME` with no audience file: every valid device subscribed to it, from the registry. */
-export function channelInputs(
-  channel: string,
+/** `--channel NAME` and/or `--where QUERY` with no audience file: every valid device in the channel and matching the query, from the registry. */
+export function registryInputs(
+  selection: { channel?: string; where?: DeviceQuery },
   registry: DeviceRegistry,
   message: { template: CompiledTemplate; messageLabel: string; messageFile?: string },
   maxAgeDays?: number,
 ): CampaignInputs {
+  const { channel, where } = selection;
+  const path = [channel !== undefined ? `channel ${channel}` : where ? 'registry devices' : 'channel *', ...(where ? [`where ${where.text}`] : [])].join(' ');
   const audience = (): Audience => ({
-    path: `channel ${channel}`,
+    path,
     shape: 'devices',
     header: ['provider', 'token', 'user_id'],
     variables: registryVariables,
     freeText: [],
     lineIs: 'registry-device-id',
-    rows: channelAudience(registry, { channel, maxAgeDays }),
+    rows: registryAudience(registry, { channel, where, maxAgeDays }),
   });
-  return { audience: audience(), ...message, identity: { channel }, reopen: async () => audience() };
+  return { audience: audience(), ...message, identity: { channel, where: where?.text }, reopen: async () => audience() };
 }

@@ -14,6 +14,7 @@ import { resolveUsers } from '../registry/resolve-users.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import type { CampaignVerdict } from './exit-code.js';
 import { campaignLimits } from './limits.js';
+import type { DeviceQuery } from '../registry/device-query.js';
 import { requireSomeProvider } from './send-campaign.js';
 
 /** Bad rows listed in full in a plan; the counts always cover every row. */
@@ -22,6 +23,8 @@ export const maxListedProblems = 1000;
 /** What a campaign would do: the same engine as the send, with a provider that sends nothing. */
 export interface CampaignPlan {
   audience: string;
+  /** The --where query, as given. */
+  where?: string;
   shape: Audience['shape'];
   /** What each error's `line` is (a registry device id for a channel). */
   lineIs?: Audience['lineIs'];
@@ -58,6 +61,7 @@ export interface PlanSettings {
   /** The registry that resolves user-ID rows; none: every user is unknown, as in a new registry. */
   registry?: DeviceRegistry;
   channel?: string;
+  where?: DeviceQuery;
   /** --max-age: registry devices not seen for longer are skipped as stale. */
   maxAgeDays?: number;
   /** `--strict`: stop at the first row that would not be sent. */
@@ -79,6 +83,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   if (settings.strict) requireSomeProvider(providers);
   const plan: CampaignPlan = {
     audience: inputs.audience.path,
+    ...(settings.where ? { where: settings.where.text } : {}),
     shape: inputs.audience.shape,
     lineIs: inputs.audience.lineIs,
     format: inputs.audience.format,
@@ -111,7 +116,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     if (settings.strict) firstProblem.abort();
   };
   const rows = resolveUsers(inputs.audience.rows, settings.registry, {
-    filter: { channel: settings.channel, maxAgeDays: settings.maxAgeDays },
+    filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
     owns: settings.shard && ((hash) => inShard(settings.shard, hash)),
   });
   const tally = await runCampaign(rows, {

@@ -17,6 +17,7 @@ import { readJournal, type JournalState } from '../journal/read-journal.js';
 import type { MessageIdentity } from '../journal/journal.js';
 import { journalHistory, type RunSummary } from '../report/campaign-history.js';
 import { ProviderSet } from '../providers/provider-set.js';
+import type { DeviceQuery } from '../registry/device-query.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
 import { resolveUsers } from '../registry/resolve-users.js';
@@ -86,6 +87,8 @@ export interface CampaignSettings {
   registry?: DeviceRegistry;
   /** Only the devices in this channel of a user audience ("*" or none: all). */
   channel?: string;
+  /** Only the registry devices matching this query (--where); the record keeps it. */
+  where?: DeviceQuery;
   /** When recipients are due (--at, --local, --quiet-hours, --spread): each run sends those due now. Needs the journal. */
   schedule?: Omit<ScheduleSettings, 'anchor'>;
   /** The clock the schedule reads (tests move it; everything else keeps real time). */
@@ -202,7 +205,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const measure = startMeasuring();
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
     const rows = resolveUsers(inputs.audience.rows, registry, {
-      filter: { channel: settings.channel, maxAgeDays: settings.maxAgeDays },
+      filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
       owns: shard && ((hash) => inShard(shard, hash)),
       claims,
       claimDeviceRows: inputs.audience.lineIs === 'registry-device-id',
@@ -279,6 +282,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       resources,
       startedAt,
       audience: inputs.audience.path,
+      where: settings.where?.text,
       message: message && { ...message, preview: messagePreview(inputs.template.template) },
       registry: await feedback?.apply(pruning).catch((error: unknown) => {
         listener.warn?.(`the device registry was not told how the campaign went: ${(error as Error).message}`);

@@ -164,6 +164,10 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--registry <file|url>', 'device registry for user-ID audiences, channels and feedback: an SQLite file or postgres://USER@HOST/DB (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
+    .option(
+      '--where <query>',
+      'send to the registry\'s devices matching a Parse-style query, e.g. \'{"platform":"ios","lastSeen":{"$gt":"30d"}}\' (with --channel or a user-ID audience: both must hold)',
+    )
     .option('--at <when>', 'send nothing before then: 2026-12-01T09:00+03:30; 2026-12-01T09:00 or 09:00 with --timezone or --local')
     .option('--timezone <zone>', 'the time zone --at is read in (an IANA name: Asia/Tehran)')
     .option('--local', "read --at in each recipient's own time zone: the timezone column, else the registry device's, else --default-timezone")
@@ -335,6 +339,21 @@ Examples:
     .action(async (options) => {
       const { registerCommand } = await import('./commands/devices.js');
       setResult(registerCommand(withRegistry(options) as never, io));
+    });
+  devices
+    .command('set')
+    .description("set a user's (or one device's) attributes, which send --where and templates ({{plan}}) read")
+    .argument('<name=value...>', 'attributes to set (plan=pro country=IR); NAME= removes one')
+    .option('--user <id>', 'every device of this user')
+    .option('--token <token>', 'one device (with --provider)')
+    .option('--provider <name>', 'fcm, apns or webpush (with --token)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pushcast devices set --user u42 plan=pro country=IR\n  $ pushcast devices set --user u42 plan=        # removes plan\n  $ pushcast send --message m.json --where \'{"plan":"pro"}\'',
+    )
+    .action(async (assignments, options) => {
+      const { setCommand } = await import('./commands/devices.js');
+      setResult(setCommand(assignments, withRegistry(options) as never, io));
     });
   devices
     .command('unregister')

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { channelInputs, type CampaignInputs } from '../campaign/campaign-inputs.js';
+import { needsMoreVariables, registryDevices, registryInputs, type CampaignInputs } from '../campaign/campaign-inputs.js';
 import { startMeasuring } from '../campaign/measure-resources.js';
 import { planCampaign } from '../campaign/plan-campaign.js';
 import { interruptedVerdict } from '../campaign/exit-code.js';
@@ -8,6 +8,7 @@ import type { PushcastConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { ExitCode, PushcastError, throwIfInterrupted, UsageError } from '../errors.js';
 import type { CampaignRecord } from '../report/campaign-record.js';
+import { parseDeviceQuery, type DeviceQuery } from '../registry/device-query.js';
 import { checkChannel, type DeviceRegistry } from '../registry/registry.js';
 import { openRegistry, registryExists, registryTarget } from '../registry/open-registry.js';
 import { terminalText, writeLine, writeNotice, type CliIo } from './io.js';
@@ -53,6 +54,8 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   trustInvalid?: boolean;
   registry?: string;
   channel?: string;
+  /** --where QUERY: the registry devices matching it (Parse's query language). */
+  where?: string;
   /** --no-feedback: leave the device registry as it is. */
   feedback?: boolean;
   /** --label L: FCM's analytics label (default: the campaign's id); --no-label: none. */
@@ -105,24 +108,48 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
   let registry: DeviceRegistry | undefined;
   try {
     let inputs: CampaignInputs;
-    if (channel !== undefined && !options.audience) {
+    let where: DeviceQuery | undefined;
+    let attributes: string[] | undefined;
+    const attributeNames = async () => (attributes ??= (await registry?.attributeNames()) ?? []);
+    const readWhere = async () => (options.where === undefined ? undefined : parseDeviceQuery(options.where, { attributes: await attributeNames(), now: new Date(now()) }));
+    if ((channel !== undefined || options.where !== undefined) && !options.audience) {
       registry = await openRegistry(registryAt, { migrate: true, notice: (text) => writeNotice(io, text) });
-      inputs = channelInputs(channel, registry, await compileMessage(options, io), maxAgeDays);
+      where = await readWhere();
+      inputs = registryInputs({ channel, where }, registry, await compileMessage(options, io), maxAgeDays);
     } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
-    // The same users in another channel are another campaign.
+    if (options.where !== undefined && inputs.audience.shape !== 'users' && inputs.audience.lineIs !== 'registry-device-id') {
+      throw new UsageError(
+        `--where chooses among the registry's devices: give it alone, with --channel, or with a user-ID audience, not with ${inputs.audience.path}, a list of tokens`,
+      );
+    }
+    // The same users in another channel, or under another query, are another campaign.
     if (channel !== undefined && inputs.identity) inputs.identity = { ...inputs.identity, channel };
-    // Needed by a user-ID audience or a channel; for feedback, used when one exists. A dry run creates none.
-    const needed = inputs.audience.shape === 'users' || channel !== undefined;
+    // Needed by a user-ID audience, a channel or a query; for feedback, used when one exists. A dry run creates none.
+    const needed = inputs.audience.shape === 'users' || channel !== undefined || options.where !== undefined;
     if (!registry && (needed || options.feedback !== false) && (registryExists(registryAt) || (needed && !options.dryRun))) {
       registry = await openRegistry(registryAt, { migrate: !options.dryRun, notice: (text) => writeNotice(io, text) });
     }
+    if (options.where !== undefined && !where) where = await readWhere();
+    if (where && inputs.identity) inputs.identity = { ...inputs.identity, where: where.text };
+    // A template may name the registry's attributes ({{plan}}): read their names only when a placeholder needs them.
+    if (registry && registryDevices(inputs) && needsMoreVariables(inputs)) inputs.registryAttributes = await attributeNames();
     if (options.audience === '-' && options.strict && !options.dryRun) {
       throw new UsageError('--strict reads the audience twice, so it cannot read standard input: give a file');
     }
 
     if (options.dryRun || options.strict) {
       const measure = startMeasuring();
-      const { plan, exitCode, problems } = await planCampaign(inputs, { config, configFile, shard, registry, channel, maxAgeDays, strict: options.strict, signal: io.signal });
+      const { plan, exitCode, problems } = await planCampaign(inputs, {
+        config,
+        configFile,
+        shard,
+        registry,
+        channel,
+        where,
+        maxAgeDays,
+        strict: options.strict,
+        signal: io.signal,
+      });
       throwIfInterrupted(io.signal, options.dryRun ? 'while planning the campaign' : 'while --strict checked the audience');
       if (options.dryRun) {
         if (options.json) writeLine(io.stdout, JSON.stringify({ dryRun: true, message: inputs.messageLabel, ...plan, resources: measure() }));
@@ -156,6 +183,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
           analyticsLabel,
           registry,
           channel,
+          where,
           maxAgeDays,
           feedback: options.feedback,
           signal: io.signal,

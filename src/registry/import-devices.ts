@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
-import { openAudience } from '../audience/read-audience.js';
+import { isFreeTextColumn, openAudience } from '../audience/read-audience.js';
 import { deviceIdentity, keysOf, type ProviderName } from '../domain/recipient.js';
 import { SeenSet } from '../domain/seen-set.js';
-import { UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
+import { quoted } from '../domain/quote-value.js';
+import { attributeNamePattern } from './device-query.js';
 import { openInstallations, type InstallationRow, type InstallationSource } from './installation-export.js';
-import { deviceKey, type DeviceInput, type DeviceRegistry } from './registry.js';
+import { deviceKey, isDeviceField, type DeviceInput, type DeviceRegistry } from './registry.js';
 
 /** What `devices import` reads: a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export. */
 export type ImportSource = 'csv' | InstallationSource;
@@ -115,6 +117,7 @@ async function* csvDevices(file: string, options: { cwd: string; provider?: Prov
     keepDuplicates: true,
   });
   if (audience.shape !== 'devices') throw new UsageError(`${file}: an import needs device tokens (a token, endpoint or subscription column), not only user IDs`);
+  const attributes = attributeColumns(file, audience.header);
   for await (const row of audience.rows) {
     if (row.kind === 'problem') yield { kind: 'problem', line: row.line, reason: row.reason, detail: row.detail };
     if (row.kind !== 'device') continue;
@@ -134,7 +137,29 @@ async function* csvDevices(file: string, options: { cwd: string; provider?: Prov
         platform: row.vars.platform?.toLowerCase() ?? null,
         channels: row.vars.channels?.split(/[;\s]+/).filter(Boolean),
         lastSeen: row.vars.last_seen,
+        // An empty cell says nothing: the attribute stays as the registry has it.
+        attributes: Object.fromEntries(attributes.filter(([column]) => (row.vars[column] ?? '') !== '').map(([column, name]) => [name, row.vars[column]])),
       },
     };
   }
+}
+
+/** Columns an import reads itself beside an audience's: they are not attributes. */
+const importColumns = new Set(['channels', 'last_seen', 'valid']);
+
+/**
+ * The columns pushcast does not read itself (plan, country, app_version…), kept as the device's
+ * attributes under their names, spaces and hyphens written as _. A name that cannot be a template
+ * variable stops the import before it writes anything.
+ */
+function attributeColumns(file: string, header: string[]): Array<[column: string, attribute: string]> {
+  return header
+    .filter((column) => isFreeTextColumn(column) && !importColumns.has(column.trim().toLowerCase()) && !isDeviceField(column.trim()))
+    .map((column) => {
+      const name = column.trim().replace(/[\s-]+/g, '_');
+      if (!attributeNamePattern.test(name)) {
+        throw new InputError(`${file}, line 1: column ${quoted(column)} would be an attribute, and an attribute's name is letters, digits and _ (starting with a letter or _)`);
+      }
+      return [column, name];
+    });
 }

@@ -2,7 +2,8 @@ import { checkToken } from '../audience/check-token.js';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { isTimeZone } from '../domain/zoned-time.js';
 import { quoted } from '../domain/quote-value.js';
-import { checkChannel, type DeviceInput } from './registry.js';
+import { attributeNamePattern } from './device-query.js';
+import { checkChannel, isDeviceField, type DeviceInput } from './registry.js';
 import { longestLine, openJsonEntries, type JsonEntry } from './read-json-entries.js';
 
 /** Where an `_Installation` export comes from: Parse Server or LeanCloud. */
@@ -130,8 +131,29 @@ function mapInstallation(entry: Installation, line: number, source: Installation
     channels,
     badge: Number.isInteger(entry.badge) && entry.badge! >= 0 ? entry.badge! : null,
     lastSeen: dateOf(entry.updatedAt ?? entry._updated_at),
+    attributes: customFields(entry),
   };
   return { kind: 'device', line, device, ...(entry.valid === false ? { invalid: `invalid in the ${source === 'parse' ? 'Parse' : 'LeanCloud'} export` } : {}) };
+}
+
+/** The `_Installation` fields pushcast reads itself or that are the database's own: the rest are the app's. */
+const installationFields = new Set([
+  ...['deviceType', 'deviceToken', 'pushType', 'GCMSenderId', 'vendor', 'registrationId', 'installationId', 'channels', 'timeZone', 'localeIdentifier'],
+  ...['badge', 'appIdentifier', 'apnsTopic', 'deviceProfile', 'prod', 'apnsEnvironment', 'valid', 'user', 'owner', 'updatedAt', 'createdAt', 'objectId', 'ACL'],
+]);
+
+/**
+ * The app's own fields of an installation (Parse's appVersion and appName, a custom plan or
+ * country), kept as attributes: text, numbers and true/false, as text. Lists, objects, names
+ * that cannot be a template variable and the database's `_` fields are left out.
+ */
+function customFields(entry: Installation): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(entry)) {
+    if (installationFields.has(name) || name.startsWith('_') || isDeviceField(name) || !attributeNamePattern.test(name)) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') kept[name] = String(value);
+  }
+  return kept;
 }
 
 /** The user the installation belongs to: a pointer (Parse's `user`, LeanCloud's `owner`), or mongoexport's `_p_user` ("_User$id"). */

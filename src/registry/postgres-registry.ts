@@ -4,6 +4,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { ConfigError, RegistryError, RegistrySchemaError } from '../errors.js';
 import {
+  checkAttributes,
   checkChannel,
   claimRetentionDays,
   addByUser,
@@ -15,6 +16,7 @@ import {
   type DeviceInput,
   type DeviceKey,
   type DeviceRegistry,
+  type DeviceSelection,
   type DeviceStats,
   type PruneOptions,
   type PruneReason,
@@ -22,9 +24,11 @@ import {
   type RegistryFinding,
 } from './registry.js';
 import { tallyStats } from './sqlite-registry.js';
+import type { DeviceQuery } from './device-query.js';
+import { querySql } from './query-sql.js';
 
 /** The schema's migrations, as shipped in schema/postgres/ (also what the README documents). */
-const migrationFiles = ['001-devices.sql'];
+const migrationFiles = ['001-devices.sql', '002-attributes.sql'];
 const schemaFolder = new URL('../../schema/postgres/', import.meta.url);
 /** The schema's name in the shipped SQL, replaced by the one the registry URL names. */
 const shippedSchema = 'pushcast.';
@@ -58,7 +62,7 @@ export function postgresTarget(url: string, env: Record<string, string | undefin
   return { connectionString: parsed.toString(), schema, label: `postgres://${user}@${host}:${port}/${database}${schema === 'pushcast' ? '' : `?schema=${schema}`}` };
 }
 
-type Row = DeviceColumns & { channels: string[]; valid: boolean };
+type Row = DeviceColumns & { channels: string[]; valid: boolean; attributes: Record<string, string> };
 
 /** A row no newer than what the registry holds leaves the device as it is. */
 const ifNewer = (column: string, value: string) => `${column} = CASE WHEN EXCLUDED.last_seen >= d.last_seen THEN ${value} ELSE d.${column} END`;
@@ -177,16 +181,16 @@ export class PostgresRegistry implements DeviceRegistry {
   private async upsertRows(rows: DeviceInput[], now: string, given: { channels: boolean; badge: boolean }): Promise<void> {
     const column = <T>(pick: (device: DeviceInput) => T) => rows.map(pick);
     await this.query(
-      `INSERT INTO ${this.table('devices')} AS d (user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, badge, created_at, updated_at, last_seen)
+      `INSERT INTO ${this.table('devices')} AS d (user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, attributes, badge, created_at, updated_at, last_seen)
        SELECT u.user_id, u.provider, u.token, u.subscription, u.app, u.environment, u.platform, u.locale, u.timezone,
-              COALESCE(string_to_array(u.channels, chr(31)), '{}'), COALESCE(u.badge, 0), $13::timestamptz, $13::timestamptz, COALESCE(u.last_seen, $13::timestamptz)
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::timestamptz[])
-         AS u(user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, badge, last_seen)
+              COALESCE(string_to_array(u.channels, chr(31)), '{}'), u.attributes::jsonb, COALESCE(u.badge, 0), $13::timestamptz, $13::timestamptz, COALESCE(u.last_seen, $13::timestamptz)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::timestamptz[], $14::text[])
+         AS u(user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, badge, last_seen, attributes)
        ON CONFLICT (provider, token) DO UPDATE SET
          ${ifNewer('user_id', 'COALESCE(EXCLUDED.user_id, d.user_id)')}, ${ifNewer('subscription', 'COALESCE(EXCLUDED.subscription, d.subscription)')},
          ${ifNewer('app', 'COALESCE(EXCLUDED.app, d.app)')}, ${ifNewer('environment', 'COALESCE(EXCLUDED.environment, d.environment)')},
          ${ifNewer('platform', 'COALESCE(EXCLUDED.platform, d.platform)')}, ${ifNewer('locale', 'COALESCE(EXCLUDED.locale, d.locale)')},
-         ${ifNewer('timezone', 'COALESCE(EXCLUDED.timezone, d.timezone)')},
+         ${ifNewer('timezone', 'COALESCE(EXCLUDED.timezone, d.timezone)')}, ${ifNewer('attributes', 'd.attributes || EXCLUDED.attributes')},
          ${given.channels ? `${ifNewer('channels', 'EXCLUDED.channels')},` : ''}
          ${given.badge ? 'badge = EXCLUDED.badge,' : ''}
          ${ifNewer('updated_at', 'EXCLUDED.updated_at')}, last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen)`,
@@ -204,6 +208,7 @@ export class PostgresRegistry implements DeviceRegistry {
         column((device) => device.badge ?? null),
         column((device) => device.lastSeen ?? null),
         now,
+        column((device) => JSON.stringify(checkAttributes(device.attributes ?? {}))),
       ],
     );
   }
@@ -236,11 +241,16 @@ export class PostgresRegistry implements DeviceRegistry {
     return (await this.query<Row>(`SELECT * FROM ${this.table('devices')} WHERE user_id = $1 ORDER BY id`, [userId])).rows.map(toDevice);
   }
 
-  async devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
+  async devicesOfUsers(userIds: readonly string[], where?: DeviceQuery): Promise<Map<string, Device[]>> {
     const byUser = new Map<string, Device[]>();
+    // $1 is the users: the query's values follow.
+    const query = where && querySql(where, 'postgres', (index) => `$${index + 1}`);
     for (let start = 0; start < userIds.length; start += usersPerQuery) {
       const chunk = userIds.slice(start, start + usersPerQuery);
-      const { rows } = await this.query<Row>(`SELECT * FROM ${this.table('devices')} WHERE user_id = ANY($1::text[]) ORDER BY id`, [chunk]);
+      const { rows } = await this.query<Row>(
+        `SELECT d.*${query ? `, (${query.sql}) AS matches_query` : ''} FROM ${this.table('devices')} d WHERE d.user_id = ANY($1::text[]) ORDER BY d.id`,
+        [chunk, ...(query?.values ?? [])],
+      );
       addByUser(byUser, rows.map(toDevice));
     }
     return byUser;
@@ -363,19 +373,19 @@ export class PostgresRegistry implements DeviceRegistry {
     const column = <T>(pick: (device: Device) => T) => devices.map(pick);
     await this.query(
       `INSERT INTO ${this.table('devices')} AS d (user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, valid, invalid_reason,
-                                                invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
+                                                invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen, attributes)
        SELECT u.user_id, u.provider, u.token, u.subscription, u.app, u.environment, u.platform, u.locale, u.timezone, COALESCE(string_to_array(u.channels, chr(31)), '{}'),
-              u.valid, u.invalid_reason, u.invalid_at, u.unregistered_at, u.unregistered_reason, u.badge, u.created_at, u.updated_at, u.last_seen
+              u.valid, u.invalid_reason, u.invalid_at, u.unregistered_at, u.unregistered_reason, u.badge, u.created_at, u.updated_at, u.last_seen, u.attributes::jsonb
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[], $12::text[],
-                   $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[])
+                   $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::text[])
          AS u(user_id, provider, token, subscription, app, environment, platform, locale, timezone, channels, valid, invalid_reason,
-              invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
+              invalid_at, unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen, attributes)
        ON CONFLICT (provider, token) DO UPDATE SET
          user_id = EXCLUDED.user_id, subscription = EXCLUDED.subscription, app = EXCLUDED.app, environment = EXCLUDED.environment,
          platform = EXCLUDED.platform, locale = EXCLUDED.locale, timezone = EXCLUDED.timezone, channels = EXCLUDED.channels, valid = EXCLUDED.valid,
          invalid_reason = EXCLUDED.invalid_reason, invalid_at = EXCLUDED.invalid_at, unregistered_at = EXCLUDED.unregistered_at,
          unregistered_reason = EXCLUDED.unregistered_reason, badge = EXCLUDED.badge, created_at = EXCLUDED.created_at,
-         updated_at = EXCLUDED.updated_at, last_seen = EXCLUDED.last_seen`,
+         updated_at = EXCLUDED.updated_at, last_seen = EXCLUDED.last_seen, attributes = EXCLUDED.attributes`,
       [
         column((device) => device.userId),
         column((device) => device.provider),
@@ -396,24 +406,44 @@ export class PostgresRegistry implements DeviceRegistry {
         column((device) => device.createdAt),
         column((device) => device.updatedAt),
         column((device) => device.lastSeen),
+        column((device) => JSON.stringify(device.attributes ?? {})),
       ],
     );
   }
 
-  async *inChannel(channel: string, onlyValid = true): AsyncGenerator<Device> {
-    const name = channel === '*' ? '*' : checkChannel(channel);
-    const filter = `${onlyValid ? 'valid' : 'true'} AND ($2::text = '*' OR channels @> ARRAY[$2::text])`;
-    for await (const row of this.pages(filter, [name])) yield toDevice(row);
+  async *selectDevices(selection: DeviceSelection): AsyncGenerator<Device> {
+    const channel = selection.channel === undefined || selection.channel === '*' ? undefined : checkChannel(selection.channel);
+    // In pages(), $1 is the page's start; the channel, if any, is $2; the query's values follow.
+    const first = channel ? 2 : 1;
+    const query = selection.where && querySql(selection.where, 'postgres', (index) => `$${first + index}`);
+    const filter = [selection.includeInvalid ? 'true' : 'd.valid', ...(channel ? ['d.channels @> ARRAY[$2::text]'] : []), ...(query ? [query.sql] : [])].join(' AND ');
+    for await (const row of this.pages(filter, [...(channel ? [channel] : []), ...(query?.values ?? [])])) yield toDevice(row);
   }
 
-  /** The devices matching a WHERE clause ($1 is the page's start), 1,000 at a time in id order. */
+  async attributeNames(): Promise<string[]> {
+    const { rows } = await this.query<{ name: string }>(`SELECT DISTINCT jsonb_object_keys(attributes) AS name FROM ${this.table('devices')} ORDER BY 1`);
+    return rows.map((row) => row.name);
+  }
+
+  async setAttributes(target: DeviceKey | { userId: string }, changes: Record<string, string | null>, now = new Date().toISOString()): Promise<number> {
+    const patch = JSON.stringify(checkAttributes(changes));
+    // A null removes the attribute: no attribute is ever stored as null.
+    const set = `UPDATE ${this.table('devices')} SET attributes = jsonb_strip_nulls(attributes || $1::jsonb), updated_at = $2`;
+    const result =
+      'userId' in target
+        ? await this.query(`${set} WHERE user_id = $3`, [patch, now, target.userId])
+        : await this.query(`${set} WHERE provider = $3 AND token = $4`, [patch, now, target.provider, target.token]);
+    return result.rowCount ?? 0;
+  }
+
+  /** The devices (aliased d) matching a WHERE clause ($1 is the page's start), 1,000 at a time in id order. */
   private async *pages(filter: string, parameters: unknown[], columns = ''): AsyncGenerator<Row & Record<string, unknown>> {
     let after = 0;
     for (;;) {
-      const { rows } = await this.query<Row & Record<string, unknown>>(`SELECT * ${columns} FROM ${this.table('devices')} WHERE id > $1 AND (${filter}) ORDER BY id LIMIT 1000`, [
-        after,
-        ...parameters,
-      ]);
+      const { rows } = await this.query<Row & Record<string, unknown>>(
+        `SELECT d.* ${columns} FROM ${this.table('devices')} d WHERE d.id > $1 AND (${filter}) ORDER BY d.id LIMIT 1000`,
+        [after, ...parameters],
+      );
       if (rows.length === 0) return;
       yield* rows;
       after = rows[rows.length - 1].id;
@@ -558,5 +588,5 @@ function keyColumns(devices: ReadonlyArray<DeviceKey>): [string[], string[]] {
 }
 
 function toDevice(row: Row): Device {
-  return deviceFromColumns(row, row.channels, row.valid);
+  return deviceFromColumns(row, row.channels, row.valid, row.attributes ?? {});
 }

@@ -1,6 +1,7 @@
 import type { ApnsEnvironment, ProviderName } from '../domain/recipient.js';
 import { quoted } from '../domain/quote-value.js';
 import { InputError } from '../errors.js';
+import { attributeNamePattern, type DeviceQuery } from './device-query.js';
 
 /**
  * The device registry's contract: users' devices, in the spirit of an `_Installation` table. A
@@ -20,8 +21,8 @@ export interface DeviceRegistry {
   register(device: DeviceInput & { userId: string }, options?: RegisterOptions): Promise<void>;
   /** A user's devices, valid or not, with their channels. */
   devicesOf(userId: string): Promise<Device[]>;
-  /** The devices of many users at once, by user: how a send resolves an audience, a batch per query. */
-  devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>>;
+  /** The devices of many users at once, by user: how a send resolves an audience, a batch per query. With `where`, each device says whether it matches (`matchesQuery`). */
+  devicesOfUsers(userIds: readonly string[], where?: DeviceQuery): Promise<Map<string, Device[]>>;
   /** These devices as the registry holds them now, by device key (absent: not in the registry). */
   devicesByToken(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, Device>>;
   /** The environments declared by these devices (undefined: not in the registry): BadDeviceToken counts only when it was right. */
@@ -44,8 +45,12 @@ export interface DeviceRegistry {
   incrementBadges(devices: ReadonlyArray<DeviceKey>): Promise<Map<string, number>>;
   /** Writes devices exactly as another registry holds them (validity, traces, badge, dates): `devices migrate --from --to`. */
   copyIn(devices: Device[]): Promise<void>;
-  /** Every device in a channel ("*": every device), a page at a time, in id order. */
-  inChannel(channel: string, onlyValid?: boolean): AsyncGenerator<Device>;
+  /** The devices a selection names (a channel, a --where query, or every device), a page at a time, in id order. */
+  selectDevices(selection: DeviceSelection): AsyncGenerator<Device>;
+  /** The attribute names any device holds, sorted: what --where and a template may name beyond a device's own fields. */
+  attributeNames(): Promise<string[]>;
+  /** Sets (a value) or removes (null) attributes of one device or of every device of a user; returns how many devices changed. */
+  setAttributes(target: DeviceKey | { userId: string }, changes: Record<string, string | null>, now?: string): Promise<number>;
   /** Drops invalid devices and, with `staleBefore`, those not seen since then; and claims of campaigns older than `claimsBefore`. */
   prune(options: PruneOptions): Promise<Record<PruneReason, number>>;
   /** What `prune` would drop now, by reason, and how many devices the registry holds. */
@@ -56,6 +61,13 @@ export interface DeviceRegistry {
   /** What `pushcast doctor` says of it: where it is, its schema, and whether this process may read and write what a send writes. */
   health(): Promise<RegistryFinding[]>;
   close(): Promise<void>;
+}
+
+/** Which devices `selectDevices` reads: in a channel ("*" or none: any), matching a query, valid only unless `includeInvalid`. */
+export interface DeviceSelection {
+  channel?: string;
+  where?: DeviceQuery;
+  includeInvalid?: boolean;
 }
 
 export interface RegistryFinding {
@@ -99,6 +111,10 @@ export interface Device {
   locale: string | null;
   timezone: string | null;
   channels: string[];
+  /** What else is known of the device (plan, country, app version…): --where and templates read them. Text values. */
+  attributes: Record<string, string>;
+  /** Read with a --where query (devicesOfUsers): whether the device matches it. */
+  matchesQuery?: boolean;
   valid: boolean;
   invalidReason: string | null;
   invalidAt: string | null;
@@ -169,8 +185,9 @@ export function deviceKey(device: DeviceKey): string {
 }
 
 /** The fields of a replaced device that a registration leaves unsaid. */
-export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput, 'app' | 'environment' | 'platform' | 'locale' | 'timezone' | 'channels'> {
+export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput, 'app' | 'environment' | 'platform' | 'locale' | 'timezone' | 'channels' | 'attributes'> {
   return {
+    attributes: { ...old.attributes, ...given.attributes },
     app: given.app ?? old.app,
     environment: given.environment ?? old.environment,
     platform: given.platform ?? old.platform,
@@ -180,15 +197,48 @@ export function inheritedFrom(old: Device, given: DeviceInput): Pick<DeviceInput
   };
 }
 
+/** Checks attribute names and values for a write; none may shadow a device's own field (a template's {{locale}}). */
+export function checkAttributes<Value extends string | null>(attributes: Record<string, Value>): Record<string, Value> {
+  for (const name of Object.keys(attributes)) {
+    if (!attributeNamePattern.test(name)) throw new InputError(`attribute ${quoted(name)}: a name is letters, digits and _, starting with a letter or _ (at most 64)`);
+    if (reservedAttributeNames.has(name)) throw new InputError(`attribute ${quoted(name)}: a device's own field has that name; choose another`);
+  }
+  return attributes;
+}
+
+/** Whether a name is a device's own field, which no attribute may shadow. */
+export function isDeviceField(name: string): boolean {
+  return reservedAttributeNames.has(name);
+}
+
+const reservedAttributeNames = new Set([
+  'user_id',
+  'userId',
+  'provider',
+  'token',
+  'app',
+  'environment',
+  'platform',
+  'locale',
+  'timezone',
+  'channels',
+  'badge',
+  'valid',
+  'attributes',
+]);
+
 /** `lastSeen` as a column is named: `last_seen`. */
 type SnakeCase<Name extends string> = Name extends `${infer First}${infer Rest}` ? `${First extends Lowercase<First> ? First : `_${Lowercase<First>}`}${SnakeCase<Rest>}` : Name;
 
 /** A row of the devices table as both backends name its columns: a Device's fields, but channels and validity, which each stores its own way. */
-export type DeviceColumns = { [Field in Exclude<keyof Device, 'channels' | 'valid'> as SnakeCase<Field>]: Device[Field] };
+export type DeviceColumns = { [Field in Exclude<keyof Device, 'channels' | 'valid' | 'attributes' | 'matchesQuery'> as SnakeCase<Field>]: Device[Field] } & {
+  matches_query?: boolean | number | null;
+};
 
-/** A device from its row, given the channels and validity as the backend reads them. */
-export function deviceFromColumns(row: DeviceColumns, channels: string[], valid: boolean): Device {
+/** A device from its row, given the channels, attributes and validity as the backend reads them. */
+export function deviceFromColumns(row: DeviceColumns, channels: string[], valid: boolean, attributes: Record<string, string>): Device {
   return {
+    ...(row.matches_query !== undefined ? { matchesQuery: Boolean(row.matches_query) } : {}),
     id: row.id,
     userId: row.user_id,
     provider: row.provider,
@@ -200,6 +250,7 @@ export function deviceFromColumns(row: DeviceColumns, channels: string[], valid:
     locale: row.locale,
     timezone: row.timezone,
     channels,
+    attributes,
     valid,
     invalidReason: row.invalid_reason,
     invalidAt: row.invalid_at,

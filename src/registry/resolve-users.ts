@@ -1,11 +1,14 @@
 import type { Hash64 } from '../domain/hash.js';
 import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type RowProblem, type UserDevices, type UserRecipient } from '../domain/recipient.js';
+import type { DeviceQuery } from './device-query.js';
 import { deviceKey, type Device, type DeviceRegistry } from './registry.js';
 
 /** Which registry devices are worth trying. */
 export interface DeviceFilter {
   /** Only the devices in this channel ("*" or none: all). */
   channel?: string;
+  /** Only the devices matching this query (`send --where`). */
+  where?: DeviceQuery;
   /** Devices not seen for longer than this are skipped as `stale` (LeanCloud counts a device valid for three months); 0: never. */
   maxAgeDays?: number;
   now?: Date;
@@ -54,7 +57,7 @@ export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: 
     if (failed) for (const row of pending) row.devices = notResolved;
     else {
       try {
-        const byUser = registry ? await registry.devicesOfUsers([...new Set(pending.map((row) => row.userId))]) : new Map<string, Device[]>();
+        const byUser = registry ? await registry.devicesOfUsers([...new Set(pending.map((row) => row.userId))], options.filter.where) : new Map<string, Device[]>();
         for (const row of pending) row.devices = devicesWorthTrying(row, byUser.get(row.userId) ?? [], options.filter);
         if (registry && options.claims) await claimDevices(registry, batch, pending, options);
       } catch (error) {
@@ -94,9 +97,15 @@ function devicesWorthTrying(row: UserRecipient, devices: Device[], filter: Devic
   }
   const valid = registered.filter((device) => device.valid);
   const { channel } = filter;
-  const chosen = channel && channel !== '*' ? valid.filter((device) => device.channels.includes(channel)) : valid;
+  const inChannel = channel && channel !== '*' ? valid.filter((device) => device.channels.includes(channel)) : valid;
+  const chosen = inChannel.filter((device) => device.matchesQuery !== false);
   if (chosen.length === 0) {
-    const why = valid.length === 0 ? 'every device of this user is marked invalid' : `none of this user's devices is in channel ${channel}`;
+    const why =
+      valid.length === 0
+        ? 'every device of this user is marked invalid'
+        : inChannel.length === 0
+          ? `none of this user's devices is in channel ${channel}`
+          : "none of this user's devices matches --where";
     return { reason: 'no-device', detail: why };
   }
   const staleBefore = staleCutoff(filter);
@@ -137,10 +146,10 @@ async function claimDevices(registry: DeviceRegistry, batch: AudienceRow[], user
   }
 }
 
-/** Every device of a channel ("*": all) worth trying, as an audience: a send with --channel and no file. Stale ones are skipped and counted. */
-export async function* channelAudience(registry: DeviceRegistry, filter: DeviceFilter & { channel: string }): AsyncGenerator<AudienceRow> {
+/** Every device of a channel ("*": all) or matching a query worth trying, as an audience: a send with --channel or --where and no file. Stale ones are skipped and counted. */
+export async function* registryAudience(registry: DeviceRegistry, filter: DeviceFilter): AsyncGenerator<AudienceRow> {
   const staleBefore = staleCutoff(filter);
-  for await (const device of registry.inChannel(filter.channel)) {
+  for await (const device of registry.selectDevices({ channel: filter.channel, where: filter.where })) {
     if (device.unregisteredAt !== null) continue;
     yield staleBefore && device.lastSeen < staleBefore ? staleProblem(device, device.id) : deviceRecipient(device);
   }
@@ -171,7 +180,14 @@ export function deviceRecipient(device: Device, row?: UserRecipient): DeviceReci
     apnsTopic: device.app ?? undefined,
     apnsEnvironment: device.environment ?? undefined,
     badge: device.badge,
-    vars: Object.assign(Object.create(null) as Record<string, string>, userId ? { user_id: userId } : {}, device.locale ? { locale: device.locale } : {}, row?.vars),
+    // The device's attributes first: the audience file's own columns say more.
+    vars: Object.assign(
+      Object.create(null) as Record<string, string>,
+      device.attributes,
+      userId ? { user_id: userId } : {},
+      device.locale ? { locale: device.locale } : {},
+      row?.vars,
+    ),
     fields: row?.fields ?? [device.provider, device.token, userId ?? ''],
   };
 }

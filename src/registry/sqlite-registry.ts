@@ -5,6 +5,7 @@ import { oneLine } from '../domain/quote-value.js';
 import { ConfigError, RegistryError } from '../errors.js';
 import { isBusy, openSqlite, type SqliteConnection, type SqliteDriver, type SqliteStatement as Statement } from './sqlite-driver.js';
 import {
+  checkAttributes,
   checkChannel,
   claimRetentionDays,
   addByUser,
@@ -18,12 +19,15 @@ import {
   type DeviceInput,
   type DeviceKey,
   type DeviceRegistry,
+  type DeviceSelection,
   type DeviceStats,
   type PruneOptions,
   type PruneReason,
   type RegisterOptions,
   type RegistryFinding,
 } from './registry.js';
+import type { DeviceQuery } from './device-query.js';
+import { querySql } from './query-sql.js';
 
 /** Each migration moves the schema one version up; `user_version` says where a database stands. */
 const migrations = [
@@ -70,9 +74,11 @@ const migrations = [
      PRIMARY KEY (campaign, provider, token)
    );
    CREATE INDEX campaign_claims_by_age ON campaign_claims (claimed_at);`,
+  // What else is known of a device, as a JSON object of text values (see DeviceRegistry.setAttributes).
+  `ALTER TABLE devices ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';`,
 ];
 
-type Row = DeviceColumns & { channels: string | null; valid: number };
+type Row = DeviceColumns & { channels: string | null; valid: number; attributes: string };
 
 const prunedAs: Record<PruneReason, string> = { invalid: 'valid = 0', stale: 'valid = 1 AND last_seen < @staleBefore' };
 const withChannels = '(SELECT group_concat(channel) FROM device_channels c WHERE c.device_id = d.id) AS channels';
@@ -97,13 +103,13 @@ export class SqliteRegistry implements DeviceRegistry {
   ) {
     this.statements = {
       upsert: db.prepare(`
-        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, badge, created_at, updated_at, last_seen)
-        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, COALESCE(@badge, 0), @now, @now, @lastSeen)
+        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, attributes, badge, created_at, updated_at, last_seen)
+        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @attributes, COALESCE(@badge, 0), @now, @now, @lastSeen)
         ON CONFLICT (provider, token) DO UPDATE SET
           ${ifNewer('user_id', 'COALESCE(excluded.user_id, user_id)')}, ${ifNewer('subscription', 'COALESCE(excluded.subscription, subscription)')},
           ${ifNewer('app', 'COALESCE(excluded.app, app)')}, ${ifNewer('environment', 'COALESCE(excluded.environment, environment)')},
           ${ifNewer('platform', 'COALESCE(excluded.platform, platform)')}, ${ifNewer('locale', 'COALESCE(excluded.locale, locale)')},
-          ${ifNewer('timezone', 'COALESCE(excluded.timezone, timezone)')},
+          ${ifNewer('timezone', 'COALESCE(excluded.timezone, timezone)')}, ${ifNewer('attributes', 'json_patch(attributes, excluded.attributes)')},
           valid = CASE WHEN ${revives} THEN 1 ELSE valid END,
           invalid_reason = CASE WHEN ${revives} THEN NULL ELSE invalid_reason END,
           invalid_at = CASE WHEN ${revives} THEN NULL ELSE invalid_at END,
@@ -130,13 +136,13 @@ export class SqliteRegistry implements DeviceRegistry {
       claimOf: db.prepare('SELECT shard, user_id, badge_counted FROM campaign_claims WHERE campaign = ? AND provider = ? AND token = ?'),
       dropClaim: db.prepare('DELETE FROM campaign_claims WHERE campaign = ? AND shard = ? AND provider = ? AND token = ? RETURNING badge_counted'),
       copy: db.prepare(`
-        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, valid, invalid_reason, invalid_at,
+        INSERT INTO devices (user_id, provider, token, subscription, app, environment, platform, locale, timezone, attributes, valid, invalid_reason, invalid_at,
                              unregistered_at, unregistered_reason, badge, created_at, updated_at, last_seen)
-        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @valid, @invalidReason, @invalidAt,
+        VALUES (@userId, @provider, @token, @subscription, @app, @environment, @platform, @locale, @timezone, @attributes, @valid, @invalidReason, @invalidAt,
                 @unregisteredAt, @unregisteredReason, @badge, @createdAt, @updatedAt, @lastSeen)
         ON CONFLICT (provider, token) DO UPDATE SET
           user_id = excluded.user_id, subscription = excluded.subscription, app = excluded.app, environment = excluded.environment,
-          platform = excluded.platform, locale = excluded.locale, timezone = excluded.timezone, valid = excluded.valid,
+          platform = excluded.platform, locale = excluded.locale, timezone = excluded.timezone, attributes = excluded.attributes, valid = excluded.valid,
           invalid_reason = excluded.invalid_reason, invalid_at = excluded.invalid_at, unregistered_at = excluded.unregistered_at,
           unregistered_reason = excluded.unregistered_reason, badge = excluded.badge, created_at = excluded.created_at,
           updated_at = excluded.updated_at, last_seen = excluded.last_seen
@@ -187,6 +193,7 @@ export class SqliteRegistry implements DeviceRegistry {
       platform: device.platform ?? null,
       locale: device.locale ?? null,
       timezone: device.timezone ?? null,
+      attributes: JSON.stringify(checkAttributes(device.attributes ?? {})),
       badge: device.badge ?? null,
       now,
       lastSeen,
@@ -216,11 +223,20 @@ export class SqliteRegistry implements DeviceRegistry {
     return (this.statements.byUser.all(userId) as Row[]).map(toDevice);
   }
 
-  async devicesOfUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
+  async devicesOfUsers(userIds: readonly string[], where?: DeviceQuery): Promise<Map<string, Device[]>> {
     const byUser = new Map<string, Device[]>();
+    const query = where && querySql(where, 'sqlite', (index) => `@q${index}`);
     for (let start = 0; start < userIds.length; start += usersPerQuery) {
       const chunk = userIds.slice(start, start + usersPerQuery);
-      addByUser(byUser, (this.byUsers(chunk.length).all(...chunk) as Row[]).map(toDevice));
+      if (!query) {
+        addByUser(byUser, (this.byUsers(chunk.length).all(...chunk) as Row[]).map(toDevice));
+        continue;
+      }
+      const users = Object.fromEntries(chunk.map((userId, index) => [`u${index}`, userId]));
+      const statement = this.db.prepare(
+        `SELECT d.*, ${withChannels}, (${query.sql}) AS matches_query FROM devices d WHERE user_id IN (${chunk.map((_, index) => `@u${index}`).join(',')}) ORDER BY id`,
+      );
+      addByUser(byUser, (statement.all({ ...users, ...namedValues(query.values) }) as Row[]).map(toDevice));
     }
     return byUser;
   }
@@ -314,17 +330,36 @@ export class SqliteRegistry implements DeviceRegistry {
   async copyIn(devices: Device[]): Promise<void> {
     this.write(() => {
       for (const device of devices) {
-        const { id } = this.statements.copy.get({ ...device, valid: device.valid ? 1 : 0 }) as { id: number };
+        const { id } = this.statements.copy.get({ ...device, attributes: JSON.stringify(device.attributes ?? {}), valid: device.valid ? 1 : 0 }) as { id: number };
         this.statements.clearChannels.run(id);
         for (const channel of device.channels) this.statements.addChannel.run(id, channel);
       }
     });
   }
 
-  async *inChannel(channel: string, onlyValid = true): AsyncGenerator<Device> {
-    const name = channel === '*' ? '*' : checkChannel(channel);
-    const filter = `${onlyValid ? 'd.valid = 1' : '1'} ${name === '*' ? '' : 'AND d.id IN (SELECT device_id FROM device_channels WHERE channel = @channel)'}`;
-    for (const row of this.pages(filter, { channel: name })) yield toDevice(row);
+  async *selectDevices(selection: DeviceSelection): AsyncGenerator<Device> {
+    const channel = selection.channel === undefined || selection.channel === '*' ? undefined : checkChannel(selection.channel);
+    const query = selection.where && querySql(selection.where, 'sqlite', (index) => `@q${index}`);
+    const filter = [
+      selection.includeInvalid ? '1' : 'd.valid = 1',
+      ...(channel ? ['d.id IN (SELECT device_id FROM device_channels WHERE channel = @channel)'] : []),
+      ...(query ? [query.sql] : []),
+    ].join(' AND ');
+    for (const row of this.pages(filter, { channel, ...namedValues(query?.values ?? []) })) yield toDevice(row);
+  }
+
+  async attributeNames(): Promise<string[]> {
+    const rows = this.db.prepare("SELECT DISTINCT j.key AS name FROM devices d, json_each(d.attributes) j WHERE d.attributes <> '{}' ORDER BY 1").all() as Array<{ name: string }>;
+    return rows.map((row) => row.name);
+  }
+
+  async setAttributes(target: DeviceKey | { userId: string }, changes: Record<string, string | null>, now = new Date().toISOString()): Promise<number> {
+    const patch = JSON.stringify(checkAttributes(changes));
+    return this.write(() => {
+      const set = 'UPDATE devices SET attributes = json_patch(attributes, @patch), updated_at = @now';
+      if ('userId' in target) return this.db.prepare(`${set} WHERE user_id = @userId`).run({ patch, now, userId: target.userId }).changes;
+      return this.db.prepare(`${set} WHERE provider = @provider AND token = @token`).run({ patch, now, provider: target.provider, token: target.token }).changes;
+    });
   }
 
   /** The devices matching a WHERE clause, with their channels, 1,000 at a time in id order. */
@@ -440,5 +475,10 @@ export function tallyStats(counts: {
 }
 
 function toDevice(row: Row): Device {
-  return deviceFromColumns(row, row.channels ? row.channels.split(',') : [], row.valid === 1);
+  return deviceFromColumns(row, row.channels ? row.channels.split(',') : [], row.valid === 1, JSON.parse(row.attributes) as Record<string, string>);
+}
+
+/** A compiled query's values as the named parameters its placeholders (@q1, @q2…) name. */
+function namedValues(values: unknown[]): Record<string, unknown> {
+  return Object.fromEntries(values.map((value, index) => [`q${index + 1}`, value]));
 }

@@ -39,6 +39,8 @@ export interface CampaignRecord extends TallyCounts {
   shard?: string;
   status: CampaignStatus;
   audience?: string;
+  /** The --where query that chose the registry's devices, as given (LeanCloud's push history keeps its `where` too). */
+  where?: string;
   /** The message the recipients got: that of the latest run that sent anything; its text in each language when it is this run's. */
   message?: { file: string; sha256?: string; preview?: MessagePreview[] };
   /** Every message the campaign sent, when there was more than one (--change-message), with its sends. */
@@ -139,6 +141,7 @@ export function buildRecord(input: {
   resources: ResourceUse;
   startedAt: Date;
   audience?: string;
+  where?: string;
   message?: CampaignRecord['message'];
   files?: CampaignRecord['files'];
   registry?: CampaignRecord['registry'];
@@ -162,6 +165,7 @@ export function buildRecord(input: {
     ...(input.shard ? { shard: input.shard } : {}),
     status: tally.status,
     ...(input.audience ? { audience: input.audience } : {}),
+    ...(input.where ? { where: input.where } : {}),
     ...(message ? { message } : {}),
     ...(messages ? { messages } : {}),
     startedAt: input.startedAt.toISOString(),

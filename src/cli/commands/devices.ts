@@ -9,7 +9,8 @@ import { ageForms, parseAgeDays } from '../../config/parse-duration.js';
 import { checkToken } from '../../audience/check-token.js';
 import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
-import { deviceState, type Device, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
+import { checkAttributes, deviceState, type Device, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
+import { quoted } from '../../domain/quote-value.js';
 import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import type { InstallationSource } from '../../registry/installation-export.js';
@@ -40,15 +41,16 @@ const exportFreeText: ReadonlySet<number> = new Set(exportColumns.flatMap((name,
  * The registry a `devices` command works on. Commands that only read it (list, stats, export,
  * prune) refuse one that does not exist rather than create an empty one and report 0 devices.
  */
-export async function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' = 'write'): Promise<DeviceRegistry> {
+/** `read`: it must exist; `write`: created on first use; `update`: it must exist, and its schema is brought up to date. */
+export async function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' | 'update' = 'write'): Promise<DeviceRegistry> {
   const given = options.registry ?? io.env.PUSHCAST_REGISTRY;
   const target = registryTarget(given, io.cwd, io.env);
-  if (access === 'read' && !registryExists(target)) {
+  if (access !== 'write' && !registryExists(target)) {
     throw new InputError(
       `no device registry at ${target.label}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`,
     );
   }
-  return openRegistry(target, { migrate: access === 'write', notice: (text) => writeNotice(io, text) });
+  return openRegistry(target, { migrate: access !== 'read', notice: (text) => writeNotice(io, text) });
 }
 
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
@@ -147,7 +149,7 @@ export async function listCommand(options: { registry?: string; user?: string; c
   const registry = await openRegistryFor(options, io, 'read');
   try {
     const devices = options.user ? await registry.devicesOf(options.user) : [];
-    if (!options.user) for await (const device of registry.inChannel(options.channel ?? '*', false)) devices.push(device);
+    if (!options.user) for await (const device of registry.selectDevices({ channel: options.channel, includeInvalid: true })) devices.push(device);
     const listed = devices.map((device) => ({
       ...device,
       state: deviceState({ valid: device.valid, unregistered: device.unregisteredAt !== null, stale: staleBefore !== undefined && device.lastSeen < staleBefore }),
@@ -239,6 +241,41 @@ export async function unregisterCommand(options: { registry?: string; token?: st
       if (changed === 0) throw new InputError(`no ${provider} device with token ${maskToken(token)} in ${registry.label}`);
       writeLine(io.stdout, `unregistered ${maskToken(token)} (logout): it gets nothing until it registers again`);
     }
+    return ExitCode.ok;
+  } finally {
+    await registry.close();
+  }
+}
+
+/**
+ * `devices set --user U plan=pro country=IR`: sets attributes of every device of a user (or, with
+ * --token and --provider, of one device); `key=` removes one. --where and templates read them.
+ */
+export async function setCommand(assignments: string[], options: { registry?: string; token?: string; provider?: string; user?: string }, io: CliIo): Promise<number> {
+  if ((options.token === undefined) === (options.user === undefined))
+    throw new UsageError('devices set takes --user (every device of the user) or --token with --provider (one device)');
+  const provider = options.token !== undefined ? parseProvider(options.provider) : undefined;
+  if (options.token !== undefined && !provider) throw new UsageError('--token needs --provider fcm, apns or webpush');
+  if (assignments.length === 0) throw new UsageError('devices set needs at least one NAME=VALUE (NAME= removes the attribute)');
+  const changes = checkAttributes(
+    Object.fromEntries(
+      assignments.map((assignment) => {
+        const at = assignment.indexOf('=');
+        if (at <= 0) throw new UsageError(`${quoted(assignment)}: write NAME=VALUE (plan=pro), or NAME= to remove it`);
+        const value = assignment.slice(at + 1);
+        return [assignment.slice(0, at), value === '' ? null : value];
+      }),
+    ),
+  );
+  const checked = provider && checkToken(provider, options.token!);
+  const token = checked && checked.ok ? checked.token : options.token!;
+  const registry = await openRegistryFor(options, io, 'update');
+  try {
+    const changed = await registry.setAttributes(options.user !== undefined ? { userId: options.user } : { provider: provider!, token }, changes);
+    const whose = options.user !== undefined ? `of user ${options.user}` : maskToken(token);
+    if (changed === 0) throw new InputError(`no device ${whose} in ${registry.label}`);
+    const said = Object.entries(changes).map(([name, value]) => (value === null ? `${name} removed` : `${name}=${value}`));
+    writeLine(io.stdout, `${counted(changed, 'device')} ${whose}: ${said.join(', ')}`);
     return ExitCode.ok;
   } finally {
     await registry.close();
@@ -387,7 +424,7 @@ export async function exportCommand(options: { registry?: string; out?: string }
   const out = options.out ? createWriteStream(resolve(io.cwd, options.out), { mode: 0o600 }) : io.stdout;
   try {
     out.write(csvLine(exportColumns));
-    for await (const device of registry.inChannel('*', false)) {
+    for await (const device of registry.selectDevices({ includeInvalid: true })) {
       const token = device.provider === 'webpush' && device.subscription ? device.subscription : device.token;
       const line = csvLine(
         [
@@ -443,7 +480,7 @@ export async function migrateCommand(options: { registry?: string; from?: string
     try {
       const measure = startMeasuring();
       let batch: Device[] = [];
-      for await (const device of source.inChannel('*', false)) {
+      for await (const device of source.selectDevices({ includeInvalid: true })) {
         batch.push(device);
         if (batch.length >= copyBatch) {
           await target.copyIn(batch);
