@@ -342,7 +342,9 @@ describe('pushcast doctor', () => {
     const { code, stdout } = await runCli(['doctor'], { cwd: dir });
     expect(code).toBe(2);
     expect(stdout).toMatch(/fcm\n {2}BAD +FCM: the token endpoint rejected the service account/);
-    expect(stdout).toMatch(/apns\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken \(credentials-refused\)/);
+    expect(stdout).toMatch(
+      /apns\n {2}ok +APNs TLS: [^\n]* presents a chain this machine trusts[^\n]*\n {2}ok +signing key read[^\n]*\n {2}BAD +APNs, to a token no device has, refused: InvalidProviderToken \(credentials-refused\)/,
+    );
   });
 
   it('names a provider host that does not resolve, and what to check', async () => {

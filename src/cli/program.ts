@@ -523,9 +523,11 @@ in /_emulator/stats.`,
       `
 FCM: an OAuth token is fetched and a validate_only message is sent to a made-up
 token.
-APNs: the key must sign a token, and APNs is asked to send to a made-up token:
-it checks the credentials first, then answers BadDeviceToken; nothing is
-delivered.
+APNs: a TLS handshake (no request) shows whether this machine trusts the chain
+the APNs host presents, through ca where it is set (since 2025 APNs uses the
+USERTrust RSA root); then the key must sign a token, and APNs is asked to send
+to a made-up token: it checks the credentials first, then answers
+BadDeviceToken; nothing is delivered.
 Web Push: the key pair must match; whether a push service accepts it can only be
 seen on a real subscription, and doctor says so.
 Registry: a PostgreSQL one must answer, have this pushcast's schema, and let the

@@ -99,6 +99,15 @@ export interface ProviderDescriptor<P extends ProviderName = ProviderName, Paylo
     unchecked?: string;
     /** What to do when the credentials cannot be read or are refused: where to get them and which settings take them. */
     setUp: string;
+    /**
+     * A host whose TLS chain doctor checks this machine trusts, before the credentials (which need
+     * a connection it trusts): where the sends go; undefined when the config names none. `untrusted`:
+     * why the provider's chain may not be trusted here and what to do, `ownCa` when the config names a ca.
+     */
+    tls?: {
+      host(config: PushcastConfig): { url: URL; setting?: string } | undefined;
+      untrusted(ownCa: boolean): { why: string; next: string };
+    };
   };
 }
 

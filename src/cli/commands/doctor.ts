@@ -1,9 +1,14 @@
+import type { PushcastConfig } from '../../config/config.js';
 import { loadConfig } from '../../config/load-config.js';
+import { readSecret } from '../../config/read-secret.js';
+import { requestTimeoutMs } from '../../config/timeouts.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { deviceIdentity, keysOf, providerNames, type DeviceRecipient } from '../../domain/recipient.js';
 import { ExitCode, RegistrySchemaError, UnresolvedHostError } from '../../errors.js';
 import { CompiledTemplate } from '../../message/compile-template.js';
 import { providerDescriptors } from '../../providers/descriptors.js';
+import { checkTlsTrust } from '../../providers/http2/check-tls-trust.js';
+import { resolveHost } from '../../providers/resolve-host.js';
 import type { ProviderDescriptor, Rendered } from '../../providers/provider.js';
 import { ProviderSet } from '../../providers/provider-set.js';
 import { terminalLine, writeLine, type CliIo } from '../io.js';
@@ -38,6 +43,15 @@ export async function doctorCommand(options: { config?: string; registry?: strin
     // Where the provider can, the probe is checked without delivery (FCM's validate_only); APNs refuses a token no device has.
     const providers = new ProviderSet(config, descriptor.validatesWithoutDelivery ? 'validate-only' : 'send');
     try {
+      const trust = await trustFinding(descriptor, config);
+      if (trust) {
+        findings.push(trust);
+        // Without a connection it trusts, the credential check would fail for the chain, not the credentials.
+        if (trust.ok !== true) {
+          findings.push({ ok: 'unchecked', text: 'the credentials: not checked without a trusted TLS connection' });
+          continue;
+        }
+      }
       const provider = await providers.get(name);
       findings.push({ ok: true, text: descriptor.doctor.summary(config) });
       const token = descriptor.doctor.probeToken;
@@ -107,6 +121,39 @@ async function registryFindings(spec: string | undefined, io: CliIo): Promise<Fi
         next: error instanceof RegistrySchemaError ? 'pushcast devices migrate --registry URL' : 'check the registry URL, the server and the network',
       },
     ];
+  }
+}
+
+/**
+ * Whether this machine trusts the TLS chain of the provider's host, through the config's ca where it
+ * names one: a handshake, no request, within the config's request timeout. A name that does not
+ * resolve throws (UnresolvedHostError), as the credential check would.
+ */
+async function trustFinding(descriptor: ProviderDescriptor, config: PushcastConfig): Promise<Finding | undefined> {
+  const target = descriptor.doctor.tls?.host(config);
+  if (!target) return undefined;
+  await resolveHost(target.url, { setting: target.setting });
+  const ca = config.ca ? readSecret('ca', config.ca) : undefined;
+  const trust = await checkTlsTrust(target.url, { ca, timeoutMs: requestTimeoutMs(config) });
+  const host = target.url.host;
+  const label = `${descriptor.title} TLS:`;
+  switch (trust.kind) {
+    case 'trusted':
+      return {
+        ok: true,
+        text: `${label} ${host} presents a chain this machine trusts (issuer ${trust.root}, through ${ca ? 'the file ca names' : "this machine's CA certificates"})`,
+      };
+    case 'untrusted': {
+      const { why, next } = descriptor.doctor.tls!.untrusted(ca !== undefined);
+      return { ok: false, text: `${label} this machine does not trust the chain ${host} presents (${trust.code}; it leads to ${trust.root}); ${why}`, next };
+    }
+    case 'unreachable':
+      // Not a verdict on the chain: like a probe with no conclusive answer, it is unchecked.
+      return {
+        ok: 'unchecked',
+        text: `${label} cannot reach ${host} (${trust.reason}): whether this machine trusts its chain is not known`,
+        next: "check this machine's network, firewall and proxy",
+      };
   }
 }
 

@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { socketHost } from '../../config/parse-endpoint.js';
 import { ConfigError } from '../../errors.js';
 import { classifyNoAnswer } from './no-answer.js';
 import { resolveHost } from '../resolve-host.js';
 
-/** A TLS connection to a provider's origin, as its clients open one: offering h2, then HTTP/1.1. */
-export function connectTls(url: URL, ca: string | string[] | undefined): TLSSocket {
+/** A TLS connection to a provider's origin, as its clients open one: offering h2, then HTTP/1.1 (unless `options` say otherwise). */
+export function connectTls(url: URL, ca: string | string[] | undefined, options: ConnectionOptions = {}): TLSSocket {
   const host = socketHost(url);
-  return connect({ host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: url.hostname }), ca, ALPNProtocols: ['h2', 'http/1.1'] });
+  return connect({ host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: url.hostname }), ca, ALPNProtocols: ['h2', 'http/1.1'], ...options });
 }
 
 /** Long enough for a TLS handshake across the world; a host that takes longer is left to the sends. */
