@@ -45,6 +45,8 @@ export interface EmulatorStats {
   /** Tokens accepted more than once: a sender's duplicate pushes. */
   duplicates: number;
   oauthTokensIssued: number;
+  /** Distinct APNs provider tokens (JWTs) that verified: a sender shares one per key for up to an hour. */
+  apnsProviderTokens: number;
 }
 
 /** The emulator's memory: attempts per token, what was accepted, counters and the JSONL log. */
@@ -55,6 +57,8 @@ export class EmulatorState {
   private readonly attempts = new Map<string, number>();
   /** What was accepted, by a 48-bit digest of provider and token: a million tokens in a few tens of MB. */
   private acceptedTokens = new Set<number>();
+  /** The APNs provider tokens seen, by a 48-bit digest. */
+  private providerTokens = new Set<number>();
   /** The providers each HTTP/2 connection carried. */
   private connections = new WeakMap<object, Set<ProviderName>>();
   private readonly log?: WriteStream;
@@ -114,6 +118,14 @@ export class EmulatorState {
     carried.add(provider);
   }
 
+  /** An APNs provider token that verified. */
+  sawProviderToken(jwt: string): void {
+    const seen = digest48(jwt);
+    if (this.providerTokens.has(seen)) return;
+    this.providerTokens.add(seen);
+    this.stats.apnsProviderTokens++;
+  }
+
   reject(provider: ProviderName, reason: string, token = '', status = 0): void {
     this.noteAttempt(provider, token, status, reason);
     const counts = this.stats.rejected[provider];
@@ -148,6 +160,7 @@ export class EmulatorState {
     this.attempts.clear();
     this.stats = emptyStats();
     this.acceptedTokens.clear();
+    this.providerTokens.clear();
     this.connections = new WeakMap();
   }
 
@@ -170,6 +183,7 @@ function emptyStats(): EmulatorStats {
     stalled: 0,
     duplicates: 0,
     oauthTokensIssued: 0,
+    apnsProviderTokens: 0,
   };
 }
 

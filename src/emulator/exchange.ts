@@ -4,6 +4,7 @@ import type { EmulatorCredentials } from './emulator-credentials.js';
 import type { EmulatorState } from './emulator-state.js';
 import type { RealAnswer } from './real-answers.js';
 import type { VerifiedJwts } from './verify-jwt.js';
+import type { ProviderTokenJudge } from './judge-provider-tokens.js';
 
 /**
  * The SETTINGS_MAX_CONCURRENT_STREAMS a connection is offered: FCM takes 100 concurrent streams on
@@ -46,6 +47,8 @@ export interface EmulatorContext {
   apnsPublicKey: KeyObject;
   /** APNs provider tokens and VAPID headers this emulator verified (its own: two emulators never share what they trust). */
   verifiedJwts: VerifiedJwts;
+  /** APNs's expiry and renewal rules for provider tokens, on the emulator's clock. */
+  providerTokens: ProviderTokenJudge;
   /** Cuts the connection a request came on, without a word: its TCP socket destroyed under it at once, or (`end`) closed after what was written. */
   cutConnection(exchange: Exchange, how?: 'destroy' | 'end'): void;
 }

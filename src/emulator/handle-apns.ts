@@ -24,7 +24,7 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
   if (!token || exchange.req.method !== 'POST') return fail(404, 'BadPath');
 
   const refused = authFailure(exchange, context);
-  if (refused) return fail(403, refused);
+  if (refused) return fail(refused.status, refused.reason);
 
   const topic = headers['apns-topic'];
   if (!topic) return fail(400, 'MissingTopic');
@@ -135,21 +135,24 @@ function sendLimit(limit: StreamLimit): void {
 
 /**
  * Token auth (a JWT signed with the .p8 key) or certificate auth (the TLS session's client
- * certificate, when no authorization header is sent), as APNs judges them: the reason of a 403, or nothing.
+ * certificate, when no authorization header is sent), as APNs judges them: the refusal, or nothing.
  */
-function authFailure(exchange: Exchange, { credentials, apnsPublicKey, verifiedJwts }: EmulatorContext): string | undefined {
+function authFailure(exchange: Exchange, { state, credentials, apnsPublicKey, verifiedJwts, providerTokens }: EmulatorContext): { status: number; reason: string } | undefined {
   const authorization = String(exchange.req.headers.authorization ?? '');
   if (!authorization) {
     const socket = transportOf(exchange.req.stream?.session);
     const presented = socket?.getPeerCertificate?.()?.fingerprint256;
-    if (!presented) return 'MissingProviderToken';
-    return presented === credentials.apnsCertificate.fingerprint256 ? undefined : 'BadCertificate';
+    if (!presented) return { status: 403, reason: 'MissingProviderToken' };
+    return presented === credentials.apnsCertificate.fingerprint256 ? undefined : { status: 403, reason: 'BadCertificate' };
   }
   const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
   const verified = verifiedJwts.get(jwt) ?? verifyJwt(jwt, apnsPublicKey, 'ES256');
-  if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) return 'InvalidProviderToken';
+  if ('error' in verified || verified.header.kid !== credentials.apns.keyId || verified.claims.iss !== credentials.apns.teamId) {
+    return { status: 403, reason: 'InvalidProviderToken' };
+  }
   // Clients reuse one token for up to an hour: verify it once, as APNs itself caches them.
   verifiedJwts.remember(jwt, verified);
-  if (typeof verified.claims.iat !== 'number' || verified.claims.iat < Date.now() / 1000 - 3600) return 'ExpiredProviderToken';
-  return undefined;
+  state.sawProviderToken(jwt);
+  if (typeof verified.claims.iat !== 'number') return { status: 403, reason: 'ExpiredProviderToken' };
+  return providerTokens.judge(jwt, verified.claims.iat, exchange.session);
 }

@@ -13,6 +13,7 @@ import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { emulatorAndroidAppId, handleFcmDeliveryData } from './handle-fcm-data.js';
 import { handleWebPush } from './handle-webpush.js';
+import { ProviderTokenJudge } from './judge-provider-tokens.js';
 import { serveResetsFirst, transportOf } from './resets-first.js';
 import { VerifiedJwts } from './verify-jwt.js';
 
@@ -51,6 +52,8 @@ export interface Emulator {
   attemptLog(): Attempt[];
   stats(): EmulatorStats;
   reset(): void;
+  /** Moves the emulator's clock ahead: the APNs provider tokens it saw age by `ms` (judge-provider-tokens.ts). Not undone by `reset`. */
+  advanceClock(ms: number): void;
   behaviour: Behaviour;
   close(): Promise<void>;
 }
@@ -136,6 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsTopics: new Set(options.apnsTopics ?? []),
     apnsPublicKey: createPublicKey(credentials.apns.key),
     verifiedJwts: new VerifiedJwts(),
+    providerTokens: new ProviderTokenJudge(),
     cutConnection(exchange, how = 'destroy') {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
       const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;
@@ -217,6 +221,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     attemptLog: () => state.attemptLog,
     stats: () => state.stats,
     reset: () => state.reset(),
+    advanceClock: (ms) => context.providerTokens.advanceClock(ms),
     async close() {
       for (const session of sessions) session.destroy();
       server.close();

@@ -1,5 +1,5 @@
 import { defaultApnsEnvironment } from '../../config/defaults.js';
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import pLimit from 'p-limit';
 import { isApnsTopic } from '../../audience/check-token.js';
@@ -18,6 +18,8 @@ import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
 import type { ApnsPayload } from './payload.js';
+import { sharedProviderToken, type ApnsTokenKey } from './provider-token.js';
+import { shareProviderToken } from './share-provider-token.js';
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
 const apnsStreamsPerConnection = 100;
@@ -59,8 +61,10 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   const timeoutMs = requestTimeoutMs(config);
   const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;
   const sessions = new OpenSessions(timeoutMs);
+  // One provider token for every connection, of every thread (provider-token.ts).
+  const providerToken = 'token' in auth ? sharedProviderToken(auth.token) : undefined;
 
-  // Providers (each one HTTP/2 connection and one signing token) per environment, reused for the whole run.
+  // Providers (each one HTTP/2 connection) per environment, reused for the whole run.
   const connections = new Map<ApnsEnvironment, Connection[]>();
   const connectionFor = (environment: ApnsEnvironment): Connection => {
     let open = connections.get(environment);
@@ -80,6 +84,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
       } catch (error) {
         throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
       }
+      if (providerToken) shareProviderToken(provider, providerToken);
       connection = { provider, limit: pLimit(apnsStreamsPerConnection), observed: observeRequests(provider, sessions) };
       open.push(connection);
     }
@@ -100,7 +105,11 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     // A TTL of 0 is "deliver now or never": apns-expiration 0, not the current time.
     if (payload.ttlSeconds !== undefined) note.expiry = payload.ttlSeconds === 0 ? 0 : Math.floor(Date.now() / 1000) + payload.ttlSeconds;
     if (payload.collapseId !== undefined) note.collapseId = payload.collapseId;
-    const result = await connection.limit(() => (signal.aborted ? undefined : connection.provider.send(note, recipient.token)));
+    const result = await connection.limit(async () => {
+      if (signal.aborted) return undefined;
+      await providerToken?.fresh();
+      return signal.aborted ? undefined : connection.provider.send(note, recipient.token);
+    });
     if (!result) return notSent;
     const observed = connection.observed(`/3/device/${recipient.token}`);
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
@@ -113,7 +122,8 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     maxBatch: apnsBatch,
 
     async verify(signal) {
-      connectionFor(defaultEnvironment); // signs the first token: a key that cannot sign fails here
+      connectionFor(defaultEnvironment); // a key node-apn cannot read fails here
+      await providerToken?.fresh(); // in a sending thread, the main thread's token has come
       await checkProviderHost('APNs', endpoint ?? new URL(apnsHosts[defaultEnvironment]), { ca, setting: endpoint && 'apns.endpoint', signal });
     },
 
@@ -130,26 +140,34 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
   };
 }
 
-type ApnsAuth = { token: { key: string; keyId: string; teamId: string } } | { cert: string; key: string; passphrase?: string } | { pfx: Buffer; passphrase?: string };
+type ApnsAuth = { token: ApnsTokenKey } | { cert: string; key: string; passphrase?: string } | { pfx: Buffer; passphrase?: string };
 
 function readCredentials(settings: NonNullable<PushcastConfig['apns']>): ApnsAuth {
-  if (settings.key) {
-    const missing = (['keyId', 'teamId'] as const).filter((name) => !settings[name]);
-    if (missing.length > 0) throw new ConfigError(`APNs token auth needs ${missing.map((name) => `apns.${name}`).join(' and ')} beside apns.key`);
-    const key = readSecret('apns.key', settings.key);
-    try {
-      createPrivateKey(key);
-    } catch {
-      throw new ConfigError('apns.key: not a readable .p8 private key (expected the PEM file Apple gave you)');
-    }
-    return { token: { key, keyId: settings.keyId!, teamId: settings.teamId! } };
-  }
+  if (settings.key) return { token: readTokenKey(settings) };
   if (settings.pfx) return { pfx: readPkcs12(settings.pfx, settings.passphrase), passphrase: settings.passphrase };
   if (settings.cert) {
     if (!settings.certKey) throw new ConfigError('APNs certificate auth needs apns.certKey beside apns.cert');
     return { cert: readSecret('apns.cert', settings.cert), key: readSecret('apns.certKey', settings.certKey), passphrase: settings.passphrase };
   }
   throw new ConfigError('APNs: no credentials: set apns.key, apns.keyId and apns.teamId (a .p8 key), apns.pfx (a .p12 certificate), or apns.cert and apns.certKey');
+}
+
+/** The .p8 key and its ids (token auth), checked: what the main thread signs the sending threads' tokens with. */
+export function readTokenKey(settings: NonNullable<PushcastConfig['apns']>): ApnsTokenKey {
+  const missing = (['keyId', 'teamId'] as const).filter((name) => !settings[name]);
+  if (missing.length > 0) throw new ConfigError(`APNs token auth needs ${missing.map((name) => `apns.${name}`).join(' and ')} beside apns.key`);
+  const key = readSecret('apns.key', settings.key!);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError('apns.key: not a readable .p8 private key (expected the PEM file Apple gave you)');
+  }
+  // Provider tokens are ES256: only a P-256 key signs them (node-apn refused others as it signed).
+  if (privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new ConfigError('apns.key: not an APNs signing key (a P-256 EC key, the .p8 file Apple gave you)');
+  }
+  return { key, keyId: settings.keyId!, teamId: settings.teamId! };
 }
 
 /** A .p12/.pfx read and opened once here, so that a wrong passphrase stops the campaign before it starts, in plain words. */

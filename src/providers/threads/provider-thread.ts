@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { notSent } from '../../domain/outcome.js';
 import { ConfigError } from '../../errors.js';
 import type { ProviderName } from '../../domain/recipient.js';
+import { relayProviderTokens } from '../apns/provider-token.js';
 import { createVerified, providerDescriptors } from '../descriptors.js';
 import type { Provider, ProviderDescriptor, Rendered } from '../provider.js';
 import type { FromThread, ThreadError, ToThread } from './thread-messages.js';
@@ -33,6 +34,9 @@ const goes = new Map<number, (ok: boolean) => void>();
 function answer(message: FromThread): void {
   port.postMessage(message);
 }
+
+/** APNs provider tokens are the main thread's: one for the process, whatever the threads (apns/provider-token.ts). */
+const heardProviderToken = relayProviderTokens((generation) => answer({ type: 'provider-token-wanted', generation }));
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
@@ -67,6 +71,9 @@ port.on('message', (message: ToThread) => {
       void Promise.all(opened?.answering ?? []).then(() => answer({ type: 'abandoned', provider: message.provider }));
       break;
     }
+    case 'provider-token':
+      heardProviderToken('token' in message ? message.token : new ConfigError(`APNs: the main thread could not sign a provider token: ${message.error}`));
+      break;
     case 'close':
       // Each close's failure is dropped (the thread ends anyway); the answer goes once all are done.
       void Promise.all([...providers.values()].map(({ provider }) => provider.close().catch(() => undefined))).then(() => answer({ type: 'closed' }));

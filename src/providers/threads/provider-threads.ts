@@ -5,6 +5,8 @@ import type { ProviderName } from '../../domain/recipient.js';
 import { settledWithin } from '../../domain/settled-within.js';
 import { ConfigError } from '../../errors.js';
 import { leastBusy } from '../http2/least-busy.js';
+import { readTokenKey } from '../apns/create-apns.js';
+import { signedProviderToken } from '../apns/provider-token.js';
 import type { Provider, Rendered } from '../provider.js';
 import type { FromThread, ThreadError, ThreadItem, ToThread } from './thread-messages.js';
 
@@ -27,7 +29,7 @@ export class ProviderThreads {
     /** The threads' module: the real one, or (in a test) one that fails as a thread can. */
     entry: URL = threadEntry(),
   ) {
-    this.threads = Array.from({ length: count }, () => new SendingThread(entry));
+    this.threads = Array.from({ length: count }, () => new SendingThread(entry, (generation) => this.giveProviderToken(generation)));
   }
 
   /**
@@ -44,6 +46,20 @@ export class ProviderThreads {
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.close()));
+  }
+
+  /**
+   * A thread asked for the APNs provider token (renewed if `generation` expired): this thread
+   * signs it, one for the process, and every thread is told, so each renewal is signed once.
+   */
+  private giveProviderToken(generation: number | undefined): void {
+    // Told either way, so no thread waits for ever (the key was checked as the thread opened APNs).
+    void Promise.resolve()
+      .then(() => signedProviderToken(readTokenKey(this.config.apns ?? {}), generation))
+      .then(
+        (token) => this.threads.forEach((thread) => thread.tell({ type: 'provider-token', token })),
+        (error: unknown) => this.threads.forEach((thread) => thread.tell({ type: 'provider-token', error: String((error as Error).message) })),
+      );
   }
 }
 
@@ -95,7 +111,11 @@ class SendingThread {
   private readonly abandoning = new Map<ProviderName, Array<() => void>>();
   private closed?: () => void;
 
-  constructor(entry: URL) {
+  constructor(
+    entry: URL,
+    /** The thread asked for the APNs provider token. */
+    private readonly providerTokenWanted: (generation: number | undefined) => void,
+  ) {
     this.worker = new Worker(entry);
     this.worker.on('message', (message: FromThread) => this.heard(message));
     this.worker.on('error', (error) => this.die(error));
@@ -151,6 +171,11 @@ class SendingThread {
     await this.worker.terminate();
   }
 
+  /** A message nothing waits an answer to; a dead thread is not told. */
+  tell(message: ToThread): void {
+    if (!this.died) this.post(message);
+  }
+
   private post(message: ToThread): void {
     this.worker.postMessage(message);
   }
@@ -188,6 +213,9 @@ class SendingThread {
       case 'abandoned':
         for (const resolve of this.abandoning.get(message.provider) ?? []) resolve();
         this.abandoning.delete(message.provider);
+        break;
+      case 'provider-token-wanted':
+        this.providerTokenWanted(message.generation);
         break;
       case 'closed':
         this.closed?.();

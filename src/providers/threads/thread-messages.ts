@@ -1,6 +1,7 @@
 import type { PushcastConfig } from '../../config/config.js';
 import type { Outcome } from '../../domain/outcome.js';
 import type { ApnsEnvironment, ProviderName, WebPushSubscription } from '../../domain/recipient.js';
+import type { SignedProviderToken } from '../apns/provider-token.js';
 
 /**
  * What a sending thread needs of a recipient: where it goes, nothing of the row. The row's
@@ -23,6 +24,9 @@ export type ToThread =
   | { type: 'abort'; provider: ProviderName }
   /** The provider stopped answering: its requests end now (Provider.abandon). */
   | { type: 'abandon'; provider: ProviderName }
+  /** The APNs provider token the main thread signed (apns/provider-token.ts), to every thread whenever one asks. */
+  | { type: 'provider-token'; token: SignedProviderToken }
+  | { type: 'provider-token'; error: string }
   | { type: 'close' };
 
 /** A sending thread to the main thread. */
@@ -36,6 +40,8 @@ export type FromThread =
   | { type: 'send-failed'; id: number; error: ThreadError }
   /** After `abandon`: every batch of the provider the thread held is answered (the answers went before this). */
   | { type: 'abandoned'; provider: ProviderName }
+  /** The thread needs the APNs provider token: the current one, or (`generation`) a new one, since APNs said that one expired. */
+  | { type: 'provider-token-wanted'; generation?: number }
   | { type: 'closed' };
 
 /** An error as it crosses threads: ConfigError stays a ConfigError, so a bad credential still stops the campaign as one. */
