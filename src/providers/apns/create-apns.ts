@@ -18,6 +18,7 @@ import type { Provider, Rendered } from '../provider.js';
 import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
 import type { ApnsPayload } from './payload.js';
+import { apnsHosts } from './apns-host.js';
 import { sharedProviderToken, type ApnsTokenKey } from './provider-token.js';
 import { shareProviderToken } from './share-provider-token.js';
 
@@ -39,7 +40,6 @@ export const apnsConnections = 4;
  * in-flight limit keep requests flowing: 50 sent a 30k campaign 1.11x faster than 500.
  */
 const apnsBatch = 50;
-const apnsHosts: Record<ApnsEnvironment, string> = { production: 'https://api.push.apple.com', sandbox: 'https://api.sandbox.push.apple.com' };
 
 type ApnModule = typeof import('@parse/node-apn');
 type ApnProvider = InstanceType<ApnModule['Provider']>;
