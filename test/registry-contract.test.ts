@@ -307,6 +307,29 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(byUser.get('u1')![0].attributes).toEqual({ plan: 'pro', country: 'IR', app_version: '3.2' });
   });
 
+  it_('counts the other campaigns that kept a claim on a user or a device since a moment, and says whether the asking one holds one (the frequency cap)', async () => {
+    const { registry } = await fresh();
+    const phone = { provider: 'fcm' as const, token: fcmToken('cap-phone'), userId: 'u1' };
+    const tablet = { provider: 'fcm' as const, token: fcmToken('cap-tablet'), userId: 'u1' };
+    const other = { provider: 'fcm' as const, token: fcmToken('cap-other'), userId: 'u2' };
+    await registry.upsert([phone, tablet, other]);
+    const before = new Date(Date.now() - 60_000).toISOString();
+    await registry.claim('campaign-a', '1/1', [phone], false);
+    await registry.claim('campaign-b', '1/1', [tablet, other], false);
+    await registry.claim('campaign-c', '1/1', [phone], false);
+    await registry.release('campaign-c', '1/1', [phone], false); // not delivered: no push to count
+    const byUser = await registry.campaignsReaching({ userIds: ['u1', 'u2', 'u3'] }, before, 'campaign-b');
+    expect([...byUser.keys()].sort()).toEqual(['u1', 'u2']);
+    expect(byUser.get('u1')).toMatchObject({ campaigns: 1, mine: true });
+    expect(byUser.get('u2')).toEqual({ campaigns: 0, lastAt: null, mine: true });
+    const byDevice = await registry.campaignsReaching({ devices: [phone, tablet] }, before, 'campaign-z');
+    expect(byDevice.get(deviceKey(phone))).toMatchObject({ campaigns: 1, mine: false });
+    expect(byDevice.get(deviceKey(tablet))).toMatchObject({ campaigns: 1, mine: false });
+    expect(Date.parse(byDevice.get(deviceKey(phone))!.lastAt!)).toBeGreaterThanOrEqual(Date.parse(before));
+    const later = new Date(Date.now() + 60_000).toISOString();
+    expect((await registry.campaignsReaching({ userIds: ['u1'] }, later, 'campaign-z')).size).toBe(0);
+  });
+
   it_('attributes merge on import, survive a token refresh, and are copied by a migration', async () => {
     const { registry } = await fresh();
     await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'free', country: 'IR' } }]);

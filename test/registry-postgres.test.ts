@@ -101,7 +101,7 @@ describe.skipIf(postgres.skip)('a PostgreSQL registry', () => {
     expect(after.code, after.stdout).toBe(0);
     expect(JSON.parse(after.stdout).registry.map((finding: { ok: boolean; text: string }) => [finding.ok, finding.text.replace(/[\d.]+ at/, 'N at')])).toEqual([
       [true, expect.stringMatching(/^PostgreSQL N at postgres:\/\/pushcast@127\.0\.0\.1:\d+\/doctor_\w+, as role pushcast$/)],
-      [true, 'schema "pushcast" at version 2 of 2'],
+      [true, 'schema "pushcast" at version 3 of 3'],
       [true, 'may read and write pushcast.devices'],
       [true, 'may read and write pushcast.campaign_claims'],
     ]);

@@ -16,6 +16,7 @@ import type { CampaignVerdict } from './exit-code.js';
 import { campaignLimits } from './limits.js';
 import type { DeviceQuery } from '../registry/device-query.js';
 import { requireSomeProvider } from './send-campaign.js';
+import { frequencyCap, type CapSettings } from './frequency-cap.js';
 
 /** Bad rows listed in full in a plan; the counts always cover every row. */
 export const maxListedProblems = 1000;
@@ -62,6 +63,8 @@ export interface PlanSettings {
   registry?: DeviceRegistry;
   channel?: string;
   where?: DeviceQuery;
+  /** --cap: the plan counts whom it would skip (no campaign's own pushes excluded: a plan claims nothing). */
+  cap?: CapSettings;
   /** --max-age: registry devices not seen for longer are skipped as stale. */
   maxAgeDays?: number;
   /** `--strict`: stop at the first row that would not be sent. */
@@ -118,6 +121,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   const rows = resolveUsers(inputs.audience.rows, settings.registry, {
     filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
     owns: settings.shard && ((hash) => inShard(settings.shard, hash)),
+    cap: settings.cap && frequencyCap(settings.cap, '', Date.now()),
   });
   const tally = await runCampaign(rows, {
     ...campaignLimits(config),

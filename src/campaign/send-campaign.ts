@@ -21,6 +21,7 @@ import type { DeviceQuery } from '../registry/device-query.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
 import { resolveUsers } from '../registry/resolve-users.js';
+import { frequencyCap, type CapSettings } from './frequency-cap.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
@@ -89,6 +90,8 @@ export interface CampaignSettings {
   channel?: string;
   /** Only the registry devices matching this query (--where); the record keeps it. */
   where?: DeviceQuery;
+  /** --cap: skip recipients from the registry who got this many pushes from other campaigns within the window. */
+  cap?: CapSettings;
   /** When recipients are due (--at, --local, --quiet-hours, --spread): each run sends those due now. Needs the journal. */
   schedule?: Omit<ScheduleSettings, 'anchor'>;
   /** The clock the schedule reads (tests move it; everything else keeps real time). */
@@ -204,10 +207,13 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
+    // The window counts back from the campaign's first run, so that a resumed run caps whom the first did.
+    const cap = settings.cap && claims ? frequencyCap(settings.cap, claims.campaign, history[0] ? Date.parse(history[0].startedAt) : startedAt.getTime()) : undefined;
     const rows = resolveUsers(inputs.audience.rows, registry, {
       filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
       owns: shard && ((hash) => inShard(shard, hash)),
       claims,
+      cap,
       claimDeviceRows: inputs.audience.lineIs === 'registry-device-id',
       onFailure: (error) => registryFailure.fail(error),
     });
@@ -283,6 +289,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       startedAt,
       audience: inputs.audience.path,
       where: settings.where?.text,
+      cap: cap && { rule: cap.text, per: cap.per, since: cap.since },
       message: message && { ...message, preview: messagePreview(inputs.template.template) },
       registry: await feedback?.apply(pruning).catch((error: unknown) => {
         listener.warn?.(`the device registry was not told how the campaign went: ${(error as Error).message}`);

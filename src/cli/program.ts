@@ -164,6 +164,9 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--registry <file|url>', 'device registry for user-ID audiences, channels and feedback: an SQLite file or postgres://USER@HOST/DB (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
+    .option('--cap <pushes/window>', "skip registry recipients who got this many pushes from any campaign within the window, as capped: 2/24h (default: the config's cap)")
+    .option('--no-cap', 'no frequency cap for this send (a transactional message)')
+    .option('--cap-per-device', "count each device's pushes for --cap, not its user's")
     .option(
       '--where <query>',
       'send to the registry\'s devices matching a Parse-style query, e.g. \'{"platform":"ios","lastSeen":{"$gt":"30d"}}\' (with --channel or a user-ID audience: both must hold)',

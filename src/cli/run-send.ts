@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { needsMoreVariables, registryDevices, registryInputs, type CampaignInputs } from '../campaign/campaign-inputs.js';
+import type { CapSettings } from '../campaign/frequency-cap.js';
+import { parseFrequencyCap } from '../config/frequency-cap.js';
 import { startMeasuring } from '../campaign/measure-resources.js';
 import { planCampaign } from '../campaign/plan-campaign.js';
 import { interruptedVerdict } from '../campaign/exit-code.js';
@@ -56,6 +58,10 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   channel?: string;
   /** --where QUERY: the registry devices matching it (Parse's query language). */
   where?: string;
+  /** --cap N/WINDOW (also the config's `cap`); false: --no-cap. */
+  cap?: string | false;
+  /** --cap-per-device: count each device's pushes, not its user's. */
+  capPerDevice?: boolean;
   /** --no-feedback: leave the device registry as it is. */
   feedback?: boolean;
   /** --label L: FCM's analytics label (default: the campaign's id); --no-label: none. */
@@ -91,6 +97,9 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
 
 /** `seen.record`: the record of the last run sent, once there is one. */
 async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: PushcastConfig } | undefined, seen: { record?: CampaignRecord }): Promise<number> {
+  // A flag's mistake is the command line's (exit 1), said before the config is read.
+  const capFlag = typeof options.cap === 'string' ? parseFrequencyCap(options.cap) : undefined;
+  if (typeof capFlag === 'string') throw new UsageError(`--cap: ${capFlag}`);
   const { config, file: configFile } = given?.config
     ? { config: given.config, file: undefined }
     : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
@@ -131,6 +140,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
     }
     if (options.where !== undefined && !where) where = await readWhere();
     if (where && inputs.identity) inputs.identity = { ...inputs.identity, where: where.text };
+    const cap = capSettings(config.cap, options, inputs, io);
     // A template may name the registry's attributes ({{plan}}): read their names only when a placeholder needs them.
     if (registry && registryDevices(inputs) && needsMoreVariables(inputs)) inputs.registryAttributes = await attributeNames();
     if (options.audience === '-' && options.strict && !options.dryRun) {
@@ -146,6 +156,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
         registry,
         channel,
         where,
+        cap,
         maxAgeDays,
         strict: options.strict,
         signal: io.signal,
@@ -184,6 +195,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
           registry,
           channel,
           where,
+          cap,
           maxAgeDays,
           feedback: options.feedback,
           signal: io.signal,
@@ -220,6 +232,25 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
   } finally {
     await registry?.close();
   }
+}
+
+/**
+ * The frequency cap a send applies: --cap, else the config's, unless --no-cap. It counts what the
+ * registry knows was sent, so it applies to audiences from the registry; given on the command line
+ * for a list of tokens it is refused, and the config's is said not to apply.
+ */
+function capSettings(configured: string | undefined, options: SendOptions, inputs: CampaignInputs, io: CliIo): CapSettings | undefined {
+  if (options.cap === false || configured === undefined) return undefined;
+  const rule = parseFrequencyCap(configured);
+  if (typeof rule === 'string') throw new UsageError(`--cap: ${rule}`); // the config's was checked as it loaded
+  if (!registryDevices(inputs)) {
+    if (typeof options.cap === 'string') {
+      throw new UsageError(`--cap counts the pushes the device registry knows of: send to user IDs, a --channel or --where, not ${inputs.audience.path}, a list of tokens`);
+    }
+    if (!options.quiet) writeNotice(io, `the configured cap (${rule.text}) does not apply to ${inputs.audience.path}, a list of tokens: the registry knows nothing sent to them`);
+    return undefined;
+  }
+  return { rule, per: options.capPerDevice ? 'device' : 'user' };
 }
 
 /** Sleeps until the clock shows `due` (at least a moment, at most a minute at a time); false when interrupted. */

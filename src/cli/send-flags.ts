@@ -21,6 +21,7 @@ export function sendFlags(options: {
   requestTimeout?: string;
   stallTimeout?: string;
   registry?: string;
+  cap?: string | false;
 }): FlagSetting[] {
   return [
     { path: 'apns.topic', flag: '--apns-topic', value: options.apnsTopic },
@@ -31,6 +32,8 @@ export function sendFlags(options: {
     { path: 'requestTimeout', flag: '--request-timeout', value: options.requestTimeout },
     { path: 'stallTimeout', flag: '--stall-timeout', value: options.stallTimeout },
     { path: 'registry', flag: '--registry', value: options.registry },
+    // --no-cap (false) lifts the config's cap where the run reads it: it sets nothing here.
+    { path: 'cap', flag: '--cap', value: typeof options.cap === 'string' ? options.cap : undefined },
   ];
 }
 

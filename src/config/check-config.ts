@@ -1,5 +1,6 @@
 import { closestName } from '../domain/closest-name.js';
 import { oneLine, quoted } from '../domain/quote-value.js';
+import { parseFrequencyCap } from './frequency-cap.js';
 import { parseDuration } from './parse-duration.js';
 import { endpointProblem } from './parse-endpoint.js';
 import { getSetting, settings, type Setting, type Source } from './settings.js';
@@ -144,6 +145,10 @@ function wrongValue(path: string, value: unknown): string | undefined {
       return androidAppIdPattern.test(String(value))
         ? undefined
         : `must be a Firebase Android app id (1:1234567890:android:0a1b2c3d4e5f6789, in the Firebase console's project settings), not ${quoted(value)}`;
+    case 'cap': {
+      const cap = parseFrequencyCap(String(value));
+      return typeof cap === 'string' ? cap : undefined;
+    }
     case 'fcm.endpoint':
     case 'fcm.dataEndpoint':
     case 'apns.endpoint':

@@ -68,4 +68,6 @@ export interface PushcastConfig {
   journalDir?: string;
   /** The device registry (SQLite) for user-ID audiences and channels. Default: ./pushcast.db */
   registry?: string;
+  /** A frequency cap for every send from the registry (--cap): "2/24h"; --no-cap lifts it for a transactional message. */
+  cap?: string;
 }

@@ -43,6 +43,7 @@ export const settings: Setting[] = [
   { path: 'rate', env: ['PUSHCAST_RATE'], kind: 'string' },
   { path: 'journalDir', env: ['PUSHCAST_JOURNAL_DIR'], kind: 'string' },
   { path: 'registry', env: ['PUSHCAST_REGISTRY'], kind: 'registry' },
+  { path: 'cap', env: ['PUSHCAST_CAP'], kind: 'string' },
 ];
 
 /** Where a setting's value came from, for `pushcast config` and for what is wrong with it. */

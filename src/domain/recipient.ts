@@ -98,7 +98,9 @@ export type SkipReason =
   /** --local or --quiet-hours, and no time zone is known for the recipient. */
   | 'no-timezone'
   /** Not sent yet when the campaign stopped: a later run sends it. */
-  | 'not-sent';
+  | 'not-sent'
+  /** --cap: the user (or device) already got that many pushes from other campaigns within the window. */
+  | 'capped';
 
 /** A row that will not be sent, with where and why. */
 export interface RowProblem {

@@ -10,6 +10,8 @@ import {
   addByUser,
   deviceFromColumns,
   deviceKey,
+  type CampaignsReaching,
+  type CapTargets,
   type Claim,
   type Device,
   type DeviceColumns,
@@ -28,7 +30,7 @@ import type { DeviceQuery } from './device-query.js';
 import { querySql } from './query-sql.js';
 
 /** The schema's migrations, as shipped in schema/postgres/ (also what the README documents). */
-const migrationFiles = ['001-devices.sql', '002-attributes.sql'];
+const migrationFiles = ['001-devices.sql', '002-attributes.sql', '003-send-history.sql'];
 const schemaFolder = new URL('../../schema/postgres/', import.meta.url);
 /** The schema's name in the shipped SQL, replaced by the one the registry URL names. */
 const shippedSchema = 'pushcast.';
@@ -342,6 +344,34 @@ export class PostgresRegistry implements DeviceRegistry {
       }
     });
     return claims;
+  }
+
+  async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {
+    const found = new Map<string, CampaignsReaching>();
+    const claims = this.table('campaign_claims');
+    // $3 is the campaign asking, in both statements.
+    const counted = `COUNT(DISTINCT c.campaign) FILTER (WHERE c.campaign <> $3)::int AS campaigns, MAX(c.claimed_at) FILTER (WHERE c.campaign <> $3) AS last_at,
+       bool_or(c.campaign = $3) AS mine`;
+    type Counted = { campaigns: number; last_at: string | null; mine: boolean };
+    const reaching = (row: Counted): CampaignsReaching => ({ campaigns: row.campaigns, lastAt: row.last_at, mine: row.mine });
+    if ('userIds' in targets) {
+      if (targets.userIds.length === 0) return found;
+      const { rows } = await this.query<Counted & { user_id: string }>(
+        `SELECT c.user_id, ${counted} FROM ${claims} c WHERE c.user_id = ANY($1::text[]) AND c.claimed_at >= $2::timestamptz GROUP BY c.user_id`,
+        [targets.userIds, since, campaign],
+      );
+      for (const row of rows) found.set(row.user_id, reaching(row));
+      return found;
+    }
+    if (targets.devices.length === 0) return found;
+    // Here $1 and $2 are the devices, $3 the campaign, $4 the moment.
+    const { rows } = await this.query<Counted & { provider: ProviderName; token: string }>(
+      `SELECT c.provider, c.token, ${counted} FROM ${claims} c JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(provider, token) USING (provider, token)
+       WHERE c.claimed_at >= $4::timestamptz GROUP BY c.provider, c.token`,
+      [...keyColumns(targets.devices), campaign, since],
+    );
+    for (const row of rows) found.set(deviceKey(row), reaching(row));
+    return found;
   }
 
   async release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void> {

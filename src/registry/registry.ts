@@ -39,6 +39,13 @@ export interface DeviceRegistry {
    * returns it (what the push shows); a claim granted again returns the badge as it stands.
    */
   claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>>;
+  /**
+   * The frequency cap's count: how many campaigns other than `campaign` kept a claim since `since`
+   * on each user (by user id) or device (by deviceKey), the last one's time, and whether `campaign`
+   * holds one itself (an earlier run of it sent there). A claim kept is a push that reached, or may
+   * have reached, the provider (see feedback.ts): the registry's send history, pruned with the claims.
+   */
+  campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>>;
   /** Gives back the claims of devices this run did not deliver (failed, not sent, deferred), undoing their badge increments. */
   release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void>;
   /** Counts badges up without a claim (a send with no journal): one atomic statement, returning the new badges by device key. */
@@ -80,6 +87,18 @@ export interface RegistryFinding {
 export interface DeviceKey {
   provider: ProviderName;
   token: string;
+}
+
+/** Whose pushes a frequency cap counts: users (by id) or devices. */
+export type CapTargets = { userIds: readonly string[] } | { devices: ReadonlyArray<DeviceKey> };
+
+export interface CampaignsReaching {
+  /** Other campaigns. */
+  campaigns: number;
+  /** When the last of them claimed it (ISO); null when none did. */
+  lastAt: string | null;
+  /** The campaign asking holds a claim there too. */
+  mine: boolean;
 }
 
 /** How a claim went: granted (with the badge the push shows, when counting), or held by another shard. */

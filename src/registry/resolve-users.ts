@@ -1,5 +1,6 @@
 import type { Hash64 } from '../domain/hash.js';
 import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type RowProblem, type UserDevices, type UserRecipient } from '../domain/recipient.js';
+import { capRecipients, type FrequencyCap } from './cap-recipients.js';
 import type { DeviceQuery } from './device-query.js';
 import { deviceKey, type Device, type DeviceRegistry } from './registry.js';
 
@@ -33,6 +34,8 @@ export interface ResolveOptions {
   claims?: { campaign: string; shard: string; incrementBadge: boolean };
   /** The audience's device rows are the registry's (a --channel send): they are claimed too. */
   claimDeviceRows?: boolean;
+  /** --cap: recipients who already got that many pushes from other campaigns are skipped as `capped` (only for an audience from the registry). */
+  cap?: FrequencyCap;
   /** The registry failed (its server gone, a statement timed out): the campaign stops, and the users not resolved are not sent. */
   onFailure?: (error: Error) => void;
 }
@@ -51,7 +54,7 @@ const notResolved = { reason: 'not-sent', detail: 'the device registry failed be
 export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: DeviceRegistry | undefined, options: ResolveOptions): AsyncGenerator<AudienceRow> {
   let batch: AudienceRow[] = [];
   let failed = false;
-  const needsRegistry = (row: AudienceRow) => row.kind === 'user' || (options.claimDeviceRows === true && row.kind === 'device');
+  const needsRegistry = (row: AudienceRow) => row.kind === 'user' || ((options.claimDeviceRows === true || options.cap !== undefined) && row.kind === 'device');
   const flush = async () => {
     const pending = batch.filter((row): row is UserRecipient => row.kind === 'user' && (options.owns?.(row.hash) ?? true));
     if (failed) for (const row of pending) row.devices = notResolved;
@@ -59,6 +62,7 @@ export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: 
       try {
         const byUser = registry ? await registry.devicesOfUsers([...new Set(pending.map((row) => row.userId))], options.filter.where) : new Map<string, Device[]>();
         for (const row of pending) row.devices = devicesWorthTrying(row, byUser.get(row.userId) ?? [], options.filter);
+        if (registry && options.cap) await capBatch(registry, batch, pending, options);
         if (registry && options.claims) await claimDevices(registry, batch, pending, options);
       } catch (error) {
         if (!options.onFailure) throw error;
@@ -110,6 +114,14 @@ function devicesWorthTrying(row: UserRecipient, devices: Device[], filter: Devic
   }
   const staleBefore = staleCutoff(filter);
   return chosen.map((device) => (staleBefore && device.lastSeen < staleBefore ? staleProblem(device, row.line) : deviceRecipient(device, row)));
+}
+
+/** Applies --cap to a batch: its users' devices, and its own device rows (a channel's or a query's). */
+async function capBatch(registry: DeviceRegistry, batch: AudienceRow[], users: UserRecipient[], options: ResolveOptions): Promise<void> {
+  const deviceRows = batch.flatMap((row, index) =>
+    row.kind === 'device' && (options.owns?.(row.hash) ?? true) ? [{ row, replace: (problem: RowProblem) => (batch[index] = problem) }] : [],
+  );
+  await capRecipients(registry, users, deviceRows, options.cap!);
 }
 
 /** Claims a batch's devices; one another shard holds becomes a duplicate, named by who has it. */

@@ -13,6 +13,8 @@ import {
   deviceKey,
   deviceState,
   inheritedFrom,
+  type CampaignsReaching,
+  type CapTargets,
   type Claim,
   type Device,
   type DeviceColumns,
@@ -76,6 +78,9 @@ const migrations = [
    CREATE INDEX campaign_claims_by_age ON campaign_claims (claimed_at);`,
   // What else is known of a device, as a JSON object of text values (see DeviceRegistry.setAttributes).
   `ALTER TABLE devices ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';`,
+  // The claims a campaign keeps are the send history a frequency cap counts, by user and by device.
+  `CREATE INDEX campaign_claims_by_user ON campaign_claims (user_id, claimed_at);
+   CREATE INDEX campaign_claims_by_device ON campaign_claims (provider, token, claimed_at);`,
 ];
 
 type Row = DeviceColumns & { channels: string | null; valid: number; attributes: string };
@@ -305,6 +310,31 @@ export class SqliteRegistry implements DeviceRegistry {
       }
       return claims;
     });
+  }
+
+  async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {
+    const found = new Map<string, CampaignsReaching>();
+    const counted = `COUNT(DISTINCT CASE WHEN campaign <> @campaign THEN campaign END) AS campaigns, MAX(CASE WHEN campaign <> @campaign THEN claimed_at END) AS last_at,
+       MAX(campaign = @campaign) AS mine FROM campaign_claims`;
+    type Counted = { campaigns: number; last_at: string | null; mine: number | null };
+    const reaching = (row: Counted): CampaignsReaching => ({ campaigns: row.campaigns, lastAt: row.last_at, mine: row.mine === 1 });
+    if ('userIds' in targets) {
+      for (let start = 0; start < targets.userIds.length; start += usersPerQuery) {
+        const chunk = targets.userIds.slice(start, start + usersPerQuery);
+        const users = Object.fromEntries(chunk.map((userId, index) => [`u${index}`, userId]));
+        const rows = this.db
+          .prepare(`SELECT user_id, ${counted} WHERE user_id IN (${chunk.map((_, index) => `@u${index}`).join(',')}) AND claimed_at >= @since GROUP BY user_id`)
+          .all({ ...users, since, campaign }) as Array<Counted & { user_id: string }>;
+        for (const row of rows) found.set(row.user_id, reaching(row));
+      }
+      return found;
+    }
+    const byDevice = this.db.prepare(`SELECT ${counted} WHERE provider = @provider AND token = @token AND claimed_at >= @since`);
+    for (const device of targets.devices) {
+      const row = byDevice.get({ provider: device.provider, token: device.token, since, campaign }) as Counted;
+      if (row.campaigns > 0 || row.mine === 1) found.set(deviceKey(device), reaching(row));
+    }
+    return found;
   }
 
   async release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void> {

@@ -41,6 +41,8 @@ export interface CampaignRecord extends TallyCounts {
   audience?: string;
   /** The --where query that chose the registry's devices, as given (LeanCloud's push history keeps its `where` too). */
   where?: string;
+  /** The frequency cap this run applied (--cap): the rule, whose pushes it counted, and since when. Those over it are skipped as `capped`. */
+  cap?: { rule: string; per: 'user' | 'device'; since: string };
   /** The message the recipients got: that of the latest run that sent anything; its text in each language when it is this run's. */
   message?: { file: string; sha256?: string; preview?: MessagePreview[] };
   /** Every message the campaign sent, when there was more than one (--change-message), with its sends. */
@@ -142,6 +144,7 @@ export function buildRecord(input: {
   startedAt: Date;
   audience?: string;
   where?: string;
+  cap?: CampaignRecord['cap'];
   message?: CampaignRecord['message'];
   files?: CampaignRecord['files'];
   registry?: CampaignRecord['registry'];
@@ -166,6 +169,7 @@ export function buildRecord(input: {
     status: tally.status,
     ...(input.audience ? { audience: input.audience } : {}),
     ...(input.where ? { where: input.where } : {}),
+    ...(input.cap ? { cap: input.cap } : {}),
     ...(message ? { message } : {}),
     ...(messages ? { messages } : {}),
     startedAt: input.startedAt.toISOString(),
