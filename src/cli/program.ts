@@ -346,7 +346,7 @@ Examples:
   devices
     .command('set')
     .description("set a user's (or one device's) attributes, which send --where and templates ({{plan}}) read")
-    .argument('<name=value...>', 'attributes to set (plan=pro country=IR); NAME= removes one')
+    .argument('<attrs...>', 'NAME=VALUE to set (plan=pro country=IR); NAME= removes one')
     .option('--user <id>', 'every device of this user')
     .option('--token <token>', 'one device (with --provider)')
     .option('--provider <name>', 'fcm, apns or webpush (with --token)')
