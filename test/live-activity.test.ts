@@ -90,6 +90,21 @@ describe('Live Activities', () => {
     });
   });
 
+  it('an end carries its final content state and dismissal-date, "now" sent as the seconds of the request, with no alert when the template has no title or body', async () => {
+    const token = liveActivityToken('end');
+    const before = Math.floor(Date.now() / 1000);
+    const { code, stderr } = await send(`provider,token,apns_push_type\napns,${token},liveactivity\n`, {
+      apns: { aps: { event: 'end', timestamp: 1767225600, 'content-state': { home: 2, away: 1 }, 'dismissal-date': 'now' } },
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [entry] = emulator.delivered();
+    expect(entry.headers).toMatchObject({ 'apns-push-type': 'liveactivity', 'apns-topic': 'com.example.app.push-type.liveactivity' });
+    const { aps } = entry.message as { aps: Record<string, unknown> };
+    expect(aps).toEqual({ event: 'end', timestamp: 1767225600, 'content-state': { home: 2, away: 1 }, 'dismissal-date': expect.any(Number) });
+    expect(aps['dismissal-date']).toBeGreaterThanOrEqual(before);
+  });
+
   const withAps = (aps: Record<string, unknown>) => ({ title: 'Score', body: 'Reds 1 - 0 Blues', apns: { aps } });
   const state = { 'content-state': { home: 1, away: 0 } };
   it.each([
