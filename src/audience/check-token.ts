@@ -7,6 +7,8 @@ export type CheckedToken = { ok: true; token: string; subscription?: WebPushSubs
 const fcmTokenPattern = /^[A-Za-z0-9_\-:.]+$/;
 const fcmMinLength = 20;
 const apnsTokenPattern = /^[0-9a-f]{64}$/;
+/** ActivityKit tokens are longer than device tokens (80 bytes in the field) and Apple gives them no fixed size: whole bytes, from 32 to 256. */
+const liveActivityTokenPattern = /^(?:[0-9a-f]{2}){32,256}$/;
 const base64urlPattern = /^[A-Za-z0-9_-]+={0,2}$/;
 
 /** An APNs topic: the app's bundle id (reverse DNS, ASCII), possibly with a push type suffix such as .voip. */
@@ -26,13 +28,17 @@ export function checkFcmToken(raw: string): CheckedToken {
   return { ok: true, token };
 }
 
-/** APNs device tokens are 32 bytes written as 64 hex digits; spaces and <> (as Xcode prints them) are dropped. */
-export function checkApnsToken(raw: string): CheckedToken {
+/**
+ * APNs device tokens are 32 bytes written as 64 hex digits; spaces and <> (as Xcode prints them) are
+ * dropped. `liveActivity`: an ActivityKit token (update or push-to-start), whole bytes of hex.
+ */
+export function checkApnsToken(raw: string, liveActivity = false): CheckedToken {
   const token = raw.replace(/[\s<>]/g, '').toLowerCase();
   if (token === '') return { ok: false, reason: 'empty-token', detail: 'token is empty' };
-  if (!apnsTokenPattern.test(token)) {
+  if (!(liveActivity ? liveActivityTokenPattern : apnsTokenPattern).test(token)) {
     const what = /^[0-9a-f]*$/.test(token) ? `${token.length} hex digits` : 'characters other than hex digits';
-    return { ok: false, reason: 'malformed-token', detail: `APNs token must be 64 hex digits, found ${what}` };
+    const expected = liveActivity ? 'an even count of 64 to 512 hex digits' : '64 hex digits';
+    return { ok: false, reason: 'malformed-token', detail: `APNs ${liveActivity ? 'Live Activity ' : ''}token must be ${expected}, found ${what}` };
   }
   return { ok: true, token };
 }

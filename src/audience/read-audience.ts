@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
 import { oneLine, quoted } from '../domain/quote-value.js';
 import { InputError, InterruptedError, describeFileError, throwIfInterrupted } from '../errors.js';
-import { checkToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic, type CheckedToken } from './check-token.js';
+import { checkApnsToken, checkToken, checkWebPushJson, checkWebPushSubscription, isApnsTopic, type CheckedToken } from './check-token.js';
 import {
   type ApnsEnvironment,
   type AudienceRow,
@@ -12,6 +12,7 @@ import {
   type LineIs,
   deviceIdentity,
   keysOf,
+  liveActivityPushType,
   userIdentity,
   type ProviderName,
   type RowProblem,
@@ -84,6 +85,8 @@ const columnAliases: Record<string, keyof ColumnRoles> = {
   time_zone: 'timezone',
   apns_topic: 'apnsTopic',
   apns_environment: 'apnsEnvironment',
+  apns_push_type: 'apnsPushType',
+  push_type: 'apnsPushType',
 };
 
 /** Columns that carry a token or a key: never template variables, never echoed. */
@@ -102,6 +105,7 @@ interface ColumnRoles {
   timezone?: number;
   apnsTopic?: number;
   apnsEnvironment?: number;
+  apnsPushType?: number;
 }
 
 const providerAliases: Record<string, ProviderName> = {
@@ -387,6 +391,17 @@ function readDevice(fields: string[], line: number, roles: HeaderReading, defaul
   const provider = readProvider(fields, roles, defaultProvider);
   if (typeof provider !== 'string') return { kind: 'problem', line, reason: 'unknown-provider', detail: provider.detail };
 
+  const pushType = cell(fields, roles.apnsPushType)?.toLowerCase();
+  if (pushType !== undefined) {
+    const problem =
+      pushType !== liveActivityPushType
+        ? `apns_push_type must be liveactivity (an ActivityKit update or push-to-start token) or empty (a device token), not ${quoted(pushType)}`
+        : provider !== 'apns'
+          ? `apns_push_type liveactivity is for APNs tokens; this row's provider is ${provider}`
+          : undefined;
+    if (problem) return { kind: 'problem', line, reason: 'malformed-row', detail: problem, provider };
+  }
+
   let checked: CheckedToken;
   if (provider === 'webpush') {
     const endpoint = cell(fields, roles.endpoint);
@@ -399,7 +414,7 @@ function readDevice(fields: string[], line: number, roles: HeaderReading, defaul
       checked = checkWebPushJson(cell(fields, roles.token) ?? '');
     }
   } else {
-    checked = checkToken(provider, cell(fields, roles.token) ?? '');
+    checked = provider === 'apns' ? checkApnsToken(cell(fields, roles.token) ?? '', pushType === liveActivityPushType) : checkToken(provider, cell(fields, roles.token) ?? '');
   }
   if (!checked.ok) return { kind: 'problem', line, reason: checked.reason, detail: checked.detail, provider };
 
@@ -429,6 +444,7 @@ function readDevice(fields: string[], line: number, roles: HeaderReading, defaul
     timezone: cell(fields, roles.timezone),
     apnsTopic,
     apnsEnvironment: environment as ApnsEnvironment | undefined,
+    apnsPushType: pushType as DeviceRecipient['apnsPushType'],
     vars: readVars(fields, roles.vars),
     fields,
   };

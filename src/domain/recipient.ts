@@ -10,6 +10,9 @@ export function isProviderName(value: string): value is ProviderName {
 
 export type ApnsEnvironment = 'sandbox' | 'production';
 
+/** The APNs push type of ActivityKit tokens (Live Activities): the audience's `apns_push_type` value. */
+export const liveActivityPushType = 'liveactivity';
+
 /** A browser's PushSubscription, as `subscription.toJSON()` gives it. */
 export interface WebPushSubscription {
   endpoint: string;
@@ -37,6 +40,8 @@ export interface DeviceRecipient {
   /** APNs topic (bundle id) for this device, when it differs from the configured one. */
   apnsTopic?: string;
   apnsEnvironment?: ApnsEnvironment;
+  /** `liveactivity`: an ActivityKit token (a Live Activity's update token or the app's push-to-start token), which takes only Live Activity pushes. */
+  apnsPushType?: typeof liveActivityPushType;
   /** The badge the registry last set on this device: a template's `badge: "increment"` counts up from it. */
   badge?: number;
   /** This run claimed the device in the registry for its campaign (see DeviceRegistry.claim): one it does not deliver is given back. */
@@ -76,6 +81,8 @@ export type SkipReason =
   | 'missing-variable'
   | 'template-error'
   | 'payload-too-large'
+  /** A Live Activity template and a device token, or an ordinary template and a Live Activity token (apns_push_type). */
+  | 'wrong-push-type'
   | 'invalid-encoding'
   | 'endpoint-not-allowed'
   /** The provider has no credentials configured. */

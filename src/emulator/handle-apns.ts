@@ -8,6 +8,11 @@ import { verifyJwt } from './verify-jwt.js';
 
 const devicePath = /^\/3\/device\/([^/?]+)$/;
 const pushTypes = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'location', 'liveactivity', 'pushtotalk', 'widgets']);
+/** Apple: "If you set this push type [liveactivity], the apns-topic header field must use your app's bundle ID with .push-type.liveactivity appended to the end." */
+const liveActivitySuffix = '.push-type.liveactivity';
+/** A device token is 32 bytes; ActivityKit's update and push-to-start tokens are longer (80 bytes in the field): Apple fixes no size. */
+const deviceTokenPattern = /^[0-9a-f]{64}$/i;
+const activityTokenPattern = /^(?:[0-9a-f]{2}){32,}$/i;
 
 /** POST /3/device/{token}, as api.push.apple.com answers it: status, apns-id, and {"reason"} on failure. */
 export function handleApns(context: EmulatorContext, exchange: Exchange): void {
@@ -28,9 +33,13 @@ export function handleApns(context: EmulatorContext, exchange: Exchange): void {
 
   const topic = headers['apns-topic'];
   if (!topic) return fail(400, 'MissingTopic');
-  if (context.apnsTopics.size > 0 && !context.apnsTopics.has(String(topic))) return fail(400, 'TopicDisallowed');
-  if (!/^[0-9a-f]{64}$/i.test(token)) return fail(400, 'BadDeviceToken');
   const pushType = headers['apns-push-type'] === undefined ? undefined : String(headers['apns-push-type']);
+  const liveActivity = pushType === 'liveactivity';
+  // A Live Activity's topic is its own: the bundle id's other topics do not take it, nor it other pushes.
+  if (liveActivity !== String(topic).endsWith(liveActivitySuffix)) return fail(400, 'TopicDisallowed');
+  const bundle = liveActivity ? String(topic).slice(0, -liveActivitySuffix.length) : String(topic);
+  if (context.apnsTopics.size > 0 && !context.apnsTopics.has(bundle)) return fail(400, 'TopicDisallowed');
+  if (!(liveActivity ? activityTokenPattern : deviceTokenPattern).test(token)) return fail(400, 'BadDeviceToken');
   if (pushType !== undefined && !pushTypes.has(pushType)) return fail(400, 'InvalidPushType');
   const priority = headers['apns-priority'] === undefined ? '10' : String(headers['apns-priority']);
   if (!['5', '10', '1'].includes(priority) || (pushType === 'background' && priority === '10')) return fail(400, 'BadPriority');

@@ -4,6 +4,8 @@ import { locateJsonError } from '../domain/locate-syntax-error.js';
 import { oneLine, quoted } from '../domain/quote-value.js';
 import { parseDuration } from '../config/parse-duration.js';
 import { limits } from './limits.js';
+import { checkLiveActivity, liveActivityAps } from './live-activity.js';
+import { isPlainObject } from '../domain/plain-object.js';
 
 export const messageKinds = ['notification', 'data'] as const;
 export const priorities = ['high', 'normal'] as const;
@@ -100,7 +102,10 @@ export function checkTemplate(value: unknown): string[] {
     if (value[key] !== undefined && typeof value[key] !== 'string') problems.push(`${key} must be a string`);
   }
   checkContent(value, '', problems);
-  if (kind === 'notification' && !hasText(value) && !Object.values(asObject(value.locales)).some(hasText)) {
+  checkLiveActivity(value, problems);
+  // A Live Activity shows its content state: an alert (title, body) is optional.
+  const liveActivity = liveActivityAps(value.apns) !== undefined;
+  if (kind === 'notification' && !liveActivity && !hasText(value) && !Object.values(asObject(value.locales)).some(hasText)) {
     problems.push('a notification needs a title or a body (use "kind": "data" for a silent data message)');
   }
   if (kind === 'data') {
@@ -191,8 +196,4 @@ function hasText(value: unknown): boolean {
 
 function asObject(value: unknown): Record<string, unknown> {
   return isPlainObject(value) ? value : {};
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,4 @@
-import { isPlainObject } from './load-template.js';
+import { isPlainObject } from '../domain/plain-object.js';
 
 /**
  * Merges a template's raw provider block over a built payload: objects merge key by key,

@@ -4,6 +4,7 @@ import { providerNames, type DeviceRecipient, type ProviderName } from '../domai
 import { campaignAnalyticsLabel } from './fcm/analytics-label.js';
 import { ConfigError } from '../errors.js';
 import type { RenderedMessage } from '../message/compile-template.js';
+import { tokenKindMismatch } from '../message/live-activity.js';
 import { createVerified, providerDescriptors } from './descriptors.js';
 import { DryRunProvider } from './dry-run.js';
 import type { BuildContext, BuildResult, Provider, ProviderDescriptor, ProviderSource, Refusal, Rendered } from './provider.js';
@@ -80,6 +81,8 @@ export class ProviderSet implements ProviderSource {
   }
 
   build(message: RenderedMessage, recipient: DeviceRecipient): BuildResult<unknown> {
+    const mismatch = tokenKindMismatch(message, recipient);
+    if (mismatch) return { ok: false, reason: 'wrong-push-type', detail: mismatch };
     return this.descriptor(recipient.provider).buildPayload(message, recipient, this.context);
   }
 

@@ -17,6 +17,11 @@ export function apnsToken(id: string | number): string {
   return digest(`apns${id}`).toString('hex');
 }
 
+/** A made-up ActivityKit token (a Live Activity's update token, or a push-to-start token): 80 bytes of hex, as they come in the field. */
+export function liveActivityToken(id: string | number): string {
+  return Buffer.concat([digest(`activity${id}`), digest(`activity-b${id}`), digest(`activity-c${id}`).subarray(0, 16)]).toString('hex');
+}
+
 export { emulatorSubscription };
 
 export function tempDir(prefix = 'pushcast-test-'): string {

@@ -1,13 +1,14 @@
 import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes } from '../../message/limits.js';
+import { liveActivityAps, settleLiveActivity } from '../../message/live-activity.js';
 import { definedFields, dropUndefined, mergeFields } from '../../message/merge-fields.js';
 import type { BuildContext, BuildResult } from '../provider.js';
 
 /** What APNs receives for one device: the headers node-apn sets and the JSON body. */
 export interface ApnsPayload {
   topic?: string;
-  pushType: 'alert' | 'background';
+  pushType: 'alert' | 'background' | 'liveactivity';
   priority: 5 | 10;
   /** Seconds to keep trying; turned into apns-expiration when the request is made. */
   ttlSeconds?: number;
@@ -15,8 +16,12 @@ export interface ApnsPayload {
   body: Record<string, unknown>;
 }
 
+/** Apple: a Live Activity's apns-topic is the app's bundle id with this appended. */
+const liveActivityTopicSuffix = '.push-type.liveactivity';
+
 /** The APNs request for one device token: headers for node-apn and the JSON body. */
 export function buildApnsPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<ApnsPayload> {
+  if (liveActivityAps(message.apns)) return buildLiveActivity(message, recipient, context);
   const visible = message.kind === 'notification';
   const aps = visible
     ? {
@@ -43,6 +48,36 @@ export function buildApnsPayload(message: RenderedMessage, recipient: DeviceReci
       pushType: visible ? 'alert' : 'background',
       // Apple requires priority 5 for background pushes.
       priority: !visible || message.priority === 'normal' ? 5 : 10,
+      ttlSeconds: message.ttlSeconds,
+      collapseId: message.group === undefined ? undefined : apnsCollapseId(message.group),
+      body,
+    }),
+  };
+}
+
+/**
+ * An ActivityKit push: the template's Live Activity fields in aps, its title, body and sound as
+ * the alert (inside it, where ActivityKit reads the sound), to `<bundle id>.push-type.liveactivity`.
+ */
+function buildLiveActivity(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<ApnsPayload> {
+  const alert = message.title === undefined && message.body === undefined ? undefined : { title: message.title, body: message.body, sound: message.sound };
+  const built = dropUndefined({ ...message.data, link: message.link, aps: { alert } });
+  const body = mergeFields(built as Record<string, unknown>, message.apns);
+  const problem = settleLiveActivity(body.aps as Record<string, unknown>, Math.floor(Date.now() / 1000));
+  if (problem) return { ok: false, reason: 'template-error', detail: problem };
+
+  const bytes = utf8Bytes(JSON.stringify(body));
+  if (bytes > limits.apnsPayloadBytes) {
+    return { ok: false, reason: 'payload-too-large', detail: tooLarge('APNs Live Activity payload', bytes, limits.apnsPayloadBytes) };
+  }
+  const bundle = recipient.apnsTopic ?? context.apnsTopic;
+  return {
+    ok: true,
+    payload: definedFields({
+      topic: bundle === undefined || bundle.endsWith(liveActivityTopicSuffix) ? bundle : `${bundle}${liveActivityTopicSuffix}`,
+      pushType: 'liveactivity',
+      // Apple: 10 is delivered at once, within a budget of such updates per app; 5 for those that can wait.
+      priority: message.priority === 'normal' ? 5 : 10,
       ttlSeconds: message.ttlSeconds,
       collapseId: message.group === undefined ? undefined : apnsCollapseId(message.group),
       body,
