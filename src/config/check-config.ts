@@ -146,6 +146,7 @@ function wrongValue(path: string, value: unknown): string | undefined {
         : `must be a Firebase Android app id (1:1234567890:android:0a1b2c3d4e5f6789, in the Firebase console's project settings), not ${quoted(value)}`;
     case 'fcm.endpoint':
     case 'fcm.dataEndpoint':
+    case 'fcm.topicsEndpoint':
     case 'apns.endpoint':
     case 'webpush.endpoint':
       return endpointProblem(String(value));

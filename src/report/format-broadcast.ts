@@ -1,0 +1,31 @@
+import { oneLine } from '../domain/quote-value.js';
+import type { BroadcastRecord, CampaignRecord } from './campaign-record.js';
+
+const outcomeWords: Record<BroadcastRecord['outcome'], string> = {
+  accepted: 'accepted',
+  refused: 'refused: nothing was sent',
+  'not-sent': 'not sent: the request never reached the provider',
+  uncertain: 'uncertain: the request may have reached the provider, which gave no answer',
+};
+
+/** The report of a broadcast for a person: its own section, as there are no per-device counts to show. */
+export function formatBroadcast(record: CampaignRecord, broadcast: BroadcastRecord): string {
+  const lines = [
+    `campaign ${record.campaign}: one ${broadcast.provider} message to ${broadcast.target.kind} ${broadcast.target.value}`,
+    `  requests     ${broadcast.requests}${broadcast.by === 'earlier-run' ? ' (an earlier run sent it: not sent again)' : ''}`,
+    `  outcome      ${outcomeWords[broadcast.outcome]}`,
+    ...(broadcast.messageId ? [`  message id   ${broadcast.messageId}`] : []),
+    ...(broadcast.sentAt ? [`  sent at      ${broadcast.sentAt}`] : []),
+    ...(broadcast.reason ? [`  reason       ${broadcast.reason}${broadcast.detail ? `: ${oneLine(broadcast.detail)}` : ''}`] : []),
+    ...(record.fcm ? [`  label        ${record.fcm.analyticsLabel}`] : []),
+    `  per device   none: ${broadcast.note}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The one line of `--quiet`. */
+export function broadcastLine(record: CampaignRecord, broadcast: BroadcastRecord): string {
+  const earlier = broadcast.by === 'earlier-run' ? ' by an earlier run' : '';
+  const id = broadcast.messageId ? ` (${broadcast.messageId})` : '';
+  return oneLine(`campaign ${record.campaign}: ${broadcast.target.kind} ${broadcast.target.value}: ${broadcast.outcome}${earlier}${id}, ${broadcast.requests} request`);
+}
