@@ -64,7 +64,7 @@ describe('send --topic and --condition: one FCM message for every subscriber', (
     expect(emulator.fcmTopics.sends.map((send) => send.condition)).toEqual([condition]);
     expect(sent.stdout).toContain('requests     1');
     expect(sent.stdout).toContain(`message id   ${emulator.fcmTopics.sends[0].id}`);
-    expect(sent.stdout).toMatch(/per device {3}none: .*not at once/);
+    expect(sent.stdout).toMatch(/per device {3}none: one answer for every device/);
   });
 
   it.each([

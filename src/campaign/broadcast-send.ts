@@ -58,8 +58,7 @@ interface SentState {
   reason?: string;
 }
 
-const fanOutNote =
-  'the provider answers once for every device, and fans the message out on its side afterwards, not at once (FCM: minutes for a large topic); devices never seen by it, and tokens that died, are not reported';
+const fanOutNote = 'one answer for every device; the provider fans the message out afterwards, not at once (FCM: minutes for a large topic), and names no device or dead token';
 
 /** A broadcast campaign's default id: the message file's contents and the target, so the same command again is the same campaign. */
 export function broadcastCampaignId(sha256: string, target: BroadcastTarget): string {

@@ -1,5 +1,6 @@
 import { sendBroadcast } from '../campaign/broadcast-send.js';
 import type { PushcastConfig } from '../config/config.js';
+import type { CampaignRecord } from '../report/campaign-record.js';
 import { loadConfig } from '../config/load-config.js';
 import { InputError, throwIfInterrupted, UsageError } from '../errors.js';
 import { campaignAnalyticsLabel } from '../providers/fcm/analytics-label.js';
@@ -54,10 +55,15 @@ export function broadcastTarget(options: SendOptions): FcmBroadcastTarget | unde
  * to the topic (or whose topics meet the condition), the template rendered once, with no
  * per-recipient variables; sent at most once (campaign/broadcast-send.ts).
  */
-export async function runBroadcast(target: FcmBroadcastTarget, options: SendOptions, io: CliIo, given?: { config?: PushcastConfig }): Promise<number> {
+export async function runBroadcast(
+  target: FcmBroadcastTarget,
+  options: SendOptions,
+  io: CliIo,
+  given: { config?: PushcastConfig; /** Told the record, for --metrics-file. */ seen?: { record?: CampaignRecord } },
+): Promise<number> {
   const givenLabel = parseLabelFlag(options.label);
   if (!options.message) throw new UsageError('--topic and --condition send a --message FILE (a JSON message template)');
-  const { config } = given?.config ? { config: given.config } : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
+  const { config } = given.config ? { config: given.config } : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });
   throwIfInterrupted(io.signal, 'while reading the configuration');
   const { template, messageLabel, messageFile } = await compileMessage(options, io);
   // One message for every device: no row to fill a placeholder from; those with a default take it.
@@ -98,5 +104,6 @@ export async function runBroadcast(target: FcmBroadcastTarget, options: SendOpti
       warn: (text) => writeNotice(io, text),
     },
   );
+  if (given.seen) given.seen.record = result.record;
   return printResult(result, options, io);
 }

@@ -96,7 +96,7 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
 /** `seen.record`: the record of the last run sent, once there is one. */
 async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: PushcastConfig } | undefined, seen: { record?: CampaignRecord }): Promise<number> {
   const broadcast = broadcastTarget(options);
-  if (broadcast) return runBroadcast(broadcast, options, io, given);
+  if (broadcast) return runBroadcast(broadcast, options, io, { ...given, seen });
   const { config, file: configFile } = given?.config
     ? { config: given.config, file: undefined }
     : await loadConfig({ file: options.config, cwd: io.cwd, env: io.env, flags: sendFlags(options), signal: io.signal });

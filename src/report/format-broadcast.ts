@@ -1,3 +1,4 @@
+import { counted } from '../domain/count-words.js';
 import { oneLine } from '../domain/quote-value.js';
 import type { BroadcastRecord, CampaignRecord } from './campaign-record.js';
 
@@ -18,14 +19,25 @@ export function formatBroadcast(record: CampaignRecord, broadcast: BroadcastReco
     ...(broadcast.sentAt ? [`  sent at      ${broadcast.sentAt}`] : []),
     ...(broadcast.reason ? [`  reason       ${broadcast.reason}${broadcast.detail ? `: ${oneLine(broadcast.detail)}` : ''}`] : []),
     ...(record.fcm ? [`  label        ${record.fcm.analyticsLabel}`] : []),
-    `  per device   none: ${broadcast.note}`,
+    ...wrapped(`none: ${broadcast.note}`).map((line, place) => `${place === 0 ? '  per device   ' : ' '.repeat(15)}${line}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Words in lines of at most 65 characters: with the 15 of the label column, the report keeps to 80. */
+function wrapped(text: string): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= 65) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines;
 }
 
 /** The one line of `--quiet`. */
 export function broadcastLine(record: CampaignRecord, broadcast: BroadcastRecord): string {
   const earlier = broadcast.by === 'earlier-run' ? ' by an earlier run' : '';
   const id = broadcast.messageId ? ` (${broadcast.messageId})` : '';
-  return oneLine(`campaign ${record.campaign}: ${broadcast.target.kind} ${broadcast.target.value}: ${broadcast.outcome}${earlier}${id}, ${broadcast.requests} request`);
+  return oneLine(`campaign ${record.campaign}: ${broadcast.target.kind} ${broadcast.target.value}: ${broadcast.outcome}${earlier}${id}, ${counted(broadcast.requests, 'request')}`);
 }
