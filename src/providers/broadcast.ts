@@ -1,9 +1,9 @@
 import type { ProviderName } from '../domain/recipient.js';
 
 /**
- * One request that reaches many devices: a message to an FCM topic or condition, or to an APNs
- * broadcast channel. The provider fans it out on its side and says nothing per device, so its
- * only outcome is the request's own.
+ * One request that reaches many devices: a message to an FCM topic or condition (an APNs
+ * broadcast channel would be another kind). The provider fans it out on its side and says
+ * nothing per device, so its only outcome is the request's own.
  */
 export interface BroadcastTarget {
   kind: 'topic' | 'condition';
