@@ -21,6 +21,7 @@ import { checkRateFlag, parseLabelFlag, parseMaxAge, parseSchedule, parseShardFl
 import { scheduleClock } from './clock.js';
 import { checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js';
 import { inShard } from '../engine/shard.js';
+import { broadcastTarget, runBroadcast } from './run-broadcast.js';
 
 export interface SendOptions extends InputOptions, ScheduleFlags {
   dryRun?: boolean;
@@ -70,6 +71,9 @@ export interface SendOptions extends InputOptions, ScheduleFlags {
   events?: string;
   /** --metrics-file FILE: the run's counts for node_exporter's textfile collector. */
   metricsFile?: string;
+  /** --topic NAME / --condition EXPR: one FCM message for a topic's subscribers (run-broadcast.ts). */
+  topic?: string;
+  condition?: string;
 }
 
 /**
@@ -97,6 +101,8 @@ export async function runSend(options: SendOptions, io: CliIo, given?: { config?
 
 /** `seen.record`: the record of the last run sent, once there is one. */
 async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: PushcastConfig } | undefined, seen: { record?: CampaignRecord }): Promise<number> {
+  const broadcast = broadcastTarget(options);
+  if (broadcast) return runBroadcast(broadcast, options, io, { ...given, seen });
   // A flag's mistake is the command line's (exit 1), said before the config is read.
   const capFlag = typeof options.cap === 'string' ? parseFrequencyCap(options.cap) : undefined;
   if (typeof capFlag === 'string') throw new UsageError(`--cap: ${capFlag}`);

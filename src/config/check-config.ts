@@ -151,6 +151,7 @@ function wrongValue(path: string, value: unknown): string | undefined {
     }
     case 'fcm.endpoint':
     case 'fcm.dataEndpoint':
+    case 'fcm.topicsEndpoint':
     case 'apns.endpoint':
     case 'webpush.endpoint':
       return endpointProblem(String(value));

@@ -17,6 +17,8 @@ export interface PushcastConfig {
     androidAppId?: string;
     /** Read FCM's delivery data here instead of https://fcmdata.googleapis.com (the emulator). */
     dataEndpoint?: string;
+    /** Manage topic subscriptions here instead of https://iid.googleapis.com, the Instance ID API (the emulator). */
+    topicsEndpoint?: string;
   };
   apns?: {
     /** The .p8 signing key (token auth), or a path to it. */

@@ -19,6 +19,7 @@ export const settings: Setting[] = [
   { path: 'fcm.batchSize', env: ['PUSHCAST_FCM_BATCH_SIZE'], kind: 'number' },
   { path: 'fcm.androidAppId', env: ['PUSHCAST_FCM_ANDROID_APP_ID'], kind: 'string' },
   { path: 'fcm.dataEndpoint', env: ['PUSHCAST_FCM_DATA_ENDPOINT'], kind: 'string' },
+  { path: 'fcm.topicsEndpoint', env: ['PUSHCAST_FCM_TOPICS_ENDPOINT'], kind: 'string' },
   { path: 'apns.key', env: ['PUSHCAST_APNS_KEY'], kind: 'secret-file' },
   { path: 'apns.keyId', env: ['PUSHCAST_APNS_KEY_ID'], kind: 'string' },
   { path: 'apns.teamId', env: ['PUSHCAST_APNS_TEAM_ID'], kind: 'string' },

@@ -5,6 +5,7 @@ import type { EmulatorState } from './emulator-state.js';
 import type { RealAnswer } from './real-answers.js';
 import type { VerifiedJwts } from './verify-jwt.js';
 import type { ProviderTokenJudge } from './judge-provider-tokens.js';
+import type { FcmTopics } from './handle-fcm-topics.js';
 
 /**
  * The SETTINGS_MAX_CONCURRENT_STREAMS a connection is offered: FCM takes 100 concurrent streams on
@@ -49,6 +50,8 @@ export interface EmulatorContext {
   verifiedJwts: VerifiedJwts;
   /** APNs's expiry and renewal rules for provider tokens, on the emulator's clock. */
   providerTokens: ProviderTokenJudge;
+  /** FCM's topics: messages sent to topics and conditions, and who is subscribed (the Instance ID API). */
+  fcmTopics: FcmTopics;
   /** Cuts the connection a request came on, without a word: its TCP socket destroyed under it at once, or (`end`) closed after what was written. */
   cutConnection(exchange: Exchange, how?: 'destroy' | 'end'): void;
 }

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { bytesOf } from './emulated.js';
 import { compact, dropConnection, retryAfterHeader, sendJson, sendRealAnswer, type EmulatorContext, type Exchange } from './exchange.js';
+import { handleFcmTopicSend } from './handle-fcm-topics.js';
 import { fcmThirdPartyAuthError, fcmUnauthenticated, type RealAnswer } from './real-answers.js';
 import { verifyJwt } from './verify-jwt.js';
 
@@ -66,6 +67,7 @@ export function handleFcmSend(context: EmulatorContext, exchange: Exchange): voi
     return fail(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
   }
   const message = request.message ?? {};
+  if (message.topic !== undefined || message.condition !== undefined) return handleFcmTopicSend(context, exchange, project, message, fail);
   token = typeof message.token === 'string' ? message.token : '';
   if (!token) return fail(400, 'INVALID_ARGUMENT', 'Recipient of the message is not set.');
   if (!fcmTokenPattern.test(token)) return fail(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token');

@@ -11,6 +11,7 @@ import { connectionStreamLimit, refuseAll, refusedAfterGoaway, sendJson, type Em
 import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
+import { FcmTopics, handleIidBatch } from './handle-fcm-topics.js';
 import { emulatorAndroidAppId, handleFcmDeliveryData } from './handle-fcm-data.js';
 import { handleWebPush } from './handle-webpush.js';
 import { ProviderTokenJudge } from './judge-provider-tokens.js';
@@ -54,6 +55,8 @@ export interface Emulator {
   reset(): void;
   /** Moves the emulator's clock ahead: the APNs provider tokens it saw age by `ms` (judge-provider-tokens.ts). Not undone by `reset`. */
   advanceClock(ms: number): void;
+  /** FCM's topics: the messages sent to topics and conditions, the subscriptions, the Instance ID batch requests (cleared by `reset`). */
+  fcmTopics: FcmTopics;
   behaviour: Behaviour;
   close(): Promise<void>;
 }
@@ -140,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     apnsPublicKey: createPublicKey(credentials.apns.key),
     verifiedJwts: new VerifiedJwts(),
     providerTokens: new ProviderTokenJudge(),
+    fcmTopics: new FcmTopics(),
     cutConnection(exchange, how = 'destroy') {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
       const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;
@@ -212,7 +216,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     credentials,
     behaviour,
     config: () => ({
-      fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url, androidAppId: emulatorAndroidAppId, dataEndpoint: url },
+      fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url, androidAppId: emulatorAndroidAppId, dataEndpoint: url, topicsEndpoint: url },
       apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: apnsTopic, endpoint: url },
       webpush: { vapidPublicKey: credentials.vapid.publicKey, vapidPrivateKey: credentials.vapid.privateKey, subject: credentials.vapid.subject, endpoint: url },
       ca: generated.tls.cert,
@@ -220,8 +224,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     delivered: () => state.delivered,
     attemptLog: () => state.attemptLog,
     stats: () => state.stats,
-    reset: () => state.reset(),
+    reset: () => {
+      state.reset();
+      context.fcmTopics.reset();
+    },
     advanceClock: (ms) => context.providerTokens.advanceClock(ms),
+    fcmTopics: context.fcmTopics,
     async close() {
       for (const session of sessions) session.destroy();
       server.close();
@@ -233,7 +241,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 /** The provider a request path belongs to; undefined for the OAuth endpoint and the emulator's own. */
 function providerOf(path: string): ProviderName | undefined {
-  if (path === '/token' || path.startsWith('/_emulator/') || path.startsWith('/v1beta1/')) return undefined;
+  if (path === '/token' || path.startsWith('/_emulator/') || path.startsWith('/v1beta1/') || path.startsWith('/iid/')) return undefined;
   if (path.startsWith('/v1/projects/')) return 'fcm';
   if (path.startsWith('/3/device/')) return 'apns';
   return 'webpush';
@@ -245,10 +253,12 @@ function route(context: EmulatorContext, exchange: Exchange): void {
   const { path } = exchange;
   if (path === '/token') return handleOAuthToken(context, exchange);
   if (path.startsWith('/v1beta1/')) return handleFcmDeliveryData(context, exchange);
+  if (path.startsWith('/iid/')) return handleIidBatch(context, exchange);
   if (path === '/_emulator/stats') return sendJson(exchange, 200, context.state.stats);
   if (path === '/_emulator/delivered') return sendJson(exchange, 200, context.state.delivered);
   if (path === '/_emulator/reset' && exchange.req.method === 'POST') {
     context.state.reset();
+    context.fcmTopics.reset();
     return sendJson(exchange, 204, undefined);
   }
   const provider = providerOf(path);

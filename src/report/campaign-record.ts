@@ -83,6 +83,8 @@ export interface CampaignRecord extends TallyCounts {
   apns?: ApnsSplitRecord;
   /** The analytics label every FCM message carried: FCM's delivery data is kept per label. Absent when none did. */
   fcm?: { analyticsLabel: string };
+  /** A send to many devices in one request (an FCM topic or condition): its outcome is the request's, none per device; the counts stay 0. */
+  broadcast?: BroadcastRecord;
   /** Sends and retries over time, and the pauses: none for a run that died (its journal does not keep them). */
   timeline?: TimelineRecord;
   /** What the device registry was told: tokens marked invalid, and invalid answers held back. */
@@ -97,6 +99,28 @@ export interface CampaignRecord extends TallyCounts {
   runsNotListed?: number;
   /** The campaign as a whole, over every run: when it started and last ran, time sending, sends. */
   overall?: CampaignOverall;
+}
+
+/** The record's section of a send that reached many devices with one request (schema/report-v1.schema.json, `broadcast`). */
+export interface BroadcastRecord {
+  provider: ProviderName;
+  /** Where it went: an FCM topic, or an FCM condition over topics. */
+  target: { kind: 'topic' | 'condition'; value: string };
+  /** Requests this run made: 1, or 0 when an earlier run sent it (or may have). */
+  requests: number;
+  /** The request's outcome: the provider says nothing per device. */
+  outcome: 'accepted' | 'refused' | 'not-sent' | 'uncertain';
+  /** Whether the outcome is this run's, or an earlier run's that this one did not repeat. */
+  by: 'this-run' | 'earlier-run';
+  /** The provider's id of the message (FCM: projects/…/messages/…), when accepted. */
+  messageId?: string;
+  /** When the request went. */
+  sentAt?: string;
+  reason?: string;
+  detail?: string;
+  /** Always false: the provider answers once for every device. */
+  perDeviceOutcome: false;
+  note: string;
 }
 
 /** What a row's `line` is called in a report: a line of the file, a registry device (a channel send), or the one --token. */
@@ -151,6 +175,7 @@ export function buildRecord(input: {
   timeline?: TimelineRecord;
   apns?: ApnsSplitRecord;
   fcm?: CampaignRecord['fcm'];
+  broadcast?: BroadcastRecord;
   schedule?: ScheduleRecord;
   /** Every run of the campaign, this one last. */
   history?: RunSummary[];
@@ -203,6 +228,7 @@ export function buildRecord(input: {
     ...(input.registry ? { registry: input.registry } : {}),
     ...(input.apns ? { apns: input.apns } : {}),
     ...(input.fcm ? { fcm: input.fcm } : {}),
+    ...(input.broadcast ? { broadcast: input.broadcast } : {}),
     ...(input.schedule ? { schedule: input.schedule } : {}),
     ...(input.timeline ? { timeline: input.timeline } : {}),
     resources: { ...resources, seconds: round(resources.seconds), cpuSeconds: round(resources.cpuSeconds) },

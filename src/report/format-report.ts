@@ -6,6 +6,7 @@ import { describeUnreached, lineNoun, type CampaignRecord } from './campaign-rec
 import { runEndingWords } from './campaign-history.js';
 import { localTimeText } from '../domain/zoned-time.js';
 import { pruneListWhere } from './report-files.js';
+import { broadcastLine, formatBroadcast } from './format-broadcast.js';
 
 const columns: Array<keyof ProviderCounts> = ['targeted', 'accepted', 'invalid', 'rejected', 'failed', 'uncertain', 'skipped'];
 const statusWords: Record<CampaignRecord['status'], string> = {
@@ -20,6 +21,7 @@ const statusWords: Record<CampaignRecord['status'], string> = {
  * 80 columns whatever language the message was in; reasons wrap onto their own lines.
  */
 export function formatReport(record: CampaignRecord): string {
+  if (record.broadcast) return formatBroadcast(record, record.broadcast);
   const lines: string[] = [];
   const check = record.command === 'check';
   const row = (label: string, counts: Pick<ProviderCounts, keyof ProviderCounts>) => [label.padEnd(10), ...columns.map((key) => String(counts[key]).padStart(10))].join('');
@@ -167,6 +169,7 @@ function scheduleLines(record: CampaignRecord): string[] {
 
 /** The one line of `--quiet`: the counts, and which shard they are of. */
 export function quietLine(record: CampaignRecord): string {
+  if (record.broadcast) return broadcastLine(record, record.broadcast);
   const { targeted, accepted, invalid, rejected, failed, uncertain, skipped } = record.counts;
   const shard = record.shard ? ` (shard ${record.shard})` : '';
   const valid = record.command === 'check' ? 'valid' : 'accepted';

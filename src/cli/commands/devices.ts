@@ -11,13 +11,14 @@ import { ExitCode, InputError, UsageError } from '../../errors.js';
 import { csvLine } from '../../report/csv.js';
 import { checkAttributes, deviceState, type Device, type DeviceRegistry, type DeviceState } from '../../registry/registry.js';
 import { quoted } from '../../domain/quote-value.js';
-import { openRegistry, registryExists, registryTarget } from '../../registry/open-registry.js';
 import { defaultMaxAgeDays, staleCutoff } from '../../registry/resolve-users.js';
 import type { InstallationSource } from '../../registry/installation-export.js';
 import { importDevices, openImport } from '../../registry/import-devices.js';
 import { startMeasuring } from '../../campaign/measure-resources.js';
 import { terminalLine, writeLine, writeNotice, type CliIo } from '../io.js';
 import { parseMaxAge } from '../send-flags.js';
+import { openRegistryFor } from '../registry-for.js';
+import { openRegistry, registryTarget } from '../../registry/open-registry.js';
 import { parseProvider } from '../send-inputs.js';
 
 export const exportColumns = [
@@ -36,22 +37,6 @@ export const exportColumns = [
 ];
 /** The export's free-text columns (channels, invalid_reason…): guarded as `devices import` unguards them, so a re-import is exact. */
 const exportFreeText: ReadonlySet<number> = new Set(exportColumns.flatMap((name, index) => (isFreeTextColumn(name) ? [index] : [])));
-
-/**
- * The registry a `devices` command works on. Commands that only read it (list, stats, export,
- * prune) refuse one that does not exist rather than create an empty one and report 0 devices.
- */
-/** `read`: it must exist; `write`: created on first use; `update`: it must exist, and its schema is brought up to date. */
-export async function openRegistryFor(options: { registry?: string }, io: CliIo, access: 'read' | 'write' | 'update' = 'write'): Promise<DeviceRegistry> {
-  const given = options.registry ?? io.env.PUSHCAST_REGISTRY;
-  const target = registryTarget(given, io.cwd, io.env);
-  if (access !== 'write' && !registryExists(target)) {
-    throw new InputError(
-      `no device registry at ${target.label}: import devices first (pushcast devices import FILE.csv)${given ? '' : ', or name the registry with --registry FILE'}`,
-    );
-  }
-  return openRegistry(target, { migrate: access !== 'read', notice: (text) => writeNotice(io, text) });
-}
 
 /** `devices import FILE`: upserts a token-list CSV (with optional channels), or a Parse or LeanCloud `_Installation` export, in batched transactions. */
 export async function importCommand(file: string, options: { registry?: string; provider?: string; encoding?: string; from?: string; json?: boolean }, io: CliIo): Promise<number> {

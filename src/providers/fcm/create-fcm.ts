@@ -104,7 +104,7 @@ export async function createFcmProvider(config: PushcastConfig, options: { valid
  * under a steady 503) and resent requests that may have been delivered. One layer: pushcast's.
  * test/fcm-redirect.test.ts fails if an upgrade moves these clients.
  */
-function disableClientRetries(messaging: Messaging): void {
+export function disableClientRetries(messaging: Messaging): void {
   const handler = (messaging as unknown as { messagingRequestHandler?: Record<string, { retry?: unknown } | undefined> }).messagingRequestHandler;
   const clients = [handler?.httpClient, handler?.http2Client];
   if (clients.some((client) => !client || !('retry' in client))) {

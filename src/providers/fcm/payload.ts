@@ -1,4 +1,4 @@
-import type { TokenMessage } from 'firebase-admin/messaging';
+import type { ConditionMessage, TokenMessage, TopicMessage } from 'firebase-admin/messaging';
 import type { DeviceRecipient } from '../../domain/recipient.js';
 import type { RenderedMessage } from '../../message/compile-template.js';
 import { apnsCollapseId, limits, tooLarge, utf8Bytes, webPushTopic } from '../../message/limits.js';
@@ -18,13 +18,47 @@ export interface FcmPayload {
  * collapse id, the web Topic and tag); `thread` groups, which only iOS does (thread-id).
  */
 export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecipient, context: BuildContext): BuildResult<FcmPayload> {
+  const payload = fcmMessage(message, { token: recipient.token }, context) as unknown as TokenMessage;
+  const bytes = surelyFits(payload) ? 0 : fcmPayloadBytes(payload);
+  if (bytes > limits.fcmPayloadBytes) {
+    return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM payload (the largest one platform gets, overrides included)', bytes, limits.fcmPayloadBytes) };
+  }
+  return { ok: true, payload: definedFields({ message: payload, ttlSeconds: message.ttlSeconds }) };
+}
+
+/** Where one FCM message goes: a device, every device subscribed to a topic, or those whose topics meet a condition. */
+type FcmTarget = { token: string } | { topic: string } | { condition: string };
+
+/** "FCM's limit is 4096 B, or 2048 B for topics" (firebase-admin's payload-size-limit-exceeded; shared/notes/provider-clients.md). */
+export const fcmTopicPayloadBytes = 2048;
+
+/**
+ * The message of a topic or condition send: rendered once for every device, its APNs expiry set
+ * now, within FCM's smaller limit for topic messages.
+ */
+export function buildFcmBroadcast(
+  message: RenderedMessage,
+  target: { topic: string } | { condition: string },
+  context: BuildContext,
+): BuildResult<TopicMessage | ConditionMessage> {
+  const built = fcmMessage(message, target, context) as unknown as TopicMessage | ConditionMessage;
+  const bytes = fcmPayloadBytes(built);
+  if (bytes > fcmTopicPayloadBytes) {
+    return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM topic payload (the largest one platform gets, overrides included)', bytes, fcmTopicPayloadBytes) };
+  }
+  const payload = withApnsExpiration({ message: built as unknown as TokenMessage, ttlSeconds: message.ttlSeconds }, Math.floor(Date.now() / 1000));
+  return { ok: true, payload: payload as unknown as TopicMessage | ConditionMessage };
+}
+
+/** The firebase-admin `Message` of a rendered message, to one target, the template's raw `fcm` overrides merged in. */
+function fcmMessage(message: RenderedMessage, target: FcmTarget, context: BuildContext): Record<string, unknown> {
   const visible = message.kind === 'notification';
   const data = message.link ? { ...message.data, link: message.link } : message.data;
   const notification = visible ? { title: message.title, body: message.body, imageUrl: message.image } : undefined;
   const { group, ttlSeconds: ttl } = message;
 
   const built = dropUndefined({
-    token: recipient.token,
+    ...target,
     fcmOptions: context.fcmAnalyticsLabel === undefined ? undefined : { analyticsLabel: context.fcmAnalyticsLabel },
     notification,
     data,
@@ -56,20 +90,14 @@ export function buildFcmPayload(message: RenderedMessage, recipient: DeviceRecip
       fcmOptions: message.link?.startsWith('https://') ? { link: message.link } : undefined,
     },
   });
-  const payload = mergeFields(built as unknown as Record<string, unknown>, message.fcm) as unknown as TokenMessage;
-
-  const bytes = surelyFits(payload) ? 0 : fcmPayloadBytes(payload);
-  if (bytes > limits.fcmPayloadBytes) {
-    return { ok: false, reason: 'payload-too-large', detail: tooLarge('FCM payload (the largest one platform gets, overrides included)', bytes, limits.fcmPayloadBytes) };
-  }
-  return { ok: true, payload: definedFields({ message: payload, ttlSeconds: ttl }) };
+  return mergeFields(built as unknown as Record<string, unknown>, message.fcm);
 }
 
 /**
  * The largest payload one platform gets from a message, measured as sent (raw overrides
  * included): FCM's 4096-byte limit applies to what Android, iOS or the web receives.
  */
-export function fcmPayloadBytes(message: TokenMessage): number {
+export function fcmPayloadBytes(message: TokenMessage | TopicMessage | ConditionMessage): number {
   const bytes = (value: Record<string, unknown>) => utf8Bytes(JSON.stringify(dropUndefined(value)));
   const android = bytes({ notification: message.notification, android: message.android?.notification, data: message.android?.data ?? message.data });
   const apns = bytes({ notification: message.notification, payload: message.apns?.payload, data: message.data });
