@@ -58,7 +58,7 @@ describe('Live Activities', () => {
 
   it('a push-to-start carries attributes-type and attributes, its times from the row as numbers, at priority 5 when the template says normal', async () => {
     const token = liveActivityToken('start');
-    const { code, stderr } = await send(`platform,token,push_type,started\nios,${token},liveactivity,1767225600\n`, {
+    const { code, stderr } = await send(`platform,token,apns_push_type,started\nios,${token},liveactivity,1767225600\n`, {
       title: 'Kick-off',
       body: 'The match has started',
       priority: 'normal',

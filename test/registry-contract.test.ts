@@ -295,11 +295,16 @@ describe.each(backends)('the registry contract on $name', (backend) => {
       [{ 'attributes.country': 'IR', $and: [{ badge: { $gt: 1 } }] }, ['d1']],
       [{ deviceType: 'ios', appIdentifier: 'com.example.app' }, ['d2']], // Parse's own names
       [{ userId: { $in: [] } }, []],
+      [{ channels: { $all: [] } }, []], // as in Parse: all of nothing is nothing
+      [{ lastSeen: { $nin: ['1d', '2999-01-01'] } }, ['d1', 'd2', 'd3', 'd4']], // each a time
       [{ createdAt: { $lt: { __type: 'Date', iso: '2999-01-01T00:00:00Z' } } }, ['d1', 'd2', 'd3', 'd4']],
       [{ locale: "fa' OR '1'='1" }, []],
       [{ plan: { $in: ['pro"); DROP TABLE devices; --', "x' OR 1=1 --"] } }, []],
     ];
     for (const [where, expected] of golden) expect({ where, chosen: await chosen(where) }).toEqual({ where, chosen: expected });
+    // With a channel too (on PostgreSQL its parameter comes before the query's), both must hold.
+    const inNews = await collect(registry.selectDevices({ channel: 'news', where: parseDeviceQuery('{"locale":{"$in":["fa","ar"]}}', { attributes }) }));
+    expect(inNews.map((device) => device.token)).toEqual([fcmToken('d1')]);
     expect((await registry.stats()).devices).toBe(5); // the injection attempts dropped nothing
     // From users, every device is read and says whether it matches: the user is told apart from one the query left out.
     const byUser = await registry.devicesOfUsers(['u1', 'u2', 'u3'], parseDeviceQuery('{"plan":"pro"}', { attributes }));
@@ -328,6 +333,12 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(Date.parse(byDevice.get(deviceKey(phone))!.lastAt!)).toBeGreaterThanOrEqual(Date.parse(before));
     const later = new Date(Date.now() + 60_000).toISOString();
     expect((await registry.campaignsReaching({ userIds: ['u1'] }, later, 'campaign-z')).size).toBe(0);
+    // Where a campaign's cap window ends: its first claim, whichever shard made it.
+    const first = await registry.firstClaimOf('campaign-b');
+    expect(Date.parse(first!)).toBeGreaterThanOrEqual(Date.parse(before));
+    await registry.claim('campaign-b', '2/2', [phone], false); // another shard, later
+    expect(await registry.firstClaimOf('campaign-b')).toBe(first);
+    expect(await registry.firstClaimOf('campaign-none')).toBeUndefined();
   });
 
   it_('attributes merge on import, survive a token refresh, and are copied by a migration', async () => {

@@ -86,7 +86,6 @@ const columnAliases: Record<string, keyof ColumnRoles> = {
   apns_topic: 'apnsTopic',
   apns_environment: 'apnsEnvironment',
   apns_push_type: 'apnsPushType',
-  push_type: 'apnsPushType',
 };
 
 /** Columns that carry a token or a key: never template variables, never echoed. */

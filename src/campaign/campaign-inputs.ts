@@ -7,6 +7,7 @@ import type { DeviceRegistry } from '../registry/registry.js';
 import type { DeviceQuery } from '../registry/device-query.js';
 import { registryAudience } from '../registry/resolve-users.js';
 import type { CampaignIdentity } from './campaign-id.js';
+import type { VariantPlan } from './variants.js';
 
 /** What a campaign reads: the audience (re-openable: --strict reads it twice), the compiled template, and what identifies them. */
 export interface CampaignInputs {
@@ -23,6 +24,8 @@ export interface CampaignInputs {
   identity?: CampaignIdentity;
   /** The attribute names the registry holds: a template may name them when the audience's devices come from the registry. */
   registryAttributes?: string[];
+  /** An A/B campaign (--variant): its messages and split; `template` is then the first variant's. */
+  variants?: VariantPlan;
   reopen(): Promise<Audience>;
 }
 
@@ -33,7 +36,17 @@ export function registryDevices(inputs: CampaignInputs): boolean {
 
 /** Whether the template names a placeholder that neither the audience nor the registry's known attributes fill. */
 export function needsMoreVariables(inputs: CampaignInputs): boolean {
-  return unknownPlaceholders(inputs.template, variablesOf(inputs)).length > 0;
+  return messagesOf(inputs).some(({ template }) => unknownPlaceholders(template, variablesOf(inputs)).length > 0);
+}
+
+/** Whether any of the campaign's messages counts the badge up. */
+export function incrementsBadge(inputs: CampaignInputs): boolean {
+  return messagesOf(inputs).some(({ template }) => template.incrementsBadge);
+}
+
+/** The campaign's messages: its one template, or each variant's. */
+function messagesOf(inputs: CampaignInputs): Array<{ template: CompiledTemplate; messageLabel: string }> {
+  return inputs.variants ? inputs.variants.variants : [inputs];
 }
 
 function variablesOf(inputs: CampaignInputs): string[] {
@@ -45,21 +58,23 @@ function variablesOf(inputs: CampaignInputs): string[] {
  * Said before anything is sent.
  */
 export function checkBadge(inputs: CampaignInputs): void {
-  const fromRegistry = inputs.audience.shape === 'users' || inputs.audience.lineIs === 'registry-device-id';
-  if (inputs.template.incrementsBadge && !fromRegistry) {
+  const counting = messagesOf(inputs).find(({ template }) => template.incrementsBadge);
+  if (counting && !registryDevices(inputs)) {
     throw new InputError(
-      `message ${inputs.messageLabel}: badge "increment" counts up from each device's badge in the device registry, and ${inputs.audience.path} is a list of tokens: send to user IDs (a user_id column) or a --channel, or give the badge as a number`,
+      `message ${counting.messageLabel}: badge "increment" counts up from each device's badge in the device registry, and ${inputs.audience.path} is a list of tokens: send to user IDs (a user_id column) or a --channel, or give the badge as a number`,
     );
   }
 }
 
 /** A placeholder no column fills is said once, before any row is read, not once per row. */
 export function checkPlaceholders(inputs: CampaignInputs): void {
-  const unknown = unknownPlaceholders(inputs.template, variablesOf(inputs));
-  if (unknown.length === 0) return;
-  const columns = variablesOf(inputs).join(', ') || '(none)';
-  // Column names are the file's: one holding a line break stays on this line.
-  throw new InputError(oneLine(`message ${inputs.messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`));
+  for (const { template, messageLabel } of messagesOf(inputs)) {
+    const unknown = unknownPlaceholders(template, variablesOf(inputs));
+    if (unknown.length === 0) continue;
+    const columns = variablesOf(inputs).join(', ') || '(none)';
+    // Column names are the file's: one holding a line break stays on this line.
+    throw new InputError(oneLine(`message ${messageLabel}: ${unknown.join('; ')}; the columns of ${inputs.audience.path} are ${columns}`));
+  }
 }
 
 /** `--channel NAME` and/or `--where QUERY` with no audience file: every valid device in the channel and matching the query, from the registry. */
@@ -80,5 +95,5 @@ export function registryInputs(
     lineIs: 'registry-device-id',
     rows: registryAudience(registry, { channel, where, maxAgeDays }),
   });
-  return { audience: audience(), ...message, identity: { channel, where: where?.text }, reopen: async () => audience() };
+  return { audience: audience(), ...message, identity: { channel, where: where?.canonical }, reopen: async () => audience() };
 }

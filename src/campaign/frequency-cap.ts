@@ -7,11 +7,12 @@ export interface CapSettings {
   per: 'user' | 'device';
 }
 
-/** The cap a run applies: other campaigns' pushes within the window before `firstRunAt`, and since. */
-export function frequencyCap(settings: CapSettings, campaign: string, firstRunAt: number): FrequencyCap {
+/** The cap a run applies: other campaigns' pushes within the window before `endsAt` (and after), and since when. */
+export function frequencyCap(settings: CapSettings, campaign: string, endsAt: number, settled?: (key: string) => boolean): FrequencyCap {
   return {
     pushes: settings.rule.pushes,
-    since: new Date(firstRunAt - settings.rule.windowSeconds * 1000).toISOString(),
+    since: new Date(endsAt - settings.rule.windowSeconds * 1000).toISOString(),
+    ...(settled ? { settled } : {}),
     per: settings.per,
     campaign,
     text: settings.rule.text,

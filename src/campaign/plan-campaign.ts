@@ -17,6 +17,9 @@ import { campaignLimits } from './limits.js';
 import type { DeviceQuery } from '../registry/device-query.js';
 import { requireSomeProvider } from './send-campaign.js';
 import { frequencyCap, type CapSettings } from './frequency-cap.js';
+import { assignVariants, VariantTally } from './variants.js';
+import { deriveCampaignId } from './campaign-id.js';
+import type { VariantsRecord } from '../domain/ab-record.js';
 
 /** Bad rows listed in full in a plan; the counts always cover every row. */
 export const maxListedProblems = 1000;
@@ -26,6 +29,8 @@ export interface CampaignPlan {
   audience: string;
   /** The --where query, as given. */
   where?: string;
+  /** An A/B campaign: each variant's share and the devices it would reach, and the holdout. */
+  ab?: VariantsRecord;
   shape: Audience['shape'];
   /** What each error's `line` is (a registry device id for a channel). */
   lineIs?: Audience['lineIs'];
@@ -63,6 +68,8 @@ export interface PlanSettings {
   registry?: DeviceRegistry;
   channel?: string;
   where?: DeviceQuery;
+  /** --campaign: the id the variants are drawn from (else the one the send derives). */
+  campaign?: string;
   /** --cap: the plan counts whom it would skip (no campaign's own pushes excluded: a plan claims nothing). */
   cap?: CapSettings;
   /** --max-age: registry devices not seen for longer are skipped as stale. */
@@ -111,22 +118,29 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   const firstProblem = new AbortController();
   // A user row's devices share its line: a user is reached when one of them would be sent to.
   const reachedUsers = new Set<number>();
+  const variantTally = inputs.variants && new VariantTally(inputs.variants);
   const onFinal = (event: FinalEvent): void => {
+    variantTally?.onFinal(event);
     if (event.kind === 'accepted' && plan.shape === 'users') reachedUsers.add(event.line);
     if (event.kind !== 'skipped') return;
     if (plan.errors.length < maxListedProblems) plan.errors.push({ line: event.line, provider: event.provider, reason: event.reason ?? 'skipped', detail: event.detail ?? '' });
     else plan.errorsNotListed++;
-    if (settings.strict) firstProblem.abort();
+    // The holdout and the capped are the campaign's choice, not a problem of the row.
+    if (settings.strict && event.reason !== 'holdout' && event.reason !== 'capped') firstProblem.abort();
   };
-  const rows = resolveUsers(inputs.audience.rows, settings.registry, {
+  // The plan draws the variants as the send will: from the campaign's id.
+  const campaign = settings.campaign ?? (inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : 'one-off');
+  const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign) : inputs.audience.rows;
+  const rows = resolveUsers(audienceRows, settings.registry, {
     filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
     owns: settings.shard && ((hash) => inShard(settings.shard, hash)),
-    cap: settings.cap && frequencyCap(settings.cap, '', Date.now()),
+    cap: settings.cap && frequencyCap(settings.cap, campaign, Date.now()),
   });
   const tally = await runCampaign(rows, {
     ...campaignLimits(config),
     rate: undefined, // nothing is sent: no reason to wait
     template: inputs.template,
+    variants: inputs.variants && new Map(inputs.variants.variants.map((variant) => [variant.name, variant.template])),
     providers,
     shard: settings.shard,
     signal: settings.signal ? AbortSignal.any([settings.signal, firstProblem.signal]) : firstProblem.signal,
@@ -139,6 +153,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   for (const name of providerNames) plan.recipients[name] = tally.providers[name].accepted;
   plan.usersReached = reachedUsers.size;
   plan.skipped = tally.skippedByReason;
+  if (variantTally) plan.ab = variantTally.record();
 
   const first = plan.errors[0];
   if (settings.strict && first) {

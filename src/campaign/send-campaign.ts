@@ -22,6 +22,7 @@ import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
 import { resolveUsers } from '../registry/resolve-users.js';
 import { frequencyCap, type CapSettings } from './frequency-cap.js';
+import { assignVariants, VariantTally } from './variants.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
@@ -33,6 +34,7 @@ import { htmlReport } from '../report/html-report.js';
 import { messagePreview } from '../message/message-preview.js';
 import { pushcastVersion } from '../version.js';
 import { deriveCampaignId, messageDigest } from './campaign-id.js';
+import { incrementsBadge } from './campaign-inputs.js';
 import { checkBadge, checkPlaceholders, type CampaignInputs } from './campaign-inputs.js';
 import { lockCampaign, type CampaignLock, type LockingProcess } from './campaign-lock.js';
 import { checkOutputPaths, prepareJournalDir } from './check-output-paths.js';
@@ -134,7 +136,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
   let journal: CampaignOptions['journal'];
   let lock: CampaignLock | undefined;
   try {
-    const message = inputs.messageFile ? { file: inputs.messageLabel, sha256: await messageDigest(inputs.messageFile) } : undefined;
+    const message = inputs.messageFile ? { file: inputs.messageLabel, sha256: await messageDigest(inputs.messageFile, inputs.variants) } : undefined;
     const campaign = settings.campaign ?? (inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : undefined);
     if (campaign !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(campaign)) throw new UsageError(`--campaign may use letters, digits, . _ and -, not "${campaign}"`);
     const { shard } = settings;
@@ -199,7 +201,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     // again: its claims are its own. A check delivers nothing: it claims nothing.
     const claims =
       registry && !settings.validateOnly
-        ? { campaign: journal && campaign ? campaign : `one-off-${randomUUID()}`, shard: shardLabel(shard) ?? '1/1', incrementBadge: inputs.template.incrementsBadge }
+        ? { campaign: journal && campaign ? campaign : `one-off-${randomUUID()}`, shard: shardLabel(shard) ?? '1/1', incrementBadge: incrementsBadge(inputs) }
         : undefined;
     const feedback = registry && (settings.feedback !== false || claims) ? new RegistryFeedback(registry, guard.heldBackGroup, claims, settings.feedback !== false) : undefined;
     const registryFailure = new FailureLatch();
@@ -207,9 +209,15 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const timeline = new Timeline(startedAt.getTime());
     const measure = startMeasuring();
     const schedule = settings.schedule && anchor !== undefined ? new Schedule({ ...settings.schedule, anchor }, settings.now ?? Date.now) : undefined;
-    // The window counts back from the campaign's first run, so that a resumed run caps whom the first did.
-    const cap = settings.cap && claims ? frequencyCap(settings.cap, claims.campaign, history[0] ? Date.parse(history[0].startedAt) : startedAt.getTime()) : undefined;
-    const rows = resolveUsers(inputs.audience.rows, registry, {
+    // The window counts back from the campaign's first claim, by any shard or run (before one, from
+    // now), so that resumes and shards cap alike; what the journal settled is the journal's.
+    const firstClaim = settings.cap && claims ? await registry!.firstClaimOf(claims.campaign) : undefined;
+    const settled = journal && ((key: string) => journal!.prior.get(key) !== undefined);
+    const cap = settings.cap && claims ? frequencyCap(settings.cap, claims.campaign, firstClaim ? Date.parse(firstClaim) : startedAt.getTime(), settled) : undefined;
+    // An A/B campaign draws each recipient's variant from its id: every run and shard draws the same.
+    const variantTally = inputs.variants && new VariantTally(inputs.variants);
+    const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign ?? claims?.campaign ?? `one-off-${randomUUID()}`) : inputs.audience.rows;
+    const rows = resolveUsers(audienceRows, registry, {
       filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
       owns: shard && ((hash) => inShard(shard, hash)),
       claims,
@@ -223,6 +231,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       stopOn: { reason: 'registry-failed', onFailure: (listener) => registryFailure.onFailure(listener) },
       schedule: schedule && ((recipient) => schedule.judge(recipient)),
       template: inputs.template,
+      variants: inputs.variants && new Map(inputs.variants.variants.map((variant) => [variant.name, variant.template])),
       providers,
       signal: settings.signal,
       shard,
@@ -235,6 +244,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
         files.onFinal(event);
         lists.onFinal(event);
         feed?.onFinal(event);
+        variantTally?.onFinal(event);
       },
       onProgress: listener.progress,
       onStopping: listener.stopping,
@@ -290,6 +300,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       audience: inputs.audience.path,
       where: settings.where?.text,
       cap: cap && { rule: cap.text, per: cap.per, since: cap.since },
+      ab: variantTally?.record(),
       message: message && { ...message, preview: messagePreview(inputs.template.template) },
       registry: await feedback?.apply(pruning).catch((error: unknown) => {
         listener.warn?.(`the device registry was not told how the campaign went: ${(error as Error).message}`);

@@ -28,6 +28,8 @@ export function formatPlan(plan: CampaignPlan, options: { quiet?: boolean; messa
   lines.push(`  audience   ${plan.audience} (${counted(plan.rows, 'row')}${plan.format ? `; ${describeFormat(plan.format)}` : ''})`);
   lines.push(`  message    ${options.messagePath}`);
   lines.push(`  would send ${target}`);
+  for (const variant of plan.ab?.variants ?? []) lines.push(`    variant ${variant.name} (${variant.share}%): ${variant.counts.accepted} devices`);
+  if (plan.ab && plan.ab.holdout.share > 0) lines.push(`    holdout (${plan.ab.holdout.share}%): ${plan.ab.holdout.recipients} sent nothing`);
   // A user's devices are skipped one by one (stale, invalid): for a user audience they are not rows.
   const skippedNoun = plan.shape === 'users' ? String(skippedTotal) : counted(skippedTotal, 'row');
   lines.push(`  skipped    ${skippedTotal ? `${skippedNoun}: ${skippedBy}` : '0'}`);

@@ -169,6 +169,9 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('--trust-invalid', 'prune tokens even when so many are invalid that a wrong credential or environment is likelier')
     .option('--registry <file|url>', 'device registry for user-ID audiences, channels and feedback: an SQLite file or postgres://USER@HOST/DB (default: ./pushcast.db)')
     .option('--channel <name>', 'send to the registry\'s devices in this channel ("*": every device), or only those of a user audience')
+    .option('--variant <file>', 'an A/B campaign: a message template for a share of the audience; give two or more (instead of --message)', collect, [])
+    .option('--split <weights>', "each --variant's share, in their order: 50,50 (default: equal)")
+    .option('--holdout <share>', 'the share of the audience that gets nothing, to compare with: 10%')
     .option('--cap <pushes/window>', "skip registry recipients who got this many pushes from any campaign within the window, as capped: 2/24h (default: the config's cap)")
     .option('--no-cap', 'no frequency cap for this send (a transactional message)')
     .option('--cap-per-device', "count each device's pushes for --cap, not its user's")
@@ -350,7 +353,7 @@ Examples:
     });
   devices
     .command('set')
-    .description("set a user's (or one device's) attributes, which send --where and templates ({{plan}}) read")
+    .description("set attributes of a user's devices (those registered now) or of one device, which send --where and templates ({{plan}}) read")
     .argument('<attrs...>', 'NAME=VALUE to set (plan=pro country=IR); NAME= removes one')
     .option('--user <id>', 'every device of this user')
     .option('--token <token>', 'one device (with --provider)')

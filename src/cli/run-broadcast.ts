@@ -34,6 +34,8 @@ const perRecipientFlags: Array<[keyof SendOptions, string]> = [
   ['events', '--events'],
   ['changeMessage', '--change-message'],
   ['cap', '--cap'],
+  ['variant', '--variant'],
+  ['holdout', '--holdout'],
   ['capPerDevice', '--cap-per-device'],
 ];
 

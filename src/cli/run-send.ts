@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { needsMoreVariables, registryDevices, registryInputs, type CampaignInputs } from '../campaign/campaign-inputs.js';
 import type { CapSettings } from '../campaign/frequency-cap.js';
+import type { VariantPlan } from '../campaign/variants.js';
+import { openVariants, type VariantFlags } from './variant-flags.js';
 import { parseFrequencyCap } from '../config/frequency-cap.js';
 import { startMeasuring } from '../campaign/measure-resources.js';
 import { planCampaign } from '../campaign/plan-campaign.js';
@@ -23,7 +25,7 @@ import { checkMetricsFile, openEvents, writeMetricsFile } from './run-outputs.js
 import { inShard } from '../engine/shard.js';
 import { broadcastTarget, runBroadcast } from './run-broadcast.js';
 
-export interface SendOptions extends InputOptions, ScheduleFlags {
+export interface SendOptions extends InputOptions, ScheduleFlags, VariantFlags {
   dryRun?: boolean;
   strict?: boolean;
   json?: boolean;
@@ -122,6 +124,9 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
   const now = scheduleClock(io);
   let registry: DeviceRegistry | undefined;
   try {
+    // An A/B campaign opens as one with its first variant's message; the others join it after.
+    const variants = await openVariants(options, io.cwd);
+    const messageOptions = variants ? { ...options, message: options.variant![0] } : options;
     let inputs: CampaignInputs;
     let where: DeviceQuery | undefined;
     let attributes: string[] | undefined;
@@ -130,8 +135,9 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
     if ((channel !== undefined || options.where !== undefined) && !options.audience) {
       registry = await openRegistry(registryAt, { migrate: true, notice: (text) => writeNotice(io, text) });
       where = await readWhere();
-      inputs = registryInputs({ channel, where }, registry, await compileMessage(options, io), maxAgeDays);
-    } else inputs = await openInputs({ ...options, owns: shard && ((hash) => inShard(shard, hash)) }, io);
+      inputs = registryInputs({ channel, where }, registry, await compileMessage(messageOptions, io), maxAgeDays);
+    } else inputs = await openInputs({ ...messageOptions, owns: shard && ((hash) => inShard(shard, hash)) }, io);
+    if (variants) useVariants(inputs, variants);
     if (options.where !== undefined && inputs.audience.shape !== 'users' && inputs.audience.lineIs !== 'registry-device-id') {
       throw new UsageError(
         `--where chooses among the registry's devices: give it alone, with --channel, or with a user-ID audience, not with ${inputs.audience.path}, a list of tokens`,
@@ -145,7 +151,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
       registry = await openRegistry(registryAt, { migrate: !options.dryRun, notice: (text) => writeNotice(io, text) });
     }
     if (options.where !== undefined && !where) where = await readWhere();
-    if (where && inputs.identity) inputs.identity = { ...inputs.identity, where: where.text };
+    if (where && inputs.identity) inputs.identity = { ...inputs.identity, where: where.canonical };
     const cap = capSettings(config.cap, options, inputs, io);
     // A template may name the registry's attributes ({{plan}}): read their names only when a placeholder needs them.
     if (registry && registryDevices(inputs) && needsMoreVariables(inputs)) inputs.registryAttributes = await attributeNames();
@@ -163,6 +169,7 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
         channel,
         where,
         cap,
+        campaign: options.campaign,
         maxAgeDays,
         strict: options.strict,
         signal: io.signal,
@@ -238,6 +245,13 @@ async function sendOrPlan(options: SendOptions, io: CliIo, given: { config?: Pus
   } finally {
     await registry?.close();
   }
+}
+
+/** Makes the campaign an A/B one: its variants, its name for people, and the split in its identity. */
+function useVariants(inputs: CampaignInputs, variants: VariantPlan): void {
+  inputs.variants = variants;
+  inputs.messageLabel = variants.variants.map((variant) => variant.messageLabel).join(' + ');
+  if (inputs.identity) inputs.identity = { ...inputs.identity, variants: { files: variants.variants.map((variant) => variant.messageFile), spec: variants.spec } };
 }
 
 /**

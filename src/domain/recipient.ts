@@ -46,6 +46,8 @@ export interface DeviceRecipient {
   badge?: number;
   /** This run claimed the device in the registry for its campaign (see DeviceRegistry.claim): one it does not deliver is given back. */
   claimed?: boolean;
+  /** An A/B campaign's variant this recipient gets (--variant): its message. */
+  variant?: string;
   /** Every other column, by header name: the template's variables. Empty cells are left out. */
   vars: Record<string, string>;
   /** The row as read (free-text cells as values, see `unguardFormula`), so failed recipients can be written back in the audience's own format. */
@@ -65,6 +67,8 @@ export interface UserRecipient {
   fields: string[];
   /** The user's devices, as the device registry resolved them before the row reached the engine; none: there is no registry. */
   devices?: UserDevices;
+  /** An A/B campaign's variant: every device of the user gets it. */
+  variant?: string;
 }
 
 /** A user's devices worth trying (and those skipped, with why), or why the user has none. */
@@ -107,7 +111,9 @@ export type SkipReason =
   /** Not sent yet when the campaign stopped: a later run sends it. */
   | 'not-sent'
   /** --cap: the user (or device) already got that many pushes from other campaigns within the window. */
-  | 'capped';
+  | 'capped'
+  /** An A/B campaign's holdout (--holdout): gets nothing, to compare the variants with. */
+  | 'holdout';
 
 /** A row that will not be sent, with where and why. */
 export interface RowProblem {

@@ -11,6 +11,8 @@ import type { Shard } from './shard.js';
 /** What one run of a campaign is given (engine/run-campaign.ts): its message, providers, limits, journal and listeners. */
 export interface CampaignOptions {
   template: CompiledTemplate;
+  /** An A/B campaign's templates by variant: a recipient with a `variant` gets its own. */
+  variants?: ReadonlyMap<string, CompiledTemplate>;
   /** The providers, as descriptors made into one run's set (providers/provider-set.ts). */
   providers: ProviderSource;
   /** Recipients in flight at once, per provider. */

@@ -168,7 +168,8 @@ class CampaignRun {
     if (timing?.kind === 'skip') return this.events.counted({ ...base, kind: 'skipped', reason: timing.reason, detail: timing.detail });
     const refusal = providers.refuse(recipient);
     if (refusal) return this.events.counted({ ...base, kind: 'skipped', ...refusal });
-    const message = this.options.template.render(recipient.vars, recipient.locale, recipient.badge);
+    const template = (recipient.variant !== undefined && this.options.variants?.get(recipient.variant)) || this.options.template;
+    const message = template.render(recipient.vars, recipient.locale, recipient.badge);
     if (!message.ok) return this.events.counted({ ...base, kind: 'skipped', reason: message.reason, detail: message.detail });
     // Sent late (within --late-limit): it expires when it would have, counted from its own moment.
     const { ttlSeconds } = message.message;

@@ -1,7 +1,7 @@
 import type { PushcastConfig } from '../config/config.js';
 import { quoted } from '../domain/quote-value.js';
 import { providerNames, type DeviceRecipient, type ProviderName } from '../domain/recipient.js';
-import { campaignAnalyticsLabel } from './fcm/analytics-label.js';
+import { campaignAnalyticsLabel, variantAnalyticsLabel } from './fcm/analytics-label.js';
 import { ConfigError } from '../errors.js';
 import type { RenderedMessage } from '../message/compile-template.js';
 import { tokenKindMismatch } from '../message/live-activity.js';
@@ -36,6 +36,7 @@ export class ProviderSet implements ProviderSource {
   /** Why each provider's rows are not sent in this run, decided once: `refuse` asks for every row. */
   private readonly refusals = new Map<ProviderName, Refusal>();
   private context: BuildContext;
+  private readonly variantContexts = new Map<string, BuildContext>();
   /** --workers: the clients live in this many sending threads (0: in this one). */
   private readonly threadCount: number;
   private threads?: ProviderThreads;
@@ -83,7 +84,19 @@ export class ProviderSet implements ProviderSource {
   build(message: RenderedMessage, recipient: DeviceRecipient): BuildResult<unknown> {
     const mismatch = tokenKindMismatch(message, recipient);
     if (mismatch) return { ok: false, reason: 'wrong-push-type', detail: mismatch };
-    return this.descriptor(recipient.provider).buildPayload(message, recipient, this.context);
+    // An A/B campaign's variant is kept apart in FCM's delivery data: its own label.
+    const context = recipient.variant !== undefined && this.context.fcmAnalyticsLabel !== undefined ? this.variantContext(recipient.variant) : this.context;
+    return this.descriptor(recipient.provider).buildPayload(message, recipient, context);
+  }
+
+  /** The build context of a variant: the campaign's label and the variant's name (made once per variant). */
+  private variantContext(variant: string): BuildContext {
+    let context = this.variantContexts.get(variant);
+    if (!context) {
+      context = { ...this.context, fcmAnalyticsLabel: variantAnalyticsLabel(this.context.fcmAnalyticsLabel!, variant) };
+      this.variantContexts.set(variant, context);
+    }
+    return context;
   }
 
   scopeOf(item: Rendered): string | undefined {
@@ -131,6 +144,7 @@ export class ProviderSet implements ProviderSource {
   labelMessages(campaign: string | undefined, given?: string | false): string | undefined {
     const label = given === false ? undefined : (given ?? (campaign ? campaignAnalyticsLabel(campaign) : undefined));
     this.context = { ...this.context, fcmAnalyticsLabel: label };
+    this.variantContexts.clear();
     return label;
   }
 

@@ -4,7 +4,7 @@ import { deviceKey, type CampaignsReaching, type DeviceRegistry } from './regist
 /** A frequency cap as a send applies it (`send --cap 2/24h`): what it counts, since when, and whose. */
 export interface FrequencyCap {
   pushes: number;
-  /** Other campaigns' pushes are counted from this moment on: the window before the campaign's first run. */
+  /** Other campaigns' pushes are counted from this moment on: the window before the campaign's first claim (or, before one, now). */
   since: string;
   /** Count a user's pushes over all of their devices (default), or each device's. */
   per: 'user' | 'device';
@@ -12,14 +12,16 @@ export interface FrequencyCap {
   campaign: string;
   /** As given, for messages: "2/24h". */
   text: string;
+  /** Recipients (by journal key) an earlier run of the campaign settled: the journal counts them, never the cap. */
+  settled?: (key: string) => boolean;
 }
 
 /**
  * Skips, as `capped`, the devices of a batch whose user (or the device itself) already got
  * `pushes` pushes from other campaigns in the window: a user capped as a whole is one skipped row;
- * a channel's or a query's device rows are capped one by one. The window starts before the
- * campaign's first run and has no end, so a recipient capped once stays capped when the campaign
- * resumes, and shards of a campaign count the same claims.
+ * a channel's or a query's device rows are capped one by one. The window ends at the campaign's
+ * first claim, whichever shard or run made it, and counts what came after too, so a recipient
+ * capped once stays capped when the campaign resumes, and its shards count alike.
  */
 export async function capRecipients(
   registry: DeviceRegistry,
@@ -40,8 +42,8 @@ export async function capRecipients(
   const reached = (device: DeviceRecipient) => (byUser && device.userId ? usersReached.get(device.userId) : devicesReached.get(deviceKey(device)));
   const capped = (device: DeviceRecipient): string | undefined => {
     const count = reached(device);
-    // A recipient this campaign already reached (an earlier run) is its own, not capped.
-    if (!count || count.mine || count.campaigns < cap.pushes) return undefined;
+    // A recipient this campaign already reached or settled (an earlier run) is its own, not capped.
+    if (!count || count.mine || count.campaigns < cap.pushes || cap.settled?.(device.key)) return undefined;
     const whom = byUser && device.userId ? `user ${device.userId}` : 'this device';
     return `${whom} got ${count.campaigns} push${count.campaigns === 1 ? '' : 'es'} from other campaigns since ${cap.since.slice(0, 16)}Z, the last at ${count.lastAt!.slice(0, 16)}Z (--cap ${cap.text})`;
   };

@@ -1,4 +1,5 @@
 import { closestName } from '../domain/closest-name.js';
+import { isPlainObject } from '../domain/plain-object.js';
 import { quoted } from '../domain/quote-value.js';
 import { UsageError } from '../errors.js';
 
@@ -9,8 +10,10 @@ import { UsageError } from '../errors.js';
  * parameters only (query-sql.ts): a value never becomes SQL text, so a query cannot inject.
  */
 export interface DeviceQuery {
-  /** The query as given, in compact JSON: what the campaign's record keeps and its id hashes. */
+  /** The query as given, in compact JSON: what the campaign's record keeps. */
   text: string;
+  /** The same with every object's keys sorted: what the campaign's id hashes, so the order keys were written in does not matter. */
+  canonical: string;
   condition: Condition;
 }
 
@@ -86,7 +89,7 @@ export function parseDeviceQuery(text: string, options: { attributes: readonly s
     throw new UsageError(`--where ${quoted(text)}: not JSON (${(error as Error).message}); write it as Parse does: '{"channels":"news","locale":{"$in":["fa","en"]}}'`);
   }
   const reader = new QueryReader(options.attributes, options.now ?? new Date());
-  return { text: JSON.stringify(given), condition: reader.object(given, '') };
+  return { text: JSON.stringify(given), canonical: JSON.stringify(sortedKeys(given)), condition: reader.object(given, '') };
 }
 
 class QueryReader {
@@ -133,7 +136,12 @@ class QueryReader {
           return this.equals(field, value, where, true);
         case '$in':
         case '$nin':
-          return { kind: 'in', field, values: this.list(value, where).map((item) => this.value(field, item, where)), negated: operator === '$nin' };
+          return {
+            kind: 'in',
+            field,
+            values: this.list(value, where).map((item) => (field.type === 'time' ? this.time(item, where) : this.value(field, item, where))),
+            negated: operator === '$nin',
+          };
         case '$all':
           if (field.type !== 'channels') throw this.refuse(where, '$all is for channels (every one of them)');
           return { kind: 'has-all', field, values: this.list(value, where).map((item) => this.value(field, item, where) as string) };
@@ -205,8 +213,14 @@ class QueryReader {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortedKeys(value[key])]),
+  );
 }
 
 function isParseDate(value: unknown): value is { __type: 'Date'; iso: string } {

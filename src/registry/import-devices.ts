@@ -122,6 +122,21 @@ async function* csvDevices(file: string, options: { cwd: string; provider?: Prov
     if (row.kind === 'problem') yield { kind: 'problem', line: row.line, reason: row.reason, detail: row.detail };
     if (row.kind !== 'device') continue;
     if (row.vars.valid === '0') continue; // a dead device in an export: not brought back
+    if (row.apnsPushType === 'liveactivity') {
+      yield {
+        kind: 'problem',
+        line: row.line,
+        reason: 'unsupported-token',
+        detail: 'a Live Activity token: the registry keeps device tokens only; send to it from a CSV audience',
+      };
+      continue;
+    }
+    // Times compare as ISO text in SQLite: every last_seen is kept in one form.
+    const lastSeen = row.vars.last_seen ? isoTime(row.vars.last_seen) : undefined;
+    if (lastSeen === null) {
+      yield { kind: 'problem', line: row.line, reason: 'malformed-row', detail: `last_seen ${quoted(row.vars.last_seen)} is not a date and time (2026-11-01T08:00:00Z)` };
+      continue;
+    }
     yield {
       kind: 'device',
       line: row.line,
@@ -136,12 +151,18 @@ async function* csvDevices(file: string, options: { cwd: string; provider?: Prov
         environment: row.apnsEnvironment ?? null,
         platform: row.vars.platform?.toLowerCase() ?? null,
         channels: row.vars.channels?.split(/[;\s]+/).filter(Boolean),
-        lastSeen: row.vars.last_seen,
+        lastSeen,
         // An empty cell says nothing: the attribute stays as the registry has it.
         attributes: Object.fromEntries(attributes.filter(([column]) => (row.vars[column] ?? '') !== '').map(([column, name]) => [name, row.vars[column]])),
       },
     };
   }
+}
+
+/** A time as the registry keeps it (ISO, UTC, milliseconds); null: not a time. */
+function isoTime(text: string): string | null {
+  const time = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  return Number.isFinite(time) ? new Date(time).toISOString() : null;
 }
 
 /** Columns an import reads itself beside an audience's: they are not attributes. */

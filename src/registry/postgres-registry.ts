@@ -146,6 +146,8 @@ export class PostgresRegistry implements DeviceRegistry {
   async migrate(): Promise<string[]> {
     return this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pushcast-migrate:${this.schema}`]);
+      // A migration may build an index over a large table: no statement timeout for it.
+      await client.query('SET LOCAL statement_timeout = 0');
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.quotedSchema}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${this.table('schema_version')} (version integer PRIMARY KEY, file text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
@@ -344,6 +346,11 @@ export class PostgresRegistry implements DeviceRegistry {
       }
     });
     return claims;
+  }
+
+  async firstClaimOf(campaign: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ first: string | null }>(`SELECT MIN(claimed_at) AS first FROM ${this.table('campaign_claims')} WHERE campaign = $1`, [campaign]);
+    return rows[0].first ?? undefined;
   }
 
   async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {

@@ -36,7 +36,8 @@ class Compiler {
       case 'exists':
         return condition.field.type === 'channels' ? this.hasChannel(undefined, !condition.exists) : `${this.column(condition.field)} IS ${condition.exists ? 'NOT ' : ''}NULL`;
       case 'has-all':
-        return `(${condition.values.map((value) => this.hasChannel([value], false)).join(' AND ') || '1=1'})`;
+        // As in Parse (MongoDB): $all of nothing matches nothing.
+        return `(${condition.values.map((value) => this.hasChannel([value], false)).join(' AND ') || '1=0'})`;
       case 'in':
         return this.among(condition.field, condition.values, condition.negated);
       case 'compare':
@@ -89,7 +90,7 @@ class Compiler {
    */
   private attributeNumber(field: QueryField): string {
     const text = this.column(field);
-    if (this.dialect === 'postgres') return `(CASE WHEN ${text} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (${text})::numeric END)`;
+    if (this.dialect === 'postgres') return `(CASE WHEN ${text} ~ '^-?[0-9]+([.][0-9]+)?$' THEN (${text})::numeric END)`;
     const digits = `ltrim(${text}, '-')`;
     const plain = `${digits} GLOB '[0-9]*' AND ${digits} NOT GLOB '*[^0-9.]*' AND ${text} NOT GLOB '*.*.*' AND ${text} NOT GLOB '*.' AND ${text} NOT GLOB '-*-*'`;
     return `(CASE WHEN ${plain} THEN CAST(${text} AS REAL) END)`;

@@ -46,6 +46,8 @@ export interface DeviceRegistry {
    * have reached, the provider (see feedback.ts): the registry's send history, pruned with the claims.
    */
   campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>>;
+  /** When the campaign first claimed a device, by any shard and run (ISO); undefined before it has: where a frequency cap's window ends. */
+  firstClaimOf(campaign: string): Promise<string | undefined>;
   /** Gives back the claims of devices this run did not deliver (failed, not sent, deferred), undoing their badge increments. */
   release(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey>, decrementBadge: boolean): Promise<void>;
   /** Counts badges up without a claim (a send with no journal): one atomic statement, returning the new badges by device key. */

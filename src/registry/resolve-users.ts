@@ -192,6 +192,7 @@ export function deviceRecipient(device: Device, row?: UserRecipient): DeviceReci
     apnsTopic: device.app ?? undefined,
     apnsEnvironment: device.environment ?? undefined,
     badge: device.badge,
+    ...(row?.variant !== undefined ? { variant: row.variant } : {}),
     // The device's attributes first: the audience file's own columns say more.
     vars: Object.assign(
       Object.create(null) as Record<string, string>,

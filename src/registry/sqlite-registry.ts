@@ -312,6 +312,10 @@ export class SqliteRegistry implements DeviceRegistry {
     });
   }
 
+  async firstClaimOf(campaign: string): Promise<string | undefined> {
+    return (this.db.prepare('SELECT MIN(claimed_at) AS first FROM campaign_claims WHERE campaign = ?').get(campaign) as { first: string | null }).first ?? undefined;
+  }
+
   async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {
     const found = new Map<string, CampaignsReaching>();
     const counted = `COUNT(DISTINCT CASE WHEN campaign <> @campaign THEN campaign END) AS campaigns, MAX(CASE WHEN campaign <> @campaign THEN claimed_at END) AS last_at,

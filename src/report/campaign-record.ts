@@ -1,3 +1,4 @@
+import type { VariantsRecord } from '../domain/ab-record.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import type { CampaignStatus, Tally } from '../domain/tally.js';
 import { providerNames, type LineIs, type ProviderName } from '../domain/recipient.js';
@@ -43,6 +44,8 @@ export interface CampaignRecord extends TallyCounts {
   where?: string;
   /** The frequency cap this run applied (--cap): the rule, whose pushes it counted, and since when. Those over it are skipped as `capped`. */
   cap?: { rule: string; per: 'user' | 'device'; since: string };
+  /** An A/B campaign (--variant): each variant's message, share and counts (of devices), and the holdout's share and recipients. */
+  ab?: VariantsRecord;
   /** The message the recipients got: that of the latest run that sent anything; its text in each language when it is this run's. */
   message?: { file: string; sha256?: string; preview?: MessagePreview[] };
   /** Every message the campaign sent, when there was more than one (--change-message), with its sends. */
@@ -169,6 +172,7 @@ export function buildRecord(input: {
   audience?: string;
   where?: string;
   cap?: CampaignRecord['cap'];
+  ab?: CampaignRecord['ab'];
   message?: CampaignRecord['message'];
   files?: CampaignRecord['files'];
   registry?: CampaignRecord['registry'];
@@ -195,6 +199,7 @@ export function buildRecord(input: {
     ...(input.audience ? { audience: input.audience } : {}),
     ...(input.where ? { where: input.where } : {}),
     ...(input.cap ? { cap: input.cap } : {}),
+    ...(input.ab ? { ab: input.ab } : {}),
     ...(message ? { message } : {}),
     ...(messages ? { messages } : {}),
     startedAt: input.startedAt.toISOString(),

@@ -14,6 +14,8 @@ export interface FeedLine {
   /** FCM registration token, APNs device token, or web push endpoint (never its keys). */
   token?: string;
   user?: string;
+  /** An A/B campaign's variant the recipient got. */
+  variant?: string;
   /** The provider's id of an accepted message. */
   id?: string;
   attempts: number;
@@ -56,6 +58,7 @@ export class EventsFeed {
       ...(event.detail ? { detail: event.detail } : {}),
       ...(recipient ? { token: recipient.token } : {}),
       ...(recipient?.userId ? { user: recipient.userId } : {}),
+      ...(recipient?.variant !== undefined ? { variant: recipient.variant } : {}),
       ...(event.id ? { id: event.id } : {}),
       attempts: event.attempts,
       ...(event.earlier ? { earlier: true as const } : {}),

@@ -42,6 +42,11 @@ export function formatReport(record: CampaignRecord): string {
     const entries = Object.entries(groups).filter((entry): entry is [string, ProviderCounts] => entry[1] !== undefined);
     if (entries.length > 1) lines.push(`apns by ${label}:`, ...entries.map(([name, counts]) => `  ${name}: ${briefCounts(counts)}`));
   }
+  // An A/B campaign: each variant's devices, and the holdout, who got nothing.
+  if (record.ab) {
+    lines.push('variants:', ...record.ab.variants.map((variant) => `  ${variant.name} (${variant.message}, ${variant.share}%): ${briefCounts(variant.counts)}`));
+    if (record.ab.holdout.share > 0) lines.push(`  holdout (${record.ab.holdout.share}%): ${record.ab.holdout.recipients} sent nothing`);
+  }
   lines.push('');
   const { targeted, accepted, invalid } = record.counts;
   const acceptedShare = targeted > 0 ? ` (${percent(accepted, targeted)} of ${check ? 'checked' : 'targeted'})` : '';

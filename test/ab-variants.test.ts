@@ -1,0 +1,154 @@
+// A/B campaigns (`send --variant a.json --variant b.json --split --holdout`): each recipient drawn
+// by a stable hash of the campaign and the recipient, through the CLI against the emulator. What
+// the emulator received says which variant each device got, and that the holdout got nothing.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CampaignRecord } from '../src/report/campaign-record.js';
+import { runCli } from './helpers/run-cli.js';
+import { bin, root } from './helpers/spawn-cli.js';
+import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
+import { fcmToken, tempDir } from './helpers/tokens.js';
+import { waitFor } from './helpers/wait-for.js';
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
+
+/** A folder with an audience of `count` FCM tokens, two variants whose titles name them, and the emulator's config. */
+function campaignDir(count: number): { dir: string; config: string; tokens: string[] } {
+  const dir = tempDir();
+  const tokens = Array.from({ length: count }, (_, index) => fcmToken(`ab-${index}`));
+  writeFileSync(join(dir, 'audience.csv'), ['provider,token', ...tokens.map((token) => `fcm,${token}`)].join('\n'));
+  writeFileSync(join(dir, 'short.json'), JSON.stringify({ title: 'variant short', body: 'Sale' }));
+  writeFileSync(join(dir, 'long.json'), JSON.stringify({ title: 'variant long', body: 'Our winter sale starts today' }));
+  return { dir, config: writeEmulatorConfig(emulator, {}, dir), tokens };
+}
+
+const abArgs = ['-a', 'audience.csv', '--variant', 'short.json', '--variant', 'long.json', '--split', '60,40', '--holdout', '10%'];
+
+/** Which variant each token got, by the title the emulator received. */
+function variantsOnTheWire(): Map<string, string> {
+  return new Map(emulator.delivered().map((item) => [item.token, String((item.message as { notification: { title: string } }).notification.title).replace('variant ', '')]));
+}
+
+describe('an A/B campaign', () => {
+  it('splits 100,000 recipients within statistical tolerance of --split and --holdout (a dry run)', async () => {
+    const { dir, config } = campaignDir(100_000);
+    const plan = await runCli(['send', '--config', config, ...abArgs, '--dry-run', '--json'], { cwd: dir });
+    expect(plan.code, plan.stderr).toBe(0);
+    const { ab } = JSON.parse(plan.stdout) as { ab: NonNullable<CampaignRecord['ab']> };
+    const drawn = { short: ab.variants[0].counts.accepted, long: ab.variants[1].counts.accepted, holdout: ab.holdout.recipients };
+    expect(drawn.short + drawn.long + drawn.holdout).toBe(100_000);
+    // Five standard deviations of a binomial draw: a false alarm once in millions of campaigns.
+    for (const [name, share] of [
+      ['short', 0.54],
+      ['long', 0.36],
+      ['holdout', 0.1],
+    ] as const) {
+      const tolerance = 5 * Math.sqrt(100_000 * share * (1 - share));
+      expect({ name, off: Math.abs(drawn[name] - 100_000 * share) < tolerance }).toEqual({ name, off: true });
+    }
+    expect(ab.variants.map((variant) => [variant.name, variant.share])).toEqual([
+      ['short', 54],
+      ['long', 36],
+    ]);
+  });
+
+  it('sends each device its variant, the holdout nothing, and reports every count per variant', async () => {
+    const { dir, config, tokens } = campaignDir(2000);
+    const sent = await runCli(['send', '--config', config, ...abArgs, '--campaign', 'winter-ab', '--events', 'events.jsonl', '--json'], { cwd: dir });
+    expect(sent.code, sent.stderr).toBe(0);
+    const record = JSON.parse(sent.stdout) as CampaignRecord;
+    const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: true });
+    (addFormats as unknown as typeof addFormats.default)(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(root, 'schema/report-v1.schema.json'), 'utf8')));
+    expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
+
+    const wire = variantsOnTheWire();
+    const count = (name: string) => [...wire.values()].filter((variant) => variant === name).length;
+    const held = tokens.filter((token) => !wire.has(token));
+    expect(record.ab!.variants.map((variant) => [variant.name, variant.counts.accepted])).toEqual([
+      ['short', count('short')],
+      ['long', count('long')],
+    ]);
+    expect(record.ab!.holdout.recipients).toBe(held.length);
+    expect(record.skippedByReason).toEqual({ holdout: held.length });
+    expect(held.length).toBeGreaterThan(0);
+    // Each message carries its variant's FCM label; the events feed says each recipient's variant.
+    for (const item of emulator.delivered()) {
+      expect((item.message as { fcmOptions?: { analyticsLabel: string } }).fcmOptions?.analyticsLabel).toBe(`winter-ab.${wire.get(item.token)}`);
+    }
+    const lines = readFileSync(join(dir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { token: string; variant?: string; outcome: string; reason?: string });
+    for (const line of lines.filter((entry) => entry.outcome === 'accepted')) expect(line.variant).toBe(wire.get(line.token));
+    expect(lines.filter((entry) => entry.reason === 'holdout').length).toBe(held.length);
+  });
+
+  it('draws the same variants across 2 shards, and across a kill -9 and a resume, as in one process', async () => {
+    const single = campaignDir(1500);
+    expect((await runCli(['send', '--config', single.config, ...abArgs, '--campaign', 'stable-ab', '--quiet'], { cwd: single.dir })).code).toBe(0);
+    const once = variantsOnTheWire();
+
+    emulator.reset();
+    const sharded = campaignDir(1500);
+    for (const shard of ['1/2', '2/2']) {
+      expect((await runCli(['send', '--config', sharded.config, ...abArgs, '--campaign', 'stable-ab', '--shard', shard, '--quiet'], { cwd: sharded.dir })).code).toBe(0);
+    }
+    expect(variantsOnTheWire()).toEqual(once);
+
+    emulator.reset();
+    const killed = campaignDir(1500);
+    const args = ['send', '--config', killed.config, ...abArgs, '--campaign', 'stable-ab', '--quiet', '--rate', '300'];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: killed.dir });
+    await waitFor(() => emulator.delivered().length >= 200 || child.exitCode !== null, 'the first 200 deliveries', 300_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on('exit', resolve)));
+    expect(child.signalCode).toBe('SIGKILL');
+    const resumed = await runCli([...args.filter((arg) => arg !== '--rate' && arg !== '300' && arg !== '--quiet'), '--json'], { cwd: killed.dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const tokens = emulator.delivered().map((item) => item.token);
+    expect(new Set(tokens).size).toBe(tokens.length); // nobody twice
+    // Each device got the variant it got in one process; those in flight at the kill are uncertain, not resent.
+    const wire = variantsOnTheWire();
+    expect([...wire].filter(([token, variant]) => once.get(token) !== variant)).toEqual([]);
+    const record = JSON.parse(resumed.stdout) as CampaignRecord;
+    expect(record.counts.accepted + record.counts.uncertain).toBe(once.size);
+    expect(wire.size).toBeGreaterThanOrEqual(record.counts.accepted);
+    expect(record.ab!.holdout.recipients).toBe(1500 - once.size);
+  });
+
+  it("draws a user-ID audience by user: every device of a user gets the user's variant", async () => {
+    const { dir, config } = campaignDir(0);
+    const devices = Array.from({ length: 60 }, (_, user) => [`fcm,${fcmToken(`ab-u${user}-phone`)},u${user}`, `fcm,${fcmToken(`ab-u${user}-tablet`)},u${user}`]).flat();
+    writeFileSync(join(dir, 'devices.csv'), ['provider,token,user_id', ...devices].join('\n'));
+    expect((await runCli(['devices', 'import', 'devices.csv'], { cwd: dir })).code).toBe(0);
+    writeFileSync(join(dir, 'users.csv'), ['user_id', ...Array.from({ length: 60 }, (_, user) => `u${user}`)].join('\n'));
+    const sent = await runCli(['send', '--config', config, '-a', 'users.csv', '--variant', 'short.json', '--variant', 'long.json', '--quiet'], { cwd: dir });
+    expect(sent.code, sent.stderr).toBe(0);
+    const wire = variantsOnTheWire();
+    const byUser = Array.from({ length: 60 }, (_, user) => [wire.get(fcmToken(`ab-u${user}-phone`)), wire.get(fcmToken(`ab-u${user}-tablet`))]);
+    expect(byUser.filter(([phone, tablet]) => phone === undefined || phone !== tablet)).toEqual([]);
+    expect(new Set(byUser.map(([phone]) => phone))).toEqual(new Set(['short', 'long']));
+  });
+
+  it('refuses one variant, --message beside them, a split that does not match, and a holdout of 100%, before anything is sent', async () => {
+    const { dir, config } = campaignDir(10);
+    const send = (...args: string[]) => runCli(['send', '--config', config, '-a', 'audience.csv', ...args], { cwd: dir });
+    expect((await send('--variant', 'short.json')).stderr).toContain('needs two or more --variant');
+    expect((await send('--variant', 'short.json', '--variant', 'long.json', '-m', 'short.json')).stderr).toContain('not both');
+    expect((await send('--variant', 'short.json', '--variant', 'long.json', '--split', '50')).stderr).toContain('one positive weight a variant');
+    const whole = await send('--variant', 'short.json', '--variant', 'long.json', '--holdout', '100%');
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toContain('under 100%');
+    expect(emulator.attemptLog()).toEqual([]);
+  });
+});
