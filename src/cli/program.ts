@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { defaultInFlight } from '../config/defaults.js';
 import { providerNames } from '../domain/recipient.js';
 import { pushcastVersion } from '../version.js';
+import { addApnsCommands } from './apns-program.js';
 import type { CliIo } from './io.js';
 
 const programExamples = `
@@ -56,6 +57,9 @@ Examples:
 
   # One FCM message to every device subscribed to a topic: one request
   $ pushcast send --topic news --message breaking.json
+
+  # One Live Activity update for every device on an APNs broadcast channel
+  $ pushcast send --apns-channel "$CHANNEL_ID" --message score-update.json
 
   # From an hourly cron: each recipient at 09:00 in their own time zone, never
   # in quiet hours
@@ -135,6 +139,7 @@ export function buildProgram(io: CliIo, setResult: (code: Promise<number>) => vo
     .option('-n, --dry-run', 'read, render and check everything, print the plan, send nothing')
     .option('--topic <name>', 'one FCM message to every device subscribed to this topic (one request; no per-device outcome)')
     .option('--condition <expr>', "one FCM message to the devices whose topics meet this, e.g. \"'news' in topics && ('fa' in topics || 'ar' in topics)\" (at most 5 topics)")
+    .option('--apns-channel <id>', 'one Live Activity update (or end) to every device subscribed to this APNs broadcast channel (iOS 18; one request)')
     .option('-t, --token <token>', 'a test send to this device instead of an audience (repeat it for a few; with --provider, and --title/--body or --message)', collect)
     .option('--title <text>', 'title of the test send with --token')
     .option('--body <text>', 'body of the test send with --token')
@@ -474,6 +479,8 @@ Examples:
       const { exportCommand } = await import('./commands/devices.js');
       setResult(exportCommand(withRegistry(options), io));
     });
+
+  addApnsCommands(program, io, setResult);
 
   program
     .command('emulator')

@@ -76,6 +76,8 @@ export interface SendOptions extends InputOptions, ScheduleFlags, VariantFlags {
   /** --topic NAME / --condition EXPR: one FCM message for a topic's subscribers (run-broadcast.ts). */
   topic?: string;
   condition?: string;
+  /** --apns-channel ID: one Live Activity update for an APNs broadcast channel's subscribers (run-broadcast.ts). */
+  apnsChannel?: string;
 }
 
 /**

@@ -153,6 +153,7 @@ function wrongValue(path: string, value: unknown): string | undefined {
     case 'fcm.dataEndpoint':
     case 'fcm.topicsEndpoint':
     case 'apns.endpoint':
+    case 'apns.channelsEndpoint':
     case 'webpush.endpoint':
       return endpointProblem(String(value));
     default:

@@ -38,6 +38,8 @@ export interface PushcastConfig {
     environment?: ApnsEnvironment;
     /** Send to this origin instead of Apple's hosts (a proxy or the emulator). */
     endpoint?: string;
+    /** Manage broadcast channels here instead of Apple's api-manage-broadcast hosts (the emulator). */
+    channelsEndpoint?: string;
   };
   webpush?: {
     vapidPublicKey?: string;

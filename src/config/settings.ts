@@ -30,6 +30,7 @@ export const settings: Setting[] = [
   { path: 'apns.topic', env: ['PUSHCAST_APNS_TOPIC'], kind: 'string' },
   { path: 'apns.environment', env: ['PUSHCAST_APNS_ENVIRONMENT'], kind: 'string' },
   { path: 'apns.endpoint', env: ['PUSHCAST_APNS_ENDPOINT'], kind: 'string' },
+  { path: 'apns.channelsEndpoint', env: ['PUSHCAST_APNS_CHANNELS_ENDPOINT'], kind: 'string' },
   { path: 'webpush.vapidPublicKey', env: ['PUSHCAST_VAPID_PUBLIC_KEY'], kind: 'string' },
   { path: 'webpush.vapidPrivateKey', env: ['PUSHCAST_VAPID_PRIVATE_KEY'], kind: 'secret' },
   { path: 'webpush.subject', env: ['PUSHCAST_VAPID_SUBJECT'], kind: 'string' },

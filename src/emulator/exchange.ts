@@ -6,6 +6,7 @@ import type { RealAnswer } from './real-answers.js';
 import type { VerifiedJwts } from './verify-jwt.js';
 import type { ProviderTokenJudge } from './judge-provider-tokens.js';
 import type { FcmTopics } from './handle-fcm-topics.js';
+import type { ApnsChannels } from './handle-apns-channels.js';
 
 /**
  * The SETTINGS_MAX_CONCURRENT_STREAMS a connection is offered: FCM takes 100 concurrent streams on
@@ -52,6 +53,8 @@ export interface EmulatorContext {
   providerTokens: ProviderTokenJudge;
   /** FCM's topics: messages sent to topics and conditions, and who is subscribed (the Instance ID API). */
   fcmTopics: FcmTopics;
+  /** APNs's broadcast channels: the channels of each app, and the broadcasts taken. */
+  apnsChannels: ApnsChannels;
   /** Cuts the connection a request came on, without a word: its TCP socket destroyed under it at once, or (`end`) closed after what was written. */
   cutConnection(exchange: Exchange, how?: 'destroy' | 'end'): void;
 }

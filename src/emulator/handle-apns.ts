@@ -146,7 +146,10 @@ function sendLimit(limit: StreamLimit): void {
  * Token auth (a JWT signed with the .p8 key) or certificate auth (the TLS session's client
  * certificate, when no authorization header is sent), as APNs judges them: the refusal, or nothing.
  */
-function authFailure(exchange: Exchange, { state, credentials, apnsPublicKey, verifiedJwts, providerTokens }: EmulatorContext): { status: number; reason: string } | undefined {
+export function authFailure(
+  exchange: Exchange,
+  { state, credentials, apnsPublicKey, verifiedJwts, providerTokens }: EmulatorContext,
+): { status: number; reason: string } | undefined {
   const authorization = String(exchange.req.headers.authorization ?? '');
   if (!authorization) {
     const socket = transportOf(exchange.req.stream?.session);

@@ -10,6 +10,7 @@ import type { EmulatedProvider as ProviderName } from './emulated.js';
 import { connectionStreamLimit, refuseAll, refusedAfterGoaway, sendJson, type EmulatorContext, type Exchange } from './exchange.js';
 import { defaultBehaviour, resetCodes, type Behaviour, type ForcedAnswer } from './fate.js';
 import { handleApns } from './handle-apns.js';
+import { ApnsChannels, handleApnsChannels, isApnsChannelPath } from './handle-apns-channels.js';
 import { handleFcmSend, handleOAuthToken } from './handle-fcm.js';
 import { FcmTopics, handleIidBatch } from './handle-fcm-topics.js';
 import { emulatorAndroidAppId, handleFcmDeliveryData } from './handle-fcm-data.js';
@@ -57,6 +58,8 @@ export interface Emulator {
   advanceClock(ms: number): void;
   /** FCM's topics: the messages sent to topics and conditions, the subscriptions, the Instance ID batch requests (cleared by `reset`). */
   fcmTopics: FcmTopics;
+  /** APNs's broadcast channels: each app's, and the broadcasts taken (cleared by `reset`). */
+  apnsChannels: ApnsChannels;
   behaviour: Behaviour;
   close(): Promise<void>;
 }
@@ -144,6 +147,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     verifiedJwts: new VerifiedJwts(),
     providerTokens: new ProviderTokenJudge(),
     fcmTopics: new FcmTopics(),
+    apnsChannels: new ApnsChannels(),
     cutConnection(exchange, how = 'destroy') {
       // HTTP/1.1 gives the TLS socket, HTTP/2 a view of its session's that cannot be destroyed.
       const socket = transportOf(exchange.session as Http2Session | undefined) ?? exchange.req.socket;
@@ -217,7 +221,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     behaviour,
     config: () => ({
       fcm: { serviceAccount: JSON.stringify(credentials.serviceAccount), endpoint: url, androidAppId: emulatorAndroidAppId, dataEndpoint: url, topicsEndpoint: url },
-      apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: apnsTopic, endpoint: url },
+      apns: { key: credentials.apns.key, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId, topic: apnsTopic, endpoint: url, channelsEndpoint: url },
       webpush: { vapidPublicKey: credentials.vapid.publicKey, vapidPrivateKey: credentials.vapid.privateKey, subject: credentials.vapid.subject, endpoint: url },
       ca: generated.tls.cert,
     }),
@@ -227,9 +231,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset: () => {
       state.reset();
       context.fcmTopics.reset();
+      context.apnsChannels.reset();
     },
     advanceClock: (ms) => context.providerTokens.advanceClock(ms),
     fcmTopics: context.fcmTopics,
+    apnsChannels: context.apnsChannels,
     async close() {
       for (const session of sessions) session.destroy();
       server.close();
@@ -243,7 +249,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 function providerOf(path: string): ProviderName | undefined {
   if (path === '/token' || path.startsWith('/_emulator/') || path.startsWith('/v1beta1/') || path.startsWith('/iid/')) return undefined;
   if (path.startsWith('/v1/projects/')) return 'fcm';
-  if (path.startsWith('/3/device/')) return 'apns';
+  if (path.startsWith('/3/device/') || isApnsChannelPath(path)) return 'apns';
   return 'webpush';
 }
 
@@ -259,8 +265,10 @@ function route(context: EmulatorContext, exchange: Exchange): void {
   if (path === '/_emulator/reset' && exchange.req.method === 'POST') {
     context.state.reset();
     context.fcmTopics.reset();
+    context.apnsChannels.reset();
     return sendJson(exchange, 204, undefined);
   }
+  if (isApnsChannelPath(path)) return handleApnsChannels(context, exchange);
   const provider = providerOf(path);
   if (!provider) return sendJson(exchange, 404, { reason: 'not-found' });
   return handlers[provider](context, exchange);

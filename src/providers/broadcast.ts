@@ -1,13 +1,13 @@
 import type { ProviderName } from '../domain/recipient.js';
 
 /**
- * One request that reaches many devices: a message to an FCM topic or condition (an APNs
- * broadcast channel would be another kind). The provider fans it out on its side and says
+ * One request that reaches many devices: a message to an FCM topic or condition, or a Live
+ * Activity update on an APNs broadcast channel. The provider fans it out on its side and says
  * nothing per device, so its only outcome is the request's own.
  */
 export interface BroadcastTarget {
-  kind: 'topic' | 'condition';
-  /** The topic's name, or the condition's text, as the provider receives it. */
+  kind: 'topic' | 'condition' | 'apns-channel';
+  /** The topic's name, the condition's text, or the channel's id, as the provider receives it. */
   value: string;
 }
 

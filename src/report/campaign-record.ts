@@ -107,8 +107,8 @@ export interface CampaignRecord extends TallyCounts {
 /** The record's section of a send that reached many devices with one request (schema/report-v1.schema.json, `broadcast`). */
 export interface BroadcastRecord {
   provider: ProviderName;
-  /** Where it went: an FCM topic, or an FCM condition over topics. */
-  target: { kind: 'topic' | 'condition'; value: string };
+  /** Where it went: an FCM topic, an FCM condition over topics, or an APNs broadcast channel. */
+  target: { kind: 'topic' | 'condition' | 'apns-channel'; value: string };
   /** Requests this run made: 1, or 0 when an earlier run sent it (or may have). */
   requests: number;
   /** The request's outcome: the provider says nothing per device. */

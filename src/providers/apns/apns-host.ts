@@ -17,3 +17,13 @@ export function apnsHost(config: PushcastConfig): { url: URL; setting?: string }
   const environment = settings.environment ?? defaultApnsEnvironment;
   return Object.hasOwn(apnsHosts, environment) ? { url: new URL(apnsHosts[environment]) } : undefined;
 }
+
+/**
+ * Apple's hosts for managing broadcast channels, one an environment, each on its own port (Apple,
+ * "Sending channel management requests to APNs"; @parse/node-apn 8.1's lib/config.js agrees).
+ * Broadcasts themselves go to the environment's notification host (`apnsHosts`).
+ */
+export const apnsChannelHosts: Record<ApnsEnvironment, string> = {
+  production: 'https://api-manage-broadcast.push.apple.com:2196',
+  sandbox: 'https://api-manage-broadcast.sandbox.push.apple.com:2195',
+};

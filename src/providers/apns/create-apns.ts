@@ -19,7 +19,7 @@ import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
 import type { ApnsPayload } from './payload.js';
 import { apnsHosts } from './apns-host.js';
-import { sharedProviderToken, type ApnsTokenKey } from './provider-token.js';
+import { sharedProviderToken, type ApnsTokenKey, type ProviderTokenSource } from './provider-token.js';
 import { shareProviderToken } from './share-provider-token.js';
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
@@ -41,28 +41,44 @@ export const apnsConnections = 4;
  */
 const apnsBatch = 50;
 
-type ApnModule = typeof import('@parse/node-apn');
-type ApnProvider = InstanceType<ApnModule['Provider']>;
+export type ApnModule = typeof import('@parse/node-apn');
+export type ApnProvider = InstanceType<ApnModule['Provider']>;
 /** One node-apn provider: its HTTP/2 connection, the requests it may carry at once, what its transport saw. */
 type Connection = { provider: ApnProvider; limit: ReturnType<typeof pLimit>; observed: (path: string) => RequestObservation | undefined };
 
-export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns', ApnsPayload>> {
+/** What every node-apn client of pushcast is made from: the config's APNs settings, read and checked once. */
+export interface ApnsClientSettings {
+  auth: ApnsAuth;
+  ca?: string[];
+  endpoint?: URL;
+  environment: ApnsEnvironment;
+  timeoutMs: number;
+  apn: ApnModule;
+  /** The process's shared provider token (provider-token.ts), with token auth. */
+  providerToken?: ProviderTokenSource;
+}
+
+export async function readApnsClientSettings(config: PushcastConfig): Promise<ApnsClientSettings> {
   const settings = config.apns ?? {};
   const auth = readCredentials(settings);
   const ca = config.ca ? [readSecret('ca', config.ca)] : undefined;
   const endpoint = settings.endpoint ? parseEndpoint('apns.endpoint', settings.endpoint) : undefined;
-  const defaultEnvironment: ApnsEnvironment = settings.environment ?? defaultApnsEnvironment;
+  const environment: ApnsEnvironment = settings.environment ?? defaultApnsEnvironment;
   if (settings.topic !== undefined && !isApnsTopic(settings.topic)) {
     throw new ConfigError(`apns.topic must be the app's bundle id, such as com.example.app (ASCII letters, digits, - and .), not ${quoted(settings.topic)}`);
   }
-  if (defaultEnvironment !== 'production' && defaultEnvironment !== 'sandbox') {
-    throw new ConfigError(`apns.environment must be sandbox or production, not ${quoted(defaultEnvironment)}`);
+  if (environment !== 'production' && environment !== 'sandbox') {
+    throw new ConfigError(`apns.environment must be sandbox or production, not ${quoted(environment)}`);
   }
-  const timeoutMs = requestTimeoutMs(config);
   const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;
-  const sessions = new OpenSessions(timeoutMs);
   // One provider token for every connection, of every thread (provider-token.ts).
   const providerToken = 'token' in auth ? sharedProviderToken(auth.token) : undefined;
+  return { auth, ca, endpoint, environment, timeoutMs: requestTimeoutMs(config), apn, providerToken };
+}
+
+export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns', ApnsPayload>> {
+  const { auth, ca, endpoint, environment: defaultEnvironment, timeoutMs, apn, providerToken } = await readApnsClientSettings(config);
+  const sessions = new OpenSessions(timeoutMs);
 
   // Providers (each one HTTP/2 connection) per environment, reused for the whole run.
   const connections = new Map<ApnsEnvironment, Connection[]>();
