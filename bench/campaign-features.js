@@ -1,4 +1,4 @@
-// npm run bench:campaign-features [-- --size 30000] [-- --pairs 3]
+// npm run bench:campaign-features [-- --size 30000] [-- --pairs 3] [-- --features variants,cap,label]
 // What the campaign features cost the sender, on this machine: CPU per message (the record's own
 // resources.cpuSeconds) of the same send with and without each feature, run in alternation,
 // pair after pair, against the emulator in its own process:
@@ -24,6 +24,8 @@ const arg = (name, fallback) => {
 };
 const size = Number(arg('size', 30_000));
 const pairs = Number(arg('pairs', 3));
+// --features variants,label: only these.
+const only = arg('features')?.split(',');
 
 const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-features-'));
 const emulator = await startEmulatorProcess(dir, ['--latency', '1']);
@@ -70,7 +72,7 @@ const features = {
 };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const result = { machine: `${cpus().length} x ${cpus()[0].model}`, node: process.version, size, pairs, features: {} };
-for (const [name, [without, withFeature]] of Object.entries(features)) {
+for (const [name, [without, withFeature]] of Object.entries(features).filter(([name]) => !only || only.includes(name))) {
   const ratios = [];
   const runs = { without: [], with: [] };
   for (let pair = 0; pair < pairs; pair++) {
