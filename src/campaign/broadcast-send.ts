@@ -58,7 +58,8 @@ interface SentState {
   reason?: string;
 }
 
-const fanOutNote = 'one answer for every device; the provider fans the message out afterwards, not at once (minutes for a large topic or channel), and names no device or dead token';
+const fanOutNote =
+  'one answer for every device; the provider fans the message out afterwards, not at once (minutes for a large topic or channel), and names no device or dead token';
 
 /** A broadcast campaign's default id: the message file's contents and the target, so the same command again is the same campaign. */
 export function broadcastCampaignId(sha256: string, target: BroadcastTarget): string {

@@ -46,8 +46,9 @@ export async function doctorCommand(options: { config?: string; registry?: strin
       const trust = await trustFinding(descriptor, config);
       if (trust) {
         findings.push(trust);
-        // Without a connection it trusts, the credential check would fail for the chain, not the credentials.
-        if (trust.ok !== true) {
+        // Through a chain it does not trust, the credential check would fail for the chain, not the
+        // credentials. A host it cannot reach is checked as before: the key is still read here.
+        if (trust.ok === false) {
           findings.push({ ok: 'unchecked', text: 'the credentials: not checked without a trusted TLS connection' });
           continue;
         }
