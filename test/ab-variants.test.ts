@@ -63,7 +63,7 @@ describe('an A/B campaign', () => {
 
   it('sends each device its variant, the holdout nothing, and reports every count per variant', async () => {
     const { dir, config, tokens } = campaignDir(2000);
-    const sent = await runCli(['send', '--config', config, ...abArgs, '--campaign', 'winter-ab', '--events', 'events.jsonl', '--json'], { cwd: dir });
+    const sent = await runCli(['send', '--config', config, ...abArgs, '--campaign', 'winter-ab', '--events', 'events.jsonl', '--html', 'report.html', '--json'], { cwd: dir });
     expect(sent.code, sent.stderr).toBe(0);
     const record = JSON.parse(sent.stdout) as CampaignRecord;
     const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: true });
@@ -91,6 +91,10 @@ describe('an A/B campaign', () => {
       .map((line) => JSON.parse(line) as { token: string; variant?: string; outcome: string; reason?: string });
     for (const line of lines.filter((entry) => entry.outcome === 'accepted')) expect(line.variant).toBe(wire.get(line.token));
     expect(lines.filter((entry) => entry.reason === 'holdout').length).toBe(held.length);
+    // The HTML page gives the same counts, variant by variant, and the holdout.
+    const page = readFileSync(join(dir, 'report.html'), 'utf8');
+    const cell = (variant: string, kind: string) => new RegExp(`<tr data-variant="${variant}">.*?<td data-kind="${kind}">(\\d+)</td>`).exec(page)?.[1];
+    expect([cell('short', 'accepted'), cell('long', 'accepted'), cell('holdout', 'held')]).toEqual([String(count('short')), String(count('long')), String(held.length)]);
   });
 
   it('draws the same variants across 2 shards, and across a kill -9 and a resume, as in one process', async () => {

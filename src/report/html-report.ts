@@ -3,6 +3,7 @@ import { counted } from '../domain/count-words.js';
 import { finalKinds } from '../domain/outcome.js';
 import { providerNames, type ProviderName } from '../domain/recipient.js';
 import type { ProviderCounts } from '../domain/tally.js';
+import { variantsSection } from './variants-html.js';
 import { text } from './html-text.js';
 import type { CampaignStats } from './delivery-stats.js';
 import { deliveryDataSection } from './stats-html.js';
@@ -29,6 +30,7 @@ export function htmlReport(record: CampaignRecord, extra: { deliveryData?: Campa
     header(record, name),
     problems(record),
     outcomes(record, check),
+    variantsSection(record),
     extra.deliveryData && deliveryDataSection(extra.deliveryData),
     message(record),
     reasons(record),
