@@ -49,8 +49,9 @@ export interface MessageTemplate extends TemplateContent {
 /** Provider limits on how long a message may wait: FCM and web push both cap it at 28 days. */
 export const maxTtlSeconds = 28 * 24 * 3600;
 
-const contentKeys = ['title', 'body', 'data', 'image', 'link', 'sound', 'badge'] as const;
-const templateKeys = new Set<string>([...contentKeys, 'kind', 'ttl', 'priority', 'urgency', 'group', 'thread', 'locales', 'fcm', 'apns', 'webpush', '$schema']);
+export const contentKeys = ['title', 'body', 'data', 'image', 'link', 'sound', 'badge'] as const;
+/** Every field a template may have: schema/message-v1.schema.json describes the same (test/message-schema.test.ts). */
+export const templateKeys = new Set<string>([...contentKeys, 'kind', 'ttl', 'priority', 'urgency', 'group', 'thread', 'locales', 'fcm', 'apns', 'webpush', '$schema']);
 
 /** Reads a template file; `path` is how messages name it, `file` where it is read from. */
 export async function loadTemplate(path: string, file = path): Promise<MessageTemplate> {
