@@ -237,6 +237,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     fcmTopics: context.fcmTopics,
     apnsChannels: context.apnsChannels,
     async close() {
+      // A session its client is closing ends by itself: destroying one mid-close, over the JS
+      // stream of serveResetsFirst, trips an internal assertion of Node 26 (an uncaught
+      // ERR_INTERNAL_ASSERTION in JSStreamSocket.doWrite). Those get a moment; the rest are destroyed.
+      const ended = [...sessions].map((session) => once(session, 'close').catch(() => undefined));
+      await Promise.race([Promise.all(ended), new Promise((resolve) => setTimeout(resolve, 200))]);
       for (const session of sessions) session.destroy();
       server.close();
       await Promise.race([once(server, 'close'), new Promise((resolve) => setTimeout(resolve, 1000))]);
