@@ -8,7 +8,6 @@ import { OpenSessions } from '../http2/open-sessions.js';
 import { apnsChannelHosts } from './apns-host.js';
 import { readApnsClientSettings, type ApnModule, type ApnProvider } from './create-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
-import { shareProviderToken } from './share-provider-token.js';
 
 /** Apple: a Live Activity's apns-topic is the bundle id with this appended; a channel's path takes the bundle id alone. */
 const liveActivityTopicSuffix = '.push-type.liveactivity';
@@ -38,25 +37,10 @@ export async function openApnsChannelClient(config: PushcastConfig, given: { bun
   if (topic === undefined) throw new ConfigError("APNs broadcast channels belong to an app: set apns.topic (the app's bundle id) or give --app");
   const bundleId = topic.endsWith(liveActivityTopicSuffix) ? topic.slice(0, -liveActivityTopicSuffix.length) : topic;
   if (!isApnsTopic(bundleId)) throw new ConfigError(`the app's bundle id is like com.example.app (ASCII letters, digits, - and .), not ${quoted(topic)}`);
-  const { auth, ca, endpoint, environment, timeoutMs, apn, providerToken } = await readApnsClientSettings(config);
+  const { environment, timeoutMs, apn, providerToken, openProvider } = await readApnsClientSettings(config);
   const channelsEndpoint = config.apns?.channelsEndpoint ? parseEndpoint('apns.channelsEndpoint', config.apns.channelsEndpoint) : new URL(apnsChannelHosts[environment]);
-  let provider: ApnProvider;
-  try {
-    provider = new apn.Provider({
-      ...auth,
-      production: environment === 'production',
-      ...(endpoint ? { address: endpoint.hostname, port: Number(endpoint.port || 443) } : {}),
-      // Always named: node-apn would take the sandbox's management host for any address it does not know.
-      manageChannelsAddress: channelsEndpoint.hostname,
-      manageChannelsPort: Number(channelsEndpoint.port || 443),
-      ca,
-      connectionRetryLimit: 0, // a broadcast sent again reaches every subscriber again: pushcast decides, once
-      requestTimeout: timeoutMs,
-    });
-  } catch (error) {
-    throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
-  }
-  if (providerToken) shareProviderToken(provider, providerToken);
+  // Always named: node-apn would take the sandbox's management host for any address it does not know.
+  const provider = openProvider(environment, { manageChannelsAddress: channelsEndpoint.hostname, manageChannelsPort: Number(channelsEndpoint.port || 443) });
   const sessions = new OpenSessions(timeoutMs);
   const observed = observeRequests(provider, sessions);
   return {

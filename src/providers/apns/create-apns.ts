@@ -56,6 +56,12 @@ export interface ApnsClientSettings {
   apn: ApnModule;
   /** The process's shared provider token (provider-token.ts), with token auth. */
   providerToken?: ProviderTokenSource;
+  /**
+   * A node-apn provider (one HTTP/2 connection) for `environment`, sent to apns.endpoint where it
+   * is set, with the shared provider token; `extra`: more of node-apn's options. It never retries:
+   * pushcast does, honouring Retry-After, and a second layer would push twice.
+   */
+  openProvider(environment: ApnsEnvironment, extra?: Record<string, unknown>): ApnProvider;
 }
 
 export async function readApnsClientSettings(config: PushcastConfig): Promise<ApnsClientSettings> {
@@ -73,11 +79,30 @@ export async function readApnsClientSettings(config: PushcastConfig): Promise<Ap
   const apn = ((await import('@parse/node-apn')) as unknown as { default: ApnModule }).default;
   // One provider token for every connection, of every thread (provider-token.ts).
   const providerToken = 'token' in auth ? sharedProviderToken(auth.token) : undefined;
-  return { auth, ca, endpoint, environment, timeoutMs: requestTimeoutMs(config), apn, providerToken };
+  const timeoutMs = requestTimeoutMs(config);
+  const openProvider = (environment: ApnsEnvironment, extra: Record<string, unknown> = {}): ApnProvider => {
+    let provider: ApnProvider;
+    try {
+      provider = new apn.Provider({
+        ...auth,
+        production: environment === 'production',
+        ...(endpoint ? { address: endpoint.hostname, port: Number(endpoint.port || 443) } : {}),
+        ...extra,
+        ca,
+        connectionRetryLimit: 0,
+        requestTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
+    }
+    if (providerToken) shareProviderToken(provider, providerToken);
+    return provider;
+  };
+  return { auth, ca, endpoint, environment, timeoutMs, apn, providerToken, openProvider };
 }
 
 export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns', ApnsPayload>> {
-  const { auth, ca, endpoint, environment: defaultEnvironment, timeoutMs, apn, providerToken } = await readApnsClientSettings(config);
+  const { ca, endpoint, environment: defaultEnvironment, timeoutMs, apn, providerToken, openProvider } = await readApnsClientSettings(config);
   const sessions = new OpenSessions(timeoutMs);
 
   // Providers (each one HTTP/2 connection) per environment, reused for the whole run.
@@ -87,20 +112,7 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     if (!open) connections.set(environment, (open = []));
     let connection = leastBusy(open, ({ limit }) => limit.activeCount + limit.pendingCount);
     if (!connection || (connection.limit.activeCount > 0 && open.length < apnsConnections)) {
-      let provider: ApnProvider;
-      try {
-        provider = new apn.Provider({
-          ...auth,
-          production: environment === 'production',
-          ...(endpoint ? { address: endpoint.hostname, port: Number(endpoint.port || 443) } : {}),
-          ca,
-          connectionRetryLimit: 0, // pushcast retries, honouring Retry-After; a second layer would double pushes
-          requestTimeout: timeoutMs,
-        });
-      } catch (error) {
-        throw new ConfigError(`APNs: the credentials could not be used: ${(error as Error).message}`);
-      }
-      if (providerToken) shareProviderToken(provider, providerToken);
+      const provider = openProvider(environment);
       connection = { provider, limit: pLimit(apnsStreamsPerConnection), observed: observeRequests(provider, sessions) };
       open.push(connection);
     }
