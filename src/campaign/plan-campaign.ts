@@ -128,8 +128,10 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
     // The holdout and the capped are the campaign's choice, not a problem of the row.
     if (settings.strict && event.reason !== 'holdout' && event.reason !== 'capped') firstProblem.abort();
   };
-  // The plan draws the variants as the send will: from the campaign's id.
-  const campaign = settings.campaign ?? (inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : 'one-off');
+  // The plan draws the variants, and counts the cap, as the send will: from the campaign's id. Only
+  // they need it: deriving it reads the whole audience file once more.
+  const needsId = inputs.variants !== undefined || settings.cap !== undefined;
+  const campaign = settings.campaign ?? (needsId && inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : 'one-off');
   const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign) : inputs.audience.rows;
   const rows = resolveUsers(audienceRows, settings.registry, {
     filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
