@@ -1,8 +1,15 @@
 // Prints vitest's JSON reports as the plain lines CI reads: one per runtime ("LABEL: N passed, N
-// failed, N skipped"), then the sum as "N passed, N failed, N skipped". Arguments: LABEL=FILE ...
-// (a bare FILE is its own label). A runtime without results counts as one failure, and so does a
-// test file that failed before any of its tests ran (an import that threw): no line hides either.
+// failed, N skipped", each failed test named under it), then the sum as "N passed, N failed, N
+// skipped". Arguments: LABEL=FILE ... (a bare FILE is its own label). A runtime without results
+// counts as one failure, and so does a test file that failed before any of its tests ran (an import
+// that threw): no line hides either.
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const firstLine = (text) =>
+  String(text ?? 'no message')
+    .split('\n')[0]
+    .slice(0, 300);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let complete = true;
@@ -26,6 +33,13 @@ for (const argument of process.argv.slice(2)) {
   };
   const broken = brokenFiles.length ? ` (${brokenFiles.length} of them test files that failed before their tests ran)` : '';
   console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed${broken}, ${counts.skipped} skipped`);
+  // Name each failure under its runtime's line: the end of the log is often all a reader gets.
+  for (const testFile of report.testResults ?? []) {
+    const path = relative(process.cwd(), testFile.name ?? '');
+    const failures = (testFile.assertionResults ?? []).filter((test) => test.status === 'failed');
+    if (failures.length === 0 && testFile.status === 'failed') console.log(`  failed: ${path}: ${firstLine(testFile.message)}`);
+    for (const test of failures) console.log(`  failed: ${path} > ${test.fullName ?? test.title}: ${firstLine(test.failureMessages?.[0])}`);
+  }
   if (report.numTotalTests === 0) complete = false;
   for (const key of Object.keys(totals)) totals[key] += counts[key];
 }
