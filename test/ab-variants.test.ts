@@ -108,6 +108,15 @@ describe('an A/B campaign', () => {
       expect((await runCli(['send', '--config', sharded.config, ...abArgs, '--campaign', 'stable-ab', '--shard', shard, '--quiet'], { cwd: sharded.dir })).code).toBe(0);
     }
     expect(variantsOnTheWire()).toEqual(once);
+    // pushcast report adds up the shards' variant counts.
+    const shards = await runCli(['report', 'stable-ab', '--json'], { cwd: sharded.dir });
+    expect(shards.code, shards.stderr).toBe(0);
+    const byShards = (JSON.parse(shards.stdout) as CampaignRecord).ab!;
+    expect(byShards.variants.map((variant) => [variant.name, variant.counts.accepted])).toEqual([
+      ['short', [...once.values()].filter((variant) => variant === 'short').length],
+      ['long', [...once.values()].filter((variant) => variant === 'long').length],
+    ]);
+    expect(byShards.holdout.recipients).toBe(1500 - once.size);
 
     emulator.reset();
     const killed = campaignDir(1500);
@@ -117,6 +126,32 @@ describe('an A/B campaign', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.on('exit', resolve)));
     expect(child.signalCode).toBe('SIGKILL');
+    // Each of the journal's lines says its recipients' variants, so the died run's report counts by variant.
+    const journal = readFileSync(join(killed.dir, '.pushcast', 'stable-ab.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { t: string; k?: string[]; v?: string[] });
+    const sentLines = journal.filter((line) => line.t === 'sent');
+    expect(sentLines.length).toBeGreaterThan(0);
+    for (const line of sentLines) {
+      expect(line.v).toHaveLength(line.k!.length);
+      expect(line.v!.filter((variant) => variant !== 'short' && variant !== 'long')).toEqual([]);
+    }
+    const died = await runCli(['report', 'stable-ab', '--json'], { cwd: killed.dir });
+    expect(died.code, died.stderr).toBe(0);
+    const diedRecord = JSON.parse(died.stdout) as CampaignRecord;
+    expect(diedRecord.status).toBe('interrupted');
+    const atKill = variantsOnTheWire();
+    for (const variant of diedRecord.ab!.variants) {
+      // Accepted by the journal's word; those in flight at the kill may or may not have arrived.
+      const arrived = [...atKill.values()].filter((name) => name === variant.name).length;
+      expect(variant.counts.accepted).toBeLessThanOrEqual(arrived);
+      expect(variant.counts.accepted + variant.counts.uncertain).toBeGreaterThanOrEqual(arrived);
+      expect(variant.providers.fcm).toEqual(variant.counts);
+    }
+    expect(diedRecord.ab!.variants.reduce((sum, variant) => sum + variant.counts.targeted + variant.counts.skipped, 0)).toBe(
+      diedRecord.counts.targeted + diedRecord.counts.skipped,
+    );
     const resumed = await runCli([...args.filter((arg) => arg !== '--rate' && arg !== '300' && arg !== '--quiet'), '--json'], { cwd: killed.dir });
     expect(resumed.code, resumed.stderr).toBe(0);
     const tokens = emulator.delivered().map((item) => item.token);
@@ -128,6 +163,62 @@ describe('an A/B campaign', () => {
     expect(record.counts.accepted + record.counts.uncertain).toBe(once.size);
     expect(wire.size).toBeGreaterThanOrEqual(record.counts.accepted);
     expect(record.ab!.holdout.recipients).toBe(1500 - once.size);
+  });
+
+  it("names each failed and invalid recipient's variant in --failed-out and --invalid-out, and the failed file sent again keeps each row to it", async () => {
+    // The variants each device is drawn, from a campaign with no faults: the draw depends only on the campaign and the device.
+    const clean = campaignDir(300);
+    expect((await runCli(['send', '--config', clean.config, ...abArgs, '--campaign', 'files-ab', '--quiet'], { cwd: clean.dir })).code).toBe(0);
+    const drawn = variantsOnTheWire();
+
+    emulator.reset();
+    const { dir, config, tokens } = campaignDir(300);
+    const reached = tokens.filter((token) => drawn.has(token));
+    const dead = reached.slice(0, 15);
+    const failing = reached.slice(15, 45);
+    for (const token of dead) emulator.behaviour.dead.add(token);
+    for (const token of failing) emulator.behaviour.forced.set(token, { status: 503, reason: 'UNAVAILABLE', retryAfterSeconds: 0 });
+    const sent = await runCli(['send', '--config', config, ...abArgs, '--campaign', 'files-ab', '--failed-out', 'failed.csv', '--invalid-out', 'invalid.csv', '--json'], {
+      cwd: dir,
+    });
+    const record = JSON.parse(sent.stdout) as CampaignRecord;
+    expect([record.counts.invalid, record.counts.failed], sent.stderr).toEqual([dead.length, failing.length]);
+    const rows = (file: string) =>
+      readFileSync(join(dir, file), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(','));
+    const invalid = rows('invalid.csv');
+    expect(invalid[0]).toEqual(['provider', 'token', 'user_id', 'reason', 'detail', 'time', 'variant']);
+    expect(new Map(invalid.slice(1).map((row) => [row[1], row[6]]))).toEqual(new Map(dead.map((token) => [token, drawn.get(token)])));
+    const failed = rows('failed.csv');
+    expect(failed[0]).toEqual(['provider', 'token', 'variant']);
+    expect(new Map(failed.slice(1).map((row) => [row[1], row[2]]))).toEqual(new Map(failing.map((token) => [token, drawn.get(token)])));
+    // Per variant, the report counts them as the files do.
+    for (const variant of record.ab!.variants) {
+      expect([variant.name, variant.counts.failed]).toEqual([variant.name, failing.filter((token) => drawn.get(token) === variant.name).length]);
+    }
+
+    // Sent again (another campaign, whose own draw would differ), each row gets the variant it names; a row naming no variant is refused by its line.
+    emulator.reset();
+    emulator.behaviour.forced.clear();
+    writeFileSync(join(dir, 'failed.csv'), `${readFileSync(join(dir, 'failed.csv'), 'utf8').trimEnd()}\nfcm,${fcmToken('ab-stray')},medium\n`);
+    const again = await runCli(
+      ['send', '--config', config, '-a', 'failed.csv', '--variant', 'short.json', '--variant', 'long.json', '--holdout', '50%', '--campaign', 'files-ab-again', '--json'],
+      {
+        cwd: dir,
+      },
+    );
+    const retried = JSON.parse(again.stdout) as CampaignRecord;
+    expect(variantsOnTheWire()).toEqual(new Map(failing.map((token) => [token, drawn.get(token)])));
+    expect(retried.errors).toEqual([
+      expect.objectContaining({
+        line: failing.length + 2,
+        reason: 'malformed-row',
+        detail: expect.stringContaining('"medium", which is none of this campaign\'s variants (short, long)'),
+      }),
+    ]);
+    expect(retried.ab!.holdout.recipients).toBe(0);
   });
 
   it("draws a user-ID audience by user: every device of a user gets the user's variant", async () => {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audienceFile } from './helpers/audience.js';
+import { audienceFile, mixedAudienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
 import { tempDir, tempFile } from './helpers/tokens.js';
@@ -17,6 +17,8 @@ let emulator: Emulator;
 let dir: string;
 let config: string;
 let weekly: { providers: { fcm: { accepted: number; targeted: number } } };
+/** The A/B campaign's FCM messages the emulator accepted, by variant (their titles name them). */
+let acceptedByVariant: Record<string, number>;
 /** The day FCM counts the sends in (read before they go; a run across Los Angeles midnight would straddle two). */
 let today: string;
 
@@ -37,6 +39,18 @@ beforeAll(async () => {
   await send('other', 5);
   await send('unlabelled', 3, '--no-label');
   await send('died', 4);
+  // An A/B campaign over FCM, APNs and web push: each variant's FCM messages carry ab.NAME.
+  const before = emulator.delivered().length;
+  writeFileSync(join(dir, 'short.json'), JSON.stringify({ title: 'short', body: 'Sale' }));
+  writeFileSync(join(dir, 'long.json'), JSON.stringify({ title: 'long', body: 'Our winter sale starts today' }));
+  const ab = await runCli(['send', '--config', config, '-a', mixedAudienceFile(90, 'abx'), '--variant', 'short.json', '--variant', 'long.json', '--campaign', 'ab', '--quiet'], {
+    cwd: dir,
+  });
+  expect(ab.code, ab.stderr).toBe(0);
+  acceptedByVariant = { short: 0, long: 0 };
+  for (const item of emulator.delivered().slice(before)) {
+    if (item.provider === 'fcm') acceptedByVariant[(item.message as { notification: { title: string } }).notification.title]++;
+  }
   // As if its run had been killed: the journal keeps no end record.
   const journal = join(dir, '.pushcast', 'died.jsonl');
   const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
@@ -77,6 +91,34 @@ describe('pushcast stats', () => {
       expect(output).not.toContain('PRIVATE KEY');
       expect(output).not.toContain('ya29.');
     }
+  });
+
+  it("gives an A/B campaign's figures variant by variant, each of its own label, beside the FCM messages pushcast sent of it", async () => {
+    const { code, stdout, stderr } = await runCli(['stats', 'ab', '--config', config, '--json'], { cwd: dir });
+    expect(code, stderr).toBe(0);
+    const stats = JSON.parse(stdout);
+    expect(acceptedByVariant.short).toBeGreaterThan(0);
+    expect(acceptedByVariant.long).toBeGreaterThan(0);
+    expect(stats.variants.map((variant: { name: string; analyticsLabel: string }) => [variant.name, variant.analyticsLabel])).toEqual([
+      ['short', 'ab.short'],
+      ['long', 'ab.long'],
+    ]);
+    for (const variant of stats.variants) {
+      // pushcast's side: the variant's FCM messages only (the audience is a third FCM), every one accepted.
+      expect(variant.pushcast.fcmAccepted).toBe(acceptedByVariant[variant.name]);
+      expect(variant.fcm.days).toEqual([
+        { date: today, analyticsLabel: `ab.${variant.name}`, countMessagesAccepted: acceptedByVariant[variant.name], messageOutcomePercents: outcomes },
+      ]);
+    }
+    expect(stats.fcm.total.countMessagesAccepted).toBe(acceptedByVariant.short + acceptedByVariant.long);
+
+    const text = await runCli(['stats', 'ab', '--config', config, '--html', 'ab.html'], { cwd: dir });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Variant short: FCM analytics label ab.short');
+    expect(text.stdout).toContain(`    ${today}  accepted ${acceptedByVariant.long}: delivered 90%`);
+    const section = /<section id="fcm-delivery">[\s\S]*?<\/section>/.exec(readFileSync(join(dir, 'ab.html'), 'utf8'))?.[0] ?? '';
+    expect(section).toContain('Variant long (label ab.long)');
+    expect(section).toContain(`<tr><th>${today}</th><td data-kind="accepted">${acceptedByVariant.short}</td>`);
   });
 
   it('reads the label of a campaign whose run died from its journal', async () => {

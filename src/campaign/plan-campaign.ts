@@ -132,7 +132,7 @@ export async function planCampaign(inputs: CampaignInputs, settings: PlanSetting
   // they need it: deriving it reads the whole audience file once more.
   const needsId = inputs.variants !== undefined || settings.cap !== undefined;
   const campaign = settings.campaign ?? (needsId && inputs.identity && inputs.messageFile ? await deriveCampaignId(inputs.identity, inputs.messageFile) : 'one-off');
-  const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign) : inputs.audience.rows;
+  const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign, inputs.audience.header) : inputs.audience.rows;
   const rows = resolveUsers(audienceRows, settings.registry, {
     filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
     owns: settings.shard && ((hash) => inShard(settings.shard, hash)),

@@ -22,7 +22,7 @@ import type { DeviceRegistry } from '../registry/registry.js';
 import { RegistryFeedback } from '../registry/feedback.js';
 import { resolveUsers } from '../registry/resolve-users.js';
 import { frequencyCap, type CapSettings } from './frequency-cap.js';
-import { assignVariants, VariantTally } from './variants.js';
+import { assignVariants, plannedVariants, VariantTally } from './variants.js';
 import { buildRecord, RecordLists, type CampaignRecord } from '../report/campaign-record.js';
 import { ReportFiles } from '../report/report-files.js';
 import { SanityGuard } from '../report/sanity-guard.js';
@@ -178,6 +178,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
           ...(message ? { message } : {}),
           ...(changedMessage ? { changedMessage: true as const } : {}),
           ...(analyticsLabel ? { fcmLabel: analyticsLabel } : {}),
+          ...(inputs.variants ? { ab: plannedVariants(inputs.variants) } : {}),
         }),
         prior: earlier.prior,
         resendUncertain: Boolean(settings.resendUncertain),
@@ -194,6 +195,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
       failedOut: out(outputs.failedOut),
       audience: { shape: inputs.audience.shape, header: inputs.audience.header, delimiter: inputs.audience.format?.delimiter, freeText: inputs.audience.freeText },
       groupOf: guard.heldBackGroup,
+      variants: Boolean(inputs.variants),
     });
     const { registry } = settings;
     // Devices from the registry are claimed for the campaign, so that a token under two users, or
@@ -216,7 +218,9 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     const cap = settings.cap && claims ? frequencyCap(settings.cap, claims.campaign, firstClaim ? Date.parse(firstClaim) : startedAt.getTime(), settled) : undefined;
     // An A/B campaign draws each recipient's variant from its id: every run and shard draws the same.
     const variantTally = inputs.variants && new VariantTally(inputs.variants);
-    const audienceRows = inputs.variants ? assignVariants(inputs.audience.rows, inputs.variants, campaign ?? claims?.campaign ?? `one-off-${randomUUID()}`) : inputs.audience.rows;
+    const audienceRows = inputs.variants
+      ? assignVariants(inputs.audience.rows, inputs.variants, campaign ?? claims?.campaign ?? `one-off-${randomUUID()}`, inputs.audience.header)
+      : inputs.audience.rows;
     const rows = resolveUsers(audienceRows, registry, {
       filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },
       owns: shard && ((hash) => inShard(shard, hash)),

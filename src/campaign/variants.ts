@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { VariantsRecord } from '../domain/ab-record.js';
+import { countVariant, type VariantCounts, type VariantsPlan, type VariantsRecord } from '../domain/ab-record.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import type { AudienceRow } from '../domain/recipient.js';
-import { countKind, emptyCounts, type ProviderCounts } from '../domain/tally.js';
+import { quoted } from '../domain/quote-value.js';
+import { isVariantColumn, type AudienceRow } from '../domain/recipient.js';
+import { emptyCounts } from '../domain/tally.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 
 /** One message of an A/B campaign (`--variant FILE`), and the share of all recipients it gets. */
@@ -46,12 +47,27 @@ export function variantOf(plan: VariantPlan, campaign: string, key: string): str
   return plan.variants[plan.variants.length - 1].name; // a rounding's width past the last
 }
 
-/** Gives each row of the audience its variant on the way to the engine; the holdout's rows are skipped as `holdout`, and counted. */
-export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: VariantPlan, campaign: string): AsyncGenerator<AudienceRow> {
+/**
+ * Gives each row of the audience its variant on the way to the engine; the holdout's rows are
+ * skipped as `holdout`, and counted. A row of an audience with a `variant` column (a --failed-out
+ * file of the campaign) keeps the variant it names; one naming no variant of the plan is refused.
+ */
+export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: VariantPlan, campaign: string, header: readonly string[] = []): AsyncGenerator<AudienceRow> {
   const holdout = `the holdout (${percent(plan.holdout)} of the campaign): sent nothing, to compare the variants with`;
+  const column = header.findIndex(isVariantColumn);
+  const names = plan.variants.map((variant) => variant.name);
   for await (const row of rows) {
     if (row.kind === 'problem') {
       yield row;
+      continue;
+    }
+    const named = column >= 0 ? row.fields[column]?.trim() : undefined;
+    if (named) {
+      if (names.includes(named)) yield { ...row, variant: named };
+      else {
+        const detail = `the variant column names ${quoted(named)}, which is none of this campaign's variants (${names.join(', ')})`;
+        yield { kind: 'problem', line: row.line, reason: 'malformed-row', detail, hash: row.hash, ...(row.kind === 'device' ? { provider: row.provider } : {}) };
+      }
       continue;
     }
     const variant = variantOf(plan, campaign, row.key);
@@ -60,27 +76,33 @@ export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: Va
   }
 }
 
-/** Counts the campaign's final events by variant. */
+/** Counts the campaign's final events by variant, in all and by provider. */
 export class VariantTally {
-  private readonly counts = new Map<string, ProviderCounts>();
+  private readonly counts = new Map<string, VariantCounts>();
   private held = 0;
 
   constructor(private readonly plan: VariantPlan) {
-    for (const variant of plan.variants) this.counts.set(variant.name, emptyCounts());
+    for (const variant of plan.variants) this.counts.set(variant.name, { counts: emptyCounts(), providers: {} });
   }
 
   onFinal(event: FinalEvent): void {
     if (event.kind === 'skipped' && event.reason === 'holdout') this.held++;
     const counts = event.recipient?.variant !== undefined ? this.counts.get(event.recipient.variant) : undefined;
-    if (counts) countKind(counts, event.kind);
+    if (counts) countVariant(counts, event.provider, event.kind);
   }
 
   record(): VariantsRecord {
+    const planned = plannedVariants(this.plan);
     return {
-      variants: this.plan.variants.map((variant) => ({ name: variant.name, message: variant.messageLabel, share: shareOf(variant.share), counts: this.counts.get(variant.name)! })),
-      holdout: { share: shareOf(this.plan.holdout), recipients: this.held },
+      variants: planned.variants.map((variant) => ({ ...variant, ...this.counts.get(variant.name)! })),
+      holdout: { share: planned.holdout, recipients: this.held },
     };
   }
+}
+
+/** The plan as the journal's run line and the report give it: names, messages, shares in percent. */
+export function plannedVariants(plan: VariantPlan): VariantsPlan {
+  return { variants: plan.variants.map((variant) => ({ name: variant.name, message: variant.messageLabel, share: shareOf(variant.share) })), holdout: shareOf(plan.holdout) };
 }
 
 /** A share as a percentage with at most two decimals: 0.45 → 45. */

@@ -1,8 +1,49 @@
-import type { ProviderCounts } from './tally.js';
+import type { FinalKind } from './outcome.js';
+import type { ProviderName } from './recipient.js';
+import { countKind, emptyCounts, type ProviderCounts } from './tally.js';
+
+/** An A/B campaign's variants, as its journal's run line keeps them: names, messages and shares (percentages of every recipient). */
+export interface VariantsPlan {
+  variants: Array<{ name: string; message: string; share: number }>;
+  /** The holdout's share, in percent. */
+  holdout: number;
+}
+
+/** A variant's devices' outcomes, in all and by provider (only the providers it had rows of): `pushcast stats` sets its FCM counts beside FCM's data of its label. */
+export interface VariantCounts {
+  counts: ProviderCounts;
+  providers: Partial<Record<ProviderName, ProviderCounts>>;
+}
 
 /** An A/B campaign's counts, variant by variant (devices), and its holdout: what the report gives. */
 export interface VariantsRecord {
   /** Shares are percentages of every recipient, the holdout included. */
-  variants: Array<{ name: string; message: string; share: number; counts: ProviderCounts }>;
+  variants: Array<{ name: string; message: string; share: number } & VariantCounts>;
   holdout: { share: number; recipients: number };
+}
+
+/** Counts one of a variant's devices' last word. */
+export function countVariant(counts: VariantCounts, provider: ProviderName | undefined, kind: FinalKind): void {
+  countKind(counts.counts, kind);
+  if (provider) countKind((counts.providers[provider] ??= emptyCounts()), kind);
+}
+
+/** Shards' (or runs') variant counts added up, variant by variant: the plan is the first's, which every shard shares. */
+export function addVariantRecords(records: readonly VariantsRecord[]): VariantsRecord | undefined {
+  if (records.length === 0) return undefined;
+  const variants = records[0].variants.map((variant) => ({ ...variant, counts: emptyCounts(), providers: {} as VariantCounts['providers'] }));
+  for (const record of records) {
+    for (const variant of record.variants) {
+      const sum = variants.find((each) => each.name === variant.name);
+      if (!sum) continue;
+      addCounts(sum.counts, variant.counts);
+      for (const [provider, counts] of Object.entries(variant.providers ?? {}) as Array<[ProviderName, ProviderCounts]>)
+        addCounts((sum.providers[provider] ??= emptyCounts()), counts);
+    }
+  }
+  return { variants, holdout: { share: records[0].holdout.share, recipients: records.reduce((total, record) => total + record.holdout.recipients, 0) } };
+}
+
+function addCounts(sum: ProviderCounts, counts: ProviderCounts): void {
+  for (const key of Object.keys(sum) as Array<keyof ProviderCounts>) sum[key] += counts[key];
 }

@@ -54,6 +54,15 @@ export interface DeviceRecipient {
   fields: string[];
 }
 
+/**
+ * An audience's `variant` column (any case): under --variant, a row's variant is the one it names
+ * rather than drawn. --failed-out writes it, so that an A/B campaign's rows sent again get the
+ * message they were meant to. Without --variant it is a column like any other.
+ */
+export function isVariantColumn(name: string): boolean {
+  return name.trim().toLowerCase() === 'variant';
+}
+
 /** One user to send to, read from a user-ID audience; the device registry resolves their devices. */
 export interface UserRecipient {
   kind: 'user';

@@ -58,6 +58,7 @@ export class CampaignEvents {
       line: event.line,
       id: event.id,
       w: event.wrongSender,
+      v: recipient.variant,
       // The prune list needs the token itself; nothing else in the journal does.
       ...(event.kind === 'invalid' ? { token: recipient.token, user: recipient.userId } : {}),
     });

@@ -1,5 +1,6 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { VariantsPlan } from '../domain/ab-record.js';
 import type { FinalKind, WrongSender } from '../domain/outcome.js';
 import type { DeviceRecipient, ProviderName } from '../domain/recipient.js';
 import { JournalError } from '../errors.js';
@@ -21,13 +22,15 @@ import { JournalError } from '../errors.js';
  *  - `end`: a run ended (not after a crash): its report, for `pushcast report`, and what the
  *    campaign's history keeps of it (`summary`).
  * A recipient whose last line is `sent` was in flight when the process died: uncertain.
+ * An A/B campaign's lines say each recipient's variant (`v`: on `sent`, one a recipient, beside `k`):
+ * a died run's report counts by variant from them.
  * The last line may be torn by a crash; it is ignored. read-journal.ts reads it back.
  */
 export type JournalLine =
   | RunLine
-  | { t: 'sent'; p: ProviderName; s?: number; k: string[]; l: number[]; at: number }
+  | { t: 'sent'; p: ProviderName; s?: number; k: string[]; l: number[]; v?: string[]; at: number }
   | { t: 'ok'; s: number; i: string }
-  | { t: 'retry'; k: string; p: ProviderName; line: number }
+  | { t: 'retry'; k: string; p: ProviderName; line: number; v?: string }
   | FinalLine
   | { t: 'time'; at: number }
   | { t: 'end'; record: unknown; summary?: RunEnd };
@@ -53,6 +56,8 @@ export type RunLine = {
   changedMessage?: true;
   /** The analytics label the run's FCM messages carried: `pushcast stats` reads it, also of a run that died. */
   fcmLabel?: string;
+  /** An A/B campaign's variants and holdout: a died run's report counts by them. */
+  ab?: VariantsPlan;
 };
 
 /** What a run that ended says of itself, beside its report: a campaign's history is made of these. */
@@ -79,6 +84,8 @@ export type FinalLine = {
   token?: string;
   user?: string;
   id?: string;
+  /** An A/B campaign's variant the recipient got. */
+  v?: string;
 };
 
 /** How often, at most, the writer notes the time. */
@@ -133,7 +140,8 @@ export class JournalWriter {
     const at = Date.now();
     this.timeNotedAt = at;
     const s = this.batches++;
-    this.append({ t: 'sent', p: provider, s, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), at });
+    const variants = recipients.some((recipient) => recipient.variant !== undefined) ? { v: recipients.map((recipient) => recipient.variant ?? '') } : {};
+    this.append({ t: 'sent', p: provider, s, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), ...variants, at });
     await this.flush(true);
     return s;
   }
@@ -144,7 +152,7 @@ export class JournalWriter {
   }
 
   retry(recipient: DeviceRecipient): void {
-    this.append({ t: 'retry', k: recipient.key, p: recipient.provider, line: recipient.line });
+    this.append({ t: 'retry', k: recipient.key, p: recipient.provider, line: recipient.line, ...(recipient.variant !== undefined ? { v: recipient.variant } : {}) });
   }
 
   final(line: Omit<FinalLine, 't'>): void {

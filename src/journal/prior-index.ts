@@ -5,7 +5,7 @@ import type { FinalLine } from './journal.js';
 
 /** What an earlier run left of a recipient: its last word, or that it was waiting for a retry, or maybe sent. */
 export type PriorState =
-  { state: 'final'; line: FinalLine } | { state: 'retry'; provider: ProviderName; line: number } | { state: 'uncertain'; provider: ProviderName; line: number };
+  { state: 'final'; line: FinalLine } | { state: 'retry' | 'uncertain'; provider: ProviderName; line: number; /** An A/B campaign's variant. */ variant?: string };
 
 const states = ['final', 'retry', 'uncertain'] as const;
 /** A kind's place in this list is what the index stores: the order is fixed. */
@@ -42,7 +42,7 @@ class Interned<T> {
  * What earlier runs left of each recipient, in typed arrays keyed by the 64-bit hash its journal
  * key spells (open addressing): about 30 bytes a recipient where a Map of parsed journal lines
  * took some 600, so resuming a campaign of millions fits in memory. It keeps what a resumed run
- * counts (state, provider, outcome, reason, detail, wrong-sender mark, line), not the rest of a
+ * counts (state, provider, outcome, reason, detail, wrong-sender mark, line, variant), not the rest of a
  * journal line (message ids, tokens).
  */
 export class PriorIndex {
@@ -58,9 +58,11 @@ export class PriorIndex {
   private reason = new Uint16Array(this.capacity);
   private detail = new Uint16Array(this.capacity);
   private wrong = new Uint16Array(this.capacity);
+  private variant = new Uint16Array(this.capacity);
   private readonly reasons = new Interned<string>((value) => value);
   private readonly details = new Interned<string>((value) => value);
   private readonly wrongSenders = new Interned<WrongSender>((value) => JSON.stringify(value));
+  private readonly variants = new Interned<string>((value) => value);
 
   get size(): number {
     return this.count;
@@ -85,14 +87,16 @@ export class PriorIndex {
     }
     this.state[slot] = states.indexOf(value.state) + 1;
     if (value.state === 'final') {
-      const { p, o, r, d, w, line } = value.line;
+      const { p, o, r, d, w, v, line } = value.line;
       this.shape[slot] = (providerNames.indexOf(p) << 4) | kinds.indexOf(o);
       this.reason[slot] = this.reasons.id(r);
       this.detail[slot] = this.details.id(d);
       this.wrong[slot] = this.wrongSenders.id(w);
+      this.variant[slot] = this.variants.id(v);
       this.lineNumber[slot] = line;
     } else {
       this.shape[slot] = providerNames.indexOf(value.provider) << 4;
+      this.variant[slot] = this.variants.id(value.variant);
       this.lineNumber[slot] = value.line;
     }
   }
@@ -107,12 +111,14 @@ export class PriorIndex {
     const provider = providerNames[this.shape[slot] >> 4] as ProviderName;
     const line = this.lineNumber[slot];
     const state = states[this.state[slot] - 1];
-    if (state !== 'final') return { state, provider, line };
+    const variant = this.variants.value(this.variant[slot]);
+    if (state !== 'final') return variant === undefined ? { state, provider, line } : { state, provider, line, variant };
     const final: FinalLine = { t: 'final', k: key, p: provider, o: kinds[this.shape[slot] & 0xf], line };
     const [r, d, w] = [this.reasons.value(this.reason[slot]), this.details.value(this.detail[slot]), this.wrongSenders.value(this.wrong[slot])];
     if (r !== undefined) final.r = r;
     if (d !== undefined) final.d = d;
     if (w !== undefined) final.w = w;
+    if (variant !== undefined) final.v = variant;
     return { state: 'final', line: final };
   }
 
@@ -135,6 +141,7 @@ export class PriorIndex {
       reason: this.reason,
       detail: this.detail,
       wrong: this.wrong,
+      variant: this.variant,
     };
     this.capacity *= 2;
     this.hi = new Uint32Array(this.capacity);
@@ -145,6 +152,7 @@ export class PriorIndex {
     this.reason = new Uint16Array(this.capacity);
     this.detail = new Uint16Array(this.capacity);
     this.wrong = new Uint16Array(this.capacity);
+    this.variant = new Uint16Array(this.capacity);
     for (let from = 0; from < old.capacity; from++) {
       if (old.state[from] === 0) continue;
       const to = this.find(old.hi[from], old.lo[from]);
@@ -156,6 +164,7 @@ export class PriorIndex {
       this.reason[to] = old.reason[from];
       this.detail[to] = old.detail[from];
       this.wrong[to] = old.wrong[from];
+      this.variant[to] = old.variant[from];
     }
   }
 }

@@ -96,7 +96,7 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
       }
       case 'sent':
         entry.k.forEach((key, index) => {
-          if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0 });
+          if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0, variant: entry.v?.[index] || undefined });
           if (sentThisRun.addOrGetLine(keyHash(key), 1) !== 0 && last) last.retries++;
         });
         if (last) {
@@ -110,12 +110,13 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
         unanswered.delete(entry.s);
         for (const place of batch ? fromRanges(entry.i) : []) {
           const key = batch!.k[place];
-          prior.set(key, { state: 'final', line: { t: 'final', k: key, p: batch!.p, o: 'accepted', line: batch!.l[place] } });
+          const variant = batch!.v?.[place];
+          prior.set(key, { state: 'final', line: { t: 'final', k: key, p: batch!.p, o: 'accepted', line: batch!.l[place], ...(variant ? { v: variant } : {}) } });
         }
         break;
       }
       case 'retry':
-        if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry', provider: entry.p, line: entry.line });
+        if (prior.get(entry.k)?.state !== 'final') prior.set(entry.k, { state: 'retry', provider: entry.p, line: entry.line, variant: entry.v });
         break;
       case 'final':
         prior.set(entry.k, { state: 'final', line: entry });

@@ -1,18 +1,24 @@
 import type { DeliveryDataEntry } from '../domain/delivery-data.js';
 import type { CampaignRecord } from './campaign-record.js';
 
-/** What `pushcast stats` says of a campaign: what pushcast knows, beside what FCM's delivery data adds. */
-export interface CampaignStats {
-  campaign: string;
+/** Of one label (a campaign's, or an A/B variant's): what pushcast knows, beside what FCM's delivery data adds. */
+export interface LabelStats {
   analyticsLabel: string;
-  /** The days (America/Los_Angeles, as FCM counts them) the campaign's runs sent on. */
-  days: string[];
-  /** FCM messages the campaign sent and FCM accepted, every platform (pushcast's report). */
+  /** FCM messages sent and FCM accepted, every platform (pushcast's report). */
   pushcast: { fcmTargeted: number; fcmAccepted: number };
-  /** The Data API's entries of the label on those days, and all of them weighed together. */
+  /** The Data API's entries of the label on the campaign's days, and all of them weighed together. */
   fcm: { days: DeliveryDataEntry[]; total?: Omit<DeliveryDataEntry, 'date' | 'analyticsLabel'> };
   /** Days the campaign sent on that FCM has no data for yet. */
   notYet: string[];
+}
+
+/** What `pushcast stats` says of a campaign; an A/B campaign's variants each carry their own label, and are given one by one. */
+export interface CampaignStats extends LabelStats {
+  campaign: string;
+  /** The days (America/Los_Angeles, as FCM counts them) the campaign's runs sent on. */
+  days: string[];
+  /** An A/B campaign: each variant's label and figures (the campaign's own `fcm` holds every variant's entries, weighed together). */
+  variants?: Array<LabelStats & { name: string }>;
   /** What the figures cover, said once with them. */
   scope: string;
 }
@@ -20,17 +26,29 @@ export interface CampaignStats {
 const scope =
   "FCM's delivery data covers Android devices whose users share usage statistics, a day at a time (days end in America/Los_Angeles), and comes a day or more late; APNs and web push keep no such data.";
 
-/** Joins a campaign's record to the Data API's entries: those of its label, on the days its runs sent. */
-export function campaignStats(record: CampaignRecord, analyticsLabel: string, entries: DeliveryDataEntry[]): CampaignStats {
+/**
+ * Joins a campaign's record to the Data API's entries: those of its label (and of each A/B
+ * variant's, `variantLabels`), on the days its runs sent.
+ */
+export function campaignStats(record: CampaignRecord, analyticsLabel: string, entries: DeliveryDataEntry[], variantLabels: ReadonlyMap<string, string> = new Map()): CampaignStats {
   const days = sendingDays(record);
-  const ours = entries.filter((entry) => entry.analyticsLabel === analyticsLabel && days.includes(entry.date)).sort((a, b) => a.date.localeCompare(b.date));
+  const ofLabels = (labels: ReadonlySet<string>): Pick<LabelStats, 'fcm' | 'notYet'> => {
+    const ours = entries
+      .filter((entry) => entry.analyticsLabel !== undefined && labels.has(entry.analyticsLabel) && days.includes(entry.date))
+      .sort((a, b) => a.date.localeCompare(b.date) || a.analyticsLabel!.localeCompare(b.analyticsLabel!));
+    return { fcm: { days: ours, ...(ours.length > 0 ? { total: weighed(ours) } : {}) }, notYet: days.filter((day) => !ours.some((entry) => entry.date === day)) };
+  };
+  const variants = [...variantLabels].map(([name, label]) => {
+    const fcm = record.ab?.variants.find((variant) => variant.name === name)?.providers.fcm;
+    return { name, analyticsLabel: label, pushcast: { fcmTargeted: fcm?.targeted ?? 0, fcmAccepted: fcm?.accepted ?? 0 }, ...ofLabels(new Set([label])) };
+  });
   return {
     campaign: record.campaign,
     analyticsLabel,
     days,
     pushcast: { fcmTargeted: record.providers.fcm.targeted, fcmAccepted: record.providers.fcm.accepted },
-    fcm: { days: ours, ...(ours.length > 0 ? { total: weighed(ours) } : {}) },
-    notYet: days.filter((day) => !ours.some((entry) => entry.date === day)),
+    ...ofLabels(new Set([analyticsLabel, ...variantLabels.values()])),
+    ...(variants.length > 0 ? { variants } : {}),
     scope,
   };
 }
@@ -83,23 +101,28 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/** The stats as text, for a terminal. */
+/** The stats as text, for a terminal: an A/B campaign's variant by variant, each under its label. */
 export function formatStats(stats: CampaignStats): string {
-  const lines = [
-    `Campaign ${stats.campaign}: FCM analytics label ${stats.analyticsLabel}`,
-    `pushcast: ${stats.pushcast.fcmAccepted} of ${stats.pushcast.fcmTargeted} FCM messages accepted by FCM (every platform)`,
-  ];
-  if (stats.fcm.days.length === 0) lines.push(`FCM's delivery data: none yet for ${stats.days.join(', ')}`);
-  else {
-    lines.push("FCM's delivery data (Android):");
-    for (const entry of stats.fcm.days) lines.push(`  ${entry.date}  ${dayLine(entry)}`);
-    if (stats.fcm.days.length > 1 && stats.fcm.total) lines.push(`  all days    ${dayLine(stats.fcm.total)}`);
-    const delays = stats.fcm.total?.deliveryPerformancePercents;
-    if (delays) lines.push(`  delivery (shares of the accepted): ${percents(delays)}`);
-    if (stats.notYet.length > 0) lines.push(`  no data yet for ${stats.notYet.join(', ')}`);
-  }
+  const lines = stats.variants
+    ? [
+        `Campaign ${stats.campaign}: each variant's FCM messages carried its own analytics label`,
+        ...stats.variants.flatMap((variant) => [`Variant ${variant.name}: FCM analytics label ${variant.analyticsLabel}`, ...labelLines(variant, stats.days, '  ')]),
+      ]
+    : [`Campaign ${stats.campaign}: FCM analytics label ${stats.analyticsLabel}`, ...labelLines(stats, stats.days, '')];
   lines.push(stats.scope);
   return `${lines.join('\n')}\n`;
+}
+
+function labelLines(stats: LabelStats, days: string[], indent: string): string[] {
+  const lines = [`${indent}pushcast: ${stats.pushcast.fcmAccepted} of ${stats.pushcast.fcmTargeted} FCM messages accepted by FCM (every platform)`];
+  if (stats.fcm.days.length === 0) return [...lines, `${indent}FCM's delivery data: none yet for ${days.join(', ')}`];
+  lines.push(`${indent}FCM's delivery data (Android):`);
+  for (const entry of stats.fcm.days) lines.push(`${indent}  ${entry.date}  ${dayLine(entry)}`);
+  if (stats.fcm.days.length > 1 && stats.fcm.total) lines.push(`${indent}  all days    ${dayLine(stats.fcm.total)}`);
+  const delays = stats.fcm.total?.deliveryPerformancePercents;
+  if (delays) lines.push(`${indent}  delivery (shares of the accepted): ${percents(delays)}`);
+  if (stats.notYet.length > 0) lines.push(`${indent}  no data yet for ${stats.notYet.join(', ')}`);
+  return lines;
 }
 
 function dayLine(entry: Pick<DeliveryDataEntry, 'countMessagesAccepted' | 'messageOutcomePercents'>): string {

@@ -1,5 +1,5 @@
 import { columnRole } from '../audience/read-audience.js';
-import type { DeviceRecipient } from '../domain/recipient.js';
+import { isVariantColumn, type DeviceRecipient } from '../domain/recipient.js';
 
 /** What a device row says of the device, before a user's own columns: the reader takes each by these names. */
 const deviceColumns = ['provider', 'token', 'apns_topic', 'apns_environment'];
@@ -10,7 +10,8 @@ const deviceColumns = ['provider', 'token', 'apns_topic', 'apns_environment'];
  * they were. A user-ID audience's recipients are devices: written as the user's row, a user with
  * one device reached and one not would get the message twice on the first, so each row names its
  * device (provider, token, the APNs topic and environment it was sent with) before the user's own
- * columns, and carries the locale and time zone the registry gave it.
+ * columns, and carries the locale and time zone the registry gave it. An A/B campaign's rows say
+ * their variant in a `variant` column, which a campaign with the same --variant files keeps to.
  */
 export class FailedRows {
   readonly header: string[];
@@ -21,32 +22,37 @@ export class FailedRows {
   /** Where the user's row holds a locale or time zone, and whether they are added after it. */
   private readonly locale: number;
   private readonly timezone: number;
+  /** Where the variant goes; -1 when the campaign has none. */
+  private readonly variant: number;
 
-  constructor(audience: { shape: 'devices' | 'users'; header: string[]; freeText: number[] }) {
+  constructor(audience: { shape: 'devices' | 'users'; header: string[]; freeText: number[] }, variants = false) {
     this.namesDevices = audience.shape === 'users';
-    if (!this.namesDevices) {
-      this.header = audience.header;
-      this.guarded = new Set(audience.freeText);
-      this.locale = this.timezone = -1;
-      return;
-    }
-    const header = [...deviceColumns, ...audience.header];
-    const find = (role: 'locale' | 'timezone') => {
-      const at = audience.header.findIndex((name) => columnRole(name) === role);
-      return at >= 0 ? deviceColumns.length + at : header.push(role) - 1;
+    const before = this.namesDevices ? deviceColumns.length : 0;
+    const header = [...(this.namesDevices ? deviceColumns : []), ...audience.header];
+    const find = (named: (name: string) => boolean, name: string) => {
+      const at = audience.header.findIndex(named);
+      return at >= 0 ? before + at : header.push(name) - 1;
     };
-    this.locale = find('locale');
-    this.timezone = find('timezone');
+    this.locale = this.namesDevices ? find((name) => columnRole(name) === 'locale', 'locale') : -1;
+    this.timezone = this.namesDevices ? find((name) => columnRole(name) === 'timezone', 'timezone') : -1;
+    this.variant = variants ? find(isVariantColumn, 'variant') : -1;
     this.header = header;
-    this.guarded = new Set(audience.freeText.map((index) => index + deviceColumns.length));
+    this.guarded = new Set(audience.freeText.map((index) => index + before));
   }
 
   row(recipient: DeviceRecipient): string[] {
-    if (!this.namesDevices) return recipient.fields;
-    const token = recipient.subscription ? JSON.stringify(recipient.subscription) : recipient.token;
-    const row = [recipient.provider, token, recipient.apnsTopic ?? '', recipient.apnsEnvironment ?? '', ...recipient.fields];
-    row[this.locale] = recipient.locale ?? '';
-    row[this.timezone] = recipient.timezone ?? '';
+    const row = this.namesDevices
+      ? [
+          recipient.provider,
+          recipient.subscription ? JSON.stringify(recipient.subscription) : recipient.token,
+          recipient.apnsTopic ?? '',
+          recipient.apnsEnvironment ?? '',
+          ...recipient.fields,
+        ]
+      : [...recipient.fields];
+    if (this.locale >= 0) row[this.locale] = recipient.locale ?? '';
+    if (this.timezone >= 0) row[this.timezone] = recipient.timezone ?? '';
+    if (this.variant >= 0) row[this.variant] = recipient.variant ?? '';
     return row;
   }
 }

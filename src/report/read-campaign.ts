@@ -1,5 +1,6 @@
 import { providerNames } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
+import { addVariantRecords, countVariant, type VariantCounts } from '../domain/ab-record.js';
 import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
 import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
 import { buildRecord, listedLimit, RecordLists, type CampaignRecord } from './campaign-record.js';
@@ -21,6 +22,8 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
   const tally = emptyTally();
   tally.status = 'interrupted';
   const lists = new RecordLists();
+  const plan = lastRun?.run.ab;
+  const byVariant = new Map(plan?.variants.map((variant): [string, VariantCounts] => [variant.name, { counts: emptyCounts(), providers: {} }]));
   for (const state of prior.values()) {
     const line = state.state === 'final' ? state.line.line : state.line;
     const provider = state.state === 'final' ? state.line.p : state.provider;
@@ -30,6 +33,8 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     };
     countFinal(tally, event.provider, event.kind, event.reason);
     lists.onFinal(event);
+    const variantCounts = byVariant.get((state.state === 'final' ? state.line.v : state.variant) ?? '');
+    if (variantCounts) countVariant(variantCounts, event.provider, event.kind);
   }
   tally.sends = lastRun?.sends ?? 0;
   tally.retries = lastRun?.retries ?? 0;
@@ -47,6 +52,8 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     files: { journal: path },
     history: journalHistory(runs),
     fcm: lastRun?.run.fcmLabel && tally.providers.fcm.targeted > 0 ? { analyticsLabel: lastRun.run.fcmLabel } : undefined,
+    // The holdout's rows were skipped, and a died run's skipped rows are not in its journal: 0.
+    ab: plan && { variants: plan.variants.map((variant) => ({ ...variant, ...byVariant.get(variant.name)! })), holdout: { share: plan.holdout, recipients: 0 } },
   });
 }
 
@@ -104,6 +111,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
     suspect: records.flatMap((record) => record.suspect),
     ...(records.find((record) => record.fatal) ? { fatal: records.find((record) => record.fatal)!.fatal } : {}),
     ...(records.find((record) => record.fcm) ? { fcm: records.find((record) => record.fcm)!.fcm } : {}),
+    ...(records.some((record) => record.ab) ? { ab: addVariantRecords(records.flatMap((record) => (record.ab ? [record.ab] : []))) } : {}),
     ...(records.some((record) => record.halted) ? { halted: records.flatMap((record) => record.halted ?? []) } : {}),
     errors: errors.slice(0, listedLimit),
     errorsNotListed: records.reduce((total, record) => total + record.errorsNotListed, 0) + Math.max(0, errors.length - listedLimit),

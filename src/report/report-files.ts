@@ -21,7 +21,7 @@ export function pruneListWhere(record: Pick<CampaignRecord, 'command' | 'files'>
   return 'write them with --invalid-out FILE next time: this run kept no journal, so running it again sends again';
 }
 
-/** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. */
+/** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. An A/B campaign's adds `variant`. */
 export const invalidColumns = ['provider', 'token', 'user_id', 'reason', 'detail', 'time'] as const;
 /** The provider's own words in `detail` are free text; the token and the user id are never altered. */
 const invalidFreeText: ReadonlySet<number> = new Set([invalidColumns.indexOf('detail')]);
@@ -55,9 +55,11 @@ export class ReportFiles {
       audience: { shape: 'devices' | 'users'; header: string[]; delimiter?: string; freeText: number[] };
       /** The sanity guard's group of an invalid answer it may hold back. */
       groupOf: GuardGroupOf;
+      /** An A/B campaign: each row says its recipient's variant. */
+      variants?: boolean;
     },
   ) {
-    this.failedRows = new FailedRows(options.audience);
+    this.failedRows = new FailedRows(options.audience, Boolean(options.variants));
     this.failedFormat = { delimiter: options.audience.delimiter, guarded: this.failedRows.guarded };
     if (options.invalidOut) this.held = this.open(`${options.invalidOut}.partial`);
     if (options.failedOut) {
@@ -75,7 +77,12 @@ export class ReportFiles {
     if (event.kind === 'invalid' && this.held && recipient) {
       const entry: HeldInvalid = {
         group: this.options.groupOf(event),
-        row: csvLine([event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString()], { guarded: invalidFreeText }),
+        row: csvLine(
+          [event.provider, recipient.token, recipient.userId, event.reason, event.detail, new Date().toISOString(), ...(this.options.variants ? [recipient.variant] : [])],
+          {
+            guarded: invalidFreeText,
+          },
+        ),
       };
       this.held.write(`${JSON.stringify(entry)}\n`);
     }
@@ -92,8 +99,9 @@ export class ReportFiles {
     const suspectFile = withheld.size > 0 ? invalidOut.replace(/(\.csv)?$/, '.suspect.csv') : undefined;
     const prune = this.open(`${invalidOut}.tmp`);
     const suspect = suspectFile ? this.open(suspectFile) : undefined;
-    prune.write(csvLine([...invalidColumns]));
-    suspect?.write(csvLine([...invalidColumns]));
+    const header = [...invalidColumns, ...(this.options.variants ? ['variant'] : [])];
+    prune.write(csvLine(header));
+    suspect?.write(csvLine(header));
     for await (const line of createInterface({ input: createReadStream(`${invalidOut}.partial`), crlfDelay: Infinity })) {
       if (!line) continue;
       const entry = JSON.parse(line) as HeldInvalid;

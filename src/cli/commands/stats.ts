@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describeFileError, ExitCode, InputError, throwIfInterrupted } from '../../errors.js';
 import { htmlReport } from '../../report/html-report.js';
 import { findJournals } from '../../journal/journal-files.js';
+import { variantAnalyticsLabel } from '../../providers/fcm/analytics-label.js';
 import { listDeliveryData } from '../../providers/fcm/delivery-data.js';
 import { campaignStats, formatStats } from '../../report/delivery-stats.js';
 import { mergeRecords, recordFromJournal } from '../../report/read-campaign.js';
@@ -11,7 +12,8 @@ import { journalsOf } from '../journals-of.js';
 
 /**
  * `pushcast stats CAMPAIGN`: the campaign's report beside what FCM's delivery data says of its
- * analytics label on the days it sent (delivered, pending, collapsed, dropped, and the delays).
+ * analytics label on the days it sent (delivered, pending, collapsed, dropped, and the delays);
+ * an A/B campaign's variant by variant, each of its own label.
  */
 export async function statsCommand(campaign: string, options: { journalDir?: string; config?: string; json?: boolean; html?: string }, io: CliIo): Promise<number> {
   const { config, dir } = await journalsOf(options, io);
@@ -27,7 +29,9 @@ export async function statsCommand(campaign: string, options: { journalDir?: str
   }
   const entries = await listDeliveryData(config, io.signal);
   throwIfInterrupted(io.signal, "while reading FCM's delivery data");
-  const stats = campaignStats(record, label, entries);
+  // An A/B campaign's messages carried their variant's label: each is read apart.
+  const variantLabels = new Map(record.ab?.variants.map((variant) => [variant.name, variantAnalyticsLabel(label, variant.name)]));
+  const stats = campaignStats(record, label, entries, variantLabels);
   if (options.html) {
     await writeFile(resolve(io.cwd, options.html), htmlReport(record, { deliveryData: stats }), { mode: 0o600 }).catch((error: unknown) => {
       throw new InputError(`--html: ${describeFileError(options.html!, error)}`, { cause: error });
