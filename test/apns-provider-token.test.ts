@@ -1,7 +1,7 @@
 import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type ClientHttp2Session } from 'node:http2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { audienceFile } from './helpers/audience.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { runCli } from './helpers/run-cli.js';
@@ -16,8 +16,8 @@ const messageFile = tempFile('token-message.json', JSON.stringify({ title: 'Hi',
 const minutes = (count: number) => count * 60_000;
 const fixtures = JSON.parse(readFileSync(new URL('../fixtures/provider-answers/apns.json', import.meta.url), 'utf8')) as Record<string, { status: number; body: unknown }>;
 
-function send(emulator: Emulator, audience: string) {
-  return runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audience, '-m', messageFile, '--no-journal', '--json', '--workers', '2']);
+function send(emulator: Emulator, audience: string, workers = 2) {
+  return runCli(['send', '--config', writeEmulatorConfig(emulator), '-a', audience, '-m', messageFile, '--no-journal', '--json', '--workers', String(workers)]);
 }
 
 describe('the APNs provider token', () => {
@@ -42,12 +42,16 @@ describe('an APNs provider token APNs calls expired', () => {
   afterAll(() => emulator.close());
 
   it('is renewed once, for every thread, and the refused requests go again: each delivered once', async () => {
-    // A first campaign signs the process's token; then an hour passes for APNs, not for the sender's clock.
+    // A first campaign signs the process's token. Then 30 minutes pass for this process and for
+    // APNs, whose clock also runs 31 minutes ahead: to APNs the token is past an hour old, to this
+    // machine 30 minutes, too young to be renewed by age (50) and old enough to be renewed (20).
     expect((await send(emulator, audienceFile('apns', 100, 'before'))).code).toBe(0);
     emulator.reset();
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + minutes(30));
     emulator.advanceClock(minutes(61));
 
-    const { code, stdout } = await send(emulator, audienceFile('apns', 300, 'after'));
+    const { code, stdout } = await send(emulator, audienceFile('apns', 300, 'after')).finally(() => vi.restoreAllMocks());
     expect(code, stdout).toBe(0);
     const record = JSON.parse(stdout);
     const stats = emulator.stats();
@@ -63,6 +67,30 @@ describe('an APNs provider token APNs calls expired', () => {
     expect(record.counts).toMatchObject({ targeted: 300, accepted: 300, uncertain: 0, failed: 0 });
     expect(record.retries).toBeGreaterThanOrEqual(expired);
     expect(record.sends).toBe(300 + record.retries);
+  });
+});
+
+describe('a machine whose clock is more than an hour behind APNs', () => {
+  let emulator: Emulator;
+  beforeAll(async () => (emulator = await startEmulator({ apnsTopics: ['com.example.pushcast'] })));
+  afterAll(() => emulator.close());
+
+  it.each([0, 2])('stops APNs with the clock to fix, not renewing a token minutes old into TooManyProviderTokenUpdates (--workers %i)', async (workers) => {
+    emulator.reset();
+    // Every token this machine signs is 90 minutes old to APNs the moment it is signed.
+    if (workers === 0) emulator.skewClock(minutes(90));
+    const { code, stdout, stderr } = await send(emulator, audienceFile('apns', 200, `slow-clock-${workers}`), workers);
+    expect(code, stderr).toBe(2);
+    const record = JSON.parse(stdout);
+    expect(record.fatal).toMatchObject({ provider: 'apns', reason: 'clock-off' });
+    expect(stderr).toContain("this machine's clock is off by an hour or more");
+    const stats = emulator.stats();
+    expect(stats.rejected.apns.ExpiredProviderToken).toBeGreaterThan(0);
+    expect(stats.rejected.apns.TooManyProviderTokenUpdates ?? 0).toBe(0);
+    expect(stats.accepted.apns).toBe(0);
+    // Nobody reached, nobody lost: each is failed (to send again) or not sent.
+    expect(record.counts.accepted + record.counts.uncertain).toBe(0);
+    expect(record.counts.failed + (record.skippedByReason['not-sent'] ?? 0)).toBe(200);
   });
 });
 

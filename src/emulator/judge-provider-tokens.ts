@@ -19,6 +19,7 @@ export type ProviderTokenRefusal = { status: 403; reason: 'ExpiredProviderToken'
  */
 export class ProviderTokenJudge {
   private advancedMs = 0;
+  private skewMs = 0;
   /** Each token's issue time on the emulator's clock. */
   private readonly issuedAt = new Map<string, number>();
   /** The token each connection presented last, and its issue time. */
@@ -29,6 +30,14 @@ export class ProviderTokenJudge {
     this.advancedMs += ms;
   }
 
+  /**
+   * Puts APNs's clock `ms` ahead of the sender's (a sender whose clock is slow): every token it
+   * signs, however new, is that much older to APNs, and past an hour each one is refused.
+   */
+  skewClock(ms: number): void {
+    this.skewMs += ms;
+  }
+
   /** The refusal `jwt` (verified, issued at `iat` seconds) gets on `connection`, or nothing. */
   judge(jwt: string, iat: number, connection: object | undefined): ProviderTokenRefusal | undefined {
     let issuedAt = this.issuedAt.get(jwt);
@@ -36,7 +45,7 @@ export class ProviderTokenJudge {
       if (this.issuedAt.size >= datedTokensKept) this.issuedAt.clear();
       this.issuedAt.set(jwt, (issuedAt = iat * 1000 + this.advancedMs));
     }
-    if (Date.now() + this.advancedMs - issuedAt > tokenLifetimeMs) return { status: 403, reason: 'ExpiredProviderToken' };
+    if (Date.now() + this.advancedMs + this.skewMs - issuedAt > tokenLifetimeMs) return { status: 403, reason: 'ExpiredProviderToken' };
     if (!connection) return undefined;
     const before = this.presented.get(connection);
     if (before && before.jwt !== jwt && Math.abs(issuedAt - before.issuedAt) < minimumRenewalMs) return { status: 429, reason: 'TooManyProviderTokenUpdates' };

@@ -56,6 +56,8 @@ export interface Emulator {
   reset(): void;
   /** Moves the emulator's clock ahead: the APNs provider tokens it saw age by `ms` (judge-provider-tokens.ts). Not undone by `reset`. */
   advanceClock(ms: number): void;
+  /** Puts APNs's clock ahead of the sender's, as if the sender's were slow: every token it signs is that much older to APNs. Not undone by `reset`. */
+  skewClock(ms: number): void;
   /** FCM's topics: the messages sent to topics and conditions, the subscriptions, the Instance ID batch requests (cleared by `reset`). */
   fcmTopics: FcmTopics;
   /** APNs's broadcast channels: each app's, and the broadcasts taken (cleared by `reset`). */
@@ -234,6 +236,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       context.apnsChannels.reset();
     },
     advanceClock: (ms) => context.providerTokens.advanceClock(ms),
+    skewClock: (ms) => context.providerTokens.skewClock(ms),
     fcmTopics: context.fcmTopics,
     apnsChannels: context.apnsChannels,
     async close() {

@@ -142,7 +142,10 @@ export async function createApnsProvider(config: PushcastConfig): Promise<Provid
     const observed = connection.observed(`/3/device/${recipient.token}`);
     const sent = result.sent[0] as { 'apns-id'?: string } | undefined;
     if (sent) return { kind: 'accepted', id: sent['apns-id'] };
-    return classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed, environment);
+    const outcome = classifyApnsFailure((result.failed[0] ?? {}) as ApnsFailure, observed, environment);
+    const expiredYoung = providerToken?.token?.expiredYoungMs;
+    if (outcome.kind === 'retryable' && outcome.reason === 'credentials-expired' && expiredYoung !== undefined) return clockOff(expiredYoung);
+    return outcome;
   };
 
   return {
@@ -213,4 +216,14 @@ function readPkcs12(value: string, passphrase: string | undefined): Buffer {
     throw new ConfigError(`apns.pfx: not a readable PKCS#12 (.p12/.pfx) certificate file (${text.split('\n')[0]})`);
   }
   return pfx;
+}
+
+/** APNs called a token expired that this machine signed minutes ago: APNs reads its `iat` on its own clock, so this one is off. */
+function clockOff(ageMs: number): Outcome {
+  const minutes = Math.max(1, Math.round(ageMs / 60_000));
+  return {
+    kind: 'fatal',
+    reason: 'clock-off',
+    fix: `APNs called expired a provider token signed ${minutes} minute${minutes === 1 ? '' : 's'} ago: it reads the token's time on its own clock, so this machine's clock is off by an hour or more. Set it (NTP) and run again; a new token now would be refused as renewed too often`,
+  };
 }

@@ -14,11 +14,16 @@ export interface ApnsTokenKey {
   teamId: string;
 }
 
-/** A signed token, as it crosses to the sending threads: the JWT, its generation and when it was signed. */
+/**
+ * A signed token, as it crosses to the sending threads: the JWT, its generation and when it was
+ * signed; `expiredYoungMs`: APNs called it expired this long after it was signed, under 20
+ * minutes, so it was not renewed (see `renew`).
+ */
 export interface SignedProviderToken {
   jwt: string;
   generation: number;
   issuedAtMs: number;
+  expiredYoungMs?: number;
 }
 
 /** Where a connection gets the token it sends: the signer itself, or (in a sending thread) the main thread's. */
@@ -33,6 +38,8 @@ export interface ProviderTokenSource {
 
 /** Renewed at 50 minutes: inside APNs's window of 20 to 60. */
 export const renewAfterMs = 50 * 60_000;
+/** APNs refuses a token renewed sooner than this after the one before (429 TooManyProviderTokenUpdates). */
+const minimumRenewalMs = 20 * 60_000;
 
 /** Signs the provider token of one key, and a new one when it is old or APNs said it expired. */
 class ProviderTokenSigner implements ProviderTokenSource {
@@ -44,12 +51,21 @@ class ProviderTokenSigner implements ProviderTokenSource {
     this.token = this.sign(0);
   }
 
+  /**
+   * APNs called the token of `generation` expired: a new one, once. Not for a token signed less
+   * than 20 minutes ago: APNs would refuse the new one as renewed too often, and a token that
+   * young expires only to a clock an hour away from APNs's (this machine's). The token is kept,
+   * marked, and the sender stops with what to fix (create-apns.ts).
+   */
   renew(generation: number): void {
-    if (generation === this.token.generation) this.token = this.sign(generation + 1);
+    if (generation !== this.token.generation) return;
+    const age = Date.now() - this.token.issuedAtMs;
+    if (age < minimumRenewalMs) this.token = { ...this.token, expiredYoungMs: age };
+    else this.token = this.sign(generation + 1);
   }
 
   async fresh(): Promise<void> {
-    if (Date.now() - this.token.issuedAtMs >= renewAfterMs) this.renew(this.token.generation);
+    if (Date.now() - this.token.issuedAtMs >= renewAfterMs) this.token = this.sign(this.token.generation + 1);
   }
 
   /** ES256 over `{alg, kid}.{iss, iat}`, as APNs asks. */
@@ -73,9 +89,9 @@ class RelayedProviderToken implements ProviderTokenSource {
 
   heard(answer: SignedProviderToken | Error): void {
     if (answer instanceof Error) this.failed = answer;
-    else if (!this.token || answer.generation > this.token.generation) this.token = answer;
-    // Answered: failed, or a token newer than the one asked about.
-    if (this.asked && (this.failed || (this.token && (this.asked.generation === undefined || this.token.generation > this.asked.generation)))) {
+    else if (!this.token || answer.generation >= this.token.generation) this.token = answer;
+    // Answered: failed, or a token newer than the one asked about, or that one again, not renewed (too young to be).
+    if (this.asked && (this.failed || (this.token && (this.asked.generation === undefined || this.token.generation >= this.asked.generation)))) {
       this.asked.resolve();
       this.asked = undefined;
     }
