@@ -292,6 +292,9 @@ describe.each(backends)('the registry contract on $name', (backend) => {
       [{ channels: { $nin: ['news'] } }, ['d3', 'd4']],
       [{ app_version: { $gte: 3 } }, ['d1', 'd2']], // "1.2.3" is not a number
       [{ app_version: { $lt: 5 } }, ['d1']],
+      [{ app_version: 10 }, ['d2']], // attributes are text: a number in the query is its text
+      [{ app_version: { $in: [10, '3.2'] } }, ['d1', 'd2']],
+      [{ app_version: { $nin: [10] }, plan: { $exists: true } }, ['d1', 'd4']],
       [{ 'attributes.country': 'IR', $and: [{ badge: { $gt: 1 } }] }, ['d1']],
       [{ deviceType: 'ios', appIdentifier: 'com.example.app' }, ['d2']], // Parse's own names
       [{ userId: { $in: [] } }, []],
@@ -341,7 +344,7 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(await registry.firstClaimOf('campaign-none')).toBeUndefined();
   });
 
-  it_('attributes merge on import, survive a token refresh, and are copied by a migration', async () => {
+  it_('attributes merge on import, survive a token refresh (onto a token registered already too), and are copied by a migration', async () => {
     const { registry } = await fresh();
     await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'free', country: 'IR' } }]);
     await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'pro' } }]);
@@ -349,6 +352,16 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     await registry.register({ userId: 'u1', provider: 'fcm', token: fcmToken('a2') }, { replaces: fcmToken('a1') });
     const [refreshed] = await registry.devicesOf('u1');
     expect(refreshed).toMatchObject({ token: fcmToken('a2'), attributes: { plan: 'pro', country: 'IR' } });
+    // The new token registered already (the app told the backend before its refresh): it takes the old one's attributes and what it declared, and keeps its own.
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('b1'), userId: 'u2', locale: 'fa', channels: ['news'], attributes: { plan: 'pro', country: 'IR' } }]);
+    await registry.upsert([{ provider: 'fcm', token: fcmToken('b2'), userId: 'u2', attributes: { beta: 'yes', country: 'DE' } }]);
+    await registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('b2') }, { replaces: fcmToken('b1') });
+    expect(await registry.devicesOf('u2')).toEqual([
+      expect.objectContaining({ token: fcmToken('b2'), locale: 'fa', channels: ['news'], attributes: { plan: 'pro', country: 'IR', beta: 'yes' } }),
+    ]);
+    // A registration that replaces nothing keeps the device's channels and attributes.
+    await registry.register({ userId: 'u2', provider: 'fcm', token: fcmToken('b2') });
+    expect(await registry.devicesOf('u2')).toEqual([expect.objectContaining({ locale: 'fa', channels: ['news'], attributes: { plan: 'pro', country: 'IR', beta: 'yes' } })]);
     const { registry: copy } = await fresh();
     await copy.copyIn([refreshed]);
     expect((await copy.devicesOf('u1'))[0].attributes).toEqual({ plan: 'pro', country: 'IR' });

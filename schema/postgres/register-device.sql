@@ -2,8 +2,8 @@
 -- $1 user id, $2 provider ('fcm' | 'apns' | 'webpush'), $3 token (web push: the endpoint),
 -- $4 the token it replaces on a refresh (or NULL), $5 platform, $6 locale, $7 time zone,
 -- $8 channels (text[], or NULL to keep them), $9 APNs topic, $10 APNs environment, $11 web push
--- subscription JSON. NULL keeps what the device (or the token it replaces) declared before,
--- and a refreshed token keeps the old one's attributes.
+-- subscription JSON. NULL keeps what the token it replaces declared, else what the device did;
+-- a refreshed token keeps the old one's attributes, also when it was registered already.
 -- The token moves to $1 if another user had it; a device marked invalid or logged out is live again.
 WITH replaced AS (
   DELETE FROM pushcast.devices
@@ -17,12 +17,13 @@ FROM (SELECT 1) AS one LEFT JOIN replaced AS r ON true
 ON CONFLICT (provider, token) DO UPDATE SET
   user_id = EXCLUDED.user_id,
   subscription = COALESCE(EXCLUDED.subscription, d.subscription),
-  app = COALESCE($9, d.app),
-  environment = COALESCE($10, d.environment),
-  platform = COALESCE($5, d.platform),
-  locale = COALESCE($6, d.locale),
-  timezone = COALESCE($7, d.timezone),
-  channels = COALESCE($8::text[], d.channels),
+  app = COALESCE(EXCLUDED.app, d.app),
+  environment = COALESCE(EXCLUDED.environment, d.environment),
+  platform = COALESCE(EXCLUDED.platform, d.platform),
+  locale = COALESCE(EXCLUDED.locale, d.locale),
+  timezone = COALESCE(EXCLUDED.timezone, d.timezone),
+  channels = COALESCE($8::text[], (SELECT r.channels FROM replaced AS r), d.channels),
+  attributes = d.attributes || EXCLUDED.attributes,
   valid = true, invalid_reason = NULL, invalid_at = NULL,
   unregistered_at = NULL, unregistered_reason = NULL,
   updated_at = now(), last_seen = now();
