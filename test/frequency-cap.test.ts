@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignRecord } from '../src/report/campaign-record.js';
 import { runCli } from './helpers/run-cli.js';
+import { freshDatabase, postgresOrSkip } from './helpers/postgres.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emulator.js';
 import { fcmToken, tempDir, tempFile } from './helpers/tokens.js';
 
@@ -112,5 +114,32 @@ describe('send --cap', () => {
     expect(listed.code).toBe(1);
     expect(listed.stderr).toContain('--cap counts the pushes the device registry knows of');
     expect(emulator.attemptLog()).toEqual([]);
+  });
+
+  const postgres = postgresOrSkip();
+  it.each([
+    ['SQLite', undefined],
+    ['PostgreSQL', 'postgres'],
+  ] as const)('two capped campaigns started at once, each its own process, reach each user once between them (%s)', async (_name, backend) => {
+    if (backend && postgres.skip) return;
+    const dir = tempDir();
+    const registryFlags = backend ? ['--registry', await freshDatabase('cap_race')] : [];
+    const count = 400;
+    const ids = Array.from({ length: count }, (_, n) => `r${n}`);
+    const csv = ['provider,token,user_id', ...ids.map((id) => `fcm,${fcmToken(`race-${id}`)},${id}`)].join('\n');
+    const imported = await spawnCli(['devices', ...registryFlags, 'import', tempFile('race-devices.csv', csv)], { cwd: dir });
+    expect(imported.code, imported.stderr).toBe(0);
+    const config = writeEmulatorConfig(emulator, {}, dir);
+    writeFileSync(join(dir, 'users.csv'), ['user_id', ...ids].join('\n'));
+    // Both read the same users in the same order, batch by batch: each batch of one is counted while the other's claims land.
+    const send = (name: string) => spawnCli(['send', '--config', config, ...registryFlags, '-a', 'users.csv', '-m', message(name), '--cap', '1/24h', '--json'], { cwd: dir });
+    const runs = await Promise.all([send('race-a'), send('race-b')]);
+    for (const run of runs) expect([0, 3], run.stderr).toContain(run.code);
+    const records = runs.map((run) => JSON.parse(run.stdout) as CampaignRecord);
+    const tokens = delivered();
+    expect(tokens.length - new Set(tokens).size).toBe(0); // nobody twice
+    expect(tokens).toHaveLength(count);
+    expect(records.reduce((sum, record) => sum + record.counts.accepted, 0)).toBe(count);
+    expect(records.reduce((sum, record) => sum + (record.skippedByReason.capped ?? 0), 0)).toBe(count);
   });
 });

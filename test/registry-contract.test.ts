@@ -344,6 +344,31 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(await registry.firstClaimOf('campaign-none')).toBeUndefined();
   });
 
+  it_('a claim under a cap counts it again, one campaign at a time: of two capped campaigns that both counted a user free, the second is refused', async () => {
+    const { registry } = await fresh();
+    const phone = { provider: 'fcm' as const, token: fcmToken('race-phone'), userId: 'u1' };
+    const tablet = { provider: 'fcm' as const, token: fcmToken('race-tablet'), userId: 'u1' };
+    const loner = { provider: 'fcm' as const, token: fcmToken('race-loner'), userId: null };
+    await registry.upsert([phone, tablet, { ...loner, userId: undefined }]);
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const cap = { pushes: 1, since, per: 'user' as const };
+    // Both campaigns counted before either claimed: nobody over the cap.
+    expect((await registry.campaignsReaching({ userIds: ['u1'] }, since, 'a')).size).toBe(0);
+    expect((await registry.campaignsReaching({ userIds: ['u1'] }, since, 'b')).size).toBe(0);
+    const first = await registry.claim('a', '1/1', [phone, loner], false, cap);
+    expect([...first.values()].every((claim) => claim.granted)).toBe(true);
+    const second = await registry.claim('b', '1/1', [tablet, loner], false, cap);
+    expect(second.get(deviceKey(tablet))).toMatchObject({ granted: false, capped: { campaigns: 1, mine: false } });
+    expect(second.get(deviceKey(loner))).toMatchObject({ granted: false, capped: { campaigns: 1 } }); // a device without a user is counted by itself
+    // Campaign a's own claims never cap it (a resumed run), nor does a device its journal settled.
+    expect((await registry.claim('a', '1/1', [tablet], false, cap)).get(deviceKey(tablet))).toEqual({ granted: true });
+    expect((await registry.claim('c', '1/1', [{ ...phone, uncapped: true }], false, cap)).get(deviceKey(phone))).toEqual({ granted: true });
+    // Per device, the tablet (claimed by a only now) is over; a device no campaign claimed is not.
+    const fresh2 = { provider: 'fcm' as const, token: fcmToken('race-new'), userId: 'u1' };
+    const perDevice = await registry.claim('d', '1/1', [tablet, fresh2], false, { ...cap, per: 'device' });
+    expect([perDevice.get(deviceKey(tablet))?.granted, perDevice.get(deviceKey(fresh2))?.granted]).toEqual([false, true]);
+  });
+
   it_('attributes merge on import, survive a token refresh (onto a token registered already too), and are copied by a migration', async () => {
     const { registry } = await fresh();
     await registry.upsert([{ provider: 'fcm', token: fcmToken('a1'), userId: 'u1', attributes: { plan: 'free', country: 'IR' } }]);

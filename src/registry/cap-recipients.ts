@@ -1,5 +1,5 @@
 import type { DeviceRecipient, RowProblem, UserRecipient } from '../domain/recipient.js';
-import { deviceKey, type CampaignsReaching, type DeviceRegistry } from './registry.js';
+import { capTargetsOf, deviceKey, overCap, type CampaignsReaching, type DeviceKey, type DeviceRegistry } from './registry.js';
 
 /** A frequency cap as a send applies it (`send --cap 2/24h`): what it counts, since when, and whose. */
 export interface FrequencyCap {
@@ -32,32 +32,56 @@ export async function capRecipients(
   const userDevices = users.flatMap((user) => (Array.isArray(user.devices) ? user.devices.filter((device): device is DeviceRecipient => device.kind === 'device') : []));
   const devices = [...userDevices, ...deviceRows.map(({ row }) => row)];
   if (devices.length === 0) return;
-  const byUser = cap.per === 'user';
-  const userIds = byUser ? [...new Set(devices.flatMap((device) => (device.userId ? [device.userId] : [])))] : [];
-  const unowned = devices.filter((device) => !byUser || !device.userId);
-  const [usersReached, devicesReached] = await Promise.all([
-    userIds.length > 0 ? registry.campaignsReaching({ userIds }, cap.since, cap.campaign) : new Map<string, CampaignsReaching>(),
-    unowned.length > 0 ? registry.campaignsReaching({ devices: unowned }, cap.since, cap.campaign) : new Map<string, CampaignsReaching>(),
+  // A recipient this campaign already settled (an earlier run) is its own, not capped.
+  const counted = claimKeys(devices, cap);
+  const targets = capTargetsOf(counted, cap);
+  const [byUser, byDevice] = await Promise.all([
+    targets.userIds.length > 0 ? registry.campaignsReaching({ userIds: targets.userIds }, cap.since, cap.campaign) : new Map<string, CampaignsReaching>(),
+    targets.devices.length > 0 ? registry.campaignsReaching({ devices: targets.devices }, cap.since, cap.campaign) : new Map<string, CampaignsReaching>(),
   ]);
-  const reached = (device: DeviceRecipient) => (byUser && device.userId ? usersReached.get(device.userId) : devicesReached.get(deviceKey(device)));
-  const capped = (device: DeviceRecipient): string | undefined => {
-    const count = reached(device);
-    // A recipient this campaign already reached or settled (an earlier run) is its own, not capped.
-    if (!count || count.mine || count.campaigns < cap.pushes || cap.settled?.(device.key)) return undefined;
-    const whom = byUser && device.userId ? `user ${device.userId}` : 'this device';
-    return `${whom} got ${count.campaigns} push${count.campaigns === 1 ? '' : 'es'} from other campaigns since ${cap.since.slice(0, 16)}Z, the last at ${count.lastAt!.slice(0, 16)}Z (--cap ${cap.text})`;
+  const refused = overCap(counted, cap, byUser, byDevice);
+  applyCap(users, deviceRows, cap, (device) => refused.get(deviceKey(device)));
+}
+
+/** Devices as a claim takes them; those an earlier run of the campaign settled are not counted against the cap. */
+export function claimKeys(devices: DeviceRecipient[], cap?: FrequencyCap): Array<DeviceKey & { userId: string | null; uncapped?: boolean }> {
+  return devices.map((device) => ({ provider: device.provider, token: device.token, userId: device.userId ?? null, ...(cap?.settled?.(device.key) ? { uncapped: true } : {}) }));
+}
+
+/** Why a device is capped: whose pushes, how many, since when, and the last one's time. */
+export function capDetail(cap: FrequencyCap, device: DeviceRecipient, count: CampaignsReaching): string {
+  const whom = cap.per === 'user' && device.userId ? `user ${device.userId}` : 'this device';
+  const last = count.lastAt ? `, the last at ${count.lastAt.slice(0, 16)}Z` : '';
+  return `${whom} got ${count.campaigns} push${count.campaigns === 1 ? '' : 'es'} from other campaigns since ${cap.since.slice(0, 16)}Z${last} (--cap ${cap.text})`;
+}
+
+/**
+ * Skips as `capped` the devices `countOf` gives another campaigns' count for: a user all of whose
+ * devices are capped (by user) is one skipped row; a channel's or a query's device rows are capped
+ * one by one.
+ */
+export function applyCap(
+  users: UserRecipient[],
+  deviceRows: Array<{ row: DeviceRecipient; replace(problem: RowProblem): void }>,
+  cap: FrequencyCap,
+  countOf: (device: DeviceRecipient) => CampaignsReaching | undefined,
+): void {
+  const detailOf = (device: DeviceRecipient) => {
+    const count = countOf(device);
+    return count && capDetail(cap, device, count);
   };
   const problem = (device: DeviceRecipient, detail: string): RowProblem => ({ kind: 'problem', line: device.line, provider: device.provider, reason: 'capped', detail });
   for (const user of users) {
     if (!Array.isArray(user.devices)) continue;
-    const details = user.devices.map((device) => (device.kind === 'device' ? capped(device) : undefined));
+    const details = user.devices.map((device) => (device.kind === 'device' ? detailOf(device) : undefined));
+    if (!details.some(Boolean)) continue;
     // Capped by user: all of the user's devices are, and the user is one skipped row.
-    const whole = byUser && details.some(Boolean) && user.devices.every((device, index) => device.kind !== 'device' || details[index]);
+    const whole = cap.per === 'user' && user.devices.every((device, index) => device.kind !== 'device' || details[index]);
     if (whole) user.devices = { reason: 'capped', detail: details.find(Boolean)! };
     else user.devices = user.devices.map((device, index) => (device.kind === 'device' && details[index] ? problem(device, details[index]) : device));
   }
   for (const { row, replace } of deviceRows) {
-    const detail = capped(row);
+    const detail = detailOf(row);
     if (detail) replace(problem(row, detail));
   }
 }

@@ -9,10 +9,13 @@ import {
   claimRetentionDays,
   addByUser,
   deviceFromColumns,
+  capTargetsOf,
   deviceKey,
+  overCap,
   type CampaignsReaching,
   type CapTargets,
   type Claim,
+  type ClaimCap,
   type Device,
   type DeviceColumns,
   type DeviceInput,
@@ -309,11 +312,32 @@ export class PostgresRegistry implements DeviceRegistry {
     return result.rowCount ?? 0;
   }
 
-  async claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>> {
+  async claim(
+    campaign: string,
+    shard: string,
+    allDevices: ReadonlyArray<DeviceKey & { userId: string | null; uncapped?: boolean }>,
+    incrementBadge: boolean,
+    cap?: ClaimCap,
+  ): Promise<Map<string, Claim>> {
     const claims = new Map<string, Claim>();
-    if (devices.length === 0) return claims;
-    const [providers, tokens] = keyColumns(devices);
+    if (allDevices.length === 0) return claims;
     await this.transaction(async (client) => {
+      let devices = allDevices;
+      if (cap) {
+        // Each user (or device) the cap counts is locked until this transaction ends, in one order
+        // for every process: a campaign claiming the same user at once waits, then counts this one's claims.
+        const targets = capTargetsOf(devices, cap);
+        const locks = [...targets.userIds.map((userId) => `user:${userId}`), ...targets.devices.map((device) => `device:${device.provider}:${device.token}`)];
+        await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('pushcast-cap:' || k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys`, [locks]);
+        const [byUser, byDevice] = [
+          await this.reaching((sql, values) => client.query(sql, values), { userIds: targets.userIds }, cap.since, campaign),
+          await this.reaching((sql, values) => client.query(sql, values), { devices: targets.devices }, cap.since, campaign),
+        ];
+        for (const [key, count] of overCap(devices, cap, byUser, byDevice)) claims.set(key, { granted: false, capped: count });
+        devices = devices.filter((device) => !claims.has(deviceKey(device)));
+        if (devices.length === 0) return;
+      }
+      const [providers, tokens] = keyColumns(devices);
       // New claims count their badge up in the same statement; READ COMMITTED: the next
       // statement sees claims another shard committed while this one waited on them.
       const taken = await client.query<{ provider: ProviderName; token: string; badge: number | null }>(
@@ -354,6 +378,16 @@ export class PostgresRegistry implements DeviceRegistry {
   }
 
   async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {
+    return this.reaching((sql, values) => this.query(sql, values), targets, since, campaign);
+  }
+
+  /** campaignsReaching through `query`: the pool's, or a transaction's client. */
+  private async reaching(
+    query: <T extends QueryResultRow>(sql: string, values: unknown[]) => Promise<{ rows: T[] }>,
+    targets: CapTargets,
+    since: string,
+    campaign: string,
+  ): Promise<Map<string, CampaignsReaching>> {
     const found = new Map<string, CampaignsReaching>();
     const claims = this.table('campaign_claims');
     // $3 is the campaign asking, in both statements.
@@ -363,7 +397,7 @@ export class PostgresRegistry implements DeviceRegistry {
     const reaching = (row: Counted): CampaignsReaching => ({ campaigns: row.campaigns, lastAt: row.last_at, mine: row.mine });
     if ('userIds' in targets) {
       if (targets.userIds.length === 0) return found;
-      const { rows } = await this.query<Counted & { user_id: string }>(
+      const { rows } = await query<Counted & { user_id: string }>(
         `SELECT c.user_id, ${counted} FROM ${claims} c WHERE c.user_id = ANY($1::text[]) AND c.claimed_at >= $2::timestamptz GROUP BY c.user_id`,
         [targets.userIds, since, campaign],
       );
@@ -372,7 +406,7 @@ export class PostgresRegistry implements DeviceRegistry {
     }
     if (targets.devices.length === 0) return found;
     // Here $1 and $2 are the devices, $3 the campaign, $4 the moment.
-    const { rows } = await this.query<Counted & { provider: ProviderName; token: string }>(
+    const { rows } = await query<Counted & { provider: ProviderName; token: string }>(
       `SELECT c.provider, c.token, ${counted} FROM ${claims} c JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(provider, token) USING (provider, token)
        WHERE c.claimed_at >= $4::timestamptz GROUP BY c.provider, c.token`,
       [...keyColumns(targets.devices), campaign, since],

@@ -37,8 +37,18 @@ export interface DeviceRegistry {
    * held by another shard is refused, one held by the same shard (a resumed run) is granted again.
    * With `incrementBadge`, a new claim counts the device's badge up in the same statement and
    * returns it (what the push shows); a claim granted again returns the badge as it stands.
+   * With `cap`, the frequency cap is counted again as the claims are made, one campaign at a time
+   * per user (or device): of two campaigns claiming the same user at once, the second finds the
+   * first's claim, and a device over the cap is refused as `capped` (devices marked `uncapped`,
+   * which an earlier run of the campaign settled, are not counted).
    */
-  claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>>;
+  claim(
+    campaign: string,
+    shard: string,
+    devices: ReadonlyArray<DeviceKey & { userId: string | null; uncapped?: boolean }>,
+    incrementBadge: boolean,
+    cap?: ClaimCap,
+  ): Promise<Map<string, Claim>>;
   /**
    * The frequency cap's count: how many campaigns other than `campaign` kept a claim since `since`
    * on each user (by user id) or device (by deviceKey), the last one's time, and whether `campaign`
@@ -103,8 +113,44 @@ export interface CampaignsReaching {
   mine: boolean;
 }
 
-/** How a claim went: granted (with the badge the push shows, when counting), or held by another shard. */
-export type Claim = { granted: true; badge?: number } | { granted: false; shard: string; userId: string | null };
+/** A frequency cap as a claim counts it: `pushes` from other campaigns since `since`, per user (a device with none: per device) or per device. */
+export interface ClaimCap {
+  pushes: number;
+  since: string;
+  per: 'user' | 'device';
+}
+
+/** How a claim went: granted (with the badge the push shows, when counting), held by another shard, or over the frequency cap. */
+export type Claim = { granted: true; badge?: number } | { granted: false; shard: string; userId: string | null } | { granted: false; capped: CampaignsReaching };
+
+/**
+ * The devices of a claim that `cap` refuses, from the counts of their users (`byUser`) and devices
+ * (`byDevice`, by deviceKey): one place for both backends' rule, as capRecipients applies it.
+ */
+export function overCap(
+  devices: ReadonlyArray<DeviceKey & { userId: string | null; uncapped?: boolean }>,
+  cap: ClaimCap,
+  byUser: ReadonlyMap<string, CampaignsReaching>,
+  byDevice: ReadonlyMap<string, CampaignsReaching>,
+): Map<string, CampaignsReaching> {
+  const refused = new Map<string, CampaignsReaching>();
+  for (const device of devices) {
+    if (device.uncapped) continue;
+    const count = cap.per === 'user' && device.userId ? byUser.get(device.userId) : byDevice.get(deviceKey(device));
+    if (count && !count.mine && count.campaigns >= cap.pushes) refused.set(deviceKey(device), count);
+  }
+  return refused;
+}
+
+/** Whose counts a claim under `cap` needs: the users, and the devices counted by themselves. */
+export function capTargetsOf(devices: ReadonlyArray<DeviceKey & { userId: string | null; uncapped?: boolean }>, cap: ClaimCap): { userIds: string[]; devices: DeviceKey[] } {
+  const counted = devices.filter((device) => !device.uncapped);
+  const byUser = cap.per === 'user';
+  return {
+    userIds: byUser ? [...new Set(counted.flatMap((device) => (device.userId ? [device.userId] : [])))] : [],
+    devices: counted.filter((device) => !byUser || !device.userId),
+  };
+}
 
 export interface RegisterOptions {
   /** The token it had before a refresh (reinstall, cleared data): it goes, and what it declared stays. */

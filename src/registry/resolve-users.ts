@@ -1,6 +1,6 @@
 import type { Hash64 } from '../domain/hash.js';
 import { deviceIdentity, keysOf, type AudienceRow, type DeviceRecipient, type RowProblem, type UserDevices, type UserRecipient } from '../domain/recipient.js';
-import { capRecipients, type FrequencyCap } from './cap-recipients.js';
+import { applyCap, capRecipients, claimKeys, type FrequencyCap } from './cap-recipients.js';
 import type { DeviceQuery } from './device-query.js';
 import { deviceKey, type Device, type DeviceRegistry } from './registry.js';
 
@@ -124,29 +124,36 @@ async function capBatch(registry: DeviceRegistry, batch: AudienceRow[], users: U
   await capRecipients(registry, users, deviceRows, options.cap!);
 }
 
-/** Claims a batch's devices; one another shard holds becomes a duplicate, named by who has it. */
+/**
+ * Claims a batch's devices; one another shard holds becomes a duplicate, named by who has it. With
+ * --cap the claim counts the cap again, one campaign at a time: a user another campaign claimed
+ * since the batch's cap check (two capped campaigns at once) is capped here.
+ */
 async function claimDevices(registry: DeviceRegistry, batch: AudienceRow[], users: UserRecipient[], options: ResolveOptions): Promise<void> {
   const claims = options.claims!;
+  const { cap } = options;
   const own = (row: AudienceRow): row is DeviceRecipient => row.kind === 'device' && (options.owns?.(row.hash) ?? true);
   const wanted = [
     ...users.flatMap((row) => (Array.isArray(row.devices) ? row.devices.filter((device): device is DeviceRecipient => device.kind === 'device') : [])),
     ...(options.claimDeviceRows ? batch.filter(own) : []),
   ];
   if (wanted.length === 0) return;
-  const granted = await registry.claim(
-    claims.campaign,
-    claims.shard,
-    wanted.map((device) => ({ provider: device.provider, token: device.token, userId: device.userId ?? null })),
-    claims.incrementBadge,
-  );
+  const granted = await registry.claim(claims.campaign, claims.shard, claimKeys(wanted, cap), claims.incrementBadge, cap && { pushes: cap.pushes, since: cap.since, per: cap.per });
+  if (cap) {
+    const deviceRows = options.claimDeviceRows ? batch.flatMap((row, index) => (own(row) ? [{ row, replace: (problem: RowProblem) => (batch[index] = problem) }] : [])) : [];
+    applyCap(users, deviceRows, cap, (device) => {
+      const claim = granted.get(deviceKey(device));
+      return claim && 'capped' in claim ? claim.capped : undefined;
+    });
+  }
   const claimed = (device: DeviceRecipient): DeviceRecipient | RowProblem => {
     const claim = granted.get(deviceKey(device));
-    if (claim && !claim.granted) {
+    if (claim && !claim.granted && 'shard' in claim) {
       const holder = `${claim.userId ? `user ${claim.userId}` : 'another user'}${claim.shard ? ` (shard ${claim.shard})` : ''}`;
       return { kind: 'problem', line: device.line, provider: device.provider, reason: 'duplicate', detail: `this campaign sends this device to ${holder}` };
     }
     // The badge before this push: the template's increment shows the one the claim counted.
-    return { ...device, claimed: true, ...(claim?.badge !== undefined ? { badge: claim.badge - 1 } : {}) };
+    return { ...device, claimed: true, ...(claim?.granted && claim.badge !== undefined ? { badge: claim.badge - 1 } : {}) };
   };
   for (const row of users) {
     if (Array.isArray(row.devices)) row.devices = row.devices.map((device) => (device.kind === 'device' ? claimed(device) : device));

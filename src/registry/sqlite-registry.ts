@@ -10,12 +10,15 @@ import {
   claimRetentionDays,
   addByUser,
   deviceFromColumns,
+  capTargetsOf,
   deviceKey,
+  overCap,
   deviceState,
   inheritedFrom,
   type CampaignsReaching,
   type CapTargets,
   type Claim,
+  type ClaimCap,
   type Device,
   type DeviceColumns,
   type DeviceInput,
@@ -289,11 +292,24 @@ export class SqliteRegistry implements DeviceRegistry {
     });
   }
 
-  async claim(campaign: string, shard: string, devices: ReadonlyArray<DeviceKey & { userId: string | null }>, incrementBadge: boolean): Promise<Map<string, Claim>> {
+  async claim(
+    campaign: string,
+    shard: string,
+    devices: ReadonlyArray<DeviceKey & { userId: string | null; uncapped?: boolean }>,
+    incrementBadge: boolean,
+    cap?: ClaimCap,
+  ): Promise<Map<string, Claim>> {
     const now = new Date().toISOString();
+    // One writer at a time (an immediate transaction): the cap counted here holds until the claims are made.
     return this.write(() => {
       const claims = new Map<string, Claim>();
+      if (cap) {
+        const targets = capTargetsOf(devices, cap);
+        const refused = overCap(devices, cap, this.reaching({ userIds: targets.userIds }, cap.since, campaign), this.reaching({ devices: targets.devices }, cap.since, campaign));
+        for (const [key, count] of refused) claims.set(key, { granted: false, capped: count });
+      }
       for (const device of devices) {
+        if (claims.has(deviceKey(device))) continue;
         const isNew = this.statements.newClaim.run(campaign, device.provider, device.token, shard, device.userId, incrementBadge ? 1 : 0, now).changes === 1;
         if (isNew) {
           const counted = incrementBadge ? (this.statements.incrementBadge.get(device.provider, device.token) as { badge: number } | undefined) : undefined;
@@ -317,6 +333,10 @@ export class SqliteRegistry implements DeviceRegistry {
   }
 
   async campaignsReaching(targets: CapTargets, since: string, campaign: string): Promise<Map<string, CampaignsReaching>> {
+    return this.reaching(targets, since, campaign);
+  }
+
+  private reaching(targets: CapTargets, since: string, campaign: string): Map<string, CampaignsReaching> {
     const found = new Map<string, CampaignsReaching>();
     const counted = `COUNT(DISTINCT CASE WHEN campaign <> @campaign THEN campaign END) AS campaigns, MAX(CASE WHEN campaign <> @campaign THEN claimed_at END) AS last_at,
        MAX(campaign = @campaign) AS mine FROM campaign_claims`;
