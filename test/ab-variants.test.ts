@@ -189,10 +189,10 @@ describe('an A/B campaign', () => {
         .split('\n')
         .map((line) => line.split(','));
     const invalid = rows('invalid.csv');
-    expect(invalid[0]).toEqual(['provider', 'token', 'user_id', 'reason', 'detail', 'time', 'variant']);
+    expect(invalid[0]).toEqual(['provider', 'token', 'user_id', 'reason', 'detail', 'time', 'ab_variant']);
     expect(new Map(invalid.slice(1).map((row) => [row[1], row[6]]))).toEqual(new Map(dead.map((token) => [token, drawn.get(token)])));
     const failed = rows('failed.csv');
-    expect(failed[0]).toEqual(['provider', 'token', 'variant']);
+    expect(failed[0]).toEqual(['provider', 'token', 'ab_variant']);
     expect(new Map(failed.slice(1).map((row) => [row[1], row[2]]))).toEqual(new Map(failing.map((token) => [token, drawn.get(token)])));
     // Per variant, the report counts them as the files do.
     for (const variant of record.ab!.variants) {
@@ -219,6 +219,12 @@ describe('an A/B campaign', () => {
       }),
     ]);
     expect(retried.ab!.holdout.recipients).toBe(0);
+
+    // An audience's own `variant` column (a product's) is a template variable, not the A/B one.
+    writeFileSync(join(dir, 'own.csv'), `provider,token,variant\nfcm,${fcmToken('ab-own')},red\n`);
+    const own = await runCli(['send', '--config', config, '-a', 'own.csv', '--variant', 'short.json', '--variant', 'long.json', '--json'], { cwd: dir });
+    expect(own.code, own.stderr).toBe(0);
+    expect((JSON.parse(own.stdout) as CampaignRecord).counts).toMatchObject({ accepted: 1, skipped: 0 });
   });
 
   it("draws a user-ID audience by user: every device of a user gets the user's variant", async () => {

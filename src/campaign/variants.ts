@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { countVariant, type VariantCounts, type VariantsPlan, type VariantsRecord } from '../domain/ab-record.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { quoted } from '../domain/quote-value.js';
-import { isVariantColumn, type AudienceRow } from '../domain/recipient.js';
+import { isAbVariantColumn, type AudienceRow } from '../domain/recipient.js';
 import { emptyCounts } from '../domain/tally.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 
@@ -49,12 +49,12 @@ export function variantOf(plan: VariantPlan, campaign: string, key: string): str
 
 /**
  * Gives each row of the audience its variant on the way to the engine; the holdout's rows are
- * skipped as `holdout`, and counted. A row of an audience with a `variant` column (a --failed-out
+ * skipped as `holdout`, and counted. A row of an audience with an `ab_variant` column (a --failed-out
  * file of the campaign) keeps the variant it names; one naming no variant of the plan is refused.
  */
 export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: VariantPlan, campaign: string, header: readonly string[] = []): AsyncGenerator<AudienceRow> {
   const holdout = `the holdout (${percent(plan.holdout)} of the campaign): sent nothing, to compare the variants with`;
-  const column = header.findIndex(isVariantColumn);
+  const column = header.findIndex(isAbVariantColumn);
   const names = plan.variants.map((variant) => variant.name);
   for await (const row of rows) {
     if (row.kind === 'problem') {
@@ -65,7 +65,7 @@ export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: Va
     if (named) {
       if (names.includes(named)) yield { ...row, variant: named };
       else {
-        const detail = `the variant column names ${quoted(named)}, which is none of this campaign's variants (${names.join(', ')})`;
+        const detail = `the ab_variant column names ${quoted(named)}, which is none of this campaign's variants (${names.join(', ')})`;
         yield { kind: 'problem', line: row.line, reason: 'malformed-row', detail, hash: row.hash, ...(row.kind === 'device' ? { provider: row.provider } : {}) };
       }
       continue;

@@ -54,13 +54,17 @@ export interface DeviceRecipient {
   fields: string[];
 }
 
+/** The column an A/B campaign's --failed-out and --invalid-out name each row's variant in. */
+export const abVariantColumn = 'ab_variant';
+
 /**
- * An audience's `variant` column (any case): under --variant, a row's variant is the one it names
- * rather than drawn. --failed-out writes it, so that an A/B campaign's rows sent again get the
- * message they were meant to. Without --variant it is a column like any other.
+ * An audience's `ab_variant` column (any case): under --variant, a row's variant is the one it
+ * names rather than drawn, so an A/B campaign's --failed-out rows sent again get the message they
+ * were meant to. Not `variant`, which an audience may hold for itself (a product's). Without
+ * --variant it is a column like any other.
  */
-export function isVariantColumn(name: string): boolean {
-  return name.trim().toLowerCase() === 'variant';
+export function isAbVariantColumn(name: string): boolean {
+  return name.trim().toLowerCase() === abVariantColumn;
 }
 
 /** One user to send to, read from a user-ID audience; the device registry resolves their devices. */

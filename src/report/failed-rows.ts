@@ -1,5 +1,5 @@
 import { columnRole } from '../audience/read-audience.js';
-import { isVariantColumn, type DeviceRecipient } from '../domain/recipient.js';
+import { abVariantColumn, isAbVariantColumn, type DeviceRecipient } from '../domain/recipient.js';
 
 /** What a device row says of the device, before a user's own columns: the reader takes each by these names. */
 const deviceColumns = ['provider', 'token', 'apns_topic', 'apns_environment'];
@@ -11,7 +11,7 @@ const deviceColumns = ['provider', 'token', 'apns_topic', 'apns_environment'];
  * one device reached and one not would get the message twice on the first, so each row names its
  * device (provider, token, the APNs topic and environment it was sent with) before the user's own
  * columns, and carries the locale and time zone the registry gave it. An A/B campaign's rows say
- * their variant in a `variant` column, which a campaign with the same --variant files keeps to.
+ * their variant in an `ab_variant` column, which a campaign with the same --variant files keeps to.
  */
 export class FailedRows {
   readonly header: string[];
@@ -35,7 +35,7 @@ export class FailedRows {
     };
     this.locale = this.namesDevices ? find((name) => columnRole(name) === 'locale', 'locale') : -1;
     this.timezone = this.namesDevices ? find((name) => columnRole(name) === 'timezone', 'timezone') : -1;
-    this.variant = variants ? find(isVariantColumn, 'variant') : -1;
+    this.variant = variants ? find(isAbVariantColumn, abVariantColumn) : -1;
     this.header = header;
     this.guarded = new Set(audience.freeText.map((index) => index + before));
   }

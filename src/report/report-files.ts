@@ -5,6 +5,7 @@ import { describeFileError } from '../errors.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { FinalEvent } from '../domain/outcome.js';
+import { abVariantColumn } from '../domain/recipient.js';
 import { csvLine } from './csv.js';
 import { FailedRows } from './failed-rows.js';
 import type { GuardGroupOf, PruneDecision } from '../domain/prune-decision.js';
@@ -21,7 +22,7 @@ export function pruneListWhere(record: Pick<CampaignRecord, 'command' | 'files'>
   return 'write them with --invalid-out FILE next time: this run kept no journal, so running it again sends again';
 }
 
-/** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. An A/B campaign's adds `variant`. */
+/** Columns of the prune list: ready for a DELETE or UPDATE in the sender's own database. An A/B campaign's adds `ab_variant`. */
 export const invalidColumns = ['provider', 'token', 'user_id', 'reason', 'detail', 'time'] as const;
 /** The provider's own words in `detail` are free text; the token and the user id are never altered. */
 const invalidFreeText: ReadonlySet<number> = new Set([invalidColumns.indexOf('detail')]);
@@ -99,7 +100,7 @@ export class ReportFiles {
     const suspectFile = withheld.size > 0 ? invalidOut.replace(/(\.csv)?$/, '.suspect.csv') : undefined;
     const prune = this.open(`${invalidOut}.tmp`);
     const suspect = suspectFile ? this.open(suspectFile) : undefined;
-    const header = [...invalidColumns, ...(this.options.variants ? ['variant'] : [])];
+    const header = [...invalidColumns, ...(this.options.variants ? [abVariantColumn] : [])];
     prune.write(csvLine(header));
     suspect?.write(csvLine(header));
     for await (const line of createInterface({ input: createReadStream(`${invalidOut}.partial`), crlfDelay: Infinity })) {

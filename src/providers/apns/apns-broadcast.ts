@@ -3,6 +3,7 @@ import type { BroadcastAnswer, Broadcaster } from '../broadcast.js';
 import { openApnsChannelClient } from './apns-channel-client.js';
 import { channelReasons, type ChannelFailure } from './manage-apns-channels.js';
 import type { ApnsBroadcastPayload } from './payload.js';
+import { clockOff } from './provider-token.js';
 
 /**
  * One Live Activity update (or end) on an APNs broadcast channel: a POST to
@@ -28,7 +29,9 @@ export async function createApnsBroadcaster(config: PushcastConfig, channelId: s
       const result = await client.provider.broadcast(note, client.bundleId);
       const sent = result.sent[0] as { 'apns-request-id'?: string } | undefined;
       if (sent) return { kind: 'accepted', id: sent['apns-request-id'] ?? 'accepted' };
-      return classifyBroadcastFailure((result.failed[0] ?? {}) as ChannelFailure, client.observed(`/4/broadcasts/apps/${client.bundleId}`));
+      const answer = classifyBroadcastFailure((result.failed[0] ?? {}) as ChannelFailure, client.observed(`/4/broadcasts/apps/${client.bundleId}`));
+      const expiredYoung = client.expiredYoungMs();
+      return answer.kind === 'refused' && answer.reason === 'ExpiredProviderToken' && expiredYoung !== undefined ? { ...answer, detail: clockOff(expiredYoung).fix } : answer;
     },
     close: () => client.close(),
   };

@@ -26,6 +26,8 @@ export interface ApnsChannelClient {
   readonly environment: ApnsEnvironment;
   /** Before each request: the shared token renewed if it is old. */
   fresh(): Promise<void>;
+  /** How young the shared token was when APNs called it expired, if it was too young to renew (provider-token.ts): this machine's clock is off. */
+  expiredYoungMs(): number | undefined;
   /** What the transport saw of the request made to this path (observe-requests.ts). */
   observed(path: string): RequestObservation | undefined;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function openApnsChannelClient(config: PushcastConfig, given: { bun
     bundleId,
     environment,
     fresh: async () => providerToken?.fresh(),
+    expiredYoungMs: () => providerToken?.token?.expiredYoungMs,
     observed,
     async close() {
       sessions.close(); // node-apn's own shutdown waits for streams that may never end

@@ -19,7 +19,7 @@ import { classifyApnsFailure, type ApnsFailure } from './classify-apns.js';
 import { observeRequests, type RequestObservation } from './observe-requests.js';
 import type { ApnsPayload } from './payload.js';
 import { apnsHosts } from './apns-host.js';
-import { sharedProviderToken, type ApnsTokenKey, type ProviderTokenSource } from './provider-token.js';
+import { clockOff, sharedProviderToken, type ApnsTokenKey, type ProviderTokenSource } from './provider-token.js';
 import { shareProviderToken } from './share-provider-token.js';
 
 /** Requests in flight per HTTP/2 connection: node-apn itself would start them all and time the queued ones out. */
@@ -216,14 +216,4 @@ function readPkcs12(value: string, passphrase: string | undefined): Buffer {
     throw new ConfigError(`apns.pfx: not a readable PKCS#12 (.p12/.pfx) certificate file (${text.split('\n')[0]})`);
   }
   return pfx;
-}
-
-/** APNs called a token expired that this machine signed minutes ago: APNs reads its `iat` on its own clock, so this one is off. */
-function clockOff(ageMs: number): Outcome {
-  const minutes = Math.max(1, Math.round(ageMs / 60_000));
-  return {
-    kind: 'fatal',
-    reason: 'clock-off',
-    fix: `APNs called expired a provider token signed ${minutes} minute${minutes === 1 ? '' : 's'} ago: it reads the token's time on its own clock, so this machine's clock is off by an hour or more. Set it (NTP) and run again; a new token now would be refused as renewed too often`,
-  };
 }

@@ -90,8 +90,9 @@ class RelayedProviderToken implements ProviderTokenSource {
   heard(answer: SignedProviderToken | Error): void {
     if (answer instanceof Error) this.failed = answer;
     else if (!this.token || answer.generation >= this.token.generation) this.token = answer;
-    // Answered: failed, or a token newer than the one asked about, or that one again, not renewed (too young to be).
-    if (this.asked && (this.failed || (this.token && (this.asked.generation === undefined || this.token.generation >= this.asked.generation)))) {
+    // Answered: failed, or a token newer than the one asked about, or that one refused renewal (too young: see ProviderTokenSigner.renew).
+    const refused = this.token?.expiredYoungMs !== undefined && this.token.generation === this.asked?.generation;
+    if (this.asked && (this.failed || refused || (this.token && (this.asked.generation === undefined || this.token.generation > this.asked.generation)))) {
       this.asked.resolve();
       this.asked = undefined;
     }
@@ -150,4 +151,18 @@ function signerOf(key: ApnsTokenKey): ProviderTokenSigner {
   let signer = signers.get(id);
   if (!signer) signers.set(id, (signer = new ProviderTokenSigner(key)));
   return signer;
+}
+
+/**
+ * What a send says of a token APNs called expired `ageMs` after it was signed (under 20 minutes):
+ * APNs reads the token's time on its own clock, and an hour has passed there.
+ */
+export function clockOff(ageMs: number): { kind: 'fatal'; reason: 'clock-off'; fix: string } {
+  const age = ageMs < 60_000 ? 'seconds' : `${Math.round(ageMs / 60_000)} minute${Math.round(ageMs / 60_000) === 1 ? '' : 's'}`;
+  const ahead = Math.max(1, 60 - Math.floor(ageMs / 60_000));
+  return {
+    kind: 'fatal',
+    reason: 'clock-off',
+    fix: `APNs called expired a provider token signed ${age} ago: this machine's clock is off: APNs's runs at least ${ahead} minutes ahead of it. Set it (NTP) and run again; a new token now would be refused as renewed too often`,
+  };
 }
