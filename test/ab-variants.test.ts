@@ -130,17 +130,16 @@ describe('an A/B campaign', () => {
     const journal = readFileSync(join(killed.dir, '.pushcast', 'stable-ab.jsonl'), 'utf8')
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { t: string; k?: string[]; v?: string[] });
+      .map((line) => JSON.parse(line) as { t: string; k?: string[]; v?: string; ab?: { variants: Array<{ name: string }> } });
+    expect(journal[0].ab!.variants.map((variant) => variant.name)).toEqual(['short', 'long']);
     const sentLines = journal.filter((line) => line.t === 'sent');
     expect(sentLines.length).toBeGreaterThan(0);
-    for (const line of sentLines) {
-      expect(line.v).toHaveLength(line.k!.length);
-      expect(line.v!.filter((variant) => variant !== 'short' && variant !== 'long')).toEqual([]);
-    }
+    for (const line of sentLines) expect(line.v).toMatch(new RegExp(`^[01]{${line.k!.length}}$`)); // each recipient's variant, by its place
     const died = await runCli(['report', 'stable-ab', '--json'], { cwd: killed.dir });
     expect(died.code, died.stderr).toBe(0);
     const diedRecord = JSON.parse(died.stdout) as CampaignRecord;
     expect(diedRecord.status).toBe('interrupted');
+    expect(diedRecord.ab!.holdout).toEqual({ share: 10 }); // how many were held out: not in a died run's journal
     const atKill = variantsOnTheWire();
     for (const variant of diedRecord.ab!.variants) {
       // Accepted by the journal's word; those in flight at the kill may or may not have arrived.
@@ -202,6 +201,7 @@ describe('an A/B campaign', () => {
     // Sent again (another campaign, whose own draw would differ), each row gets the variant it names; a row naming no variant is refused by its line.
     emulator.reset();
     emulator.behaviour.forced.clear();
+    emulator.behaviour.dead.clear(); // reset keeps them: the next tests' devices have these tokens too
     writeFileSync(join(dir, 'failed.csv'), `${readFileSync(join(dir, 'failed.csv'), 'utf8').trimEnd()}\nfcm,${fcmToken('ab-stray')},medium\n`);
     const again = await runCli(
       ['send', '--config', config, '-a', 'failed.csv', '--variant', 'short.json', '--variant', 'long.json', '--holdout', '50%', '--campaign', 'files-ab-again', '--json'],
@@ -225,6 +225,26 @@ describe('an A/B campaign', () => {
     const own = await runCli(['send', '--config', config, '-a', 'own.csv', '--variant', 'short.json', '--variant', 'long.json', '--json'], { cwd: dir });
     expect(own.code, own.stderr).toBe(0);
     expect((JSON.parse(own.stdout) as CampaignRecord).counts).toMatchObject({ accepted: 1, skipped: 0 });
+  });
+
+  it("counts a re-run's recipients by the variant the journal says they were sent, though the audience's ab_variant column changed", async () => {
+    const { dir, config, tokens } = campaignDir(50);
+    const audience = (variant: string) => writeFileSync(join(dir, 'pinned.csv'), ['provider,token,ab_variant', ...tokens.map((token) => `fcm,${token},${variant}`)].join('\n'));
+    const send = () =>
+      runCli(['send', '--config', config, '-a', 'pinned.csv', '--variant', 'short.json', '--variant', 'long.json', '--campaign', 'pinned-ab', '--json'], { cwd: dir });
+    audience('short');
+    expect((await send()).code).toBe(0);
+    expect(new Set(variantsOnTheWire().values())).toEqual(new Set(['short']));
+    emulator.reset();
+    audience('long');
+    const again = await send();
+    expect(again.code, again.stderr).toBe(0);
+    expect(emulator.delivered()).toEqual([]);
+    const counts = (JSON.parse(again.stdout) as CampaignRecord).ab!.variants.map((variant) => [variant.name, variant.counts.accepted]);
+    expect(counts).toEqual([
+      ['short', 50],
+      ['long', 0],
+    ]);
   });
 
   it("draws a user-ID audience by user: every device of a user gets the user's variant", async () => {

@@ -114,11 +114,21 @@ describe('pushcast stats', () => {
 
     const text = await runCli(['stats', 'ab', '--config', config, '--html', 'ab.html'], { cwd: dir });
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('Variant short: FCM analytics label ab.short');
-    expect(text.stdout).toContain(`    ${today}  accepted ${acceptedByVariant.long}: delivered 90%`);
-    const section = /<section id="fcm-delivery">[\s\S]*?<\/section>/.exec(readFileSync(join(dir, 'ab.html'), 'utf8'))?.[0] ?? '';
-    expect(section).toContain('Variant long (label ab.long)');
-    expect(section).toContain(`<tr><th>${today}</th><td data-kind="accepted">${acceptedByVariant.short}</td>`);
+    // Each variant's figures under its own heading, in text and on the page.
+    const targeted = (name: string) => stats.variants.find((variant: { name: string }) => variant.name === name).pushcast.fcmTargeted as number;
+    for (const name of ['short', 'long']) {
+      expect(text.stdout).toContain(
+        `Variant ${name}: FCM analytics label ab.${name}\n  pushcast: ${acceptedByVariant[name]} of ${targeted(name)} FCM messages accepted by FCM (every platform)\n  FCM's delivery data (Android):\n    ${today}  accepted ${acceptedByVariant[name]}: delivered 90%`,
+      );
+    }
+    const page = readFileSync(join(dir, 'ab.html'), 'utf8');
+    for (const name of ['short', 'long']) {
+      expect(page).toMatch(
+        new RegExp(
+          `Variant ${name} \\(label ab\\.${name}\\)</h3>\\n<p>pushcast: ${acceptedByVariant[name]} of ${targeted(name)} FCM [^<]*</p>\\n<table>(?:(?!</table>)[\\s\\S])*?<tr><th>${today}</th><td data-kind="accepted">${acceptedByVariant[name]}</td>`,
+        ),
+      );
+    }
   });
 
   it('reads the label of a campaign whose run died from its journal', async () => {

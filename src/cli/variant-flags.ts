@@ -34,6 +34,8 @@ export async function openVariants(options: VariantFlags, cwd: string): Promise<
   if (options.message !== undefined) throw new UsageError('give --message, or two or more --variant, not both: each variant is a message');
   if (options.token !== undefined && options.token.length > 0) throw new UsageError("--variant splits a campaign's audience: a test send to --token takes one --message");
   if (files.length < 2) throw new UsageError('an A/B campaign needs two or more --variant FILE (one message is --message FILE)');
+  // The journal writes each recipient's variant as one base-36 digit.
+  if (files.length > 36) throw new UsageError(`an A/B campaign has at most 36 variants, not ${files.length}`);
   const names = files.map((file) => basename(file, extname(file)));
   for (const [index, name] of names.entries()) {
     if (!variantName.test(name))

@@ -1,6 +1,6 @@
 import type { FinalKind } from './outcome.js';
 import type { ProviderName } from './recipient.js';
-import { countKind, emptyCounts, type ProviderCounts } from './tally.js';
+import { addCounts, countKind, emptyCounts, type ProviderCounts } from './tally.js';
 
 /** An A/B campaign's variants, as its journal's run line keeps them: names, messages and shares (percentages of every recipient). */
 export interface VariantsPlan {
@@ -19,7 +19,8 @@ export interface VariantCounts {
 export interface VariantsRecord {
   /** Shares are percentages of every recipient, the holdout included. */
   variants: Array<{ name: string; message: string; share: number } & VariantCounts>;
-  holdout: { share: number; recipients: number };
+  /** `recipients` absent: not known (a run that died keeps no skipped rows in its journal). */
+  holdout: { share: number; recipients?: number };
 }
 
 /** Counts one of a variant's devices' last word. */
@@ -41,9 +42,8 @@ export function addVariantRecords(records: readonly VariantsRecord[]): VariantsR
         addCounts((sum.providers[provider] ??= emptyCounts()), counts);
     }
   }
-  return { variants, holdout: { share: records[0].holdout.share, recipients: records.reduce((total, record) => total + record.holdout.recipients, 0) } };
-}
-
-function addCounts(sum: ProviderCounts, counts: ProviderCounts): void {
-  for (const key of Object.keys(sum) as Array<keyof ProviderCounts>) sum[key] += counts[key];
+  // One shard's holdout not known (it died): the sum is not known either.
+  const known = records.every((record) => record.holdout.recipients !== undefined);
+  const held = records.reduce((total, record) => total + (record.holdout.recipients ?? 0), 0);
+  return { variants, holdout: { share: records[0].holdout.share, ...(known ? { recipients: held } : {}) } };
 }

@@ -66,6 +66,11 @@ export function emptyTally(): Tally {
   };
 }
 
+/** Adds `counts` into `sum`, kind by kind. */
+export function addCounts(sum: ProviderCounts, counts: ProviderCounts): void {
+  for (const key of Object.keys(sum) as Array<keyof ProviderCounts>) sum[key] += counts[key];
+}
+
 /** Counts one recipient's final state into a set of counts: every kind but skipped was targeted. */
 export function countKind(counts: ProviderCounts, kind: FinalKind): void {
   counts[kind]++;

@@ -2,7 +2,7 @@ import { notSent, type Outcome } from '../domain/outcome.js';
 import type { AudienceRow, DeviceRecipient, ProviderName, UserDevices, UserRecipient } from '../domain/recipient.js';
 import type { Tally } from '../domain/tally.js';
 import { ConfigError } from '../errors.js';
-import { carriedOver } from '../journal/read-journal.js';
+import { carriedOver, keptVariant } from '../journal/read-journal.js';
 import type { Rendered } from '../providers/provider.js';
 import { CampaignEvents } from './campaign-events.js';
 import type { CampaignOptions } from './campaign-options.js';
@@ -124,7 +124,7 @@ class CampaignRun {
       const prior = this.options.journal?.prior.get(device.key);
       const carried = prior && carriedOver(prior, this.options.journal!.resendUncertain);
       if (carried) {
-        this.events.carried({ ...carried, line: device.line, recipient: device });
+        this.events.carried({ ...carried, line: device.line, recipient: keptVariant(device, prior) });
         continue;
       }
       this.noteUnreached(device.line);
@@ -155,10 +155,11 @@ class CampaignRun {
   }
 
   /** One device: settled by an earlier run, refused, or rendered and queued for its provider. */
-  private async take(recipient: DeviceRecipient, released?: { kind: 'due'; lateMs: number }): Promise<void> {
+  private async take(drawn: DeviceRecipient, released?: { kind: 'due'; lateMs: number }): Promise<void> {
     const { journal, providers } = this.options;
+    const prior = journal?.prior.get(drawn.key);
+    const recipient = keptVariant(drawn, prior);
     const base = { line: recipient.line, provider: recipient.provider, recipient, attempts: 0 };
-    const prior = journal?.prior.get(recipient.key);
     // Settled by an earlier run (or maybe delivered by one): counted, not sent again.
     const carried = !released && prior && carriedOver(prior, journal!.resendUncertain);
     if (carried) return this.events.carried({ ...carried, line: recipient.line, recipient });

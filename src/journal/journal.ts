@@ -22,13 +22,14 @@ import { JournalError } from '../errors.js';
  *  - `end`: a run ended (not after a crash): its report, for `pushcast report`, and what the
  *    campaign's history keeps of it (`summary`).
  * A recipient whose last line is `sent` was in flight when the process died: uncertain.
- * An A/B campaign's lines say each recipient's variant (`v`: on `sent`, one a recipient, beside `k`):
- * a died run's report counts by variant from them.
+ * An A/B campaign's lines say each recipient's variant, so that a died run's report counts by
+ * variant: `retry` and `final` by name (`v`), `sent` one character a recipient, beside `k` (`v`: the
+ * variant's place in the run line's `ab.variants` as a base-36 digit, `-` for none).
  * The last line may be torn by a crash; it is ignored. read-journal.ts reads it back.
  */
 export type JournalLine =
   | RunLine
-  | { t: 'sent'; p: ProviderName; s?: number; k: string[]; l: number[]; v?: string[]; at: number }
+  | { t: 'sent'; p: ProviderName; s?: number; k: string[]; l: number[]; v?: string; at: number }
   | { t: 'ok'; s: number; i: string }
   | { t: 'retry'; k: string; p: ProviderName; line: number; v?: string }
   | FinalLine
@@ -104,6 +105,8 @@ export class JournalWriter {
   private readonly failureListeners: Array<(error: JournalError) => void> = [];
   private timeNotedAt = 0;
   private batches = 0;
+  /** An A/B campaign's variants, by name: the digit a `sent` line writes for each. */
+  private readonly variantDigits = new Map<string, string>();
 
   private constructor(
     private readonly handle: FileHandle,
@@ -120,6 +123,7 @@ export class JournalWriter {
       throw new JournalError(path, error);
     }
     const writer = new JournalWriter(handle, path);
+    run.ab?.variants.forEach((variant, place) => writer.variantDigits.set(variant.name, place.toString(36)));
     writer.timeNotedAt = Date.now(); // the run line says when
     // A torn last line from a crash gets its own line: start on a fresh one.
     writer.append({ t: 'run', ...run, at: run.at ?? new Date().toISOString() }, true);
@@ -140,7 +144,8 @@ export class JournalWriter {
     const at = Date.now();
     this.timeNotedAt = at;
     const s = this.batches++;
-    const variants = recipients.some((recipient) => recipient.variant !== undefined) ? { v: recipients.map((recipient) => recipient.variant ?? '') } : {};
+    const variants =
+      this.variantDigits.size > 0 ? { v: recipients.map((recipient) => (recipient.variant !== undefined && this.variantDigits.get(recipient.variant)) || '-').join('') } : {};
     this.append({ t: 'sent', p: provider, s, k: recipients.map((recipient) => recipient.key), l: recipients.map((recipient) => recipient.line), ...variants, at });
     await this.flush(true);
     return s;
@@ -240,4 +245,10 @@ export function fromRanges(ranges: string): number[] {
     for (let place = from; place <= to; place++) places.push(place);
   }
   return places;
+}
+
+/** The variant a `sent` line's digit names, by the run line's plan. */
+export function variantOfDigit(run: RunLine | undefined, digits: string | undefined, place: number): string | undefined {
+  const digit = digits?.[place];
+  return digit === undefined || digit === '-' ? undefined : run?.ab?.variants[parseInt(digit, 36)]?.name;
 }

@@ -58,7 +58,8 @@ export class PriorIndex {
   private reason = new Uint16Array(this.capacity);
   private detail = new Uint16Array(this.capacity);
   private wrong = new Uint16Array(this.capacity);
-  private variant = new Uint16Array(this.capacity);
+  /** Made at the first recipient with a variant: only an A/B campaign pays for it. */
+  private variant?: Uint16Array;
   private readonly reasons = new Interned<string>((value) => value);
   private readonly details = new Interned<string>((value) => value);
   private readonly wrongSenders = new Interned<WrongSender>((value) => JSON.stringify(value));
@@ -92,13 +93,19 @@ export class PriorIndex {
       this.reason[slot] = this.reasons.id(r);
       this.detail[slot] = this.details.id(d);
       this.wrong[slot] = this.wrongSenders.id(w);
-      this.variant[slot] = this.variants.id(v);
+      this.setVariant(slot, v);
       this.lineNumber[slot] = line;
     } else {
       this.shape[slot] = providerNames.indexOf(value.provider) << 4;
-      this.variant[slot] = this.variants.id(value.variant);
+      this.setVariant(slot, value.variant);
       this.lineNumber[slot] = value.line;
     }
+  }
+
+  private setVariant(slot: number, variant: string | undefined): void {
+    const id = this.variants.id(variant);
+    if (id !== 0) (this.variant ??= new Uint16Array(this.capacity))[slot] = id;
+    else if (this.variant) this.variant[slot] = 0;
   }
 
   *values(): Generator<PriorState> {
@@ -111,7 +118,7 @@ export class PriorIndex {
     const provider = providerNames[this.shape[slot] >> 4] as ProviderName;
     const line = this.lineNumber[slot];
     const state = states[this.state[slot] - 1];
-    const variant = this.variants.value(this.variant[slot]);
+    const variant = this.variant && this.variants.value(this.variant[slot]);
     if (state !== 'final') return variant === undefined ? { state, provider, line } : { state, provider, line, variant };
     const final: FinalLine = { t: 'final', k: key, p: provider, o: kinds[this.shape[slot] & 0xf], line };
     const [r, d, w] = [this.reasons.value(this.reason[slot]), this.details.value(this.detail[slot]), this.wrongSenders.value(this.wrong[slot])];
@@ -152,7 +159,7 @@ export class PriorIndex {
     this.reason = new Uint16Array(this.capacity);
     this.detail = new Uint16Array(this.capacity);
     this.wrong = new Uint16Array(this.capacity);
-    this.variant = new Uint16Array(this.capacity);
+    this.variant = old.variant && new Uint16Array(this.capacity);
     for (let from = 0; from < old.capacity; from++) {
       if (old.state[from] === 0) continue;
       const to = this.find(old.hi[from], old.lo[from]);
@@ -164,7 +171,7 @@ export class PriorIndex {
       this.reason[to] = old.reason[from];
       this.detail[to] = old.detail[from];
       this.wrong[to] = old.wrong[from];
-      this.variant[to] = old.variant[from];
+      if (this.variant) this.variant[to] = old.variant![from];
     }
   }
 }

@@ -5,7 +5,7 @@ import { SeenSet } from '../domain/seen-set.js';
 import { throwIfInterrupted } from '../errors.js';
 import { keyHash } from '../domain/hash.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import { fromRanges, type JournalLine, type MessageIdentity, type RunEnd, type RunLine } from './journal.js';
+import { fromRanges, variantOfDigit, type JournalLine, type MessageIdentity, type RunEnd, type RunLine } from './journal.js';
 import { PriorIndex, type PriorState } from './prior-index.js';
 
 /**
@@ -96,7 +96,8 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
       }
       case 'sent':
         entry.k.forEach((key, index) => {
-          if (prior.get(key)?.state !== 'final') prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0, variant: entry.v?.[index] || undefined });
+          if (prior.get(key)?.state !== 'final')
+            prior.set(key, { state: 'uncertain', provider: entry.p, line: entry.l?.[index] ?? 0, variant: variantOfDigit(last?.run, entry.v, index) });
           if (sentThisRun.addOrGetLine(keyHash(key), 1) !== 0 && last) last.retries++;
         });
         if (last) {
@@ -110,7 +111,7 @@ export async function readJournal(path: string, signal?: AbortSignal): Promise<J
         unanswered.delete(entry.s);
         for (const place of batch ? fromRanges(entry.i) : []) {
           const key = batch!.k[place];
-          const variant = batch!.v?.[place];
+          const variant = variantOfDigit(last?.run, batch!.v, place);
           prior.set(key, { state: 'final', line: { t: 'final', k: key, p: batch!.p, o: 'accepted', line: batch!.l[place], ...(variant ? { v: variant } : {}) } });
         }
         break;
@@ -155,6 +156,15 @@ export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<F
     };
   }
   return undefined;
+}
+
+/**
+ * A recipient with the variant an earlier run gave it, as its journal says: drawn again it is the
+ * same, but an audience's ab_variant column may have changed since, and what was sent stands.
+ */
+export function keptVariant<R extends { variant?: string }>(recipient: R, prior: PriorState | undefined): R {
+  const kept = prior && (prior.state === 'final' ? prior.line.v : prior.variant);
+  return kept === undefined || kept === recipient.variant ? recipient : { ...recipient, variant: kept };
 }
 
 /** How much of a journal's end is read for its last run's report: the record lists at most `listedLimit` rows of each kind (report/campaign-record.ts). */

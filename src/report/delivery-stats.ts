@@ -39,7 +39,7 @@ export function campaignStats(record: CampaignRecord, analyticsLabel: string, en
     return { fcm: { days: ours, ...(ours.length > 0 ? { total: weighed(ours) } : {}) }, notYet: days.filter((day) => !ours.some((entry) => entry.date === day)) };
   };
   const variants = [...variantLabels].map(([name, label]) => {
-    const fcm = record.ab?.variants.find((variant) => variant.name === name)?.providers.fcm;
+    const fcm = record.ab?.variants.find((variant) => variant.name === name)?.providers?.fcm;
     return { name, analyticsLabel: label, pushcast: { fcmTargeted: fcm?.targeted ?? 0, fcmAccepted: fcm?.accepted ?? 0 }, ...ofLabels(new Set([label])) };
   });
   return {

@@ -45,7 +45,9 @@ export function formatReport(record: CampaignRecord): string {
   // An A/B campaign: each variant's devices, and the holdout, who got nothing.
   if (record.ab) {
     lines.push('variants:', ...record.ab.variants.map((variant) => `  ${variant.name} (${variant.message}, ${variant.share}%): ${briefCounts(variant.counts)}`));
-    if (record.ab.holdout.share > 0) lines.push(`  holdout (${record.ab.holdout.share}%): ${record.ab.holdout.recipients} sent nothing`);
+    const held = record.ab.holdout.recipients;
+    if (record.ab.holdout.share > 0)
+      lines.push(`  holdout (${record.ab.holdout.share}%): ${held === undefined ? 'sent nothing (how many: not known, the run died)' : `${held} sent nothing`}`);
   }
   lines.push('');
   const { targeted, accepted, invalid } = record.counts;

@@ -1,7 +1,7 @@
 import { providerNames } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { addVariantRecords, countVariant, type VariantCounts } from '../domain/ab-record.js';
-import { countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
+import { addCounts, countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
 import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
 import { buildRecord, listedLimit, RecordLists, type CampaignRecord } from './campaign-record.js';
 import { mergeTimelines } from './timeline.js';
@@ -52,8 +52,8 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     files: { journal: path },
     history: journalHistory(runs),
     fcm: lastRun?.run.fcmLabel && tally.providers.fcm.targeted > 0 ? { analyticsLabel: lastRun.run.fcmLabel } : undefined,
-    // The holdout's rows were skipped, and a died run's skipped rows are not in its journal: 0.
-    ab: plan && { variants: plan.variants.map((variant) => ({ ...variant, ...byVariant.get(variant.name)! })), holdout: { share: plan.holdout, recipients: 0 } },
+    // The holdout's rows were skipped, and a died run's skipped rows are not in its journal: not known.
+    ab: plan && { variants: plan.variants.map((variant) => ({ ...variant, ...byVariant.get(variant.name)! })), holdout: { share: plan.holdout } },
   });
 }
 
@@ -62,7 +62,7 @@ export function mergeRecords(records: CampaignRecord[]): CampaignRecord {
   if (records.length === 1) return records[0];
   const sum = (pick: (record: CampaignRecord) => ProviderCounts): ProviderCounts => {
     const total = emptyCounts();
-    for (const record of records) for (const key of Object.keys(total) as Array<keyof ProviderCounts>) total[key] += pick(record)[key];
+    for (const record of records) addCounts(total, pick(record));
     return total;
   };
   const addUp = (pick: (record: CampaignRecord) => Record<string, number>): Record<string, number> => {

@@ -15,7 +15,7 @@ export function variantsSection(record: CampaignRecord): string {
   );
   const holdout =
     ab.holdout.share > 0
-      ? `<tr data-variant="holdout"><th>holdout</th><td class="text">sent nothing, to compare with</td><td>${ab.holdout.share}%</td><td data-kind="held">${ab.holdout.recipients}</td>${kinds.map(() => '<td></td>').join('')}</tr>`
+      ? `<tr data-variant="holdout"><th>holdout</th><td class="text">sent nothing, to compare with</td><td>${ab.holdout.share}%</td><td data-kind="held">${ab.holdout.recipients ?? 'not known'}</td>${kinds.map(() => '<td></td>').join('')}</tr>`
       : '';
   return `<section id="variants">
 <h2>Variants</h2>
