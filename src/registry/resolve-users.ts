@@ -62,7 +62,9 @@ export async function* resolveUsers(rows: AsyncIterable<AudienceRow>, registry: 
       try {
         const byUser = registry ? await registry.devicesOfUsers([...new Set(pending.map((row) => row.userId))], options.filter.where) : new Map<string, Device[]>();
         for (const row of pending) row.devices = devicesWorthTrying(row, byUser.get(row.userId) ?? [], options.filter);
-        if (registry && options.cap) await capBatch(registry, batch, pending, options);
+        // A send that claims counts the cap as it claims (claimDevices), once; a dry run counts it here.
+        const capsAsItClaims = options.claims !== undefined && (options.claimDeviceRows === true || !batch.some((row) => row.kind === 'device'));
+        if (registry && options.cap && !capsAsItClaims) await capBatch(registry, batch, pending, options);
         if (registry && options.claims) await claimDevices(registry, batch, pending, options);
       } catch (error) {
         if (!options.onFailure) throw error;
