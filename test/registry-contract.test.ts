@@ -344,7 +344,7 @@ describe.each(backends)('the registry contract on $name', (backend) => {
     expect(await registry.firstClaimOf('campaign-none')).toBeUndefined();
   });
 
-  it_('a claim under a cap counts it again, one campaign at a time: of two capped campaigns that both counted a user free, the second is refused', async () => {
+  it_('a claim under a cap counts the cap as it claims: of two capped campaigns that both counted a user free, the second claim is refused', async () => {
     const { registry } = await fresh();
     const phone = { provider: 'fcm' as const, token: fcmToken('race-phone'), userId: 'u1' };
     const tablet = { provider: 'fcm' as const, token: fcmToken('race-tablet'), userId: 'u1' };

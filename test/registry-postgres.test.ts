@@ -8,6 +8,8 @@ import { startEmulator, writeEmulatorConfig, type Emulator } from './helpers/emu
 import { freshDatabase, postgresOrSkip, terminateConnections } from './helpers/postgres.js';
 import { root, spawnCli } from './helpers/spawn-cli.js';
 import { fcmToken, tempDir, tempFile } from './helpers/tokens.js';
+import { capLockSql, PostgresRegistry, postgresTarget } from '../src/registry/postgres-registry.js';
+import { deviceKey } from '../src/registry/registry.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const postgres = postgresOrSkip();
@@ -157,5 +159,29 @@ describe.skipIf(postgres.skip)('a PostgreSQL registry', () => {
     expect(stats.accepted.fcm).toBe(users);
     expect(stats.duplicates).toBe(0);
     expect(new Set(emulator.delivered().map((delivered) => delivered.token)).size).toBe(users);
+  });
+
+  it('a capped claim waits for one in flight, then counts it: a user-capped campaign after a device-capped one that holds the same phone', async () => {
+    const url = await freshDatabase('cap_wait');
+    const registry = await PostgresRegistry.open(postgresTarget(url, {}), { migrate: true });
+    const phone = { provider: 'fcm' as const, token: fcmToken('cap-wait-phone'), userId: 'u1' };
+    await registry.upsert([phone]);
+    const since = new Date(Date.now() - 60_000).toISOString();
+    try {
+      await asBackend(url, async (other) => {
+        // Another process's device-capped claim, in flight: it holds the turn, its claim not yet committed.
+        await other.query('BEGIN');
+        await other.query(capLockSql, ['pushcast']);
+        await other.query(`INSERT INTO pushcast.campaign_claims (campaign, provider, token, shard, user_id, badge_counted) VALUES ('by-device', 'fcm', $1, '1/1', 'u1', false)`, [
+          phone.token,
+        ]);
+        const claiming = registry.claim('by-user', '1/1', [phone], false, { pushes: 1, since, per: 'user' });
+        await waitFor(async () => (await other.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0, 'the second claim to wait for its turn');
+        await other.query('COMMIT');
+        expect((await claiming).get(deviceKey(phone))).toMatchObject({ granted: false, capped: { campaigns: 1, mine: false } });
+      });
+    } finally {
+      await registry.close();
+    }
   });
 });

@@ -219,7 +219,7 @@ export async function sendCampaign(inputs: CampaignInputs, settings: CampaignSet
     // An A/B campaign draws each recipient's variant from its id: every run and shard draws the same.
     const variantTally = inputs.variants && new VariantTally(inputs.variants);
     const audienceRows = inputs.variants
-      ? assignVariants(inputs.audience.rows, inputs.variants, campaign ?? claims?.campaign ?? `one-off-${randomUUID()}`, inputs.audience.header)
+      ? assignVariants(inputs.audience.rows, inputs.variants, campaign ?? claims?.campaign ?? `one-off-${randomUUID()}`, inputs.audience.header, settled)
       : inputs.audience.rows;
     const rows = resolveUsers(audienceRows, registry, {
       filter: { channel: settings.channel, where: settings.where, maxAgeDays: settings.maxAgeDays },

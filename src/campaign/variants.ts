@@ -52,7 +52,14 @@ export function variantOf(plan: VariantPlan, campaign: string, key: string): str
  * skipped as `holdout`, and counted. A row of an audience with an `ab_variant` column (a --failed-out
  * file of the campaign) keeps the variant it names; one naming no variant of the plan is refused.
  */
-export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: VariantPlan, campaign: string, header: readonly string[] = []): AsyncGenerator<AudienceRow> {
+export async function* assignVariants(
+  rows: AsyncIterable<AudienceRow>,
+  plan: VariantPlan,
+  campaign: string,
+  header: readonly string[] = [],
+  /** A device an earlier run of the campaign sent or settled (its journal): never held out, whatever the holdout is now. */
+  settled?: (key: string) => boolean,
+): AsyncGenerator<AudienceRow> {
   const holdout = `the holdout (${percent(plan.holdout)} of the campaign): sent nothing, to compare the variants with`;
   const column = header.findIndex(isAbVariantColumn);
   const names = plan.variants.map((variant) => variant.name);
@@ -72,6 +79,8 @@ export async function* assignVariants(rows: AsyncIterable<AudienceRow>, plan: Va
     }
     const variant = variantOf(plan, campaign, row.key);
     if (variant !== undefined) yield { ...row, variant };
+    else if (row.kind === 'device' && settled?.(row.key))
+      yield row; // the engine gives it the journal's variant
     else yield { kind: 'problem', line: row.line, reason: 'holdout', detail: holdout, hash: row.hash, ...(row.kind === 'device' ? { provider: row.provider } : {}) };
   }
 }

@@ -132,7 +132,7 @@ class CampaignRun {
         kind: 'skipped',
         line: device.line,
         provider: device.provider,
-        recipient: device,
+        recipient: keptVariant(device, prior),
         reason: 'not-sent',
         detail: unreachedDetail,
         attempts: 0,
@@ -158,7 +158,7 @@ class CampaignRun {
   private async take(drawn: DeviceRecipient, released?: { kind: 'due'; lateMs: number }): Promise<void> {
     const { journal, providers } = this.options;
     const prior = journal?.prior.get(drawn.key);
-    const recipient = keptVariant(drawn, prior);
+    const recipient = keptVariant(drawn, prior, (variant) => this.options.variants?.has(variant) === true);
     const base = { line: recipient.line, provider: recipient.provider, recipient, attempts: 0 };
     // Settled by an earlier run (or maybe delivered by one): counted, not sent again.
     const carried = !released && prior && carriedOver(prior, journal!.resendUncertain);

@@ -161,10 +161,12 @@ export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<F
 /**
  * A recipient with the variant an earlier run gave it, as its journal says: drawn again it is the
  * same, but an audience's ab_variant column may have changed since, and what was sent stands.
+ * With `sendable`, one sent again keeps it only if this run has that variant's message.
  */
-export function keptVariant<R extends { variant?: string }>(recipient: R, prior: PriorState | undefined): R {
+export function keptVariant<R extends { variant?: string }>(recipient: R, prior: PriorState | undefined, sendable?: (variant: string) => boolean): R {
   const kept = prior && (prior.state === 'final' ? prior.line.v : prior.variant);
-  return kept === undefined || kept === recipient.variant ? recipient : { ...recipient, variant: kept };
+  if (kept === undefined || kept === recipient.variant || (sendable && !sendable(kept))) return recipient;
+  return { ...recipient, variant: kept };
 }
 
 /** How much of a journal's end is read for its last run's report: the record lists at most `listedLimit` rows of each kind (report/campaign-record.ts). */

@@ -32,6 +32,9 @@ import { tallyStats } from './sqlite-registry.js';
 import type { DeviceQuery } from './device-query.js';
 import { querySql } from './query-sql.js';
 
+/** The lock capped claims take turns by, per registry schema ($1), held to the end of the claim's transaction. */
+export const capLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('pushcast-cap:' || $1, 0))";
+
 /** The schema's migrations, as shipped in schema/postgres/ (also what the README documents). */
 const migrationFiles = ['001-devices.sql', '002-attributes.sql', '003-send-history.sql'];
 const schemaFolder = new URL('../../schema/postgres/', import.meta.url);
@@ -324,11 +327,12 @@ export class PostgresRegistry implements DeviceRegistry {
     await this.transaction(async (client) => {
       let devices = allDevices;
       if (cap) {
-        // Each user (or device) the cap counts is locked until this transaction ends, in one order
-        // for every process: a campaign claiming the same user at once waits, then counts this one's claims.
+        // Capped claims take turns, registry-wide, until this transaction ends (as SQLite's write lock
+        // makes them): a campaign claiming at once waits, then counts this one's claims. One lock, not
+        // one a user: a user-capped and a device-capped campaign count the same phone, and thousands
+        // of locks a batch would fill PostgreSQL's lock table.
+        await client.query(capLockSql, [this.schema]);
         const targets = capTargetsOf(devices, cap);
-        const locks = [...targets.userIds.map((userId) => `user:${userId}`), ...targets.devices.map((device) => `device:${device.provider}:${device.token}`)];
-        await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('pushcast-cap:' || k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys`, [locks]);
         const [byUser, byDevice] = [
           await this.reaching((sql, values) => client.query(sql, values), { userIds: targets.userIds }, cap.since, campaign),
           await this.reaching((sql, values) => client.query(sql, values), { devices: targets.devices }, cap.since, campaign),
