@@ -248,6 +248,70 @@ describe('an A/B campaign', () => {
     ]);
   });
 
+  it('a re-run with a holdout added holds out none of the devices the first run sent: they stay counted as sent, by their variant', async () => {
+    const { dir, config } = campaignDir(100);
+    const send = (...extra: string[]) =>
+      runCli(['send', '--config', config, '-a', 'audience.csv', '--variant', 'short.json', '--variant', 'long.json', '--campaign', 'late-holdout', '--json', ...extra], {
+        cwd: dir,
+      });
+    const first = await send();
+    expect(first.code, first.stderr).toBe(0);
+    const wire = variantsOnTheWire();
+    expect(wire.size).toBe(100);
+    emulator.reset();
+    const again = await send('--holdout', '50%', '--change-message');
+    expect(again.code, again.stderr).toBe(0);
+    expect(emulator.delivered()).toEqual([]);
+    const record = JSON.parse(again.stdout) as CampaignRecord;
+    expect(record.counts.accepted).toBe(100);
+    expect(record.ab!.holdout.recipients).toBe(0);
+    expect(record.ab!.variants.map((variant) => [variant.name, variant.counts.accepted])).toEqual(
+      ['short', 'long'].map((name) => [name, [...wire.values()].filter((variant) => variant === name).length]),
+    );
+  });
+
+  it('a re-run with another set of variants resends an uncertain recipient with one of its own, its label and its message agreeing', async () => {
+    const { dir, config } = campaignDir(200);
+    writeFileSync(join(dir, 'other.json'), JSON.stringify({ title: 'variant other', body: 'Something else' }));
+    // FCM takes every request and answers none: each recipient sent is uncertain, its variant in the journal's sent line.
+    emulator.behaviour.stall.add('fcm');
+    const stalled = await runCli(
+      ['send', '--config', config, '-a', 'audience.csv', '--variant', 'short.json', '--variant', 'long.json', '--campaign', 'replanned', '--stall-timeout', '2', '--json'],
+      { cwd: dir },
+    ).finally(() => emulator.behaviour.stall.delete('fcm'));
+    expect(stalled.code, stalled.stderr).toBe(2);
+    expect((JSON.parse(stalled.stdout) as CampaignRecord).ab!.variants.find((variant) => variant.name === 'long')!.counts.uncertain).toBeGreaterThan(0);
+    emulator.reset();
+    const again = await runCli(
+      [
+        'send',
+        '--config',
+        config,
+        '-a',
+        'audience.csv',
+        '--variant',
+        'short.json',
+        '--variant',
+        'other.json',
+        '--campaign',
+        'replanned',
+        '--change-message',
+        '--resend-uncertain',
+        '--json',
+      ],
+      { cwd: dir },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const delivered = emulator.delivered();
+    expect(delivered.length).toBeGreaterThan(0);
+    for (const item of delivered) {
+      const message = item.message as { notification: { title: string }; fcmOptions?: { analyticsLabel: string } };
+      const variant = message.notification.title.replace('variant ', '');
+      expect(['short', 'other']).toContain(variant);
+      expect(message.fcmOptions?.analyticsLabel).toBe(`replanned.${variant}`);
+    }
+  });
+
   it("draws a user-ID audience by user: every device of a user gets the user's variant", async () => {
     const { dir, config } = campaignDir(0);
     const devices = Array.from({ length: 60 }, (_, user) => [`fcm,${fcmToken(`ab-u${user}-phone`)},u${user}`, `fcm,${fcmToken(`ab-u${user}-tablet`)},u${user}`]).flat();
