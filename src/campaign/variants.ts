@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { countVariant, type VariantCounts, type VariantsPlan, type VariantsRecord } from '../domain/ab-record.js';
+import { VariantCounter, type VariantsPlan, type VariantsRecord } from '../domain/ab-record.js';
 import type { FinalEvent } from '../domain/outcome.js';
 import { quoted } from '../domain/quote-value.js';
 import { isAbVariantColumn, type AudienceRow } from '../domain/recipient.js';
-import { emptyCounts } from '../domain/tally.js';
 import type { CompiledTemplate } from '../message/compile-template.js';
 
 /** One message of an A/B campaign (`--variant FILE`), and the share of all recipients it gets. */
@@ -87,25 +86,20 @@ export async function* assignVariants(
 
 /** Counts the campaign's final events by variant, in all and by provider. */
 export class VariantTally {
-  private readonly counts = new Map<string, VariantCounts>();
+  private readonly counter: VariantCounter;
   private held = 0;
 
-  constructor(private readonly plan: VariantPlan) {
-    for (const variant of plan.variants) this.counts.set(variant.name, { counts: emptyCounts(), providers: {} });
+  constructor(plan: VariantPlan) {
+    this.counter = new VariantCounter(plannedVariants(plan));
   }
 
   onFinal(event: FinalEvent): void {
     if (event.kind === 'skipped' && event.reason === 'holdout') this.held++;
-    const counts = event.recipient?.variant !== undefined ? this.counts.get(event.recipient.variant) : undefined;
-    if (counts) countVariant(counts, event.provider, event.kind);
+    this.counter.count(event.recipient?.variant, event.provider, event.kind);
   }
 
   record(): VariantsRecord {
-    const planned = plannedVariants(this.plan);
-    return {
-      variants: planned.variants.map((variant) => ({ ...variant, ...this.counts.get(variant.name)! })),
-      holdout: { share: planned.holdout, recipients: this.held },
-    };
+    return this.counter.record(this.held);
   }
 }
 

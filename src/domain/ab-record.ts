@@ -23,10 +23,32 @@ export interface VariantsRecord {
   holdout: { share: number; recipients?: number };
 }
 
-/** Counts one of a variant's devices' last word. */
-export function countVariant(counts: VariantCounts, provider: ProviderName | undefined, kind: FinalKind): void {
-  countKind(counts.counts, kind);
-  if (provider) countKind((counts.providers[provider] ??= emptyCounts()), kind);
+/**
+ * Devices' last words counted by the variant they got, and the record they make with the plan: a
+ * run's (campaign/variants.ts) and a died run's, rebuilt from its journal (report/read-campaign.ts).
+ */
+export class VariantCounter {
+  private readonly counts: Map<string, VariantCounts>;
+
+  constructor(private readonly plan: VariantsPlan) {
+    this.counts = new Map(plan.variants.map((variant) => [variant.name, { counts: emptyCounts(), providers: {} }]));
+  }
+
+  /** A device's last word; one with no variant of the plan counts in none. */
+  count(variant: string | undefined, provider: ProviderName | undefined, kind: FinalKind): void {
+    const counts = variant === undefined ? undefined : this.counts.get(variant);
+    if (!counts) return;
+    countKind(counts.counts, kind);
+    if (provider) countKind((counts.providers[provider] ??= emptyCounts()), kind);
+  }
+
+  /** `heldOut`: the holdout's rows, when known. */
+  record(heldOut: number | undefined): VariantsRecord {
+    return {
+      variants: this.plan.variants.map((variant) => ({ ...variant, ...this.counts.get(variant.name)! })),
+      holdout: { share: this.plan.holdout, ...(heldOut !== undefined ? { recipients: heldOut } : {}) },
+    };
+  }
 }
 
 /** Shards' (or runs') variant counts added up, variant by variant: the plan is the first's, which every shard shares. */

@@ -164,9 +164,14 @@ export function carriedOver(state: PriorState, resendUncertain: boolean): Omit<F
  * With `sendable`, one sent again keeps it only if this run has that variant's message.
  */
 export function keptVariant<R extends { variant?: string }>(recipient: R, prior: PriorState | undefined, sendable?: (variant: string) => boolean): R {
-  const kept = prior && (prior.state === 'final' ? prior.line.v : prior.variant);
+  const kept = prior && priorVariant(prior);
   if (kept === undefined || kept === recipient.variant || (sendable && !sendable(kept))) return recipient;
   return { ...recipient, variant: kept };
+}
+
+/** The A/B variant the journal says an earlier run gave a recipient. */
+export function priorVariant(state: PriorState): string | undefined {
+  return state.state === 'final' ? state.line.v : state.variant;
 }
 
 /** How much of a journal's end is read for its last run's report: the record lists at most `listedLimit` rows of each kind (report/campaign-record.ts). */

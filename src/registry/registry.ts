@@ -37,8 +37,8 @@ export interface DeviceRegistry {
    * held by another shard is refused, one held by the same shard (a resumed run) is granted again.
    * With `incrementBadge`, a new claim counts the device's badge up in the same statement and
    * returns it (what the push shows); a claim granted again returns the badge as it stands.
-   * With `cap`, the frequency cap is counted again as the claims are made, one capped claim at a
-   * time in the registry: of two campaigns claiming the same user at once, the second finds the
+   * With `cap`, the frequency cap is counted as the claims are made, one capped claim at a time in
+   * the registry: of two campaigns claiming the same user at once, the second finds the
    * first's claim, and a device over the cap is refused as `capped` (devices marked `uncapped`,
    * which an earlier run of the campaign settled, are not counted).
    */

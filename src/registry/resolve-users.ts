@@ -118,18 +118,23 @@ function devicesWorthTrying(row: UserRecipient, devices: Device[], filter: Devic
   return chosen.map((device) => (staleBefore && device.lastSeen < staleBefore ? staleProblem(device, row.line) : deviceRecipient(device, row)));
 }
 
-/** Applies --cap to a batch: its users' devices, and its own device rows (a channel's or a query's). */
+/**
+ * Applies --cap to a batch before anything is claimed: its users' devices, and its own device rows
+ * (a channel's or a query's). A dry run's way; a send counts the cap as it claims (claimDevices).
+ */
 async function capBatch(registry: DeviceRegistry, batch: AudienceRow[], users: UserRecipient[], options: ResolveOptions): Promise<void> {
-  const deviceRows = batch.flatMap((row, index) =>
-    row.kind === 'device' && (options.owns?.(row.hash) ?? true) ? [{ row, replace: (problem: RowProblem) => (batch[index] = problem) }] : [],
-  );
-  await capRecipients(registry, users, deviceRows, options.cap!);
+  await capRecipients(registry, users, ownDeviceRows(batch, options), options.cap!);
+}
+
+/** The batch's device rows this shard sends, each with how to put a skipped row in its place. */
+function ownDeviceRows(batch: AudienceRow[], options: ResolveOptions): Array<{ row: DeviceRecipient; replace(problem: RowProblem): void }> {
+  return batch.flatMap((row, index) => (row.kind === 'device' && (options.owns?.(row.hash) ?? true) ? [{ row, replace: (problem: RowProblem) => (batch[index] = problem) }] : []));
 }
 
 /**
  * Claims a batch's devices; one another shard holds becomes a duplicate, named by who has it. With
- * --cap the claim counts the cap again, one campaign at a time: a user another campaign claimed
- * since the batch's cap check (two capped campaigns at once) is capped here.
+ * --cap the claim counts the cap, one capped claim at a time in the registry, so that of two capped
+ * campaigns at once the second finds the first's claims; the devices over it are skipped as capped.
  */
 async function claimDevices(registry: DeviceRegistry, batch: AudienceRow[], users: UserRecipient[], options: ResolveOptions): Promise<void> {
   const claims = options.claims!;
@@ -142,8 +147,7 @@ async function claimDevices(registry: DeviceRegistry, batch: AudienceRow[], user
   if (wanted.length === 0) return;
   const granted = await registry.claim(claims.campaign, claims.shard, claimKeys(wanted, cap), claims.incrementBadge, cap && { pushes: cap.pushes, since: cap.since, per: cap.per });
   if (cap) {
-    const deviceRows = options.claimDeviceRows ? batch.flatMap((row, index) => (own(row) ? [{ row, replace: (problem: RowProblem) => (batch[index] = problem) }] : [])) : [];
-    applyCap(users, deviceRows, cap, (device) => {
+    applyCap(users, options.claimDeviceRows ? ownDeviceRows(batch, options) : [], cap, (device) => {
       const claim = granted.get(deviceKey(device));
       return claim && 'capped' in claim ? claim.capped : undefined;
     });

@@ -1,8 +1,8 @@
 import { providerNames } from '../domain/recipient.js';
 import type { FinalEvent } from '../domain/outcome.js';
-import { addVariantRecords, countVariant, type VariantCounts } from '../domain/ab-record.js';
+import { addVariantRecords, VariantCounter } from '../domain/ab-record.js';
 import { addCounts, countFinal, emptyCounts, emptyTally, type ProviderCounts } from '../domain/tally.js';
-import { carriedOver, endRecord, readJournal } from '../journal/read-journal.js';
+import { carriedOver, endRecord, priorVariant, readJournal } from '../journal/read-journal.js';
 import { buildRecord, listedLimit, RecordLists, type CampaignRecord } from './campaign-record.js';
 import { mergeTimelines } from './timeline.js';
 import { journalHistory, mergeHistories } from './campaign-history.js';
@@ -23,7 +23,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
   tally.status = 'interrupted';
   const lists = new RecordLists();
   const plan = lastRun?.run.ab;
-  const byVariant = new Map(plan?.variants.map((variant): [string, VariantCounts] => [variant.name, { counts: emptyCounts(), providers: {} }]));
+  const byVariant = plan && new VariantCounter(plan);
   for (const state of prior.values()) {
     const line = state.state === 'final' ? state.line.line : state.line;
     const provider = state.state === 'final' ? state.line.p : state.provider;
@@ -33,8 +33,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     };
     countFinal(tally, event.provider, event.kind, event.reason);
     lists.onFinal(event);
-    const variantCounts = byVariant.get((state.state === 'final' ? state.line.v : state.variant) ?? '');
-    if (variantCounts) countVariant(variantCounts, event.provider, event.kind);
+    byVariant?.count(priorVariant(state), event.provider, event.kind);
   }
   tally.sends = lastRun?.sends ?? 0;
   tally.retries = lastRun?.retries ?? 0;
@@ -53,7 +52,7 @@ export async function recordFromJournal(path: string): Promise<CampaignRecord> {
     history: journalHistory(runs),
     fcm: lastRun?.run.fcmLabel && tally.providers.fcm.targeted > 0 ? { analyticsLabel: lastRun.run.fcmLabel } : undefined,
     // The holdout's rows were skipped, and a died run's skipped rows are not in its journal: not known.
-    ab: plan && { variants: plan.variants.map((variant) => ({ ...variant, ...byVariant.get(variant.name)! })), holdout: { share: plan.holdout } },
+    ab: byVariant?.record(undefined),
   });
 }
 

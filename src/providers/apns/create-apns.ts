@@ -48,7 +48,6 @@ type Connection = { provider: ApnProvider; limit: ReturnType<typeof pLimit>; obs
 
 /** What every node-apn client of pushcast is made from: the config's APNs settings, read and checked once. */
 export interface ApnsClientSettings {
-  auth: ApnsAuth;
   ca?: string[];
   endpoint?: URL;
   environment: ApnsEnvironment;
@@ -98,7 +97,7 @@ export async function readApnsClientSettings(config: PushcastConfig): Promise<Ap
     if (providerToken) shareProviderToken(provider, providerToken);
     return provider;
   };
-  return { auth, ca, endpoint, environment, timeoutMs, apn, providerToken, openProvider };
+  return { ca, endpoint, environment, timeoutMs, apn, providerToken, openProvider };
 }
 
 export async function createApnsProvider(config: PushcastConfig): Promise<Provider<'apns', ApnsPayload>> {
